@@ -1,0 +1,135 @@
+/*
+ * conf.h -- the parsed configuration (mcpd.conf(5)).
+ *
+ * conf_parse() builds a new object from a file and never touches the one in
+ * use, so a reload that fails keeps the running configuration.  Errors are
+ * reported as "file:line: message", one line each.
+ */
+#ifndef MCPD_CONF_H
+#define MCPD_CONF_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mcpd.h"
+
+#define CONF_LISTENERS_MAX	16
+#define CONF_PATH_MAX		256	/* bytes in a path, including NUL */
+#define CONF_ADDR_MAX		64	/* bytes in a listen address */
+#define CONF_ERRORS_MAX		32	/* errors kept for the caller */
+#define CONF_INCLUDE_DEPTH	8	/* nested includes below the top file */
+#define CONF_DURATION_LEN	16	/* conf_fmt_duration() buffer */
+
+/* Defaults: each one is a key in mcpd.conf(5). */
+#define DEF_MAX_CONNECTIONS	10000
+#define DEF_RESTART_INTENSITY	5		/* restarts ... */
+#define DEF_RESTART_PERIOD_MS	30000		/* ... within this period */
+#define DEF_THROTTLE_MIN_MS	2000		/* first crash-loop delay */
+#define DEF_THROTTLE_MAX_MS	60000		/* delay cap */
+#define DEF_THROTTLE_RESET_MS	10000		/* up this long = healthy */
+#define DEF_READY_TIMEOUT_MS	10000
+#define DEF_DRAIN_TIMEOUT_MS	10000
+#define DEF_SHUTDOWN_TIMEOUT_MS	5000		/* SIGTERM -> SIGKILL */
+#define DEF_HTTP_PORT		8080
+#define DEF_ADMIN_PORT		8081
+
+enum listen_kind {
+	LISTEN_HTTP,		/* MCP Streamable HTTP, served by workers */
+	LISTEN_ADMIN		/* /metrics, /healthz: later issues */
+};
+
+enum conf_strategy {
+	STRATEGY_ONE_FOR_ONE,
+	STRATEGY_ONE_FOR_ALL,
+	STRATEGY_REST_FOR_ONE,
+	STRATEGY_SIMPLE_ONE_FOR_ONE
+};
+
+enum conf_restart {
+	RESTART_PERMANENT,
+	RESTART_TRANSIENT,
+	RESTART_TEMPORARY
+};
+
+enum conf_auto_shutdown {
+	AUTO_SHUTDOWN_NEVER,
+	AUTO_SHUTDOWN_ANY_SIGNIFICANT,
+	AUTO_SHUTDOWN_ALL_SIGNIFICANT
+};
+
+struct conf_listener {
+	enum listen_kind	l_kind;
+	char			l_addr[CONF_ADDR_MAX];	/* "127.0.0.1", "::1", "*" */
+	uint16_t		l_port;
+	int			l_line;			/* where it was declared */
+};
+
+/* A child spec (OTP): one per role. */
+struct conf_spec {
+	enum conf_restart	s_restart;
+	uint32_t		s_shutdown_ms;
+	int			s_significant;
+};
+
+struct conf {
+	char			 c_file[CONF_PATH_MAX];
+
+	uint32_t		 c_workers;		/* 0: computed */
+	uint64_t		 c_max_connections;
+	uint32_t		 c_worker_connections;	/* 0: computed */
+
+	char			 c_pidfile[CONF_PATH_MAX];
+	char			 c_control_socket[CONF_PATH_MAX];
+	char			 c_log_file[CONF_PATH_MAX]; /* "": syslog */
+
+	enum conf_strategy	 c_strategy;
+	uint32_t		 c_restart_intensity;
+	uint32_t		 c_restart_period_ms;
+	uint32_t		 c_throttle_min_ms;
+	uint32_t		 c_throttle_max_ms;
+	uint32_t		 c_throttle_reset_ms;
+	uint32_t		 c_ready_timeout_ms;
+	uint32_t		 c_drain_timeout_ms;
+	enum conf_auto_shutdown	 c_auto_shutdown;
+	struct conf_spec	 c_spec[ROLE_MAX];	/* [ROLE_SUPERVISOR] unused */
+
+	struct conf_listener	 c_listeners[CONF_LISTENERS_MAX];
+	uint32_t		 c_nlisteners;
+};
+
+struct conf_errors {
+	char	e_msg[CONF_ERRORS_MAX][CONF_PATH_MAX + 160];
+	int	e_count;	/* total, may exceed CONF_ERRORS_MAX */
+};
+
+/* Defaults for every key; listeners are left empty. */
+void		 conf_defaults(struct conf *);
+/*
+ * Parse path into a new object.  Returns NULL and fills errs when the file
+ * cannot be read or has errors; unset keys keep their defaults.  When the file
+ * declares no "listen http", "listen http 127.0.0.1 port 8080" is added, and
+ * likewise "listen admin 127.0.0.1 port 8081" (l_line 0).  errs may be NULL.
+ * Safe to call again and again (start-up, every reload): it keeps no state.
+ */
+struct conf	*conf_parse(const char *path, struct conf_errors *errs);
+/* The same, from a stream (name is used in messages). */
+struct conf	*conf_parse_file(FILE *, const char *name, struct conf_errors *);
+void		 conf_free(struct conf **);
+/* The normalized configuration: every key, re-parseable to the same text. */
+void		 conf_print(FILE *, const struct conf *);
+/* Effective numbers that depend on the machine (fd limit, CPUs). */
+uint32_t	 conf_workers(const struct conf *);
+uint32_t	 conf_worker_connections(const struct conf *);
+/* The arithmetic behind them, for given limits (tests, mcpd -nv). */
+uint32_t	 conf_workers_for(uint64_t max_connections, uint32_t per_worker,
+		    long ncpu);
+uint32_t	 conf_worker_connections_for(uint64_t nofile_hard_limit);
+
+const char	*conf_strategy_name(enum conf_strategy);
+const char	*conf_restart_name(enum conf_restart);
+const char	*conf_listen_kind_name(enum listen_kind);
+const char	*conf_auto_shutdown_name(enum conf_auto_shutdown);
+/* "500ms", "10s", "2m", "1h": the largest unit that is exact. */
+const char	*conf_fmt_duration(char *, size_t, uint32_t ms);
+
+#endif

@@ -1,0 +1,187 @@
+/*
+ * log.c -- logging to stderr, syslog or a file, with the process title.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define LOG_LINE_MAX	2048	/* bytes in one formatted line */
+
+static enum log_dest	 log_dest = LOG_TO_STDERR;
+static int		 log_verbose;
+static char		 log_name[64] = "mcpd";
+static char		*log_file;
+static int		 log_fd = -1;
+
+static void
+open_file(void)
+{
+	int fd;
+
+	fd = open(log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd == -1) {
+		/* keep the old file, or fall back to syslog */
+		syslog(LOG_DAEMON | LOG_ERR, "%s: open %s: %s", log_name,
+		    log_file, strerror(errno));
+		return;
+	}
+	if (log_fd != -1)
+		close(log_fd);
+	log_fd = fd;
+}
+
+void
+log_init(enum log_dest dest, int debug, const char *file)
+{
+	log_dest = dest;
+	log_verbose = debug;
+	free(log_file);
+	log_file = NULL;
+	if (dest == LOG_TO_FILE && file != NULL && *file != '\0') {
+		if ((log_file = strdup(file)) == NULL)
+			log_dest = LOG_TO_SYSLOG;
+		else
+			open_file();
+	}
+	if (log_dest != LOG_TO_STDERR)
+		openlog("mcpd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	tzset();
+}
+
+void
+log_procname(const char *name)
+{
+	snprintf(log_name, sizeof(log_name), "%s", name);
+}
+
+const char *
+log_getprocname(void)
+{
+	return log_name;
+}
+
+int
+log_reopen(void)
+{
+	if (log_dest != LOG_TO_FILE || log_file == NULL)
+		return 0;
+	open_file();
+	return log_fd == -1 ? -1 : 0;
+}
+
+int
+log_getverbose(void)
+{
+	return log_verbose;
+}
+
+void
+log_setverbose(int v)
+{
+	log_verbose = v;
+}
+
+static void
+vlog(int pri, const char *fmt, va_list ap, const char *suffix)
+{
+	char		 msg[LOG_LINE_MAX], line[LOG_LINE_MAX + 128];
+	struct timespec	 ts;
+	struct tm	 tm;
+	int		 saved = errno, n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	switch (log_dest) {
+	case LOG_TO_SYSLOG:
+		if (suffix != NULL)
+			syslog(pri, "%s: %s: %s", log_name, msg, suffix);
+		else
+			syslog(pri, "%s: %s", log_name, msg);
+		break;
+	case LOG_TO_STDERR:
+	case LOG_TO_FILE:
+		clock_gettime(CLOCK_REALTIME, &ts);
+		localtime_r(&ts.tv_sec, &tm);
+		n = snprintf(line, sizeof(line),
+		    "%04d-%02d-%02d %02d:%02d:%02d.%03ld mcpd[%ld]: %s: %s%s%s\n",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, (long)getpid(),
+		    log_name, msg, suffix ? ": " : "", suffix ? suffix : "");
+		if (n < 0)
+			break;
+		if ((size_t)n >= sizeof(line)) {
+			n = sizeof(line) - 1;
+			line[n - 1] = '\n';
+		}
+		/* one write(2) per line: lines of several processes do not mix */
+		if (log_dest == LOG_TO_FILE && log_fd != -1)
+			(void)!write(log_fd, line, n);
+		else
+			(void)!write(STDERR_FILENO, line, n);
+		break;
+	}
+	errno = saved;
+}
+
+#define LOGFN(fn, pri, cond)				\
+void							\
+fn(const char *fmt, ...)				\
+{							\
+	va_list ap;					\
+							\
+	if (!(cond))					\
+		return;					\
+	va_start(ap, fmt);				\
+	vlog(pri, fmt, ap, NULL);			\
+	va_end(ap);					\
+}
+
+LOGFN(log_warnx, LOG_WARNING, 1)
+LOGFN(log_crit, LOG_CRIT, 1)
+LOGFN(log_info, LOG_INFO, 1)
+LOGFN(log_notice, LOG_NOTICE, 1)
+LOGFN(log_debug, LOG_DEBUG, log_verbose)
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list	ap;
+	char	err[128];
+
+	snprintf(err, sizeof(err), "%s", strerror(errno));
+	va_start(ap, fmt);
+	vlog(LOG_WARNING, fmt, ap, err);
+	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list	ap;
+	char	err[128];
+
+	snprintf(err, sizeof(err), "%s", strerror(errno));
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, fmt, ap, err);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, fmt, ap, NULL);
+	va_end(ap);
+	exit(1);
+}

@@ -1,0 +1,122 @@
+/*
+ * msg.h -- msgpack messages on internal channels, and the libev channel.
+ *
+ * A frame is one SOCK_SEQPACKET record holding one or more messages, each a
+ * msgpack array [type, generation, sequence, field...] whose fields follow
+ * the type's format in the channel's .def list.  Decoding is strict: an
+ * unknown type, a wrong field count or type, a field too long, trailing
+ * bytes, an fd where none is allowed or a missing fd rejects the frame.
+ *
+ * fd passing (SCM_RIGHTS): one fd per message, and a message carrying an fd
+ * travels alone in its frame; only message types declared with an fd may
+ * carry one, and only on channels created with fd passing allowed.  The
+ * sender's copy is closed once sent (dup() first to keep one).  A receiver
+ * closes any fd it did not take.
+ */
+#ifndef MCPD_MSG_H
+#define MCPD_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+#include <msgpack.h>
+
+#define MSG_FRAME_MAX		(64 * 1024)	/* bytes in one frame */
+#define MSG_FIELDS_MAX		12		/* fields in one message */
+#define MSG_PER_FRAME_MAX	256		/* messages in one frame */
+#define CHAN_QUEUE_MAX		(4 * 1024 * 1024) /* bytes queued to a peer */
+#define CHAN_READ_ROUNDS	64		/* frames read per wakeup */
+
+#define MSG(name, fmt, fd, dir)	MSG_##name,
+enum msg_sup_type {
+#include "msg_sup.def"
+	MSG_SUP_COUNT
+};
+enum msg_ctl_type {
+#include "msg_ctl.def"
+	MSG_CTL_COUNT
+};
+#undef MSG
+
+#define CTL_PROTO_VERSION	1
+
+struct msg_def {
+	const char	*md_name;
+	const char	*md_fmt;
+	int		 md_fd;
+};
+
+struct msg_proto {
+	const char		*mp_name;
+	const struct msg_def	*mp_defs;
+	uint32_t		 mp_ndefs;
+};
+
+extern const struct msg_proto msg_proto_sup;
+extern const struct msg_proto msg_proto_ctl;
+
+union msg_field {
+	uint64_t	u;
+	int64_t		i;
+	struct {
+		const char	*p;	/* into the frame; not NUL-terminated */
+		uint32_t	 len;
+	} s;
+};
+
+struct msg {
+	uint32_t	 m_type;
+	uint32_t	 m_gen;
+	uint32_t	 m_seq;
+	int		 m_fd;		/* -1: none; the handler owns it */
+	uint32_t	 m_nfields;
+	union msg_field	 m_f[MSG_FIELDS_MAX];
+};
+
+const char	*msg_name(const struct msg_proto *, uint32_t type);
+
+/*
+ * Codec, usable without a channel (tests, fuzzers).  msg_pack appends one
+ * message to buf; fields are passed as uint64_t (u), int64_t (i) and
+ * const char * (s).  Returns 0, or -1 with errno EMSGSIZE when the frame
+ * would pass MSG_FRAME_MAX (buf unchanged) or EINVAL for a bad type.
+ */
+int	msg_pack(msgpack_sbuffer *, const struct msg_proto *, uint32_t type,
+	    uint32_t gen, uint32_t seq, ...);
+int	msg_vpack(msgpack_sbuffer *, const struct msg_proto *, uint32_t type,
+	    uint32_t gen, uint32_t seq, va_list);
+/*
+ * Decode a whole frame into msgs (at most MSG_PER_FRAME_MAX); fd is the fd
+ * that came with the frame or -1.  Returns the number of messages, or -1
+ * with a reason in err.  Strings point into buf.
+ */
+int	msg_unpack_frame(const struct msg_proto *, const char *buf, size_t len,
+	    int fd, int allow_fd, struct msg *msgs, char *err, size_t errlen);
+/* Copy a string field into a C string; -1 when it does not fit. */
+int	msg_strcpy(char *dst, size_t dstlen, const union msg_field *);
+
+struct chan;
+typedef void (*chan_msg_cb)(struct chan *, struct msg *, void *);
+/* EOF (reason NULL) or a protocol/system error; the channel is stopped. */
+typedef void (*chan_err_cb)(struct chan *, const char *reason, void *);
+
+struct chan	*chan_new(struct ev_loop *, int fd, const struct msg_proto *,
+		    int allow_fd, chan_msg_cb, chan_err_cb, void *arg,
+		    const char *peer);
+/* Our generation, stamped on what we send; the one we accept (0: any). */
+void		 chan_set_gen(struct chan *, uint32_t ours, uint32_t theirs);
+/*
+ * Queue one message (fields as for msg_pack); a message with fd >= 0 takes
+ * ownership of fd.  Batched messages go out at the end of the loop
+ * iteration or when the frame is full.  -1 with errno ENOBUFS when the peer
+ * has CHAN_QUEUE_MAX bytes unread (the caller decides: kill or drop it).
+ */
+int		 chan_send(struct chan *, uint32_t type, int fd, ...);
+int		 chan_flush(struct chan *);
+size_t		 chan_queued(const struct chan *);
+const char	*chan_peer(const struct chan *);
+int		 chan_fd(const struct chan *);
+void		 chan_free(struct chan **);
+
+#endif

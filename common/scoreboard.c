@@ -1,0 +1,87 @@
+/*
+ * scoreboard.c -- create and map the shared-memory scoreboard.
+ */
+#include "config.h"
+
+#include <sys/mman.h>
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "scoreboard.h"
+
+static size_t
+sb_bytes(void)
+{
+	return sizeof(struct sb_header) + SB_SLOTS * sizeof(struct sb_slot);
+}
+
+static int
+sb_map(struct scoreboard *sb, int fd)
+{
+	void *p;
+
+	sb->sb_size = sb_bytes();
+	p = mmap(NULL, sb->sb_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	sb->sb_hdr = p;
+	sb->sb_slots = (struct sb_slot *)((char *)p + sizeof(struct sb_header));
+	sb->sb_fd = fd;
+	return 0;
+}
+
+int
+sb_create(struct scoreboard *sb)
+{
+	int fd;
+
+	if ((fd = memfd_create("mcpd-scoreboard", MFD_CLOEXEC)) == -1)
+		return -1;
+	if (ftruncate(fd, sb_bytes()) == -1 || sb_map(sb, fd) == -1) {
+		close(fd);
+		return -1;
+	}
+	sb->sb_hdr->h_magic = SB_MAGIC;
+	sb->sb_hdr->h_version = SB_VERSION;
+	sb->sb_hdr->h_nslots = SB_SLOTS;
+	return 0;
+}
+
+int
+sb_attach(struct scoreboard *sb, int fd)
+{
+	if (sb_map(sb, fd) == -1)
+		return -1;
+	if (sb->sb_hdr->h_magic != SB_MAGIC ||
+	    sb->sb_hdr->h_version != SB_VERSION ||
+	    sb->sb_hdr->h_nslots != SB_SLOTS) {
+		sb_detach(sb);
+		errno = EPROTO;
+		return -1;
+	}
+	return 0;
+}
+
+void
+sb_detach(struct scoreboard *sb)
+{
+	if (sb->sb_hdr != NULL)
+		munmap(sb->sb_hdr, sb->sb_size);
+	if (sb->sb_fd != -1)
+		close(sb->sb_fd);
+	memset(sb, 0, sizeof(*sb));
+	sb->sb_fd = -1;
+}
+
+void
+sb_clear(struct scoreboard *sb, uint32_t slot)
+{
+	struct sb_slot *s = &sb->sb_slots[slot];
+
+	SB_SET(s, s_state, SB_FREE);
+	SB_SET(s, s_pid, 0);
+	SB_SET(s, s_conns, 0);
+	SB_SET(s, s_accepted, 0);
+}

@@ -1,0 +1,69 @@
+/*
+ * scoreboard.h -- shared memory with one slot per process.
+ *
+ * The supervisor creates it (a memfd) before the first fork and hands the fd
+ * to every child with its slot index.  Each slot is written only by the
+ * process that owns it -- the supervisor owns slot 0 and clears a child's
+ * slot only after reaping it -- and read by anyone, without locks: fields are
+ * single aligned 64-bit words stored with relaxed atomics.
+ */
+#ifndef MCPD_SCOREBOARD_H
+#define MCPD_SCOREBOARD_H
+
+#include <stdint.h>
+
+#include "mcpd.h"
+
+/* two generations of workers during a reload, plus agent, runner, us */
+#define SB_SLOTS		(2 * (WORKERS_MAX + 2) + 1)
+#define SB_MAGIC		0x6d637064736230ULL	/* "mcpdsb0" */
+#define SB_VERSION		1
+
+enum sb_state {
+	SB_FREE,
+	SB_STARTING,
+	SB_READY,
+	SB_DRAINING
+};
+
+struct sb_slot {
+	uint64_t	s_pid;
+	uint64_t	s_role;		/* enum proc_role */
+	uint64_t	s_index;
+	uint64_t	s_state;	/* enum sb_state */
+	uint64_t	s_gen;
+	uint64_t	s_start_ms;	/* CLOCK_REALTIME */
+	uint64_t	s_restarts;
+	uint64_t	s_conns;	/* open client connections */
+	uint64_t	s_accepted;	/* connections accepted, total */
+	uint64_t	s_spare[7];	/* later issues: counters */
+} __attribute__((aligned(64)));
+
+struct sb_header {
+	uint64_t	h_magic;
+	uint64_t	h_version;
+	uint64_t	h_nslots;
+	uint64_t	h_spare[5];
+} __attribute__((aligned(64)));
+
+struct scoreboard {
+	struct sb_header	*sb_hdr;
+	struct sb_slot		*sb_slots;
+	size_t			 sb_size;
+	int			 sb_fd;
+};
+
+int	sb_create(struct scoreboard *);
+int	sb_attach(struct scoreboard *, int fd);
+void	sb_detach(struct scoreboard *);
+void	sb_clear(struct scoreboard *, uint32_t slot);
+
+#define SB_SET(slot, field, v) \
+	__atomic_store_n(&(slot)->field, (uint64_t)(v), __ATOMIC_RELAXED)
+#define SB_GET(slot, field) \
+	__atomic_load_n(&(slot)->field, __ATOMIC_RELAXED)
+/* single writer: a relaxed load and store is enough, no lock prefix */
+#define SB_ADD(slot, field, d) \
+	SB_SET(slot, field, SB_GET(slot, field) + (d))
+
+#endif

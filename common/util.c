@@ -1,0 +1,94 @@
+/*
+ * util.c -- clocks, fd flags, wait statuses.
+ */
+#include "config.h"
+
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+fd_nonblock(int fd)
+{
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		return -1;
+	return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+int
+fd_cloexec(int fd, int on)
+{
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFD)) == -1)
+		return -1;
+	return fcntl(fd, F_SETFD, on ? fl | FD_CLOEXEC : fl & ~FD_CLOEXEC);
+}
+
+void
+close_from(int lowfd)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 fd;
+
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, (unsigned)lowfd, ~0U, 0) == 0)
+		return;
+#endif
+	if ((d = opendir("/proc/self/fd")) == NULL) {
+		for (fd = lowfd; fd < 1024; fd++)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		fd = atoi(de->d_name);
+		if (fd >= lowfd && fd != dirfd(d))
+			close(fd);
+	}
+	closedir(d);
+}
+
+const char *
+wait_status_str(int status, char *buf, size_t len)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "on signal %d (%s)%s", WTERMSIG(status),
+		    strsignal(WTERMSIG(status)),
+		    WCOREDUMP(status) ? ", core dumped" : "");
+	else if (WIFEXITED(status))
+		snprintf(buf, len, "with status %d", WEXITSTATUS(status));
+	else
+		snprintf(buf, len, "with wait status 0x%x", status);
+	return buf;
+}

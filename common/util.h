@@ -1,0 +1,23 @@
+/*
+ * util.h -- small helpers shared by every process.
+ */
+#ifndef MCPD_UTIL_H
+#define MCPD_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+uint64_t	 now_ms(void);		/* CLOCK_MONOTONIC */
+uint64_t	 wall_ms(void);		/* CLOCK_REALTIME */
+int		 fd_nonblock(int);
+int		 fd_cloexec(int, int on);
+void		 close_from(int lowfd);
+/* "signal 9" / "status 1" for a wait status */
+const char	*wait_status_str(int status, char *buf, size_t len);
+
+/* proctitle.c */
+void		 proctitle_init(int argc, char **argv);
+void		 proctitle_set(const char *fmt, ...)
+		    __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,361 @@
+/*
+ * mcpctl.c -- mcpctl(8): ask a running mcpd over its control socket.
+ *
+ * One request, one reply: the reply is a series of frames ending with
+ * CTL_RESULT.  The socket path comes from -s, or from the configuration
+ * file (-c, default MCPD_CONF_PATH), or is MCPD_RUNDIR/mcpd.sock.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "msg.h"
+
+#ifndef MCPD_CONF_PATH
+#define MCPD_CONF_PATH	"/etc/mcpd/mcpd.conf"
+#endif
+
+#define CTL_TIMEOUT_MS	30000	/* a reload may wait for bind(2) */
+
+/* exit statuses */
+#define CTL_EXIT_OK	0
+#define CTL_EXIT_FAIL	1	/* the request failed (e.g. bad config) */
+#define CTL_EXIT_USAGE	2
+#define CTL_EXIT_CONN	3	/* cannot reach mcpd */
+
+struct row {
+	char		role[16];
+	uint64_t	index, pid, gen, up, restarts, conns, delay;
+	char		state[16];
+};
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: mcpctl [-c file | -s socket] status [--json]\n"
+	    "       mcpctl [-c file | -s socket] reload\n"
+	    "       mcpctl [-c file | -s socket] stop\n");
+	exit(CTL_EXIT_USAGE);
+}
+
+static int
+ctl_connect(const char *path)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "mcpctl: %s: path too long\n", path);
+		exit(CTL_EXIT_USAGE);
+	}
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		fprintf(stderr, "mcpctl: %s: %s (is mcpd running?)\n", path,
+		    strerror(errno));
+		exit(CTL_EXIT_CONN);
+	}
+	return fd;
+}
+
+/*
+ * The file does not parse (e.g. a reload is about to fail): still find the
+ * daemon by the first top-level "control-socket" line.
+ */
+static int
+peek_control_socket(const char *file, char *out, size_t outlen)
+{
+	FILE	*f;
+	char	 line[1024], *p, *e;
+	int	 found = 0;
+
+	if ((f = fopen(file, "r")) == NULL)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		p = line + strspn(line, " \t");
+		if (strncmp(p, "control-socket", 14) != 0 ||
+		    (p[14] != ' ' && p[14] != '\t'))
+			continue;
+		p += 14 + strspn(p + 14, " \t");
+		if (*p == '"') {
+			if ((e = strchr(++p, '"')) == NULL)
+				continue;
+		} else
+			e = p + strcspn(p, " \t\r\n#");
+		*e = '\0';
+		if (*p != '\0' && strlen(p) < outlen) {
+			memcpy(out, p, strlen(p) + 1);
+			found = 1;
+		}
+	}
+	fclose(f);
+	return found ? 0 : -1;
+}
+
+static void
+json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static void
+fmt_uptime(char *buf, size_t len, uint64_t ms)
+{
+	uint64_t s = ms / 1000;
+
+	if (s < 60)
+		snprintf(buf, len, "%llu.%01llus", (unsigned long long)s,
+		    (unsigned long long)(ms % 1000) / 100);
+	else if (s < 3600)
+		snprintf(buf, len, "%llum%02llus", (unsigned long long)s / 60,
+		    (unsigned long long)s % 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%lluh%02llum",
+		    (unsigned long long)s / 3600,
+		    (unsigned long long)(s % 3600) / 60);
+	else
+		snprintf(buf, len, "%llud%02lluh",
+		    (unsigned long long)s / 86400,
+		    (unsigned long long)(s % 86400) / 3600);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static char		 buf[MSG_FRAME_MAX + 1];
+	struct msg		 msgs[MSG_PER_FRAME_MAX];
+	struct row		*rows = NULL;
+	size_t			 nrows = 0;
+	msgpack_sbuffer		 sb;
+	const char		*conffile = MCPD_CONF_PATH, *sock = NULL, *cmd;
+	char			 sockbuf[CONF_PATH_MAX], err[160];
+	char			 dconf[CONF_PATH_MAX] = "", dstate[16] = "";
+	char			 result[MSG_FRAME_MAX + 1] = "";
+	uint64_t		 dpid = 0, dgen = 0, dup_ms = 0, dworkers = 0;
+	uint32_t		 type;
+	int			 ch, fd, json = 0, done = 0, status = -1, i, n;
+	ssize_t			 len;
+
+	while ((ch = getopt(argc, argv, "+c:s:")) != -1) {
+		switch (ch) {
+		case 'c':
+			conffile = optarg;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	cmd = argv[0];
+	if (strcmp(cmd, "status") == 0) {
+		type = MSG_CTL_STATUS;
+		if (argc == 2 && strcmp(argv[1], "--json") == 0)
+			json = 1;
+		else if (argc != 1)
+			usage();
+	} else if (strcmp(cmd, "reload") == 0 && argc == 1)
+		type = MSG_CTL_RELOAD;
+	else if (strcmp(cmd, "stop") == 0 && argc == 1)
+		type = MSG_CTL_STOP;
+	else
+		usage();
+
+	if (sock == NULL) {
+		struct conf_errors	 errs;
+		struct conf		*c;
+
+		memset(&errs, 0, sizeof(errs));
+		if ((c = conf_parse(conffile, &errs)) != NULL) {
+			snprintf(sockbuf, sizeof(sockbuf), "%s",
+			    c->c_control_socket);
+			conf_free(&c);
+		} else if (peek_control_socket(conffile, sockbuf,
+		    sizeof(sockbuf)) == -1)
+			snprintf(sockbuf, sizeof(sockbuf), "%s",
+			    MCPD_RUNDIR "/mcpd.sock");
+		sock = sockbuf;
+	}
+	fd = ctl_connect(sock);
+	msgpack_sbuffer_init(&sb);
+	if (msg_pack(&sb, &msg_proto_ctl, type, 0, 1,
+	    (uint64_t)CTL_PROTO_VERSION) == -1 ||
+	    send(fd, sb.data, sb.size, MSG_NOSIGNAL) != (ssize_t)sb.size) {
+		fprintf(stderr, "mcpctl: send: %s\n", strerror(errno));
+		return CTL_EXIT_CONN;
+	}
+	msgpack_sbuffer_destroy(&sb);
+
+	while (!done) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+
+		if (poll(&pfd, 1, CTL_TIMEOUT_MS) <= 0) {
+			fprintf(stderr, "mcpctl: no answer from mcpd within "
+			    "%d ms\n", CTL_TIMEOUT_MS);
+			return CTL_EXIT_CONN;
+		}
+		if ((len = recv(fd, buf, sizeof(buf), 0)) <= 0) {
+			fprintf(stderr, "mcpctl: mcpd closed the connection\n");
+			return CTL_EXIT_CONN;
+		}
+		n = msg_unpack_frame(&msg_proto_ctl, buf, len, -1, 0, msgs,
+		    err, sizeof(err));
+		if (n == -1) {
+			fprintf(stderr, "mcpctl: bad reply: %s\n", err);
+			return CTL_EXIT_CONN;
+		}
+		for (i = 0; i < n && !done; i++) {
+			struct msg *m = &msgs[i];
+
+			switch (m->m_type) {
+			case MSG_CTL_DAEMON:
+				dpid = m->m_f[0].u;
+				dgen = m->m_f[1].u;
+				dup_ms = m->m_f[2].u;
+				msg_strcpy(dconf, sizeof(dconf), &m->m_f[3]);
+				dworkers = m->m_f[4].u;
+				msg_strcpy(dstate, sizeof(dstate), &m->m_f[5]);
+				break;
+			case MSG_CTL_PROC: {
+				struct row *r;
+
+				r = realloc(rows, (nrows + 1) * sizeof(*r));
+				if (r == NULL)
+					return CTL_EXIT_FAIL;
+				rows = r;
+				r = &rows[nrows++];
+				memset(r, 0, sizeof(*r));
+				msg_strcpy(r->role, sizeof(r->role),
+				    &m->m_f[0]);
+				r->index = m->m_f[1].u;
+				r->pid = m->m_f[2].u;
+				r->gen = m->m_f[3].u;
+				msg_strcpy(r->state, sizeof(r->state),
+				    &m->m_f[4]);
+				r->up = m->m_f[5].u;
+				r->restarts = m->m_f[6].u;
+				r->conns = m->m_f[7].u;
+				r->delay = m->m_f[8].u;
+				break;
+			}
+			case MSG_CTL_RESULT:
+				status = (int)m->m_f[0].u;
+				msg_strcpy(result, sizeof(result), &m->m_f[1]);
+				done = 1;
+				break;
+			default:
+				fprintf(stderr, "mcpctl: unexpected %s\n",
+				    msg_name(&msg_proto_ctl, m->m_type));
+				return CTL_EXIT_CONN;
+			}
+		}
+	}
+	close(fd);
+
+	if (status != 0) {
+		fprintf(stderr, "%s\n", result[0] ? result : "failed");
+		return CTL_EXIT_FAIL;
+	}
+	if (type != MSG_CTL_STATUS) {
+		if (result[0])
+			printf("%s\n", result);
+		return CTL_EXIT_OK;
+	}
+	if (json) {
+		size_t k;
+
+		printf("{\"pid\":%llu,\"generation\":%llu,\"uptime_ms\":%llu,"
+		    "\"config\":", (unsigned long long)dpid,
+		    (unsigned long long)dgen, (unsigned long long)dup_ms);
+		json_str(dconf);
+		printf(",\"workers\":%llu,\"state\":",
+		    (unsigned long long)dworkers);
+		json_str(dstate);
+		printf(",\"processes\":[");
+		for (k = 0; k < nrows; k++) {
+			struct row *r = &rows[k];
+
+			printf("%s{\"role\":", k ? "," : "");
+			json_str(r->role);
+			printf(",\"index\":%llu,\"pid\":%llu,\"generation\":"
+			    "%llu,\"state\":", (unsigned long long)r->index,
+			    (unsigned long long)r->pid,
+			    (unsigned long long)r->gen);
+			json_str(r->state);
+			printf(",\"uptime_ms\":%llu,\"restarts\":%llu,"
+			    "\"connections\":%llu,\"restart_delay_ms\":%llu}",
+			    (unsigned long long)r->up,
+			    (unsigned long long)r->restarts,
+			    (unsigned long long)r->conns,
+			    (unsigned long long)r->delay);
+		}
+		printf("]}\n");
+	} else {
+		char	up[32], idx[24], pid[24], delay[64];
+		size_t	k;
+
+		printf("mcpd pid %llu, generation %llu, %s, %llu workers, "
+		    "config %s\n", (unsigned long long)dpid,
+		    (unsigned long long)dgen, dstate,
+		    (unsigned long long)dworkers, dconf);
+		printf("%-10s %5s %8s %4s %-11s %9s %8s %11s\n", "ROLE",
+		    "INDEX", "PID", "GEN", "STATE", "UPTIME", "RESTARTS",
+		    "CONNECTIONS");
+		for (k = 0; k < nrows; k++) {
+			struct row *r = &rows[k];
+
+			if (strcmp(r->role, "worker") == 0)
+				snprintf(idx, sizeof(idx), "%llu",
+				    (unsigned long long)r->index);
+			else
+				snprintf(idx, sizeof(idx), "-");
+			if (r->pid)
+				snprintf(pid, sizeof(pid), "%llu",
+				    (unsigned long long)r->pid);
+			else
+				snprintf(pid, sizeof(pid), "-");
+			fmt_uptime(up, sizeof(up), r->up);
+			printf("%-10s %5s %8s %4llu %-11s %9s %8llu %11llu",
+			    r->role, idx, pid, (unsigned long long)r->gen,
+			    r->state, r->pid ? up : "-",
+			    (unsigned long long)r->restarts,
+			    (unsigned long long)r->conns);
+			if (r->delay) {
+				snprintf(delay, sizeof(delay),
+				    "  restart in %llu.%03llus",
+				    (unsigned long long)r->delay / 1000,
+				    (unsigned long long)r->delay % 1000);
+				fputs(delay, stdout);
+			}
+			putchar('\n');
+		}
+	}
+	free(rows);
+	return CTL_EXIT_OK;
+}

@@ -1,0 +1,721 @@
+/*
+ * proc.c -- the supervisor's children: spawn, readiness, stop ladder, reap.
+ *
+ * Children are forked and re-exec'd ("mcpd -P worker -I 3 -G 2") with the
+ * channel on CHILD_CHAN_FD; the configuration, the scoreboard and the
+ * listeners follow over the channel.  What to do when a child ends is
+ * decided by the pure policy in restart.c; this file carries it out and
+ * logs every decision with its numbers.
+ *
+ * A member is a child spec instance (agent, runner, worker i) and the
+ * policy's child of the same index; a proc is one running process.  During
+ * a generation swap a member briefly has a new proc while its old one, no
+ * longer a member's (p_member == -1), drains.
+ */
+#include "config.h"
+
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sup.h"
+#include "util.h"
+
+static void	proc_timeout_cb(struct ev_loop *, ev_timer *, int);
+static void	proc_dispatch(struct chan *, struct msg *, void *);
+static void	proc_chan_err(struct chan *, const char *, void *);
+static void	apply(const struct rs_decision *, uint64_t);
+
+const char *
+pstate_name(enum pstate s)
+{
+	switch (s) {
+	case P_STARTING:	return "starting";
+	case P_READY:		return "ready";
+	case P_STOPPING:	return "draining";
+	case P_TERMINATING:	return "terminating";
+	case P_KILLED:		return "killed";
+	}
+	return "?";
+}
+
+const char *
+proc_name(const struct proc *p, char *buf, size_t len)
+{
+	if (p->p_role == ROLE_WORKER)
+		snprintf(buf, len, "worker %u", p->p_index);
+	else
+		snprintf(buf, len, "%s", role_name(p->p_role));
+	return buf;
+}
+
+static const char *
+member_name(int i, char *buf, size_t len)
+{
+	struct member *m = &sup->s_members[i];
+
+	if (m->m_role == ROLE_WORKER)
+		snprintf(buf, len, "worker %u", m->m_index);
+	else
+		snprintf(buf, len, "%s", role_name(m->m_role));
+	return buf;
+}
+
+void
+proc_init(void)
+{
+	TAILQ_INIT(&sup->s_procs);
+	rs_init(&sup->s_rs, &(struct rs_params){
+	    .strategy = sup->s_conf->c_strategy,
+	    .max_restarts = sup->s_conf->c_restart_intensity,
+	    .period_ms = sup->s_conf->c_restart_period_ms,
+	    .throttle_min_ms = sup->s_conf->c_throttle_min_ms,
+	    .throttle_max_ms = sup->s_conf->c_throttle_max_ms,
+	    .reset_ms = sup->s_conf->c_throttle_reset_ms,
+	    .auto_shutdown = sup->s_conf->c_auto_shutdown,
+	});
+}
+
+int
+proc_add_member(enum proc_role role, uint32_t index, enum conf_restart rt,
+    int significant)
+{
+	int i;
+
+	if ((i = rs_add(&sup->s_rs, rt, significant)) == -1)
+		return -1;
+	memset(&sup->s_members[i], 0, sizeof(sup->s_members[i]));
+	sup->s_members[i].m_role = role;
+	sup->s_members[i].m_index = index;
+	return i;
+}
+
+uint32_t
+proc_nworkers(void)
+{
+	size_t		i;
+	uint32_t	n = 0;
+
+	for (i = 0; i < sup->s_rs.n; i++)
+		if (sup->s_members[i].m_role == ROLE_WORKER &&
+		    !sup->s_members[i].m_removing)
+			n++;
+	return n;
+}
+
+static int
+slot_alloc(void)
+{
+	uint32_t i;
+
+	for (i = 1; i < SB_SLOTS; i++) {
+		if (!sup->s_slot_used[i]) {
+			sup->s_slot_used[i] = 1;
+			sb_clear(&sup->s_sb, i);
+			return i;
+		}
+	}
+	return -1;
+}
+
+static int
+conf_memfd(void)
+{
+	int fd;
+
+	if ((fd = memfd_create("mcpd-conf", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1)
+		return -1;
+	if (write(fd, sup->s_conf_text, sup->s_conf_len) !=
+	    (ssize_t)sup->s_conf_len ||
+	    lseek(fd, 0, SEEK_SET) == -1 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+exec_child(int chanfd, enum proc_role role, uint32_t index, uint32_t gen)
+{
+	char		 sidx[16], sgen[16];
+	char		*argv[12];
+	sigset_t	 none;
+	int		 argc = 0;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (dup2(chanfd, CHILD_CHAN_FD) == -1)
+		_exit(127);
+	close_from(CHILD_CHAN_FD + 1);
+	snprintf(sidx, sizeof(sidx), "%u", index);
+	snprintf(sgen, sizeof(sgen), "%u", gen);
+	argv[argc++] = "mcpd";
+	argv[argc++] = "-P";
+	argv[argc++] = (char *)role_name(role);
+	argv[argc++] = "-I";
+	argv[argc++] = sidx;
+	argv[argc++] = "-G";
+	argv[argc++] = sgen;
+	if (sup->s_debug)
+		argv[argc++] = "-d";
+	if (sup->s_foreground)
+		argv[argc++] = "-f";
+	argv[argc] = NULL;
+	execv("/proc/self/exe", argv);
+	_exit(127);
+}
+
+static struct proc *
+spawn(enum proc_role role, uint32_t index, int member)
+{
+	struct proc	*p;
+	char		 name[32];
+	int		 sp[2], slot, fd;
+	uint32_t	 i;
+	pid_t		 pid;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		log_warn("spawn");
+		return NULL;
+	}
+	p->p_role = role;
+	p->p_index = index;
+	p->p_gen = sup->s_gen;
+	p->p_member = member;
+	proc_name(p, name, sizeof(name));
+	if ((slot = slot_alloc()) == -1) {
+		log_warnx("%s: no free scoreboard slot", name);
+		free(p);
+		return NULL;
+	}
+	p->p_slot = slot;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1) {
+		log_warn("%s: socketpair", name);
+		goto fail;
+	}
+	switch (pid = fork()) {
+	case -1:
+		log_warn("%s: fork", name);
+		close(sp[0]);
+		close(sp[1]);
+		goto fail;
+	case 0:
+		exec_child(sp[1], role, index, p->p_gen);
+		/* NOTREACHED */
+	}
+	close(sp[1]);
+	fd_nonblock(sp[0]);
+	p->p_pid = pid;
+	p->p_start_ms = now_ms();
+	p->p_state = P_STARTING;
+	p->p_chan = chan_new(sup->s_loop, sp[0], &msg_proto_sup, 0,
+	    proc_dispatch, proc_chan_err, p, name);
+	if (p->p_chan == NULL)
+		fatal("channel");
+	chan_set_gen(p->p_chan, sup->s_gen, p->p_gen);
+	TAILQ_INSERT_TAIL(&sup->s_procs, p, p_entry);
+	sup->s_nprocs++;
+
+	/* everything the child needs, then START; it answers READY */
+	if ((fd = conf_memfd()) == -1)
+		log_warn("%s: config memfd", name);
+	else
+		chan_send(p->p_chan, MSG_SUP_CONF, fd);
+	if ((fd = dup(sup->s_sb.sb_fd)) != -1)
+		chan_send(p->p_chan, MSG_SUP_SCOREBOARD, fd, (uint64_t)slot,
+		    (uint64_t)(member >= 0 ?
+		    sup->s_rs.c[member].restarts : 0));
+	if (role == ROLE_WORKER) {
+		for (i = 0; i < sup->s_nlisteners; i++) {
+			struct slistener *l = &sup->s_listeners[i];
+
+			if ((fd = dup(l->sl_fd)) == -1) {
+				log_warn("%s: dup listener", name);
+				continue;
+			}
+			chan_send(p->p_chan, MSG_SUP_LISTENER, fd,
+			    (uint64_t)l->sl_conf.l_kind, l->sl_conf.l_addr,
+			    (uint64_t)l->sl_conf.l_port);
+		}
+	}
+	chan_send(p->p_chan, MSG_SUP_START, -1);
+
+	ev_timer_init(&p->p_to, proc_timeout_cb,
+	    sup->s_conf->c_ready_timeout_ms / 1000.0, 0.);
+	p->p_to.data = p;
+	ev_timer_start(sup->s_loop, &p->p_to);
+	log_debug("%s: started pid %ld, generation %u, slot %d", name,
+	    (long)pid, p->p_gen, slot);
+	return p;
+fail:
+	sup->s_slot_used[slot] = 0;
+	free(p);
+	return NULL;
+}
+
+void
+proc_start_member(int i)
+{
+	struct member	*m = &sup->s_members[i];
+	struct proc	*p;
+	char		 name[32];
+
+	m->m_start_at = 0;
+	if ((p = spawn(m->m_role, m->m_index, i)) == NULL) {
+		/* like a crash before READY: let the policy pace retries */
+		struct rs_decision d;
+
+		log_warnx("%s: could not start", member_name(i, name,
+		    sizeof(name)));
+		rs_started(&sup->s_rs, i, now_ms());
+		rs_exited(&sup->s_rs, i, RS_EXIT_ABNORMAL, now_ms(), &d);
+		apply(&d, now_ms());
+		return;
+	}
+	m->m_proc = p;
+	rs_started(&sup->s_rs, i, p->p_start_ms);
+}
+
+static void
+start_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	proc_schedule();
+}
+
+/*
+ * Start every member whose start is due and whose previous process is gone,
+ * in start order, and arm the timer for the next one.
+ */
+void
+proc_schedule(void)
+{
+	uint64_t	now = now_ms(), next = 0;
+	size_t		i;
+
+	if (sup->s_state == SUP_STOPPING)
+		return;
+	for (i = 0; i < sup->s_rs.n; i++) {
+		struct member *m = &sup->s_members[i];
+
+		if (m->m_start_at == 0 || m->m_removing)
+			continue;
+		if (m->m_proc != NULL || m->m_start_at > now) {
+			if (m->m_proc == NULL &&
+			    (next == 0 || m->m_start_at < next))
+				next = m->m_start_at;
+			continue;
+		}
+		proc_start_member(i);
+	}
+	ev_timer_stop(sup->s_loop, &sup->s_start_to);
+	if (next != 0) {
+		ev_timer_init(&sup->s_start_to, start_timer_cb,
+		    (next - now) / 1000.0, 0.);
+		ev_timer_start(sup->s_loop, &sup->s_start_to);
+	}
+}
+
+static void
+signal_proc(struct proc *p, int sig)
+{
+	if (p->p_pid > 0 && kill(p->p_pid, sig) == -1 && errno != ESRCH)
+		log_warn("kill %ld", (long)p->p_pid);
+}
+
+/* The stop ladder: QUIT with a drain deadline, SIGTERM, then SIGKILL. */
+void
+proc_stop(struct proc *p, uint32_t drain_ms)
+{
+	if (p->p_state >= P_STOPPING)
+		return;
+	p->p_state = P_STOPPING;
+	p->p_drain_ms = drain_ms;
+	if (p->p_chan == NULL || chan_send(p->p_chan, MSG_SUP_QUIT, -1,
+	    (uint64_t)drain_ms) == -1) {
+		p->p_state = P_TERMINATING;
+		signal_proc(p, SIGTERM);
+		drain_ms = 0;
+	}
+	ev_timer_stop(sup->s_loop, &p->p_to);
+	/* the child stops itself at the deadline; give it a moment more */
+	ev_timer_set(&p->p_to, (drain_ms + 250) / 1000.0, 0.);
+	ev_timer_start(sup->s_loop, &p->p_to);
+}
+
+static uint32_t
+shutdown_ms(const struct proc *p)
+{
+	return sup->s_conf->c_spec[p->p_role].s_shutdown_ms;
+}
+
+static void
+proc_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct proc	*p = w->data;
+	char		 name[32];
+	uint32_t	 ms;
+
+	proc_name(p, name, sizeof(name));
+	switch (p->p_state) {
+	case P_STARTING:
+		log_warnx("%s (pid %ld) not READY within %u.%03u s; killing",
+		    name, (long)p->p_pid,
+		    sup->s_conf->c_ready_timeout_ms / 1000,
+		    sup->s_conf->c_ready_timeout_ms % 1000);
+		p->p_deadline = 1;
+		p->p_state = P_KILLED;
+		signal_proc(p, SIGKILL);
+		break;
+	case P_READY:
+		break;
+	case P_STOPPING:
+		ms = shutdown_ms(p);
+		log_warnx("%s (pid %ld) still running %u.%03u s after QUIT; "
+		    "sending SIGTERM, SIGKILL in %u.%03u s", name,
+		    (long)p->p_pid, p->p_drain_ms / 1000, p->p_drain_ms % 1000,
+		    ms / 1000, ms % 1000);
+		p->p_state = P_TERMINATING;
+		signal_proc(p, SIGTERM);
+		ev_timer_set(&p->p_to, ms / 1000.0, 0.);
+		ev_timer_start(loop, &p->p_to);
+		break;
+	case P_TERMINATING:
+		log_warnx("%s (pid %ld) ignored SIGTERM for %u.%03u s; "
+		    "sending SIGKILL", name, (long)p->p_pid,
+		    shutdown_ms(p) / 1000, shutdown_ms(p) % 1000);
+		p->p_state = P_KILLED;
+		signal_proc(p, SIGKILL);
+		break;
+	case P_KILLED:
+		break;
+	}
+}
+
+void
+proc_kill_all(int sig)
+{
+	struct proc	*p;
+	char		 name[32];
+
+	TAILQ_FOREACH_REVERSE(p, &sup->s_procs, proclist, p_entry) {
+		if (sig == SIGKILL) {
+			if (p->p_state == P_KILLED)
+				continue;
+			log_warnx("%s (pid %ld): sending SIGKILL",
+			    proc_name(p, name, sizeof(name)), (long)p->p_pid);
+			p->p_state = P_KILLED;
+			ev_timer_stop(sup->s_loop, &p->p_to);
+		} else if (sig == SIGTERM) {
+			if (p->p_state >= P_TERMINATING)
+				continue;
+			p->p_state = P_TERMINATING;
+			ev_timer_stop(sup->s_loop, &p->p_to);
+			ev_timer_set(&p->p_to, FAST_STOP_MS / 1000.0, 0.);
+			ev_timer_start(sup->s_loop, &p->p_to);
+		}
+		signal_proc(p, sig);
+	}
+}
+
+/* Carry out a policy decision: stop the listed survivors, schedule starts. */
+static void
+apply(const struct rs_decision *d, uint64_t now)
+{
+	char	name[32];
+	size_t	k;
+
+	switch (d->action) {
+	case RS_NONE:
+		return;
+	case RS_ESCALATE:
+		log_crit("%s; stopping every child and exiting", d->reason);
+		sup_shutdown(EXIT_ESCALATED, "restart intensity exceeded");
+		return;
+	case RS_SHUTDOWN:
+		log_notice("%s; shutting down", d->reason);
+		sup_shutdown(EXIT_OK, "a significant child ended");
+		return;
+	case RS_RESTART:
+		break;
+	}
+	for (k = 0; k < d->nstop; k++) {
+		struct member *m = &sup->s_members[d->stop[k]];
+
+		if (m->m_proc != NULL) {
+			log_info("%s: stopping for the group restart",
+			    member_name(d->stop[k], name, sizeof(name)));
+			proc_stop(m->m_proc, shutdown_ms(m->m_proc));
+		}
+	}
+	for (k = 0; k < d->nstart; k++)
+		sup->s_members[d->start[k]].m_start_at = now + d->delay_ms;
+	proc_schedule();
+}
+
+static void
+proc_free(struct proc *p)
+{
+	ev_timer_stop(sup->s_loop, &p->p_to);
+	chan_free(&p->p_chan);
+	sb_clear(&sup->s_sb, p->p_slot);
+	sup->s_slot_used[p->p_slot] = 0;
+	TAILQ_REMOVE(&sup->s_procs, p, p_entry);
+	sup->s_nprocs--;
+	free(p);
+}
+
+/* Fewer workers: drop trailing members whose process is gone. */
+static void
+pop_removed(void)
+{
+	while (sup->s_rs.n > 0) {
+		struct member *m = &sup->s_members[sup->s_rs.n - 1];
+
+		if (!m->m_removing || m->m_proc != NULL)
+			break;
+		rs_pop(&sup->s_rs);
+	}
+}
+
+void
+proc_reap(pid_t pid, int status)
+{
+	struct proc		*p;
+	struct rs_decision	 d;
+	enum rs_exit		 how;
+	char			 name[32], st[96];
+	uint64_t		 now = now_ms(), up;
+	int			 i, asked;
+
+	TAILQ_FOREACH(p, &sup->s_procs, p_entry)
+		if (p->p_pid == pid)
+			break;
+	if (p == NULL) {
+		log_debug("reaped unknown pid %ld", (long)pid);
+		return;
+	}
+	proc_name(p, name, sizeof(name));
+	wait_status_str(status, st, sizeof(st));
+	up = now - p->p_start_ms;
+	asked = p->p_state >= P_STOPPING && !p->p_deadline;
+	i = p->p_member;
+	if (i >= 0)
+		sup->s_members[i].m_proc = NULL;
+
+	if (i < 0 || sup->s_state == SUP_STOPPING ||
+	    (asked && WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+		log_info("%s (pid %ld, generation %u) exited %s after "
+		    "%llu.%03llu s%s", name, (long)pid, p->p_gen, st,
+		    (unsigned long long)(up / 1000),
+		    (unsigned long long)(up % 1000),
+		    i < 0 ? " (retired generation)" : "");
+		proc_free(p);
+		if (i >= 0) {
+			rs_stopped(&sup->s_rs, i);
+			pop_removed();
+		}
+		if (sup->s_state == SUP_STOPPING && sup->s_nprocs == 0)
+			ev_break(sup->s_loop, EVBREAK_ALL);
+		else
+			proc_schedule();
+		return;
+	}
+	if (asked)
+		/* stopped for a group restart but did not exit cleanly */
+		how = RS_EXIT_NORMAL;
+	else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		how = RS_EXIT_NORMAL;
+	else if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_NORESTART)
+		how = RS_EXIT_NORESTART;
+	else
+		how = RS_EXIT_ABNORMAL;
+	proc_free(p);
+	if (asked) {
+		log_info("%s (pid %ld) exited %s after %llu.%03llu s, as asked",
+		    name, (long)pid, st, (unsigned long long)(up / 1000),
+		    (unsigned long long)(up % 1000));
+		rs_stopped(&sup->s_rs, i);
+		proc_schedule();
+		return;
+	}
+	rs_exited(&sup->s_rs, i, how, now, &d);
+	switch (d.action) {
+	case RS_RESTART:
+		log_warnx("%s (pid %ld) exited %s after %llu.%03llu s; "
+		    "restarting in %u.%03u s (%s)", name, (long)pid, st,
+		    (unsigned long long)(up / 1000),
+		    (unsigned long long)(up % 1000), d.delay_ms / 1000, d.delay_ms % 1000, d.reason);
+		break;
+	default:
+		log_warnx("%s (pid %ld) exited %s after %llu.%03llu s; %s "
+		    "(%s)", name, (long)pid, st,
+		    (unsigned long long)(up / 1000),
+		    (unsigned long long)(up % 1000),
+		    d.action == RS_NONE ? "not restarted" :
+		    rs_action_name(d.action), d.reason);
+		break;
+	}
+	apply(&d, now);
+}
+
+static void
+proc_ready(struct proc *p, struct msg *m)
+{
+	struct proc	*old;
+	char		 name[32];
+	uint64_t	 now = now_ms();
+
+	proc_name(p, name, sizeof(name));
+	if (m->m_f[0].u != MCPD_PROTO_VERSION || m->m_f[1].u != p->p_gen ||
+	    m->m_f[2].u != (uint64_t)p->p_pid) {
+		log_warnx("%s: READY with protocol %llu generation %llu pid "
+		    "%llu, want %d %u %ld; killing", name,
+		    (unsigned long long)m->m_f[0].u,
+		    (unsigned long long)m->m_f[1].u,
+		    (unsigned long long)m->m_f[2].u, MCPD_PROTO_VERSION,
+		    p->p_gen, (long)p->p_pid);
+		p->p_state = P_KILLED;
+		signal_proc(p, SIGKILL);
+		return;
+	}
+	if (p->p_state != P_STARTING)
+		return;
+	p->p_state = P_READY;
+	p->p_ready_ms = now;
+	ev_timer_stop(sup->s_loop, &p->p_to);
+	log_info("%s (pid %ld, generation %u) ready in %llu ms", name,
+	    (long)p->p_pid, p->p_gen,
+	    (unsigned long long)(now - p->p_start_ms));
+	if (p->p_member < 0)
+		return;
+	rs_ready(&sup->s_rs, p->p_member, now);
+	/* generation swap: the old process of this member may go now */
+	TAILQ_FOREACH(old, &sup->s_procs, p_entry) {
+		if (old->p_member == -1 && old->p_role == p->p_role &&
+		    old->p_index == p->p_index && old->p_gen < p->p_gen &&
+		    old->p_state < P_STOPPING)
+			proc_stop(old, sup->s_conf->c_drain_timeout_ms);
+	}
+	sup_check_started();
+}
+
+static void
+proc_dispatch(struct chan *ch, struct msg *m, void *arg)
+{
+	struct proc	*p = arg;
+	char		 name[32];
+
+	switch (m->m_type) {
+	case MSG_CHILD_READY:
+		proc_ready(p, m);
+		break;
+	default:
+		log_warnx("%s: unexpected %s; killing it",
+		    proc_name(p, name, sizeof(name)),
+		    msg_name(&msg_proto_sup, m->m_type));
+		if (m->m_fd != -1)
+			close(m->m_fd);
+		p->p_state = P_KILLED;
+		signal_proc(p, SIGKILL);
+		break;
+	}
+}
+
+static void
+proc_chan_err(struct chan *ch, const char *reason, void *arg)
+{
+	struct proc	*p = arg;
+	char		 name[32];
+
+	proc_name(p, name, sizeof(name));
+	if (reason == NULL) {
+		log_debug("%s: channel closed", name);
+	} else {
+		/* an internal channel carries no garbage: the child is broken */
+		log_warnx("%s (pid %ld): bad frame: %s; killing it", name,
+		    (long)p->p_pid, reason);
+		p->p_state = P_KILLED;
+		signal_proc(p, SIGKILL);
+	}
+	chan_free(&p->p_chan);
+}
+
+/*
+ * A new generation: every worker is started again with the current
+ * configuration; each old process drains once its successor is READY.
+ */
+void
+proc_swap_workers(void)
+{
+	size_t i;
+
+	for (i = 0; i < sup->s_rs.n; i++) {
+		struct member *m = &sup->s_members[i];
+
+		if (m->m_role != ROLE_WORKER || m->m_removing)
+			continue;
+		if (m->m_proc != NULL) {
+			m->m_proc->p_member = -1;
+			if (m->m_proc->p_state == P_STARTING)
+				proc_stop(m->m_proc, 0);
+			m->m_proc = NULL;
+			rs_stopped(&sup->s_rs, i);
+		}
+		m->m_start_at = 1;
+	}
+	proc_schedule();
+}
+
+/* Start or stop workers to have n of them. */
+void
+proc_resize_workers(uint32_t n)
+{
+	const struct conf_spec	*spec = &sup->s_conf->c_spec[ROLE_WORKER];
+	uint32_t		 have = proc_nworkers();
+	char			 name[32];
+	int			 i;
+
+	while (have < n) {
+		/* revive a member being removed, or add one */
+		i = sup->s_rs.n - 1;
+		if (i >= 0 && sup->s_members[i].m_removing &&
+		    sup->s_members[i].m_index == have) {
+			sup->s_members[i].m_removing = 0;
+		} else if ((i = proc_add_member(ROLE_WORKER, have,
+		    spec->s_restart, spec->s_significant)) == -1) {
+			log_warnx("cannot add worker %u", have);
+			break;
+		}
+		if (sup->s_members[i].m_proc == NULL)
+			sup->s_members[i].m_start_at = 1;
+		have++;
+	}
+	for (i = sup->s_rs.n - 1; i >= 0 && have > n; i--) {
+		struct member *m = &sup->s_members[i];
+
+		if (m->m_role != ROLE_WORKER || m->m_removing)
+			continue;
+		m->m_removing = 1;
+		m->m_start_at = 0;
+		if (m->m_proc != NULL) {
+			log_info("%s: stopping, %u workers wanted",
+			    member_name(i, name, sizeof(name)), n);
+			proc_stop(m->m_proc, sup->s_conf->c_drain_timeout_ms);
+		}
+		have--;
+	}
+	pop_removed();
+	proc_schedule();
+}

@@ -1,0 +1,372 @@
+/*
+ * sup.c -- the supervisor's event loop: signals, reload, shutdown.
+ *
+ * The supervisor holds the configuration, the listeners, the scoreboard and
+ * the control socket, and never serves a client.  SIGHUP reloads, SIGTERM
+ * and SIGINT stop gracefully (a second one kills), SIGQUIT stops fast,
+ * SIGUSR1 reopens the log file everywhere.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sup.h"
+#include "util.h"
+
+static struct sup	 the_sup;
+struct sup		*sup = &the_sup;
+static char		 notify_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+/* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET. */
+void
+sup_notify(const char *state)
+{
+	struct sockaddr_un	sun;
+	socklen_t		len;
+	int			fd;
+
+	if (notify_path[0] == '\0')
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, notify_path, sizeof(sun.sun_path));
+	len = offsetof(struct sockaddr_un, sun_path) + strlen(notify_path);
+	if (sun.sun_path[0] == '@')
+		sun.sun_path[0] = '\0';		/* abstract namespace */
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+	    (struct sockaddr *)&sun, len) == -1)
+		log_warn("sd_notify %s", notify_path);
+	close(fd);
+}
+
+void
+sup_check_started(void)
+{
+	size_t	i;
+	char	buf[64];
+
+	if (sup->s_state != SUP_STARTING)
+		return;
+	for (i = 0; i < sup->s_rs.n; i++) {
+		struct member *m = &sup->s_members[i];
+
+		if (sup->s_rs.c[i].state == RS_GONE || m->m_removing)
+			continue;
+		if (m->m_proc == NULL || m->m_proc->p_state != P_READY)
+			return;
+	}
+	sup->s_state = SUP_RUNNING;
+	log_info("started: %u workers, agent and runner ready in %llu ms "
+	    "(generation %u)", proc_nworkers(),
+	    (unsigned long long)(now_ms() - sup->s_start_ms), sup->s_gen);
+	snprintf(buf, sizeof(buf), "READY=1\nMAINPID=%ld", (long)getpid());
+	sup_notify(buf);
+}
+
+static int
+conf_text(const struct conf *c, char **text, size_t *len)
+{
+	FILE *f;
+
+	*text = NULL;
+	*len = 0;
+	if ((f = open_memstream(text, len)) == NULL)
+		return -1;
+	conf_print(f, c);
+	if (fclose(f) != 0) {
+		free(*text);
+		*text = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Set the policy parameters and child specs from the configuration. */
+static void
+apply_policy(const struct conf *c)
+{
+	size_t i;
+
+	sup->s_rs.p.strategy = c->c_strategy;
+	sup->s_rs.p.max_restarts = c->c_restart_intensity;
+	sup->s_rs.p.period_ms = c->c_restart_period_ms;
+	sup->s_rs.p.throttle_min_ms = c->c_throttle_min_ms;
+	sup->s_rs.p.throttle_max_ms = c->c_throttle_max_ms;
+	sup->s_rs.p.reset_ms = c->c_throttle_reset_ms;
+	sup->s_rs.p.auto_shutdown = c->c_auto_shutdown;
+	for (i = 0; i < sup->s_rs.n; i++) {
+		const struct conf_spec *s =
+		    &c->c_spec[sup->s_members[i].m_role];
+
+		sup->s_rs.c[i].restart = s->s_restart;
+		sup->s_rs.c[i].significant = s->s_significant;
+	}
+}
+
+/*
+ * Parse the file again into a new object; keep the running one on error.
+ * A change of "workers" alone starts or stops workers; any other change
+ * starts a new generation of workers with the new configuration.  The
+ * agent and the runner keep running (they take no part of it yet).
+ */
+int
+sup_reload(char *msg, size_t msglen)
+{
+	struct conf		*nc, tmp;
+	struct conf_errors	 errs;
+	struct slistener	 nl[CONF_LISTENERS_MAX];
+	uint32_t		 nnl, i, j, was, want;
+	char			*text, *t2;
+	size_t			 len, l2, off;
+	int			 workers_only, k;
+
+	msg[0] = '\0';
+	if (sup->s_state == SUP_STOPPING) {
+		snprintf(msg, msglen, "mcpd is stopping");
+		return -1;
+	}
+	memset(&errs, 0, sizeof(errs));
+	if ((nc = conf_parse(sup->s_conf_path, &errs)) == NULL) {
+		off = 0;
+		for (k = 0; k < errs.e_count && k < CONF_ERRORS_MAX; k++) {
+			log_warnx("reload: %s", errs.e_msg[k]);
+			if (off < msglen)
+				off += snprintf(msg + off, msglen - off, "%s%s",
+				    k ? "\n" : "", errs.e_msg[k]);
+		}
+		log_warnx("reload: %s has errors; keeping the running "
+		    "configuration", sup->s_conf_path);
+		return -1;
+	}
+	/* paths the running daemon holds cannot change under it */
+	if (strcmp(nc->c_pidfile, sup->s_conf->c_pidfile) != 0 ||
+	    strcmp(nc->c_control_socket, sup->s_conf->c_control_socket) != 0)
+		log_warnx("reload: pidfile and control-socket changes take "
+		    "effect at the next start");
+	memcpy(nc->c_pidfile, sup->s_conf->c_pidfile, sizeof(nc->c_pidfile));
+	memcpy(nc->c_control_socket, sup->s_conf->c_control_socket,
+	    sizeof(nc->c_control_socket));
+	if (conf_text(nc, &text, &len) == -1) {
+		conf_free(&nc);
+		snprintf(msg, msglen, "out of memory");
+		return -1;
+	}
+	if (len == sup->s_conf_len && memcmp(text, sup->s_conf_text, len) == 0) {
+		free(text);
+		conf_free(&nc);
+		log_info("reload: configuration unchanged");
+		snprintf(msg, msglen, "configuration unchanged");
+		return 0;
+	}
+	if (listen_open(nc, nl, &nnl, sup->s_listeners, sup->s_nlisteners,
+	    msg, msglen) == -1) {
+		log_warnx("reload: %s; keeping the running configuration",
+		    msg);
+		free(text);
+		conf_free(&nc);
+		return -1;
+	}
+	sup_notify("RELOADING=1");
+	for (i = 0; i < sup->s_nlisteners; i++) {
+		for (j = 0; j < nnl; j++)
+			if (nl[j].sl_fd == sup->s_listeners[i].sl_fd)
+				break;
+		if (j == nnl)
+			close(sup->s_listeners[i].sl_fd);
+	}
+	memcpy(sup->s_listeners, nl, sizeof(nl));
+	sup->s_nlisteners = nnl;
+
+	tmp = *nc;
+	tmp.c_workers = sup->s_conf->c_workers;
+	workers_only = 0;
+	if (conf_text(&tmp, &t2, &l2) == 0) {
+		workers_only = l2 == sup->s_conf_len &&
+		    memcmp(t2, sup->s_conf_text, l2) == 0;
+		free(t2);
+	}
+	was = proc_nworkers();
+	want = conf_workers(nc);
+	if (!sup->s_foreground)
+		log_init(nc->c_log_file[0] ? LOG_TO_FILE : LOG_TO_SYSLOG,
+		    sup->s_debug, nc->c_log_file);
+	conf_free(&sup->s_conf);
+	sup->s_conf = nc;
+	free(sup->s_conf_text);
+	sup->s_conf_text = text;
+	sup->s_conf_len = len;
+	apply_policy(nc);
+	if (workers_only) {
+		proc_resize_workers(want);
+		snprintf(msg, msglen, "reloaded: workers %u -> %u", was, want);
+	} else {
+		sup->s_gen++;
+		proc_resize_workers(want);
+		proc_swap_workers();
+		snprintf(msg, msglen, "reloaded: generation %u, %u workers",
+		    sup->s_gen, want);
+	}
+	log_info("%s", msg);
+	sup_notify("READY=1");
+	return 0;
+}
+
+void
+sup_shutdown(int code, const char *why)
+{
+	struct proc *p;
+
+	if (sup->s_state == SUP_STOPPING)
+		return;
+	sup->s_state = SUP_STOPPING;
+	sup->s_exit = code;
+	log_info("%s: stopping %u processes, drain deadline %u.%03u s", why,
+	    sup->s_nprocs, sup->s_conf->c_drain_timeout_ms / 1000,
+	    sup->s_conf->c_drain_timeout_ms % 1000);
+	sup_notify("STOPPING=1");
+	listen_close_all(sup->s_listeners, &sup->s_nlisteners);
+	ev_timer_stop(sup->s_loop, &sup->s_start_to);
+	TAILQ_FOREACH_REVERSE(p, &sup->s_procs, proclist, p_entry)
+		proc_stop(p, sup->s_conf->c_drain_timeout_ms);
+	if (sup->s_nprocs == 0)
+		ev_break(sup->s_loop, EVBREAK_ALL);
+}
+
+void
+sup_fast_stop(const char *why)
+{
+	if (sup->s_state != SUP_STOPPING) {
+		sup->s_state = SUP_STOPPING;
+		sup->s_exit = EXIT_OK;
+		sup_notify("STOPPING=1");
+		listen_close_all(sup->s_listeners, &sup->s_nlisteners);
+		ev_timer_stop(sup->s_loop, &sup->s_start_to);
+	}
+	log_info("%s: fast stop of %u processes (SIGTERM, SIGKILL after "
+	    "%d ms)", why, sup->s_nprocs, FAST_STOP_MS);
+	proc_kill_all(SIGTERM);
+	if (sup->s_nprocs == 0)
+		ev_break(sup->s_loop, EVBREAK_ALL);
+}
+
+static void
+signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	char		 msg[CONF_ERRORS_MAX * 200];
+	struct proc	*p;
+
+	switch (w->signum) {
+	case SIGHUP:
+		log_info("SIGHUP: reloading %s", sup->s_conf_path);
+		sup_reload(msg, sizeof(msg));
+		break;
+	case SIGTERM:
+	case SIGINT:
+		if (sup->s_state == SUP_STOPPING) {
+			log_warnx("%s again: killing every child now",
+			    strsignal(w->signum));
+			proc_kill_all(SIGKILL);
+			break;
+		}
+		sup_shutdown(EXIT_OK, w->signum == SIGTERM ? "SIGTERM" :
+		    "SIGINT");
+		break;
+	case SIGQUIT:
+		sup_fast_stop("SIGQUIT");
+		break;
+	case SIGUSR1:
+		log_info("SIGUSR1: reopening the log file");
+		if (log_reopen() == -1)
+			log_warn("reopen %s", sup->s_conf->c_log_file);
+		TAILQ_FOREACH(p, &sup->s_procs, p_entry)
+			if (p->p_chan != NULL)
+				chan_send(p->p_chan, MSG_SUP_LOG_REOPEN, -1);
+		break;
+	}
+}
+
+static void
+child_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+	proc_reap(w->rpid, w->rstatus);
+}
+
+void
+sup_run(void)
+{
+	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGQUIT,
+	    SIGUSR1 };
+	const char	*ns;
+	uint32_t	 i, n;
+	size_t		 k;
+
+	if ((ns = getenv("NOTIFY_SOCKET")) != NULL) {
+		snprintf(notify_path, sizeof(notify_path), "%s", ns);
+		unsetenv("NOTIFY_SOCKET");	/* not for our children */
+	}
+	if ((sup->s_loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
+		fatalx("libev: no event loop");
+	for (k = 0; k < sizeof(sigs) / sizeof(sigs[0]); k++) {
+		ev_signal_init(&sup->s_sig[k], signal_cb, sigs[k]);
+		ev_signal_start(sup->s_loop, &sup->s_sig[k]);
+		ev_unref(sup->s_loop);
+	}
+	ev_child_init(&sup->s_child_ev, child_cb, 0, 0);
+	ev_child_start(sup->s_loop, &sup->s_child_ev);
+	ev_unref(sup->s_loop);
+	ev_init(&sup->s_start_to, NULL);
+	control_start();
+
+	if (conf_text(sup->s_conf, &sup->s_conf_text, &sup->s_conf_len) == -1)
+		fatal("configuration text");
+	sup->s_gen = 1;
+	sup->s_start_ms = now_ms();
+	sup->s_start_wall_ms = wall_ms();
+	sup->s_state = SUP_STARTING;
+	proc_init();
+	/* start order: the agent first, since workers will depend on it */
+	proc_add_member(ROLE_AGENT, 0,
+	    sup->s_conf->c_spec[ROLE_AGENT].s_restart,
+	    sup->s_conf->c_spec[ROLE_AGENT].s_significant);
+	proc_add_member(ROLE_RUNNER, 0,
+	    sup->s_conf->c_spec[ROLE_RUNNER].s_restart,
+	    sup->s_conf->c_spec[ROLE_RUNNER].s_significant);
+	n = conf_workers(sup->s_conf);
+	for (i = 0; i < n; i++)
+		proc_add_member(ROLE_WORKER, i,
+		    sup->s_conf->c_spec[ROLE_WORKER].s_restart,
+		    sup->s_conf->c_spec[ROLE_WORKER].s_significant);
+	for (k = 0; k < sup->s_rs.n; k++)
+		sup->s_members[k].m_start_at = 1;
+	log_info("starting %u workers (up to %u connections each), agent, "
+	    "runner; strategy %s, intensity %u in %u.%03u s", n,
+	    conf_worker_connections(sup->s_conf),
+	    conf_strategy_name(sup->s_conf->c_strategy),
+	    sup->s_conf->c_restart_intensity,
+	    sup->s_conf->c_restart_period_ms / 1000,
+	    sup->s_conf->c_restart_period_ms % 1000);
+	proc_schedule();
+
+	ev_run(sup->s_loop, 0);
+
+	control_close(sup->s_conf->c_control_socket);
+	if (sup->s_pidfile_fd != -1) {
+		unlink(sup->s_conf->c_pidfile);
+		close(sup->s_pidfile_fd);
+	}
+	log_info("exiting with status %d after %llu ms", sup->s_exit,
+	    (unsigned long long)(now_ms() - sup->s_start_ms));
+	exit(sup->s_exit);
+}

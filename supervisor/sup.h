@@ -1,0 +1,148 @@
+/*
+ * sup.h -- the supervisor: process table, listeners, control socket.
+ */
+#ifndef MCPD_SUP_H
+#define MCPD_SUP_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "conf.h"
+#include "msg.h"
+#include "restart.h"
+#include "scoreboard.h"
+
+#define LISTEN_BACKLOG		4096	/* net.core.somaxconn here */
+#define CTL_CLIENTS_MAX		16	/* concurrent mcpctl connections */
+#define CTL_IDLE_MS		5000	/* a ctl client that says nothing */
+#define FAST_STOP_MS		1000	/* SIGQUIT: SIGTERM, then SIGKILL */
+
+/* exit statuses of mcpd(8) */
+#define EXIT_OK			0
+#define EXIT_STARTUP		1	/* bad config, bind failed, ... */
+#define EXIT_ESCALATED		2	/* restart intensity exceeded */
+
+enum pstate {
+	P_STARTING,	/* forked, READY not seen */
+	P_READY,
+	P_STOPPING,	/* QUIT sent: draining */
+	P_TERMINATING,	/* SIGTERM sent */
+	P_KILLED	/* SIGKILL sent */
+};
+
+struct proc {
+	TAILQ_ENTRY(proc)	 p_entry;
+	enum proc_role		 p_role;
+	uint32_t		 p_index;
+	uint32_t		 p_gen;
+	pid_t			 p_pid;
+	struct chan		*p_chan;
+	uint32_t		 p_slot;	/* scoreboard */
+	int			 p_member;	/* -1: retired generation */
+	enum pstate		 p_state;
+	int			 p_deadline;	/* killed: not READY in time */
+	uint64_t		 p_start_ms;
+	uint64_t		 p_ready_ms;
+	uint32_t		 p_drain_ms;
+	ev_timer		 p_to;		/* READY deadline, stop ladder */
+};
+TAILQ_HEAD(proclist, proc);
+
+/* A child spec instance: the policy's child i is members[i]. */
+struct member {
+	enum proc_role		 m_role;
+	uint32_t		 m_index;
+	struct proc		*m_proc;	/* NULL: not running */
+	uint64_t		 m_start_at;	/* 0: no start pending */
+	int			 m_removing;	/* fewer workers: pop when dead */
+};
+
+struct slistener {
+	struct conf_listener	 sl_conf;
+	int			 sl_fd;
+};
+
+enum sup_state {
+	SUP_STARTING,	/* until every child was READY once */
+	SUP_RUNNING,
+	SUP_STOPPING
+};
+
+struct sup {
+	struct ev_loop		*s_loop;
+	struct conf		*s_conf;
+	char			 s_conf_path[CONF_PATH_MAX];
+	char			*s_conf_text;	/* normalized, for children */
+	size_t			 s_conf_len;
+	int			 s_debug;
+	int			 s_foreground;
+	enum sup_state		 s_state;
+	int			 s_exit;
+	int			 s_kill_stage;	/* second TERM */
+	uint32_t		 s_gen;
+	uint64_t		 s_start_ms;
+	uint64_t		 s_start_wall_ms;
+
+	struct rs_sup		 s_rs;
+	struct member		 s_members[RS_CHILDREN_MAX];
+	struct proclist		 s_procs;
+	uint32_t		 s_nprocs;
+
+	struct scoreboard	 s_sb;
+	uint8_t			 s_slot_used[SB_SLOTS];
+
+	struct slistener	 s_listeners[CONF_LISTENERS_MAX];
+	uint32_t		 s_nlisteners;
+
+	int			 s_ctl_fd;
+	ev_io			 s_ctl_ev;
+	uint32_t		 s_nctl;
+
+	int			 s_pidfile_fd;
+
+	ev_child		 s_child_ev;
+	ev_timer		 s_start_to;	/* next pending (re)start */
+	ev_signal		 s_sig[6];
+};
+
+extern struct sup	*sup;
+
+/* sup.c */
+void	sup_run(void) __attribute__((noreturn));
+int	sup_reload(char *err, size_t errlen);
+void	sup_shutdown(int exitcode, const char *why);
+void	sup_fast_stop(const char *why);
+void	sup_check_started(void);
+void	sup_notify(const char *state);
+
+/* proc.c */
+void	proc_init(void);
+int	proc_add_member(enum proc_role, uint32_t index, enum conf_restart,
+	    int significant);
+void	proc_start_member(int member);
+void	proc_schedule(void);
+void	proc_stop(struct proc *, uint32_t drain_ms);
+void	proc_kill_all(int sig);
+void	proc_swap_workers(void);
+void	proc_resize_workers(uint32_t n);
+void	proc_reap(pid_t pid, int status);
+const char *proc_name(const struct proc *, char *, size_t);
+const char *pstate_name(enum pstate);
+uint32_t proc_nworkers(void);
+
+/* listen.c */
+int	listen_open(const struct conf *, struct slistener *, uint32_t *n,
+	    const struct slistener *old, uint32_t nold, char *err,
+	    size_t errlen);
+void	listen_close_all(struct slistener *, uint32_t *n);
+
+/* control.c */
+int	control_open(const char *path);
+void	control_start(void);
+void	control_close(const char *path);
+
+#endif

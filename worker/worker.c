@@ -1,0 +1,198 @@
+/*
+ * worker.c -- accept client connections up to the per-worker cap.
+ *
+ * Every worker holds the same listening sockets (the supervisor's, passed
+ * over the channel), so the kernel's accept queue is shared: a worker at its
+ * cap stops watching the listeners and the others take the connections; a
+ * worker that dies leaves the sockets open in the supervisor and its peers,
+ * so no connection is refused while it restarts.
+ */
+#include "config.h"
+
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+#include "worker.h"
+
+struct worker		*worker;
+static struct worker	 the_worker;
+
+static void	listeners_watch(struct worker *, int);
+
+static void
+pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	if (!worker->w_quitting)
+		listeners_watch(worker, 1);
+}
+
+static void
+accept_cb(struct ev_loop *loop, ev_io *ev, int revents)
+{
+	struct wlistener	*l = ev->data;
+	int			 fd, i;
+
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		if (worker->w_conns >= worker->w_cap) {
+			log_debug("at the cap of %u connections; "
+			    "leaving new ones to other workers", worker->w_cap);
+			listeners_watch(worker, 0);
+			return;
+		}
+		fd = accept4(l->wl_fd, NULL, NULL,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			switch (errno) {
+			case EAGAIN:
+			case EINTR:
+			case ECONNABORTED:
+			case EPROTO:
+				return;
+			case EMFILE:
+			case ENFILE:
+			case ENOBUFS:
+			case ENOMEM:
+				log_warn("accept: pausing for %d ms",
+				    ACCEPT_PAUSE_MS);
+				listeners_watch(worker, 0);
+				ev_timer_set(&worker->w_pause_to,
+				    ACCEPT_PAUSE_MS / 1000.0, 0.);
+				ev_timer_start(loop, &worker->w_pause_to);
+				return;
+			default:
+				log_warn("accept");
+				return;
+			}
+		}
+		worker->w_conns++;
+		SB_SET(worker->w_child->c_slot, s_conns, worker->w_conns);
+		SB_ADD(worker->w_child->c_slot, s_accepted, 1);
+		http_conn_new(worker, fd, l->wl_kind);
+	}
+}
+
+static void
+listeners_watch(struct worker *w, int on)
+{
+	uint32_t i;
+
+	if (w->w_accepting == on)
+		return;
+	w->w_accepting = on;
+	for (i = 0; i < w->w_nlisteners; i++) {
+		if (on)
+			ev_io_start(w->w_loop, &w->w_listeners[i].wl_ev);
+		else
+			ev_io_stop(w->w_loop, &w->w_listeners[i].wl_ev);
+	}
+}
+
+void
+worker_conn_closed(void)
+{
+	worker->w_conns--;
+	SB_SET(worker->w_child->c_slot, s_conns, worker->w_conns);
+	if (worker->w_quitting) {
+		if (worker->w_conns == 0)
+			child_drained(worker->w_child);
+		return;
+	}
+	if (!worker->w_accepting && worker->w_conns < worker->w_cap &&
+	    !ev_is_active(&worker->w_pause_to))
+		listeners_watch(worker, 1);
+}
+
+static void
+worker_listener(struct child *c, enum listen_kind kind, int fd,
+    const char *addr, uint16_t port)
+{
+	struct wlistener *l;
+
+	if (worker->w_nlisteners == WORKER_LISTENERS_MAX)
+		fatalx("more than %d listeners", WORKER_LISTENERS_MAX);
+	if (fd_nonblock(fd) == -1)
+		fatal("listener %s port %u", addr, port);
+	l = &worker->w_listeners[worker->w_nlisteners++];
+	l->wl_fd = fd;
+	l->wl_kind = kind;
+	ev_io_init(&l->wl_ev, accept_cb, fd, EV_READ);
+	l->wl_ev.data = l;
+	log_debug("listener %s %s port %u", conf_listen_kind_name(kind),
+	    addr, port);
+}
+
+static void
+worker_start(struct child *c)
+{
+	struct rlimit rl;
+
+	/* use every fd we may: REFERENCE A, the hard limit is the budget */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("setrlimit NOFILE");
+	}
+	worker->w_loop = c->c_loop;
+	worker->w_cap = conf_worker_connections(c->c_conf);
+	ev_timer_init(&worker->w_pause_to, pause_cb, 0., 0.);
+	listeners_watch(worker, 1);
+	log_debug("accepting, up to %u connections", worker->w_cap);
+}
+
+static void
+worker_quit(struct child *c)
+{
+	uint32_t i;
+
+	worker->w_quitting = 1;
+	listeners_watch(worker, 0);
+	ev_timer_stop(worker->w_loop, &worker->w_pause_to);
+	for (i = 0; i < worker->w_nlisteners; i++)
+		close(worker->w_listeners[i].wl_fd);
+	worker->w_nlisteners = 0;
+	http_quit(worker);
+	if (worker->w_conns == 0)
+		child_drained(c);
+}
+
+static uint64_t
+worker_busy(struct child *c)
+{
+	return worker->w_conns;
+}
+
+static void
+worker_listener_init(struct child *c, enum listen_kind kind, int fd,
+    const char *addr, uint16_t port)
+{
+	if (worker == NULL) {
+		worker = &the_worker;
+		worker->w_child = c;
+		worker->w_loop = c->c_loop;
+	}
+	worker_listener(c, kind, fd, addr, port);
+}
+
+static void
+worker_start_init(struct child *c)
+{
+	if (worker == NULL) {
+		worker = &the_worker;
+		worker->w_child = c;
+	}
+	worker_start(c);
+}
+
+const struct role_ops worker_ops = {
+	.r_listener = worker_listener_init,
+	.r_start = worker_start_init,
+	.r_quit = worker_quit,
+	.r_busy = worker_busy,
+};
