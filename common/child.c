@@ -26,6 +26,7 @@ static struct child		 self;
 static const struct role_ops	*ops;
 static char			 self_name[32];
 static int			 self_debug, self_fg;
+static int			 self_stuck;	/* MCPD_FAULT stuck-stop */
 
 const char *
 child_name(const struct child *c)
@@ -36,7 +37,8 @@ child_name(const struct child *c)
 /*
  * MCPD_FAULT=ROLE[.INDEX]:ACTION -- fault injection for the integration
  * tests (mcpd(8), ENVIRONMENT).  Actions: crash-start (abort before READY),
- * exit-norestart (exit EXIT_NORESTART before READY), hang-start (never READY).
+ * exit-norestart (exit EXIT_NORESTART before READY), hang-start (never READY),
+ * stuck-stop (ignore QUIT and SIGTERM, so only SIGKILL ends it).
  */
 static const char *
 fault(void)
@@ -159,6 +161,8 @@ on_start(void)
 			exit(EXIT_NORESTART);
 		if (strcmp(f, "hang-start") == 0)
 			return;
+		if (strcmp(f, "stuck-stop") == 0)
+			self_stuck = 1;
 	}
 	if (ops->r_start != NULL)
 		ops->r_start(&self);
@@ -196,6 +200,10 @@ dispatch_sup(struct chan *ch, struct msg *m, void *arg)
 		on_start();
 		break;
 	case MSG_SUP_QUIT:
+		if (self_stuck) {
+			log_warnx("MCPD_FAULT stuck-stop: ignoring QUIT");
+			break;
+		}
 		start_quit(m->m_f[0].u > UINT32_MAX ? UINT32_MAX :
 		    (uint32_t)m->m_f[0].u, "asked to stop");
 		break;
@@ -221,6 +229,10 @@ chan_err(struct chan *ch, const char *reason, void *arg)
 static void
 sigterm_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
+	if (self_stuck) {
+		log_warnx("MCPD_FAULT stuck-stop: ignoring SIGTERM");
+		return;
+	}
 	log_info("SIGTERM: exiting with %llu in progress",
 	    (unsigned long long)(ops->r_busy ? ops->r_busy(&self) : 0));
 	exit(0);

@@ -340,6 +340,7 @@ proc_stop(struct proc *p, uint32_t drain_ms)
 {
 	if (p->p_state >= P_STOPPING)
 		return;
+	p->p_asked = 1;
 	p->p_state = P_STOPPING;
 	p->p_drain_ms = drain_ms;
 	if (p->p_chan == NULL || chan_send(p->p_chan, MSG_SUP_QUIT, -1,
@@ -374,7 +375,6 @@ proc_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		    name, (long)p->p_pid,
 		    sup->s_conf->c_ready_timeout_ms / 1000,
 		    sup->s_conf->c_ready_timeout_ms % 1000);
-		p->p_deadline = 1;
 		p->p_state = P_KILLED;
 		signal_proc(p, SIGKILL);
 		break;
@@ -509,7 +509,7 @@ proc_reap(pid_t pid, int status)
 	proc_name(p, name, sizeof(name));
 	wait_status_str(status, st, sizeof(st));
 	up = now - p->p_start_ms;
-	asked = p->p_state >= P_STOPPING && !p->p_deadline;
+	asked = p->p_asked;
 	i = p->p_member;
 	if (i >= 0)
 		sup->s_members[i].m_proc = NULL;

@@ -44,7 +44,7 @@ struct proc {
 	uint32_t		 p_slot;	/* scoreboard */
 	int			 p_member;	/* -1: retired generation */
 	enum pstate		 p_state;
-	int			 p_deadline;	/* killed: not READY in time */
+	int			 p_asked;	/* we stopped it: not a crash */
 	uint64_t		 p_start_ms;
 	uint64_t		 p_ready_ms;
 	uint32_t		 p_drain_ms;
