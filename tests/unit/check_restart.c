@@ -790,7 +790,7 @@ START_TEST(test_intensity_history_max)
 	ck_assert_int_eq(d.action, RS_ESCALATE);
 	ck_assert_uint_eq(sup.nhist, RS_HISTORY_MAX);
 
-	p.max_restarts = 1000;
+	p.max_restarts = RS_HISTORY_MAX + 10;
 	rs_init(&sup, &p);
 	i = child(RESTART_PERMANENT, 0, RS_RUNNING);
 	for (k = 0; k < 3 * RS_HISTORY_MAX; k++) {

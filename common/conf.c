@@ -1,0 +1,295 @@
+/*
+ * conf.c -- defaults, names and the normalized form of the configuration.
+ *
+ * The parser lives in parse.y; this file holds what every process needs
+ * without the grammar: the defaults of mcpd.conf(5), the word for each enum
+ * value, conf_print() (mcpd -nv, and the text the supervisor hands its
+ * children), and the worker arithmetic that depends on the machine.
+ */
+#include "config.h"
+
+#include <sys/resource.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "mcpd.h"
+
+/* RLIMIT_NOFILE beyond this buys nothing: a worker never needs more fds. */
+#define NOFILE_USEFUL_MAX	1000000
+
+static const char *const role_names[ROLE_MAX] = {
+	[ROLE_SUPERVISOR] =	"supervisor",
+	[ROLE_WORKER] =		"worker",
+	[ROLE_AGENT] =		"agent",
+	[ROLE_RUNNER] =		"runner"
+};
+
+const char *
+role_name(enum proc_role role)
+{
+	if ((unsigned int)role >= ROLE_MAX)
+		return "unknown";
+	return role_names[role];
+}
+
+int
+role_from_name(const char *name)
+{
+	int	i;
+
+	for (i = 0; i < ROLE_MAX; i++)
+		if (strcmp(role_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+conf_strategy_name(enum conf_strategy s)
+{
+	switch (s) {
+	case STRATEGY_ONE_FOR_ONE:
+		return "one_for_one";
+	case STRATEGY_ONE_FOR_ALL:
+		return "one_for_all";
+	case STRATEGY_REST_FOR_ONE:
+		return "rest_for_one";
+	case STRATEGY_SIMPLE_ONE_FOR_ONE:
+		return "simple_one_for_one";
+	}
+	return "unknown";
+}
+
+const char *
+conf_restart_name(enum conf_restart r)
+{
+	switch (r) {
+	case RESTART_PERMANENT:
+		return "permanent";
+	case RESTART_TRANSIENT:
+		return "transient";
+	case RESTART_TEMPORARY:
+		return "temporary";
+	}
+	return "unknown";
+}
+
+const char *
+conf_auto_shutdown_name(enum conf_auto_shutdown a)
+{
+	switch (a) {
+	case AUTO_SHUTDOWN_NEVER:
+		return "never";
+	case AUTO_SHUTDOWN_ANY_SIGNIFICANT:
+		return "any_significant";
+	case AUTO_SHUTDOWN_ALL_SIGNIFICANT:
+		return "all_significant";
+	}
+	return "unknown";
+}
+
+const char *
+conf_listen_kind_name(enum listen_kind k)
+{
+	switch (k) {
+	case LISTEN_HTTP:
+		return "http";
+	case LISTEN_ADMIN:
+		return "admin";
+	}
+	return "unknown";
+}
+
+/* The largest unit that shows ms exactly, so the text parses back to ms. */
+const char *
+conf_fmt_duration(char *buf, size_t len, uint32_t ms)
+{
+	if (ms != 0 && ms % (60 * 60 * 1000) == 0)
+		snprintf(buf, len, "%luh",
+		    (unsigned long)ms / (60 * 60 * 1000));
+	else if (ms != 0 && ms % (60 * 1000) == 0)
+		snprintf(buf, len, "%lum", (unsigned long)ms / (60 * 1000));
+	else if (ms != 0 && ms % 1000 == 0)
+		snprintf(buf, len, "%lus", (unsigned long)ms / 1000);
+	else
+		snprintf(buf, len, "%lums", (unsigned long)ms);
+	return buf;
+}
+
+void
+conf_defaults(struct conf *c)
+{
+	int	r;
+
+	memset(c, 0, sizeof(*c));
+	c->c_workers = 0;
+	c->c_max_connections = DEF_MAX_CONNECTIONS;
+	c->c_worker_connections = 0;
+	snprintf(c->c_pidfile, sizeof(c->c_pidfile), "%s",
+	    MCPD_RUNDIR "/mcpd.pid");
+	snprintf(c->c_control_socket, sizeof(c->c_control_socket), "%s",
+	    MCPD_RUNDIR "/mcpd.sock");
+	c->c_log_file[0] = '\0';
+	c->c_strategy = STRATEGY_ONE_FOR_ONE;
+	c->c_restart_intensity = DEF_RESTART_INTENSITY;
+	c->c_restart_period_ms = DEF_RESTART_PERIOD_MS;
+	c->c_throttle_min_ms = DEF_THROTTLE_MIN_MS;
+	c->c_throttle_max_ms = DEF_THROTTLE_MAX_MS;
+	c->c_throttle_reset_ms = DEF_THROTTLE_RESET_MS;
+	c->c_ready_timeout_ms = DEF_READY_TIMEOUT_MS;
+	c->c_drain_timeout_ms = DEF_DRAIN_TIMEOUT_MS;
+	c->c_auto_shutdown = AUTO_SHUTDOWN_NEVER;
+	for (r = 0; r < ROLE_MAX; r++) {
+		c->c_spec[r].s_restart = RESTART_PERMANENT;
+		c->c_spec[r].s_shutdown_ms = DEF_SHUTDOWN_TIMEOUT_MS;
+		c->c_spec[r].s_significant = 0;
+	}
+	c->c_nlisteners = 0;
+}
+
+void
+conf_free(struct conf **cp)
+{
+	if (cp == NULL)
+		return;
+	free(*cp);
+	*cp = NULL;
+}
+
+/* A path as a quoted string the lexer reads back byte for byte. */
+static void
+print_string(FILE *fp, const char *s)
+{
+	putc('"', fp);
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			putc('\\', fp);
+		putc(*s, fp);
+	}
+	putc('"', fp);
+}
+
+static void
+print_duration(FILE *fp, const char *key, uint32_t ms)
+{
+	char	buf[CONF_DURATION_LEN];
+
+	fprintf(fp, "%s %s\n", key, conf_fmt_duration(buf, sizeof(buf), ms));
+}
+
+/*
+ * Every key, in the order of mcpd.conf(5).  The output must parse back to
+ * the same text: mcpd hands it to its children, and the tests check it.
+ */
+void
+conf_print(FILE *fp, const struct conf *c)
+{
+	const struct conf_listener	*l;
+	const struct conf_spec		*s;
+	uint32_t			 i;
+	int				 r;
+
+	if (c->c_workers == 0)
+		fprintf(fp, "workers auto\n");
+	else
+		fprintf(fp, "workers %lu\n", (unsigned long)c->c_workers);
+	fprintf(fp, "max-connections %llu\n",
+	    (unsigned long long)c->c_max_connections);
+	if (c->c_worker_connections == 0)
+		fprintf(fp, "worker-connections auto\n");
+	else
+		fprintf(fp, "worker-connections %lu\n",
+		    (unsigned long)c->c_worker_connections);
+	fprintf(fp, "pidfile ");
+	print_string(fp, c->c_pidfile);
+	fprintf(fp, "\ncontrol-socket ");
+	print_string(fp, c->c_control_socket);
+	fprintf(fp, "\nlog-file ");
+	if (c->c_log_file[0] == '\0')
+		fprintf(fp, "none");
+	else
+		print_string(fp, c->c_log_file);
+	fprintf(fp, "\nstrategy %s\n", conf_strategy_name(c->c_strategy));
+	fprintf(fp, "restart-intensity %lu\n",
+	    (unsigned long)c->c_restart_intensity);
+	print_duration(fp, "restart-period", c->c_restart_period_ms);
+	print_duration(fp, "throttle-min", c->c_throttle_min_ms);
+	print_duration(fp, "throttle-max", c->c_throttle_max_ms);
+	print_duration(fp, "throttle-reset", c->c_throttle_reset_ms);
+	print_duration(fp, "ready-timeout", c->c_ready_timeout_ms);
+	print_duration(fp, "drain-timeout", c->c_drain_timeout_ms);
+	fprintf(fp, "auto-shutdown %s\n",
+	    conf_auto_shutdown_name(c->c_auto_shutdown));
+
+	for (i = 0; i < c->c_nlisteners && i < CONF_LISTENERS_MAX; i++) {
+		l = &c->c_listeners[i];
+		fprintf(fp, "listen %s %s port %u\n",
+		    conf_listen_kind_name(l->l_kind), l->l_addr,
+		    (unsigned int)l->l_port);
+	}
+
+	for (r = ROLE_WORKER; r < ROLE_MAX; r++) {
+		s = &c->c_spec[r];
+		fprintf(fp, "%s {\n", role_name(r));
+		fprintf(fp, "\trestart %s\n", conf_restart_name(s->s_restart));
+		print_duration(fp, "\tshutdown-timeout", s->s_shutdown_ms);
+		fprintf(fp, "\tsignificant %s\n",
+		    s->s_significant ? "yes" : "no");
+		fprintf(fp, "}\n");
+	}
+}
+
+uint32_t
+conf_worker_connections_for(uint64_t nofile)
+{
+	if (nofile > NOFILE_USEFUL_MAX)
+		nofile = NOFILE_USEFUL_MAX;
+	if (nofile <= WORKER_FD_RESERVE)
+		return 1;
+	return (uint32_t)(nofile - WORKER_FD_RESERVE);
+}
+
+uint32_t
+conf_workers_for(uint64_t max_connections, uint32_t per_worker, long ncpu)
+{
+	uint64_t	n;
+
+	if (per_worker == 0)
+		per_worker = 1;
+	n = max_connections / per_worker +
+	    (max_connections % per_worker != 0);
+	if (ncpu > 0 && n < (uint64_t)ncpu)
+		n = (uint64_t)ncpu;
+	if (n > WORKERS_MAX)
+		n = WORKERS_MAX;
+	if (n == 0)
+		n = 1;
+	return (uint32_t)n;
+}
+
+uint32_t
+conf_worker_connections(const struct conf *c)
+{
+	struct rlimit	rl;
+
+	if (c->c_worker_connections != 0)
+		return c->c_worker_connections;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return conf_worker_connections_for(0);
+	if (rl.rlim_max == RLIM_INFINITY)
+		return conf_worker_connections_for(UINT64_MAX);
+	return conf_worker_connections_for((uint64_t)rl.rlim_max);
+}
+
+uint32_t
+conf_workers(const struct conf *c)
+{
+	if (c->c_workers != 0)
+		return c->c_workers;
+	return conf_workers_for(c->c_max_connections,
+	    conf_worker_connections(c), sysconf(_SC_NPROCESSORS_ONLN));
+}
