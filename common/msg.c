@@ -255,9 +255,11 @@ fail:
 int
 msg_strcpy(char *dst, size_t dstlen, const union msg_field *f)
 {
-	if (f->s.len >= dstlen || memchr(f->s.p, '\0', f->s.len) != NULL)
+	if (f->s.len >= dstlen ||
+	    (f->s.len > 0 && memchr(f->s.p, '\0', f->s.len) != NULL))
 		return -1;
-	memcpy(dst, f->s.p, f->s.len);
+	if (f->s.len > 0)
+		memcpy(dst, f->s.p, f->s.len);
 	dst[f->s.len] = '\0';
 	return 0;
 }
