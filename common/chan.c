@@ -42,6 +42,7 @@ struct chan {
 	uint32_t		 ch_seq_out;
 	uint32_t		 ch_seq_in;
 	msgpack_sbuffer		 ch_batch;
+	int			 ch_batch_n;	/* messages in ch_batch */
 	TAILQ_HEAD(, frame)	 ch_queue;
 	size_t			 ch_queued;
 	chan_msg_cb		 ch_msg;
@@ -179,10 +180,6 @@ enqueue(struct chan *ch, const char *buf, size_t len, int fd)
 {
 	struct frame *f;
 
-	if (ch->ch_queued + len > CHAN_QUEUE_MAX) {
-		errno = ENOBUFS;
-		return -1;
-	}
 	if ((f = malloc(sizeof(*f) + len)) == NULL)
 		return -1;
 	memcpy(f->f_data, buf, len);
@@ -232,6 +229,7 @@ chan_flush(struct chan *ch)
 	if (ch->ch_batch.size > 0) {
 		rv = put_frame(ch, ch->ch_batch.data, ch->ch_batch.size, -1);
 		msgpack_sbuffer_clear(&ch->ch_batch);
+		ch->ch_batch_n = 0;
 	}
 	return rv;
 }
@@ -268,13 +266,16 @@ chan_send(struct chan *ch, uint32_t type, int fd, ...)
 		    ch->ch_seq_out, ap);
 		va_end(ap);
 		if (rv == 0) {
-			ch->ch_seq_out++;
 			rv = put_frame(ch, one.data, one.size, fd);
+			if (rv == 0)
+				ch->ch_seq_out++;
 		} else
 			close(fd);
 		msgpack_sbuffer_destroy(&one);
 		return rv;
 	}
+	if (ch->ch_batch_n == MSG_PER_FRAME_MAX && chan_flush(ch) == -1)
+		return -1;
 	before = ch->ch_batch.size;
 	va_start(ap, fd);
 	rv = msg_vpack(&ch->ch_batch, ch->ch_proto, type, ch->ch_gen_out,
@@ -292,6 +293,7 @@ chan_send(struct chan *ch, uint32_t type, int fd, ...)
 	if (rv == -1)
 		return -1;
 	ch->ch_seq_out++;
+	ch->ch_batch_n++;
 	ev_prepare_start(ch->ch_loop, &ch->ch_flush);
 	return 0;
 }

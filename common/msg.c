@@ -186,6 +186,81 @@ bad:
 	return -1;
 }
 
+/*
+ * msgpack-c allocates a container's elements as soon as it reads the
+ * header; refuse headers that claim more elements than bytes remain, so a
+ * frame costs at most a few times its size.  Other errors are left to
+ * msgpack_unpack_next().
+ */
+static int
+claims_fit(const unsigned char *p, size_t len, char *err, size_t errlen)
+{
+	size_t		 off = 0, need = 0, skip, cnt, at, w;
+	uint64_t	 n;
+	unsigned char	 b;
+
+	while (off < len) {
+		at = off;
+		b = p[off++];
+		if (need > 0)
+			need--;
+		skip = cnt = w = 0;
+		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 ||
+		    b == 0xc3)
+			;
+		else if (b >= 0x80 && b <= 0x8f)
+			cnt = 2 * (b & 0x0f);
+		else if (b >= 0x90 && b <= 0x9f)
+			cnt = b & 0x0f;
+		else if (b >= 0xa0 && b <= 0xbf)
+			skip = b & 0x1f;
+		else switch (b) {
+		case 0xc4: case 0xd9: w = 1; break;
+		case 0xc5: case 0xda: w = 2; break;
+		case 0xc6: case 0xdb: w = 4; break;
+		case 0xc7: w = 1; skip = 1; break;
+		case 0xc8: w = 2; skip = 1; break;
+		case 0xc9: w = 4; skip = 1; break;
+		case 0xca: skip = 4; break;
+		case 0xcb: skip = 8; break;
+		case 0xcc: case 0xd0: skip = 1; break;
+		case 0xcd: case 0xd1: skip = 2; break;
+		case 0xce: case 0xd2: skip = 4; break;
+		case 0xcf: case 0xd3: skip = 8; break;
+		case 0xd4: skip = 2; break;
+		case 0xd5: skip = 3; break;
+		case 0xd6: skip = 5; break;
+		case 0xd7: skip = 9; break;
+		case 0xd8: skip = 17; break;
+		case 0xdc: case 0xdd: case 0xde: case 0xdf:
+			w = b & 1 ? 4 : 2;
+			break;
+		default:
+			return 0;		/* 0xc1: malformed */
+		}
+		if (w > 0) {
+			if (len - off < w)
+				return 0;	/* truncated */
+			for (n = 0; w > 0; w--)
+				n = n << 8 | p[off++];
+			if (b >= 0xdc)
+				cnt = b >= 0xde ? 2 * n : n;
+			else
+				skip += n;
+		}
+		need += cnt;
+		if (need > len - off) {
+			snprintf(err, errlen, "truncated message at byte %zu: a "
+			    "container claims more than the frame holds", at);
+			return -1;
+		}
+		if (skip > len - off)
+			return 0;		/* truncated */
+		off += skip;
+	}
+	return 0;
+}
+
 int
 msg_unpack_frame(const struct msg_proto *p, const char *buf, size_t len,
     int fd, int allow_fd, struct msg *msgs, char *err, size_t errlen)
@@ -208,6 +283,8 @@ msg_unpack_frame(const struct msg_proto *p, const char *buf, size_t len,
 		snprintf(err, errlen, "fd passed on a channel without fds");
 		return -1;
 	}
+	if (claims_fit((const unsigned char *)buf, len, err, errlen) == -1)
+		return -1;
 	msgpack_unpacked_init(&up);
 	while (off < len) {
 		if (n == MSG_PER_FRAME_MAX) {

@@ -34,6 +34,7 @@ static void	proc_timeout_cb(struct ev_loop *, ev_timer *, int);
 static void	proc_dispatch(struct chan *, struct msg *, void *);
 static void	proc_chan_err(struct chan *, const char *, void *);
 static void	apply(const struct rs_decision *, uint64_t);
+static uint32_t	shutdown_ms(const struct proc *);
 
 const char *
 pstate_name(enum pstate s)
@@ -346,6 +347,7 @@ proc_stop(struct proc *p, uint32_t drain_ms)
 	if (p->p_chan == NULL || chan_send(p->p_chan, MSG_SUP_QUIT, -1,
 	    (uint64_t)drain_ms) == -1) {
 		p->p_state = P_TERMINATING;
+		p->p_term_ms = shutdown_ms(p);
 		signal_proc(p, SIGTERM);
 		drain_ms = 0;
 	}
@@ -387,6 +389,7 @@ proc_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		    (long)p->p_pid, p->p_drain_ms / 1000, p->p_drain_ms % 1000,
 		    ms / 1000, ms % 1000);
 		p->p_state = P_TERMINATING;
+		p->p_term_ms = ms;
 		signal_proc(p, SIGTERM);
 		ev_timer_set(&p->p_to, ms / 1000.0, 0.);
 		ev_timer_start(loop, &p->p_to);
@@ -394,7 +397,7 @@ proc_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	case P_TERMINATING:
 		log_warnx("%s (pid %ld) ignored SIGTERM for %u.%03u s; "
 		    "sending SIGKILL", name, (long)p->p_pid,
-		    shutdown_ms(p) / 1000, shutdown_ms(p) % 1000);
+		    p->p_term_ms / 1000, p->p_term_ms % 1000);
 		p->p_state = P_KILLED;
 		signal_proc(p, SIGKILL);
 		break;
@@ -421,6 +424,7 @@ proc_kill_all(int sig)
 			if (p->p_state >= P_TERMINATING)
 				continue;
 			p->p_state = P_TERMINATING;
+			p->p_term_ms = FAST_STOP_MS;
 			ev_timer_stop(sup->s_loop, &p->p_to);
 			ev_timer_set(&p->p_to, FAST_STOP_MS / 1000.0, 0.);
 			ev_timer_start(sup->s_loop, &p->p_to);
@@ -547,6 +551,7 @@ proc_reap(pid_t pid, int status)
 		    name, (long)pid, st, (unsigned long long)(up / 1000),
 		    (unsigned long long)(up % 1000));
 		rs_stopped(&sup->s_rs, i);
+		pop_removed();
 		proc_schedule();
 		return;
 	}
@@ -568,6 +573,8 @@ proc_reap(pid_t pid, int status)
 		break;
 	}
 	apply(&d, now);
+	/* a member that is gone for good no longer holds up readiness */
+	sup_check_started();
 }
 
 static void
@@ -678,43 +685,55 @@ proc_swap_workers(void)
 	proc_schedule();
 }
 
-/* Start or stop workers to have n of them. */
+/*
+ * Start or stop workers to have n of them.  Worker members are the tail of
+ * the member list with indices 0..k-1, and those being removed are its end,
+ * so pop_removed() can drop them once their process is gone.  A member
+ * revived while its process still drains gets a new process; the old one
+ * finishes as if it were of a retired generation.
+ */
 void
 proc_resize_workers(uint32_t n)
 {
 	const struct conf_spec	*spec = &sup->s_conf->c_spec[ROLE_WORKER];
-	uint32_t		 have = proc_nworkers();
+	uint32_t		 next = 0;
 	char			 name[32];
-	int			 i;
+	size_t			 i;
 
-	while (have < n) {
-		/* revive a member being removed, or add one */
-		i = sup->s_rs.n - 1;
-		if (i >= 0 && sup->s_members[i].m_removing &&
-		    sup->s_members[i].m_index == have) {
-			sup->s_members[i].m_removing = 0;
-		} else if ((i = proc_add_member(ROLE_WORKER, have,
-		    spec->s_restart, spec->s_significant)) == -1) {
-			log_warnx("cannot add worker %u", have);
-			break;
-		}
-		if (sup->s_members[i].m_proc == NULL)
-			sup->s_members[i].m_start_at = 1;
-		have++;
-	}
-	for (i = sup->s_rs.n - 1; i >= 0 && have > n; i--) {
+	for (i = 0; i < sup->s_rs.n; i++) {
 		struct member *m = &sup->s_members[i];
 
-		if (m->m_role != ROLE_WORKER || m->m_removing)
+		if (m->m_role != ROLE_WORKER)
 			continue;
-		m->m_removing = 1;
-		m->m_start_at = 0;
-		if (m->m_proc != NULL) {
-			log_info("%s: stopping, %u workers wanted",
-			    member_name(i, name, sizeof(name)), n);
-			proc_stop(m->m_proc, sup->s_conf->c_drain_timeout_ms);
+		next = m->m_index + 1;
+		if (m->m_index < n && m->m_removing) {
+			m->m_removing = 0;
+			if (m->m_proc != NULL) {
+				m->m_proc->p_member = -1;
+				m->m_proc = NULL;
+				rs_stopped(&sup->s_rs, i);
+			}
+			m->m_start_at = 1;
+		} else if (m->m_index >= n && !m->m_removing) {
+			m->m_removing = 1;
+			m->m_start_at = 0;
+			if (m->m_proc != NULL) {
+				log_info("%s: stopping, %u workers wanted",
+				    member_name(i, name, sizeof(name)), n);
+				proc_stop(m->m_proc,
+				    sup->s_conf->c_drain_timeout_ms);
+			}
 		}
-		have--;
+	}
+	for (; next < n; next++) {
+		int k;
+
+		if ((k = proc_add_member(ROLE_WORKER, next, spec->s_restart,
+		    spec->s_significant)) == -1) {
+			log_warnx("cannot add worker %u", next);
+			break;
+		}
+		sup->s_members[k].m_start_at = 1;
 	}
 	pop_removed();
 	proc_schedule();

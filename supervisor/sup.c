@@ -51,13 +51,17 @@ sup_notify(const char *state)
 	close(fd);
 }
 
+/*
+ * Every member that should run is READY: the start-up, or a reload, is
+ * complete.  That is when systemd hears READY=1.
+ */
 void
 sup_check_started(void)
 {
 	size_t	i;
 	char	buf[64];
 
-	if (sup->s_state != SUP_STARTING)
+	if (sup->s_state != SUP_STARTING && !sup->s_reloading)
 		return;
 	for (i = 0; i < sup->s_rs.n; i++) {
 		struct member *m = &sup->s_members[i];
@@ -67,10 +71,16 @@ sup_check_started(void)
 		if (m->m_proc == NULL || m->m_proc->p_state != P_READY)
 			return;
 	}
-	sup->s_state = SUP_RUNNING;
-	log_info("started: %u workers, agent and runner ready in %llu ms "
-	    "(generation %u)", proc_nworkers(),
-	    (unsigned long long)(now_ms() - sup->s_start_ms), sup->s_gen);
+	if (sup->s_state == SUP_STARTING) {
+		sup->s_state = SUP_RUNNING;
+		log_info("started: %u workers, agent and runner ready in "
+		    "%llu ms (generation %u)", proc_nworkers(),
+		    (unsigned long long)(now_ms() - sup->s_start_ms),
+		    sup->s_gen);
+	} else
+		log_info("reload complete: %u workers ready (generation %u)",
+		    proc_nworkers(), sup->s_gen);
+	sup->s_reloading = 0;
 	snprintf(buf, sizeof(buf), "READY=1\nMAINPID=%ld", (long)getpid());
 	sup_notify(buf);
 }
@@ -219,7 +229,8 @@ sup_reload(char *msg, size_t msglen)
 		    sup->s_gen, want);
 	}
 	log_info("%s", msg);
-	sup_notify("READY=1");
+	sup->s_reloading = 1;
+	sup_check_started();
 	return 0;
 }
 

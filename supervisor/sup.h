@@ -48,6 +48,7 @@ struct proc {
 	uint64_t		 p_start_ms;
 	uint64_t		 p_ready_ms;
 	uint32_t		 p_drain_ms;
+	uint32_t		 p_term_ms;	/* SIGTERM -> SIGKILL */
 	ev_timer		 p_to;		/* READY deadline, stop ladder */
 };
 TAILQ_HEAD(proclist, proc);
@@ -82,7 +83,7 @@ struct sup {
 	int			 s_foreground;
 	enum sup_state		 s_state;
 	int			 s_exit;
-	int			 s_kill_stage;	/* second TERM */
+	int			 s_reloading;	/* READY=1 when all are */
 	uint32_t		 s_gen;
 	uint64_t		 s_start_ms;
 	uint64_t		 s_start_wall_ms;

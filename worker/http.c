@@ -40,6 +40,7 @@ struct conn {
 	uint8_t			 c_urlmatch;	/* URL is /healthz so far */
 	uint8_t			 c_close;	/* close once output is out */
 	uint8_t			 c_inreq;	/* a request is being read */
+	uint8_t			 c_served;	/* answered at least one */
 };
 
 static const char	 healthz[] = "/healthz";
@@ -183,6 +184,7 @@ on_message_complete(http_parser *p)
 	if (!head)
 		out_append(c, body, blen);
 	c->c_inreq = 0;
+	c->c_served = 1;
 	if (!keep) {
 		c->c_close = 1;
 		http_parser_pause(p, 1);
@@ -217,7 +219,8 @@ conn_settle(struct conn *c)
 		conn_close(c);
 		return 1;
 	}
-	if (worker->w_quitting && !c->c_inreq && c->c_out == NULL) {
+	if (worker->w_quitting && c->c_served && !c->c_inreq &&
+	    c->c_out == NULL) {
 		conn_close(c);
 		return 1;
 	}
@@ -330,7 +333,13 @@ http_conn_new(struct worker *w, int fd, enum listen_kind kind)
 	ev_timer_again(w->w_loop, &c->c_idle_to);
 }
 
-/* Stop: close idle connections now, the others after their answer. */
+/*
+ * Stop: close idle keep-alive connections now, the others after their next
+ * answer.  A connection that has not sent its first request yet was just
+ * accepted, and its client is about to send it: closing it unanswered would
+ * fail a request that never reached us, so it gets its answer too (or the
+ * drain deadline).
+ */
 void
 http_quit(struct worker *w)
 {
@@ -339,7 +348,7 @@ http_quit(struct worker *w)
 	for (i = nconns; i-- > 0;) {
 		struct conn *c = conns[i];
 
-		if (!c->c_inreq && c->c_out == NULL)
+		if (c->c_served && !c->c_inreq && c->c_out == NULL)
 			conn_close(c);
 		else
 			c->c_close = 1;

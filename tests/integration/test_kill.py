@@ -1,0 +1,189 @@
+"""test_kill.py -- kill -9 of a worker under load: no connection refused,
+the replacement serves within 1 s, the other worker's connections live on."""
+
+import os
+import signal
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mcpdtest as T  # noqa: E402
+from mcpdtest import check, check_eq  # noqa: E402
+
+THREADS = 4
+RECOVERY_MAX_S = 1.0
+# A connection that the killed worker had accepted and not answered yet
+# breaks with it: that is what SIGKILL means.  Only connections begun this
+# long before the kill returned may fail, at most one per client thread.
+IN_FLIGHT_S = 0.005
+
+
+def hold_one_per_worker(d, nworkers, rounds=40, batch=8, timeout=10.0):
+    """Open keep-alive connections, several at once so that more than one
+    worker accepts, until one is held to each worker."""
+    held = {}
+    deadline = time.monotonic() + timeout
+    for _ in range(rounds):
+        if len(held) == nworkers or time.monotonic() > deadline:
+            break
+        conns = [T.HttpConn(d.http_port) for _ in range(batch)]
+        for c in conns:
+            c.send(T.HttpConn.request_bytes("/healthz"))
+        for c in conns:
+            r = c.read_response()
+            check_eq(r.status, 200, "GET /healthz")
+            j = r.json()
+            if j["worker"] in held:
+                c.close()
+            else:
+                held[j["worker"]] = (c, j["pid"])
+    check(len(held) == nworkers, "after %d rounds only workers %r "
+          "answered" % (rounds, sorted(held)))
+    return held
+
+
+def judge_loop(loop, t_kill, t_killed, old_pid):
+    """Refused: never.  Errors: only connections in flight at the kill."""
+    check(not loop.refused, "%d connections refused (%s); first at "
+          "kill%+.3f s" % (len(loop.refused), loop.summary(),
+                           loop.refused[0][0] - t_kill)
+          if loop.refused else "")
+    late = [e for e in loop.errors if e[0] > t_killed + IN_FLIGHT_S]
+    check(not late, "%d requests begun after the kill failed (%s), e.g. "
+          "kill%+.3f s: %s" % (len(late), loop.summary(),
+                               late[0][0] - t_kill, late[0][2])
+          if late else "")
+    check(len(loop.errors) <= THREADS, "%d errors: %s" %
+          (len(loop.errors), loop.errors[:5]))
+    if loop.errors:
+        T.info("%d request(s) in flight on worker pid %d when it was killed "
+               "broke: %s" % (len(loop.errors), old_pid,
+                              [e[2] for e in loop.errors]))
+
+
+def test_kill_worker_under_load():
+    d = T.Daemon(keys={"workers": "2", "throttle-reset": "1s"})
+    d.start()
+
+    def up_long_enough():
+        st = d.status()
+        ws = d.rows(st, "worker")
+        return st if all(w["uptime_ms"] >= 1300 for w in ws) else None
+    st = T.wait_until(up_long_enough, 5, "both workers up for 1.3 s",
+                      interval=0.1)
+    wp = d.worker_pids(st)
+    old0 = wp[0]
+
+    held = hold_one_per_worker(d, 2)
+    c1, pid1 = held[1]
+    check_eq(pid1, wp[1], "pid of worker 1 on the held connection")
+
+    mark = d.log_mark()
+    loop = T.ClientLoop(d.http_port, threads=THREADS).start()
+    try:
+        time.sleep(0.3)
+        before = [o for o in loop.ok if o[2] == old0]
+        t_kill = time.monotonic()
+        os.kill(old0, signal.SIGKILL)
+        t_killed = time.monotonic()
+        # until a new worker 0 has answered, then ~2 s of load in all
+        deadline = t_kill + 2.0
+        for _ in range(400):
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.01)
+    finally:
+        loop.stop()
+    T.info("client loop: %s; %d answered by the old worker 0 before the "
+           "kill" % (loop.summary(), len(before)))
+    check(len(loop.ok) > 100, "the client loop made only %d requests" %
+          len(loop.ok))
+    new0 = [o for o in loop.ok if o[3] == 0 and o[2] != old0 and
+            o[1] > t_kill]
+    check(new0, "no answer from a new worker 0 within 2 s of the kill (%s)" %
+          loop.summary())
+    first = min(o[1] for o in new0) - t_kill
+    T.info("a new worker 0 (pid %d) answered %.3f s after the kill" %
+           (new0[0][2], first))
+    check(first <= RECOVERY_MAX_S, "the new worker 0 answered only %.3f s "
+          "after the kill (max %.1f s)" % (first, RECOVERY_MAX_S))
+    check(not [o for o in loop.ok if o[2] == old0 and o[0] > t_killed],
+          "the killed worker answered after the kill")
+    judge_loop(loop, t_kill, t_killed, old0)
+
+    # the connection held to worker 1 goes on, same socket, same pid
+    for i in range(2):
+        r = c1.request("/healthz")
+        check_eq(r.status, 200, "held connection to worker 1, request %d" %
+                 (i + 1))
+        check_eq(r.json()["pid"], pid1, "held connection: pid")
+    c0 = held[0][0]
+    try:
+        c0.request("/healthz")
+        check(False, "the connection to the killed worker still answers")
+    except (OSError, ConnectionError):
+        pass
+
+    m = d.wait_log(r"supervisor: worker 0 \(pid %d\) exited on signal 9 "
+                   r"\(Killed\) after [\d.]+ s; restarting in 0\.000 s" % old0,
+                   since=mark)
+    T.info(m[0].group(0))
+    st = d.wait_ready()
+    w0 = d.row(st, "worker", 0)
+    check(w0["pid"] != old0, "worker 0 still has pid %d" % old0)
+    check_eq(w0["pid"], new0[0][2], "pid of the new worker 0 in status")
+    check_eq(w0["restarts"], 1, "worker 0 restarts")
+    check_eq(d.row(st, "worker", 1)["pid"], pid1, "worker 1 pid")
+    check_eq(d.row(st, "worker", 1)["restarts"], 0, "worker 1 restarts")
+    check(not T.alive(old0), "the killed worker (pid %d) is still there" %
+          old0)
+    for c, _ in held.values():
+        c.close()
+    check_eq(d.stop(), 0, "exit status")
+
+
+def test_kill_worker_throttled():
+    """A worker that dies within throttle-reset of READY waits
+    throttle-min before it restarts; meanwhile its peer serves alone."""
+    d = T.Daemon(keys={"workers": "2", "throttle-reset": "10s",
+                       "throttle-min": "1s"})
+    st = d.start()
+    old0 = d.worker_pids(st)[0]
+    mark = d.log_mark()
+    loop = T.ClientLoop(d.http_port, threads=THREADS).start()
+    try:
+        time.sleep(0.1)
+        t_kill = time.monotonic()
+        os.kill(old0, signal.SIGKILL)
+        t_killed = time.monotonic()
+        d.wait_log(r"worker 0 \(pid %d\) exited on signal 9 \(Killed\) after "
+                   r"[\d.]+ s; restarting in 1\.000 s \(one_for_one: restart "
+                   r"1 of 5 allowed in 30\.000 s; died [\d.]+ s after READY "
+                   r"\(healthy at 10\.000 s\): throttled 1\.000 s\)" % old0,
+                   since=mark)
+        st = d.status()
+        w0 = d.row(st, "worker", 0)
+        check_eq(w0["state"], "throttled", "worker 0 state")
+        check(0 < w0["restart_delay_ms"] <= 1000, "worker 0 restart_delay_ms "
+              "%r" % w0["restart_delay_ms"])
+        check_eq(w0["pid"], 0, "pid of a throttled worker")
+        st = d.wait_ready(timeout=3)
+        t_ready = time.monotonic()
+        time.sleep(0.2)
+    finally:
+        loop.stop()
+    T.info("client loop: %s" % loop.summary())
+    dt = t_ready - t_kill
+    check(0.9 <= dt <= 1.6, "worker 0 was back after %.2f s, want ~1 s" % dt)
+    served_alone = [o for o in loop.ok if t_killed + 0.05 < o[0] <
+                    t_kill + 0.9]
+    check(served_alone and all(o[3] == 1 for o in served_alone),
+          "during the delay not only worker 1 answered: %r" %
+          sorted(set(o[3] for o in served_alone)))
+    judge_loop(loop, t_kill, t_killed, old0)
+    check_eq(d.stop(), 0, "exit status")
+
+
+if __name__ == "__main__":
+    T.main([test_kill_worker_under_load, test_kill_worker_throttled])
