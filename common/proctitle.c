@@ -18,6 +18,13 @@
 extern char **environ;
 
 static char	*title_start;
+/*
+ * The new environment, and a second list of its strings: unsetenv() edits
+ * environ in place and setenv() may replace it, and the copies must stay
+ * reachable (LeakSanitizer does not scan libc's environ).
+ */
+static char	** volatile env_array;	/* volatile: stores are kept */
+static char	** volatile env_copy;
 static size_t	 title_len;
 
 void
@@ -43,7 +50,10 @@ proctitle_init(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		if ((env[i] = strdup(environ[i])) == NULL)
 			return;
-	environ = env;
+	/* unsetenv() edits environ in place: keep our own list of the copies */
+	if ((env_copy = calloc(n + 1, sizeof(char *))) != NULL)
+		memcpy(env_copy, env, n * sizeof(char *));
+	environ = env_array = env;
 	title_start = argv[0];
 	title_len = end - argv[0];
 	for (i = 1; i < argc; i++)
