@@ -198,7 +198,9 @@ def test_ready_timeout():
     check(0.95 <= up <= 1.5, "killed after %.3f s, want 1 s" % up)
     start = d.log_lines(r"worker 0: MCPD_FAULT: hang-start")[0]
     dt = T.log_time(m[0].string) - T.log_time(start.string)
-    check(0.9 <= dt <= 1.5, "deadline hit %.3f s after the start" % dt)
+    # the deadline runs from fork(); the child logs only after exec and its
+    # set-up, which takes a few hundred ms under ASan
+    check(0.5 <= dt <= 1.5, "deadline hit %.3f s after the start" % dt)
     check(not T.alive(pid), "the hung worker (pid %d) is still there" % pid)
     st = d.status()
     w0 = d.row(st, "worker", 0)
