@@ -90,6 +90,9 @@ log_setverbose(int v)
 	log_verbose = v;
 }
 
+static void vlog(int, const char *, va_list, const char *)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 {
