@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "child.h"
 #include "log.h"
 #include "util.h"
@@ -195,6 +197,19 @@ dispatch_sup(struct chan *ch, struct msg *m, void *arg)
 			    m->m_fd, addr, (uint16_t)m->m_f[2].u);
 		else
 			close(m->m_fd);
+		break;
+	case MSG_SUP_PEER:
+		if (ops->r_peer != NULL && !self.c_quitting)
+			ops->r_peer(&self, (uint32_t)m->m_f[0].u, m->m_fd);
+		else
+			close(m->m_fd);
+		break;
+	case MSG_SUP_KEY:
+		if (m->m_f[0].s.len != 2 * NODE_KEY_BYTES ||
+		    sodium_hex2bin(self.c_key, sizeof(self.c_key),
+		    m->m_f[0].s.p, m->m_f[0].s.len, NULL, NULL, NULL) != 0)
+			fatalx("bad KEY message");
+		self.c_have_key = 1;
 		break;
 	case MSG_SUP_START:
 		on_start();

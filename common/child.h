@@ -30,6 +30,8 @@ struct child {
 	struct scoreboard	 c_sb;
 	struct sb_slot		*c_slot;
 	int			 c_quitting;
+	unsigned char		 c_key[NODE_KEY_BYTES];
+	int			 c_have_key;
 	ev_timer		 c_drain_to;
 	ev_signal		 c_sigterm;
 	ev_signal		 c_sigint;
@@ -42,6 +44,8 @@ struct role_ops {
 	/* a listening socket was handed over (fd is ours) */
 	void	(*r_listener)(struct child *, enum listen_kind, int fd,
 		    const char *addr, uint16_t port);
+	/* a channel to worker index (the worker mesh; fd is ours) */
+	void	(*r_peer)(struct child *, uint32_t index, int fd);
 	/* set up after everything arrived; READY follows */
 	void	(*r_start)(struct child *);
 	/* stop taking new work; child_drained() when the last one ends */

@@ -10,10 +10,12 @@
 
 #include <sys/resource.h>
 
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -120,10 +122,29 @@ conf_fmt_duration(char *buf, size_t len, uint32_t ms)
 	return buf;
 }
 
+/* The largest power of 1024 that shows bytes exactly: parses back. */
+const char *
+conf_fmt_size(char *buf, size_t len, uint64_t bytes)
+{
+	static const char	units[] = "KMG";
+	int			i;
+
+	for (i = 2; i >= 0; i--)
+		if (bytes != 0 && bytes % (1ULL << (10 * (i + 1))) == 0) {
+			snprintf(buf, len, "%llu%c", (unsigned long long)
+			    (bytes >> (10 * (i + 1))), units[i]);
+			return buf;
+		}
+	snprintf(buf, len, "%llu", (unsigned long long)bytes);
+	return buf;
+}
+
 void
 conf_defaults(struct conf *c)
 {
-	int	r;
+	static const char *const hosts[] = { DEF_ALLOW_HOSTS };
+	size_t			 i;
+	int			 r;
 
 	memset(c, 0, sizeof(*c));
 	c->c_workers = 0;
@@ -149,6 +170,21 @@ conf_defaults(struct conf *c)
 		c->c_spec[r].s_significant = 0;
 	}
 	c->c_nlisteners = 0;
+
+	snprintf(c->c_mcp_path, sizeof(c->c_mcp_path), "%s", DEF_MCP_PATH);
+	c->c_max_header_size = DEF_MAX_HEADER_SIZE;
+	c->c_max_body_size = DEF_MAX_BODY_SIZE;
+	c->c_header_timeout_ms = DEF_HEADER_TIMEOUT_MS;
+	c->c_body_timeout_ms = DEF_BODY_TIMEOUT_MS;
+	c->c_idle_timeout_ms = DEF_IDLE_TIMEOUT_MS;
+	c->c_session_timeout_ms = DEF_SESSION_TIMEOUT_MS;
+	c->c_sse_keepalive_ms = DEF_SSE_KEEPALIVE_MS;
+	for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
+		snprintf(c->c_allow_hosts[i], sizeof(c->c_allow_hosts[i]),
+		    "%s", hosts[i]);
+	c->c_nallow_hosts = (uint32_t)i;
+	c->c_nallow_origins = 0;
+	c->c_nplugins = 0;
 }
 
 void
@@ -181,6 +217,14 @@ print_duration(FILE *fp, const char *key, uint32_t ms)
 	fprintf(fp, "%s %s\n", key, conf_fmt_duration(buf, sizeof(buf), ms));
 }
 
+static void
+print_size(FILE *fp, const char *key, uint64_t bytes)
+{
+	char	buf[CONF_SIZE_LEN];
+
+	fprintf(fp, "%s %s\n", key, conf_fmt_size(buf, sizeof(buf), bytes));
+}
+
 /*
  * Every key, in the order of mcpd.conf(5).  The output must parse back to
  * the same text: mcpd hands it to its children, and the tests check it.
@@ -189,6 +233,7 @@ void
 conf_print(FILE *fp, const struct conf *c)
 {
 	const struct conf_listener	*l;
+	const struct conf_plugin	*p;
 	const struct conf_spec		*s;
 	uint32_t			 i;
 	int				 r;
@@ -232,6 +277,38 @@ conf_print(FILE *fp, const struct conf *c)
 		    (unsigned int)l->l_port);
 	}
 
+	fprintf(fp, "mcp-path ");
+	print_string(fp, c->c_mcp_path);
+	fprintf(fp, "\n");
+	print_size(fp, "max-header-size", c->c_max_header_size);
+	print_size(fp, "max-body-size", c->c_max_body_size);
+	print_duration(fp, "header-timeout", c->c_header_timeout_ms);
+	print_duration(fp, "body-timeout", c->c_body_timeout_ms);
+	print_duration(fp, "idle-timeout", c->c_idle_timeout_ms);
+	print_duration(fp, "session-timeout", c->c_session_timeout_ms);
+	print_duration(fp, "sse-keepalive", c->c_sse_keepalive_ms);
+	for (i = 0; i < c->c_nallow_hosts && i < CONF_ALLOW_MAX; i++) {
+		fprintf(fp, "allow-host ");
+		print_string(fp, c->c_allow_hosts[i]);
+		fprintf(fp, "\n");
+	}
+	for (i = 0; i < c->c_nallow_origins && i < CONF_ALLOW_MAX; i++) {
+		fprintf(fp, "allow-origin ");
+		print_string(fp, c->c_allow_origins[i]);
+		fprintf(fp, "\n");
+	}
+
+	for (i = 0; i < c->c_nplugins && i < CONF_PLUGINS_MAX; i++) {
+		p = &c->c_plugins[i];
+		fprintf(fp, "plugin ");
+		print_string(fp, p->p_path);
+		if (p->p_arg[0] != '\0') {
+			putc(' ', fp);
+			print_string(fp, p->p_arg);
+		}
+		fprintf(fp, "\n");
+	}
+
 	for (r = ROLE_WORKER; r < ROLE_MAX; r++) {
 		s = &c->c_spec[r];
 		fprintf(fp, "%s {\n", role_name(r));
@@ -241,6 +318,74 @@ conf_print(FILE *fp, const struct conf *c)
 		    s->s_significant ? "yes" : "no");
 		fprintf(fp, "}\n");
 	}
+}
+
+/* A list that is only "*". */
+static int
+is_any(const char *first, uint32_t n)
+{
+	return n == 1 && strcmp(first, "*") == 0;
+}
+
+int
+conf_host_allowed(const struct conf *c, const char *host, size_t len)
+{
+	size_t		n, i;
+	uint32_t	h;
+
+	if (is_any(c->c_allow_hosts[0], c->c_nallow_hosts))
+		return 1;
+	/* the name, then nothing or ":" and digits */
+	if (len > 0 && host[0] == '[') {
+		n = 0;
+		while (n < len && host[n] != ']')
+			n++;
+		if (n++ == len)
+			return 0;
+	} else
+		for (n = 0; n < len && host[n] != ':'; n++)
+			;
+	if (n == 0 || (n < len && host[n] != ':'))
+		return 0;
+	for (i = n + 1; i < len; i++)
+		if (host[i] < '0' || host[i] > '9')
+			return 0;
+	for (h = 0; h < c->c_nallow_hosts && h < CONF_ALLOW_MAX; h++)
+		if (strlen(c->c_allow_hosts[h]) == n &&
+		    strncasecmp(c->c_allow_hosts[h], host, n) == 0)
+			return 1;
+	return 0;
+}
+
+int
+conf_origin_allowed(const struct conf *c, const char *origin, size_t len)
+{
+	size_t		n, i;
+	uint32_t	o;
+
+	if (is_any(c->c_allow_origins[0], c->c_nallow_origins))
+		return 1;
+	if (c->c_nallow_origins > 0) {
+		for (o = 0; o < c->c_nallow_origins && o < CONF_ALLOW_MAX; o++)
+			if (strlen(c->c_allow_origins[o]) == len &&
+			    strncasecmp(c->c_allow_origins[o], origin, len) ==
+			    0)
+				return 1;
+		return 0;
+	}
+	/* scheme "://" host [":" port], and no path */
+	for (n = 0; n < len && origin[n] != ':'; n++)
+		if (!isalnum((unsigned char)origin[n]) && origin[n] != '+' &&
+		    origin[n] != '-' && origin[n] != '.')
+			return 0;
+	if (n == 0 || len - n < 3 || memcmp(origin + n, "://", 3) != 0)
+		return 0;
+	n += 3;
+	for (i = n; i < len; i++)
+		if (origin[i] == '/' || origin[i] == '?' || origin[i] == '#' ||
+		    origin[i] == '@')
+			return 0;
+	return conf_host_allowed(c, origin + n, len - n);
 }
 
 uint32_t

@@ -19,6 +19,17 @@
 #define CONF_ERRORS_MAX		32	/* errors kept for the caller */
 #define CONF_INCLUDE_DEPTH	8	/* nested includes below the top file */
 #define CONF_DURATION_LEN	16	/* conf_fmt_duration() buffer */
+#define CONF_SIZE_LEN		24	/* conf_fmt_size() buffer */
+#define CONF_PLUGINS_MAX	16
+#define CONF_PLUGIN_ARG_MAX	1024	/* bytes in a plugin argument, with NUL */
+#define CONF_MCP_PATH_MAX	128	/* bytes in mcp-path, including NUL */
+#define CONF_ALLOW_MAX		32	/* allow-host, and allow-origin, lines */
+#define CONF_HOST_MAX		256	/* bytes in an allow-host, with NUL */
+#define CONF_ORIGIN_MAX		256	/* bytes in an allow-origin, with NUL */
+#define CONF_HEADER_SIZE_MIN	1024U		/* max-header-size 1K.. */
+#define CONF_HEADER_SIZE_MAX	(64U * 1024)	/* ..64K */
+#define CONF_BODY_SIZE_MIN	1024U		/* max-body-size 1K.. */
+#define CONF_BODY_SIZE_MAX	(64U * 1024 * 1024) /* ..64M */
 
 /* Defaults: each one is a key in mcpd.conf(5). */
 #define DEF_MAX_CONNECTIONS	10000
@@ -32,6 +43,17 @@
 #define DEF_SHUTDOWN_TIMEOUT_MS	5000		/* SIGTERM -> SIGKILL */
 #define DEF_HTTP_PORT		8080
 #define DEF_ADMIN_PORT		8081
+#define DEF_MCP_PATH		"/mcp"
+#define DEF_MAX_HEADER_SIZE	(8U * 1024)	/* request line + headers */
+#define DEF_MAX_BODY_SIZE	(4U * 1024 * 1024)
+#define DEF_HEADER_TIMEOUT_MS	10000		/* the whole header */
+#define DEF_BODY_TIMEOUT_MS	30000		/* the whole body, after it */
+#define DEF_IDLE_TIMEOUT_MS	60000		/* keep-alive, between requests */
+#define DEF_SESSION_TIMEOUT_MS	600000		/* an idle MCP session */
+#define DEF_SSE_KEEPALIVE_MS	15000		/* SSE comment interval */
+/* allow-host when none is given: { DEF_ALLOW_HOSTS }, any port */
+#define DEF_ALLOW_HOSTS		"localhost", "127.0.0.1", "[::1]"
+#define DEF_ALLOW_HOSTS_COUNT	3
 
 enum listen_kind {
 	LISTEN_HTTP,		/* MCP Streamable HTTP, served by workers */
@@ -62,6 +84,13 @@ struct conf_listener {
 	char			l_addr[CONF_ADDR_MAX];	/* "127.0.0.1", "::1", "*" */
 	uint16_t		l_port;
 	int			l_line;			/* where it was declared */
+};
+
+/* "plugin PATH [ARGUMENT]", in the order of the file. */
+struct conf_plugin {
+	char			p_path[CONF_PATH_MAX];	/* absolute */
+	char			p_arg[CONF_PLUGIN_ARG_MAX]; /* "": none */
+	int			p_line;			/* where it was declared */
 };
 
 /* A child spec (OTP): one per role. */
@@ -95,6 +124,31 @@ struct conf {
 
 	struct conf_listener	 c_listeners[CONF_LISTENERS_MAX];
 	uint32_t		 c_nlisteners;
+
+	/* MCP Streamable HTTP */
+	char			 c_mcp_path[CONF_MCP_PATH_MAX];
+	uint32_t		 c_max_header_size;	/* bytes */
+	uint32_t		 c_max_body_size;	/* bytes */
+	uint32_t		 c_header_timeout_ms;
+	uint32_t		 c_body_timeout_ms;
+	uint32_t		 c_idle_timeout_ms;
+	uint32_t		 c_session_timeout_ms;
+	uint32_t		 c_sse_keepalive_ms;
+	/*
+	 * Host header names (lower case, no port; "[::1]" for IPv6), the
+	 * defaults unless the file has allow-host lines.  A single "*": any.
+	 */
+	char			 c_allow_hosts[CONF_ALLOW_MAX][CONF_HOST_MAX];
+	uint32_t		 c_nallow_hosts;
+	/*
+	 * Origin header values, "scheme://host[:port]" in lower case.  None:
+	 * an origin whose host is an allowed host passes.  A single "*": any.
+	 */
+	char			 c_allow_origins[CONF_ALLOW_MAX][CONF_ORIGIN_MAX];
+	uint32_t		 c_nallow_origins;
+
+	struct conf_plugin	 c_plugins[CONF_PLUGINS_MAX];
+	uint32_t		 c_nplugins;
 };
 
 struct conf_errors {
@@ -102,7 +156,7 @@ struct conf_errors {
 	int	e_count;	/* total, may exceed CONF_ERRORS_MAX */
 };
 
-/* Defaults for every key; listeners are left empty. */
+/* Defaults for every key; listeners and plugins are left empty. */
 void		 conf_defaults(struct conf *);
 /*
  * Parse path into a new object.  Returns NULL and fills errs when the file
@@ -131,5 +185,17 @@ const char	*conf_listen_kind_name(enum listen_kind);
 const char	*conf_auto_shutdown_name(enum conf_auto_shutdown);
 /* "500ms", "10s", "2m", "1h": the largest unit that is exact. */
 const char	*conf_fmt_duration(char *, size_t, uint32_t ms);
+/* "512", "8K", "4M", "1G": the largest unit (1024) that is exact. */
+const char	*conf_fmt_size(char *, size_t, uint64_t bytes);
+/*
+ * The checks of allow-host and allow-origin, on a header's value (len
+ * bytes, no NUL needed; case does not matter).  Host may carry ":port".
+ * With no allow-origin, an origin passes if it is scheme://host[:port]
+ * with an allowed host.
+ */
+int		 conf_host_allowed(const struct conf *, const char *host,
+		    size_t len);
+int		 conf_origin_allowed(const struct conf *, const char *origin,
+		    size_t len);
 
 #endif

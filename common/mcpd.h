@@ -21,11 +21,13 @@ enum proc_role {
  * Bump whenever a channel message enum or a message layout changes: a child
  * announces it in READY and the supervisor kills a child that disagrees.
  */
-#define MCPD_PROTO_VERSION	1
+#define MCPD_PROTO_VERSION	2
 
 #define WORKERS_MAX		256	/* worker processes */
 /* fds a worker keeps for itself: channels, listeners, log, scoreboard */
 #define WORKER_FD_RESERVE	100
+
+#define NODE_KEY_BYTES		32	/* crypto_auth_KEYBYTES */
 
 /* exit status of a child: "do not restart me" (sysexits EX_CONFIG) */
 #define EXIT_NORESTART		78

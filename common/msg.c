@@ -22,6 +22,9 @@ static const struct msg_def sup_defs[] = {
 static const struct msg_def ctl_defs[] = {
 #include "msg_ctl.def"
 };
+static const struct msg_def peer_defs[] = {
+#include "msg_peer.def"
+};
 #undef MSG
 
 const struct msg_proto msg_proto_sup = {
@@ -29,6 +32,9 @@ const struct msg_proto msg_proto_sup = {
 };
 const struct msg_proto msg_proto_ctl = {
 	"ctl", ctl_defs, sizeof(ctl_defs) / sizeof(ctl_defs[0])
+};
+const struct msg_proto msg_proto_peer = {
+	"peer", peer_defs, sizeof(peer_defs) / sizeof(peer_defs[0])
 };
 
 const char *
@@ -78,6 +84,18 @@ msg_vpack(msgpack_sbuffer *sb, const struct msg_proto *p, uint32_t type,
 			}
 			if (msgpack_pack_str(&pk, n) != 0 ||
 			    msgpack_pack_str_body(&pk, s, n) != 0)
+				goto nomem;
+			break;
+		case 'b':
+			s = va_arg(ap, const char *);
+			n = va_arg(ap, size_t);
+			if (n > MSG_FRAME_MAX) {
+				sb->size = before;
+				errno = EMSGSIZE;
+				return -1;
+			}
+			if (msgpack_pack_bin(&pk, n) != 0 ||
+			    msgpack_pack_bin_body(&pk, s, n) != 0)
 				goto nomem;
 			break;
 		default:
@@ -176,6 +194,12 @@ decode_one(const struct msg_proto *p, const msgpack_object *o, struct msg *m,
 				goto bad;
 			m->m_f[i].s.p = v->via.str.ptr;
 			m->m_f[i].s.len = v->via.str.size;
+			break;
+		case 'b':
+			if (v->type != MSGPACK_OBJECT_BIN)
+				goto bad;
+			m->m_f[i].s.p = v->via.bin.ptr;
+			m->m_f[i].s.len = v->via.bin.size;
 			break;
 		}
 	}

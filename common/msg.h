@@ -23,7 +23,7 @@
 #include <msgpack.h>
 
 #define MSG_FRAME_MAX		(64 * 1024)	/* bytes in one frame */
-#define MSG_FIELDS_MAX		12		/* fields in one message */
+#define MSG_FIELDS_MAX		20		/* fields in one message */
 #define MSG_PER_FRAME_MAX	256		/* messages in one frame */
 #define CHAN_QUEUE_MAX		(4 * 1024 * 1024) /* bytes queued to a peer */
 #define CHAN_READ_ROUNDS	64		/* frames read per wakeup */
@@ -36,6 +36,10 @@ enum msg_sup_type {
 enum msg_ctl_type {
 #include "msg_ctl.def"
 	MSG_CTL_COUNT
+};
+enum msg_peer_type {
+#include "msg_peer.def"
+	MSG_PEER_COUNT
 };
 #undef MSG
 
@@ -55,6 +59,7 @@ struct msg_proto {
 
 extern const struct msg_proto msg_proto_sup;
 extern const struct msg_proto msg_proto_ctl;
+extern const struct msg_proto msg_proto_peer;
 
 union msg_field {
 	uint64_t	u;
@@ -78,8 +83,8 @@ const char	*msg_name(const struct msg_proto *, uint32_t type);
 
 /*
  * Codec, usable without a channel (tests, fuzzers).  msg_pack appends one
- * message to buf; fields are passed as uint64_t (u), int64_t (i) and
- * const char * (s).  Returns 0, or -1 with errno EMSGSIZE when the frame
+ * message to buf; fields are passed as uint64_t (u), int64_t (i),
+ * const char * (s) and const void *, size_t (b: bytes).  Returns 0, or -1 with errno EMSGSIZE when the frame
  * would pass MSG_FRAME_MAX (buf unchanged) or EINVAL for a bad type.
  */
 int	msg_pack(msgpack_sbuffer *, const struct msg_proto *, uint32_t type,

@@ -42,6 +42,7 @@
 #define WORKER_CONNECTIONS_MAX	1000000
 #define RESTART_INTENSITY_MAX	1000	/* < RS_HISTORY_MAX (restart.h) */
 #define SUN_PATH_LEN		sizeof(((struct sockaddr_un *)0)->sun_path)
+#define SESSION_TIMEOUT_MIN_MS	1000
 
 struct file {
 	struct file	*f_parent;	/* the includer: the include stack */
@@ -80,6 +81,14 @@ enum key {
 	K_READY_TIMEOUT,
 	K_DRAIN_TIMEOUT,
 	K_AUTO_SHUTDOWN,
+	K_MCP_PATH,
+	K_MAX_HEADER_SIZE,
+	K_MAX_BODY_SIZE,
+	K_HEADER_TIMEOUT,
+	K_BODY_TIMEOUT,
+	K_IDLE_TIMEOUT,
+	K_SESSION_TIMEOUT,
+	K_SSE_KEEPALIVE,
 	K_MAX
 };
 
@@ -126,6 +135,10 @@ static struct {
 	int			 has_admin;
 	struct file		*listen_file[CONF_LISTENERS_MAX];
 
+	struct where		 plugin_at[CONF_PLUGINS_MAX];
+	struct where		 host_at[CONF_ALLOW_MAX];	/* 0: none */
+	struct where		 origin_at[CONF_ALLOW_MAX];
+
 	char			 buf[LEX_TOKEN_MAX];
 } ps;
 
@@ -153,6 +166,10 @@ static int	 key_first(struct where *, const char *);
 static int	 get_number(const char *, const char *, long long, long long,
 		    long long *);
 static int	 get_duration(const char *, const char *, uint32_t *);
+static int	 get_duration_min(const char *, const char *, uint32_t,
+		    uint32_t *);
+static int	 get_size(const char *, const char *, uint32_t, uint32_t,
+		    uint32_t *);
 static int	 get_choice(const char *, const char *, const char *const *,
 		    int);
 static int	 get_path(const char *, const char *, char *, size_t);
@@ -160,6 +177,13 @@ static int	 fits_sun_path(const char *);
 static void	 set_count(enum key, const char *, long long, long long,
 		    int, uint32_t *);
 static void	 set_duration(enum key, const char *, uint32_t *);
+static void	 set_duration_min(enum key, const char *, uint32_t,
+		    uint32_t *);
+static void	 set_size(enum key, const char *, uint32_t, uint32_t,
+		    uint32_t *);
+static void	 set_mcp_path(const char *);
+static void	 add_allow(int, const char *);
+static void	 add_plugin(const char *, const char *);
 static void	 spec_item(enum spec_key, const char *, const char *);
 static void	 include_file(const char *);
 static void	 add_listener(const char *, const char *, const char *);
@@ -181,7 +205,15 @@ static const char *const key_names[K_MAX] = {
 	[K_THROTTLE_RESET] =		"throttle-reset",
 	[K_READY_TIMEOUT] =		"ready-timeout",
 	[K_DRAIN_TIMEOUT] =		"drain-timeout",
-	[K_AUTO_SHUTDOWN] =		"auto-shutdown"
+	[K_AUTO_SHUTDOWN] =		"auto-shutdown",
+	[K_MCP_PATH] =			"mcp-path",
+	[K_MAX_HEADER_SIZE] =		"max-header-size",
+	[K_MAX_BODY_SIZE] =		"max-body-size",
+	[K_HEADER_TIMEOUT] =		"header-timeout",
+	[K_BODY_TIMEOUT] =		"body-timeout",
+	[K_IDLE_TIMEOUT] =		"idle-timeout",
+	[K_SESSION_TIMEOUT] =		"session-timeout",
+	[K_SSE_KEEPALIVE] =		"sse-keepalive"
 };
 %}
 
@@ -189,7 +221,9 @@ static const char *const key_names[K_MAX] = {
 %token	CONTROLSOCKET LOGFILE STRATEGY RESTARTINTENSITY RESTARTPERIOD
 %token	THROTTLEMIN THROTTLEMAX THROTTLERESET READYTIMEOUT DRAINTIMEOUT
 %token	AUTOSHUTDOWN LISTEN PORT WORKER AGENT RUNNER RESTART SHUTDOWNTIMEOUT
-%token	SIGNIFICANT ERROR
+%token	SIGNIFICANT PLUGIN MCPPATH SESSIONTIMEOUT MAXBODYSIZE MAXHEADERSIZE
+%token	HEADERTIMEOUT BODYTIMEOUT IDLETIMEOUT SSEKEEPALIVE ALLOWHOST
+%token	ALLOWORIGIN ERROR
 %token	<v.string>	STRING
 %type	<v.number>	role
 
@@ -316,6 +350,50 @@ main		: WORKERS STRING		{
 		| LISTEN STRING STRING PORT STRING {
 			add_listener($2, $3, $5);
 		}
+		| MCPPATH STRING		{
+			set_mcp_path($2);
+		}
+		| MAXHEADERSIZE STRING		{
+			set_size(K_MAX_HEADER_SIZE, $2, CONF_HEADER_SIZE_MIN,
+			    CONF_HEADER_SIZE_MAX, &ps.conf->c_max_header_size);
+		}
+		| MAXBODYSIZE STRING		{
+			set_size(K_MAX_BODY_SIZE, $2, CONF_BODY_SIZE_MIN,
+			    CONF_BODY_SIZE_MAX, &ps.conf->c_max_body_size);
+		}
+		| HEADERTIMEOUT STRING		{
+			set_duration(K_HEADER_TIMEOUT, $2,
+			    &ps.conf->c_header_timeout_ms);
+		}
+		| BODYTIMEOUT STRING		{
+			set_duration(K_BODY_TIMEOUT, $2,
+			    &ps.conf->c_body_timeout_ms);
+		}
+		| IDLETIMEOUT STRING		{
+			set_duration(K_IDLE_TIMEOUT, $2,
+			    &ps.conf->c_idle_timeout_ms);
+		}
+		| SESSIONTIMEOUT STRING		{
+			set_duration_min(K_SESSION_TIMEOUT, $2,
+			    SESSION_TIMEOUT_MIN_MS,
+			    &ps.conf->c_session_timeout_ms);
+		}
+		| SSEKEEPALIVE STRING		{
+			set_duration(K_SSE_KEEPALIVE, $2,
+			    &ps.conf->c_sse_keepalive_ms);
+		}
+		| ALLOWHOST STRING		{
+			add_allow(0, $2);
+		}
+		| ALLOWORIGIN STRING		{
+			add_allow(1, $2);
+		}
+		| PLUGIN STRING			{
+			add_plugin($2, NULL);
+		}
+		| PLUGIN STRING STRING		{
+			add_plugin($2, $3);
+		}
 		| item
 		| '}'				{
 			/* the end of a block whose first line was broken */
@@ -375,22 +453,33 @@ struct keywords {
 /* Sorted for bsearch(). */
 static const struct keywords keywords[] = {
 	{ "agent",		AGENT },
+	{ "allow-host",		ALLOWHOST },
+	{ "allow-origin",	ALLOWORIGIN },
 	{ "auto-shutdown",	AUTOSHUTDOWN },
+	{ "body-timeout",	BODYTIMEOUT },
 	{ "control-socket",	CONTROLSOCKET },
 	{ "drain-timeout",	DRAINTIMEOUT },
+	{ "header-timeout",	HEADERTIMEOUT },
+	{ "idle-timeout",	IDLETIMEOUT },
 	{ "include",		INCLUDE },
 	{ "listen",		LISTEN },
 	{ "log-file",		LOGFILE },
+	{ "max-body-size",	MAXBODYSIZE },
 	{ "max-connections",	MAXCONNECTIONS },
+	{ "max-header-size",	MAXHEADERSIZE },
+	{ "mcp-path",		MCPPATH },
 	{ "pidfile",		PIDFILE },
+	{ "plugin",		PLUGIN },
 	{ "port",		PORT },
 	{ "ready-timeout",	READYTIMEOUT },
 	{ "restart",		RESTART },
 	{ "restart-intensity",	RESTARTINTENSITY },
 	{ "restart-period",	RESTARTPERIOD },
 	{ "runner",		RUNNER },
+	{ "session-timeout",	SESSIONTIMEOUT },
 	{ "shutdown-timeout",	SHUTDOWNTIMEOUT },
 	{ "significant",	SIGNIFICANT },
+	{ "sse-keepalive",	SSEKEEPALIVE },
 	{ "strategy",		STRATEGY },
 	{ "throttle-max",	THROTTLEMAX },
 	{ "throttle-min",	THROTTLEMIN },
@@ -559,6 +648,14 @@ set_count(enum key k, const char *s, long long min, long long max,
 static int
 get_duration(const char *key, const char *s, uint32_t *out)
 {
+	return get_duration_min(key, s, 1, out);
+}
+
+/* The same, from min_ms. */
+static int
+get_duration_min(const char *key, const char *s, uint32_t min_ms,
+    uint32_t *out)
+{
 	static const struct {
 		const char	*u_name;
 		unsigned long	 u_ms;
@@ -567,6 +664,7 @@ get_duration(const char *key, const char *s, uint32_t *out)
 		{ "h", 60 * 60 * 1000 }
 	};
 	char			*end;
+	char			 lo[CONF_DURATION_LEN], hi[CONF_DURATION_LEN];
 	unsigned long long	 n;
 	size_t			 i;
 
@@ -583,9 +681,11 @@ get_duration(const char *key, const char *s, uint32_t *out)
 			break;
 	if (i == sizeof(units) / sizeof(units[0]))
 		goto bad;
-	if (errno == ERANGE || n == 0 ||
-	    n > DURATION_MAX_MS / units[i].u_ms) {
-		stmt_error("%s: %s is out of range 1ms..24h", key, s);
+	if (errno == ERANGE || n > DURATION_MAX_MS / units[i].u_ms ||
+	    n * units[i].u_ms < min_ms) {
+		stmt_error("%s: %s is out of range %s..%s", key, s,
+		    conf_fmt_duration(lo, sizeof(lo), min_ms),
+		    conf_fmt_duration(hi, sizeof(hi), DURATION_MAX_MS));
 		return 0;
 	}
 	*out = (uint32_t)(n * units[i].u_ms);
@@ -599,9 +699,380 @@ get_duration(const char *key, const char *s, uint32_t *out)
 static void
 set_duration(enum key k, const char *s, uint32_t *out)
 {
+	set_duration_min(k, s, 1, out);
+}
+
+static void
+set_duration_min(enum key k, const char *s, uint32_t min_ms, uint32_t *out)
+{
 	if (key_first(&ps.seen[k], key_names[k]) &&
-	    get_duration(key_names[k], s, out))
+	    get_duration_min(key_names[k], s, min_ms, out))
 		ps.seen[k].w_ok = 1;
+}
+
+/* SIZE: digits, then K, M or G (powers of 1024) or nothing for bytes. */
+static int
+get_size(const char *key, const char *s, uint32_t min, uint32_t max,
+    uint32_t *out)
+{
+	char			*end;
+	char			 lo[CONF_SIZE_LEN], hi[CONF_SIZE_LEN];
+	unsigned long long	 n, unit = 1;
+
+	if (!isdigit((unsigned char)s[0]))
+		goto bad;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (*end != '\0') {
+		if (end[1] != '\0')
+			goto bad;
+		switch (*end) {
+		case 'K':
+			unit = 1ULL << 10;
+			break;
+		case 'M':
+			unit = 1ULL << 20;
+			break;
+		case 'G':
+			unit = 1ULL << 30;
+			break;
+		default:
+			goto bad;
+		}
+	}
+	if (errno == ERANGE || n > max / unit || n * unit < min) {
+		stmt_error("%s: %s is out of range %s..%s", key, s,
+		    conf_fmt_size(lo, sizeof(lo), min),
+		    conf_fmt_size(hi, sizeof(hi), max));
+		return 0;
+	}
+	*out = (uint32_t)(n * unit);
+	return 1;
+ bad:
+	stmt_error("%s: invalid size \"%s\" (a number of bytes, or a number "
+	    "and K, M or G)", key, s);
+	return 0;
+}
+
+static void
+set_size(enum key k, const char *s, uint32_t min, uint32_t max,
+    uint32_t *out)
+{
+	if (key_first(&ps.seen[k], key_names[k]) &&
+	    get_size(key_names[k], s, min, max, out))
+		ps.seen[k].w_ok = 1;
+}
+
+/* The path of the MCP endpoint: "/" and visible ASCII but '?', '#'. */
+static void
+set_mcp_path(const char *s)
+{
+	struct conf		*c = ps.conf;
+	const unsigned char	*p;
+	size_t			 len = strlen(s);
+
+	if (!key_first(&ps.seen[K_MCP_PATH], "mcp-path"))
+		return;
+	if (s[0] != '/') {
+		stmt_error("mcp-path: \"%s\" does not start with \"/\"", s);
+		return;
+	}
+	if (len >= sizeof(c->c_mcp_path)) {
+		stmt_error("mcp-path: path is too long (%zu bytes, at most "
+		    "%zu)", len, sizeof(c->c_mcp_path) - 1);
+		return;
+	}
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == '?' || *p == '#') {
+			stmt_error("mcp-path: invalid character 0x%02x in "
+			    "\"%s\" (visible ASCII, no \"?\" or \"#\")",
+			    (unsigned int)*p, s);
+			return;
+		}
+	memcpy(c->c_mcp_path, s, len + 1);
+	ps.seen[K_MCP_PATH].w_ok = 1;
+}
+
+/* "on line 3" or "at inc.conf:3", for "already declared ...". */
+static const char *
+where_text(char *buf, size_t len, const struct where *w)
+{
+	if (w->w_file == ps.stmt_file)
+		snprintf(buf, len, "on line %d", w->w_line);
+	else
+		snprintf(buf, len, "at %s:%d", w->w_file->f_name, w->w_line);
+	return buf;
+}
+
+/*
+ * A host name as in the Host header, without the port: a DNS name, an
+ * IPv4 address, or an IPv6 address in brackets.  Stored in lower case.
+ * s is slen bytes of the value what.
+ */
+static int
+get_host(const char *key, const char *what, const char *s, size_t slen,
+    char *dst, size_t dlen)
+{
+	struct in6_addr	bin;
+	char		v6[INET6_ADDRSTRLEN];
+	size_t		i;
+
+	if (slen == 0) {
+		stmt_error("%s: \"%s\": empty host", key, what);
+		return 0;
+	}
+	if (slen >= dlen) {
+		stmt_error("%s: host is too long (%zu bytes, at most %zu)",
+		    key, slen, dlen - 1);
+		return 0;
+	}
+	if (s[0] == '[') {
+		if (slen < 3 || s[slen - 1] != ']' || slen - 2 >= sizeof(v6))
+			goto bad;
+		memcpy(v6, s + 1, slen - 2);
+		v6[slen - 2] = '\0';
+		if (inet_pton(AF_INET6, v6, &bin) != 1)
+			goto bad;
+	} else {
+		for (i = 0; i < slen; i++)
+			if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
+			    s[i] != '.' && s[i] != '_')
+				goto bad;
+	}
+	for (i = 0; i < slen; i++)
+		dst[i] = (char)tolower((unsigned char)s[i]);
+	dst[slen] = '\0';
+	return 1;
+ bad:
+	stmt_error("%s: invalid host \"%.*s\" (a name, an IPv4 address or "
+	    "an [IPv6] address)", key, (int)slen, s);
+	return 0;
+}
+
+/* ORIGIN: scheme://host[:port], as a browser sends it; lower case. */
+static int
+get_origin(const char *s, char *dst, size_t dlen)
+{
+	const char	*h, *end, *colon;
+	size_t		 i, n, hlen;
+
+	if (strlen(s) >= dlen) {
+		stmt_error("allow-origin: origin is too long (%zu bytes, at "
+		    "most %zu)", strlen(s), dlen - 1);
+		return 0;
+	}
+	n = strcspn(s, ":");
+	if (n == 0 || !isalpha((unsigned char)s[0]) ||
+	    strncmp(s + n, "://", 3) != 0)
+		goto bad;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '+' &&
+		    s[i] != '-' && s[i] != '.')
+			goto bad;
+	h = s + n + 3;
+	end = h + strlen(h);
+	if (strpbrk(h, "/?#@") != NULL)
+		goto bad;
+	colon = NULL;
+	if (h[0] == '[') {
+		if ((colon = strchr(h, ']')) == NULL)
+			goto bad;
+		colon++;
+		if (*colon != '\0' && *colon != ':')
+			goto bad;
+	} else
+		colon = h + strcspn(h, ":");
+	hlen = (size_t)(colon - h);
+	if (*colon == ':') {
+		if (colon[1] == '0' || colon[1] == '\0' ||
+		    strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+		    strlen(colon + 1) > 5 ||
+		    strtol(colon + 1, NULL, 10) > UINT16_MAX) {
+			stmt_error("allow-origin: \"%s\": invalid port (1 to "
+			    "65535)", s);
+			return 0;
+		}
+	}
+	for (i = 0; i < n + 3; i++)
+		dst[i] = (char)tolower((unsigned char)s[i]);
+	if (!get_host("allow-origin", s, h, hlen, dst + n + 3, dlen - n - 3))
+		return 0;
+	memcpy(dst + n + 3 + hlen, colon, (size_t)(end - colon) + 1);
+	return 1;
+ bad:
+	stmt_error("allow-origin: invalid origin \"%s\" (scheme://host or "
+	    "scheme://host:port)", s);
+	return 0;
+}
+
+/* allow-host (origin 0) or allow-origin (1): a list, or "*" alone. */
+static void
+add_allow(int origin, const char *s)
+{
+	struct conf	*c = ps.conf;
+	const char	*key = origin ? "allow-origin" : "allow-host";
+	struct where	*at = origin ? ps.origin_at : ps.host_at;
+	uint32_t	*np = origin ? &c->c_nallow_origins : &c->c_nallow_hosts;
+	size_t		 size = origin ? sizeof(c->c_allow_origins[0]) :
+			    sizeof(c->c_allow_hosts[0]);
+	char		*list = origin ? c->c_allow_origins[0] :
+			    c->c_allow_hosts[0];
+	char		 val[CONF_HOST_MAX > CONF_ORIGIN_MAX ? CONF_HOST_MAX :
+			    CONF_ORIGIN_MAX];
+	char		 wbuf[CONF_PATH_MAX + 32];
+	struct in6_addr	 bin;
+	uint32_t	 i, n;
+
+	if (at[0].w_file == NULL && !origin) {
+		/* the first allow-host replaces the defaults */
+		memset(c->c_allow_hosts, 0, sizeof(c->c_allow_hosts));
+		c->c_nallow_hosts = 0;
+	}
+	n = *np;
+	if (!origin && s[0] != '[' && inet_pton(AF_INET6, s, &bin) == 1) {
+		stmt_error("allow-host: \"%s\": an IPv6 address goes in "
+		    "brackets: \"[%s]\"", s, s);
+		return;
+	}
+	if (!origin && ((s[0] == '[' && strstr(s, "]:") != NULL) ||
+	    (s[0] != '[' && strchr(s, ':') != NULL))) {
+		stmt_error("allow-host: \"%s\": a host name goes without a "
+		    "port (any port is allowed)", s);
+		return;
+	}
+	if (strcmp(s, "*") == 0)
+		memcpy(val, s, 2);
+	else if (origin ? !get_origin(s, val, size) :
+	    !get_host(key, s, s, strlen(s), val, size))
+		return;
+	for (i = 0; i < n; i++) {
+		if (strcmp(list + i * size, val) == 0) {
+			stmt_error("%s: \"%s\" already declared %s", key, s,
+			    where_text(wbuf, sizeof(wbuf), &at[i]));
+			return;
+		}
+		if (strcmp(list + i * size, "*") == 0 ||
+		    strcmp(val, "*") == 0) {
+			stmt_error("%s: \"*\" must be the only %s (another "
+			    "is declared %s)", key, key,
+			    where_text(wbuf, sizeof(wbuf), &at[i]));
+			return;
+		}
+	}
+	if (n == CONF_ALLOW_MAX) {
+		stmt_error("%s: too many (at most %d)", key, CONF_ALLOW_MAX);
+		return;
+	}
+	memcpy(list + n * size, val, strlen(val) + 1);
+	at[n].w_file = ps.stmt_file;
+	at[n].w_line = ps.stmt_line;
+	at[n].w_seq = ++ps.seq;
+	at[n].w_ok = 1;
+	(*np)++;
+}
+
+/*
+ * An absolute path, or one relative to the directory of the file that
+ * names it (made absolute with realpath(3) of that directory).  "." and
+ * empty components are dropped; ".." is kept, as symbolic links may make
+ * it mean something else than the lexical parent.
+ */
+static int
+plugin_path(const char *s, char *dst, size_t len)
+{
+	const char	*name = ps.stmt_file->f_name, *slash;
+	char		 dir[PATH_MAX], buf[PATH_MAX + LEX_TOKEN_MAX + 2];
+	char		*p, *e;
+	size_t		 dirlen, off, n;
+
+	if (s[0] == '/')
+		snprintf(buf, sizeof(buf), "%s", s);
+	else {
+		if ((slash = strrchr(name, '/')) == NULL)
+			snprintf(dir, sizeof(dir), ".");
+		else {
+			dirlen = (size_t)(slash - name);
+			if (dirlen == 0)
+				dirlen = 1;	/* "/mcpd.conf" */
+			if (dirlen >= sizeof(dir))
+				dirlen = sizeof(dir) - 1;
+			memcpy(dir, name, dirlen);
+			dir[dirlen] = '\0';
+		}
+		if (realpath(dir, buf) == NULL) {
+			stmt_error("plugin: \"%s\": cannot resolve the "
+			    "directory %s: %s", s, dir, strerror(errno));
+			return 0;
+		}
+		n = strlen(buf);
+		snprintf(buf + n, sizeof(buf) - n, "/%s", s);
+	}
+	/* the components that count, each after a "/", in place */
+	for (p = buf, off = 0; *p != '\0'; p = e) {
+		while (*p == '/')
+			p++;
+		e = p + strcspn(p, "/");
+		n = (size_t)(e - p);
+		if (n == 0 || (n == 1 && p[0] == '.'))
+			continue;
+		buf[off++] = '/';
+		memmove(buf + off, p, n);
+		off += n;
+	}
+	if (off == 0)
+		buf[off++] = '/';
+	buf[off] = '\0';
+	if (off >= len) {
+		stmt_error("plugin: path is too long (%zu bytes, at most %zu)",
+		    off, len - 1);
+		return 0;
+	}
+	memcpy(dst, buf, off + 1);
+	return 1;
+}
+
+/* "plugin PATH [ARGUMENT]": in order, each path once. */
+static void
+add_plugin(const char *path, const char *arg)
+{
+	struct conf		*c = ps.conf;
+	struct conf_plugin	*p;
+	char			 abs[CONF_PATH_MAX];
+	char			 wbuf[CONF_PATH_MAX + 32];
+	uint32_t		 i;
+
+	if (path[0] == '\0') {
+		stmt_error("plugin: empty path");
+		return;
+	}
+	if (arg != NULL && strlen(arg) >= sizeof(c->c_plugins[0].p_arg)) {
+		stmt_error("plugin: argument is too long (%zu bytes, at most "
+		    "%zu)", strlen(arg), sizeof(c->c_plugins[0].p_arg) - 1);
+		return;
+	}
+	if (!plugin_path(path, abs, sizeof(abs)))
+		return;
+	for (i = 0; i < c->c_nplugins; i++)
+		if (strcmp(c->c_plugins[i].p_path, abs) == 0) {
+			stmt_error("plugin: \"%s\" already declared %s", path,
+			    where_text(wbuf, sizeof(wbuf), &ps.plugin_at[i]));
+			return;
+		}
+	if (c->c_nplugins == CONF_PLUGINS_MAX) {
+		stmt_error("plugin: too many plugins (at most %d)",
+		    CONF_PLUGINS_MAX);
+		return;
+	}
+	p = &c->c_plugins[c->c_nplugins];
+	memcpy(p->p_path, abs, strlen(abs) + 1);
+	if (arg != NULL)
+		memcpy(p->p_arg, arg, strlen(arg) + 1);
+	p->p_line = ps.stmt_line;
+	ps.plugin_at[c->c_nplugins].w_file = ps.stmt_file;
+	ps.plugin_at[c->c_nplugins].w_line = ps.stmt_line;
+	ps.plugin_at[c->c_nplugins].w_seq = ++ps.seq;
+	ps.plugin_at[c->c_nplugins].w_ok = 1;
+	c->c_nplugins++;
 }
 
 /* The index of s in words, or -1 after saying what would do. */
@@ -1071,7 +1542,8 @@ lex_word(int c, int bol)
 	} while (is_word(c = lgetc()));
 	lungetc(c);
 	ps.buf[len] = '\0';
-	if ((tok = lookup(ps.buf)) != STRING)
+	/* keywords open a line ("port" is the one inside): "agent" is a value */
+	if ((tok = lookup(ps.buf)) != STRING && (bol || tok == PORT))
 		return tok;
 	if (bol) {
 		/* a word opening a line is a keyword, or names a block */

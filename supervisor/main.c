@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 
 #include "child.h"
 #include "log.h"
+#include "stdio_mode.h"
 #include "sup.h"
 #include "util.h"
 
@@ -31,7 +33,8 @@
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: mcpd [-dfnvV] [-c file]\n");
+	fprintf(stderr, "usage: mcpd [-dfnvV] [-c file]\n"
+	    "       mcpd --stdio [-d] [-c file]\n");
 	exit(EXIT_STARTUP);
 }
 
@@ -141,11 +144,19 @@ main(int argc, char *argv[])
 	char			 path[PATH_MAX], err[256];
 	const char		*conffile = MCPD_CONF_PATH;
 	int			 ch, debug = 0, fg = 0, noaction = 0, verbose = 0;
-	int			 role = -1;
+	int			 role = -1, stdio = 0;
 	uint32_t		 index = 0, gen = 0;
+	static const struct option longopts[] = {
+		{ "stdio", no_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 }
+	};
 
-	while ((ch = getopt(argc, argv, "c:dfnvVP:I:G:")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:dfnvVP:I:G:", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
+		case 'S':
+			stdio = 1;
+			break;
 		case 'c':
 			conffile = optarg;
 			break;
@@ -186,6 +197,9 @@ main(int argc, char *argv[])
 		proctitle_init(argc, argv);
 		child_main(role, index, gen, debug, fg);
 	}
+
+	if (stdio)
+		stdio_main(conffile, debug);
 
 	log_procname("supervisor");
 	log_init(LOG_TO_STDERR, debug, NULL);

@@ -26,6 +26,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "log.h"
 #include "sup.h"
 #include "util.h"
@@ -178,6 +180,32 @@ exec_child(int chanfd, enum proc_role role, uint32_t index, uint32_t gen)
 	_exit(127);
 }
 
+/*
+ * The worker mesh: a new worker gets a channel to every current worker and
+ * each of them one to it, replacing what they had for that index (a
+ * restarted or new-generation worker takes over its predecessor's place).
+ */
+static void
+wire_peers(struct proc *p)
+{
+	struct proc	*q;
+	int		 sp[2];
+
+	TAILQ_FOREACH(q, &sup->s_procs, p_entry) {
+		if (q == p || q->p_role != ROLE_WORKER || q->p_member < 0 ||
+		    q->p_chan == NULL || q->p_state >= P_STOPPING ||
+		    q->p_index == p->p_index)
+			continue;
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+		    sp) == -1) {
+			log_warn("worker mesh socketpair");
+			return;
+		}
+		chan_send(p->p_chan, MSG_SUP_PEER, sp[0], (uint64_t)q->p_index);
+		chan_send(q->p_chan, MSG_SUP_PEER, sp[1], (uint64_t)p->p_index);
+	}
+}
+
 static struct proc *
 spawn(enum proc_role role, uint32_t index, int member)
 {
@@ -250,6 +278,16 @@ spawn(enum proc_role role, uint32_t index, int member)
 			    (uint64_t)l->sl_conf.l_kind, l->sl_conf.l_addr,
 			    (uint64_t)l->sl_conf.l_port);
 		}
+	}
+	if (role == ROLE_WORKER)
+		wire_peers(p);
+	if (role == ROLE_WORKER) {
+		char hex[2 * NODE_KEY_BYTES + 1];
+
+		sodium_bin2hex(hex, sizeof(hex), sup->s_key,
+		    sizeof(sup->s_key));
+		chan_send(p->p_chan, MSG_SUP_KEY, -1, hex);
+		sodium_memzero(hex, sizeof(hex));
 	}
 	chan_send(p->p_chan, MSG_SUP_START, -1);
 

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "log.h"
 #include "sup.h"
 #include "util.h"
@@ -329,6 +331,9 @@ sup_run(void)
 	}
 	if ((sup->s_loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatalx("libev: no event loop");
+	if (sodium_init() == -1)
+		fatalx("libsodium does not initialize");
+	randombytes_buf(sup->s_key, sizeof(sup->s_key));
 	for (k = 0; k < sizeof(sigs) / sizeof(sigs[0]); k++) {
 		ev_signal_init(&sup->s_sig[k], signal_cb, sigs[k]);
 		ev_signal_start(sup->s_loop, &sup->s_sig[k]);

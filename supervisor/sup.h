@@ -104,6 +104,7 @@ struct sup {
 	uint32_t		 s_nctl;
 
 	int			 s_pidfile_fd;
+	unsigned char		 s_key[NODE_KEY_BYTES];	/* seals session ids */
 
 	ev_child		 s_child_ev;
 	ev_timer		 s_start_to;	/* next pending (re)start */

@@ -1,30 +1,80 @@
 /*
- * http.c -- HTTP/1.1 connections of a worker (keep-alive, pipelining).
+ * http.c -- HTTP/1.1 connections of a worker: the MCP Streamable HTTP
+ * endpoint (session era) and GET /healthz.
  *
- * For now a worker answers GET /healthz with its identity and 404 to
- * anything else; the MCP endpoint comes with the engine.  A connection owns
- * no buffer while idle: requests are read into one per-worker scratch
- * buffer and parsed in place by http-parser, and output is written at once,
- * allocating only for what the socket would not take.  While output is
- * pending we stop reading (the client must read its answers first).
+ * An idle connection owns no buffer.  Requests are read into one
+ * per-worker scratch buffer and parsed in place by http-parser; the state
+ * of a request being read or served (struct hreq) comes from a pool, so a
+ * warmed-up worker allocates nothing per request.  A request is answered
+ * with JSON (Content-Length) when its only message is the response, and
+ * with SSE (chunked) as soon as a notification or a request to the client
+ * comes first.  While a request is in flight the connection reads nothing
+ * more: pipelined requests wait their turn (answers keep their order).
  */
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <http_parser.h>
 
 #include "log.h"
+#include "mcp.h"
 #include "util.h"
 #include "worker.h"
 
-#define HTTP_OUT_MAX		(1024 * 1024)	/* bytes pending per connection */
+#define HTTP_OUT_MAX		(8 * 1024 * 1024) /* unsent bytes per conn */
+#define HDR_FIELD_MAX		32	/* bytes of a header name we track */
+
+enum hdr {
+	H_NONE,
+	H_HOST,
+	H_ORIGIN,
+	H_ACCEPT,
+	H_CTYPE,
+	H_SID,
+	H_PROTO,
+	H_LASTEVENT
+};
+
+struct hreq {
+	struct hreq		*r_next;	/* pool */
+	char			 r_url[256];
+	size_t			 r_urllen;
+	int			 r_url_long;
+	char			 r_field[HDR_FIELD_MAX];
+	size_t			 r_fieldlen;
+	int			 r_in_value;
+	enum hdr		 r_cur;
+	char			 r_host[256];
+	char			 r_origin[256];
+	char			 r_accept[256];
+	char			 r_ctype[128];
+	char			 r_sid[MCP_SID_LEN + 2];
+	char			 r_proto[32];
+	char			 r_lastevent[80];
+	int			 r_has_origin;
+	uint32_t		 r_hdrbytes;
+	char			*r_body;	/* kept across reuse */
+	size_t			 r_bodylen;
+	size_t			 r_bodycap;
+	int			 r_too_big;
+	/* answering */
+	struct mcp_session	*r_sess;
+	int			 r_headers_sent;
+	int			 r_sse;
+	int			 r_get;		/* standalone GET stream */
+	uint64_t		 r_stream;	/* this worker's stream number */
+	uint64_t		 r_event;
+};
 
 struct conn {
 	int			 c_fd;
@@ -32,56 +82,640 @@ struct conn {
 	http_parser		 c_parser;
 	ev_io			 c_rd;
 	ev_io			 c_wr;
-	ev_timer		 c_idle_to;
+	ev_timer		 c_to;
 	char			*c_out;		/* unsent output, or NULL */
-	uint32_t		 c_outlen;
-	uint32_t		 c_outoff;
-	uint16_t		 c_urlpos;	/* bytes of URL seen */
-	uint8_t			 c_urlmatch;	/* URL is /healthz so far */
+	size_t			 c_outlen;
+	size_t			 c_outoff;
+	char			*c_pend;	/* read, not yet parsed */
+	size_t			 c_pendlen;
+	struct hreq		*c_req;
+	struct mcp_stream	 c_stream;
+	int			 c_refs;	/* engine's references */
+	size_t			 c_slot;	/* in conns[] */
 	uint8_t			 c_close;	/* close once output is out */
+	uint8_t			 c_served;	/* answered at least once */
+	uint8_t			 c_busy;	/* a request in flight */
+	uint8_t			 c_dead;	/* fd closed, refs pending */
 	uint8_t			 c_inreq;	/* a request is being read */
-	uint8_t			 c_served;	/* answered at least one */
+	uint8_t			 c_indispatch;	/* inside mcp_dispatch() */
+	int			 c_handoff;	/* owner + 1: hand it over */
+	uint8_t			 c_adopted;	/* handed over to us */
 };
 
-static const char	 healthz[] = "/healthz";
-static char		 scratch[READ_SCRATCH_BYTES];
-static http_parser_settings settings;
-static int		 settings_done;
-
-/* For http_quit: every connection, so idle ones can be closed. */
-static struct conn	**conns;
-static size_t		  nconns, conns_cap;
+static char			 scratch[READ_SCRATCH_BYTES];
+static http_parser_settings	 settings;
+static struct hreq		*pool;
+static size_t			 npool;
+static struct conn		**conns;
+static size_t			 nconns, conns_cap;
+static ev_timer			 sweep_to;
+static uint64_t			 streams;	/* SSE streams opened */
 
 static void	conn_close(struct conn *);
-static void	conn_write(struct conn *);
+static void	conn_flush(struct conn *);
+static void	conn_resume(struct conn *);
+static void	conn_arm(struct conn *);
+static void	stream_send(struct mcp_stream *, const char *, size_t, int);
+static void	stream_ref(struct mcp_stream *);
+static void	stream_unref(struct mcp_stream *);
 
-static int
-conns_add(struct conn *c)
+static const struct mcp_stream_ops conn_stream_ops = {
+	stream_send, stream_ref, stream_unref
+};
+
+static struct hreq *
+hreq_get(void)
 {
-	if (nconns == conns_cap) {
-		size_t		 n = conns_cap ? conns_cap * 2 : 64;
-		struct conn	**p;
+	struct hreq	*r;
+	char		*body;
+	size_t		 cap;
 
-		if ((p = reallocarray(conns, n, sizeof(*p))) == NULL)
-			return -1;
-		conns = p;
-		conns_cap = n;
-	}
-	conns[nconns++] = c;
-	return 0;
+	if ((r = pool) != NULL) {
+		pool = r->r_next;
+		npool--;
+	} else if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	body = r->r_body;
+	cap = r->r_bodycap;
+	memset(r, 0, sizeof(*r));
+	r->r_body = body;
+	r->r_bodycap = cap;
+	return r;
 }
 
 static void
-conns_del(struct conn *c)
+hreq_put(struct hreq *r)
 {
-	size_t i;
+	if (npool >= HREQ_POOL_MAX || r->r_bodycap > 64 * 1024) {
+		free(r->r_body);
+		free(r);
+		return;
+	}
+	r->r_next = pool;
+	pool = r;
+	npool++;
+}
 
-	for (i = nconns; i-- > 0;) {
-		if (conns[i] == c) {
-			conns[i] = conns[--nconns];
+/* Output */
+
+static void
+out_queue(struct conn *c, const char *buf, size_t len)
+{
+	char *p;
+
+	if (c->c_outlen - c->c_outoff + len > HTTP_OUT_MAX) {
+		log_debug("fd %d: client does not read; closing", c->c_fd);
+		c->c_close = 1;
+		return;
+	}
+	if ((p = realloc(c->c_out, c->c_outlen + len)) == NULL) {
+		c->c_close = 1;
+		return;
+	}
+	memcpy(p + c->c_outlen, buf, len);
+	c->c_out = p;
+	c->c_outlen += len;
+	ev_io_start(worker->w_loop, &c->c_wr);
+}
+
+/* Write now what the socket takes, queue the rest. */
+static void
+out_writev(struct conn *c, struct iovec *iov, int n)
+{
+	ssize_t	w = 0;
+	int	i;
+
+	if (c->c_dead)
+		return;
+	if (c->c_out == NULL) {
+		w = writev(c->c_fd, iov, n);
+		if (w == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR) {
+				c->c_close = 1;
+				return;
+			}
+			w = 0;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if ((size_t)w >= iov[i].iov_len) {
+			w -= iov[i].iov_len;
+			continue;
+		}
+		out_queue(c, (char *)iov[i].iov_base + w, iov[i].iov_len - w);
+		w = 0;
+	}
+}
+
+static void
+out_write(struct conn *c, const char *buf, size_t len)
+{
+	struct iovec iov = { (void *)buf, len };
+
+	out_writev(c, &iov, 1);
+}
+
+static int
+keep_alive(struct conn *c)
+{
+	return http_should_keep_alive(&c->c_parser) && !worker->w_quitting &&
+	    !c->c_close;
+}
+
+/* A complete response with a body. */
+static void
+reply(struct conn *c, int status, const char *reason, const char *ctype,
+    const char *extra, const char *body, size_t len)
+{
+	struct hreq	*r = c->c_req;
+	char		 hdr[768];
+	struct iovec	 iov[2];
+	int		 n;
+
+	n = snprintf(hdr, sizeof(hdr),
+	    "HTTP/1.1 %d %s\r\n"
+	    "Content-Length: %zu\r\n"
+	    "%s%s%s"
+	    "%s%s%s"
+	    "%s"
+	    "\r\n", status, reason, len,
+	    ctype ? "Content-Type: " : "", ctype ? ctype : "",
+	    ctype ? "\r\n" : "",
+	    r && r->r_sess ? "Mcp-Session-Id: " : "",
+	    r && r->r_sess ? mcp_session_id(r->r_sess) : "",
+	    r && r->r_sess ? "\r\n" : "",
+	    extra ? extra : "");
+	if (!keep_alive(c)) {
+		c->c_close = 1;
+		if ((size_t)n < sizeof(hdr) - 20) {
+			n -= 2;
+			n += snprintf(hdr + n, sizeof(hdr) - n,
+			    "Connection: close\r\n\r\n");
+		}
+	}
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = n;
+	iov[1].iov_base = (void *)body;
+	iov[1].iov_len = len;
+	/* HEAD: the length of what GET would send, and no body */
+	out_writev(c, iov, len > 0 && c->c_parser.method != HTTP_HEAD ? 2 : 1);
+	c->c_served = 1;
+}
+
+/* An HTTP error with a JSON-RPC error body (id null). */
+static void
+reply_error(struct conn *c, int status, const char *reason, int code,
+    const char *message, const char *extra)
+{
+	struct jw *w = mcp_server_out(worker->w_mcp);
+
+	mcp_write_error(worker->w_mcp, NULL, code, message);
+	reply(c, status, reason, "application/json", extra, w->buf, w->len);
+}
+
+static void
+sse_headers(struct conn *c)
+{
+	struct hreq	*r = c->c_req;
+	char		 hdr[512];
+	int		 n;
+
+	n = snprintf(hdr, sizeof(hdr),
+	    "HTTP/1.1 200 OK\r\n"
+	    "Content-Type: text/event-stream\r\n"
+	    "Cache-Control: no-cache\r\n"
+	    "X-Accel-Buffering: no\r\n"
+	    "Transfer-Encoding: chunked\r\n"
+	    "%s%s%s"
+	    "\r\n",
+	    r->r_sess ? "Mcp-Session-Id: " : "",
+	    r->r_sess ? mcp_session_id(r->r_sess) : "",
+	    r->r_sess ? "\r\n" : "");
+	out_write(c, hdr, n);
+	r->r_headers_sent = 1;
+	r->r_sse = 1;
+	r->r_stream = ++streams;
+}
+
+/* One SSE event in one chunk. */
+static void
+sse_event(struct conn *c, const char *json, size_t len)
+{
+	struct hreq	*r = c->c_req;
+	char		 head[128], size[24];
+	struct iovec	 iov[4];
+	int		 hn, sn;
+
+	/* unique across the session's streams: worker, stream, event */
+	hn = snprintf(head, sizeof(head), "event: message\nid: %u-%llu-%llu\n"
+	    "data: ", worker->w_child->c_index,
+	    (unsigned long long)r->r_stream,
+	    (unsigned long long)++r->r_event);
+	sn = snprintf(size, sizeof(size), "%zx\r\n", hn + len + 2);
+	iov[0].iov_base = size;
+	iov[0].iov_len = sn;
+	iov[1].iov_base = head;
+	iov[1].iov_len = hn;
+	iov[2].iov_base = (void *)json;
+	iov[2].iov_len = len;
+	iov[3].iov_base = "\n\n\r\n";
+	iov[3].iov_len = 4;
+	out_writev(c, iov, 4);
+}
+
+static void
+sse_comment(struct conn *c, const char *text)
+{
+	char	buf[128];
+	int	n, m;
+
+	m = snprintf(buf + 16, sizeof(buf) - 16, ": %s\n\n", text);
+	n = snprintf(buf, 16, "%x\r\n", m);
+	memmove(buf + n, buf + 16, m);
+	memcpy(buf + n + m, "\r\n", 2);
+	out_write(c, buf, n + m + 2);
+}
+
+static void
+sse_end(struct conn *c)
+{
+	out_write(c, "0\r\n\r\n", 5);
+	if (!keep_alive(c))
+		c->c_close = 1;
+}
+
+/* The request is answered: take the next one. */
+static void
+request_done(struct conn *c)
+{
+	struct hreq *r = c->c_req;
+
+	c->c_busy = 0;
+	c->c_served = 1;
+	if (r != NULL) {
+		if (r->r_get && r->r_sess != NULL)
+			mcp_session_detach(r->r_sess, &c->c_stream);
+		c->c_req = NULL;
+		hreq_put(r);
+	}
+	if (!c->c_dead)
+		conn_resume(c);
+}
+
+static void
+stream_send(struct mcp_stream *st, const char *json, size_t len, int final)
+{
+	struct conn	*c = st->s_owner;
+	struct hreq	*r = c->c_req;
+
+	if (c->c_dead || r == NULL)
+		return;
+	if (json != NULL) {
+		if (r->r_headers_sent && !r->r_sse)
+			return;		/* answered already */
+		if (!r->r_headers_sent && final &&
+		    !worker->w_http.h_sse_always) {
+			reply(c, 200, "OK", "application/json", NULL, json,
+			    len);
+			r->r_headers_sent = 1;
+		} else {
+			if (!r->r_headers_sent)
+				sse_headers(c);
+			sse_event(c, json, len);
+		}
+	} else if (final && !r->r_headers_sent)
+		sse_headers(c);		/* cancelled: an empty stream */
+	if (!final)
+		return;
+	if (r->r_sse)
+		sse_end(c);
+	if (c->c_indispatch)
+		return;			/* serve_post() finishes it */
+	request_done(c);
+	conn_flush(c);
+}
+
+static void
+stream_ref(struct mcp_stream *st)
+{
+	struct conn *c = st->s_owner;
+
+	c->c_refs++;
+}
+
+static void
+stream_unref(struct mcp_stream *st)
+{
+	struct conn *c = st->s_owner;
+
+	if (--c->c_refs == 0 && c->c_dead) {
+		free(c);
+		worker_conn_closed();
+	}
+}
+
+/* Header and policy checks */
+
+static int
+hdr_has(const char *v, const char *tok)
+{
+	return strcasestr(v, tok) != NULL;
+}
+
+/* host[:port] or [v6]:port -> host (with brackets for v6) */
+static void
+host_only(const char *in, char *out, size_t outlen)
+{
+	const char	*e;
+	size_t		 n;
+
+	if (in[0] == '[')
+		e = strchr(in, ']') ? strchr(in, ']') + 1 : in + strlen(in);
+	else
+		e = strchr(in, ':') ? strchr(in, ':') : in + strlen(in);
+	n = e - in;
+	if (n >= outlen)
+		n = outlen - 1;
+	memcpy(out, in, n);
+	out[n] = '\0';
+}
+
+static int
+host_allowed(const char *hostport)
+{
+	const struct hcfg	*h = &worker->w_http;
+	char			 host[256];
+	int			 i;
+
+	if (h->h_any_host)
+		return 1;
+	host_only(hostport, host, sizeof(host));
+	for (i = 0; i < h->h_nhosts; i++)
+		if (strcasecmp(host, h->h_hosts[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+origin_allowed(const char *origin)
+{
+	const struct hcfg	*h = &worker->w_http;
+	const char		*p;
+	int			 i;
+
+	if (h->h_any_origin)
+		return 1;
+	for (i = 0; i < h->h_norigins; i++)
+		if (strcasecmp(origin, h->h_origins[i]) == 0)
+			return 1;
+	if (h->h_norigins > 0)
+		return 0;
+	/* no list: an origin on an allowed host */
+	if ((p = strstr(origin, "://")) == NULL)
+		return 0;
+	return host_allowed(p + 3);
+}
+
+static int
+path_is(const struct hreq *r, const char *path)
+{
+	size_t n = strlen(path);
+
+	return !r->r_url_long && strncmp(r->r_url, path, n) == 0 &&
+	    (r->r_url[n] == '\0' || r->r_url[n] == '?');
+}
+
+/* The MCP endpoint */
+
+/*
+ * The session named by the request: NULL after answering 404, or after
+ * arranging the hand-over to the worker that owns it.
+ */
+static struct mcp_session *
+session_of(struct conn *c)
+{
+	struct hreq		*r = c->c_req;
+	struct mcp_session	*s;
+	int			 owner;
+
+	if ((s = mcp_session_find(worker->w_mcp, r->r_sid, &owner)) != NULL)
+		return s;
+	if (owner >= 0 && (uint32_t)owner != worker->w_child->c_index) {
+		c->c_handoff = owner + 1;
+		return NULL;
+	}
+	reply_error(c, 404, "Not Found", -32001, "Session not found", NULL);
+	return NULL;
+}
+
+static void
+serve_post(struct conn *c)
+{
+	struct hreq		*r = c->c_req;
+	struct mcp_server	*srv = worker->w_mcp;
+	struct mcp_msg		 m;
+	struct jw		*w = mcp_server_out(srv);
+	enum mcp_disp		 d;
+	int			 init;
+
+	if (!hdr_has(r->r_accept, "application/json") ||
+	    !hdr_has(r->r_accept, "text/event-stream")) {
+		reply_error(c, 406, "Not Acceptable", MCP_SERVER_ERROR,
+		    "Not Acceptable: Client must accept both application/json "
+		    "and text/event-stream", NULL);
+		return;
+	}
+	if (!hdr_has(r->r_ctype, "application/json")) {
+		reply_error(c, 415, "Unsupported Media Type",
+		    MCP_SERVER_ERROR, "Unsupported Media Type: Content-Type "
+		    "must be application/json", NULL);
+		return;
+	}
+	if (r->r_proto[0] != '\0' && !mcp_version_supported(r->r_proto)) {
+		reply_error(c, 400, "Bad Request", MCP_SERVER_ERROR,
+		    "Bad Request: Unsupported protocol version", NULL);
+		return;
+	}
+	if (mcp_msg_parse(srv, &m, r->r_body ? r->r_body : "",
+	    r->r_bodylen) == -1) {
+		reply(c, 400, "Bad Request", "application/json", NULL, w->buf,
+		    w->len);
+		return;
+	}
+	if (m.m_kind == MCP_BATCH) {
+		reply_error(c, 400, "Bad Request", JSONRPC_INVALID_REQUEST,
+		    "Bad Request: batches are not accepted", NULL);
+		return;
+	}
+	init = m.m_kind == MCP_REQUEST &&
+	    strcmp(m.m_method, "initialize") == 0;
+	if (r->r_sid[0] == '\0') {
+		if (!init) {
+			reply_error(c, 400, "Bad Request", MCP_SERVER_ERROR,
+			    "Bad Request: Mcp-Session-Id header is required",
+			    NULL);
+			return;
+		}
+	} else {
+		if ((r->r_sess = session_of(c)) == NULL)
+			return;
+		if (init) {
+			reply_error(c, 400, "Bad Request",
+			    JSONRPC_INVALID_REQUEST,
+			    "Invalid Request: Server already initialized",
+			    NULL);
 			return;
 		}
 	}
+	c->c_busy = 1;
+	c->c_indispatch = 1;
+	d = mcp_dispatch(srv, &r->r_sess, &m, &c->c_stream);
+	c->c_indispatch = 0;
+	switch (d) {
+	case MCP_ACCEPTED:
+		reply(c, 202, "Accepted", NULL, NULL, NULL, 0);
+		c->c_busy = 0;
+		break;
+	case MCP_DONE:
+		c->c_busy = 0;
+		break;
+	case MCP_ASYNC:
+		/* stream_send(final) ends it; until then read nothing */
+		if (!r->r_headers_sent)
+			sse_headers(c);
+		break;
+	}
+}
+
+static void
+serve_get(struct conn *c)
+{
+	struct hreq	*r = c->c_req;
+
+	if (!hdr_has(r->r_accept, "text/event-stream")) {
+		reply_error(c, 406, "Not Acceptable", MCP_SERVER_ERROR,
+		    "Not Acceptable: Client must accept text/event-stream",
+		    NULL);
+		return;
+	}
+	if (r->r_sid[0] == '\0') {
+		reply_error(c, 400, "Bad Request", MCP_SERVER_ERROR,
+		    "Bad Request: Mcp-Session-Id header is required", NULL);
+		return;
+	}
+	if ((r->r_sess = session_of(c)) == NULL)
+		return;
+	if (mcp_session_attach(r->r_sess, &c->c_stream) == -1) {
+		r->r_sess = NULL;
+		reply_error(c, 409, "Conflict", MCP_SERVER_ERROR,
+		    "Conflict: Only one SSE stream is allowed per session",
+		    NULL);
+		return;
+	}
+	r->r_get = 1;
+	c->c_busy = 1;
+	sse_headers(c);
+	conn_arm(c);
+}
+
+static void
+serve_delete(struct conn *c)
+{
+	struct hreq	*r = c->c_req;
+
+	if (r->r_sid[0] == '\0') {
+		reply_error(c, 400, "Bad Request", MCP_SERVER_ERROR,
+		    "Bad Request: Mcp-Session-Id header is required", NULL);
+		return;
+	}
+	if ((r->r_sess = session_of(c)) == NULL)
+		return;
+	mcp_session_close(worker->w_mcp, r->r_sess);
+	r->r_sess = NULL;
+	reply(c, 200, "OK", NULL, NULL, NULL, 0);
+}
+
+static void
+serve(struct conn *c)
+{
+	struct hreq	*r = c->c_req;
+	struct child	*ch = worker->w_child;
+	http_parser	*p = &c->c_parser;
+	char		 body[256];
+	int		 n;
+
+	if (path_is(r, "/healthz") && (p->method == HTTP_GET ||
+	    p->method == HTTP_HEAD)) {
+		n = snprintf(body, sizeof(body),
+		    "{\"status\":\"ok\",\"pid\":%ld,\"worker\":%u,"
+		    "\"generation\":%u,\"connections\":%llu,\"sessions\":%u}\n",
+		    (long)getpid(), ch->c_index, ch->c_gen,
+		    (unsigned long long)worker->w_conns,
+		    mcp_session_count(worker->w_mcp));
+		reply(c, 200, "OK", "application/json", "Cache-Control: "
+		    "no-store\r\n", body, n);
+		return;
+	}
+	if (c->c_kind != LISTEN_HTTP || !path_is(r, worker->w_http.h_path)) {
+		reply(c, 404, "Not Found", "application/json", NULL,
+		    "{\"error\":\"not found\"}\n", 22);
+		return;
+	}
+	/* DNS rebinding: a foreign Host or Origin never reaches MCP */
+	if (!host_allowed(r->r_host)) {
+		reply_error(c, 403, "Forbidden", MCP_SERVER_ERROR,
+		    "Forbidden: Invalid Host header", NULL);
+		return;
+	}
+	if (r->r_has_origin && !origin_allowed(r->r_origin)) {
+		reply_error(c, 403, "Forbidden", MCP_SERVER_ERROR,
+		    "Forbidden: Invalid Origin header", NULL);
+		return;
+	}
+	if (r->r_too_big) {
+		c->c_close = 1;
+		reply_error(c, 413, "Payload Too Large", MCP_SERVER_ERROR,
+		    "Payload Too Large", NULL);
+		return;
+	}
+	switch (p->method) {
+	case HTTP_POST:
+		serve_post(c);
+		break;
+	case HTTP_GET:
+		serve_get(c);
+		break;
+	case HTTP_DELETE:
+		serve_delete(c);
+		break;
+	default:
+		reply_error(c, 405, "Method Not Allowed", MCP_SERVER_ERROR,
+		    "Method Not Allowed", "Allow: GET, POST, DELETE\r\n");
+		break;
+	}
+}
+
+/* Parser callbacks */
+
+static void
+append(char *dst, size_t dstlen, const char *at, size_t len)
+{
+	size_t n = strlen(dst);
+
+	if (n + len >= dstlen)
+		len = dstlen - 1 - n;
+	memcpy(dst + n, at, len);
+	dst[n + len] = '\0';
+}
+
+static int
+count_header(struct conn *c, size_t len)
+{
+	struct hreq *r = c->c_req;
+
+	r->r_hdrbytes += len;
+	return r->r_hdrbytes > worker->w_http.h_header_max ? -1 : 0;
 }
 
 static int
@@ -89,9 +723,10 @@ on_message_begin(http_parser *p)
 {
 	struct conn *c = p->data;
 
+	if (c->c_req == NULL && (c->c_req = hreq_get()) == NULL)
+		return -1;
 	c->c_inreq = 1;
-	c->c_urlpos = 0;
-	c->c_urlmatch = 1;
+	conn_arm(c);
 	return 0;
 }
 
@@ -99,133 +734,297 @@ static int
 on_url(http_parser *p, const char *at, size_t len)
 {
 	struct conn	*c = p->data;
-	size_t		 i;
+	struct hreq	*r = c->c_req;
 
-	for (i = 0; i < len && c->c_urlmatch; i++) {
-		if (c->c_urlpos > sizeof(healthz) - 1)
-			break;		/* in the query string: irrelevant */
-		if (c->c_urlpos < sizeof(healthz) - 1 ?
-		    at[i] != healthz[c->c_urlpos] : at[i] != '?')
-			c->c_urlmatch = 0;
-		c->c_urlpos++;
+	if (count_header(c, len) == -1)
+		return -1;
+	if (r->r_urllen + len >= sizeof(r->r_url)) {
+		r->r_url_long = 1;
+		return 0;
 	}
+	memcpy(r->r_url + r->r_urllen, at, len);
+	r->r_urllen += len;
+	r->r_url[r->r_urllen] = '\0';
 	return 0;
 }
 
 static void
-out_append(struct conn *c, const char *buf, size_t len)
+header_commit(struct hreq *r)
 {
-	ssize_t	 n = 0;
-	char	*p;
+	static const struct {
+		const char	*name;
+		enum hdr	 h;
+	} known[] = {
+		{ "host", H_HOST }, { "origin", H_ORIGIN },
+		{ "accept", H_ACCEPT }, { "content-type", H_CTYPE },
+		{ "mcp-session-id", H_SID },
+		{ "mcp-protocol-version", H_PROTO },
+		{ "last-event-id", H_LASTEVENT }
+	};
+	size_t i;
 
-	if (c->c_out == NULL) {
-		n = send(c->c_fd, buf, len, MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR) {
-				c->c_close = 1;
-				return;
-			}
-			n = 0;
-		}
-		if ((size_t)n == len)
-			return;
+	r->r_cur = H_NONE;
+	r->r_field[r->r_fieldlen < HDR_FIELD_MAX ? r->r_fieldlen :
+	    HDR_FIELD_MAX - 1] = '\0';
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcasecmp(r->r_field, known[i].name) == 0)
+			r->r_cur = known[i].h;
+	if (r->r_cur == H_ORIGIN)
+		r->r_has_origin = 1;
+}
+
+static int
+on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct conn	*c = p->data;
+	struct hreq	*r = c->c_req;
+
+	if (count_header(c, len) == -1)
+		return -1;
+	if (r->r_in_value) {
+		r->r_in_value = 0;
+		r->r_fieldlen = 0;
 	}
-	if (c->c_outlen - c->c_outoff + (len - n) > HTTP_OUT_MAX) {
-		log_debug("fd %d: client does not read its answers; closing",
-		    c->c_fd);
-		c->c_close = 1;
-		return;
+	if (r->r_fieldlen + len < HDR_FIELD_MAX)
+		memcpy(r->r_field + r->r_fieldlen, at, len);
+	r->r_fieldlen += len;
+	return 0;
+}
+
+static int
+on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct conn	*c = p->data;
+	struct hreq	*r = c->c_req;
+
+	if (count_header(c, len) == -1)
+		return -1;
+	if (!r->r_in_value) {
+		r->r_in_value = 1;
+		header_commit(r);
 	}
-	if ((p = realloc(c->c_out, c->c_outlen + (len - n))) == NULL) {
-		c->c_close = 1;
-		return;
+	switch (r->r_cur) {
+	case H_HOST:
+		append(r->r_host, sizeof(r->r_host), at, len);
+		break;
+	case H_ORIGIN:
+		append(r->r_origin, sizeof(r->r_origin), at, len);
+		break;
+	case H_ACCEPT:
+		append(r->r_accept, sizeof(r->r_accept), at, len);
+		break;
+	case H_CTYPE:
+		append(r->r_ctype, sizeof(r->r_ctype), at, len);
+		break;
+	case H_SID:
+		append(r->r_sid, sizeof(r->r_sid), at, len);
+		break;
+	case H_PROTO:
+		append(r->r_proto, sizeof(r->r_proto), at, len);
+		break;
+	case H_LASTEVENT:
+		append(r->r_lastevent, sizeof(r->r_lastevent), at, len);
+		break;
+	case H_NONE:
+		break;
 	}
-	memcpy(p + c->c_outlen, buf + n, len - n);
-	c->c_out = p;
-	c->c_outlen += len - n;
-	ev_io_stop(worker->w_loop, &c->c_rd);
-	ev_io_start(worker->w_loop, &c->c_wr);
+	return 0;
+}
+
+static int
+on_headers_complete(http_parser *p)
+{
+	struct conn	*c = p->data;
+	struct hreq	*r = c->c_req;
+
+	if (p->content_length != ULLONG_MAX &&
+	    p->content_length > worker->w_http.h_body_max)
+		r->r_too_big = 1;
+	conn_arm(c);
+	return 0;
+}
+
+static int
+on_body(http_parser *p, const char *at, size_t len)
+{
+	struct conn	*c = p->data;
+	struct hreq	*r = c->c_req;
+	size_t		 cap;
+	char		*b;
+
+	if (r->r_too_big)
+		return 0;
+	if (r->r_bodylen + len > worker->w_http.h_body_max) {
+		r->r_too_big = 1;
+		return 0;
+	}
+	if (r->r_bodylen + len + 1 > r->r_bodycap) {
+		cap = r->r_bodycap ? r->r_bodycap : 4096;
+		while (cap < r->r_bodylen + len + 1)
+			cap *= 2;
+		if ((b = realloc(r->r_body, cap)) == NULL)
+			return -1;
+		r->r_body = b;
+		r->r_bodycap = cap;
+	}
+	memcpy(r->r_body + r->r_bodylen, at, len);
+	r->r_bodylen += len;
+	r->r_body[r->r_bodylen] = '\0';
+	return 0;
 }
 
 static int
 on_message_complete(http_parser *p)
 {
-	struct conn	*c = p->data;
-	struct child	*ch = worker->w_child;
-	char		 body[256], hdr[256];
-	const char	*status;
-	int		 blen, hlen, keep, head, ok;
+	struct conn *c = p->data;
 
-	head = p->method == HTTP_HEAD;
-	ok = c->c_urlmatch && c->c_urlpos >= sizeof(healthz) - 1 &&
-	    (p->method == HTTP_GET || head);
-	if (ok) {
-		status = "200 OK";
-		blen = snprintf(body, sizeof(body),
-		    "{\"status\":\"ok\",\"pid\":%ld,\"worker\":%u,"
-		    "\"generation\":%u,\"connections\":%llu}\n",
-		    (long)getpid(), ch->c_index, ch->c_gen,
-		    (unsigned long long)worker->w_conns);
-	} else {
-		status = "404 Not Found";
-		blen = snprintf(body, sizeof(body),
-		    "{\"error\":\"not found\"}\n");
-	}
-	keep = http_should_keep_alive(p) && !worker->w_quitting;
-	hlen = snprintf(hdr, sizeof(hdr),
-	    "HTTP/1.1 %s\r\n"
-	    "Content-Type: application/json\r\n"
-	    "Content-Length: %d\r\n"
-	    "Cache-Control: no-store\r\n"
-	    "%s"
-	    "\r\n", status, blen, keep ? "" : "Connection: close\r\n");
-	out_append(c, hdr, hlen);
-	if (!head)
-		out_append(c, body, blen);
 	c->c_inreq = 0;
-	c->c_served = 1;
-	if (!keep) {
-		c->c_close = 1;
+	serve(c);
+	if (c->c_busy || c->c_close || c->c_handoff) {
+		/* in flight, or done with this connection: stop parsing */
 		http_parser_pause(p, 1);
+		return 0;
 	}
+	request_done(c);
 	return 0;
 }
 
+/* Connection I/O */
+
 static void
-idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+conn_arm(struct conn *c)
 {
-	conn_close(w->data);
+	const struct hcfg	*h = &worker->w_http;
+	uint32_t		 ms;
+
+	if (c->c_dead)
+		return;
+	if (c->c_req != NULL && c->c_req->r_get)
+		ms = h->h_keepalive_ms;
+	else if (c->c_busy)
+		ms = 0;			/* the engine's timeouts apply */
+	else if (c->c_inreq)
+		ms = c->c_parser.state >= 0 && c->c_req != NULL &&
+		    c->c_req->r_bodylen > 0 ? h->h_body_ms : h->h_header_ms;
+	else
+		ms = h->h_idle_ms;
+	if (ms == 0) {
+		ev_timer_stop(worker->w_loop, &c->c_to);
+		return;
+	}
+	c->c_to.repeat = ms / 1000.0;
+	ev_timer_again(worker->w_loop, &c->c_to);
 }
 
 static void
-conn_close(struct conn *c)
+timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	ev_io_stop(worker->w_loop, &c->c_rd);
-	ev_io_stop(worker->w_loop, &c->c_wr);
-	ev_timer_stop(worker->w_loop, &c->c_idle_to);
-	close(c->c_fd);
-	free(c->c_out);
-	conns_del(c);
-	free(c);
-	worker_conn_closed();
+	struct conn *c = w->data;
+
+	if (c->c_req != NULL && c->c_req->r_get) {
+		sse_comment(c, "keepalive");
+		conn_flush(c);
+		return;
+	}
+	if (c->c_inreq) {
+		c->c_close = 1;
+		reply(c, 408, "Request Timeout", NULL, NULL, NULL, 0);
+		conn_flush(c);
+		return;
+	}
+	conn_close(c);
 }
 
-/* Close if done; otherwise rearm the idle timer.  1: closed. */
-static int
-conn_settle(struct conn *c)
+static void
+set_ref(struct msg_field_ref *f, const char *s)
 {
-	if (c->c_close && c->c_out == NULL) {
-		conn_close(c);
-		return 1;
+	f->p = s;
+	f->len = strlen(s);
+}
+
+/* Give the connection and its request to the session's owner. */
+static void
+handoff(struct conn *c)
+{
+	struct hreq	*r = c->c_req;
+	struct handoff	 h;
+	uint32_t	 owner = c->c_handoff - 1;
+	int		 fd;
+
+	c->c_handoff = 0;
+	memset(&h, 0, sizeof(h));
+	h.h_kind = c->c_kind;
+	h.h_method = c->c_parser.method;
+	h.h_major = c->c_parser.http_major;
+	h.h_minor = c->c_parser.http_minor;
+	h.h_keepalive = http_should_keep_alive(&c->c_parser);
+	set_ref(&h.h_url, r->r_url);
+	set_ref(&h.h_host, r->r_host);
+	set_ref(&h.h_origin, r->r_origin);
+	h.h_has_origin = r->r_has_origin;
+	set_ref(&h.h_accept, r->r_accept);
+	set_ref(&h.h_ctype, r->r_ctype);
+	set_ref(&h.h_sid, r->r_sid);
+	set_ref(&h.h_proto, r->r_proto);
+	h.h_body.p = r->r_body != NULL ? r->r_body : "";
+	h.h_body.len = r->r_bodylen;
+	h.h_pend.p = c->c_pend;
+	h.h_pend.len = c->c_pendlen;
+	if (c->c_out != NULL || (fd = dup(c->c_fd)) == -1 ||
+	    peer_handoff(owner, fd, &h) == -1) {
+		/* the owner is gone, and its sessions with it */
+		reply_error(c, 404, "Not Found", -32001, "Session not found",
+		    NULL);
+		c->c_busy = 0;
+		request_done(c);
+		return;
 	}
-	if (worker->w_quitting && c->c_served && !c->c_inreq &&
-	    c->c_out == NULL) {
-		conn_close(c);
-		return 1;
+	log_debug("fd %d: session of worker %u: handed over", c->c_fd, owner);
+	conn_close(c);		/* our copy only: the socket lives on */
+}
+
+/* Feed bytes to the parser; the connection may be closed on return. */
+static void
+parse(struct conn *c, const char *buf, size_t n)
+{
+	size_t	done;
+	int	err;
+
+	done = http_parser_execute(&c->c_parser, &settings, buf, n);
+	err = HTTP_PARSER_ERRNO(&c->c_parser);
+	if (err == HPE_PAUSED) {
+		/* keep what follows for when this request is answered */
+		if (done < n && !c->c_close) {
+			char *p = malloc(c->c_pendlen + n - done);
+
+			if (p == NULL) {
+				c->c_close = 1;
+			} else {
+				if (c->c_pendlen)
+					memcpy(p, c->c_pend, c->c_pendlen);
+				memcpy(p + c->c_pendlen, buf + done, n - done);
+				free(c->c_pend);
+				c->c_pend = p;
+				c->c_pendlen += n - done;
+			}
+		}
+		ev_io_stop(worker->w_loop, &c->c_rd);
+		if (c->c_handoff) {
+			handoff(c);
+			return;
+		}
+	} else if (err != HPE_OK) {
+		log_debug("fd %d: %s", c->c_fd, http_errno_description(err));
+		if (c->c_req != NULL && c->c_req->r_hdrbytes >
+		    worker->w_http.h_header_max)
+			reply(c, 431, "Request Header Fields Too Large", NULL,
+			    NULL, NULL, 0);
+		else
+			reply(c, 400, "Bad Request", "application/json", NULL,
+			    "{\"error\":\"bad request\"}\n", 24);
+		c->c_close = 1;
 	}
-	ev_timer_again(worker->w_loop, &c->c_idle_to);
-	return 0;
+	conn_flush(c);
 }
 
 static void
@@ -233,7 +1032,6 @@ read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct conn	*c = w->data;
 	ssize_t		 n;
-	size_t		 done;
 
 	n = recv(c->c_fd, scratch, sizeof(scratch), 0);
 	if (n == -1) {
@@ -243,43 +1041,69 @@ read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	if (n == 0) {
+		if (c->c_busy && c->c_req != NULL && !c->c_req->r_get) {
+			/* half-closed while answering: finish, then close */
+			c->c_close = 1;
+			ev_io_stop(loop, &c->c_rd);
+			return;
+		}
 		conn_close(c);
 		return;
 	}
-	done = http_parser_execute(&c->c_parser, &settings, scratch, n);
-	if (HTTP_PARSER_ERRNO(&c->c_parser) != HPE_OK &&
-	    HTTP_PARSER_ERRNO(&c->c_parser) != HPE_PAUSED) {
-		static const char bad[] = "HTTP/1.1 400 Bad Request\r\n"
-		    "Content-Type: application/json\r\n"
-		    "Content-Length: 24\r\nConnection: close\r\n\r\n"
-		    "{\"error\":\"bad request\"}\n";
+	parse(c, scratch, n);
+}
 
-		log_debug("fd %d: %s", c->c_fd, http_errno_description(
-		    HTTP_PARSER_ERRNO(&c->c_parser)));
-		out_append(c, bad, sizeof(bad) - 1);
-		c->c_close = 1;
-	} else if (done < (size_t)n && !c->c_close)
-		c->c_close = 1;
-	if (c->c_close)
-		ev_io_stop(loop, &c->c_rd);
-	conn_settle(c);
+/* After a request is answered: parse what waited, read again. */
+static void
+conn_resume(struct conn *c)
+{
+	char	*p;
+	size_t	 n;
+
+	if (c->c_close) {
+		conn_flush(c);
+		return;
+	}
+	http_parser_pause(&c->c_parser, 0);
+	if (c->c_pend != NULL) {
+		p = c->c_pend;
+		n = c->c_pendlen;
+		c->c_pend = NULL;
+		c->c_pendlen = 0;
+		memcpy(scratch, p, n < sizeof(scratch) ? n : sizeof(scratch));
+		free(p);
+		if (!c->c_busy)
+			ev_io_start(worker->w_loop, &c->c_rd);
+		parse(c, scratch, n < sizeof(scratch) ? n : sizeof(scratch));
+		return;
+	}
+	if (c->c_out == NULL)
+		ev_io_start(worker->w_loop, &c->c_rd);
+	conn_arm(c);
+}
+
+/* Close when done and everything is out. */
+static void
+conn_flush(struct conn *c)
+{
+	if (c->c_dead)
+		return;
+	if (c->c_close && c->c_out == NULL && !c->c_busy) {
+		conn_close(c);
+		return;
+	}
+	if (worker->w_quitting && c->c_served && !c->c_inreq &&
+	    !c->c_busy && c->c_out == NULL) {
+		conn_close(c);
+		return;
+	}
 }
 
 static void
 write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct conn *c = w->data;
-
-	conn_write(c);
-	if (c->c_out == NULL && !c->c_close)
-		ev_io_start(loop, &c->c_rd);
-	conn_settle(c);
-}
-
-static void
-conn_write(struct conn *c)
-{
-	ssize_t n;
+	struct conn	*c = w->data;
+	ssize_t		 n;
 
 	while (c->c_outoff < c->c_outlen) {
 		n = send(c->c_fd, c->c_out + c->c_outoff,
@@ -289,48 +1113,180 @@ conn_write(struct conn *c)
 				return;
 			if (errno == EINTR)
 				continue;
-			c->c_close = 1;
-			break;
+			conn_close(c);
+			return;
 		}
 		c->c_outoff += n;
 	}
 	free(c->c_out);
 	c->c_out = NULL;
 	c->c_outlen = c->c_outoff = 0;
+	ev_io_stop(loop, &c->c_wr);
+	if (!c->c_busy && !c->c_close && c->c_pend == NULL &&
+	    !ev_is_active(&c->c_rd))
+		ev_io_start(loop, &c->c_rd);
+	conn_flush(c);
+}
+
+static void
+conn_close(struct conn *c)
+{
+	struct hreq *r = c->c_req;
+
+	if (c->c_dead)
+		return;
+	ev_io_stop(worker->w_loop, &c->c_rd);
 	ev_io_stop(worker->w_loop, &c->c_wr);
+	ev_timer_stop(worker->w_loop, &c->c_to);
+	close(c->c_fd);
+	free(c->c_out);
+	c->c_out = NULL;
+	free(c->c_pend);
+	c->c_pend = NULL;
+	if (r != NULL && r->r_get && r->r_sess != NULL)
+		mcp_session_detach(r->r_sess, &c->c_stream);
+	if (c->c_slot < nconns && conns[c->c_slot] == c) {
+		conns[c->c_slot] = conns[--nconns];
+		conns[c->c_slot]->c_slot = c->c_slot;
+	}
+	c->c_dead = 1;
+	if (c->c_refs > 0)
+		return;		/* a call still holds the stream */
+	c->c_req = NULL;
+	if (r != NULL)
+		hreq_put(r);
+	free(c);
+	worker_conn_closed();
+}
+
+static void
+sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	unsigned n;
+
+	n = mcp_session_expire(worker->w_mcp, worker->w_http.h_session_ms);
+	if (n > 0)
+		log_debug("%u idle sessions expired", n);
 }
 
 void
-http_conn_new(struct worker *w, int fd, enum listen_kind kind)
+http_init(struct worker *w)
+{
+	http_parser_settings_init(&settings);
+	settings.on_message_begin = on_message_begin;
+	settings.on_url = on_url;
+	settings.on_header_field = on_header_field;
+	settings.on_header_value = on_header_value;
+	settings.on_headers_complete = on_headers_complete;
+	settings.on_body = on_body;
+	settings.on_message_complete = on_message_complete;
+	ev_timer_init(&sweep_to, sweep_cb, SESSION_SWEEP_MS / 1000.0,
+	    SESSION_SWEEP_MS / 1000.0);
+	ev_timer_start(w->w_loop, &sweep_to);
+	ev_unref(w->w_loop);
+}
+
+void
+http_conn_new(struct worker *w, int fd, enum listen_kind kind,
+    const char *pre, size_t prelen)
 {
 	struct conn *c;
 
-	if (!settings_done) {
-		http_parser_settings_init(&settings);
-		settings.on_message_begin = on_message_begin;
-		settings.on_url = on_url;
-		settings.on_message_complete = on_message_complete;
-		settings_done = 1;
+	if (nconns == conns_cap) {
+		size_t		 n = conns_cap ? conns_cap * 2 : 64;
+		struct conn	**p;
+
+		if ((p = reallocarray(conns, n, sizeof(*p))) == NULL)
+			goto fail;
+		conns = p;
+		conns_cap = n;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL || conns_add(c) == -1) {
-		log_warn("connection");
-		free(c);
-		close(fd);
-		worker->w_conns++;	/* balanced by worker_conn_closed */
-		worker_conn_closed();
-		return;
-	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		goto fail;
 	c->c_fd = fd;
 	c->c_kind = kind;
+	c->c_slot = nconns;
+	conns[nconns++] = c;
+	c->c_stream.s_ops = &conn_stream_ops;
+	c->c_stream.s_owner = c;
 	http_parser_init(&c->c_parser, HTTP_REQUEST);
 	c->c_parser.data = c;
 	ev_io_init(&c->c_rd, read_cb, fd, EV_READ);
 	ev_io_init(&c->c_wr, write_cb, fd, EV_WRITE);
-	ev_init(&c->c_idle_to, idle_cb);
-	c->c_idle_to.repeat = KEEPALIVE_IDLE_MS / 1000.0;
-	c->c_rd.data = c->c_wr.data = c->c_idle_to.data = c;
+	ev_init(&c->c_to, timeout_cb);
+	c->c_rd.data = c->c_wr.data = c->c_to.data = c;
 	ev_io_start(w->w_loop, &c->c_rd);
-	ev_timer_again(w->w_loop, &c->c_idle_to);
+	conn_arm(c);
+	if (pre != NULL && prelen > 0)
+		parse(c, pre, prelen);
+	return;
+fail:
+	log_warn("connection");
+	close(fd);
+	worker_conn_closed();
+}
+
+static void
+copy_ref(char *dst, size_t dstlen, const struct msg_field_ref *f)
+{
+	size_t n = f->len < dstlen ? f->len : dstlen - 1;
+
+	memcpy(dst, f->p, n);
+	dst[n] = '\0';
+}
+
+/* A connection handed over by another worker, with its request. */
+void
+http_adopt(struct worker *w, int fd, const struct handoff *h)
+{
+	struct conn	*c;
+	struct hreq	*r;
+
+	http_conn_new(w, fd, h->h_kind, NULL, 0);
+	if (nconns == 0 || (c = conns[nconns - 1])->c_fd != fd)
+		return;		/* could not take it: closed */
+	c->c_adopted = 1;
+	if ((r = c->c_req = hreq_get()) == NULL) {
+		conn_close(c);
+		return;
+	}
+	c->c_parser.method = h->h_method;
+	c->c_parser.http_major = h->h_major;
+	c->c_parser.http_minor = h->h_minor;
+	c->c_parser.flags |= h->h_keepalive ? F_CONNECTION_KEEP_ALIVE :
+	    F_CONNECTION_CLOSE;
+	if (h->h_url.len >= sizeof(r->r_url))
+		r->r_url_long = 1;
+	copy_ref(r->r_url, sizeof(r->r_url), &h->h_url);
+	copy_ref(r->r_host, sizeof(r->r_host), &h->h_host);
+	copy_ref(r->r_origin, sizeof(r->r_origin), &h->h_origin);
+	r->r_has_origin = h->h_has_origin;
+	copy_ref(r->r_accept, sizeof(r->r_accept), &h->h_accept);
+	copy_ref(r->r_ctype, sizeof(r->r_ctype), &h->h_ctype);
+	copy_ref(r->r_sid, sizeof(r->r_sid), &h->h_sid);
+	copy_ref(r->r_proto, sizeof(r->r_proto), &h->h_proto);
+	if (h->h_body.len > 0 && on_body(&c->c_parser, h->h_body.p,
+	    h->h_body.len) == -1) {
+		conn_close(c);
+		return;
+	}
+	if (h->h_pend.len > 0 && (c->c_pend = malloc(h->h_pend.len)) != NULL) {
+		memcpy(c->c_pend, h->h_pend.p, h->h_pend.len);
+		c->c_pendlen = h->h_pend.len;
+	}
+	ev_io_stop(w->w_loop, &c->c_rd);
+	serve(c);
+	if (c->c_dead)
+		return;
+	if (c->c_handoff) {
+		handoff(c);
+		return;
+	}
+	if (!c->c_busy && !c->c_close)
+		request_done(c);
+	else if (c->c_busy)
+		http_parser_pause(&c->c_parser, 1);
+	conn_flush(c);
 }
 
 /*
@@ -338,7 +1294,7 @@ http_conn_new(struct worker *w, int fd, enum listen_kind kind)
  * answer.  A connection that has not sent its first request yet was just
  * accepted, and its client is about to send it: closing it unanswered would
  * fail a request that never reached us, so it gets its answer too (or the
- * drain deadline).
+ * drain deadline).  Standalone SSE streams end now.
  */
 void
 http_quit(struct worker *w)
@@ -348,7 +1304,14 @@ http_quit(struct worker *w)
 	for (i = nconns; i-- > 0;) {
 		struct conn *c = conns[i];
 
-		if (c->c_served && !c->c_inreq && c->c_out == NULL)
+		if (c->c_req != NULL && c->c_req->r_get) {
+			sse_end(c);
+			c->c_close = 1;
+			c->c_busy = 0;
+			request_done(c);
+			conn_flush(c);
+		} else if (c->c_served && !c->c_inreq && !c->c_busy &&
+		    c->c_out == NULL)
 			conn_close(c);
 		else
 			c->c_close = 1;

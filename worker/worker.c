@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mcp.h"
 #include "util.h"
 #include "worker.h"
 
@@ -74,7 +75,7 @@ accept_cb(struct ev_loop *loop, ev_io *ev, int revents)
 		worker->w_conns++;
 		SB_SET(worker->w_child->c_slot, s_conns, worker->w_conns);
 		SB_ADD(worker->w_child->c_slot, s_accepted, 1);
-		http_conn_new(worker, fd, l->wl_kind);
+		http_conn_new(worker, fd, l->wl_kind, NULL, 0);
 	}
 }
 
@@ -128,10 +129,44 @@ worker_listener(struct child *c, enum listen_kind kind, int fd,
 	    addr, port);
 }
 
+/* The HTTP settings of the configuration, in the worker's terms. */
+static void
+hcfg_load(struct hcfg *h, const struct conf *conf)
+{
+	uint32_t i;
+
+	memset(h, 0, sizeof(*h));
+	snprintf(h->h_path, sizeof(h->h_path), "%s", conf->c_mcp_path);
+	h->h_body_max = conf->c_max_body_size;
+	h->h_header_max = conf->c_max_header_size;
+	h->h_header_ms = conf->c_header_timeout_ms;
+	h->h_body_ms = conf->c_body_timeout_ms;
+	h->h_idle_ms = conf->c_idle_timeout_ms;
+	h->h_keepalive_ms = conf->c_sse_keepalive_ms;
+	h->h_session_ms = conf->c_session_timeout_ms;
+	h->h_sse_always = 1;	/* session-responses: see conf */
+	for (i = 0; i < conf->c_nallow_hosts && i < 32; i++) {
+		if (strcmp(conf->c_allow_hosts[i], "*") == 0)
+			h->h_any_host = 1;
+		snprintf(h->h_hosts[i], sizeof(h->h_hosts[i]), "%s",
+		    conf->c_allow_hosts[i]);
+	}
+	h->h_nhosts = i;
+	for (i = 0; i < conf->c_nallow_origins && i < 32; i++) {
+		if (strcmp(conf->c_allow_origins[i], "*") == 0)
+			h->h_any_origin = 1;
+		snprintf(h->h_origins[i], sizeof(h->h_origins[i]), "%s",
+		    conf->c_allow_origins[i]);
+	}
+	h->h_norigins = i;
+}
+
 static void
 worker_start(struct child *c)
 {
-	struct rlimit rl;
+	struct rlimit	rl;
+	char		err[512];
+	uint32_t	i;
 
 	/* use every fd we may: REFERENCE A, the hard limit is the budget */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -141,6 +176,24 @@ worker_start(struct child *c)
 	}
 	worker->w_loop = c->c_loop;
 	worker->w_cap = conf_worker_connections(c->c_conf);
+	hcfg_load(&worker->w_http, c->c_conf);
+	if ((worker->w_mcp = mcp_server_new(c->c_loop, "mcpd",
+	    PACKAGE_VERSION)) == NULL)
+		fatalx("MCP engine: out of memory");
+	if (!c->c_have_key)
+		fatalx("no node key from the supervisor");
+	mcp_server_set_key(worker->w_mcp, c->c_key, c->c_index);
+	for (i = 0; i < c->c_conf->c_nplugins; i++) {
+		const struct conf_plugin *pl = &c->c_conf->c_plugins[i];
+
+		/* a plugin that does not load is a configuration error */
+		if (mcp_plugin_load(worker->w_mcp, pl->p_path,
+		    pl->p_arg[0] ? pl->p_arg : NULL, err, sizeof(err)) == -1) {
+			log_warnx("%s", err);
+			exit(EXIT_NORESTART);
+		}
+	}
+	http_init(worker);
 	ev_timer_init(&worker->w_pause_to, pause_cb, 0., 0.);
 	listeners_watch(worker, 1);
 	log_debug("accepting, up to %u connections", worker->w_cap);
@@ -192,6 +245,7 @@ worker_start_init(struct child *c)
 
 const struct role_ops worker_ops = {
 	.r_listener = worker_listener_init,
+	.r_peer = peer_add,
 	.r_start = worker_start_init,
 	.r_quit = worker_quit,
 	.r_busy = worker_busy,

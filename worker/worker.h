@@ -14,7 +14,9 @@
 #define WORKER_LISTENERS_MAX	CONF_LISTENERS_MAX
 #define ACCEPT_BATCH		64	/* accepts per wakeup, then yield */
 #define ACCEPT_PAUSE_MS		1000	/* after EMFILE/ENFILE (bgpd) */
-#define KEEPALIVE_IDLE_MS	60000	/* idle keep-alive connection */
+#define SESSION_SWEEP_MS	1000	/* idle-session expiry check */
+#define HREQ_POOL_MAX		1024	/* request states kept for reuse */
+#define SSE_RETRY_MS		1000	/* retry: field of SEP-1699 */
 #define READ_SCRATCH_BYTES	(64 * 1024) /* one buffer per worker */
 
 struct wlistener {
@@ -23,8 +25,31 @@ struct wlistener {
 	ev_io			 wl_ev;
 };
 
+/* HTTP settings of this worker, from the configuration */
+struct hcfg {
+	char			 h_path[128];		/* MCP endpoint */
+	uint64_t		 h_body_max;		/* bytes */
+	uint32_t		 h_header_max;		/* bytes */
+	uint32_t		 h_header_ms;
+	uint32_t		 h_body_ms;
+	uint32_t		 h_idle_ms;
+	uint32_t		 h_keepalive_ms;	/* SSE comments */
+	uint32_t		 h_session_ms;		/* idle session */
+	int			 h_sse_always;		/* no JSON answers */
+	int			 h_any_host;
+	int			 h_any_origin;
+	char			 h_hosts[32][128];
+	int			 h_nhosts;
+	char			 h_origins[32][256];
+	int			 h_norigins;
+};
+
+struct mcp_server;
+
 struct worker {
 	struct child		*w_child;
+	struct mcp_server	*w_mcp;
+	struct hcfg		 w_http;
 	struct ev_loop		*w_loop;
 	struct wlistener	 w_listeners[WORKER_LISTENERS_MAX];
 	uint32_t		 w_nlisteners;
@@ -40,8 +65,33 @@ extern struct worker	*worker;
 /* worker.c */
 void	worker_conn_closed(void);
 
+/* A request and its connection, handed to the worker owning its session. */
+struct handoff {
+	enum listen_kind	 h_kind;
+	unsigned		 h_method;	/* enum http_method */
+	unsigned		 h_major;
+	unsigned		 h_minor;
+	int			 h_keepalive;
+	struct msg_field_ref {
+		const char	*p;
+		size_t		 len;
+	}			 h_url, h_host, h_origin, h_accept, h_ctype,
+				 h_sid, h_proto, h_lastevent, h_body, h_pend;
+	int			 h_has_origin;
+};
+
+#define PEER_INLINE_MAX		(48 * 1024)	/* body bytes in the frame */
+
+/* peer.c */
+void	peer_add(struct child *, uint32_t index, int fd);
+int	peer_handoff(uint32_t owner, int fd, const struct handoff *);
+
 /* http.c */
-void	http_conn_new(struct worker *, int fd, enum listen_kind);
+void	http_init(struct worker *);
+void	http_adopt(struct worker *, int fd, const struct handoff *);
+/* take a connection; bytes already read from it (a hand-over) or NULL */
+void	http_conn_new(struct worker *, int fd, enum listen_kind,
+	    const char *pre, size_t prelen);
 void	http_quit(struct worker *);
 
 #endif

@@ -95,7 +95,7 @@ def test_http():
         # query strings do not matter, other paths are not found
         r = T.http_get(port, "/healthz?verbose=1")
         check_eq(r.status, 200, "GET /healthz?verbose=1")
-        for path in ("/", "/healthzz", "/health", "/healthz/x", "/mcp",
+        for path in ("/", "/healthzz", "/health", "/healthz/x", "/mcpx",
                      "/HEALTHZ"):
             r = T.http_get(port, path)
             check_eq(r.status, 404, "GET %s on port %d" % (path, port))

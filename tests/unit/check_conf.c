@@ -26,6 +26,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,7 +177,7 @@ parse_ok(const char *path)
 	return c;
 }
 
-/* Equal but for c_file and the listeners' lines. */
+/* Equal but for c_file and the listeners' and plugins' lines. */
 static void
 assert_same_conf(const struct conf *a, const struct conf *b)
 {
@@ -190,6 +191,8 @@ assert_same_conf(const struct conf *a, const struct conf *b)
 	memset(y.c_file, 0, sizeof(y.c_file));
 	for (i = 0; i < CONF_LISTENERS_MAX; i++)
 		x.c_listeners[i].l_line = y.c_listeners[i].l_line = 0;
+	for (i = 0; i < CONF_PLUGINS_MAX; i++)
+		x.c_plugins[i].p_line = y.c_plugins[i].p_line = 0;
 	/* both start zeroed (calloc, conf_defaults): padding compares too */
 	ck_assert_msg(memcmp(&x, &y, sizeof(x)) == 0, "struct conf differs");
 }
@@ -224,6 +227,30 @@ START_TEST(test_defaults)
 		ck_assert_int_eq(c.c_spec[r].s_significant, 0);
 	}
 	ck_assert_uint_eq(c.c_nlisteners, 0);
+
+	ck_assert_str_eq(c.c_mcp_path, DEF_MCP_PATH);
+	ck_assert_str_eq(c.c_mcp_path, "/mcp");
+	ck_assert_uint_eq(c.c_max_header_size, DEF_MAX_HEADER_SIZE);
+	ck_assert_uint_eq(c.c_max_header_size, 8192);
+	ck_assert_uint_eq(c.c_max_body_size, DEF_MAX_BODY_SIZE);
+	ck_assert_uint_eq(c.c_max_body_size, 4194304);
+	ck_assert_uint_eq(c.c_header_timeout_ms, DEF_HEADER_TIMEOUT_MS);
+	ck_assert_uint_eq(c.c_header_timeout_ms, 10000);
+	ck_assert_uint_eq(c.c_body_timeout_ms, DEF_BODY_TIMEOUT_MS);
+	ck_assert_uint_eq(c.c_body_timeout_ms, 30000);
+	ck_assert_uint_eq(c.c_idle_timeout_ms, DEF_IDLE_TIMEOUT_MS);
+	ck_assert_uint_eq(c.c_idle_timeout_ms, 60000);
+	ck_assert_uint_eq(c.c_session_timeout_ms, DEF_SESSION_TIMEOUT_MS);
+	ck_assert_uint_eq(c.c_session_timeout_ms, 600000);
+	ck_assert_uint_eq(c.c_sse_keepalive_ms, DEF_SSE_KEEPALIVE_MS);
+	ck_assert_uint_eq(c.c_sse_keepalive_ms, 15000);
+	ck_assert_uint_eq(c.c_nallow_hosts, DEF_ALLOW_HOSTS_COUNT);
+	ck_assert_uint_eq(c.c_nallow_hosts, 3);
+	ck_assert_str_eq(c.c_allow_hosts[0], "localhost");
+	ck_assert_str_eq(c.c_allow_hosts[1], "127.0.0.1");
+	ck_assert_str_eq(c.c_allow_hosts[2], "[::1]");
+	ck_assert_uint_eq(c.c_nallow_origins, 0);
+	ck_assert_uint_eq(c.c_nplugins, 0);
 }
 END_TEST
 
@@ -339,8 +366,8 @@ END_TEST
 START_TEST(test_golden_present)
 {
 	/* a wrong srcdir must not pass by testing nothing */
-	ck_assert_int_ge(n_ok, 8);
-	ck_assert_int_ge(n_err, 25);
+	ck_assert_int_ge(n_ok, 11);
+	ck_assert_int_ge(n_err, 35);
 }
 END_TEST
 
@@ -394,6 +421,428 @@ START_TEST(test_every_key)
 	    RESTART_PERMANENT);
 	conf_free(&c);
 	free(path);
+}
+END_TEST
+
+/* The MCP over HTTP keys and plugins, every one set. */
+START_TEST(test_http_keys)
+{
+	struct conf	*c;
+	char		*path;
+
+	path = path_join(cfgdir, "ok-http.conf");
+	c = parse_ok(path);
+	ck_assert_str_eq(c->c_mcp_path, "/v1/mcp-endpoint_~!$&'()*+,;=:@%41");
+	ck_assert_uint_eq(c->c_max_header_size, 16384);
+	ck_assert_uint_eq(c->c_max_body_size, 1536);
+	ck_assert_uint_eq(c->c_header_timeout_ms, 2500);
+	ck_assert_uint_eq(c->c_body_timeout_ms, 60000);
+	ck_assert_uint_eq(c->c_idle_timeout_ms, 5000);
+	ck_assert_uint_eq(c->c_session_timeout_ms, 3600000);
+	ck_assert_uint_eq(c->c_sse_keepalive_ms, 500);
+
+	/* the first allow-host replaces the defaults; lower case */
+	ck_assert_uint_eq(c->c_nallow_hosts, 5);
+	ck_assert_str_eq(c->c_allow_hosts[0], "mcp.example.com");
+	ck_assert_str_eq(c->c_allow_hosts[1], "[2001:db8::1]");
+	ck_assert_str_eq(c->c_allow_hosts[2], "192.0.2.1");
+	ck_assert_str_eq(c->c_allow_hosts[3], "agent");
+	ck_assert_str_eq(c->c_allow_hosts[4], "my_host-01.internal");
+	ck_assert_str_eq(c->c_allow_hosts[5], "");
+	ck_assert_uint_eq(c->c_nallow_origins, 4);
+	ck_assert_str_eq(c->c_allow_origins[0], "https://app.example.com");
+	ck_assert_str_eq(c->c_allow_origins[1], "http://[::1]:8080");
+	ck_assert_str_eq(c->c_allow_origins[2], "vscode-webview://abc-123");
+	ck_assert_str_eq(c->c_allow_origins[3],
+	    "chrome-extension://abcdefghij");
+
+	ck_assert_uint_eq(c->c_nplugins, 4);
+	ck_assert_str_eq(c->c_plugins[0].p_path, "/usr/lib/mcpd/a.so");
+	ck_assert_str_eq(c->c_plugins[0].p_arg, "");
+	ck_assert_int_eq(c->c_plugins[0].p_line, 20);
+	ck_assert_str_eq(c->c_plugins[1].p_path, "/usr/lib/mcpd/b.so");
+	ck_assert_str_eq(c->c_plugins[1].p_arg, "root=/srv \"files\" \\ x");
+	ck_assert_int_eq(c->c_plugins[1].p_line, 21);
+	ck_assert_str_eq(c->c_plugins[2].p_path, "/usr/lib/mcpd/c.so");
+	ck_assert_str_eq(c->c_plugins[2].p_arg, "");
+	ck_assert_str_eq(c->c_plugins[3].p_path, "/usr/lib/mcpd/../d.so");
+	ck_assert_str_eq(c->c_plugins[3].p_arg, "agent");
+	ck_assert_int_eq(c->c_plugins[3].p_line, 23);
+	conf_free(&c);
+	free(path);
+
+	/* the limits: 32, 32, 16, and values as long as they may be */
+	path = path_join(cfgdir, "ok-max.conf");
+	c = parse_ok(path);
+	ck_assert_uint_eq(c->c_nallow_hosts, CONF_ALLOW_MAX);
+	ck_assert_uint_eq(strlen(c->c_allow_hosts[CONF_ALLOW_MAX - 1]),
+	    CONF_HOST_MAX - 1);
+	ck_assert_uint_eq(c->c_nallow_origins, CONF_ALLOW_MAX);
+	ck_assert_uint_eq(strlen(c->c_allow_origins[CONF_ALLOW_MAX - 1]),
+	    CONF_ORIGIN_MAX - 1);
+	ck_assert_uint_eq(c->c_nplugins, CONF_PLUGINS_MAX);
+	ck_assert_uint_eq(strlen(c->c_plugins[CONF_PLUGINS_MAX - 1].p_path),
+	    CONF_PATH_MAX - 1);
+	ck_assert_uint_eq(strlen(c->c_plugins[CONF_PLUGINS_MAX - 1].p_arg),
+	    CONF_PLUGIN_ARG_MAX - 1);
+	ck_assert_uint_eq(strlen(c->c_mcp_path), CONF_MCP_PATH_MAX - 1);
+	ck_assert_uint_eq(c->c_max_header_size, CONF_HEADER_SIZE_MIN);
+	ck_assert_uint_eq(c->c_max_body_size, CONF_BODY_SIZE_MAX);
+	conf_free(&c);
+	free(path);
+
+	path = path_join(cfgdir, "ok-allow-any.conf");
+	c = parse_ok(path);
+	ck_assert_uint_eq(c->c_nallow_hosts, 1);
+	ck_assert_str_eq(c->c_allow_hosts[0], "*");
+	ck_assert_uint_eq(c->c_nallow_origins, 1);
+	ck_assert_str_eq(c->c_allow_origins[0], "*");
+	ck_assert_uint_eq(c->c_max_header_size, CONF_HEADER_SIZE_MAX);
+	ck_assert_uint_eq(c->c_max_body_size, CONF_BODY_SIZE_MIN);
+	ck_assert_uint_eq(c->c_session_timeout_ms, 1000);
+	ck_assert_str_eq(c->c_mcp_path, "/");
+	conf_free(&c);
+	free(path);
+}
+END_TEST
+
+/* A relative plugin path is relative to the file that names it. */
+START_TEST(test_plugin_relative)
+{
+	struct conf_errors	 e;
+	struct conf		*c;
+	char			 dir[PATH_MAX], cwd[PATH_MAX], want[PATH_MAX * 2];
+	char			*name, *text;
+
+	ck_assert_ptr_nonnull(realpath(cfgdir, dir));
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+
+	/* from a stream: the directory of its name */
+	name = path_join(cfgdir, "stream.conf");
+	c = parse_string("plugin \"a.so\"\n"
+	    "plugin \"./sub//./b.so\" \"x y\"\n"
+	    "include \"inc/inc-plugin.conf\"\n"
+	    "plugin \"../up.so\"\n"
+	    "plugin \"//abs///./c.so\"\n", name, &e);
+	ck_assert_msg(c != NULL, "%s", e.e_msg[0]);
+	ck_assert_uint_eq(c->c_nplugins, 6);
+	snprintf(want, sizeof(want), "%s/a.so", dir);
+	ck_assert_str_eq(c->c_plugins[0].p_path, want);
+	ck_assert_int_eq(c->c_plugins[0].p_line, 1);
+	snprintf(want, sizeof(want), "%s/sub/b.so", dir);
+	ck_assert_str_eq(c->c_plugins[1].p_path, want);
+	ck_assert_str_eq(c->c_plugins[1].p_arg, "x y");
+	/* in an included file, that file's directory */
+	snprintf(want, sizeof(want), "%s/inc/p.so", dir);
+	ck_assert_str_eq(c->c_plugins[2].p_path, want);
+	ck_assert_str_eq(c->c_plugins[2].p_arg, "from inc");
+	ck_assert_int_eq(c->c_plugins[2].p_line, 2);
+	ck_assert_str_eq(c->c_plugins[3].p_path, "/usr/lib/mcpd/x.so");
+	snprintf(want, sizeof(want), "%s/../up.so", dir);
+	ck_assert_str_eq(c->c_plugins[4].p_path, want);
+	ck_assert_int_eq(c->c_plugins[4].p_line, 4);
+	ck_assert_str_eq(c->c_plugins[5].p_path, "/abs/c.so");
+	/* printed absolute, so the text parses the same from anywhere */
+	text = print_conf(c);
+	snprintf(want, sizeof(want), "\nplugin \"%s/sub/b.so\" \"x y\"\n",
+	    dir);
+	ck_assert_ptr_nonnull(strstr(text, want));
+	free(text);
+	conf_free(&c);
+	free(name);
+
+	/* the same file, read by conf_parse() */
+	name = path_join(cfgdir, "err-plugin.conf");
+	ck_assert_ptr_null(conf_parse(name, &e));
+	free(name);
+
+	/* a name without a directory: the current one */
+	c = parse_string("plugin \"x.so\"\n", "mcpd.conf", &e);
+	ck_assert_ptr_nonnull(c);
+	snprintf(want, sizeof(want), "%s/x.so", strcmp(cwd, "/") == 0 ? "" :
+	    cwd);
+	ck_assert_str_eq(c->c_plugins[0].p_path, want);
+	conf_free(&c);
+
+	/* a file in / */
+	c = parse_string("plugin \"x.so\"\nplugin \"/.\"\n", "/mcpd.conf",
+	    &e);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->c_plugins[0].p_path, "/x.so");
+	ck_assert_str_eq(c->c_plugins[1].p_path, "/");
+	conf_free(&c);
+
+	/* a directory that is not there: an error, absolute paths are fine */
+	ck_assert_ptr_null(parse_string("plugin \"/a.so\"\nplugin \"b.so\"\n",
+	    "/nonexistent/dir/mcpd.conf", &e));
+	ck_assert_int_eq(e.e_count, 1);
+	snprintf(want, sizeof(want), "/nonexistent/dir/mcpd.conf:2: plugin: "
+	    "\"b.so\": cannot resolve the directory /nonexistent/dir: %s",
+	    strerror(ENOENT));
+	ck_assert_str_eq(e.e_msg[0], want);
+}
+END_TEST
+
+/*
+ * One bad value per line, each alone in its text (a key set twice would
+ * hide the next error): what golden files would need a file each for.
+ */
+static const struct {
+	const char	*text;
+	const char	*msg;
+} bad_values[] = {
+	{ "max-header-size 8k", "max-header-size: invalid size \"8k\" (a "
+	    "number of bytes, or a number and K, M or G)" },
+	{ "max-body-size 4MB", "max-body-size: invalid size \"4MB\" (a "
+	    "number of bytes, or a number and K, M or G)" },
+	{ "max-body-size K", "max-body-size: invalid size \"K\" (a number "
+	    "of bytes, or a number and K, M or G)" },
+	{ "max-body-size -1K", "max-body-size: invalid size \"-1K\" (a "
+	    "number of bytes, or a number and K, M or G)" },
+	{ "max-body-size 1.5K", "max-body-size: invalid size \"1.5K\" (a "
+	    "number of bytes, or a number and K, M or G)" },
+	{ "max-body-size \"4 M\"", "max-body-size: invalid size \"4 M\" (a "
+	    "number of bytes, or a number and K, M or G)" },
+	{ "max-body-size \"\"", "max-body-size: invalid size \"\" (a number "
+	    "of bytes, or a number and K, M or G)" },
+	/* the value is checked before the extra word is seen */
+	{ "max-body-size 4 M", "max-body-size: 4 is out of range 1K..64M" },
+	{ "max-body-size 4K M", "syntax error" },
+	{ "max-header-size 1023", "max-header-size: 1023 is out of range "
+	    "1K..64K" },
+	{ "max-header-size 0", "max-header-size: 0 is out of range 1K..64K" },
+	{ "max-header-size 65537", "max-header-size: 65537 is out of range "
+	    "1K..64K" },
+	{ "max-header-size 65K", "max-header-size: 65K is out of range "
+	    "1K..64K" },
+	{ "max-header-size 1M", "max-header-size: 1M is out of range "
+	    "1K..64K" },
+	{ "max-body-size 0K", "max-body-size: 0K is out of range 1K..64M" },
+	{ "max-body-size 65M", "max-body-size: 65M is out of range 1K..64M" },
+	{ "max-body-size 65537K", "max-body-size: 65537K is out of range "
+	    "1K..64M" },
+	{ "max-body-size 1G", "max-body-size: 1G is out of range 1K..64M" },
+	{ "max-body-size 99999999999999999999", "max-body-size: "
+	    "99999999999999999999 is out of range 1K..64M" },
+	{ "max-body-size 18014398509481984K", "max-body-size: "
+	    "18014398509481984K is out of range 1K..64M" },
+	{ "max-body-size 17179869184G", "max-body-size: 17179869184G is out "
+	    "of range 1K..64M" },
+	{ "mcp-path mcp", "mcp-path: \"mcp\" does not start with \"/\"" },
+	{ "mcp-path \"\"", "mcp-path: \"\" does not start with \"/\"" },
+	{ "mcp-path \"/a#b\"", "mcp-path: invalid character 0x23 in "
+	    "\"/a#b\" (visible ASCII, no \"?\" or \"#\")" },
+	{ "mcp-path \"/a b\"", "mcp-path: invalid character 0x20 in "
+	    "\"/a b\" (visible ASCII, no \"?\" or \"#\")" },
+	{ "mcp-path \"/a\tb\"", "mcp-path: invalid character 0x09 in "
+	    "\"/a\tb\" (visible ASCII, no \"?\" or \"#\")" },
+	{ "mcp-path \"/caf\xc3\xa9\"", "mcp-path: invalid character 0xc3 in "
+	    "\"/caf\xc3\xa9\" (visible ASCII, no \"?\" or \"#\")" },
+	{ "mcp-path \"/a\x7f\"", "mcp-path: invalid character 0x7f in "
+	    "\"/a\x7f\" (visible ASCII, no \"?\" or \"#\")" },
+	{ "mcp-path /012345678901234567890123456789012345678901234567890123456"
+	    "789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456", "mcp-path: path is too long (128 bytes, at most 127)" },
+	{ "session-timeout 999ms", "session-timeout: 999ms is out of range "
+	    "1s..24h" },
+	{ "session-timeout 0s", "session-timeout: 0s is out of range "
+	    "1s..24h" },
+	{ "session-timeout 25h", "session-timeout: 25h is out of range "
+	    "1s..24h" },
+	{ "session-timeout 10", "session-timeout: duration needs a unit (ms, "
+	    "s, m, h)" },
+	{ "header-timeout 0s", "header-timeout: 0s is out of range 1ms..24h" },
+	{ "header-timeout 1441m", "header-timeout: 1441m is out of range "
+	    "1ms..24h" },
+	{ "body-timeout 0ms", "body-timeout: 0ms is out of range 1ms..24h" },
+	{ "body-timeout 30", "body-timeout: duration needs a unit (ms, s, m, "
+	    "h)" },
+	{ "idle-timeout 25h", "idle-timeout: 25h is out of range 1ms..24h" },
+	{ "idle-timeout 1d", "idle-timeout: invalid duration \"1d\" (a number "
+	    "and ms, s, m or h)" },
+	{ "sse-keepalive 0s", "sse-keepalive: 0s is out of range 1ms..24h" },
+	{ "sse-keepalive 15", "sse-keepalive: duration needs a unit (ms, s, m, "
+	    "h)" },
+	{ "allow-host \"[::1\"", "allow-host: invalid host \"[::1\" (a name, "
+	    "an IPv4 address or an [IPv6] address)" },
+	{ "allow-host \"[127.0.0.1]\"", "allow-host: invalid host "
+	    "\"[127.0.0.1]\" (a name, an IPv4 address or an [IPv6] address)" },
+	{ "allow-host \"h\xc3\xa9\"", "allow-host: invalid host "
+	    "\"h\xc3\xa9\" (a name, an IPv4 address or an [IPv6] address)" },
+	{ "allow-host **", "allow-host: invalid host \"**\" (a name, an IPv4 "
+	    "address or an [IPv6] address)" },
+	{ "allow-host", "syntax error" },
+	{ "allow-host a b", "syntax error" },
+	{ "allow-origin http://*", "allow-origin: invalid host \"*\" (a name, "
+	    "an IPv4 address or an [IPv6] address)" },
+	{ "allow-origin \"http://[::g]:80\"", "allow-origin: invalid host "
+	    "\"[::g]\" (a name, an IPv4 address or an [IPv6] address)" },
+	{ "allow-origin http://a:99999", "allow-origin: \"http://a:99999\": "
+	    "invalid port (1 to 65535)" },
+	{ "allow-origin \"http://a#x\"", "allow-origin: invalid origin "
+	    "\"http://a#x\" (scheme://host or scheme://host:port)" },
+	{ "allow-origin http:/a", "allow-origin: invalid origin \"http:/a\" "
+	    "(scheme://host or scheme://host:port)" },
+	{ "allow-origin ://a", "allow-origin: invalid origin \"://a\" "
+	    "(scheme://host or scheme://host:port)" },
+	{ "allow-origin \"\"", "allow-origin: invalid origin \"\" "
+	    "(scheme://host or scheme://host:port)" },
+	{ "allow-origin s_x://a", "allow-origin: invalid origin \"s_x://a\" "
+	    "(scheme://host or scheme://host:port)" },
+	{ "plugin \"\" arg", "plugin: empty path" },
+	{ "plugin", "syntax error" },
+	{ "plugin /a.so b c", "syntax error" },
+};
+
+START_TEST(test_bad_value)
+{
+	struct conf_errors	e;
+	char			want[512];
+
+	ck_assert_ptr_null(parse_string(bad_values[_i].text, "bad.conf", &e));
+	snprintf(want, sizeof(want), "bad.conf:1: %s", bad_values[_i].msg);
+	ck_assert_int_eq(e.e_count, 1);
+	ck_assert_str_eq(e.e_msg[0], want);
+}
+END_TEST
+
+/* Values at the edges that parse, and how they print. */
+static const struct {
+	const char	*text;
+	const char	*printed;
+} good_values[] = {
+	{ "max-body-size 1024", "max-body-size 1K" },
+	{ "max-body-size 1025", "max-body-size 1025" },
+	{ "max-body-size 67108864", "max-body-size 64M" },
+	{ "max-body-size 65536K", "max-body-size 64M" },
+	{ "max-body-size 00004M", "max-body-size 4M" },
+	{ "max-body-size 1536K", "max-body-size 1536K" },
+	{ "max-header-size 65536", "max-header-size 64K" },
+	{ "max-header-size 1K", "max-header-size 1K" },
+	{ "max-header-size 10000", "max-header-size 10000" },
+	{ "session-timeout 1000ms", "session-timeout 1s" },
+	{ "session-timeout 24h", "session-timeout 24h" },
+	{ "header-timeout 1ms", "header-timeout 1ms" },
+	{ "sse-keepalive 86400s", "sse-keepalive 24h" },
+	{ "idle-timeout 90s", "idle-timeout 90s" },
+	{ "body-timeout 120s", "body-timeout 2m" },
+	{ "mcp-path /!~", "mcp-path \"/!~\"" },
+	{ "mcp-path \"/a\\\"b\"", "mcp-path \"/a\\\"b\"" },
+	{ "allow-host LocalHost", "allow-host \"localhost\"" },
+	{ "allow-host \"[::FFFF:1.2.3.4]\"", "allow-host \"[::ffff:1.2.3.4]\"" },
+	{ "allow-host port.example", "allow-host \"port.example\"" },
+	{ "allow-host \"port\"", "allow-host \"port\"" },
+	{ "allow-origin A+b-C.d://X", "allow-origin \"a+b-c.d://x\"" },
+	{ "allow-origin http://a:65535", "allow-origin \"http://a:65535\"" },
+	{ "plugin /a.so \"\"", "plugin \"/a.so\"" },
+	{ "plugin /a.so \"#x\"", "plugin \"/a.so\" \"#x\"" },
+	{ "plugin /a.so workers", "plugin \"/a.so\" \"workers\"" },
+};
+
+START_TEST(test_good_value)
+{
+	struct conf_errors	 e;
+	struct conf		*c, *c2;
+	char			*text, *text2, want[512];
+
+	c = parse_string(good_values[_i].text, "good.conf", &e);
+	ck_assert_msg(c != NULL, "%s: %s", good_values[_i].text, e.e_msg[0]);
+	text = print_conf(c);
+	snprintf(want, sizeof(want), "\n%s\n", good_values[_i].printed);
+	ck_assert_msg(strstr(text, want) != NULL, "%s: printed as\n%s",
+	    good_values[_i].text, text);
+	c2 = parse_string(text, "normalized", &e);
+	ck_assert_ptr_nonnull(c2);
+	text2 = print_conf(c2);
+	ck_assert_str_eq(text, text2);
+	assert_same_conf(c, c2);
+	conf_free(&c);
+	conf_free(&c2);
+	free(text);
+	free(text2);
+}
+END_TEST
+
+START_TEST(test_allow_check)
+{
+	struct conf	c;
+
+#define HOST_OK(s)	conf_host_allowed(&c, (s), strlen(s))
+#define ORIGIN_OK(s)	conf_origin_allowed(&c, (s), strlen(s))
+	/* the defaults: local names, any port; origins on them */
+	conf_defaults(&c);
+	ck_assert(HOST_OK("localhost"));
+	ck_assert(HOST_OK("LocalHost:8080"));
+	ck_assert(HOST_OK("127.0.0.1:1"));
+	ck_assert(HOST_OK("[::1]"));
+	ck_assert(HOST_OK("[::1]:8080"));
+	ck_assert(HOST_OK("localhost:"));
+	ck_assert(!HOST_OK(""));
+	ck_assert(!HOST_OK(":8080"));
+	ck_assert(!HOST_OK("localhost.:80"));
+	ck_assert(!HOST_OK("evil.example"));
+	ck_assert(!HOST_OK("localhost:80x"));
+	ck_assert(!HOST_OK("localhost:80:80"));
+	ck_assert(!HOST_OK("[::1]x"));
+	ck_assert(!HOST_OK("[::1"));
+	ck_assert(!HOST_OK("::1"));
+	ck_assert(!HOST_OK("127.0.0.2"));
+	ck_assert(!conf_host_allowed(&c, "localhost\0", 10));
+	ck_assert(conf_host_allowed(&c, "localhostXXX", 9));
+	ck_assert(ORIGIN_OK("http://localhost:3000"));
+	ck_assert(ORIGIN_OK("http://localhost"));
+	ck_assert(ORIGIN_OK("HTTPS://127.0.0.1:8443"));
+	ck_assert(ORIGIN_OK("http://[::1]:80"));
+	ck_assert(!ORIGIN_OK("http://evil.example"));
+	ck_assert(!ORIGIN_OK("http://localhost.evil.example"));
+	ck_assert(!ORIGIN_OK("http://localhost/"));
+	ck_assert(!ORIGIN_OK("http://evil@localhost"));
+	ck_assert(!ORIGIN_OK("null"));
+	ck_assert(!ORIGIN_OK("localhost"));
+	ck_assert(!ORIGIN_OK("://localhost"));
+	ck_assert(!ORIGIN_OK("http:/localhost"));
+	ck_assert(!ORIGIN_OK(""));
+
+	/* a list of hosts; origins follow it */
+	c.c_nallow_hosts = 1;
+	snprintf(c.c_allow_hosts[0], sizeof(c.c_allow_hosts[0]),
+	    "mcp.example.com");
+	ck_assert(HOST_OK("MCP.example.com:443"));
+	ck_assert(!HOST_OK("localhost"));
+	ck_assert(ORIGIN_OK("https://mcp.example.com"));
+	ck_assert(!ORIGIN_OK("http://localhost:3000"));
+
+	/* a list of origins: exact, but for case */
+	c.c_nallow_origins = 2;
+	snprintf(c.c_allow_origins[0], sizeof(c.c_allow_origins[0]),
+	    "https://app.example.com");
+	snprintf(c.c_allow_origins[1], sizeof(c.c_allow_origins[1]),
+	    "http://localhost:3000");
+	ck_assert(ORIGIN_OK("https://app.example.com"));
+	ck_assert(ORIGIN_OK("https://APP.example.com"));
+	ck_assert(ORIGIN_OK("http://localhost:3000"));
+	ck_assert(!ORIGIN_OK("https://app.example.com:443"));
+	ck_assert(!ORIGIN_OK("https://mcp.example.com"));
+	ck_assert(!ORIGIN_OK("https://app.example.co"));
+	ck_assert(!conf_origin_allowed(&c, "https://app.example.com", 10));
+
+	/* "*": no check */
+	snprintf(c.c_allow_hosts[0], sizeof(c.c_allow_hosts[0]), "*");
+	ck_assert(HOST_OK("anything.example:1"));
+	ck_assert(HOST_OK(""));
+	ck_assert(!ORIGIN_OK("https://anything.example"));
+	c.c_nallow_origins = 0;
+	/* no allow-origin and any host: any origin of the right form */
+	ck_assert(ORIGIN_OK("https://anything.example"));
+	ck_assert(!ORIGIN_OK("null"));
+	c.c_nallow_origins = 1;
+	snprintf(c.c_allow_origins[0], sizeof(c.c_allow_origins[0]), "*");
+	ck_assert(ORIGIN_OK("null"));
+	ck_assert(ORIGIN_OK(""));
+	c.c_nallow_hosts = 2;
+	ck_assert(!HOST_OK("anything.example"));
+#undef HOST_OK
+#undef ORIGIN_OK
 }
 END_TEST
 
@@ -689,7 +1138,7 @@ END_TEST
 
 START_TEST(test_names)
 {
-	char	buf[CONF_DURATION_LEN];
+	char	buf[CONF_DURATION_LEN], sbuf[CONF_SIZE_LEN];
 	int	r;
 
 	for (r = 0; r < ROLE_MAX; r++)
@@ -730,6 +1179,21 @@ START_TEST(test_names)
 	ck_assert_str_eq(conf_fmt_duration(buf, sizeof(buf), 5400000), "90m");
 	ck_assert_str_eq(conf_fmt_duration(buf, sizeof(buf), 86400000), "24h");
 	ck_assert_str_eq(conf_fmt_duration(buf, sizeof(buf), 0), "0ms");
+
+	ck_assert_str_eq(conf_fmt_size(sbuf, sizeof(sbuf), 0), "0");
+	ck_assert_str_eq(conf_fmt_size(sbuf, sizeof(sbuf), 1), "1");
+	ck_assert_str_eq(conf_fmt_size(sbuf, sizeof(sbuf), 1023), "1023");
+	ck_assert_str_eq(conf_fmt_size(sbuf, sizeof(sbuf), 1024), "1K");
+	ck_assert_str_eq(conf_fmt_size(sbuf, sizeof(sbuf), 1536), "1536");
+	ck_assert_str_eq(conf_fmt_size(sbuf, sizeof(sbuf), 8192), "8K");
+	ck_assert_str_eq(conf_fmt_size(sbuf, sizeof(sbuf), 1536 * 1024),
+	    "1536K");
+	ck_assert_str_eq(conf_fmt_size(sbuf, sizeof(sbuf), 4194304), "4M");
+	ck_assert_str_eq(conf_fmt_size(sbuf, sizeof(sbuf), 1ULL << 30), "1G");
+	ck_assert_str_eq(conf_fmt_size(sbuf, sizeof(sbuf), 5ULL << 40),
+	    "5120G");
+	ck_assert_str_eq(conf_fmt_size(sbuf, sizeof(sbuf), UINT64_MAX),
+	    "18446744073709551615");
 }
 END_TEST
 
@@ -795,6 +1259,13 @@ conf_suite(void)
 
 	tc = tcase_create("parse");
 	tcase_add_test(tc, test_every_key);
+	tcase_add_test(tc, test_http_keys);
+	tcase_add_test(tc, test_plugin_relative);
+	tcase_add_loop_test(tc, test_bad_value, 0,
+	    (int)(sizeof(bad_values) / sizeof(bad_values[0])));
+	tcase_add_loop_test(tc, test_good_value, 0,
+	    (int)(sizeof(good_values) / sizeof(good_values[0])));
+	tcase_add_test(tc, test_allow_check);
 	tcase_add_test(tc, test_include);
 	tcase_add_test(tc, test_etc_conf);
 	tcase_add_test(tc, test_parse_file_same);

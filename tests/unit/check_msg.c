@@ -76,6 +76,8 @@ pack_fields(msgpack_sbuffer *b, const struct msg_proto *p, uint32_t type,
 		return msg_pack(b, p, type, gen, seq, U(0));
 	if (strcmp(fmt, "i") == 0)
 		return msg_pack(b, p, type, gen, seq, I(0));
+	if (strcmp(fmt, "s") == 0)
+		return msg_pack(b, p, type, gen, seq, S(0));
 	if (strcmp(fmt, "uu") == 0)
 		return msg_pack(b, p, type, gen, seq, U(0), U(1));
 	if (strcmp(fmt, "us") == 0)

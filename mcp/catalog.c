@@ -1,0 +1,481 @@
+/*
+ * catalog.c -- the server object, the catalog plugins register into, and
+ * the JSON helpers of the plugin ABI.
+ *
+ * Lists keep registration order, so every list is deterministic.
+ */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "mcp_int.h"
+
+#define CAT_MAX		100000	/* entries of one kind */
+
+static char *
+xstrdup(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+struct mcp_server *
+mcp_server_new(struct ev_loop *loop, const char *name, const char *version)
+{
+	struct mcp_server *srv;
+
+	if (sodium_init() == -1)
+		return NULL;
+	if ((srv = calloc(1, sizeof(*srv))) == NULL)
+		return NULL;
+	srv->sv_loop = loop;
+	srv->sv_name = strdup(name);
+	srv->sv_version = strdup(version);
+	srv->sv_toks = calloc(JSON_TOKENS_MAX, sizeof(jsmntok_t));
+	if (srv->sv_name == NULL || srv->sv_version == NULL ||
+	    srv->sv_toks == NULL) {
+		mcp_server_free(&srv);
+		return NULL;
+	}
+	jw_init(&srv->sv_out);
+	TAILQ_INIT(&srv->sv_sessions);
+	TAILQ_INIT(&srv->sv_orphans);
+	crypto_auth_keygen(srv->sv_key);
+	return srv;
+}
+
+void
+mcp_server_set_key(struct mcp_server *srv, const unsigned char *key,
+    unsigned partition)
+{
+	memcpy(srv->sv_key, key, sizeof(srv->sv_key));
+	srv->sv_partition = partition;
+}
+
+static void
+res_free(struct cat_res *r)
+{
+	free(r->r_uri);
+	free(r->r_name);
+	free(r->r_title);
+	free(r->r_desc);
+	free(r->r_mime);
+}
+
+void
+cat_free(struct catalog *c)
+{
+	size_t i, k;
+
+	for (i = 0; i < c->ntools; i++) {
+		free(c->tools[i].t_name);
+		free(c->tools[i].t_title);
+		free(c->tools[i].t_desc);
+		free(c->tools[i].t_schema);
+		free(c->tools[i].t_annot);
+	}
+	for (i = 0; i < c->nres; i++)
+		res_free(&c->res[i]);
+	for (i = 0; i < c->ntmpl; i++)
+		res_free(&c->tmpl[i]);
+	for (i = 0; i < c->nprompts; i++) {
+		struct cat_prompt *p = &c->prompts[i];
+
+		free(p->p_name);
+		free(p->p_title);
+		free(p->p_desc);
+		for (k = 0; k < p->p_nargs; k++) {
+			free((char *)p->p_args[k].name);
+			free((char *)p->p_args[k].description);
+		}
+		free(p->p_args);
+	}
+	free(c->tools);
+	free(c->res);
+	free(c->tmpl);
+	free(c->prompts);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+mcp_server_free(struct mcp_server **srvp)
+{
+	struct mcp_server	*srv = *srvp;
+	struct mcp_session	*s;
+	size_t			 i;
+
+	if (srv == NULL)
+		return;
+	*srvp = NULL;
+	while ((s = TAILQ_FIRST(&srv->sv_sessions)) != NULL)
+		mcp_session_close(srv, s);
+	cat_free(&srv->sv_cat);
+	jw_free(&srv->sv_out);
+	for (i = 0; i < srv->sv_ndl; i++)
+		dlclose(srv->sv_dl[i]);
+	free(srv->sv_dl);
+	free(srv->sv_toks);
+	free(srv->sv_name);
+	free(srv->sv_version);
+	free(srv);
+}
+
+static int
+grow(void **arr, size_t n, size_t size)
+{
+	void *p;
+
+	if (n >= CAT_MAX)
+		return -1;
+	if ((p = realloc(*arr, (n + 1) * size)) == NULL)
+		return -1;
+	*arr = p;
+	return 0;
+}
+
+static int
+valid_object(const char *text)
+{
+	jsmntok_t	toks[1024];
+	struct json	j;
+
+	return text != NULL && json_parse(&j, text, strlen(text), toks,
+	    1024) == JSON_OK && json_type(&j, 0) == JSON_OBJECT;
+}
+
+const struct cat_tool *
+cat_tool(const struct catalog *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->ntools; i++)
+		if (strcmp(c->tools[i].t_name, name) == 0)
+			return &c->tools[i];
+	return NULL;
+}
+
+const struct cat_res *
+cat_resource(const struct catalog *c, const char *uri)
+{
+	size_t i;
+
+	for (i = 0; i < c->nres; i++)
+		if (strcmp(c->res[i].r_uri, uri) == 0)
+			return &c->res[i];
+	return NULL;
+}
+
+/* RFC 6570 level 1: each {var} matches one or more characters but '/'. */
+static int
+tmpl_match(const char *t, const char *u)
+{
+	while (*t != '\0') {
+		if (*t == '{') {
+			const char *e = strchr(t, '}');
+			size_t n = 0;
+
+			if (e == NULL)
+				return 0;
+			t = e + 1;
+			while (u[n] != '\0' && u[n] != '/' && u[n] != *t)
+				n++;
+			if (n == 0)
+				return 0;
+			u += n;
+			continue;
+		}
+		if (*t++ != *u++)
+			return 0;
+	}
+	return *u == '\0';
+}
+
+const struct cat_res *
+cat_template_match(const struct catalog *c, const char *uri)
+{
+	size_t i;
+
+	for (i = 0; i < c->ntmpl; i++)
+		if (tmpl_match(c->tmpl[i].r_uri, uri))
+			return &c->tmpl[i];
+	return NULL;
+}
+
+const struct cat_prompt *
+cat_prompt(const struct catalog *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nprompts; i++)
+		if (strcmp(c->prompts[i].p_name, name) == 0)
+			return &c->prompts[i];
+	return NULL;
+}
+
+int
+mcpd_register_tool(struct mcpd_host *h, const struct mcpd_tool *t)
+{
+	struct catalog	*c = &h->h_srv->sv_cat;
+	struct cat_tool	*n;
+
+	if (t->name == NULL || t->call == NULL ||
+	    cat_tool(c, t->name) != NULL || !valid_object(t->input_schema) ||
+	    (t->annotations != NULL && !valid_object(t->annotations))) {
+		log_warnx("plugin %s: tool %s refused (duplicate, or a schema "
+		    "that is not a JSON object)", h->h_name,
+		    t->name ? t->name : "(null)");
+		return -1;
+	}
+	if (grow((void **)&c->tools, c->ntools, sizeof(*c->tools)) == -1)
+		return -1;
+	n = &c->tools[c->ntools];
+	memset(n, 0, sizeof(*n));
+	n->t_name = xstrdup(t->name);
+	n->t_title = xstrdup(t->title);
+	n->t_desc = xstrdup(t->description);
+	n->t_schema = xstrdup(t->input_schema);
+	n->t_annot = xstrdup(t->annotations);
+	n->t_call = t->call;
+	n->t_arg = t->arg;
+	c->ntools++;
+	return 0;
+}
+
+static int
+add_res(struct mcpd_host *h, struct cat_res **arr, size_t *n,
+    const struct mcpd_resource *r)
+{
+	struct cat_res *e;
+
+	if (r->uri == NULL || r->name == NULL || r->read == NULL)
+		return -1;
+	if (grow((void **)arr, *n, sizeof(**arr)) == -1)
+		return -1;
+	e = &(*arr)[*n];
+	memset(e, 0, sizeof(*e));
+	e->r_uri = xstrdup(r->uri);
+	e->r_name = xstrdup(r->name);
+	e->r_title = xstrdup(r->title);
+	e->r_desc = xstrdup(r->description);
+	e->r_mime = xstrdup(r->mime_type);
+	e->r_read = r->read;
+	e->r_arg = r->arg;
+	(*n)++;
+	return 0;
+}
+
+int
+mcpd_register_resource(struct mcpd_host *h, const struct mcpd_resource *r)
+{
+	struct catalog *c = &h->h_srv->sv_cat;
+
+	if (r->uri != NULL && cat_resource(c, r->uri) != NULL)
+		return -1;
+	return add_res(h, &c->res, &c->nres, r);
+}
+
+int
+mcpd_register_template(struct mcpd_host *h, const struct mcpd_resource *r)
+{
+	struct catalog *c = &h->h_srv->sv_cat;
+
+	return add_res(h, &c->tmpl, &c->ntmpl, r);
+}
+
+int
+mcpd_register_prompt(struct mcpd_host *h, const struct mcpd_prompt *p)
+{
+	struct catalog		*c = &h->h_srv->sv_cat;
+	struct cat_prompt	*e;
+	size_t			 k;
+
+	if (p->name == NULL || p->get == NULL || cat_prompt(c, p->name) !=
+	    NULL)
+		return -1;
+	if (grow((void **)&c->prompts, c->nprompts, sizeof(*c->prompts)) ==
+	    -1)
+		return -1;
+	e = &c->prompts[c->nprompts];
+	memset(e, 0, sizeof(*e));
+	e->p_name = xstrdup(p->name);
+	e->p_title = xstrdup(p->title);
+	e->p_desc = xstrdup(p->description);
+	if (p->nargs > 0 &&
+	    (e->p_args = calloc(p->nargs, sizeof(*e->p_args))) == NULL)
+		return -1;
+	for (k = 0; k < p->nargs; k++) {
+		e->p_args[k].name = xstrdup(p->args[k].name);
+		e->p_args[k].description = xstrdup(p->args[k].description);
+		e->p_args[k].required = p->args[k].required;
+	}
+	e->p_nargs = p->nargs;
+	e->p_get = p->get;
+	e->p_arg = p->arg;
+	c->nprompts++;
+	return 0;
+}
+
+int
+mcpd_register_completion(struct mcpd_host *h, mcpd_complete_fn fn,
+    void *arg)
+{
+	h->h_srv->sv_cat.complete = fn;
+	h->h_srv->sv_cat.complete_arg = arg;
+	return 0;
+}
+
+void
+mcpd_log(struct mcpd_host *h, const char *fmt, ...)
+{
+	char	buf[512];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_info("plugin %s: %s", h->h_name, buf);
+}
+
+int
+mcp_plugin_load(struct mcp_server *srv, const char *path, const char *arg,
+    char *err, size_t errlen)
+{
+	struct mcpd_host	  host = { srv, path };
+	void			 *dl, **p;
+	const int		 *abi;
+	int			(*init)(struct mcpd_host *, const char *);
+
+	if ((dl = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		snprintf(err, errlen, "plugin %s: %s", path, dlerror());
+		return -1;
+	}
+	abi = dlsym(dl, "mcpd_plugin_abi");
+	*(void **)&init = dlsym(dl, "mcpd_plugin_init");
+	if (abi == NULL || init == NULL || *abi != MCPD_PLUGIN_ABI) {
+		snprintf(err, errlen, "plugin %s: not an mcpd plugin of ABI "
+		    "%d", path, MCPD_PLUGIN_ABI);
+		dlclose(dl);
+		return -1;
+	}
+	if (init(&host, arg) != 0) {
+		snprintf(err, errlen, "plugin %s: its init failed", path);
+		dlclose(dl);
+		return -1;
+	}
+	if ((p = realloc(srv->sv_dl, (srv->sv_ndl + 1) * sizeof(*p))) ==
+	    NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	srv->sv_dl = p;
+	srv->sv_dl[srv->sv_ndl++] = dl;
+	return 0;
+}
+
+/* RFC 6901 JSON Pointer over a parsed document; -1 when absent. */
+static int
+pointer(const struct json *j, const char *ptr)
+{
+	char	key[256];
+	int	cur = 0;
+
+	while (*ptr == '/') {
+		size_t n = 0;
+
+		ptr++;
+		while (*ptr != '\0' && *ptr != '/' && n < sizeof(key) - 1) {
+			if (ptr[0] == '~' && ptr[1] == '1') {
+				key[n++] = '/';
+				ptr += 2;
+			} else if (ptr[0] == '~' && ptr[1] == '0') {
+				key[n++] = '~';
+				ptr += 2;
+			} else
+				key[n++] = *ptr++;
+		}
+		key[n] = '\0';
+		if (json_type(j, cur) == JSON_OBJECT)
+			cur = json_get(j, cur, key);
+		else if (json_type(j, cur) == JSON_ARRAY) {
+			char	*end;
+			long	 idx = strtol(key, &end, 10);
+			int	 k, i;
+
+			if (*end != '\0' || idx < 0 ||
+			    idx >= j->t[cur].size)
+				return -1;
+			for (k = cur + 1, i = 0; i < idx; i++)
+				k = json_skip(j, k);
+			cur = k;
+		} else
+			return -1;
+		if (cur == -1)
+			return -1;
+	}
+	return *ptr == '\0' ? cur : -1;
+}
+
+static int
+json_lookup(const char *json, size_t len, const char *ptr, struct json *j,
+    jsmntok_t *toks, int ntoks)
+{
+	if (json_parse(j, json, len, toks, ntoks) != JSON_OK)
+		return -1;
+	return pointer(j, ptr);
+}
+
+int
+mcpd_json_string(const char *json, size_t len, const char *ptr, char *out,
+    size_t outlen)
+{
+	jsmntok_t	toks[1024];
+	struct json	j;
+	int		v;
+
+	if ((v = json_lookup(json, len, ptr, &j, toks, 1024)) == -1)
+		return -1;
+	return json_strcpy(&j, v, out, outlen);
+}
+
+int
+mcpd_json_text(const char *json, size_t len, const char *ptr, char *out,
+    size_t outlen)
+{
+	jsmntok_t	 toks[1024];
+	struct json	 j;
+	const char	*t;
+	size_t		 n;
+	int		 v;
+
+	if ((v = json_lookup(json, len, ptr, &j, toks, 1024)) == -1)
+		return -1;
+	t = json_text(&j, v, &n);
+	if (n >= outlen)
+		return -1;
+	memcpy(out, t, n);
+	out[n] = '\0';
+	return (int)n;
+}
+
+int
+mcpd_json_quote(const char *text, char *out, size_t outlen)
+{
+	struct jw	w;
+	size_t		n;
+
+	jw_init(&w);
+	jw_str(&w, text);
+	if (w.err || w.len >= outlen) {
+		jw_free(&w);
+		return -1;
+	}
+	n = w.len;
+	memcpy(out, w.buf, n);
+	out[n] = '\0';
+	jw_free(&w);
+	return (int)n;
+}

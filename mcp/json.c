@@ -1,0 +1,1121 @@
+/*
+ * json.c -- JSON for the MCP engine: a validating pass and strict jsmn
+ * behind json_parse(), lookups that read strings in place, and the writer.
+ *
+ * Nothing here allocates except the writer's buffer, which grows by
+ * doubling and is kept across jw_reset().  Nothing recurses.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JSON_IMPL
+#include "json.h"
+
+#define BAD		((size_t)-1)	/* a scan found no valid text */
+#define NUMBER_MAX	512		/* longest number json_double reads */
+#define JW_CAP_MIN	256
+
+/*
+ * String bytes that need a closer look: the quote, the backslash, control
+ * characters and everything outside ASCII.  The parser and the writer
+ * both stop on these and copy or skip the rest in runs.
+ */
+static const unsigned char strcls[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+};
+
+static const char hexdig[] = "0123456789abcdef";
+static const char b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int
+is_ws(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int
+is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int
+hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Four hex digits at s[p]; -1 when they are not there. */
+static long
+hex4(const unsigned char *s, size_t p, size_t len)
+{
+	long	 v = 0;
+	int	 i, d;
+
+	if (p > len || len - p < 4)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		if ((d = hexval(s[p + i])) == -1)
+			return -1;
+		v = v << 4 | d;
+	}
+	return v;
+}
+
+/*
+ * The length of the valid UTF-8 sequence starting at s (of n > 0 bytes),
+ * or 0: no overlong forms, no surrogates, nothing above U+10FFFF.
+ */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char	 c = s[0], lo = 0x80, hi = 0xbf;
+	size_t		 need, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2)
+		return 0;
+	if (c < 0xe0)
+		need = 1;
+	else if (c < 0xf0) {
+		need = 2;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c < 0xf5) {
+		need = 3;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (n <= need || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i <= need; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return need + 1;
+}
+
+static int
+utf8_put(unsigned long cp, char *out)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | cp >> 12);
+		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | cp >> 18);
+	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/*
+ * None of 8 bytes is a quote, a backslash, a control character or beyond
+ * ASCII.  The borrows of the subtractions can only run upwards from a
+ * byte that is one of these, so nothing is missed.
+ */
+static inline int
+plain8(const unsigned char *s)
+{
+	const uint64_t	 ones = 0x0101010101010101ULL;
+	uint64_t	 x;
+
+	memcpy(&x, s, sizeof(x));
+	return ((x | (x - 0x20 * ones) | ((x ^ '"' * ones) - ones) |
+	    ((x ^ '\\' * ones) - ones)) & 0x80 * ones) == 0;
+}
+
+/* A string's contents from s[p] (after the quote); returns past its end. */
+static size_t
+scan_string(const unsigned char *s, size_t p, size_t len)
+{
+	long	 cp, lo;
+	size_t	 n;
+
+	for (;;) {
+		while (len - p >= 8 && plain8(s + p))
+			p += 8;
+		while (p < len && strcls[s[p]] == 0)
+			p++;
+		if (p == len)
+			return BAD;
+		if (s[p] == '"')
+			return p + 1;
+		if (s[p] < 0x20)
+			return BAD;
+		if (s[p] != '\\') {
+			if ((n = utf8_len(s + p, len - p)) == 0)
+				return BAD;
+			p += n;
+			continue;
+		}
+		if (++p == len)
+			return BAD;
+		switch (s[p]) {
+		case '"':
+		case '\\':
+		case '/':
+		case 'b':
+		case 'f':
+		case 'n':
+		case 'r':
+		case 't':
+			p++;
+			break;
+		case 'u':
+			if ((cp = hex4(s, p + 1, len)) == -1)
+				return BAD;
+			p += 5;
+			if (cp >= 0xdc00 && cp <= 0xdfff)
+				return BAD;
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				if (len - p < 6 || s[p] != '\\' || s[p + 1] != 'u')
+					return BAD;
+				lo = hex4(s, p + 2, len);
+				if (lo < 0xdc00 || lo > 0xdfff)
+					return BAD;
+				p += 6;
+			}
+			break;
+		default:
+			return BAD;
+		}
+	}
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? at s[p] */
+static size_t
+scan_number(const unsigned char *s, size_t p, size_t len)
+{
+	if (p < len && s[p] == '-')
+		p++;
+	if (p == len || !is_digit(s[p]))
+		return BAD;
+	if (s[p++] != '0')
+		while (p < len && is_digit(s[p]))
+			p++;
+	if (p < len && s[p] == '.') {
+		if (++p == len || !is_digit(s[p]))
+			return BAD;
+		while (p < len && is_digit(s[p]))
+			p++;
+	}
+	if (p < len && (s[p] == 'e' || s[p] == 'E')) {
+		if (++p < len && (s[p] == '+' || s[p] == '-'))
+			p++;
+		if (p == len || !is_digit(s[p]))
+			return BAD;
+		while (p < len && is_digit(s[p]))
+			p++;
+	}
+	return p;
+}
+
+static size_t
+scan_word(const unsigned char *s, size_t p, size_t len, const char *w,
+    size_t wlen)
+{
+	if (len - p < wlen || memcmp(s + p, w, wlen) != 0)
+		return BAD;
+	return p + wlen;
+}
+
+/*
+ * The whole grammar in one pass with a bit stack of containers (1 for an
+ * object), so depth is checked before jsmn runs: jsmn finds the container
+ * a bracket closes by walking parent links from the last token, which is
+ * quadratic in the depth of the document.  *root gets the offset of a
+ * top-level number or literal (which strict jsmn cannot end a document
+ * with), or stays -1.
+ */
+static int
+json_check(const unsigned char *s, size_t len, size_t *root, size_t *rootend)
+{
+	enum { VALUE, FIRST_VALUE, KEY, FIRST_KEY, AFTER } st = VALUE;
+	uint64_t	 objbits = 0, top;
+	size_t		 p = 0, start;
+	int		 depth = 0;
+
+	for (;;) {
+		while (p < len && is_ws(s[p]))
+			p++;
+		if (p == len)
+			return st == AFTER && depth == 0 ? JSON_OK : JSON_E_SYNTAX;
+		top = depth > 0 ? objbits >> (depth - 1) & 1 : 0;
+		switch (st) {
+		case FIRST_VALUE:
+			if (s[p] == ']') {
+				p++;
+				depth--;
+				st = AFTER;
+				continue;
+			}
+			/* FALLTHROUGH */
+		case VALUE:
+			start = p;
+			switch (s[p]) {
+			case '{':
+			case '[':
+				if (depth == JSON_DEPTH_MAX)
+					return JSON_E_DEPTH;
+				if (s[p] == '{') {
+					objbits |= (uint64_t)1 << depth;
+					st = FIRST_KEY;
+				} else {
+					objbits &= ~((uint64_t)1 << depth);
+					st = FIRST_VALUE;
+				}
+				depth++;
+				p++;
+				continue;
+			case '"':
+				p = scan_string(s, p + 1, len);
+				break;
+			case 't':
+				p = scan_word(s, p, len, "true", 4);
+				break;
+			case 'f':
+				p = scan_word(s, p, len, "false", 5);
+				break;
+			case 'n':
+				p = scan_word(s, p, len, "null", 4);
+				break;
+			default:
+				p = scan_number(s, p, len);
+				break;
+			}
+			if (p == BAD)
+				return JSON_E_SYNTAX;
+			if (depth == 0 && s[start] != '"') {
+				*root = start;
+				*rootend = p;
+			}
+			st = AFTER;
+			break;
+		case FIRST_KEY:
+			if (s[p] == '}') {
+				p++;
+				depth--;
+				st = AFTER;
+				continue;
+			}
+			/* FALLTHROUGH */
+		case KEY:
+			if (s[p] != '"' ||
+			    (p = scan_string(s, p + 1, len)) == BAD)
+				return JSON_E_SYNTAX;
+			while (p < len && is_ws(s[p]))
+				p++;
+			if (p == len || s[p] != ':')
+				return JSON_E_SYNTAX;
+			p++;
+			st = VALUE;
+			break;
+		case AFTER:
+			if (depth == 0)
+				return JSON_E_SYNTAX;
+			if (s[p] == ',')
+				st = top ? KEY : VALUE;
+			else if (s[p] == (top ? '}' : ']'))
+				depth--;
+			else
+				return JSON_E_SYNTAX;
+			p++;
+			break;
+		}
+	}
+}
+
+int
+json_parse(struct json *j, const char *buf, size_t len, jsmntok_t *toks,
+    int maxtoks)
+{
+	jsmn_parser	 p;
+	size_t		 root = BAD, rootend = 0;
+	int		 r;
+
+	j->js = buf;
+	j->len = len;
+	j->t = toks;
+	j->ntok = 0;
+	/* jsmn keeps offsets in ints */
+	if (len >= INT_MAX)
+		return JSON_E_SYNTAX;
+	r = json_check((const unsigned char *)buf, len, &root, &rootend);
+	if (r != JSON_OK)
+		return r;
+	if (maxtoks < 1)
+		return JSON_E_TOKENS;
+	if (root != BAD) {
+		toks[0].type = JSMN_PRIMITIVE;
+		toks[0].start = (int)root;
+		toks[0].end = (int)rootend;
+		toks[0].size = 0;
+		toks[0].parent = -1;
+		j->ntok = 1;
+		return JSON_OK;
+	}
+	jsmn_init(&p);
+	r = jsmn_parse(&p, buf, len, toks, (unsigned int)maxtoks);
+	if (r < 0)
+		return r == JSMN_ERROR_NOMEM ? JSON_E_TOKENS : JSON_E_SYNTAX;
+	j->ntok = r;
+	return JSON_OK;
+}
+
+const char *
+json_strerror(int e)
+{
+	switch (e) {
+	case JSON_OK:
+		return "no error";
+	case JSON_E_SYNTAX:
+		return "invalid JSON";
+	case JSON_E_TOKENS:
+		return "too many JSON values";
+	case JSON_E_DEPTH:
+		return "JSON nested too deep";
+	default:
+		return "unknown JSON error";
+	}
+}
+
+enum json_type
+json_type(const struct json *j, int i)
+{
+	if (i < 0 || i >= j->ntok)
+		return JSON_NONE;
+	switch (j->t[i].type) {
+	case JSMN_OBJECT:
+		return JSON_OBJECT;
+	case JSMN_ARRAY:
+		return JSON_ARRAY;
+	case JSMN_STRING:
+		return JSON_STRING;
+	case JSMN_PRIMITIVE:
+		switch (j->js[j->t[i].start]) {
+		case 't':
+			return JSON_TRUE;
+		case 'f':
+			return JSON_FALSE;
+		case 'n':
+			return JSON_NULL;
+		default:
+			return JSON_NUMBER;
+		}
+	default:
+		return JSON_NONE;
+	}
+}
+
+/*
+ * Everything inside token i starts before it ends.  A key's value is not
+ * inside the key: json_skip(key) is its value.
+ */
+int
+json_skip(const struct json *j, int i)
+{
+	int	 k, end;
+
+	if (i < 0 || i >= j->ntok)
+		return j->ntok;
+	end = j->t[i].end;
+	for (k = i + 1; k < j->ntok && j->t[k].start < end; k++)
+		;
+	return k;
+}
+
+/*
+ * The escape at *pp (a backslash, in a validated string ending at end)
+ * into out; returns its length and moves *pp past it.
+ */
+static int
+unescape(const char **pp, const char *end, char *out)
+{
+	const unsigned char	*p = (const unsigned char *)*pp + 1;
+	const unsigned char	*e = (const unsigned char *)end;
+	long			 cp, lo;
+
+	if (p >= e) {
+		*pp = end;
+		out[0] = '\\';
+		return 1;
+	}
+	switch (*p) {
+	case 'b':
+		out[0] = '\b';
+		break;
+	case 'f':
+		out[0] = '\f';
+		break;
+	case 'n':
+		out[0] = '\n';
+		break;
+	case 'r':
+		out[0] = '\r';
+		break;
+	case 't':
+		out[0] = '\t';
+		break;
+	case 'u':
+		if ((cp = hex4(p, 1, (size_t)(e - p))) == -1) {
+			out[0] = 'u';
+			break;
+		}
+		p += 5;
+		if (cp >= 0xd800 && cp <= 0xdbff && e - p >= 6 &&
+		    p[0] == '\\' && p[1] == 'u' &&
+		    (lo = hex4(p, 2, (size_t)(e - p))) >= 0xdc00 &&
+		    lo <= 0xdfff) {
+			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+			p += 6;
+		}
+		*pp = (const char *)p;
+		return utf8_put((unsigned long)cp, out);
+	default:
+		out[0] = (char)*p;
+		break;
+	}
+	*pp = (const char *)p + 1;
+	return 1;
+}
+
+/* s (n bytes) equals string token i after unescaping */
+static int
+streq_n(const struct json *j, int i, const char *s, size_t n)
+{
+	const char	*p, *end;
+	char		 u[4];
+	size_t		 rl;
+	int		 k, ul;
+
+	p = j->js + j->t[i].start;
+	end = j->js + j->t[i].end;
+	rl = (size_t)(end - p);
+	/* an escape is longer than what it stands for */
+	if (rl == n)
+		return memcmp(p, s, n) == 0 && memchr(p, '\\', rl) == NULL;
+	if (rl < n || memchr(p, '\\', rl) == NULL)
+		return 0;
+	while (p < end) {
+		if (*p != '\\') {
+			if (n == 0 || *p != *s)
+				return 0;
+			p++;
+			s++;
+			n--;
+			continue;
+		}
+		ul = unescape(&p, end, u);
+		for (k = 0; k < ul; k++) {
+			if (n == 0 || u[k] != *s)
+				return 0;
+			s++;
+			n--;
+		}
+	}
+	return n == 0;
+}
+
+int
+json_streq(const struct json *j, int i, const char *s)
+{
+	if (i < 0 || i >= j->ntok || j->t[i].type != JSMN_STRING)
+		return 0;
+	return streq_n(j, i, s, strlen(s));
+}
+
+int
+json_get(const struct json *j, int obj, const char *key)
+{
+	size_t	 klen;
+	int	 k, n, size;
+
+	if (obj < 0 || obj >= j->ntok || j->t[obj].type != JSMN_OBJECT)
+		return -1;
+	klen = strlen(key);
+	size = j->t[obj].size;
+	for (k = obj + 1, n = 0; n < size && k + 1 < j->ntok; n++) {
+		if (j->t[k].type == JSMN_STRING && streq_n(j, k, key, klen))
+			return k + 1;
+		k = json_skip(j, k + 1);
+	}
+	return -1;
+}
+
+int
+json_strcpy(const struct json *j, int i, char *dst, size_t dstlen)
+{
+	const char	*p, *q, *end;
+	char		 u[4];
+	size_t		 n = 0, run;
+	int		 ul;
+
+	if (i < 0 || i >= j->ntok || j->t[i].type != JSMN_STRING ||
+	    dstlen == 0)
+		return -1;
+	p = j->js + j->t[i].start;
+	end = j->js + j->t[i].end;
+	while (p < end) {
+		if ((q = memchr(p, '\\', (size_t)(end - p))) == NULL)
+			q = end;
+		run = (size_t)(q - p);
+		if (run >= dstlen - n)
+			goto toolong;
+		memcpy(dst + n, p, run);
+		n += run;
+		if ((p = q) == end)
+			break;
+		ul = unescape(&p, end, u);
+		if ((size_t)ul >= dstlen - n)
+			goto toolong;
+		memcpy(dst + n, u, (size_t)ul);
+		n += (size_t)ul;
+	}
+	dst[n] = '\0';
+	return (int)n;
+toolong:
+	dst[0] = '\0';
+	return -1;
+}
+
+const char *
+json_raw(const struct json *j, int i, size_t *len)
+{
+	if (i < 0 || i >= j->ntok) {
+		*len = 0;
+		return NULL;
+	}
+	*len = (size_t)(j->t[i].end - j->t[i].start);
+	return j->js + j->t[i].start;
+}
+
+const char *
+json_text(const struct json *j, int i, size_t *len)
+{
+	const char	*p;
+
+	if ((p = json_raw(j, i, len)) != NULL && j->t[i].type == JSMN_STRING) {
+		*len += 2;
+		p--;
+	}
+	return p;
+}
+
+int
+json_int64(const struct json *j, int i, int64_t *v)
+{
+	const char	*p, *end;
+	uint64_t	 u = 0, lim = INT64_MAX, d;
+	int		 neg = 0;
+
+	if (json_type(j, i) != JSON_NUMBER)
+		return -1;
+	p = j->js + j->t[i].start;
+	end = j->js + j->t[i].end;
+	if (p < end && *p == '-') {
+		neg = 1;
+		lim = (uint64_t)INT64_MAX + 1;
+		p++;
+	}
+	if (p == end)
+		return -1;
+	for (; p < end; p++) {
+		if (!is_digit((unsigned char)*p))
+			return -1;
+		d = (uint64_t)(*p - '0');
+		if (u > (lim - d) / 10)
+			return -1;
+		u = u * 10 + d;
+	}
+	if (!neg)
+		*v = (int64_t)u;
+	else if (u == (uint64_t)INT64_MAX + 1)
+		*v = INT64_MIN;
+	else
+		*v = -(int64_t)u;
+	return 0;
+}
+
+int
+json_double(const struct json *j, int i, double *v)
+{
+	char	 buf[NUMBER_MAX + 1];
+	double	 d;
+	size_t	 n;
+
+	if (json_type(j, i) != JSON_NUMBER)
+		return -1;
+	n = (size_t)(j->t[i].end - j->t[i].start);
+	if (n > NUMBER_MAX)
+		return -1;
+	memcpy(buf, j->js + j->t[i].start, n);
+	buf[n] = '\0';
+	errno = 0;
+	d = strtod(buf, NULL);
+	if (errno == ERANGE && isinf(d))
+		return -1;
+	*v = d;
+	return 0;
+}
+
+int
+json_bool(const struct json *j, int i, int *v)
+{
+	switch (json_type(j, i)) {
+	case JSON_TRUE:
+		*v = 1;
+		return 0;
+	case JSON_FALSE:
+		*v = 0;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/*
+ * The writer.  The buffer is kept NUL-terminated (one byte past len) for
+ * the convenience of callers that print it.  Values at depth 0 get no
+ * commas, so one buffer can hold several framed messages.
+ */
+void
+jw_init(struct jw *w)
+{
+	memset(w, 0, sizeof(*w));
+}
+
+void
+jw_reset(struct jw *w)
+{
+	char	*buf = w->buf;
+	size_t	 cap = w->cap;
+
+	memset(w, 0, sizeof(*w));
+	w->buf = buf;
+	w->cap = cap;
+	if (buf != NULL)
+		buf[0] = '\0';
+}
+
+void
+jw_free(struct jw *w)
+{
+	free(w->buf);
+	memset(w, 0, sizeof(*w));
+}
+
+static int
+jw_grow(struct jw *w, size_t n)
+{
+	size_t	 need, cap;
+	char	*p;
+
+	if (w->err)
+		return -1;
+	if (n > SIZE_MAX - 1 - w->len)
+		goto fail;
+	need = w->len + n + 1;
+	cap = w->cap ? w->cap : JW_CAP_MIN;
+	while (cap < need) {
+		if (cap > SIZE_MAX / 2) {
+			cap = need;
+			break;
+		}
+		cap *= 2;
+	}
+	if ((p = realloc(w->buf, cap)) == NULL)
+		goto fail;
+	w->buf = p;
+	w->cap = cap;
+	return 0;
+fail:
+	w->err = 1;
+	return -1;
+}
+
+/* room for n more bytes and the NUL */
+static inline int
+jw_room(struct jw *w, size_t n)
+{
+	if (w->err == 0 && w->cap - w->len > n)
+		return 0;
+	return jw_grow(w, n);
+}
+
+static void
+jw_put(struct jw *w, const void *p, size_t n)
+{
+	if (jw_room(w, n) == -1)
+		return;
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+	w->buf[w->len] = '\0';
+}
+
+static void
+jw_putc(struct jw *w, char c)
+{
+	if (jw_room(w, 1) == -1)
+		return;
+	w->buf[w->len++] = c;
+	w->buf[w->len] = '\0';
+}
+
+/* before a value or a key: the comma, unless a key was just written */
+static void
+jw_sep(struct jw *w)
+{
+	if (w->after_key) {
+		w->after_key = 0;
+		return;
+	}
+	if (w->depth == 0)
+		return;
+	if (w->need_comma[w->depth])
+		jw_putc(w, ',');
+	else
+		w->need_comma[w->depth] = 1;
+}
+
+static void
+jw_open(struct jw *w, char c)
+{
+	jw_sep(w);
+	if (w->depth >= JW_DEPTH_MAX) {
+		w->err = 1;
+		return;
+	}
+	jw_putc(w, c);
+	w->depth++;
+	w->need_comma[w->depth] = 0;
+}
+
+static void
+jw_close(struct jw *w, char c)
+{
+	if (w->depth == 0 || w->after_key) {
+		w->err = 1;
+		return;
+	}
+	w->depth--;
+	jw_putc(w, c);
+}
+
+void
+jw_obj(struct jw *w)
+{
+	jw_open(w, '{');
+}
+
+void
+jw_obj_end(struct jw *w)
+{
+	jw_close(w, '}');
+}
+
+void
+jw_arr(struct jw *w)
+{
+	jw_open(w, '[');
+}
+
+void
+jw_arr_end(struct jw *w)
+{
+	jw_close(w, ']');
+}
+
+/*
+ * A quoted string: valid UTF-8 and printable ASCII go through in runs,
+ * bytes that are not UTF-8 become U+FFFD so the output is always JSON.
+ */
+static void
+jw_esc(struct jw *w, const unsigned char *s, size_t n)
+{
+	char	 e[6];
+	size_t	 i = 0, k, u;
+
+	jw_putc(w, '"');
+	while (i < n) {
+		k = i;
+		while (k < n) {
+			if (strcls[s[k]] == 0)
+				k++;
+			else if (s[k] >= 0x80 && (u = utf8_len(s + k, n - k)) != 0)
+				k += u;
+			else
+				break;
+		}
+		if (k > i) {
+			jw_put(w, s + i, k - i);
+			if ((i = k) == n)
+				break;
+		}
+		e[0] = '\\';
+		switch (s[i]) {
+		case '"':
+		case '\\':
+			e[1] = (char)s[i];
+			jw_put(w, e, 2);
+			break;
+		case '\b':
+			e[1] = 'b';
+			jw_put(w, e, 2);
+			break;
+		case '\f':
+			e[1] = 'f';
+			jw_put(w, e, 2);
+			break;
+		case '\n':
+			e[1] = 'n';
+			jw_put(w, e, 2);
+			break;
+		case '\r':
+			e[1] = 'r';
+			jw_put(w, e, 2);
+			break;
+		case '\t':
+			e[1] = 't';
+			jw_put(w, e, 2);
+			break;
+		default:
+			if (s[i] >= 0x80) {
+				jw_put(w, "\xef\xbf\xbd", 3);
+				break;
+			}
+			e[1] = 'u';
+			e[2] = '0';
+			e[3] = '0';
+			e[4] = hexdig[s[i] >> 4];
+			e[5] = hexdig[s[i] & 0xf];
+			jw_put(w, e, 6);
+			break;
+		}
+		i++;
+	}
+	jw_putc(w, '"');
+}
+
+void
+jw_key(struct jw *w, const char *k)
+{
+	jw_sep(w);
+	jw_esc(w, (const unsigned char *)k, strlen(k));
+	jw_putc(w, ':');
+	w->after_key = 1;
+}
+
+void
+jw_str(struct jw *w, const char *s)
+{
+	jw_sep(w);
+	jw_esc(w, (const unsigned char *)s, strlen(s));
+}
+
+void
+jw_strn(struct jw *w, const char *s, size_t n)
+{
+	jw_sep(w);
+	jw_esc(w, (const unsigned char *)s, n);
+}
+
+/* misuse (not a string token) stops the writer like a failed realloc */
+void
+jw_str_tok(struct jw *w, const struct json *j, int i)
+{
+	const char	*p;
+	size_t		 n;
+
+	if (i < 0 || i >= j->ntok || j->t[i].type != JSMN_STRING) {
+		w->err = 1;
+		return;
+	}
+	p = json_text(j, i, &n);
+	jw_sep(w);
+	jw_put(w, p, n);
+}
+
+static void
+jw_u64(struct jw *w, uint64_t u, int neg)
+{
+	char	 b[24], *p = b + sizeof(b);
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (neg)
+		*--p = '-';
+	jw_sep(w);
+	jw_put(w, p, (size_t)(b + sizeof(b) - p));
+}
+
+void
+jw_int(struct jw *w, int64_t v)
+{
+	if (v < 0)
+		jw_u64(w, -(uint64_t)v, 1);
+	else
+		jw_u64(w, (uint64_t)v, 0);
+}
+
+void
+jw_uint(struct jw *w, uint64_t v)
+{
+	jw_u64(w, v, 0);
+}
+
+/* the shortest of %.15g, %.16g, %.17g that reads back the same */
+void
+jw_double(struct jw *w, double d)
+{
+	char	 b[40];
+	int	 prec, n = 0, i;
+
+	if (!isfinite(d)) {
+		jw_null(w);
+		return;
+	}
+	for (prec = 15; prec <= 17; prec++) {
+		n = snprintf(b, sizeof(b), "%.*g", prec, d);
+		if (strtod(b, NULL) == d)
+			break;
+	}
+	/* a setlocale() elsewhere must not put a decimal comma in JSON */
+	for (i = 0; i < n; i++)
+		if (b[i] == ',')
+			b[i] = '.';
+	jw_sep(w);
+	jw_put(w, b, (size_t)n);
+}
+
+void
+jw_bool(struct jw *w, int v)
+{
+	jw_sep(w);
+	if (v)
+		jw_put(w, "true", 4);
+	else
+		jw_put(w, "false", 5);
+}
+
+void
+jw_null(struct jw *w)
+{
+	jw_sep(w);
+	jw_put(w, "null", 4);
+}
+
+void
+jw_raw(struct jw *w, const char *s, size_t n)
+{
+	jw_sep(w);
+	jw_put(w, s, n);
+}
+
+void
+jw_tok(struct jw *w, const struct json *j, int i)
+{
+	const char	*p;
+	size_t		 n;
+
+	if ((p = json_text(j, i, &n)) == NULL) {
+		w->err = 1;
+		return;
+	}
+	jw_raw(w, p, n);
+}
+
+void
+jw_base64(struct jw *w, const void *data, size_t n)
+{
+	const unsigned char	*s = data;
+	unsigned long		 v;
+	size_t			 i;
+	char			*o;
+
+	jw_sep(w);
+	if (n / 3 > (SIZE_MAX - 8) / 4) {
+		w->err = 1;
+		return;
+	}
+	if (jw_room(w, (n + 2) / 3 * 4 + 2) == -1)
+		return;
+	o = w->buf + w->len;
+	*o++ = '"';
+	for (i = 0; n - i >= 3; i += 3) {
+		v = (unsigned long)s[i] << 16 | (unsigned long)s[i + 1] << 8 |
+		    s[i + 2];
+		*o++ = b64[v >> 18];
+		*o++ = b64[v >> 12 & 0x3f];
+		*o++ = b64[v >> 6 & 0x3f];
+		*o++ = b64[v & 0x3f];
+	}
+	if (n - i == 1) {
+		v = (unsigned long)s[i] << 16;
+		*o++ = b64[v >> 18];
+		*o++ = b64[v >> 12 & 0x3f];
+		*o++ = '=';
+		*o++ = '=';
+	} else if (n - i == 2) {
+		v = (unsigned long)s[i] << 16 | (unsigned long)s[i + 1] << 8;
+		*o++ = b64[v >> 18];
+		*o++ = b64[v >> 12 & 0x3f];
+		*o++ = b64[v >> 6 & 0x3f];
+		*o++ = '=';
+	}
+	*o++ = '"';
+	w->len = (size_t)(o - w->buf);
+	w->buf[w->len] = '\0';
+}
+
+void
+jw_append(struct jw *w, const void *p, size_t n)
+{
+	jw_put(w, p, n);
+}

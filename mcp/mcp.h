@@ -1,0 +1,138 @@
+/*
+ * mcp.h -- the MCP engine: JSON-RPC 2.0, the session era (2025-03-26,
+ * 2025-06-18, 2025-11-25), the catalog and the call context.
+ *
+ * The engine knows no process and no transport.  A transport parses a
+ * message with mcp_msg_parse(), decides what it may (HTTP: the session
+ * header, the status codes) and hands it to mcp_dispatch() with a stream:
+ * the place where the messages for that request go (a POST's response or
+ * SSE stream, stdout).  Replies are written into the server's one output
+ * buffer and passed to the stream at once; nothing is allocated per request
+ * unless the request outlives the call (a tool that answers later).
+ */
+#ifndef MCPD_MCP_H
+#define MCPD_MCP_H
+
+#include <sys/queue.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "json.h"
+#include "plugin.h"
+
+#define MCP_SID_BYTES		16	/* randomness in a session id */
+#define MCP_SID_LEN		64	/* characters in a session id, max */
+#define MCP_ID_MAX		128	/* bytes of a request id's JSON text */
+#define MCP_METHOD_MAX		64
+#define MCP_PAGE_SIZE		100	/* items per list page */
+#define MCP_SUBS_MAX		64	/* resource subscriptions per session */
+#define MCP_CLIENT_REQ_TIMEOUT_MS 60000	/* answer to sampling & co. */
+#define MCP_CALL_TIMERS_MAX	16	/* mcpd_call_after() pending per call */
+#define MCP_CALLS_MAX		10000	/* requests in flight per session */
+
+/* JSON-RPC 2.0 and MCP error codes */
+#define JSONRPC_PARSE_ERROR	-32700
+#define JSONRPC_INVALID_REQUEST	-32600
+#define JSONRPC_METHOD_NOT_FOUND -32601
+#define JSONRPC_INVALID_PARAMS	-32602
+#define JSONRPC_INTERNAL_ERROR	-32603
+#define MCP_RESOURCE_NOT_FOUND	-32002
+#define MCP_SERVER_ERROR	-32000
+
+enum mcp_kind {
+	MCP_REQUEST,
+	MCP_NOTIFICATION,
+	MCP_RESPONSE,		/* the client answering our request */
+	MCP_BATCH
+};
+
+struct mcp_msg {
+	struct json	 m_j;
+	enum mcp_kind	 m_kind;
+	int		 m_id;		/* token, -1: none */
+	int		 m_params;	/* token, -1: none */
+	int		 m_result;
+	int		 m_error;
+	char		 m_method[MCP_METHOD_MAX];
+};
+
+struct mcp_stream;
+struct mcp_stream_ops {
+	/*
+	 * One JSON-RPC message for the client.  final: the response that ends
+	 * the request this stream belongs to.
+	 */
+	void	(*so_send)(struct mcp_stream *, const char *, size_t,
+		    int final);
+	/* the engine keeps (ref) a stream while a request is in flight */
+	void	(*so_ref)(struct mcp_stream *);
+	void	(*so_unref)(struct mcp_stream *);
+};
+
+struct mcp_stream {
+	const struct mcp_stream_ops	*s_ops;
+	void				*s_owner;
+};
+
+struct mcp_server;
+struct mcp_session;
+
+struct mcp_server	*mcp_server_new(struct ev_loop *, const char *name,
+			    const char *version);
+void			 mcp_server_free(struct mcp_server **);
+/* load a plugin: 0, or -1 with a reason in err */
+int			 mcp_plugin_load(struct mcp_server *, const char *path,
+			    const char *arg, char *err, size_t errlen);
+/* the key that seals session ids (crypto_auth_KEYBYTES) and our partition */
+void			 mcp_server_set_key(struct mcp_server *,
+			    const unsigned char *key, unsigned partition);
+struct jw		*mcp_server_out(struct mcp_server *);
+
+/*
+ * Parse one message.  On error returns -1 and writes the JSON-RPC error
+ * response (-32700 or -32600) into the server's output buffer.
+ */
+int	mcp_msg_parse(struct mcp_server *, struct mcp_msg *, const char *,
+	    size_t);
+
+enum mcp_disp {
+	MCP_DONE,		/* the response was sent (final) */
+	MCP_ASYNC,		/* in flight: the stream was ref'd */
+	MCP_ACCEPTED		/* notification or response: nothing to send */
+};
+/* sess may be NULL only for initialize; *sessp receives a new session */
+enum mcp_disp mcp_dispatch(struct mcp_server *, struct mcp_session **sessp,
+	    struct mcp_msg *, struct mcp_stream *);
+/* Write a JSON-RPC error response for request id token (or null). */
+void	mcp_write_error(struct mcp_server *, const struct mcp_msg *, int code,
+	    const char *message);
+
+/* Sessions (session.c), one table per partition (worker). */
+struct mcp_session *mcp_session_new(struct mcp_server *);
+/*
+ * Look a session up by id: NULL when forged (bad MAC, checked first) or
+ * unknown (expired, deleted).  owner receives the partition named by a
+ * well-formed id (-1 when forged) so a transport can hand over.
+ */
+struct mcp_session *mcp_session_find(struct mcp_server *, const char *id,
+	    int *owner);
+const char	*mcp_session_id(const struct mcp_session *);
+const char	*mcp_session_protocol(const struct mcp_session *);
+void		 mcp_session_touch(struct mcp_session *);
+void		 mcp_session_close(struct mcp_server *, struct mcp_session *);
+/* the standalone (GET) stream: 0, or -1 when one is open already */
+int		 mcp_session_attach(struct mcp_session *, struct mcp_stream *);
+void		 mcp_session_detach(struct mcp_session *, struct mcp_stream *);
+/* sessions idle for longer than ms are closed; returns how many */
+unsigned	 mcp_session_expire(struct mcp_server *, uint64_t idle_ms);
+unsigned	 mcp_session_count(const struct mcp_server *);
+
+/* Protocol versions. */
+int		 mcp_version_supported(const char *);
+const char	*mcp_version_negotiate(const char *);
+#define MCP_VERSION_LATEST	"2025-11-25"
+
+#endif

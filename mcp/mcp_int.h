@@ -1,0 +1,173 @@
+/*
+ * mcp_int.h -- the engine's insides, shared by mcp/ files only.
+ */
+#ifndef MCPD_MCP_INT_H
+#define MCPD_MCP_INT_H
+
+#include <sodium.h>
+
+#include "mcp.h"
+
+struct cat_tool {
+	char		*t_name;
+	char		*t_title;
+	char		*t_desc;
+	char		*t_schema;
+	char		*t_annot;
+	mcpd_tool_fn	 t_call;
+	void		*t_arg;
+};
+
+struct cat_res {
+	char		*r_uri;		/* or template */
+	char		*r_name;
+	char		*r_title;
+	char		*r_desc;
+	char		*r_mime;
+	mcpd_read_fn	 r_read;
+	void		*r_arg;
+};
+
+struct cat_prompt {
+	char			*p_name;
+	char			*p_title;
+	char			*p_desc;
+	struct mcpd_prompt_arg	*p_args;
+	size_t			 p_nargs;
+	mcpd_prompt_fn		 p_get;
+	void			*p_arg;
+};
+
+struct catalog {
+	struct cat_tool		*tools;
+	size_t			 ntools;
+	struct cat_res		*res;
+	size_t			 nres;
+	struct cat_res		*tmpl;
+	size_t			 ntmpl;
+	struct cat_prompt	*prompts;
+	size_t			 nprompts;
+	mcpd_complete_fn	 complete;
+	void			*complete_arg;
+};
+
+struct mcpd_host {
+	struct mcp_server	*h_srv;
+	const char		*h_name;
+};
+
+/* a request we sent to the client, waiting for its answer */
+struct creq {
+	TAILQ_ENTRY(creq)	 q_entry;
+	int64_t			 q_id;
+	struct mcpd_call	*q_call;	/* NULL: the call is gone */
+	mcpd_reply_fn		 q_reply;
+	void			*q_arg;
+	ev_timer		 q_to;
+	struct mcp_session	*q_sess;
+};
+TAILQ_HEAD(creqlist, creq);
+
+struct call_timer {
+	ev_timer		 ct_ev;
+	struct mcpd_call	*ct_call;
+	mcpd_timer_fn		 ct_fn;
+	void			*ct_arg;
+	int			 ct_used;
+};
+
+enum call_kind {
+	CALL_TOOL,
+	CALL_READ,
+	CALL_PROMPT,
+	CALL_COMPLETE
+};
+
+struct mcpd_call {
+	TAILQ_ENTRY(mcpd_call)	 c_entry;
+	struct mcp_server	*c_srv;
+	struct mcp_session	*c_sess;	/* NULL once it closed */
+	struct mcp_stream	*c_stream;
+	enum call_kind		 c_kind;
+	char			 c_id[MCP_ID_MAX];	/* JSON text */
+	char			 c_token[MCP_ID_MAX];	/* progressToken */
+	int			 c_done;
+	int			 c_cancelled;
+	int			 c_in_handler;
+	int			 c_pending;	/* creqs */
+	mcpd_cancel_fn		 c_on_cancel;
+	void			*c_cancel_arg;
+	struct call_timer	 c_timers[MCP_CALL_TIMERS_MAX];
+	char			 c_uri[512];	/* resources/read */
+};
+TAILQ_HEAD(calllist, mcpd_call);
+
+struct mcp_session {
+	struct mcp_session	*s_next;	/* hash chain */
+	TAILQ_ENTRY(mcp_session) s_entry;	/* all, by last use */
+	char			 s_id[MCP_SID_LEN + 1];
+	char			 s_proto[16];
+	int			 s_initialized;
+	int			 s_cap_sampling;
+	int			 s_cap_elicitation;
+	int			 s_cap_roots;
+	int			 s_log_level;	/* enum mcpd_log_level */
+	uint64_t		 s_used_ms;
+	char			*s_subs[MCP_SUBS_MAX];
+	unsigned		 s_nsubs;
+	int64_t			 s_next_req;
+	struct creqlist		 s_creqs;
+	struct calllist		 s_calls;
+	unsigned		 s_ncalls;
+	struct mcp_stream	*s_get;		/* standalone stream */
+	struct mcp_server	*s_srv;
+};
+TAILQ_HEAD(sesslist, mcp_session);
+
+#define SESS_BUCKETS		4096
+
+struct mcp_server {
+	struct ev_loop		*sv_loop;
+	char			*sv_name;
+	char			*sv_version;
+	struct catalog		 sv_cat;
+	struct jw		 sv_out;
+	jsmntok_t		*sv_toks;
+	unsigned char		 sv_key[crypto_auth_KEYBYTES];
+	unsigned		 sv_partition;
+	struct mcp_session	*sv_buckets[SESS_BUCKETS];
+	struct sesslist		 sv_sessions;
+	unsigned		 sv_nsessions;
+	struct calllist		 sv_orphans;	/* calls without session */
+	void			**sv_dl;	/* dlopen handles */
+	size_t			 sv_ndl;
+};
+
+/* catalog.c */
+void	cat_free(struct catalog *);
+const struct cat_tool	*cat_tool(const struct catalog *, const char *);
+const struct cat_res	*cat_resource(const struct catalog *, const char *);
+const struct cat_res	*cat_template_match(const struct catalog *,
+	    const char *uri);
+const struct cat_prompt	*cat_prompt(const struct catalog *, const char *);
+
+/* call.c */
+struct mcpd_call *call_new(struct mcp_server *, struct mcp_session *,
+	    struct mcp_stream *, enum call_kind, const struct mcp_msg *);
+void	call_enter(struct mcpd_call *);
+/* after the handler returned: MCP_DONE or MCP_ASYNC */
+enum mcp_disp call_leave(struct mcpd_call *);
+void	call_cancel(struct mcpd_call *, const char *reason);
+void	call_session_gone(struct mcpd_call *);
+void	call_reply(struct mcp_session *, int64_t id, int is_error,
+	    const char *json, size_t len);
+void	creq_drop_session(struct mcp_session *);
+
+/* engine.c */
+void	mcp_send(struct mcp_stream *, struct jw *, int final);
+void	mcp_begin_response(struct jw *, const char *idtext, size_t idlen);
+void	mcp_end_response(struct jw *);
+int	mcp_level_from_name(const char *);
+const char *mcp_level_name(int);
+
+#endif

@@ -1,0 +1,167 @@
+/*
+ * <mcpd/plugin.h> -- the C ABI of mcpd plugins (mcpd-plugin(3)).
+ *
+ * A plugin is a shared object named in mcpd.conf ("plugin PATH [ARG]").
+ * Every worker (and mcpd --stdio) loads it with dlopen(3) and calls
+ *
+ *	int mcpd_plugin_init(struct mcpd_host *host, const char *arg);
+ *
+ * after checking that the plugin's "mcpd_plugin_abi" equals
+ * MCPD_PLUGIN_ABI.  init registers tools, resources, resource templates,
+ * prompts and a completion handler, and returns 0 (or -1 to refuse to
+ * load, after mcpd_log() saying why).  Every string passed to a register
+ * function is copied.
+ *
+ * Handlers run on the worker's event loop and must not block: a handler
+ * gets a call context and finishes it -- now or later, from a timer or
+ * from the completion of a request to the client -- with exactly one of
+ * mcpd_call_result*() or mcpd_call_error().  Until then it may report
+ * progress, log to the client, and ask the client (sampling, elicitation,
+ * roots).  A call the client cancels is told through its cancel hook, and
+ * must still be finished; the result then goes nowhere.
+ *
+ * JSON crosses the ABI as text: arguments arrive as the JSON object the
+ * client sent, results are given as a JSON object's text.
+ */
+#ifndef MCPD_PLUGIN_H
+#define MCPD_PLUGIN_H
+
+#include <stddef.h>
+
+#define MCPD_PLUGIN_ABI		1
+
+struct mcpd_host;
+struct mcpd_call;
+
+typedef void	(*mcpd_tool_fn)(struct mcpd_call *, const char *args,
+		    size_t argslen, void *arg);
+/* uri: the resource's or, for a template, the concrete URI asked for */
+typedef void	(*mcpd_read_fn)(struct mcpd_call *, const char *uri,
+		    void *arg);
+typedef void	(*mcpd_prompt_fn)(struct mcpd_call *, const char *args,
+		    size_t argslen, void *arg);
+/*
+ * completion/complete: ref is "ref/prompt" or "ref/resource", name the
+ * prompt name or template URI; finish with a result like
+ * {"completion":{"values":[...],"total":N,"hasMore":false}}.
+ */
+typedef void	(*mcpd_complete_fn)(struct mcpd_call *, const char *ref,
+		    const char *name, const char *argname, const char *value,
+		    void *arg);
+/* the answer to mcpd_call_request(): result JSON, or error JSON */
+typedef void	(*mcpd_reply_fn)(struct mcpd_call *, int is_error,
+		    const char *json, size_t len, void *arg);
+typedef void	(*mcpd_timer_fn)(struct mcpd_call *, void *arg);
+typedef void	(*mcpd_cancel_fn)(struct mcpd_call *, void *arg);
+
+struct mcpd_tool {
+	const char	*name;
+	const char	*title;		/* NULL: none */
+	const char	*description;
+	const char	*input_schema;	/* JSON object text */
+	const char	*annotations;	/* JSON object text or NULL */
+	mcpd_tool_fn	 call;
+	void		*arg;
+};
+
+struct mcpd_resource {
+	const char	*uri;		/* or an RFC 6570 {var} template */
+	const char	*name;
+	const char	*title;
+	const char	*description;
+	const char	*mime_type;
+	mcpd_read_fn	 read;
+	void		*arg;
+};
+
+struct mcpd_prompt_arg {
+	const char	*name;
+	const char	*description;
+	int		 required;
+};
+
+struct mcpd_prompt {
+	const char			*name;
+	const char			*title;
+	const char			*description;
+	const struct mcpd_prompt_arg	*args;
+	size_t				 nargs;
+	mcpd_prompt_fn			 get;
+	void				*arg;
+};
+
+enum mcpd_log_level {
+	MCPD_LOG_DEBUG,
+	MCPD_LOG_INFO,
+	MCPD_LOG_NOTICE,
+	MCPD_LOG_WARNING,
+	MCPD_LOG_ERROR,
+	MCPD_LOG_CRITICAL,
+	MCPD_LOG_ALERT,
+	MCPD_LOG_EMERGENCY
+};
+
+/* What a plugin defines. */
+extern const int mcpd_plugin_abi;	/* = MCPD_PLUGIN_ABI */
+int	mcpd_plugin_init(struct mcpd_host *, const char *arg);
+
+/* Registration, from mcpd_plugin_init() only.  0, or -1 (duplicate, ...). */
+int	mcpd_register_tool(struct mcpd_host *, const struct mcpd_tool *);
+int	mcpd_register_resource(struct mcpd_host *,
+	    const struct mcpd_resource *);
+int	mcpd_register_template(struct mcpd_host *,
+	    const struct mcpd_resource *);
+int	mcpd_register_prompt(struct mcpd_host *, const struct mcpd_prompt *);
+int	mcpd_register_completion(struct mcpd_host *, mcpd_complete_fn,
+	    void *arg);
+/* A line in mcpd's own log, not to the client. */
+void	mcpd_log(struct mcpd_host *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* The call context. */
+/* progress; total < 0 means unknown; message may be NULL */
+void	mcpd_call_progress(struct mcpd_call *, double progress, double total,
+	    const char *message);
+/* notifications/message, if the client's log level lets it through */
+void	mcpd_call_log(struct mcpd_call *, enum mcpd_log_level,
+	    const char *logger, const char *text);
+/*
+ * A request to the client (sampling/createMessage, elicitation/create,
+ * roots/list) related to this call; reply is called exactly once: with the
+ * client's answer, or with is_error and a JSON-RPC error object when it
+ * times out, the client lacks the capability, or the call is cancelled.
+ * Returns 0, or -1 when it could not be sent (reply is not called).
+ */
+int	mcpd_call_request(struct mcpd_call *, const char *method,
+	    const char *params_json, mcpd_reply_fn reply, void *arg);
+/* call fn once after ms milliseconds (the timer dies with the call) */
+int	mcpd_call_after(struct mcpd_call *, unsigned ms, mcpd_timer_fn fn,
+	    void *arg);
+void	mcpd_call_on_cancel(struct mcpd_call *, mcpd_cancel_fn, void *arg);
+int	mcpd_call_cancelled(const struct mcpd_call *);
+/* the protocol version the client speaks, e.g. "2025-11-25" */
+const char *mcpd_call_protocol(const struct mcpd_call *);
+/* the client declared this capability ("sampling", "elicitation", ...) */
+int	mcpd_call_client_has(const struct mcpd_call *, const char *cap);
+
+/* Finish: a result object's JSON text, or a JSON-RPC error. */
+void	mcpd_call_result(struct mcpd_call *, const char *json);
+/* Finish with {"content":[{"type":"text","text":TEXT}],"isError":...} */
+void	mcpd_call_result_text(struct mcpd_call *, const char *text,
+	    int is_error);
+void	mcpd_call_error(struct mcpd_call *, int code, const char *message);
+
+/*
+ * JSON helpers for plugins: the string at a JSON Pointer (RFC 6901, e.g.
+ * "/content/text") in json, unescaped into out.  Returns its length, or
+ * -1 when absent, not a string, or too long.  mcpd_json_text copies the
+ * raw JSON text of any value instead.
+ */
+int	mcpd_json_string(const char *json, size_t len, const char *pointer,
+	    char *out, size_t outlen);
+int	mcpd_json_text(const char *json, size_t len, const char *pointer,
+	    char *out, size_t outlen);
+/* Escape text as a JSON string, quotes included; -1 when it does not fit. */
+int	mcpd_json_quote(const char *text, char *out, size_t outlen);
+
+#endif
