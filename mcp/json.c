@@ -154,19 +154,28 @@ utf8_put(unsigned long cp, char *out)
 }
 
 /*
- * None of 8 bytes is a quote, a backslash, a control character or beyond
- * ASCII.  The borrows of the subtractions can only run upwards from a
- * byte that is one of these, so nothing is missed.
+ * Where in the 8 bytes at s the first quote, backslash, control character
+ * or non-ASCII byte is, or 8.  The borrows of the subtractions only run
+ * from such a byte towards more significant ones, so on a little-endian
+ * machine the lowest flagged byte is the first; elsewhere any flag sends
+ * the caller to the byte loop.
  */
-static inline int
-plain8(const unsigned char *s)
+static inline size_t
+special8(const unsigned char *s)
 {
 	const uint64_t	 ones = 0x0101010101010101ULL;
-	uint64_t	 x;
+	uint64_t	 x, m;
 
 	memcpy(&x, s, sizeof(x));
-	return ((x | (x - 0x20 * ones) | ((x ^ '"' * ones) - ones) |
-	    ((x ^ '\\' * ones) - ones)) & 0x80 * ones) == 0;
+	m = (x | (x - 0x20 * ones) | ((x ^ '"' * ones) - ones) |
+	    ((x ^ '\\' * ones) - ones)) & 0x80 * ones;
+	if (m == 0)
+		return 8;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (size_t)__builtin_ctzll(m) / 8;
+#else
+	return 0;
+#endif
 }
 
 /* A string's contents from s[p] (after the quote); returns past its end. */
@@ -174,11 +183,15 @@ static size_t
 scan_string(const unsigned char *s, size_t p, size_t len)
 {
 	long	 cp, lo;
-	size_t	 n;
+	size_t	 n, k;
 
 	for (;;) {
-		while (len - p >= 8 && plain8(s + p))
-			p += 8;
+		while (len - p >= 8) {
+			k = special8(s + p);
+			p += k;
+			if (k < 8)
+				break;
+		}
 		while (p < len && strcls[s[p]] == 0)
 			p++;
 		if (p == len)
@@ -281,7 +294,7 @@ json_check(const unsigned char *s, size_t len, size_t *root, size_t *rootend)
 	int		 depth = 0;
 
 	for (;;) {
-		while (p < len && is_ws(s[p]))
+		while (p < len && s[p] <= ' ' && is_ws(s[p]))
 			p++;
 		if (p == len)
 			return st == AFTER && depth == 0 ? JSON_OK : JSON_E_SYNTAX;
