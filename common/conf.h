@@ -100,6 +100,72 @@ struct conf_spec {
 	int			s_significant;
 };
 
+/* The catalog of mcpd.conf: exec tools, file resources, prompts. */
+#define CONF_TOOLS_MAX		1024
+#define CONF_RESOURCES_MAX	1024
+#define CONF_PROMPTS_MAX	1024
+#define CONF_ARGV_MAX		64	/* command words of an exec tool */
+#define CONF_ENV_MAX		64	/* variables passed through */
+#define CONF_PROMPT_ARGS_MAX	32
+#define CONF_PROMPT_MSGS_MAX	32
+#define DEF_TOOL_TIMEOUT_MS	30000
+#define DEF_TOOL_OUTPUT_MAX	(1024 * 1024)	/* bytes of stdout kept */
+#define DEF_TOOL_CONCURRENCY	4		/* runs at once, per worker */
+#define DEF_RESOURCE_SIZE_MAX	(4 * 1024 * 1024) /* bytes read */
+
+enum session_responses {
+	RESPONSES_SSE,		/* every answer on an SSE stream */
+	RESPONSES_JSON		/* JSON unless messages precede the answer */
+};
+
+struct conf_tool {
+	char		*t_name;
+	char		*t_title;		/* NULL: none */
+	char		*t_desc;
+	char		*t_schema;	/* JSON object text; NULL: derived */
+	char		*t_argv[CONF_ARGV_MAX];	/* "{arg}" placeholders */
+	uint32_t	 t_argc;
+	char		*t_cwd;			/* NULL: "/" */
+	char		*t_env[CONF_ENV_MAX];	/* names passed through */
+	uint32_t	 t_nenv;
+	uint32_t	 t_timeout_ms;
+	uint32_t	 t_output_max;		/* bytes */
+	uint32_t	 t_concurrency;
+	int		 t_line;
+};
+
+struct conf_resource {
+	char		*r_uri;		/* a file's URI, or a directory's prefix */
+	char		*r_path;	/* absolute file or directory */
+	char		*r_name;
+	char		*r_desc;
+	char		*r_mime;	/* NULL: by extension */
+	uint32_t	 r_size_max;	/* bytes */
+	int		 r_line;
+};
+
+struct conf_prompt_arg {
+	char		*a_name;
+	char		*a_desc;
+	int		 a_required;
+};
+
+struct conf_prompt_msg {
+	int		 m_assistant;	/* role: 0 user, 1 assistant */
+	char		*m_text;	/* "{arg}" placeholders */
+};
+
+struct conf_prompt {
+	char			*p_name;
+	char			*p_title;
+	char			*p_desc;
+	struct conf_prompt_arg	 p_args[CONF_PROMPT_ARGS_MAX];
+	uint32_t		 p_nargs;
+	struct conf_prompt_msg	 p_msgs[CONF_PROMPT_MSGS_MAX];
+	uint32_t		 p_nmsgs;
+	int			 p_line;
+};
+
 struct conf {
 	char			 c_file[CONF_PATH_MAX];
 
@@ -149,6 +215,16 @@ struct conf {
 
 	struct conf_plugin	 c_plugins[CONF_PLUGINS_MAX];
 	uint32_t		 c_nplugins;
+
+	enum session_responses	 c_session_responses;
+
+	/* allocated; conf_free() frees them (a struct copy shares them) */
+	struct conf_tool	*c_tools;
+	uint32_t		 c_ntools;
+	struct conf_resource	*c_resources;
+	uint32_t		 c_nresources;
+	struct conf_prompt	*c_prompts;
+	uint32_t		 c_nprompts;
 };
 
 struct conf_errors {

@@ -95,6 +95,21 @@ stop_timers(struct mcpd_call *c)
 	}
 }
 
+/* An in-flight call that ended: off the lists, drop the stream, reuse. */
+static void
+call_unlink(struct mcpd_call *c)
+{
+	struct mcp_session *s = c->c_sess;
+
+	if (s != NULL) {
+		TAILQ_REMOVE(&s->s_calls, c, c_entry);
+		s->s_ncalls--;
+	} else
+		TAILQ_REMOVE(&c->c_srv->sv_orphans, c, c_entry);
+	c->c_stream->s_ops->so_unref(c->c_stream);
+	call_release(c);
+}
+
 /* The call ended: forget it everywhere. */
 static void
 call_finish(struct mcpd_call *c)
@@ -109,15 +124,8 @@ call_finish(struct mcpd_call *c)
 		TAILQ_FOREACH(q, &s->s_creqs, q_entry)
 			if (q->q_call == c)
 				q->q_call = NULL;
-	if (async) {
-		if (s != NULL) {
-			TAILQ_REMOVE(&s->s_calls, c, c_entry);
-			s->s_ncalls--;
-		} else
-			TAILQ_REMOVE(&c->c_srv->sv_orphans, c, c_entry);
-		c->c_stream->s_ops->so_unref(c->c_stream);
-		call_release(c);
-	}
+	if (async)
+		call_unlink(c);
 }
 
 enum mcp_disp
@@ -175,6 +183,20 @@ mcpd_call_result(struct mcpd_call *c, const char *json)
 	}
 	mcp_begin_response(w, c->c_id[0] ? c->c_id : NULL, strlen(c->c_id));
 	jw_raw(w, json, strlen(json));
+	mcp_end_response(w);
+	call_send(c, 1);
+	call_finish(c);
+}
+
+void
+call_result_raw(struct mcpd_call *c, const char *json, size_t len)
+{
+	struct jw *w = &c->c_srv->sv_out;
+
+	if (c->c_done)
+		return;
+	mcp_begin_response(w, c->c_id[0] ? c->c_id : NULL, strlen(c->c_id));
+	jw_raw(w, json, len);
 	mcp_end_response(w);
 	call_send(c, 1);
 	call_finish(c);
@@ -323,11 +345,39 @@ creq_fail(struct mcp_session *s, struct creq *q, const char *why)
 	fn(c, 1, err, n, arg);
 }
 
+/* Tell the client we no longer wait for its answer (both directions). */
+static void
+creq_cancel_notify(struct creq *q, const char *reason)
+{
+	struct mcpd_call	*c = q->q_call;
+	struct jw		*w;
+
+	if (c == NULL || c->c_done)
+		return;
+	w = &c->c_srv->sv_out;
+	jw_reset(w);
+	jw_obj(w);
+	jw_key(w, "jsonrpc");
+	jw_str(w, "2.0");
+	jw_key(w, "method");
+	jw_str(w, "notifications/cancelled");
+	jw_key(w, "params");
+	jw_obj(w);
+	jw_key(w, "requestId");
+	jw_int(w, q->q_id);
+	jw_key(w, "reason");
+	jw_str(w, reason);
+	jw_obj_end(w);
+	jw_obj_end(w);
+	mcp_send(c->c_stream, w, 0);
+}
+
 static void
 creq_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct creq *q = w->data;
 
+	creq_cancel_notify(q, "timed out");
 	creq_fail(q->q_sess, q, "the client did not answer in time");
 }
 
@@ -489,12 +539,28 @@ mcpd_call_client_has(const struct mcpd_call *c, const char *cap)
 void
 call_cancel(struct mcpd_call *c, const char *reason)
 {
+	struct creq *q, *next;
+
 	if (c->c_done || c->c_cancelled)
 		return;
 	c->c_cancelled = 1;
+	c->c_in_handler = 1;	/* whatever finishes it, c stays until below */
+	/* our own requests for this call are moot now: say so, fail them */
+	if (c->c_sess != NULL && c->c_pending > 0) {
+		for (q = TAILQ_FIRST(&c->c_sess->s_creqs); q != NULL; q = next) {
+			next = TAILQ_NEXT(q, q_entry);
+			if (q->q_call != c)
+				continue;
+			creq_cancel_notify(q, reason);
+			creq_fail(c->c_sess, q, reason);
+		}
+	}
 	log_debug("request %s: %s", c->c_id, reason);
-	if (c->c_on_cancel != NULL)
+	if (!c->c_done && c->c_on_cancel != NULL)
 		c->c_on_cancel(c, c->c_cancel_arg);
+	c->c_in_handler = 0;
+	if (c->c_done)
+		call_unlink(c);
 }
 
 /* The session closed under a running call: it finishes without one. */

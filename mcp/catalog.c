@@ -169,7 +169,10 @@ cat_resource(const struct catalog *c, const char *uri)
 	return NULL;
 }
 
-/* RFC 6570 level 1: each {var} matches one or more characters but '/'. */
+/*
+ * RFC 6570 levels 1 and 2: {var} matches one or more characters but '/',
+ * {+var} (reserved expansion) any, '/' included.
+ */
 static int
 tmpl_match(const char *t, const char *u)
 {
@@ -177,11 +180,13 @@ tmpl_match(const char *t, const char *u)
 		if (*t == '{') {
 			const char *e = strchr(t, '}');
 			size_t n = 0;
+			int plus = t[1] == '+';
 
 			if (e == NULL)
 				return 0;
 			t = e + 1;
-			while (u[n] != '\0' && u[n] != '/' && u[n] != *t)
+			while (u[n] != '\0' && (plus || u[n] != '/') &&
+			    (*t == '\0' || u[n] != *t))
 				n++;
 			if (n == 0)
 				return 0;

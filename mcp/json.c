@@ -18,6 +18,9 @@
 #include "json.h"
 
 #define BAD		((size_t)-1)	/* a scan found no valid text */
+#if JSON_DEPTH_MAX > 64
+#error "json_check keeps its stack of containers in 64 bits"
+#endif
 #define NUMBER_MAX	512		/* longest number json_double reads */
 #define JW_CAP_MIN	256
 
@@ -283,7 +286,7 @@ scan_word(const unsigned char *s, size_t p, size_t len, const char *w,
  * a bracket closes by walking parent links from the last token, which is
  * quadratic in the depth of the document.  *root gets the offset of a
  * top-level number or literal (which strict jsmn cannot end a document
- * with), or stays -1.
+ * with), or stays BAD.
  */
 static int
 json_check(const unsigned char *s, size_t len, size_t *root, size_t *rootend)
@@ -800,7 +803,7 @@ jw_room(struct jw *w, size_t n)
 	return jw_grow(w, n);
 }
 
-static void
+static inline void
 jw_put(struct jw *w, const void *p, size_t n)
 {
 	if (jw_room(w, n) == -1)
@@ -810,7 +813,7 @@ jw_put(struct jw *w, const void *p, size_t n)
 	w->buf[w->len] = '\0';
 }
 
-static void
+static inline void
 jw_putc(struct jw *w, char c)
 {
 	if (jw_room(w, 1) == -1)
@@ -886,70 +889,81 @@ jw_arr_end(struct jw *w)
 /*
  * A quoted string: valid UTF-8 and printable ASCII go through in runs,
  * bytes that are not UTF-8 become U+FFFD so the output is always JSON.
+ * Room is made for the worst case (6 bytes out for one in) of one chunk
+ * at a time, then the chunk is written without further checks.
  */
+#define ESC_CHUNK	4096
+
 static void
 jw_esc(struct jw *w, const unsigned char *s, size_t n)
 {
-	char	 e[6];
-	size_t	 i = 0, k, u;
+	size_t	 i = 0, end, k;
+	char	*o;
 
 	jw_putc(w, '"');
 	while (i < n) {
-		k = i;
-		while (k < n) {
-			if (strcls[s[k]] == 0)
-				k++;
-			else if (s[k] >= 0x80 && (u = utf8_len(s + k, n - k)) != 0)
-				k += u;
-			else
-				break;
-		}
-		if (k > i) {
-			jw_put(w, s + i, k - i);
-			if ((i = k) == n)
-				break;
-		}
-		e[0] = '\\';
-		switch (s[i]) {
-		case '"':
-		case '\\':
-			e[1] = (char)s[i];
-			jw_put(w, e, 2);
-			break;
-		case '\b':
-			e[1] = 'b';
-			jw_put(w, e, 2);
-			break;
-		case '\f':
-			e[1] = 'f';
-			jw_put(w, e, 2);
-			break;
-		case '\n':
-			e[1] = 'n';
-			jw_put(w, e, 2);
-			break;
-		case '\r':
-			e[1] = 'r';
-			jw_put(w, e, 2);
-			break;
-		case '\t':
-			e[1] = 't';
-			jw_put(w, e, 2);
-			break;
-		default:
+		end = n - i > ESC_CHUNK ? i + ESC_CHUNK : n;
+		/* a UTF-8 sequence may run 3 bytes past end */
+		if (jw_room(w, 6 * (end - i) + 4) == -1)
+			return;
+		o = w->buf + w->len;
+		while (i < end) {
+			if (end - i >= 8) {
+				k = special8(s + i);
+				memcpy(o, s + i, 8);
+				o += k;
+				i += k;
+				if (k == 8)
+					continue;
+			}
+			if (strcls[s[i]] == 0) {
+				*o++ = (char)s[i++];
+				continue;
+			}
 			if (s[i] >= 0x80) {
-				jw_put(w, "\xef\xbf\xbd", 3);
+				if ((k = utf8_len(s + i, n - i)) == 0) {
+					memcpy(o, "\xef\xbf\xbd", 3);
+					o += 3;
+					i++;
+				} else {
+					memcpy(o, s + i, k);
+					o += k;
+					i += k;
+				}
+				continue;
+			}
+			*o++ = '\\';
+			switch (s[i]) {
+			case '"':
+			case '\\':
+				*o++ = (char)s[i];
+				break;
+			case '\b':
+				*o++ = 'b';
+				break;
+			case '\f':
+				*o++ = 'f';
+				break;
+			case '\n':
+				*o++ = 'n';
+				break;
+			case '\r':
+				*o++ = 'r';
+				break;
+			case '\t':
+				*o++ = 't';
+				break;
+			default:
+				*o++ = 'u';
+				*o++ = '0';
+				*o++ = '0';
+				*o++ = hexdig[s[i] >> 4];
+				*o++ = hexdig[s[i] & 0xf];
 				break;
 			}
-			e[1] = 'u';
-			e[2] = '0';
-			e[3] = '0';
-			e[4] = hexdig[s[i] >> 4];
-			e[5] = hexdig[s[i] & 0xf];
-			jw_put(w, e, 6);
-			break;
+			i++;
 		}
-		i++;
+		w->len = (size_t)(o - w->buf);
 	}
 	jw_putc(w, '"');
 }

@@ -130,6 +130,16 @@ void		 mcp_session_detach(struct mcp_session *, struct mcp_stream *);
 unsigned	 mcp_session_expire(struct mcp_server *, uint64_t idle_ms);
 unsigned	 mcp_session_count(const struct mcp_server *);
 
+/*
+ * The catalog of mcpd.conf (confcat.c): exec tools, file resources with
+ * change notifications, prompts.  conf must outlive the server.
+ */
+struct conf;
+int	mcp_load_conf(struct mcp_server *, const struct conf *, char *err,
+	    size_t errlen);
+/* notifications/resources/updated to every session subscribed to uri */
+void	mcp_resource_updated(struct mcp_server *, const char *uri);
+
 /* Protocol versions. */
 int		 mcp_version_supported(const char *);
 const char	*mcp_version_negotiate(const char *);

@@ -163,6 +163,9 @@ void	call_reply(struct mcp_session *, int64_t id, int is_error,
 	    const char *json, size_t len);
 void	creq_drop_session(struct mcp_session *);
 
+/* a trusted result object, written by the engine's own handlers */
+void	call_result_raw(struct mcpd_call *, const char *json, size_t len);
+
 /* engine.c */
 void	mcp_send(struct mcp_stream *, struct jw *, int final);
 void	mcp_begin_response(struct jw *, const char *idtext, size_t idlen);

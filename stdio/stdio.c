@@ -238,8 +238,10 @@ stdio_main(const char *conffile, int debug)
 		    NULL, err, sizeof(err)) == -1)
 			fatalx("%s", err);
 	}
+	if (mcp_load_conf(srv, conf, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	linemax = conf->c_max_body_size;
-	conf_free(&conf);
+	/* conf stays: the catalog refers to it */
 	fd_nonblock(STDIN_FILENO);
 	fd_nonblock(STDOUT_FILENO);
 	ev_io_init(&rd_ev, read_cb, STDIN_FILENO, EV_READ);

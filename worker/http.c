@@ -423,60 +423,6 @@ hdr_has(const char *v, const char *tok)
 	return strcasestr(v, tok) != NULL;
 }
 
-/* host[:port] or [v6]:port -> host (with brackets for v6) */
-static void
-host_only(const char *in, char *out, size_t outlen)
-{
-	const char	*e;
-	size_t		 n;
-
-	if (in[0] == '[')
-		e = strchr(in, ']') ? strchr(in, ']') + 1 : in + strlen(in);
-	else
-		e = strchr(in, ':') ? strchr(in, ':') : in + strlen(in);
-	n = e - in;
-	if (n >= outlen)
-		n = outlen - 1;
-	memcpy(out, in, n);
-	out[n] = '\0';
-}
-
-static int
-host_allowed(const char *hostport)
-{
-	const struct hcfg	*h = &worker->w_http;
-	char			 host[256];
-	int			 i;
-
-	if (h->h_any_host)
-		return 1;
-	host_only(hostport, host, sizeof(host));
-	for (i = 0; i < h->h_nhosts; i++)
-		if (strcasecmp(host, h->h_hosts[i]) == 0)
-			return 1;
-	return 0;
-}
-
-static int
-origin_allowed(const char *origin)
-{
-	const struct hcfg	*h = &worker->w_http;
-	const char		*p;
-	int			 i;
-
-	if (h->h_any_origin)
-		return 1;
-	for (i = 0; i < h->h_norigins; i++)
-		if (strcasecmp(origin, h->h_origins[i]) == 0)
-			return 1;
-	if (h->h_norigins > 0)
-		return 0;
-	/* no list: an origin on an allowed host */
-	if ((p = strstr(origin, "://")) == NULL)
-		return 0;
-	return host_allowed(p + 3);
-}
-
 static int
 path_is(const struct hreq *r, const char *path)
 {
@@ -663,12 +609,14 @@ serve(struct conn *c)
 		return;
 	}
 	/* DNS rebinding: a foreign Host or Origin never reaches MCP */
-	if (!host_allowed(r->r_host)) {
+	if (!conf_host_allowed(worker->w_child->c_conf, r->r_host,
+	    strlen(r->r_host))) {
 		reply_error(c, 403, "Forbidden", MCP_SERVER_ERROR,
 		    "Forbidden: Invalid Host header", NULL);
 		return;
 	}
-	if (r->r_has_origin && !origin_allowed(r->r_origin)) {
+	if (r->r_has_origin && !conf_origin_allowed(worker->w_child->c_conf,
+	    r->r_origin, strlen(r->r_origin))) {
 		reply_error(c, 403, "Forbidden", MCP_SERVER_ERROR,
 		    "Forbidden: Invalid Origin header", NULL);
 		return;
@@ -1231,7 +1179,8 @@ copy_ref(char *dst, size_t dstlen, const struct msg_field_ref *f)
 {
 	size_t n = f->len < dstlen ? f->len : dstlen - 1;
 
-	memcpy(dst, f->p, n);
+	if (n > 0)	/* msgpack gives NULL for an empty string */
+		memcpy(dst, f->p, n);
 	dst[n] = '\0';
 }
 

@@ -133,8 +133,6 @@ worker_listener(struct child *c, enum listen_kind kind, int fd,
 static void
 hcfg_load(struct hcfg *h, const struct conf *conf)
 {
-	uint32_t i;
-
 	memset(h, 0, sizeof(*h));
 	snprintf(h->h_path, sizeof(h->h_path), "%s", conf->c_mcp_path);
 	h->h_body_max = conf->c_max_body_size;
@@ -144,21 +142,7 @@ hcfg_load(struct hcfg *h, const struct conf *conf)
 	h->h_idle_ms = conf->c_idle_timeout_ms;
 	h->h_keepalive_ms = conf->c_sse_keepalive_ms;
 	h->h_session_ms = conf->c_session_timeout_ms;
-	h->h_sse_always = 1;	/* session-responses: see conf */
-	for (i = 0; i < conf->c_nallow_hosts && i < 32; i++) {
-		if (strcmp(conf->c_allow_hosts[i], "*") == 0)
-			h->h_any_host = 1;
-		snprintf(h->h_hosts[i], sizeof(h->h_hosts[i]), "%s",
-		    conf->c_allow_hosts[i]);
-	}
-	h->h_nhosts = i;
-	for (i = 0; i < conf->c_nallow_origins && i < 32; i++) {
-		if (strcmp(conf->c_allow_origins[i], "*") == 0)
-			h->h_any_origin = 1;
-		snprintf(h->h_origins[i], sizeof(h->h_origins[i]), "%s",
-		    conf->c_allow_origins[i]);
-	}
-	h->h_norigins = i;
+	h->h_sse_always = conf->c_session_responses == RESPONSES_SSE;
 }
 
 static void
@@ -183,6 +167,10 @@ worker_start(struct child *c)
 	if (!c->c_have_key)
 		fatalx("no node key from the supervisor");
 	mcp_server_set_key(worker->w_mcp, c->c_key, c->c_index);
+	if (mcp_load_conf(worker->w_mcp, c->c_conf, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		exit(EXIT_NORESTART);
+	}
 	for (i = 0; i < c->c_conf->c_nplugins; i++) {
 		const struct conf_plugin *pl = &c->c_conf->c_plugins[i];
 

@@ -36,12 +36,6 @@ struct hcfg {
 	uint32_t		 h_keepalive_ms;	/* SSE comments */
 	uint32_t		 h_session_ms;		/* idle session */
 	int			 h_sse_always;		/* no JSON answers */
-	int			 h_any_host;
-	int			 h_any_origin;
-	char			 h_hosts[32][128];
-	int			 h_nhosts;
-	char			 h_origins[32][256];
-	int			 h_norigins;
 };
 
 struct mcp_server;

@@ -13,7 +13,15 @@
  *	input is UTF-8.
  *
  *	Built with -DFUZZ_JSONC every input json.c accepts must also be
- *	accepted by json-c in strict mode (link with -ljson-c).  See README.
+ *	accepted by json-c in strict mode (link with -ljson-c).
+ *
+ *	Build and run (clang; the runtime is in libclang-rt-14-dev; a
+ *	config.h with _GNU_SOURCE in .; $SRC the top of the source tree):
+ *
+ *	clang -g -O1 -fsanitize=fuzzer,address,undefined \
+ *	    -fno-sanitize-recover=undefined -I. -I$SRC/mcp -o fuzz_json \
+ *	    $SRC/tests/fuzz/fuzz_json.c $SRC/mcp/json.c -lm
+ *	./fuzz_json -max_total_time=60 -print_final_stats=1 corpus seeds
  */
 #include "config.h"
 

@@ -283,6 +283,49 @@ START_TEST(test_invalid)
 }
 END_TEST
 
+/* one byte or escape at every offset of the 8-byte blocks strings are read in */
+START_TEST(test_string_offsets)
+{
+	static const struct {
+		const char	*ins;
+		int		 ok;
+	} sp[] = {
+		{ "\x01", 0 }, { "\x1f", 0 }, { "\xff", 0 }, { "\x80", 0 },
+		{ "\xc3", 0 }, { "\\x", 0 }, { "\\u12g", 0 }, { "\x20", 1 },
+		{ "\x7f", 1 }, { "!", 1 }, { "#", 1 }, { "[", 1 }, { "]", 1 },
+		{ "\xc3\xa9", 1 }, { "\xe2\x82\xac", 1 },
+		{ "\xf0\x9f\x98\x80", 1 }, { "\\n", 1 }, { "\\\"", 1 },
+		{ "\\u00e9", 1 }, { "\\ud83d\\ude00", 1 },
+	};
+	char	 buf[64], out[64];
+	size_t	 i, k, n, il;
+	int	 r;
+
+	for (i = 0; i < sizeof(sp) / sizeof(sp[0]); i++) {
+		il = strlen(sp[i].ins);
+		for (k = 0; k < 20; k++) {
+			for (n = 24; n < 28; n++) {
+				buf[0] = '"';
+				memset(buf + 1, 'a', k);
+				memcpy(buf + 1 + k, sp[i].ins, il);
+				memset(buf + 1 + k + il, 'b', n - k);
+				buf[1 + il + n] = '"';
+				r = parse_n(buf, il + n + 2);
+				ck_assert_msg(r == (sp[i].ok ? JSON_OK :
+				    JSON_E_SYNTAX), "ins %zu at %zu of %zu", i,
+				    k, n);
+				if (r == JSON_OK)
+					ck_assert_int_gt(json_strcpy(&j, 0, out,
+					    sizeof(out)), 0);
+				/* and cut short before the closing quote */
+				r = parse_n(buf, il + n + 1);
+				ck_assert_int_eq(r, JSON_E_SYNTAX);
+			}
+		}
+	}
+}
+END_TEST
+
 START_TEST(test_types)
 {
 	ck_assert_int_eq(parse("[{},[],\"s\",1,-2.5e3,true,false,null]"),
@@ -1007,6 +1050,7 @@ json_suite(void)
 	    (int)(sizeof(valid) / sizeof(valid[0])));
 	tcase_add_loop_test(tc, test_invalid, 0,
 	    (int)(sizeof(invalid) / sizeof(invalid[0])));
+	tcase_add_test(tc, test_string_offsets);
 	tcase_add_test(tc, test_types);
 	tcase_add_test(tc, test_top_level_scalars);
 	tcase_add_test(tc, test_depth);
