@@ -16,7 +16,8 @@
  *	json-c and jansson both define json_object_get, and json.h shares
  *	names with their headers, so this file is compiled once per part
  *	(-DPART_MAIN, -DPART_MCP, -DPART_JSONC, -DPART_CJSON, -DPART_JANSSON)
- *	and linked together; see docs/JSON.md.
+ *	and linked together; see docs/JSON.md.  "jsonbench -p N" prints
+ *	document N (0, 1, 2) instead.
  */
 #include "config.h"
 
@@ -590,7 +591,7 @@ check(void)
 }
 
 int
-main(void)
+main(int argc, char *argv[])
 {
 	char		 big[1100], *p;
 	size_t		 li, di;
@@ -617,6 +618,12 @@ main(void)
 	*p = '\0';
 	make_list(&docs[2]);
 	check();
+	/* -p 0, 1 or 2: print that document, for other tools */
+	if (argc == 3 && strcmp(argv[1], "-p") == 0) {
+		di = (size_t)atoi(argv[2]) % 3;
+		fwrite(docs[di].text, 1, docs[di].len, stdout);
+		return 0;
+	}
 
 	printf("%-22s %-8s %6s %10s %8s %8s\n", "parse + lookups", "library",
 	    "bytes", "ns/msg", "ns/byte", "allocs");

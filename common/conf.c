@@ -185,18 +185,95 @@ conf_defaults(struct conf *c)
 	c->c_nallow_hosts = (uint32_t)i;
 	c->c_nallow_origins = 0;
 	c->c_nplugins = 0;
+	c->c_session_responses = RESPONSES_SSE;
+
+	c->c_tools = NULL;
+	c->c_ntools = 0;
+	c->c_resources = NULL;
+	c->c_nresources = 0;
+	c->c_prompts = NULL;
+	c->c_nprompts = 0;
+}
+
+const char *
+conf_session_responses_name(enum session_responses r)
+{
+	switch (r) {
+	case RESPONSES_SSE:
+		return "sse";
+	case RESPONSES_JSON:
+		return "json";
+	}
+	return "unknown";
+}
+
+void
+conf_tool_free(struct conf_tool *t)
+{
+	uint32_t	i;
+
+	free(t->t_name);
+	free(t->t_title);
+	free(t->t_desc);
+	free(t->t_schema);
+	for (i = 0; i < t->t_argc && i < CONF_ARGV_MAX; i++)
+		free(t->t_argv[i]);
+	free(t->t_cwd);
+	for (i = 0; i < t->t_nenv && i < CONF_ENV_MAX; i++)
+		free(t->t_env[i]);
+	memset(t, 0, sizeof(*t));
+}
+
+void
+conf_resource_free(struct conf_resource *r)
+{
+	free(r->r_uri);
+	free(r->r_path);
+	free(r->r_name);
+	free(r->r_desc);
+	free(r->r_mime);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+conf_prompt_free(struct conf_prompt *p)
+{
+	uint32_t	i;
+
+	free(p->p_name);
+	free(p->p_title);
+	free(p->p_desc);
+	for (i = 0; i < p->p_nargs && i < CONF_PROMPT_ARGS_MAX; i++) {
+		free(p->p_args[i].a_name);
+		free(p->p_args[i].a_desc);
+	}
+	for (i = 0; i < p->p_nmsgs && i < CONF_PROMPT_MSGS_MAX; i++)
+		free(p->p_msgs[i].m_text);
+	memset(p, 0, sizeof(*p));
 }
 
 void
 conf_free(struct conf **cp)
 {
-	if (cp == NULL)
+	struct conf	*c;
+	uint32_t	 i;
+
+	if (cp == NULL || (c = *cp) == NULL)
 		return;
-	free(*cp);
+	for (i = 0; i < c->c_ntools; i++)
+		conf_tool_free(&c->c_tools[i]);
+	free(c->c_tools);
+	for (i = 0; i < c->c_nresources; i++)
+		conf_resource_free(&c->c_resources[i]);
+	free(c->c_resources);
+	for (i = 0; i < c->c_nprompts; i++)
+		conf_prompt_free(&c->c_prompts[i]);
+	free(c->c_prompts);
+	free(c);
 	*cp = NULL;
 }
 
-/* A path as a quoted string the lexer reads back byte for byte. */
+/* A string, quoted so that the lexer reads it back byte for byte. */
 static void
 print_string(FILE *fp, const char *s)
 {
@@ -223,6 +300,110 @@ print_size(FILE *fp, const char *key, uint64_t bytes)
 	char	buf[CONF_SIZE_LEN];
 
 	fprintf(fp, "%s %s\n", key, conf_fmt_size(buf, sizeof(buf), bytes));
+}
+
+/* "\tKEY \"text\"": NULL (none) as "". */
+static void
+print_text(FILE *fp, const char *key, const char *s)
+{
+	fprintf(fp, "\t%s ", key);
+	print_string(fp, s != NULL ? s : "");
+	putc('\n', fp);
+}
+
+/* "\tKEY \"value\"", or the word that stands for NULL. */
+static void
+print_opt(FILE *fp, const char *key, const char *s, const char *null)
+{
+	fprintf(fp, "\t%s ", key);
+	if (s != NULL)
+		print_string(fp, s);
+	else
+		fputs(null, fp);
+	putc('\n', fp);
+}
+
+static void
+print_words(FILE *fp, const char *key, char *const *words, uint32_t n)
+{
+	uint32_t	i;
+
+	fprintf(fp, "\t%s", key);
+	for (i = 0; i < n; i++) {
+		putc(' ', fp);
+		print_string(fp, words[i]);
+	}
+	putc('\n', fp);
+}
+
+static void
+print_tool(FILE *fp, const struct conf_tool *t)
+{
+	fprintf(fp, "tool ");
+	print_string(fp, t->t_name);
+	fprintf(fp, " {\n");
+	print_text(fp, "description", t->t_desc);
+	print_text(fp, "title", t->t_title);
+	print_opt(fp, "input-schema", t->t_schema, "auto");
+	print_words(fp, "command", t->t_argv,
+	    t->t_argc < CONF_ARGV_MAX ? t->t_argc : CONF_ARGV_MAX);
+	print_opt(fp, "directory", t->t_cwd, "none");
+	if (t->t_nenv > 0)
+		print_words(fp, "env", t->t_env,
+		    t->t_nenv < CONF_ENV_MAX ? t->t_nenv : CONF_ENV_MAX);
+	print_duration(fp, "\ttimeout", t->t_timeout_ms);
+	print_size(fp, "\tmax-output", t->t_output_max);
+	fprintf(fp, "\tconcurrency %lu\n", (unsigned long)t->t_concurrency);
+	fprintf(fp, "}\n");
+}
+
+static void
+print_resource(FILE *fp, const struct conf_resource *r)
+{
+	fprintf(fp, "resource ");
+	print_string(fp, r->r_uri);
+	fprintf(fp, " {\n");
+	print_text(fp, "path", r->r_path);
+	print_text(fp, "name", r->r_name);
+	print_text(fp, "description", r->r_desc);
+	print_opt(fp, "mime-type", r->r_mime, "auto");
+	print_size(fp, "\tmax-size", r->r_size_max);
+	fprintf(fp, "}\n");
+}
+
+static void
+print_prompt(FILE *fp, const struct conf_prompt *p)
+{
+	const struct conf_prompt_arg	*a;
+	const struct conf_prompt_msg	*m;
+	uint32_t			 i;
+
+	fprintf(fp, "prompt ");
+	print_string(fp, p->p_name);
+	fprintf(fp, " {\n");
+	print_text(fp, "description", p->p_desc);
+	print_text(fp, "title", p->p_title);
+	for (i = 0; i < p->p_nargs && i < CONF_PROMPT_ARGS_MAX; i++) {
+		a = &p->p_args[i];
+		fprintf(fp, "\targument ");
+		print_string(fp, a->a_name);
+		/* a bare word: a quoted "required" is a description */
+		if (a->a_required)
+			fprintf(fp, " required");
+		if (a->a_desc != NULL) {
+			putc(' ', fp);
+			print_string(fp, a->a_desc);
+		}
+		putc('\n', fp);
+	}
+	for (i = 0; i < p->p_nmsgs && i < CONF_PROMPT_MSGS_MAX; i++) {
+		m = &p->p_msgs[i];
+		fprintf(fp, "\tmessage %s ", m->m_assistant ? "assistant" :
+		    "user");
+		print_string(fp, m->m_text);
+		putc('\n', fp);
+	}
+	fprintf(fp, "}\n");
 }
 
 /*
@@ -287,6 +468,8 @@ conf_print(FILE *fp, const struct conf *c)
 	print_duration(fp, "idle-timeout", c->c_idle_timeout_ms);
 	print_duration(fp, "session-timeout", c->c_session_timeout_ms);
 	print_duration(fp, "sse-keepalive", c->c_sse_keepalive_ms);
+	fprintf(fp, "session-responses %s\n",
+	    conf_session_responses_name(c->c_session_responses));
 	for (i = 0; i < c->c_nallow_hosts && i < CONF_ALLOW_MAX; i++) {
 		fprintf(fp, "allow-host ");
 		print_string(fp, c->c_allow_hosts[i]);
@@ -318,6 +501,13 @@ conf_print(FILE *fp, const struct conf *c)
 		    s->s_significant ? "yes" : "no");
 		fprintf(fp, "}\n");
 	}
+
+	for (i = 0; i < c->c_ntools; i++)
+		print_tool(fp, &c->c_tools[i]);
+	for (i = 0; i < c->c_nresources; i++)
+		print_resource(fp, &c->c_resources[i]);
+	for (i = 0; i < c->c_nprompts; i++)
+		print_prompt(fp, &c->c_prompts[i]);
 }
 
 /* A list that is only "*". */

@@ -245,6 +245,10 @@ struct conf	*conf_parse(const char *path, struct conf_errors *errs);
 /* The same, from a stream (name is used in messages). */
 struct conf	*conf_parse_file(FILE *, const char *name, struct conf_errors *);
 void		 conf_free(struct conf **);
+/* The heap strings of one catalog entry, and zero it (conf_free() uses). */
+void		 conf_tool_free(struct conf_tool *);
+void		 conf_resource_free(struct conf_resource *);
+void		 conf_prompt_free(struct conf_prompt *);
 /* The normalized configuration: every key, re-parseable to the same text. */
 void		 conf_print(FILE *, const struct conf *);
 /* Effective numbers that depend on the machine (fd limit, CPUs). */
@@ -259,6 +263,7 @@ const char	*conf_strategy_name(enum conf_strategy);
 const char	*conf_restart_name(enum conf_restart);
 const char	*conf_listen_kind_name(enum listen_kind);
 const char	*conf_auto_shutdown_name(enum conf_auto_shutdown);
+const char	*conf_session_responses_name(enum session_responses);
 /* "500ms", "10s", "2m", "1h": the largest unit that is exact. */
 const char	*conf_fmt_duration(char *, size_t, uint32_t ms);
 /* "512", "8K", "4M", "1G": the largest unit (1024) that is exact. */

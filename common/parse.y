@@ -27,12 +27,14 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf.h"
+#include "json.h"
 #include "mcpd.h"
 
 #define LEX_TOKEN_MAX		4096	/* bytes in one word or string */
@@ -43,6 +45,14 @@
 #define RESTART_INTENSITY_MAX	1000	/* < RS_HISTORY_MAX (restart.h) */
 #define SUN_PATH_LEN		sizeof(((struct sockaddr_un *)0)->sun_path)
 #define SESSION_TIMEOUT_MIN_MS	1000
+#define CAT_NAME_MAX		64	/* bytes in a tool, prompt, argument name */
+#define CAT_LABEL_MAX		96	/* "tool NAME" in messages */
+#define TOOL_OUTPUT_MIN		1024U			/* max-output 1K.. */
+#define TOOL_OUTPUT_MAX		(64U * 1024 * 1024)	/* ..64M */
+#define TOOL_CONCURRENCY_MAX	1000
+#define RESOURCE_SIZE_MAX	(64U * 1024 * 1024)	/* max-size 1..64M */
+#define MIME_PART_MAX		127	/* RFC 6838 restricted-name */
+#define WORDS_MAX		CONF_ARGV_MAX	/* values kept of one line */
 
 struct file {
 	struct file	*f_parent;	/* the includer: the include stack */
@@ -89,6 +99,7 @@ enum key {
 	K_IDLE_TIMEOUT,
 	K_SESSION_TIMEOUT,
 	K_SSE_KEEPALIVE,
+	K_SESSION_RESPONSES,
 	K_MAX
 };
 
@@ -97,6 +108,34 @@ enum spec_key {
 	SK_SHUTDOWN_TIMEOUT,
 	SK_SIGNIFICANT,
 	SK_MAX
+};
+
+/* The kind of a catalog block; CAT_NONE: a role block. */
+enum cat_kind {
+	CAT_NONE,
+	CAT_TOOL,
+	CAT_RESOURCE,
+	CAT_PROMPT
+};
+
+/* The items of catalog blocks. */
+enum cat_key {
+	CK_DESCRIPTION,
+	CK_TITLE,
+	CK_INPUT_SCHEMA,
+	CK_COMMAND,
+	CK_DIRECTORY,
+	CK_ENV,
+	CK_TIMEOUT,
+	CK_MAX_OUTPUT,
+	CK_CONCURRENCY,
+	CK_PATH,
+	CK_NAME,
+	CK_MIME_TYPE,
+	CK_MAX_SIZE,
+	CK_ARGUMENT,
+	CK_MESSAGE,
+	CK_MAX
 };
 
 static struct {
@@ -139,11 +178,35 @@ static struct {
 	struct where		 host_at[CONF_ALLOW_MAX];	/* 0: none */
 	struct where		 origin_at[CONF_ALLOW_MAX];
 
+	/* the values of a line that takes several ("command", "env") */
+	const char		*words[WORDS_MAX];
+	uint32_t		 nwords;	/* all of them, may be more */
+
+	/* the catalog block being read, in_block with block_cat set */
+	enum cat_kind		 block_cat;
+	int			 cat_ok;	/* its header is right: keep it */
+	char			 cat_label[CAT_LABEL_MAX]; /* "tool grep" */
+	struct where		 cseen[CK_MAX];
+	struct conf_tool	 tool;		/* filled, then appended */
+	struct conf_resource	 res;
+	struct conf_prompt	 prompt;
+	struct where		 env_at[CONF_ENV_MAX];
+	struct where		 arg_at[CONF_PROMPT_ARGS_MAX];
+	struct where		 msg_at[CONF_PROMPT_MSGS_MAX];
+	/* the file of each entry, for "already declared at" */
+	struct file		*tool_file[CONF_TOOLS_MAX];
+	struct file		*res_file[CONF_RESOURCES_MAX];
+	struct file		*prompt_file[CONF_PROMPTS_MAX];
+	uint32_t		 tools_cap;	/* allocated entries */
+	uint32_t		 res_cap;
+	uint32_t		 prompts_cap;
+
 	char			 buf[LEX_TOKEN_MAX];
 } ps;
 
 struct strnode {
 	struct strnode	*s_next;
+	int		 s_quoted;	/* a "string", not a bare word */
 	char		 s_str[];
 };
 
@@ -189,6 +252,11 @@ static void	 include_file(const char *);
 static void	 add_listener(const char *, const char *, const char *);
 static void	 block_open(int);
 static void	 block_close(void);
+static void	 words_add(const char *);
+static void	 cat_open(enum cat_kind, const char *);
+static void	 cat_item(enum cat_key);
+static const char *cat_kind_name(enum cat_kind);
+static void	 cat_close(void);
 
 static const char *const key_names[K_MAX] = {
 	[K_WORKERS] =			"workers",
@@ -213,7 +281,8 @@ static const char *const key_names[K_MAX] = {
 	[K_BODY_TIMEOUT] =		"body-timeout",
 	[K_IDLE_TIMEOUT] =		"idle-timeout",
 	[K_SESSION_TIMEOUT] =		"session-timeout",
-	[K_SSE_KEEPALIVE] =		"sse-keepalive"
+	[K_SSE_KEEPALIVE] =		"sse-keepalive",
+	[K_SESSION_RESPONSES] =		"session-responses"
 };
 %}
 
@@ -223,9 +292,11 @@ static const char *const key_names[K_MAX] = {
 %token	AUTOSHUTDOWN LISTEN PORT WORKER AGENT RUNNER RESTART SHUTDOWNTIMEOUT
 %token	SIGNIFICANT PLUGIN MCPPATH SESSIONTIMEOUT MAXBODYSIZE MAXHEADERSIZE
 %token	HEADERTIMEOUT BODYTIMEOUT IDLETIMEOUT SSEKEEPALIVE ALLOWHOST
-%token	ALLOWORIGIN ERROR
+%token	ALLOWORIGIN SESSIONRESPONSES TOOL RESOURCE PROMPT DESCRIPTION TITLE
+%token	INPUTSCHEMA COMMAND DIRECTORY ENV TIMEOUT MAXOUTPUT CONCURRENCY PATH
+%token	NAME MIMETYPE MAXSIZE ARGUMENT MESSAGE ERROR
 %token	<v.string>	STRING
-%type	<v.number>	role
+%type	<v.number>	role catkind
 
 %%
 
@@ -382,6 +453,22 @@ main		: WORKERS STRING		{
 			set_duration(K_SSE_KEEPALIVE, $2,
 			    &ps.conf->c_sse_keepalive_ms);
 		}
+		| SESSIONRESPONSES STRING	{
+			const char	*w[] = {
+				conf_session_responses_name(RESPONSES_SSE),
+				conf_session_responses_name(RESPONSES_JSON)
+			};
+			int		 i;
+
+			if (key_first(&ps.seen[K_SESSION_RESPONSES],
+			    "session-responses") &&
+			    (i = get_choice("session-responses", $2, w, 2)) !=
+			    -1) {
+				ps.conf->c_session_responses =
+				    (enum session_responses)i;
+				ps.seen[K_SESSION_RESPONSES].w_ok = 1;
+			}
+		}
 		| ALLOWHOST STRING		{
 			add_allow(0, $2);
 		}
@@ -415,6 +502,26 @@ block		: role '{' { block_open($1); } '\n' items '}' {
 				stmt_error("%s: missing \"{\" (it goes on the "
 				    "same line)", role_name($1));
 		}
+		| catkind STRING '{' { cat_open($1, $2); } '\n' items '}' {
+			block_close();
+		}
+		| catkind '{' { cat_open($1, NULL); } '\n' items '}' {
+			block_close();
+		}
+		| catkind STRING		{
+			conf_error(ps.stmt_file, ps.stmt_line, "%s %s: missing "
+			    "\"{\" (it goes on the same line)",
+			    cat_kind_name($1), $2);
+		}
+		| catkind			{
+			conf_error(ps.stmt_file, ps.stmt_line, "%s: missing "
+			    "name", cat_kind_name($1));
+		}
+		;
+
+catkind		: TOOL				{ $$ = CAT_TOOL; }
+		| RESOURCE			{ $$ = CAT_RESOURCE; }
+		| PROMPT			{ $$ = CAT_PROMPT; }
 		;
 
 role		: WORKER			{ $$ = ROLE_WORKER; }
@@ -441,6 +548,28 @@ item		: RESTART STRING		{
 		| SIGNIFICANT STRING		{
 			spec_item(SK_SIGNIFICANT, "significant", $2);
 		}
+		| DESCRIPTION words		{ cat_item(CK_DESCRIPTION); }
+		| TITLE words			{ cat_item(CK_TITLE); }
+		| INPUTSCHEMA words		{ cat_item(CK_INPUT_SCHEMA); }
+		| COMMAND words			{ cat_item(CK_COMMAND); }
+		| DIRECTORY words		{ cat_item(CK_DIRECTORY); }
+		| ENV words			{ cat_item(CK_ENV); }
+		| TIMEOUT words			{ cat_item(CK_TIMEOUT); }
+		| MAXOUTPUT words		{ cat_item(CK_MAX_OUTPUT); }
+		| CONCURRENCY words		{ cat_item(CK_CONCURRENCY); }
+		| PATH words			{ cat_item(CK_PATH); }
+		| NAME words			{ cat_item(CK_NAME); }
+		| MIMETYPE words		{ cat_item(CK_MIME_TYPE); }
+		| MAXSIZE words			{ cat_item(CK_MAX_SIZE); }
+		| ARGUMENT words		{ cat_item(CK_ARGUMENT); }
+		| MESSAGE words			{ cat_item(CK_MESSAGE); }
+		;
+
+words		: STRING			{
+			ps.nwords = 0;
+			words_add($1);
+		}
+		| words STRING			{ words_add($2); }
 		;
 
 %%
@@ -455,27 +584,43 @@ static const struct keywords keywords[] = {
 	{ "agent",		AGENT },
 	{ "allow-host",		ALLOWHOST },
 	{ "allow-origin",	ALLOWORIGIN },
+	{ "argument",		ARGUMENT },
 	{ "auto-shutdown",	AUTOSHUTDOWN },
 	{ "body-timeout",	BODYTIMEOUT },
+	{ "command",		COMMAND },
+	{ "concurrency",	CONCURRENCY },
 	{ "control-socket",	CONTROLSOCKET },
+	{ "description",	DESCRIPTION },
+	{ "directory",		DIRECTORY },
 	{ "drain-timeout",	DRAINTIMEOUT },
+	{ "env",		ENV },
 	{ "header-timeout",	HEADERTIMEOUT },
 	{ "idle-timeout",	IDLETIMEOUT },
 	{ "include",		INCLUDE },
+	{ "input-schema",	INPUTSCHEMA },
 	{ "listen",		LISTEN },
 	{ "log-file",		LOGFILE },
 	{ "max-body-size",	MAXBODYSIZE },
 	{ "max-connections",	MAXCONNECTIONS },
 	{ "max-header-size",	MAXHEADERSIZE },
+	{ "max-output",		MAXOUTPUT },
+	{ "max-size",		MAXSIZE },
 	{ "mcp-path",		MCPPATH },
+	{ "message",		MESSAGE },
+	{ "mime-type",		MIMETYPE },
+	{ "name",		NAME },
+	{ "path",		PATH },
 	{ "pidfile",		PIDFILE },
 	{ "plugin",		PLUGIN },
 	{ "port",		PORT },
+	{ "prompt",		PROMPT },
 	{ "ready-timeout",	READYTIMEOUT },
+	{ "resource",		RESOURCE },
 	{ "restart",		RESTART },
 	{ "restart-intensity",	RESTARTINTENSITY },
 	{ "restart-period",	RESTARTPERIOD },
 	{ "runner",		RUNNER },
+	{ "session-responses",	SESSIONRESPONSES },
 	{ "session-timeout",	SESSIONTIMEOUT },
 	{ "shutdown-timeout",	SHUTDOWNTIMEOUT },
 	{ "significant",	SIGNIFICANT },
@@ -484,6 +629,9 @@ static const struct keywords keywords[] = {
 	{ "throttle-max",	THROTTLEMAX },
 	{ "throttle-min",	THROTTLEMIN },
 	{ "throttle-reset",	THROTTLERESET },
+	{ "timeout",		TIMEOUT },
+	{ "title",		TITLE },
+	{ "tool",		TOOL },
 	{ "worker",		WORKER },
 	{ "worker-connections",	WORKERCONNECTIONS },
 	{ "workers",		WORKERS }
@@ -545,14 +693,23 @@ conf_error(struct file *f, int line, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* An error about the statement being parsed (grammar actions). */
+/*
+ * An error about the statement being parsed (grammar actions).  In a
+ * catalog block it names the block: "tool grep: timeout: ...".
+ */
 static void
 stmt_error(const char *fmt, ...)
 {
 	va_list	ap;
+	char	msg[256];
 
 	va_start(ap, fmt);
-	conf_verror(ps.stmt_file, ps.stmt_line, fmt, ap);
+	if (ps.in_block && ps.block_cat != CAT_NONE) {
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		conf_error(ps.stmt_file, ps.stmt_line, "%s: %s", ps.cat_label,
+		    msg);
+	} else
+		conf_verror(ps.stmt_file, ps.stmt_line, fmt, ap);
 	va_end(ap);
 }
 
@@ -1133,7 +1290,7 @@ spec_item(enum spec_key k, const char *key, const char *s)
 	struct where	*w;
 	int		 i;
 
-	if (!ps.in_block) {
+	if (!ps.in_block || ps.block_cat != CAT_NONE) {
 		stmt_error("%s: only allowed in a worker, agent or runner "
 		    "block", key);
 		return;
@@ -1170,6 +1327,7 @@ block_open(int role)
 	if (ps.in_block)
 		block_close();
 	ps.in_block = 1;
+	ps.block_cat = CAT_NONE;
 	ps.block_role = role;
 	ps.block_file = ps.stmt_file;
 	ps.block_line = ps.stmt_line;
@@ -1205,6 +1363,12 @@ block_close(void)
 {
 	struct where	*sig, *rst, *w;
 
+	if (ps.block_cat != CAT_NONE) {
+		cat_close();
+		ps.in_block = 0;
+		ps.block_cat = CAT_NONE;
+		return;
+	}
 	if (ps.block_role != -1 && ps.spec->s_significant &&
 	    ps.spec->s_restart == RESTART_PERMANENT) {
 		sig = &ps.sseen[SK_SIGNIFICANT];
@@ -1221,6 +1385,873 @@ block_close(void)
 	ps.in_block = 0;
 	ps.spec = NULL;
 	ps.sseen = NULL;
+}
+
+/*
+ * The catalog: tool, resource and prompt blocks.  An entry is filled in
+ * ps.tool, ps.res or ps.prompt and appended to the conf's array when its
+ * block closes, if its header (name, unique, room left) was right.
+ */
+
+#define NAME_RULE	"1 to 64 letters, digits, \"_\", \".\" or \"-\""
+
+/* Which blocks take an item, and how many values it takes. */
+#define IN_TOOL		(1U << CAT_TOOL)
+#define IN_RESOURCE	(1U << CAT_RESOURCE)
+#define IN_PROMPT	(1U << CAT_PROMPT)
+static const struct {
+	const char	*ck_name;
+	unsigned int	 ck_blocks;
+	const char	*ck_blocks_text;
+	uint32_t	 ck_max;	/* values; 0: the item counts them */
+	int		 ck_text;	/* a text: may need quotes */
+} cat_keys[CK_MAX] = {
+	[CK_DESCRIPTION] = { "description", IN_TOOL | IN_RESOURCE | IN_PROMPT,
+	    "tool, resource or prompt", 1, 1 },
+	[CK_TITLE] = { "title", IN_TOOL | IN_PROMPT, "tool or prompt", 1, 1 },
+	[CK_INPUT_SCHEMA] = { "input-schema", IN_TOOL, "tool", 1, 1 },
+	[CK_COMMAND] = { "command", IN_TOOL, "tool", CONF_ARGV_MAX, 0 },
+	[CK_DIRECTORY] = { "directory", IN_TOOL, "tool", 1, 0 },
+	[CK_ENV] = { "env", IN_TOOL, "tool", CONF_ENV_MAX, 0 },
+	[CK_TIMEOUT] = { "timeout", IN_TOOL, "tool", 1, 0 },
+	[CK_MAX_OUTPUT] = { "max-output", IN_TOOL, "tool", 1, 0 },
+	[CK_CONCURRENCY] = { "concurrency", IN_TOOL, "tool", 1, 0 },
+	[CK_PATH] = { "path", IN_RESOURCE, "resource", 1, 0 },
+	[CK_NAME] = { "name", IN_RESOURCE, "resource", 1, 1 },
+	[CK_MIME_TYPE] = { "mime-type", IN_RESOURCE, "resource", 1, 0 },
+	[CK_MAX_SIZE] = { "max-size", IN_RESOURCE, "resource", 1, 0 },
+	[CK_ARGUMENT] = { "argument", IN_PROMPT, "prompt", 0, 1 },
+	[CK_MESSAGE] = { "message", IN_PROMPT, "prompt", 0, 1 }
+};
+#undef IN_TOOL
+#undef IN_RESOURCE
+#undef IN_PROMPT
+
+static const char *
+cat_kind_name(enum cat_kind k)
+{
+	switch (k) {
+	case CAT_TOOL:
+		return "tool";
+	case CAT_RESOURCE:
+		return "resource";
+	case CAT_PROMPT:
+		return "prompt";
+	case CAT_NONE:
+		break;
+	}
+	return "block";
+}
+
+static void
+words_add(const char *s)
+{
+	if (ps.nwords < WORDS_MAX)
+		ps.words[ps.nwords] = s;
+	if (ps.nwords < UINT32_MAX)
+		ps.nwords++;
+}
+
+/* A token was a "quoted string": "required" is a text, not the flag. */
+static int
+is_quoted(const char *s)
+{
+	const struct strnode	*n;
+
+	n = (const struct strnode *)(const void *)
+	    (s - offsetof(struct strnode, s_str));
+	return n->s_quoted;
+}
+
+/* ASCII only, whatever the locale. */
+static int
+c_alpha(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int
+c_alnum(int c)
+{
+	return c_alpha(c) || (c >= '0' && c <= '9');
+}
+
+/* A tool, prompt, argument or placeholder name: NAME_RULE. */
+static int
+valid_name(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (len == 0 || len > CAT_NAME_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!c_alnum((unsigned char)s[i]) && s[i] != '_' &&
+		    s[i] != '.' && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* scheme ":" and something, in visible ASCII. */
+static int
+valid_uri(const char *s)
+{
+	const char	*p;
+
+	if (!c_alpha((unsigned char)s[0]))
+		return 0;
+	for (p = s + 1; *p != ':'; p++)
+		if (!c_alnum((unsigned char)*p) && *p != '+' && *p != '-' &&
+		    *p != '.')
+			return 0;
+	if (p[1] == '\0')
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* An environment variable's name: [A-Za-z_][A-Za-z0-9_]*. */
+static int
+valid_env(const char *s)
+{
+	if (!c_alpha((unsigned char)*s) && *s != '_')
+		return 0;
+	for (s++; *s != '\0'; s++)
+		if (!c_alnum((unsigned char)*s) && *s != '_')
+			return 0;
+	return 1;
+}
+
+/* One side of type/subtype: an RFC 6838 restricted-name. */
+static int
+mime_part(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (len == 0 || len > MIME_PART_MAX || !c_alnum((unsigned char)s[0]))
+		return 0;
+	for (i = 1; i < len; i++)
+		if (!c_alnum((unsigned char)s[i]) &&
+		    strchr("!#$&-^_.+", s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+static int
+valid_mime(const char *s)
+{
+	const char	*slash;
+
+	if ((slash = strchr(s, '/')) == NULL)
+		return 0;
+	return mime_part(s, (size_t)(slash - s)) &&
+	    mime_part(slash + 1, strlen(slash + 1));
+}
+
+/*
+ * The next placeholder of a text from *pp: 1 and its name (*name, *len),
+ * 0 at the end, -1 at a "{" without a "}" (*name points at it).  "{{"
+ * is a literal "{"; a "}" alone is itself.
+ */
+static int
+placeholder_next(const char **pp, const char **name, size_t *len)
+{
+	const char	*p, *e;
+
+	for (p = *pp; *p != '\0'; p++) {
+		if (*p != '{')
+			continue;
+		if (p[1] == '{') {
+			p++;
+			continue;
+		}
+		if ((e = strchr(p + 1, '}')) == NULL) {
+			*name = p;
+			*len = 0;
+			*pp = p + strlen(p);
+			return -1;
+		}
+		*name = p + 1;
+		*len = (size_t)(e - p - 1);
+		*pp = e + 1;
+		return 1;
+	}
+	*pp = p;
+	return 0;
+}
+
+/* Every "{" of s opens a placeholder with a valid name, or is "{{". */
+static int
+check_placeholders(const char *key, const char *s)
+{
+	const char	*p = s, *name;
+	size_t		 len;
+	int		 r, ok = 1;
+
+	while ((r = placeholder_next(&p, &name, &len)) != 0) {
+		if (r == -1) {
+			stmt_error("%s: \"{\" without \"}\" at \"%.24s\" "
+			    "(\"{{\" is a literal \"{\")", key, name);
+			return 0;
+		}
+		if (!valid_name(name, len)) {
+			stmt_error("%s: invalid placeholder \"{%.*s}\" (a name "
+			    "is %s; \"{{\" is a literal \"{\")", key,
+			    (int)(len > 70 ? 70 : len), name, NAME_RULE);
+			ok = 0;
+		}
+	}
+	return ok;
+}
+
+/* *dst = a copy of s, or NULL for "" (none). */
+static int
+set_text(char **dst, const char *s)
+{
+	free(*dst);
+	*dst = NULL;
+	if (s[0] == '\0')
+		return 1;
+	if ((*dst = strdup(s)) == NULL) {
+		stmt_error("out of memory");
+		return 0;
+	}
+	return 1;
+}
+
+/* The text of a JSON object, with an object as "properties" if any. */
+static int
+check_schema(const char *s)
+{
+	struct json	 j;
+	jsmntok_t	*toks;
+	size_t		 len = strlen(s);
+	int		 i, r, ok = 0;
+
+	/* a token takes a byte at least */
+	if ((toks = calloc(len + 1, sizeof(*toks))) == NULL) {
+		stmt_error("out of memory");
+		return 0;
+	}
+	if ((r = json_parse(&j, s, len, toks, (int)len + 1)) != JSON_OK)
+		stmt_error("input-schema: %s", json_strerror(r));
+	else if (json_type(&j, 0) != JSON_OBJECT)
+		stmt_error("input-schema: not a JSON object");
+	else if ((i = json_get(&j, 0, "type")) != -1 &&
+	    !json_streq(&j, i, "object"))
+		stmt_error("input-schema: \"type\" is not \"object\"");
+	else if ((i = json_get(&j, 0, "properties")) != -1 &&
+	    json_type(&j, i) != JSON_OBJECT)
+		stmt_error("input-schema: \"properties\" is not an object");
+	else
+		ok = 1;
+	free(toks);
+	return ok;
+}
+
+/* command PATH [WORD...]: an absolute program, placeholders after it. */
+static int
+set_command(void)
+{
+	struct conf_tool	*t = &ps.tool;
+	uint32_t		 i;
+	int			 ok = 1;
+
+	if (ps.words[0][0] != '/') {
+		stmt_error("command: \"%s\" is not an absolute path",
+		    ps.words[0]);
+		ok = 0;
+	} else if (strchr(ps.words[0], '{') != NULL) {
+		stmt_error("command: the program's path cannot hold \"{\"");
+		ok = 0;
+	}
+	for (i = 1; i < ps.nwords; i++)
+		if (!check_placeholders("command", ps.words[i]))
+			ok = 0;
+	if (!ok)
+		return 0;
+	for (i = 0; i < ps.nwords; i++) {
+		if ((t->t_argv[i] = strdup(ps.words[i])) == NULL) {
+			stmt_error("out of memory");
+			return 0;
+		}
+		t->t_argc++;
+	}
+	return 1;
+}
+
+/* env NAME...: added up over the lines, each name once. */
+static void
+add_env(void)
+{
+	struct conf_tool	*t = &ps.tool;
+	struct where		*w;
+	const char		*s;
+	char			 wbuf[CONF_PATH_MAX + 32];
+	uint32_t		 i, j;
+
+	for (i = 0; i < ps.nwords; i++) {
+		s = ps.words[i];
+		if (!valid_env(s)) {
+			stmt_error("env: invalid name \"%s\" (a letter or "
+			    "\"_\", then letters, digits or \"_\")", s);
+			continue;
+		}
+		for (j = 0; j < t->t_nenv; j++)
+			if (strcmp(t->t_env[j], s) == 0)
+				break;
+		if (j < t->t_nenv) {
+			stmt_error("env: %s already listed %s", s,
+			    where_text(wbuf, sizeof(wbuf), &ps.env_at[j]));
+			continue;
+		}
+		if (t->t_nenv == CONF_ENV_MAX) {
+			stmt_error("env: too many variables (at most %d)",
+			    CONF_ENV_MAX);
+			return;
+		}
+		if ((t->t_env[t->t_nenv] = strdup(s)) == NULL) {
+			stmt_error("out of memory");
+			return;
+		}
+		w = &ps.env_at[t->t_nenv++];
+		w->w_file = ps.stmt_file;
+		w->w_line = ps.stmt_line;
+		w->w_seq = ++ps.seq;
+		w->w_ok = 1;
+	}
+}
+
+/* argument NAME [required] [TEXT]: "required" as a bare word. */
+static void
+add_argument(void)
+{
+	struct conf_prompt	*p = &ps.prompt;
+	struct conf_prompt_arg	*a;
+	struct where		*w;
+	const char		*name = ps.words[0], *desc = NULL;
+	char			 wbuf[CONF_PATH_MAX + 32];
+	uint32_t		 i = 1, j;
+	int			 required = 0;
+
+	if (i < ps.nwords && !is_quoted(ps.words[i]) &&
+	    strcmp(ps.words[i], "required") == 0) {
+		required = 1;
+		i++;
+	}
+	if (i < ps.nwords)
+		desc = ps.words[i++];
+	if (i < ps.nwords) {
+		stmt_error("argument: too many values (NAME [required] [TEXT]; "
+		    "quote a text with spaces)");
+		return;
+	}
+	if (!valid_name(name, strlen(name))) {
+		stmt_error("argument: invalid name \"%s\" (%s)", name,
+		    NAME_RULE);
+		return;
+	}
+	for (j = 0; j < p->p_nargs; j++)
+		if (strcmp(p->p_args[j].a_name, name) == 0) {
+			stmt_error("argument: %s already declared %s", name,
+			    where_text(wbuf, sizeof(wbuf), &ps.arg_at[j]));
+			return;
+		}
+	if (p->p_nargs == CONF_PROMPT_ARGS_MAX) {
+		stmt_error("argument: too many arguments (at most %d)",
+		    CONF_PROMPT_ARGS_MAX);
+		return;
+	}
+	a = &p->p_args[p->p_nargs];
+	if ((a->a_name = strdup(name)) == NULL ||
+	    (desc != NULL && !set_text(&a->a_desc, desc))) {
+		free(a->a_name);
+		memset(a, 0, sizeof(*a));
+		stmt_error("out of memory");
+		return;
+	}
+	a->a_required = required;
+	w = &ps.arg_at[p->p_nargs++];
+	w->w_file = ps.stmt_file;
+	w->w_line = ps.stmt_line;
+	w->w_seq = ++ps.seq;
+	w->w_ok = 1;
+}
+
+/* message user|assistant TEXT: in order. */
+static void
+add_message(void)
+{
+	const char		*roles[] = { "user", "assistant" };
+	struct conf_prompt	*p = &ps.prompt;
+	struct conf_prompt_msg	*m;
+	struct where		*w;
+	int			 role;
+
+	if (ps.nwords != 2) {
+		if (ps.nwords < 2)
+			stmt_error("message: a role (user or assistant) and "
+			    "a text expected");
+		else
+			stmt_error("message: %lu values, two expected (quote "
+			    "a text with spaces)", (unsigned long)ps.nwords);
+		return;
+	}
+	if ((role = get_choice("message", ps.words[0], roles, 2)) == -1)
+		return;
+	if (ps.words[1][0] == '\0') {
+		stmt_error("message: empty text");
+		return;
+	}
+	if (!check_placeholders("message", ps.words[1]))
+		return;
+	if (p->p_nmsgs == CONF_PROMPT_MSGS_MAX) {
+		stmt_error("message: too many messages (at most %d)",
+		    CONF_PROMPT_MSGS_MAX);
+		return;
+	}
+	m = &p->p_msgs[p->p_nmsgs];
+	if ((m->m_text = strdup(ps.words[1])) == NULL) {
+		stmt_error("out of memory");
+		return;
+	}
+	m->m_assistant = role;
+	w = &ps.msg_at[p->p_nmsgs++];
+	w->w_file = ps.stmt_file;
+	w->w_line = ps.stmt_line;
+	w->w_seq = ++ps.seq;
+	w->w_ok = 1;
+}
+
+/* An item of a catalog block: in the right block, each key once. */
+static void
+cat_item(enum cat_key k)
+{
+	const char	*key = cat_keys[k].ck_name, *s = ps.words[0];
+	struct where	*w = &ps.cseen[k];
+	char		**text;
+	long long	 n;
+
+	if (!ps.in_block ||
+	    (cat_keys[k].ck_blocks & (1U << ps.block_cat)) == 0) {
+		stmt_error("%s: only allowed in a %s block", key,
+		    cat_keys[k].ck_blocks_text);
+		return;
+	}
+	if (k == CK_ENV || k == CK_ARGUMENT || k == CK_MESSAGE) {
+		/* lists: seen, even if wrong ("a message is required") */
+		if (w->w_file == NULL) {
+			w->w_file = ps.stmt_file;
+			w->w_line = ps.stmt_line;
+			w->w_seq = ++ps.seq;
+		}
+	} else if (!key_first(w, key))
+		return;		/* once set, even wrongly, a key is set */
+	if (cat_keys[k].ck_max == 1 && ps.nwords > 1) {
+		stmt_error("%s: %lu values, one expected%s", key,
+		    (unsigned long)ps.nwords, cat_keys[k].ck_text ?
+		    " (quote a text with spaces)" : "");
+		return;
+	}
+	if (cat_keys[k].ck_max > 1 && ps.nwords > cat_keys[k].ck_max) {
+		stmt_error("%s: too many values (%lu, at most %lu)", key,
+		    (unsigned long)ps.nwords,
+		    (unsigned long)cat_keys[k].ck_max);
+		return;
+	}
+	switch (k) {
+	case CK_ENV:
+		add_env();
+		return;
+	case CK_ARGUMENT:
+		add_argument();
+		return;
+	case CK_MESSAGE:
+		add_message();
+		return;
+	case CK_DESCRIPTION:
+		if (ps.block_cat == CAT_TOOL && s[0] == '\0') {
+			stmt_error("description: empty (clients need one)");
+			return;
+		}
+		text = ps.block_cat == CAT_TOOL ? &ps.tool.t_desc :
+		    ps.block_cat == CAT_RESOURCE ? &ps.res.r_desc :
+		    &ps.prompt.p_desc;
+		if (!set_text(text, s))
+			return;
+		break;
+	case CK_TITLE:
+		text = ps.block_cat == CAT_TOOL ? &ps.tool.t_title :
+		    &ps.prompt.p_title;
+		if (!set_text(text, s))
+			return;
+		break;
+	case CK_INPUT_SCHEMA:
+		if (strcmp(s, "auto") != 0 &&
+		    (!check_schema(s) || !set_text(&ps.tool.t_schema, s)))
+			return;
+		break;
+	case CK_COMMAND:
+		if (!set_command())
+			return;
+		break;
+	case CK_DIRECTORY:
+		if (strcmp(s, "none") == 0)
+			break;
+		if (s[0] != '/') {
+			stmt_error("directory: \"%s\" is not an absolute path",
+			    s);
+			return;
+		}
+		if (!set_text(&ps.tool.t_cwd, s))
+			return;
+		break;
+	case CK_TIMEOUT:
+		if (!get_duration(key, s, &ps.tool.t_timeout_ms))
+			return;
+		break;
+	case CK_MAX_OUTPUT:
+		if (!get_size(key, s, TOOL_OUTPUT_MIN, TOOL_OUTPUT_MAX,
+		    &ps.tool.t_output_max))
+			return;
+		break;
+	case CK_CONCURRENCY:
+		if (!get_number(key, s, 1, TOOL_CONCURRENCY_MAX, &n))
+			return;
+		ps.tool.t_concurrency = (uint32_t)n;
+		break;
+	case CK_PATH:
+		if (s[0] != '/') {
+			stmt_error("path: \"%s\" is not an absolute path", s);
+			return;
+		}
+		if (!set_text(&ps.res.r_path, s))
+			return;
+		break;
+	case CK_NAME:
+		if (s[0] == '\0') {
+			stmt_error("name: empty");
+			return;
+		}
+		if (!set_text(&ps.res.r_name, s))
+			return;
+		break;
+	case CK_MIME_TYPE:
+		if (strcmp(s, "auto") == 0)
+			break;
+		if (!valid_mime(s)) {
+			stmt_error("mime-type: invalid type \"%s\" (type/subtype, "
+			    "as text/plain)", s);
+			return;
+		}
+		if (!set_text(&ps.res.r_mime, s))
+			return;
+		break;
+	case CK_MAX_SIZE:
+		if (!get_size(key, s, 1, RESOURCE_SIZE_MAX,
+		    &ps.res.r_size_max))
+			return;
+		break;
+	case CK_MAX:
+		return;
+	}
+	w->w_ok = 1;
+}
+
+/* The name of entry i of kind k, and where it was declared. */
+static const char *
+cat_entry(enum cat_kind k, uint32_t i, struct where *w)
+{
+	struct conf	*c = ps.conf;
+
+	memset(w, 0, sizeof(*w));
+	switch (k) {
+	case CAT_TOOL:
+		w->w_file = ps.tool_file[i];
+		w->w_line = c->c_tools[i].t_line;
+		return c->c_tools[i].t_name;
+	case CAT_RESOURCE:
+		w->w_file = ps.res_file[i];
+		w->w_line = c->c_resources[i].r_line;
+		return c->c_resources[i].r_uri;
+	case CAT_PROMPT:
+		w->w_file = ps.prompt_file[i];
+		w->w_line = c->c_prompts[i].p_line;
+		return c->c_prompts[i].p_name;
+	case CAT_NONE:
+		break;
+	}
+	return "";
+}
+
+/* "tool NAME {": the header; the items go to a scratch entry anyway. */
+static void
+cat_open(enum cat_kind kind, const char *name)
+{
+	struct conf	*c = ps.conf;
+	struct where	 w;
+	char		 wbuf[CONF_PATH_MAX + 32];
+	char		**dst;
+	uint32_t	 i, n, max;
+	int		 ok;
+
+	if (ps.in_block)
+		block_close();
+	ps.in_block = 1;
+	ps.block_cat = kind;
+	ps.block_role = -1;
+	ps.block_file = ps.stmt_file;
+	ps.block_line = ps.stmt_line;
+	ps.spec = NULL;
+	ps.sseen = NULL;
+	ps.cat_ok = 0;
+	memset(ps.cseen, 0, sizeof(ps.cseen));
+	memset(ps.env_at, 0, sizeof(ps.env_at));
+	memset(ps.arg_at, 0, sizeof(ps.arg_at));
+	memset(ps.msg_at, 0, sizeof(ps.msg_at));
+	conf_tool_free(&ps.tool);
+	conf_resource_free(&ps.res);
+	conf_prompt_free(&ps.prompt);
+
+	ok = name != NULL && (kind == CAT_RESOURCE ? valid_uri(name) :
+	    valid_name(name, strlen(name)));
+	if (name == NULL)
+		snprintf(ps.cat_label, sizeof(ps.cat_label), "%s",
+		    cat_kind_name(kind));
+	else
+		snprintf(ps.cat_label, sizeof(ps.cat_label),
+		    ok ? "%s %s" : "%s \"%s\"", cat_kind_name(kind), name);
+	ps.block_label = ps.cat_label;
+
+	switch (kind) {
+	case CAT_TOOL:
+		ps.tool.t_line = ps.stmt_line;
+		ps.tool.t_timeout_ms = DEF_TOOL_TIMEOUT_MS;
+		ps.tool.t_output_max = DEF_TOOL_OUTPUT_MAX;
+		ps.tool.t_concurrency = DEF_TOOL_CONCURRENCY;
+		dst = &ps.tool.t_name;
+		n = c->c_ntools;
+		max = CONF_TOOLS_MAX;
+		break;
+	case CAT_RESOURCE:
+		ps.res.r_line = ps.stmt_line;
+		ps.res.r_size_max = DEF_RESOURCE_SIZE_MAX;
+		dst = &ps.res.r_uri;
+		n = c->c_nresources;
+		max = CONF_RESOURCES_MAX;
+		break;
+	case CAT_PROMPT:
+		ps.prompt.p_line = ps.stmt_line;
+		dst = &ps.prompt.p_name;
+		n = c->c_nprompts;
+		max = CONF_PROMPTS_MAX;
+		break;
+	case CAT_NONE:
+	default:
+		return;
+	}
+	if (name == NULL) {
+		stmt_error("missing name");
+		return;
+	}
+	if (!ok) {
+		if (kind == CAT_RESOURCE)
+			stmt_error("invalid URI (a scheme such as \"file:\", "
+			    "then visible ASCII)");
+		else
+			stmt_error("invalid name (%s)", NAME_RULE);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(cat_entry(kind, i, &w), name) == 0) {
+			stmt_error("already declared %s",
+			    where_text(wbuf, sizeof(wbuf), &w));
+			return;
+		}
+	if (n == max) {
+		stmt_error("too many %ss (at most %lu)", cat_kind_name(kind),
+		    (unsigned long)max);
+		return;
+	}
+	if ((*dst = strdup(name)) == NULL) {
+		stmt_error("out of memory");
+		return;
+	}
+	ps.cat_ok = 1;
+}
+
+/* Room for entry n in an array of *cap: the array, or NULL. */
+static void *
+grow(void *arr, uint32_t n, uint32_t *cap, size_t size)
+{
+	void		*p;
+	uint32_t	 ncap;
+
+	if (n < *cap)
+		return arr;
+	ncap = *cap == 0 ? 8 : *cap * 2;
+	if ((p = realloc(arr, (size_t)ncap * size)) == NULL)
+		return NULL;
+	*cap = ncap;
+	return p;
+}
+
+/* The placeholders of the command are properties of its input-schema. */
+static void
+tool_placeholders(void)
+{
+	struct conf_tool	*t = &ps.tool;
+	struct where		*cmd = &ps.cseen[CK_COMMAND];
+	struct json		 j;
+	jsmntok_t		*toks;
+	const char		*p, *name;
+	char			 key[CAT_NAME_MAX + 1];
+	size_t			 len;
+	uint32_t		 a;
+	int			 props;
+
+	if (!cmd->w_ok || t->t_schema == NULL)
+		return;
+	len = strlen(t->t_schema);
+	if ((toks = calloc(len + 1, sizeof(*toks))) == NULL) {
+		conf_error(cmd->w_file, cmd->w_line, "%s: out of memory",
+		    ps.cat_label);
+		return;
+	}
+	if (json_parse(&j, t->t_schema, len, toks, (int)len + 1) != JSON_OK) {
+		free(toks);
+		return;
+	}
+	props = json_get(&j, 0, "properties");
+	for (a = 1; a < t->t_argc; a++) {
+		p = t->t_argv[a];
+		while (placeholder_next(&p, &name, &len) == 1) {
+			if (len >= sizeof(key))
+				continue;
+			memcpy(key, name, len);
+			key[len] = '\0';
+			if (json_get(&j, props, key) == -1)
+				conf_error(cmd->w_file, cmd->w_line, "%s: "
+				    "command: {%s} is not a property of the "
+				    "input-schema", ps.cat_label, key);
+		}
+	}
+	free(toks);
+}
+
+/* The placeholders of the messages are arguments. */
+static void
+prompt_placeholders(void)
+{
+	struct conf_prompt	*p = &ps.prompt;
+	struct where		*w;
+	const char		*s, *name;
+	size_t			 len;
+	uint32_t		 m, a;
+
+	for (m = 0; m < p->p_nmsgs; m++) {
+		s = p->p_msgs[m].m_text;
+		w = &ps.msg_at[m];
+		while (placeholder_next(&s, &name, &len) == 1) {
+			for (a = 0; a < p->p_nargs; a++)
+				if (strncmp(p->p_args[a].a_name, name, len) ==
+				    0 && p->p_args[a].a_name[len] == '\0')
+					break;
+			if (a == p->p_nargs)
+				conf_error(w->w_file, w->w_line, "%s: {%.*s} is "
+				    "not an argument", ps.cat_label,
+				    (int)len, name);
+		}
+	}
+}
+
+/* "name" by default: the last component of the path. */
+static char *
+last_component(const char *path)
+{
+	size_t	end = strlen(path), start;
+
+	while (end > 1 && path[end - 1] == '/')
+		end--;
+	for (start = end; start > 0 && path[start - 1] != '/'; start--)
+		;
+	if (start == end)
+		return strdup("/");
+	return strndup(path + start, end - start);
+}
+
+/* "}": what is required, then the entry joins the conf. */
+static void
+cat_close(void)
+{
+	struct conf	*c = ps.conf;
+	struct file	*f = ps.block_file;
+	const char	*label = ps.cat_label;
+	void		*arr;
+	int		 line = ps.block_line;
+
+	switch (ps.block_cat) {
+	case CAT_TOOL:
+		tool_placeholders();
+		/* a header that is wrong said enough */
+		if (!ps.cat_ok)
+			break;
+		if (ps.cseen[CK_DESCRIPTION].w_file == NULL)
+			conf_error(f, line, "%s: description is required",
+			    label);
+		if (ps.cseen[CK_COMMAND].w_file == NULL)
+			conf_error(f, line, "%s: command is required", label);
+		if ((arr = grow(c->c_tools, c->c_ntools, &ps.tools_cap,
+		    sizeof(*c->c_tools))) == NULL)
+			goto nomem;
+		c->c_tools = arr;
+		ps.tool_file[c->c_ntools] = f;
+		c->c_tools[c->c_ntools++] = ps.tool;
+		memset(&ps.tool, 0, sizeof(ps.tool));
+		break;
+	case CAT_RESOURCE:
+		if (!ps.cat_ok)
+			break;
+		if (ps.cseen[CK_PATH].w_file == NULL)
+			conf_error(f, line, "%s: path is required", label);
+		if (ps.res.r_name == NULL && ps.res.r_path != NULL &&
+		    (ps.res.r_name = last_component(ps.res.r_path)) == NULL)
+			goto nomem;
+		if ((arr = grow(c->c_resources, c->c_nresources, &ps.res_cap,
+		    sizeof(*c->c_resources))) == NULL)
+			goto nomem;
+		c->c_resources = arr;
+		ps.res_file[c->c_nresources] = f;
+		c->c_resources[c->c_nresources++] = ps.res;
+		memset(&ps.res, 0, sizeof(ps.res));
+		break;
+	case CAT_PROMPT:
+		prompt_placeholders();
+		if (!ps.cat_ok)
+			break;
+		if (ps.cseen[CK_MESSAGE].w_file == NULL)
+			conf_error(f, line, "%s: a message is required", label);
+		if ((arr = grow(c->c_prompts, c->c_nprompts, &ps.prompts_cap,
+		    sizeof(*c->c_prompts))) == NULL)
+			goto nomem;
+		c->c_prompts = arr;
+		ps.prompt_file[c->c_nprompts] = f;
+		c->c_prompts[c->c_nprompts++] = ps.prompt;
+		memset(&ps.prompt, 0, sizeof(ps.prompt));
+		break;
+	case CAT_NONE:
+		break;
+	}
+	conf_tool_free(&ps.tool);
+	conf_resource_free(&ps.res);
+	conf_prompt_free(&ps.prompt);
+	return;
+ nomem:
+	conf_error(f, line, "%s: out of memory", label);
+	conf_tool_free(&ps.tool);
+	conf_resource_free(&ps.res);
+	conf_prompt_free(&ps.prompt);
 }
 
 static void
@@ -1471,7 +2502,7 @@ is_word(int c)
 
 /* Token text lives until the end of the parse; error recovery drops it. */
 static int
-keep_string(void)
+keep_string(int quoted)
 {
 	struct strnode	*n;
 	size_t		 len = strlen(ps.buf) + 1;
@@ -1481,6 +2512,7 @@ keep_string(void)
 		skip_line();
 		return ERROR;
 	}
+	n->s_quoted = quoted;
 	memcpy(n->s_str, ps.buf, len);
 	n->s_next = ps.strings;
 	ps.strings = n;
@@ -1522,7 +2554,7 @@ lex_quoted(void)
 		ps.buf[len++] = (char)c;
 	}
 	ps.buf[len] = '\0';
-	return keep_string();
+	return keep_string(1);
 }
 
 static int
@@ -1556,7 +2588,7 @@ lex_word(int c, int bol)
 			return ERROR;
 		}
 	}
-	return keep_string();
+	return keep_string(0);
 }
 
 static int
@@ -1697,6 +2729,10 @@ parse(FILE *fp, const char *name, struct conf_errors *errs)
 		snext = s->s_next;
 		free(s);
 	}
+	/* a block the parse did not close */
+	conf_tool_free(&ps.tool);
+	conf_resource_free(&ps.res);
+	conf_prompt_free(&ps.prompt);
 	c = ps.conf;
 	if (ps.nerrors != 0)
 		conf_free(&c);

@@ -508,6 +508,13 @@ mcpd_call_on_cancel(struct mcpd_call *c, mcpd_cancel_fn fn, void *arg)
 	c->c_cancel_arg = arg;
 }
 
+void
+mcpd_call_close_stream(struct mcpd_call *c)
+{
+	if (!c->c_done && c->c_stream->s_ops->so_close != NULL)
+		c->c_stream->s_ops->so_close(c->c_stream);
+}
+
 int
 mcpd_call_cancelled(const struct mcpd_call *c)
 {

@@ -97,7 +97,7 @@ hex4(const unsigned char *s, size_t p, size_t len)
  * The length of the valid UTF-8 sequence starting at s (of n > 0 bytes),
  * or 0: no overlong forms, no surrogates, nothing above U+10FFFF.
  */
-static size_t
+static inline size_t
 utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned char	 c = s[0], lo = 0x80, hi = 0xbf;

@@ -70,6 +70,8 @@ struct mcp_stream_ops {
 	/* the engine keeps (ref) a stream while a request is in flight */
 	void	(*so_ref)(struct mcp_stream *);
 	void	(*so_unref)(struct mcp_stream *);
+	/* optional: end the stream early, the request goes on (SEP-1699) */
+	void	(*so_close)(struct mcp_stream *);
 };
 
 struct mcp_stream {
@@ -129,6 +131,20 @@ void		 mcp_session_detach(struct mcp_session *, struct mcp_stream *);
 /* sessions idle for longer than ms are closed; returns how many */
 unsigned	 mcp_session_expire(struct mcp_server *, uint64_t idle_ms);
 unsigned	 mcp_session_count(const struct mcp_server *);
+
+/*
+ * The replay ring of a session (SSE resumption): the last events of its
+ * streams, bounded by MCP_REPLAY_EVENTS and MCP_REPLAY_BYTES.
+ */
+#define MCP_REPLAY_EVENTS	64
+#define MCP_REPLAY_BYTES	(1024 * 1024)
+typedef void	(*mcp_replay_fn)(void *, uint64_t seq, const char *, size_t,
+		    int final);
+void	mcp_session_record(struct mcp_session *, uint64_t stream,
+	    uint64_t seq, const char *, size_t, int final);
+/* Events of stream after seq, in order; 1 when its final one was among. */
+int	mcp_session_replay(struct mcp_session *, uint64_t stream,
+	    uint64_t after, mcp_replay_fn, void *);
 
 /*
  * The catalog of mcpd.conf (confcat.c): exec tools, file resources with

@@ -120,6 +120,16 @@ struct mcp_session {
 	struct calllist		 s_calls;
 	unsigned		 s_ncalls;
 	struct mcp_stream	*s_get;		/* standalone stream */
+	struct replay_ev {
+		uint64_t	 e_stream;
+		uint64_t	 e_seq;
+		char		*e_data;
+		size_t		 e_len;
+		int		 e_final;
+	}			*s_ring;	/* MCP_REPLAY_EVENTS, lazily */
+	unsigned		 s_ring_head;
+	unsigned		 s_ring_count;
+	size_t			 s_ring_bytes;
 	struct mcp_server	*s_srv;
 };
 TAILQ_HEAD(sesslist, mcp_session);

@@ -138,6 +138,12 @@ int	mcpd_call_request(struct mcpd_call *, const char *method,
 int	mcpd_call_after(struct mcpd_call *, unsigned ms, mcpd_timer_fn fn,
 	    void *arg);
 void	mcpd_call_on_cancel(struct mcpd_call *, mcpd_cancel_fn, void *arg);
+/*
+ * Let the transport close this request's stream now, while the call goes
+ * on (SSE polling, SEP-1699): a client of 2025-11-25 or later comes back
+ * with GET and Last-Event-ID and receives the rest.  Elsewhere a no-op.
+ */
+void	mcpd_call_close_stream(struct mcpd_call *);
 int	mcpd_call_cancelled(const struct mcpd_call *);
 /* the protocol version the client speaks, e.g. "2025-11-25" */
 const char *mcpd_call_protocol(const struct mcpd_call *);

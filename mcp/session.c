@@ -18,6 +18,8 @@
 #define SID_MAC_BYTES	16
 #define SID_RAW		(1 + 2 + MCP_SID_BYTES + SID_MAC_BYTES)
 
+static void	ring_drop_oldest(struct mcp_session *);
+
 static uint64_t
 now_ms_loop(struct mcp_server *srv)
 {
@@ -136,6 +138,9 @@ mcp_session_close(struct mcp_server *srv, struct mcp_session *s)
 	unsigned char		 raw[SID_RAW];
 	unsigned		 i;
 
+	if (s->s_get != NULL && s->s_get->s_ops->so_close != NULL)
+		s->s_get->s_ops->so_close(s->s_get);	/* ends it */
+	s->s_get = NULL;
 	creq_drop_session(s);
 	while ((c = TAILQ_FIRST(&s->s_calls)) != NULL) {
 		call_cancel(c, "the session ended");
@@ -155,6 +160,9 @@ mcp_session_close(struct mcp_server *srv, struct mcp_session *s)
 	srv->sv_nsessions--;
 	for (i = 0; i < s->s_nsubs; i++)
 		free(s->s_subs[i]);
+	while (s->s_ring_count > 0)
+		ring_drop_oldest(s);
+	free(s->s_ring);
 	free(s);
 }
 
@@ -192,6 +200,65 @@ mcp_session_expire(struct mcp_server *srv, uint64_t idle_ms)
 		n++;
 	}
 	return n;
+}
+
+static void
+ring_drop_oldest(struct mcp_session *s)
+{
+	struct replay_ev *e = &s->s_ring[s->s_ring_head];
+
+	s->s_ring_bytes -= e->e_len;
+	free(e->e_data);
+	e->e_data = NULL;
+	s->s_ring_head = (s->s_ring_head + 1) % MCP_REPLAY_EVENTS;
+	s->s_ring_count--;
+}
+
+void
+mcp_session_record(struct mcp_session *s, uint64_t stream, uint64_t seq,
+    const char *data, size_t len, int final)
+{
+	struct replay_ev	*e;
+	char			*copy;
+
+	if (len > MCP_REPLAY_BYTES)
+		return;		/* too big to keep: not resumable */
+	if (s->s_ring == NULL &&
+	    (s->s_ring = calloc(MCP_REPLAY_EVENTS, sizeof(*s->s_ring))) == NULL)
+		return;
+	if ((copy = malloc(len ? len : 1)) == NULL)
+		return;
+	memcpy(copy, data, len);
+	while (s->s_ring_count > 0 && (s->s_ring_count == MCP_REPLAY_EVENTS ||
+	    s->s_ring_bytes + len > MCP_REPLAY_BYTES))
+		ring_drop_oldest(s);
+	e = &s->s_ring[(s->s_ring_head + s->s_ring_count) % MCP_REPLAY_EVENTS];
+	e->e_stream = stream;
+	e->e_seq = seq;
+	e->e_data = copy;
+	e->e_len = len;
+	e->e_final = final;
+	s->s_ring_count++;
+	s->s_ring_bytes += len;
+}
+
+int
+mcp_session_replay(struct mcp_session *s, uint64_t stream, uint64_t after,
+    mcp_replay_fn fn, void *arg)
+{
+	unsigned	i;
+	int		final = 0;
+
+	for (i = 0; i < s->s_ring_count; i++) {
+		struct replay_ev *e =
+		    &s->s_ring[(s->s_ring_head + i) % MCP_REPLAY_EVENTS];
+
+		if (e->e_stream != stream || e->e_seq <= after)
+			continue;
+		fn(arg, e->e_seq, e->e_data, e->e_len, e->e_final);
+		final |= e->e_final;
+	}
+	return final;
 }
 
 unsigned

@@ -266,8 +266,11 @@ static void
 tool_reconnection(struct mcpd_call *call, const char *args, size_t len,
     void *arg)
 {
-	if (mcpd_call_after(call, 100, reconnection_done, NULL) == -1)
+	if (mcpd_call_after(call, 100, reconnection_done, NULL) == -1) {
 		mcpd_call_result_text(call, "Could not schedule a timer", 1);
+		return;
+	}
+	mcpd_call_close_stream(call);
 }
 
 /* -------------------------------------------------------- sampling */

@@ -99,7 +99,9 @@ st_unref(struct mcp_stream *st)
 		exit(0);
 }
 
-static const struct mcp_stream_ops st_ops = { st_send, st_ref, st_unref };
+static const struct mcp_stream_ops st_ops = {
+	st_send, st_ref, st_unref, NULL
+};
 static struct mcp_stream stream = { &st_ops, NULL };
 
 static void

@@ -99,6 +99,9 @@ struct conn {
 	uint8_t			 c_inreq;	/* a request is being read */
 	uint8_t			 c_indispatch;	/* inside mcp_dispatch() */
 	int			 c_handoff;	/* owner + 1: hand it over */
+	struct conn		*c_resumer;	/* dead: who took my stream */
+	struct conn		*c_resumes;	/* GET: the dead conn I follow */
+	struct conn		*c_next_dead;	/* dead conns a call holds */
 	uint8_t			 c_adopted;	/* handed over to us */
 };
 
@@ -110,6 +113,7 @@ static struct conn		**conns;
 static size_t			 nconns, conns_cap;
 static ev_timer			 sweep_to;
 static uint64_t			 streams;	/* SSE streams opened */
+static struct conn		*deadlist;	/* closed, still referenced */
 
 static void	conn_close(struct conn *);
 static void	conn_flush(struct conn *);
@@ -119,8 +123,12 @@ static void	stream_send(struct mcp_stream *, const char *, size_t, int);
 static void	stream_ref(struct mcp_stream *);
 static void	stream_unref(struct mcp_stream *);
 
+static void	stream_close(struct mcp_stream *);
+static void	sse_end(struct conn *);
+static void	request_done(struct conn *);
+
 static const struct mcp_stream_ops conn_stream_ops = {
-	stream_send, stream_ref, stream_unref
+	stream_send, stream_ref, stream_unref, stream_close
 };
 
 static struct hreq *
@@ -274,6 +282,26 @@ reply_error(struct conn *c, int status, const char *reason, int code,
 	reply(c, status, reason, "application/json", extra, w->buf, w->len);
 }
 
+/* The headers of an SSE response. */
+static void
+sse_headers_plain(struct conn *c)
+{
+	struct hreq	*r = c->c_req;
+	char		 hdr[512];
+	int		 n;
+
+	n = snprintf(hdr, sizeof(hdr),
+	    "HTTP/1.1 200 OK\r\n"
+	    "Content-Type: text/event-stream\r\n"
+	    "Cache-Control: no-cache\r\n"
+	    "X-Accel-Buffering: no\r\n"
+	    "Transfer-Encoding: chunked\r\n"
+	    "\r\n");
+	out_write(c, hdr, n);
+	r->r_headers_sent = 1;
+	r->r_sse = 1;
+}
+
 static void
 sse_headers(struct conn *c)
 {
@@ -296,22 +324,39 @@ sse_headers(struct conn *c)
 	r->r_headers_sent = 1;
 	r->r_sse = 1;
 	r->r_stream = ++streams;
+	/*
+	 * SEP-1699: an event id before anything else, and how soon to come
+	 * back, so a 2025-11-25 client can resume this stream with GET and
+	 * Last-Event-ID if it breaks (or we close it) before the answer.
+	 */
+	if (r->r_sess != NULL &&
+	    strcmp(mcp_session_protocol(r->r_sess), "2025-11-25") >= 0) {
+		char	prime[128], size[16];
+		int	pn, sn;
+
+		pn = snprintf(prime, sizeof(prime), "id: %u-%llu-0\n"
+		    "retry: %d\ndata: \n\n", worker->w_child->c_index,
+		    (unsigned long long)r->r_stream, SSE_RETRY_MS);
+		sn = snprintf(size, sizeof(size), "%x\r\n", pn);
+		out_write(c, size, sn);
+		memcpy(prime + pn, "\r\n", 2);
+		out_write(c, prime, pn + 2);
+	}
 }
 
-/* One SSE event in one chunk. */
+/* One SSE event in one chunk, with the id of stream, seq. */
 static void
-sse_event(struct conn *c, const char *json, size_t len)
+sse_write(struct conn *c, uint64_t stream, uint64_t seq, const char *json,
+    size_t len)
 {
-	struct hreq	*r = c->c_req;
 	char		 head[128], size[24];
 	struct iovec	 iov[4];
 	int		 hn, sn;
 
 	/* unique across the session's streams: worker, stream, event */
 	hn = snprintf(head, sizeof(head), "event: message\nid: %u-%llu-%llu\n"
-	    "data: ", worker->w_child->c_index,
-	    (unsigned long long)r->r_stream,
-	    (unsigned long long)++r->r_event);
+	    "data: ", worker->w_child->c_index, (unsigned long long)stream,
+	    (unsigned long long)seq);
 	sn = snprintf(size, sizeof(size), "%zx\r\n", hn + len + 2);
 	iov[0].iov_base = size;
 	iov[0].iov_len = sn;
@@ -322,6 +367,44 @@ sse_event(struct conn *c, const char *json, size_t len)
 	iov[3].iov_base = "\n\n\r\n";
 	iov[3].iov_len = 4;
 	out_writev(c, iov, 4);
+}
+
+/* The session of a request, looked up again: it may have ended. */
+static struct mcp_session *
+req_session(struct hreq *r)
+{
+	int owner;
+
+	if (r->r_sid[0] == '\0')
+		return NULL;
+	return mcp_session_find(worker->w_mcp, r->r_sid, &owner);
+}
+
+/* The next event of this request's stream: sent, and kept for replay. */
+static void
+sse_event(struct conn *c, const char *json, size_t len, int final)
+{
+	struct hreq		*r = c->c_req;
+	struct mcp_session	*s = req_session(r);
+	uint64_t		 seq = ++r->r_event;
+
+	if (s != NULL)
+		mcp_session_record(s, r->r_stream, seq, json, len, final);
+	if (!c->c_dead)
+		sse_write(c, r->r_stream, seq, json, len);
+	else if (c->c_resumer != NULL) {
+		struct conn *g = c->c_resumer;
+
+		sse_write(g, r->r_stream, seq, json, len);
+		if (final) {
+			sse_end(g);
+			g->c_resumes = NULL;
+			c->c_resumer = NULL;
+			g->c_busy = 0;
+			request_done(g);
+			conn_flush(g);
+		}
+	}
 }
 
 static void
@@ -369,8 +452,14 @@ stream_send(struct mcp_stream *st, const char *json, size_t len, int final)
 	struct conn	*c = st->s_owner;
 	struct hreq	*r = c->c_req;
 
-	if (c->c_dead || r == NULL)
+	if (r == NULL)
 		return;
+	if (c->c_dead) {
+		/* kept for a client that resumes with Last-Event-ID */
+		if (r->r_sse && json != NULL)
+			sse_event(c, json, len, final);
+		return;
+	}
 	if (json != NULL) {
 		if (r->r_headers_sent && !r->r_sse)
 			return;		/* answered already */
@@ -382,7 +471,7 @@ stream_send(struct mcp_stream *st, const char *json, size_t len, int final)
 		} else {
 			if (!r->r_headers_sent)
 				sse_headers(c);
-			sse_event(c, json, len);
+			sse_event(c, json, len, final);
 		}
 	} else if (final && !r->r_headers_sent)
 		sse_headers(c);		/* cancelled: an empty stream */
@@ -394,6 +483,36 @@ stream_send(struct mcp_stream *st, const char *json, size_t len, int final)
 		return;			/* serve_post() finishes it */
 	request_done(c);
 	conn_flush(c);
+}
+
+/*
+ * The engine ends a stream early: a standalone GET stream of a session
+ * that ended, or (SEP-1699) a POST stream whose client will resume it.
+ */
+static void
+stream_close(struct mcp_stream *st)
+{
+	struct conn		*c = st->s_owner;
+	struct hreq		*r = c->c_req;
+	struct mcp_session	*s;
+
+	if (c->c_dead || r == NULL)
+		return;
+	if (r->r_get) {
+		if (r->r_sess != NULL)
+			mcp_session_detach(r->r_sess, st);
+		r->r_sess = NULL;
+		sse_end(c);
+		c->c_busy = 0;
+		c->c_close = 1;
+		request_done(c);
+		conn_flush(c);
+		return;
+	}
+	if (!r->r_sse || !c->c_busy || (s = req_session(r)) == NULL ||
+	    strcmp(mcp_session_protocol(s), "2025-11-25") < 0)
+		return;		/* no priming event: nothing to resume from */
+	conn_close(c);		/* the call goes on; its events are kept */
 }
 
 static void
@@ -409,10 +528,30 @@ stream_unref(struct mcp_stream *st)
 {
 	struct conn *c = st->s_owner;
 
-	if (--c->c_refs == 0 && c->c_dead) {
-		free(c);
-		worker_conn_closed();
+	struct conn **pp;
+
+	if (--c->c_refs > 0 || !c->c_dead)
+		return;
+	for (pp = &deadlist; *pp != NULL; pp = &(*pp)->c_next_dead) {
+		if (*pp == c) {
+			*pp = c->c_next_dead;
+			break;
+		}
 	}
+	if (c->c_resumer != NULL) {
+		/* the call ended without a last event: end the resumed one */
+		struct conn *g = c->c_resumer;
+
+		g->c_resumes = NULL;
+		sse_end(g);
+		g->c_busy = 0;
+		request_done(g);
+		conn_flush(g);
+	}
+	if (c->c_req != NULL)
+		hreq_put(c->c_req);
+	free(c);
+	worker_conn_closed();
 }
 
 /* Header and policy checks */
@@ -535,6 +674,53 @@ serve_post(struct conn *c)
 }
 
 static void
+replay_cb(void *arg, uint64_t seq, const char *data, size_t len, int final)
+{
+	struct conn *c = arg;
+
+	sse_write(c, c->c_req->r_stream, seq, data, len);
+}
+
+/*
+ * GET with Last-Event-ID: replay what the stream sent after that event
+ * and, when its request is still in flight, follow it to the end.
+ */
+static void
+resume(struct conn *c)
+{
+	struct hreq		*r = c->c_req;
+	struct conn		*d;
+	unsigned		 w;
+	unsigned long long	 stream, seq;
+	char			 tail;
+
+	if (sscanf(r->r_lastevent, "%u-%llu-%llu%c", &w, &stream, &seq,
+	    &tail) != 3 || w != worker->w_child->c_index) {
+		reply_error(c, 400, "Bad Request", MCP_SERVER_ERROR,
+		    "Bad Request: unknown Last-Event-ID", NULL);
+		return;
+	}
+	sse_headers_plain(c);
+	r->r_stream = stream;
+	if (mcp_session_replay(r->r_sess, stream, seq, replay_cb, c)) {
+		sse_end(c);
+		return;		/* the answer was among them */
+	}
+	for (d = deadlist; d != NULL; d = d->c_next_dead) {
+		if (d->c_req != NULL && d->c_req->r_stream == stream &&
+		    strcmp(d->c_req->r_sid, r->r_sid) == 0 &&
+		    d->c_resumer == NULL) {
+			d->c_resumer = c;
+			c->c_resumes = d;
+			c->c_busy = 1;
+			conn_arm(c);
+			return;
+		}
+	}
+	sse_end(c);		/* nothing more will come on it */
+}
+
+static void
 serve_get(struct conn *c)
 {
 	struct hreq	*r = c->c_req;
@@ -552,6 +738,10 @@ serve_get(struct conn *c)
 	}
 	if ((r->r_sess = session_of(c)) == NULL)
 		return;
+	if (r->r_lastevent[0] != '\0') {
+		resume(c);
+		return;
+	}
 	if (mcp_session_attach(r->r_sess, &c->c_stream) == -1) {
 		r->r_sess = NULL;
 		reply_error(c, 409, "Conflict", MCP_SERVER_ERROR,
@@ -1097,9 +1287,17 @@ conn_close(struct conn *c)
 		conns[c->c_slot] = conns[--nconns];
 		conns[c->c_slot]->c_slot = c->c_slot;
 	}
+	if (c->c_resumes != NULL) {
+		c->c_resumes->c_resumer = NULL;
+		c->c_resumes = NULL;
+	}
 	c->c_dead = 1;
-	if (c->c_refs > 0)
-		return;		/* a call still holds the stream */
+	if (c->c_refs > 0) {
+		/* a call still holds the stream: keep it resumable */
+		c->c_next_dead = deadlist;
+		deadlist = c;
+		return;
+	}
 	c->c_req = NULL;
 	if (r != NULL)
 		hreq_put(r);

@@ -177,13 +177,116 @@ parse_ok(const char *path)
 	return c;
 }
 
-/* Equal but for c_file and the listeners' and plugins' lines. */
+/* Both NULL, or the same text. */
+static int
+same_str(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+#define ASSERT_SAME_STR(a, b)	ck_assert_msg(same_str((a), (b)), \
+	"%s: \"%s\" != \"%s\"", #a, (a) ? (a) : "(null)", (b) ? (b) : "(null)")
+
+/* The same tools, resources and prompts, in order, but for their lines. */
+static void
+assert_same_catalog(const struct conf *a, const struct conf *b)
+{
+	const struct conf_tool		*t, *u;
+	const struct conf_resource	*r, *q;
+	const struct conf_prompt	*p, *o;
+	uint32_t			 i, k;
+
+	ck_assert_uint_eq(a->c_ntools, b->c_ntools);
+	for (i = 0; i < a->c_ntools; i++) {
+		t = &a->c_tools[i];
+		u = &b->c_tools[i];
+		ASSERT_SAME_STR(t->t_name, u->t_name);
+		ASSERT_SAME_STR(t->t_title, u->t_title);
+		ASSERT_SAME_STR(t->t_desc, u->t_desc);
+		ASSERT_SAME_STR(t->t_schema, u->t_schema);
+		ck_assert_uint_eq(t->t_argc, u->t_argc);
+		for (k = 0; k < t->t_argc; k++)
+			ASSERT_SAME_STR(t->t_argv[k], u->t_argv[k]);
+		ASSERT_SAME_STR(t->t_cwd, u->t_cwd);
+		ck_assert_uint_eq(t->t_nenv, u->t_nenv);
+		for (k = 0; k < t->t_nenv; k++)
+			ASSERT_SAME_STR(t->t_env[k], u->t_env[k]);
+		ck_assert_uint_eq(t->t_timeout_ms, u->t_timeout_ms);
+		ck_assert_uint_eq(t->t_output_max, u->t_output_max);
+		ck_assert_uint_eq(t->t_concurrency, u->t_concurrency);
+	}
+	ck_assert_uint_eq(a->c_nresources, b->c_nresources);
+	for (i = 0; i < a->c_nresources; i++) {
+		r = &a->c_resources[i];
+		q = &b->c_resources[i];
+		ASSERT_SAME_STR(r->r_uri, q->r_uri);
+		ASSERT_SAME_STR(r->r_path, q->r_path);
+		ASSERT_SAME_STR(r->r_name, q->r_name);
+		ASSERT_SAME_STR(r->r_desc, q->r_desc);
+		ASSERT_SAME_STR(r->r_mime, q->r_mime);
+		ck_assert_uint_eq(r->r_size_max, q->r_size_max);
+	}
+	ck_assert_uint_eq(a->c_nprompts, b->c_nprompts);
+	for (i = 0; i < a->c_nprompts; i++) {
+		p = &a->c_prompts[i];
+		o = &b->c_prompts[i];
+		ASSERT_SAME_STR(p->p_name, o->p_name);
+		ASSERT_SAME_STR(p->p_title, o->p_title);
+		ASSERT_SAME_STR(p->p_desc, o->p_desc);
+		ck_assert_uint_eq(p->p_nargs, o->p_nargs);
+		for (k = 0; k < p->p_nargs; k++) {
+			ASSERT_SAME_STR(p->p_args[k].a_name,
+			    o->p_args[k].a_name);
+			ASSERT_SAME_STR(p->p_args[k].a_desc,
+			    o->p_args[k].a_desc);
+			ck_assert_int_eq(p->p_args[k].a_required,
+			    o->p_args[k].a_required);
+		}
+		ck_assert_uint_eq(p->p_nmsgs, o->p_nmsgs);
+		for (k = 0; k < p->p_nmsgs; k++) {
+			ck_assert_int_eq(p->p_msgs[k].m_assistant,
+			    o->p_msgs[k].m_assistant);
+			ASSERT_SAME_STR(p->p_msgs[k].m_text,
+			    o->p_msgs[k].m_text);
+		}
+	}
+}
+
+/* The catalog entries were declared on the same lines. */
+static void
+assert_same_lines(const struct conf *a, const struct conf *b)
+{
+	uint32_t	i;
+
+	for (i = 0; i < a->c_nlisteners && i < CONF_LISTENERS_MAX; i++)
+		ck_assert_int_eq(a->c_listeners[i].l_line,
+		    b->c_listeners[i].l_line);
+	for (i = 0; i < a->c_nplugins && i < CONF_PLUGINS_MAX; i++)
+		ck_assert_int_eq(a->c_plugins[i].p_line,
+		    b->c_plugins[i].p_line);
+	for (i = 0; i < a->c_ntools && i < b->c_ntools; i++)
+		ck_assert_int_eq(a->c_tools[i].t_line, b->c_tools[i].t_line);
+	for (i = 0; i < a->c_nresources && i < b->c_nresources; i++)
+		ck_assert_int_eq(a->c_resources[i].r_line,
+		    b->c_resources[i].r_line);
+	for (i = 0; i < a->c_nprompts && i < b->c_nprompts; i++)
+		ck_assert_int_eq(a->c_prompts[i].p_line,
+		    b->c_prompts[i].p_line);
+}
+
+/*
+ * Equal but for c_file and the lines of listeners, plugins and catalog
+ * entries; the catalog's heap arrays compare by content.
+ */
 static void
 assert_same_conf(const struct conf *a, const struct conf *b)
 {
 	struct conf	x, y;
 	uint32_t	i;
 
+	assert_same_catalog(a, b);
 	memcpy(&x, a, sizeof(x));
 	memcpy(&y, b, sizeof(y));
 
@@ -193,6 +296,9 @@ assert_same_conf(const struct conf *a, const struct conf *b)
 		x.c_listeners[i].l_line = y.c_listeners[i].l_line = 0;
 	for (i = 0; i < CONF_PLUGINS_MAX; i++)
 		x.c_plugins[i].p_line = y.c_plugins[i].p_line = 0;
+	x.c_tools = y.c_tools = NULL;
+	x.c_resources = y.c_resources = NULL;
+	x.c_prompts = y.c_prompts = NULL;
 	/* both start zeroed (calloc, conf_defaults): padding compares too */
 	ck_assert_msg(memcmp(&x, &y, sizeof(x)) == 0, "struct conf differs");
 }
@@ -251,6 +357,13 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(c.c_allow_hosts[2], "[::1]");
 	ck_assert_uint_eq(c.c_nallow_origins, 0);
 	ck_assert_uint_eq(c.c_nplugins, 0);
+	ck_assert_int_eq(c.c_session_responses, RESPONSES_SSE);
+	ck_assert_ptr_null(c.c_tools);
+	ck_assert_uint_eq(c.c_ntools, 0);
+	ck_assert_ptr_null(c.c_resources);
+	ck_assert_uint_eq(c.c_nresources, 0);
+	ck_assert_ptr_null(c.c_prompts);
+	ck_assert_uint_eq(c.c_nprompts, 0);
 }
 END_TEST
 
@@ -943,7 +1056,9 @@ START_TEST(test_parse_file_same)
 		b = conf_parse_file(fp, path, &e);
 		fclose(fp);
 		ck_assert_ptr_nonnull(b);
-		ck_assert_msg(memcmp(a, b, sizeof(*a)) == 0, "%s", path);
+		assert_same_conf(a, b);
+		assert_same_lines(a, b);
+		ck_assert_str_eq(a->c_file, b->c_file);
 		conf_free(&a);
 		conf_free(&b);
 		free(path);
