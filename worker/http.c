@@ -33,6 +33,7 @@
 
 #define HTTP_OUT_MAX		(8 * 1024 * 1024) /* unsent bytes per conn */
 #define HDR_FIELD_MAX		32	/* bytes of a header name we track */
+#define BATCH_MAX		100	/* messages in a batch (2025-03-26) */
 
 enum hdr {
 	H_NONE,
@@ -73,6 +74,9 @@ struct hreq {
 	int			 r_sse;
 	int			 r_get;		/* standalone GET stream */
 	uint64_t		 r_stream;	/* this worker's stream number */
+	unsigned		 r_batch_pending; /* requests not answered */
+	int			 r_batch;	/* answering a batch */
+	int			 r_batch_open;	/* still dispatching it */
 	uint64_t		 r_event;
 };
 
@@ -460,6 +464,19 @@ stream_send(struct mcp_stream *st, const char *json, size_t len, int final)
 			sse_event(c, json, len, final);
 		return;
 	}
+	if (r->r_batch) {
+		/* each answer is an event; the stream ends with the last */
+		if (json != NULL)
+			sse_event(c, json, len, 0);
+		if (!final || --r->r_batch_pending > 0 || r->r_batch_open)
+			return;
+		sse_end(c);
+		if (c->c_indispatch)
+			return;
+		request_done(c);
+		conn_flush(c);
+		return;
+	}
 	if (json != NULL) {
 		if (r->r_headers_sent && !r->r_sse)
 			return;		/* answered already */
@@ -594,6 +611,85 @@ session_of(struct conn *c)
 	return NULL;
 }
 
+/*
+ * A JSON-RPC batch: only sessions that negotiated 2025-03-26 may send one
+ * (later revisions removed them).  Every answer goes out as an event of one
+ * SSE stream, which ends with the last; a batch of notifications gets 202.
+ */
+static void
+serve_batch(struct conn *c, struct mcp_msg *bm)
+{
+	struct hreq		*r = c->c_req;
+	struct mcp_server	*srv = worker->w_mcp;
+	struct jw		*w = mcp_server_out(srv);
+	struct mcp_msg		 m;
+	struct {
+		int	start;
+		int	len;
+	}			 el[BATCH_MAX];
+	int			 n, i, k;
+
+	n = bm->m_j.t[0].size;
+	if (r->r_sid[0] == '\0') {
+		reply_error(c, 400, "Bad Request", MCP_SERVER_ERROR,
+		    "Bad Request: Mcp-Session-Id header is required", NULL);
+		return;
+	}
+	if ((r->r_sess = session_of(c)) == NULL)
+		return;
+	if (strcmp(mcp_session_protocol(r->r_sess), "2025-03-26") != 0) {
+		reply_error(c, 400, "Bad Request", JSONRPC_INVALID_REQUEST,
+		    "Bad Request: batches are accepted only in sessions of "
+		    "protocol 2025-03-26", NULL);
+		return;
+	}
+	if (n == 0 || n > BATCH_MAX) {
+		reply_error(c, 400, "Bad Request", JSONRPC_INVALID_REQUEST,
+		    n == 0 ? "Invalid Request: an empty batch" :
+		    "Invalid Request: more than 100 messages in a batch",
+		    NULL);
+		return;
+	}
+	/* the tokens are reused by every parse: note the elements first */
+	for (i = 0, k = 1; i < n; i++, k = json_skip(&bm->m_j, k)) {
+		el[i].start = bm->m_j.t[k].start;
+		el[i].len = bm->m_j.t[k].end - bm->m_j.t[k].start;
+	}
+	r->r_batch = 1;
+	r->r_batch_open = 1;
+	r->r_batch_pending = 0;
+	c->c_busy = 1;
+	for (i = 0; i < n; i++) {
+		if (mcp_msg_parse(srv, &m, r->r_body + el[i].start,
+		    el[i].len) == -1 || m.m_kind == MCP_BATCH) {
+			if (m.m_kind == MCP_BATCH)
+				mcp_write_error(srv, NULL,
+				    JSONRPC_INVALID_REQUEST,
+				    "Invalid Request: a batch in a batch");
+			if (!r->r_headers_sent)
+				sse_headers(c);
+			sse_event(c, w->buf, w->len, 0);
+			continue;
+		}
+		if (m.m_kind == MCP_REQUEST) {
+			if (!r->r_headers_sent)
+				sse_headers(c);
+			r->r_batch_pending++;
+		}
+		c->c_indispatch = 1;
+		mcp_dispatch(srv, &r->r_sess, &m, &c->c_stream);
+		c->c_indispatch = 0;
+	}
+	r->r_batch_open = 0;
+	if (!r->r_headers_sent) {
+		reply(c, 202, "Accepted", NULL, NULL, NULL, 0);
+		c->c_busy = 0;
+	} else if (r->r_batch_pending == 0) {
+		sse_end(c);
+		c->c_busy = 0;
+	}
+}
+
 static void
 serve_post(struct conn *c)
 {
@@ -629,8 +725,7 @@ serve_post(struct conn *c)
 		return;
 	}
 	if (m.m_kind == MCP_BATCH) {
-		reply_error(c, 400, "Bad Request", JSONRPC_INVALID_REQUEST,
-		    "Bad Request: batches are not accepted", NULL);
+		serve_batch(c, &m);
 		return;
 	}
 	init = m.m_kind == MCP_REQUEST &&

@@ -233,6 +233,39 @@ def test_sse_notifications_before_result():
         d.stop()
 
 
+def test_batches():
+    """A batch: 400 in 2025-06-18 and later, answered in 2025-03-26."""
+    d = daemon()
+    try:
+        p = d.http_port
+        sid, res = init(p, "2025-03-26")
+        check_eq(res["protocolVersion"], "2025-03-26", "version")
+        st, h, msgs = post(p, [request("ping", rid=1),
+                               {"jsonrpc": "2.0",
+                                "method": "notifications/initialized"},
+                               request("tools/call", {
+                                   "name": "test_tool_with_progress",
+                                   "_meta": {"progressToken": 3}}, rid=2),
+                               request("no/such", rid=3),
+                               "not a message"], sid)
+        check_eq(st, 200, "batch status")
+        check(h["content-type"].startswith("text/event-stream"), "SSE")
+        ids = sorted(str(m.get("id")) for m in msgs if "method" not in m)
+        check_eq(ids, ["1", "2", "3", "None"], "answers in the batch")
+        check_eq(len([m for m in msgs if m.get("method") ==
+                      "notifications/progress"]), 3, "progress in a batch")
+        st, _, _ = post(p, [{"jsonrpc": "2.0",
+                             "method": "notifications/initialized"}], sid)
+        check_eq(st, 202, "a batch of notifications")
+        st, _, body = post(p, [], sid)
+        check_eq(st, 400, "an empty batch")
+        sid2, _ = init(p, "2025-06-18")
+        st, _, body = post(p, [request("ping")], sid2)
+        check_eq(st, 400, "a batch in 2025-06-18")
+    finally:
+        d.stop()
+
+
 def test_limits():
     d = daemon(**{"max-body-size": "1K", "max-header-size": "1K",
                   "header-timeout": "1s"})
@@ -264,4 +297,5 @@ if __name__ == "__main__":
               % PLUGIN)
         sys.exit(99)
     T.main([test_probe_matrix, test_one_session_across_workers,
-            test_sse_notifications_before_result, test_limits])
+            test_sse_notifications_before_result, test_batches,
+            test_limits])
