@@ -186,14 +186,15 @@ mcp_msg_parse(struct mcp_server *srv, struct mcp_msg *m, const char *buf,
 	}
 	if (json_type(j, 0) != JSON_OBJECT)
 		goto invalid;
-	if ((v = json_get(j, 0, "jsonrpc")) == -1 || !json_streq(j, v, "2.0"))
-		goto invalid;
+	/* a usable id is echoed even in the error about the rest */
 	if ((v = json_get(j, 0, "id")) != -1) {
 		if (json_type(j, v) != JSON_STRING &&
 		    json_type(j, v) != JSON_NUMBER)
 			goto invalid;
 		m->m_id = v;
 	}
+	if ((v = json_get(j, 0, "jsonrpc")) == -1 || !json_streq(j, v, "2.0"))
+		goto invalid;
 	if ((v = json_get(j, 0, "method")) != -1) {
 		if (json_type(j, v) != JSON_STRING)
 			goto invalid;
