@@ -45,7 +45,7 @@
 #define RESTART_INTENSITY_MAX	1000	/* < RS_HISTORY_MAX (restart.h) */
 #define SUN_PATH_LEN		sizeof(((struct sockaddr_un *)0)->sun_path)
 #define SESSION_TIMEOUT_MIN_MS	1000
-#define CAT_NAME_MAX		64	/* bytes in a tool, prompt, argument name */
+#define CAT_NAME_MAX		64	/* a tool's, prompt's, argument's name */
 #define CAT_LABEL_MAX		96	/* "tool NAME" in messages */
 #define TOOL_OUTPUT_MIN		1024U			/* max-output 1K.. */
 #define TOOL_OUTPUT_MAX		(64U * 1024 * 1024)	/* ..64M */
@@ -184,7 +184,7 @@ static struct {
 
 	/* the catalog block being read, in_block with block_cat set */
 	enum cat_kind		 block_cat;
-	int			 cat_ok;	/* its header is right: keep it */
+	int			 cat_ok;	/* a right header: keep it */
 	char			 cat_label[CAT_LABEL_MAX]; /* "tool grep" */
 	struct where		 cseen[CK_MAX];
 	struct conf_tool	 tool;		/* filled, then appended */
@@ -1941,8 +1941,8 @@ cat_item(enum cat_key k)
 		if (strcmp(s, "auto") == 0)
 			break;
 		if (!valid_mime(s)) {
-			stmt_error("mime-type: invalid type \"%s\" (type/subtype, "
-			    "as text/plain)", s);
+			stmt_error("mime-type: invalid type \"%s\" "
+			    "(type/subtype, as text/plain)", s);
 			return;
 		}
 		if (!set_text(&ps.res.r_mime, s))
@@ -2159,8 +2159,8 @@ prompt_placeholders(void)
 				    0 && p->p_args[a].a_name[len] == '\0')
 					break;
 			if (a == p->p_nargs)
-				conf_error(w->w_file, w->w_line, "%s: {%.*s} is "
-				    "not an argument", ps.cat_label,
+				conf_error(w->w_file, w->w_line, "%s: {%.*s} "
+				    "is not an argument", ps.cat_label,
 				    (int)len, name);
 		}
 	}

@@ -418,8 +418,10 @@ exec_call(struct mcpd_call *c, const char *args, size_t alen, void *arg)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		goto nomem;
 	r->r_out = r->r_err = -1;
-	if (pipe2(outp, O_CLOEXEC | O_NONBLOCK) == -1 ||
-	    pipe2(errp, O_CLOEXEC | O_NONBLOCK) == -1)
+	/* non-blocking on our side only: the tool writes as it likes */
+	if (pipe2(outp, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1 ||
+	    fcntl(outp[0], F_SETFL, O_NONBLOCK) == -1 ||
+	    fcntl(errp[0], F_SETFL, O_NONBLOCK) == -1)
 		goto syserr;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -494,7 +496,7 @@ derive_schema(const struct conf_tool *t)
 {
 	struct jw	 w;
 	const char	*p, *e;
-	char		 names[CONF_ARGV_MAX * 4][64];
+	char		 names[CONF_ARGV_MAX * 4][65];
 	int		 n = 0, k, i;
 	uint32_t	 a;
 	char		*res;

@@ -764,6 +764,7 @@ serve_post(struct conn *c)
 		/* stream_send(final) ends it; until then read nothing */
 		if (!r->r_headers_sent)
 			sse_headers(c);
+		conn_arm(c);
 		break;
 	}
 }
@@ -1132,8 +1133,9 @@ conn_arm(struct conn *c)
 
 	if (c->c_dead)
 		return;
-	if (c->c_req != NULL && c->c_req->r_get)
-		ms = h->h_keepalive_ms;
+	if (c->c_req != NULL && (c->c_req->r_get ||
+	    (c->c_busy && c->c_req->r_sse)))
+		ms = h->h_keepalive_ms;	/* a quiet stream stays alive */
 	else if (c->c_busy)
 		ms = 0;			/* the engine's timeouts apply */
 	else if (c->c_inreq)
@@ -1154,7 +1156,8 @@ timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct conn *c = w->data;
 
-	if (c->c_req != NULL && c->c_req->r_get) {
+	if (c->c_req != NULL && (c->c_req->r_get ||
+	    (c->c_busy && c->c_req->r_sse))) {
 		sse_comment(c, "keepalive");
 		conn_flush(c);
 		return;

@@ -37,7 +37,9 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,7 +113,6 @@ static struct worker		 wk;
 static struct mcp_server	*other;		/* worker 1's sessions */
 static char			 osid[MCP_SID_LEN + 1];
 static int			 peer_fd = -1;	/* worker 1's end */
-static int			 fd_base;
 static struct client		 clients[CLIENTS_MAX];
 static size_t			 nclients;
 static char			 last_sid[MCP_SID_LEN + 1];
@@ -119,6 +120,7 @@ static char			 last_evt[80];
 static char			 perm_sid[MCP_SID_LEN + 1];
 static jsmntok_t		 toks[TOKS];
 static http_parser_settings	 req_settings, resp_settings;
+static int			 verbose;	/* FUZZ_VERBOSE: show the bytes */
 
 static void
 dump(const struct client *cl)
@@ -157,6 +159,11 @@ sent(struct client *cl, const char *buf, size_t len)
 {
 	size_t done;
 
+	if (verbose) {
+		fprintf(stderr, ">>> %zu\n", (size_t)(cl - clients));
+		fwrite(buf, 1, len, stderr);
+		fprintf(stderr, "\n");
+	}
 	if (cl->cl_req_err)
 		return;
 	done = http_parser_execute(&cl->cl_req, &req_settings, buf, len);
@@ -257,6 +264,8 @@ check_data(struct client *cl, const char *s, size_t len)
 
 	if (len == 0)
 		return;		/* a priming event */
+	/* CR ends a line too: it would cut the message */
+	CCHECK(cl, memchr(s, '\r', len) == NULL);
 	rv = json_parse(&j, s, len, toks, TOKS);
 	if (rv != JSON_OK)
 		fprintf(stderr, "SSE data, not JSON (%d): %.*s\n", rv,
@@ -357,6 +366,11 @@ received(struct client *cl, const char *buf, size_t len)
 		cl->cl_dumplen += n;
 	}
 	cl->cl_in += len;
+	if (verbose) {
+		fprintf(stderr, "<<< %zu\n", (size_t)(cl - clients));
+		fwrite(buf, 1, len, stderr);
+		fprintf(stderr, "\n");
+	}
 	done = http_parser_execute(&cl->cl_resp, &resp_settings, buf, len);
 	err = HTTP_PARSER_ERRNO(&cl->cl_resp);
 	if (err != HPE_OK)
@@ -544,14 +558,19 @@ perm_session(void)
 	snprintf(perm_sid, sizeof(perm_sid), "%s", mcp_session_id(s));
 }
 
+/* Open fds, counted in /proc/self/fd */
 static int
-lowest_fd(void)
+nfds(void)
 {
-	int fd;
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
 
-	CHECK((fd = dup(0)) != -1);
-	close(fd);
-	return fd;
+	CHECK((d = opendir("/proc/self/fd")) != NULL);
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
 }
 
 int
@@ -561,6 +580,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct mcp_session	*s;
 	int			 sp[2];
 
+	verbose = getenv("FUZZ_VERBOSE") != NULL;
+	signal(SIGPIPE, SIG_IGN);	/* as child_main() */
 	log_init(LOG_TO_FILE, 0, "/dev/null");
 	loop = ev_default_loop(0);
 	CHECK(loop != NULL);
@@ -615,7 +636,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	resp_settings.on_headers_complete = resp_headers;
 	resp_settings.on_body = resp_body;
 	resp_settings.on_message_complete = resp_complete;
-	fd_base = lowest_fd();
 	return 0;
 }
 
@@ -625,6 +645,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char		*p = (const char *)data, *end = p + size, *e;
 	struct mcp_session	*s;
 	size_t			 i;
+	int			 fds = nfds();
 
 	CHECK(wk.w_conns == 0);
 	last_sid[0] = last_evt[0] = '\0';
@@ -658,7 +679,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(wk.w_conns == 0);
 	CHECK(SB_GET(&slot, s_conns) == 0);
 	CHECK(TAILQ_EMPTY(&wk.w_mcp->sv_orphans));
-	CHECK(lowest_fd() <= fd_base);
+	if (nfds() != fds)
+		fprintf(stderr, "%d fds open, %d before\n", nfds(), fds);
+	CHECK(nfds() == fds);
 	for (i = 0; i < nclients; i++) {
 		free(clients[i].cl_body);
 		free(clients[i].cl_dump);

@@ -120,6 +120,11 @@ check_msg(const struct fstream *f, const char *json, size_t len, int final)
 	if (rv != JSON_OK)
 		fprintf(stderr, "not JSON (%d): %.*s\n", rv, (int)len, json);
 	CHECK(rv == JSON_OK);
+	/* one line on stdio, one data line in SSE */
+	if (memchr(json, '\n', len) != NULL || memchr(json, '\r', len) != NULL)
+		fprintf(stderr, "a line break in: %.*s\n", (int)len, json);
+	CHECK(memchr(json, '\n', len) == NULL);
+	CHECK(memchr(json, '\r', len) == NULL);
 	CHECK(json_type(&j, 0) == JSON_OBJECT);
 	CHECK((v = json_get(&j, 0, "jsonrpc")) != -1 &&
 	    json_streq(&j, v, "2.0"));

@@ -97,7 +97,13 @@ def descendants_named(d, word):
     found = []
     for pid in T.descendants(d.pid):
         try:
-            if word in T.cmdline(pid):
+            cl = T.cmdline(pid)
+            if isinstance(cl, bytes):
+                cl = cl.decode("utf-8", "replace")
+            elif isinstance(cl, (list, tuple)):
+                cl = " ".join(x.decode() if isinstance(x, bytes) else x
+                              for x in cl)
+            if word in cl:
                 found.append(pid)
         except OSError:
             pass
@@ -191,9 +197,9 @@ def test_file_resources():
         sid, _ = init(p)
         st, _, msgs = post(p, request("resources/list"), sid)
         uris = sorted(r["uri"] for r in msgs[-1]["result"]["resources"])
+        # a symbolic link is not listed (nor read, below)
         check_eq(uris, ["file:///docs/a.txt", "file:///docs/dot.png",
-                        "file:///docs/escape.txt", "file:///docs/sub/b.md"],
-                 "listed files")
+                        "file:///docs/sub/b.md"], "listed files")
         st, _, msgs = post(p, request("resources/templates/list"), sid)
         check_eq([t["uriTemplate"] for t in
                   msgs[-1]["result"]["resourceTemplates"]],

@@ -479,8 +479,8 @@ END_TEST
 START_TEST(test_golden_present)
 {
 	/* a wrong srcdir must not pass by testing nothing */
-	ck_assert_int_ge(n_ok, 11);
-	ck_assert_int_ge(n_err, 35);
+	ck_assert_int_ge(n_ok, 13);
+	ck_assert_int_ge(n_err, 47);
 }
 END_TEST
 
@@ -805,6 +805,21 @@ static const struct {
 	{ "plugin \"\" arg", "plugin: empty path" },
 	{ "plugin", "syntax error" },
 	{ "plugin /a.so b c", "syntax error" },
+	{ "session-responses JSON", "session-responses: \"JSON\" is not one of "
+	    "sse, json" },
+	{ "session-responses \"\"", "session-responses: \"\" is not one of "
+	    "sse, json" },
+	{ "session-responses", "syntax error" },
+	{ "session-responses sse json", "syntax error" },
+	{ "tool", "tool: missing name" },
+	{ "tool t", "tool t: missing \"{\" (it goes on the same line)" },
+	{ "resource \"a b\" {\n}", "resource \"a b\": invalid URI (a scheme "
+	    "such as \"file:\", then visible ASCII)" },
+	{ "prompt \"\xc3\xa9\" {\n}", "prompt \"\xc3\xa9\": invalid name (1 to "
+	    "64 letters, digits, \"_\", \".\" or \"-\")" },
+	{ "description x", "description: only allowed in a tool, resource or "
+	    "prompt block" },
+	{ "message user x", "message: only allowed in a prompt block" },
 };
 
 START_TEST(test_bad_value)
@@ -850,6 +865,8 @@ static const struct {
 	{ "plugin /a.so \"\"", "plugin \"/a.so\"" },
 	{ "plugin /a.so \"#x\"", "plugin \"/a.so\" \"#x\"" },
 	{ "plugin /a.so workers", "plugin \"/a.so\" \"workers\"" },
+	{ "session-responses json", "session-responses json" },
+	{ "session-responses sse", "session-responses sse" },
 };
 
 START_TEST(test_good_value)
@@ -873,6 +890,546 @@ START_TEST(test_good_value)
 	conf_free(&c2);
 	free(text);
 	free(text2);
+}
+END_TEST
+
+/* Every item of the catalog blocks, read into the struct. */
+START_TEST(test_catalog)
+{
+	struct conf			*c, tmp;
+	const struct conf_tool		*t;
+	const struct conf_resource	*r;
+	const struct conf_prompt	*p;
+	char				*path, *a, *b;
+
+	path = path_join(cfgdir, "ok-catalog.conf");
+	c = parse_ok(path);
+	ck_assert_int_eq(c->c_session_responses, RESPONSES_JSON);
+
+	ck_assert_uint_eq(c->c_ntools, 4);
+	t = &c->c_tools[0];
+	ck_assert_str_eq(t->t_name, "grep");
+	ck_assert_int_eq(t->t_line, 5);
+	ck_assert_str_eq(t->t_desc, "Search a file for a pattern, with "
+	    "\"quotes\" and \\ a backslash");
+	ck_assert_str_eq(t->t_title, "Grep");
+	ck_assert_str_eq(t->t_schema, "{\"type\": \"object\", \"properties\": "
+	    "{\"pattern\": {\"type\": \"string\", \"description\": \"a regex, "
+	    "as \\\"a\\\\.b\\\"\"}, \"file\": {\"type\": \"string\"}}, "
+	    "\"required\": [\"pattern\", \"file\"]}");
+	ck_assert_uint_eq(t->t_argc, 6);
+	ck_assert_str_eq(t->t_argv[0], "/usr/bin/grep");
+	ck_assert_str_eq(t->t_argv[1], "-n");
+	ck_assert_str_eq(t->t_argv[2], "-e");
+	ck_assert_str_eq(t->t_argv[3], "{pattern}");
+	ck_assert_str_eq(t->t_argv[4], "--");
+	ck_assert_str_eq(t->t_argv[5], "{file}");
+	ck_assert_ptr_null(t->t_argv[6]);
+	ck_assert_str_eq(t->t_cwd, "/srv/data");
+	ck_assert_uint_eq(t->t_nenv, 3);
+	ck_assert_str_eq(t->t_env[0], "LANG");
+	ck_assert_str_eq(t->t_env[1], "LC_ALL");
+	ck_assert_str_eq(t->t_env[2], "PATH");
+	ck_assert_uint_eq(t->t_timeout_ms, 1500);
+	ck_assert_uint_eq(t->t_output_max, 64 * 1024);
+	ck_assert_uint_eq(t->t_concurrency, 16);
+
+	/* the defaults */
+	t = &c->c_tools[1];
+	ck_assert_str_eq(t->t_name, "echo.v2_x-y");
+	ck_assert_int_eq(t->t_line, 19);
+	ck_assert_str_eq(t->t_desc, "echo");
+	ck_assert_ptr_null(t->t_title);
+	ck_assert_ptr_null(t->t_schema);
+	ck_assert_uint_eq(t->t_argc, 4);
+	ck_assert_str_eq(t->t_argv[1], "literal {{braces}");
+	ck_assert_str_eq(t->t_argv[3], "{{{text}}");
+	ck_assert_ptr_null(t->t_cwd);
+	ck_assert_uint_eq(t->t_nenv, 0);
+	ck_assert_uint_eq(t->t_timeout_ms, DEF_TOOL_TIMEOUT_MS);
+	ck_assert_uint_eq(t->t_output_max, DEF_TOOL_OUTPUT_MAX);
+	ck_assert_uint_eq(t->t_concurrency, DEF_TOOL_CONCURRENCY);
+	/* in the included file, its line */
+	ck_assert_str_eq(c->c_tools[2].t_name, "date");
+	ck_assert_int_eq(c->c_tools[2].t_line, 2);
+	t = &c->c_tools[3];
+	ck_assert_str_eq(t->t_name, "last");
+	ck_assert_int_eq(t->t_line, 54);
+	ck_assert_ptr_null(t->t_title);		/* "" is none */
+	ck_assert_ptr_null(t->t_schema);	/* auto */
+	ck_assert_ptr_null(t->t_cwd);		/* none */
+
+	ck_assert_uint_eq(c->c_nresources, 3);
+	r = &c->c_resources[0];
+	ck_assert_str_eq(r->r_uri, "file:///docs/");
+	ck_assert_int_eq(r->r_line, 24);
+	ck_assert_str_eq(r->r_path, "/usr/share/doc/mcpd");
+	ck_assert_str_eq(r->r_name, "mcpd");	/* the last component */
+	ck_assert_ptr_null(r->r_desc);
+	ck_assert_ptr_null(r->r_mime);
+	ck_assert_uint_eq(r->r_size_max, DEF_RESOURCE_SIZE_MAX);
+	r = &c->c_resources[1];
+	ck_assert_str_eq(r->r_uri, "file:///etc/motd");
+	ck_assert_str_eq(r->r_path, "/etc/motd");
+	ck_assert_str_eq(r->r_name, "motd \"file\"");
+	ck_assert_str_eq(r->r_desc, "The message of the day");
+	ck_assert_str_eq(r->r_mime, "text/plain");
+	ck_assert_uint_eq(r->r_size_max, 1);
+	r = &c->c_resources[2];
+	ck_assert_str_eq(r->r_uri, "https://example.com/a%20b?q=1#x");
+	ck_assert_str_eq(r->r_name, "a b");
+	ck_assert_str_eq(r->r_mime, "application/vnd.api+json");
+	ck_assert_uint_eq(r->r_size_max, 64 * 1024 * 1024);
+
+	ck_assert_uint_eq(c->c_nprompts, 2);
+	p = &c->c_prompts[0];
+	ck_assert_str_eq(p->p_name, "summarize");
+	ck_assert_int_eq(p->p_line, 40);
+	ck_assert_str_eq(p->p_desc, "Summarize a topic");
+	ck_assert_str_eq(p->p_title, "Summarize");
+	ck_assert_uint_eq(p->p_nargs, 4);
+	ck_assert_str_eq(p->p_args[0].a_name, "topic");
+	ck_assert_int_eq(p->p_args[0].a_required, 1);
+	ck_assert_str_eq(p->p_args[0].a_desc, "The subject, e.g. \"TCP\"");
+	ck_assert_str_eq(p->p_args[1].a_name, "style");
+	ck_assert_int_eq(p->p_args[1].a_required, 0);
+	ck_assert_ptr_null(p->p_args[1].a_desc);
+	/* a quoted "required" is a description, a bare one the flag */
+	ck_assert_str_eq(p->p_args[2].a_name, "q");
+	ck_assert_int_eq(p->p_args[2].a_required, 0);
+	ck_assert_str_eq(p->p_args[2].a_desc, "required");
+	ck_assert_str_eq(p->p_args[3].a_name, "r");
+	ck_assert_int_eq(p->p_args[3].a_required, 1);
+	ck_assert_ptr_null(p->p_args[3].a_desc);
+	ck_assert_uint_eq(p->p_nmsgs, 3);
+	ck_assert_int_eq(p->p_msgs[0].m_assistant, 0);
+	ck_assert_str_eq(p->p_msgs[0].m_text,
+	    "Summarize {topic} in a {style} style.");
+	ck_assert_int_eq(p->p_msgs[1].m_assistant, 1);
+	ck_assert_str_eq(p->p_msgs[1].m_text, "Sure: {{topic} is {topic}.");
+	ck_assert_int_eq(p->p_msgs[2].m_assistant, 0);
+	p = &c->c_prompts[1];
+	ck_assert_str_eq(p->p_name, "hello");
+	ck_assert_int_eq(p->p_line, 6);
+	ck_assert_ptr_null(p->p_desc);
+	ck_assert_ptr_null(p->p_title);
+	ck_assert_uint_eq(p->p_nargs, 0);
+	ck_assert_uint_eq(p->p_nmsgs, 1);
+
+	/* what the supervisor does: print a shallow copy, free the original */
+	tmp = *c;
+	tmp.c_workers = 99;
+	a = print_conf(&tmp);
+	tmp.c_workers = c->c_workers;
+	b = print_conf(c);
+	ck_assert_int_eq(strncmp(a, "workers 99\n", 11), 0);
+	ck_assert_str_eq(strstr(a, "\nmax-connections"),
+	    strstr(b, "\nmax-connections"));
+	conf_free(&c);
+	ck_assert_ptr_null(c);
+	free(a);
+	free(b);
+	free(path);
+}
+END_TEST
+
+/* The catalog at its limits, from ok-catalog-max.conf. */
+START_TEST(test_catalog_max)
+{
+	struct conf			*c;
+	const struct conf_tool		*t;
+	const struct conf_prompt	*p;
+	char				*path;
+	uint32_t			 i;
+
+	path = path_join(cfgdir, "ok-catalog-max.conf");
+	c = parse_ok(path);
+	ck_assert_uint_eq(c->c_ntools, 2);
+	t = &c->c_tools[0];
+	ck_assert_uint_eq(strlen(t->t_name), 64);
+	ck_assert_uint_eq(t->t_argc, CONF_ARGV_MAX);
+	ck_assert_str_eq(t->t_argv[CONF_ARGV_MAX - 1], "{p62}");
+	ck_assert_uint_eq(t->t_nenv, CONF_ENV_MAX);
+	ck_assert_str_eq(t->t_env[CONF_ENV_MAX - 1], "V3_15");
+	ck_assert_uint_eq(t->t_timeout_ms, 24 * 60 * 60 * 1000);
+	ck_assert_uint_eq(t->t_output_max, 64 * 1024 * 1024);
+	ck_assert_uint_eq(t->t_concurrency, 1000);
+	t = &c->c_tools[1];
+	ck_assert_uint_eq(t->t_timeout_ms, 1);
+	ck_assert_uint_eq(t->t_output_max, 1024);
+	ck_assert_uint_eq(t->t_concurrency, 1);
+	ck_assert_uint_eq(t->t_nenv, CONF_ENV_MAX);
+
+	ck_assert_uint_eq(c->c_nresources, 2);
+	ck_assert_str_eq(c->c_resources[0].r_name, "/");
+	ck_assert_uint_eq(c->c_resources[0].r_size_max, 1);
+	ck_assert_uint_eq(strlen(c->c_resources[0].r_mime), 127 + 1 + 127);
+	ck_assert_str_eq(c->c_resources[1].r_name, "b");
+	ck_assert_uint_eq(c->c_resources[1].r_size_max, 64 * 1024 * 1024);
+
+	ck_assert_uint_eq(c->c_nprompts, 2);
+	p = &c->c_prompts[0];
+	ck_assert_uint_eq(strlen(p->p_name), 64);
+	ck_assert_uint_eq(p->p_nargs, CONF_PROMPT_ARGS_MAX);
+	ck_assert_uint_eq(p->p_nmsgs, CONF_PROMPT_MSGS_MAX);
+	for (i = 0; i < CONF_PROMPT_ARGS_MAX; i++) {
+		ck_assert_uint_eq(strlen(p->p_args[i].a_name), 64);
+		ck_assert_int_eq(p->p_args[i].a_required, (int)(i % 2));
+		ck_assert_int_eq(p->p_msgs[i].m_assistant, (int)(i % 2 == 0));
+	}
+	ck_assert_str_eq(c->c_prompts[1].p_name, "-");
+	conf_free(&c);
+	free(path);
+}
+END_TEST
+
+/* CONF_TOOLS_MAX, CONF_RESOURCES_MAX, CONF_PROMPTS_MAX, and one more. */
+START_TEST(test_catalog_limits)
+{
+	static const struct {
+		const char	*kind;
+		const char	*name;		/* and the index */
+		const char	*quote;
+		const char	*body;
+		unsigned long	 lines;		/* of one block */
+		unsigned long	 max;
+	} k[] = {
+		{ "tool", "t", "", "\tdescription d\n\tcommand /bin/true\n",
+		    4, CONF_TOOLS_MAX },
+		{ "resource", "file:///r", "\"", "\tpath /r\n", 3,
+		    CONF_RESOURCES_MAX },
+		{ "prompt", "p", "", "\tmessage user m\n", 3, CONF_PROMPTS_MAX }
+	};
+	struct conf_errors	 e;
+	struct conf		*c;
+	char			*buf, *text, want[128];
+	size_t			 len;
+	FILE			*out;
+	unsigned long		 i, n;
+	int			 one_more;
+
+	for (one_more = 0; one_more < 2; one_more++) {
+		buf = NULL;
+		if ((out = open_memstream(&buf, &len)) == NULL)
+			ck_abort_msg("open_memstream");
+		n = k[_i].max + (unsigned long)one_more;
+		for (i = 0; i < n; i++)
+			fprintf(out, "%s %s%s%lu%s {\n%s}\n", k[_i].kind,
+			    k[_i].quote, k[_i].name, i, k[_i].quote,
+			    k[_i].body);
+		fclose(out);
+		c = parse_string(buf, "limits.conf", &e);
+		free(buf);
+		if (one_more) {
+			ck_assert_ptr_null(c);
+			ck_assert_int_eq(e.e_count, 1);
+			snprintf(want, sizeof(want), "limits.conf:%lu: %s "
+			    "%s%lu: too many %ss (at most %lu)",
+			    1 + (n - 1) * k[_i].lines, k[_i].kind, k[_i].name,
+			    n - 1, k[_i].kind, k[_i].max);
+			ck_assert_str_eq(e.e_msg[0], want);
+			continue;
+		}
+		ck_assert_msg(c != NULL, "%s", e.e_msg[0]);
+		ck_assert_uint_eq(c->c_ntools + c->c_nresources +
+		    c->c_nprompts, k[_i].max);
+		text = print_conf(c);
+		conf_free(&c);
+		c = parse_string(text, "normalized", &e);
+		ck_assert_ptr_nonnull(c);
+		conf_free(&c);
+		free(text);
+	}
+}
+END_TEST
+
+/*
+ * A block of kind with item on line 2 and what else it needs: a tool a
+ * description and a command, a resource a path, a prompt a message.
+ */
+static char *
+block_text(const char *kind, const char *item)
+{
+	char	*text;
+	int	 r;
+
+#define HAS(key)	(strncmp(item, key " ", strlen(key) + 1) == 0)
+	if (strcmp(kind, "tool") == 0)
+		r = asprintf(&text, "tool t {\n\t%s\n%s%s}\n", item,
+		    HAS("description") ? "" : "\tdescription d\n",
+		    HAS("command") ? "" : "\tcommand /bin/true\n");
+	else if (strcmp(kind, "resource") == 0)
+		r = asprintf(&text, "resource \"file:///r\" {\n\t%s\n%s}\n",
+		    item, HAS("path") ? "" : "\tpath /r\n");
+	else
+		r = asprintf(&text, "prompt p {\n\t%s\n%s}\n", item,
+		    HAS("message") ? "" : "\tmessage user m\n");
+#undef HAS
+	if (r == -1)
+		ck_abort_msg("out of memory");
+	return text;
+}
+
+#define S16	"0123456789abcdef"
+
+/* One wrong item in a catalog block; the message is about line 2. */
+static const struct {
+	const char	*kind;
+	const char	*item;
+	const char	*msg;
+} bad_items[] = {
+	{ "tool", "timeout 1441m", "tool t: timeout: 1441m is out of range "
+	    "1ms..24h" },
+	{ "tool", "timeout 0s", "tool t: timeout: 0s is out of range "
+	    "1ms..24h" },
+	{ "tool", "timeout 1d", "tool t: timeout: invalid duration \"1d\" (a "
+	    "number and ms, s, m or h)" },
+	{ "tool", "max-output 1023", "tool t: max-output: 1023 is out of "
+	    "range 1K..64M" },
+	{ "tool", "max-output 65537K", "tool t: max-output: 65537K is out of "
+	    "range 1K..64M" },
+	{ "tool", "max-output 1G", "tool t: max-output: 1G is out of range "
+	    "1K..64M" },
+	{ "tool", "max-output 64M1", "tool t: max-output: invalid size "
+	    "\"64M1\" (a number of bytes, or a number and K, M or G)" },
+	{ "tool", "concurrency -1", "tool t: concurrency: -1 is out of range "
+	    "1..1000" },
+	{ "tool", "concurrency 1.5", "tool t: concurrency: invalid number "
+	    "\"1.5\"" },
+	{ "tool", "directory \"\"", "tool t: directory: \"\" is not an "
+	    "absolute path" },
+	{ "tool", "command \"\"", "tool t: command: \"\" is not an absolute "
+	    "path" },
+	{ "tool", "command \"{x}\"", "tool t: command: \"{x}\" is not an "
+	    "absolute path" },
+	{ "tool", "command /bin/x \"{a\"", "tool t: command: \"{\" without "
+	    "\"}\" at \"{a\" (\"{{\" is a literal \"{\")" },
+	{ "tool", "command /bin/x \"{a}{\"", "tool t: command: \"{\" without "
+	    "\"}\" at \"{\" (\"{{\" is a literal \"{\")" },
+	{ "tool", "command /bin/x \"{a.b}\" \"--{c:d}\"", "tool t: command: "
+	    "invalid placeholder \"{c:d}\" (a name is 1 to 64 letters, "
+	    "digits, \"_\", \".\" or \"-\"; \"{{\" is a literal \"{\")" },
+	{ "tool", "command /bin/x \"{ a}\"", "tool t: command: invalid "
+	    "placeholder \"{ a}\" (a name is 1 to 64 letters, digits, \"_\", "
+	    "\".\" or \"-\"; \"{{\" is a literal \"{\")" },
+	{ "tool", "input-schema \"{\\\"type\\\": \\\"object\\\"} {}\"",
+	    "tool t: input-schema: invalid JSON" },
+	{ "tool", "input-schema \"{\\\"properties\\\": {\\\"x\\\": 1,}}\"",
+	    "tool t: input-schema: invalid JSON" },
+	{ "tool", "input-schema \"{\\\"a\\\": \\\"\\\\x\\\"}\"",
+	    "tool t: input-schema: invalid JSON" },
+	{ "tool", "input-schema \"{'a': 1}\"", "tool t: input-schema: "
+	    "invalid JSON" },
+	{ "tool", "input-schema null", "tool t: input-schema: not a JSON "
+	    "object" },
+	{ "tool", "input-schema \"\\\"{}\\\"\"", "tool t: input-schema: not "
+	    "a JSON object" },
+	{ "tool", "input-schema \"{\\\"type\\\": [\\\"object\\\"]}\"",
+	    "tool t: input-schema: \"type\" is not \"object\"" },
+	{ "tool", "input-schema \"{\\\"properties\\\": null}\"",
+	    "tool t: input-schema: \"properties\" is not an object" },
+	{ "tool", "description \"\"", "tool t: description: empty (clients "
+	    "need one)" },
+	{ "tool", "description a b", "tool t: description: 2 values, one "
+	    "expected (quote a text with spaces)" },
+	{ "tool", "env A=B", "tool t: env: invalid name \"A=B\" (a letter or "
+	    "\"_\", then letters, digits or \"_\")" },
+	{ "tool", "env _ a9 A-", "tool t: env: invalid name \"A-\" (a letter "
+	    "or \"_\", then letters, digits or \"_\")" },
+	{ "tool", "env X X", "tool t: env: X already listed on line 2" },
+	{ "tool", "title", "syntax error" },
+	{ "tool", "timeout 1s 2s", "tool t: timeout: 2 values, one expected" },
+	{ "tool", "name x", "tool t: name: only allowed in a resource block" },
+	{ "tool", "restart transient", "tool t: restart: only allowed in a "
+	    "worker, agent or runner block" },
+	{ "resource", "path \"\"", "resource file:///r: path: \"\" is not an "
+	    "absolute path" },
+	{ "resource", "path a/b", "resource file:///r: path: \"a/b\" is not "
+	    "an absolute path" },
+	{ "resource", "max-size 0K", "resource file:///r: max-size: 0K is out "
+	    "of range 1..64M" },
+	{ "resource", "max-size 67108865", "resource file:///r: max-size: "
+	    "67108865 is out of range 1..64M" },
+	{ "resource", "mime-type \"text/pla in\"", "resource file:///r: "
+	    "mime-type: invalid type \"text/pla in\" (type/subtype, as "
+	    "text/plain)" },
+	{ "resource", "mime-type text/plain/x", "resource file:///r: "
+	    "mime-type: invalid type \"text/plain/x\" (type/subtype, as "
+	    "text/plain)" },
+	{ "resource", "mime-type a/" S16 S16 S16 S16 S16 S16 S16 S16,
+	    "resource file:///r: mime-type: invalid type \"a/" S16 S16 S16 S16
+	    S16 S16 S16 S16 "\" (type/subtype, as text/plain)" },
+	{ "resource", "name a b", "resource file:///r: name: 2 values, one "
+	    "expected (quote a text with spaces)" },
+	{ "resource", "env PATH", "resource file:///r: env: only allowed in a "
+	    "tool block" },
+	{ "prompt", "argument " S16 S16 S16 S16 "x", "prompt p: argument: "
+	    "invalid name \"" S16 S16 S16 S16 "x\" (1 to 64 letters, digits, "
+	    "\"_\", \".\" or \"-\")" },
+	{ "prompt", "argument \"\"", "prompt p: argument: invalid name \"\" (1 "
+	    "to 64 letters, digits, \"_\", \".\" or \"-\")" },
+	{ "prompt", "argument a required b c", "prompt p: argument: too many "
+	    "values (NAME [required] [TEXT]; quote a text with spaces)" },
+	{ "prompt", "argument a b required", "prompt p: argument: too many "
+	    "values (NAME [required] [TEXT]; quote a text with spaces)" },
+	{ "prompt", "message User x", "prompt p: message: \"User\" is not one "
+	    "of user, assistant" },
+	{ "prompt", "message user \"{x}\"", "prompt p: {x} is not an "
+	    "argument" },
+	{ "prompt", "message user \"x{\"", "prompt p: message: \"{\" without "
+	    "\"}\" at \"{\" (\"{{\" is a literal \"{\")" },
+	{ "prompt", "message assistant \"{a b}\"", "prompt p: message: "
+	    "invalid placeholder \"{a b}\" (a name is 1 to 64 letters, digits, "
+	    "\"_\", \".\" or \"-\"; \"{{\" is a literal \"{\")" },
+	{ "prompt", "title a b", "prompt p: title: 2 values, one expected "
+	    "(quote a text with spaces)" },
+	{ "prompt", "path /x", "prompt p: path: only allowed in a resource "
+	    "block" },
+	{ "prompt", "command /bin/x", "prompt p: command: only allowed in a "
+	    "tool block" },
+};
+
+START_TEST(test_bad_item)
+{
+	struct conf_errors	 e;
+	char			*text, want[512];
+
+	text = block_text(bad_items[_i].kind, bad_items[_i].item);
+	ck_assert_ptr_null(parse_string(text, "bad.conf", &e));
+	snprintf(want, sizeof(want), "bad.conf:2: %s", bad_items[_i].msg);
+	ck_assert_msg(e.e_count == 1, "%s: %d errors, first: %s", text,
+	    e.e_count, e.e_msg[0]);
+	ck_assert_str_eq(e.e_msg[0], want);
+	free(text);
+}
+END_TEST
+
+/* Catalog items at their edges, and how they print (lines after "\t"). */
+static const struct {
+	const char	*kind;
+	const char	*item;
+	const char	*printed;
+} good_items[] = {
+	{ "tool", "timeout 86400000ms", "timeout 24h" },
+	{ "tool", "timeout 120s", "timeout 2m" },
+	{ "tool", "timeout 1001ms", "timeout 1001ms" },
+	{ "tool", "max-output 1048576", "max-output 1M" },
+	{ "tool", "max-output 1025", "max-output 1025" },
+	{ "tool", "max-output 65536K", "max-output 64M" },
+	{ "tool", "concurrency 0007", "concurrency 7" },
+	{ "tool", "directory /", "directory \"/\"" },
+	{ "tool", "directory \"none\"", "directory none" },
+	{ "tool", "directory \"/a b/\\\"c\\\"\"",
+	    "directory \"/a b/\\\"c\\\"\"" },
+	{ "tool", "input-schema \"auto\"", "input-schema auto" },
+	{ "tool", "input-schema \" {} \"", "input-schema \" {} \"" },
+	{ "tool", "input-schema \"{\\\"type\\\":\\\"object\\\",\\\"x\\\":"
+	    "\\\"a\\\\\\\\b\\\"}\"", "input-schema \"{\\\"type\\\":\\\"object\\\","
+	    "\\\"x\\\":\\\"a\\\\\\\\b\\\"}\"" },
+	{ "tool", "command /bin/x \"\" \"{{\" \"}\" \"{{a}\" #c",
+	    "command \"/bin/x\" \"\" \"{{\" \"}\" \"{{a}\"" },
+	{ "tool", "command \"/bin/a b\" \"{x}\" \"--x={x}\"",
+	    "command \"/bin/a b\" \"{x}\" \"--x={x}\"" },
+	{ "tool", "env _ a9 Z", "env \"_\" \"a9\" \"Z\"" },
+	{ "tool", "title \"\"", "title \"\"" },
+	{ "tool", "title auto", "title \"auto\"" },
+	{ "tool", "description \"tab\there\"", "description \"tab\there\"" },
+	{ "tool", "description \"# not a comment\"",
+	    "description \"# not a comment\"" },
+	{ "tool", "description required", "description \"required\"" },
+	{ "resource", "path /a/b/", "path \"/a/b/\"\n\tname \"b\"" },
+	{ "resource", "path //", "path \"//\"\n\tname \"/\"" },
+	{ "resource", "path /x.txt", "path \"/x.txt\"\n\tname \"x.txt\"" },
+	{ "resource", "mime-type Text/Plain", "mime-type \"Text/Plain\"" },
+	{ "resource", "mime-type \"auto\"", "mime-type auto" },
+	{ "resource", "mime-type \"a+b/c!#$&-^_.+d\"",
+	    "mime-type \"a+b/c!#$&-^_.+d\"" },
+	{ "resource", "max-size 1023", "max-size 1023" },
+	{ "resource", "max-size 1024", "max-size 1K" },
+	{ "resource", "description \"\"", "description \"\"" },
+	{ "resource", "name none", "name \"none\"" },
+	{ "prompt", "argument a \"\"", "argument \"a\"\n" },
+	{ "prompt", "argument a required \"\"", "argument \"a\" required\n" },
+	{ "prompt", "argument a required required",
+	    "argument \"a\" required \"required\"" },
+	{ "prompt", "argument \"required\"", "argument \"required\"\n" },
+	{ "prompt", "argument required required",
+	    "argument \"required\" required\n" },
+	{ "prompt", "argument a \"required\"", "argument \"a\" \"required\"" },
+	{ "prompt", "message assistant \"{{x}\"",
+	    "message assistant \"{{x}\"" },
+	{ "prompt", "message user \"}{{\"", "message user \"}{{\"" },
+	{ "prompt", "title T", "title \"T\"" },
+};
+
+START_TEST(test_good_item)
+{
+	struct conf_errors	 e;
+	struct conf		*c, *c2;
+	char			*text, *text2, *src, want[512];
+
+	src = block_text(good_items[_i].kind, good_items[_i].item);
+	c = parse_string(src, "good.conf", &e);
+	ck_assert_msg(c != NULL, "%s: %s", src, e.e_msg[0]);
+	text = print_conf(c);
+	snprintf(want, sizeof(want), "\n\t%s", good_items[_i].printed);
+	ck_assert_msg(strstr(text, want) != NULL, "%s: printed as\n%s",
+	    good_items[_i].item, text);
+	c2 = parse_string(text, "normalized", &e);
+	ck_assert_ptr_nonnull(c2);
+	text2 = print_conf(c2);
+	ck_assert_str_eq(text, text2);
+	assert_same_conf(c, c2);
+	conf_free(&c);
+	conf_free(&c2);
+	free(text);
+	free(text2);
+	free(src);
+}
+END_TEST
+
+/* The commented-out catalog of etc/mcpd.conf, uncommented, parses. */
+START_TEST(test_etc_catalog)
+{
+	struct conf_errors	 e;
+	struct conf		*c;
+	char			*path, *example, *text, *p, *line;
+	size_t			 len;
+	FILE			*out;
+
+	if (asprintf(&path, "%s/etc/mcpd.conf", srcdir) == -1)
+		ck_abort_msg("out of memory");
+	example = slurp(path);
+	ck_assert_ptr_nonnull(example);
+	p = strstr(example, "\n## Catalog");
+	ck_assert_ptr_nonnull(p);
+	text = NULL;
+	if ((out = open_memstream(&text, &len)) == NULL)
+		ck_abort_msg("open_memstream");
+	for (line = strtok(p, "\n"); line != NULL; line = strtok(NULL, "\n"))
+		/* "#word" is a statement, "# text" a comment */
+		if (line[0] == '#' && line[1] != '#' && line[1] != ' ' &&
+		    line[1] != '\0')
+			fprintf(out, "%s\n", line + 1);
+	fclose(out);
+	c = parse_string(text, path, &e);
+	ck_assert_msg(c != NULL, "%s\n%s", e.e_msg[0], text);
+	ck_assert_uint_eq(c->c_ntools, 1);
+	ck_assert_str_eq(c->c_tools[0].t_name, "grep");
+	ck_assert_uint_eq(c->c_tools[0].t_argc, 6);
+	ck_assert_str_eq(c->c_tools[0].t_argv[3], "{pattern}");
+	ck_assert_ptr_nonnull(c->c_tools[0].t_schema);
+	ck_assert_uint_eq(c->c_nresources, 1);
+	ck_assert_str_eq(c->c_resources[0].r_uri, "file:///docs/");
+	ck_assert_str_eq(c->c_resources[0].r_path, "/usr/share/doc/mcpd");
+	ck_assert_uint_eq(c->c_nprompts, 1);
+	ck_assert_str_eq(c->c_prompts[0].p_name, "summarize");
+	ck_assert_str_eq(c->c_prompts[0].p_args[0].a_name, "topic");
+	ck_assert_int_eq(c->c_prompts[0].p_args[0].a_required, 1);
+	conf_free(&c);
+	free(text);
+	free(example);
+	free(path);
 }
 END_TEST
 
@@ -1381,6 +1938,14 @@ conf_suite(void)
 	tcase_add_loop_test(tc, test_good_value, 0,
 	    (int)(sizeof(good_values) / sizeof(good_values[0])));
 	tcase_add_test(tc, test_allow_check);
+	tcase_add_test(tc, test_catalog);
+	tcase_add_test(tc, test_catalog_max);
+	tcase_add_loop_test(tc, test_catalog_limits, 0, 3);
+	tcase_add_loop_test(tc, test_bad_item, 0,
+	    (int)(sizeof(bad_items) / sizeof(bad_items[0])));
+	tcase_add_loop_test(tc, test_good_item, 0,
+	    (int)(sizeof(good_items) / sizeof(good_items[0])));
+	tcase_add_test(tc, test_etc_catalog);
 	tcase_add_test(tc, test_include);
 	tcase_add_test(tc, test_etc_conf);
 	tcase_add_test(tc, test_parse_file_same);
