@@ -108,15 +108,25 @@ static void
 on_conf(int fd)
 {
 	struct conf_errors	 errs;
+	struct conf		*old = self.c_conf;
 	FILE			*f;
 	int			 i;
 
 	if ((f = fdopen(fd, "r")) == NULL)
 		fatal("fdopen config");
+
 	memset(&errs, 0, sizeof(errs));
-	conf_free(&self.c_conf);
 	self.c_conf = conf_parse_file(f, "<supervisor>", &errs);
 	fclose(f);
+	if (self.c_conf != NULL && self.c_started) {
+		/* the role takes over the old one (its catalog uses it) */
+		if (ops->r_reconf != NULL)
+			ops->r_reconf(&self, old);
+		else
+			conf_free(&old);
+		return;
+	}
+	conf_free(&old);
 	if (self.c_conf == NULL) {
 		for (i = 0; i < errs.e_count && i < CONF_ERRORS_MAX; i++)
 			log_warnx("%s", errs.e_msg[i]);
@@ -168,6 +178,7 @@ on_start(void)
 	}
 	if (ops->r_start != NULL)
 		ops->r_start(&self);
+	self.c_started = 1;
 	SB_SET(self.c_slot, s_state, SB_READY);
 	if (chan_send(self.c_chan, MSG_CHILD_READY, -1,
 	    (uint64_t)MCPD_PROTO_VERSION, (uint64_t)self.c_gen,

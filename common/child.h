@@ -32,6 +32,7 @@ struct child {
 	int			 c_quitting;
 	unsigned char		 c_key[NODE_KEY_BYTES];
 	int			 c_have_key;
+	int			 c_started;
 	ev_timer		 c_drain_to;
 	ev_signal		 c_sigterm;
 	ev_signal		 c_sigint;
@@ -46,6 +47,8 @@ struct role_ops {
 		    const char *addr, uint16_t port);
 	/* a channel to worker index (the worker mesh; fd is ours) */
 	void	(*r_peer)(struct child *, uint32_t index, int fd);
+	/* a new configuration after start (a catalog-only reload) */
+	void	(*r_reconf)(struct child *, struct conf *old);
 	/* set up after everything arrived; READY follows */
 	void	(*r_start)(struct child *);
 	/* stop taking new work; child_drained() when the last one ends */

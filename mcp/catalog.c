@@ -101,6 +101,67 @@ cat_free(struct catalog *c)
 	memset(c, 0, sizeof(*c));
 }
 
+static void
+tool_free(struct cat_tool *t)
+{
+	free(t->t_name);
+	free(t->t_title);
+	free(t->t_desc);
+	free(t->t_schema);
+	free(t->t_annot);
+}
+
+static void
+prompt_free(struct cat_prompt *p)
+{
+	size_t k;
+
+	free(p->p_name);
+	free(p->p_title);
+	free(p->p_desc);
+	for (k = 0; k < p->p_nargs; k++) {
+		free((char *)p->p_args[k].name);
+		free((char *)p->p_args[k].description);
+	}
+	free(p->p_args);
+}
+
+/* Remove every entry of one owner, keeping the others in their order. */
+void
+cat_drop_owner(struct catalog *c, int owner)
+{
+	size_t i, n;
+
+	for (i = n = 0; i < c->ntools; i++) {
+		if (c->tools[i].t_owner == owner)
+			tool_free(&c->tools[i]);
+		else
+			c->tools[n++] = c->tools[i];
+	}
+	c->ntools = n;
+	for (i = n = 0; i < c->nres; i++) {
+		if (c->res[i].r_owner == owner)
+			res_free(&c->res[i]);
+		else
+			c->res[n++] = c->res[i];
+	}
+	c->nres = n;
+	for (i = n = 0; i < c->ntmpl; i++) {
+		if (c->tmpl[i].r_owner == owner)
+			res_free(&c->tmpl[i]);
+		else
+			c->tmpl[n++] = c->tmpl[i];
+	}
+	c->ntmpl = n;
+	for (i = n = 0; i < c->nprompts; i++) {
+		if (c->prompts[i].p_owner == owner)
+			prompt_free(&c->prompts[i]);
+		else
+			c->prompts[n++] = c->prompts[i];
+	}
+	c->nprompts = n;
+}
+
 void
 mcp_server_free(struct mcp_server **srvp)
 {
@@ -246,6 +307,7 @@ mcpd_register_tool(struct mcpd_host *h, const struct mcpd_tool *t)
 	n->t_annot = xstrdup(t->annotations);
 	n->t_call = t->call;
 	n->t_arg = t->arg;
+	n->t_owner = h->h_owner;
 	c->ntools++;
 	return 0;
 }
@@ -269,6 +331,7 @@ add_res(struct mcpd_host *h, struct cat_res **arr, size_t *n,
 	e->r_mime = xstrdup(r->mime_type);
 	e->r_read = r->read;
 	e->r_arg = r->arg;
+	e->r_owner = h->h_owner;
 	(*n)++;
 	return 0;
 }
@@ -320,6 +383,7 @@ mcpd_register_prompt(struct mcpd_host *h, const struct mcpd_prompt *p)
 	e->p_nargs = p->nargs;
 	e->p_get = p->get;
 	e->p_arg = p->arg;
+	e->p_owner = h->h_owner;
 	c->nprompts++;
 	return 0;
 }
@@ -349,7 +413,7 @@ int
 mcp_plugin_load(struct mcp_server *srv, const char *path, const char *arg,
     char *err, size_t errlen)
 {
-	struct mcpd_host	  host = { srv, path };
+	struct mcpd_host	  host = { srv, path, CAT_PLUGIN };
 	void			 *dl, **p;
 	const int		 *abi;
 	int			(*init)(struct mcpd_host *, const char *);

@@ -38,9 +38,19 @@
 
 extern char **environ;
 
+/* One loaded mcpd.conf: kept while tool runs of it are in flight. */
+struct cat_gen {
+	struct conf		*g_conf;
+	unsigned		 g_runs;
+	int			 g_current;
+	struct exec_tool	**g_tools;
+	uint32_t		 g_ntools;
+};
+
 struct exec_tool {
 	const struct conf_tool	*x_conf;
 	uint32_t		 x_running;
+	struct cat_gen		*x_gen;
 };
 
 struct exec_run {
@@ -78,6 +88,9 @@ struct watch {
 };
 
 static struct mcp_server	*cc_srv;
+static struct cat_gen		*cur_gen;
+static struct file_res		**files;	/* of the current gen */
+static size_t			 nfiles;
 static int			 ino_fd = -1;
 static ev_io			 ino_ev;
 static struct watch		 watches[WATCHES_MAX];
@@ -195,6 +208,23 @@ fail:
 
 /* Exec tools */
 
+/* A replaced gen goes once its last run has ended. */
+static void
+gen_release(struct cat_gen *g)
+{
+	uint32_t i;
+
+	if (g->g_runs > 0)
+		g->g_runs--;
+	if (g->g_current || g->g_runs > 0)
+		return;
+	for (i = 0; i < g->g_ntools; i++)
+		free(g->g_tools[i]);
+	free(g->g_tools);
+	conf_free(&g->g_conf);
+	free(g);
+}
+
 static void
 run_free(struct exec_run *r)
 {
@@ -209,6 +239,7 @@ run_free(struct exec_run *r)
 	if (r->r_err != -1)
 		close(r->r_err);
 	r->r_tool->x_running--;
+	gen_release(r->r_tool->x_gen);
 	free(r->r_buf);
 	free(r);
 }
@@ -452,6 +483,7 @@ exec_call(struct mcpd_call *c, const char *args, size_t alen, void *arg)
 	r->r_out = outp[0];
 	r->r_err = errp[0];
 	x->x_running++;
+	x->x_gen->g_runs++;
 	ev_io_init(&r->r_out_ev, out_cb, r->r_out, EV_READ);
 	ev_io_init(&r->r_err_ev, out_cb, r->r_err, EV_READ);
 	ev_child_init(&r->r_child_ev, child_cb, r->r_pid, 0);
@@ -846,13 +878,23 @@ walk(struct mcpd_host *h, struct file_res *f, const char *dir, int depth,
 }
 
 int
-mcp_load_conf(struct mcp_server *srv, const struct conf *conf, char *err,
+mcp_load_conf(struct mcp_server *srv, struct conf *conf, char *err,
     size_t errlen)
 {
-	struct mcpd_host	 host = { srv, "mcpd.conf" };
+	struct mcpd_host	 host = { srv, "mcpd.conf", CAT_CONF };
+	struct cat_gen		*g;
 	uint32_t		 i, k;
 
 	cc_srv = srv;
+	if ((g = calloc(1, sizeof(*g))) == NULL ||
+	    (conf->c_ntools > 0 && (g->g_tools = calloc(conf->c_ntools,
+	    sizeof(*g->g_tools))) == NULL)) {
+		free(g);
+		goto nomem;
+	}
+	g->g_conf = conf;
+	g->g_current = 1;
+	cur_gen = g;
 	for (i = 0; i < conf->c_ntools; i++) {
 		const struct conf_tool	*t = &conf->c_tools[i];
 		struct exec_tool	*x;
@@ -862,6 +904,8 @@ mcp_load_conf(struct mcp_server *srv, const struct conf *conf, char *err,
 		if ((x = calloc(1, sizeof(*x))) == NULL)
 			goto nomem;
 		x->x_conf = t;
+		x->x_gen = g;
+		g->g_tools[g->g_ntools++] = x;
 		if (t->t_schema == NULL && (schema = derive_schema(t)) == NULL)
 			goto nomem;
 		memset(&mt, 0, sizeof(mt));
@@ -918,15 +962,22 @@ mcp_load_conf(struct mcp_server *srv, const struct conf *conf, char *err,
 		struct stat			 st;
 		unsigned			 count = 0;
 
+		struct file_res		**nf;
+
 		if ((f = calloc(1, sizeof(*f))) == NULL)
 			goto nomem;
+		if ((nf = realloc(files, (nfiles + 1) * sizeof(*nf))) == NULL) {
+			free(f);
+			goto nomem;
+		}
+		files = nf;
+		files[nfiles++] = f;
 		f->f_conf = cr;
 		if (realpath(cr->r_path, f->f_root) == NULL ||
 		    stat(f->f_root, &st) == -1) {
 			/* missing now; served once it appears after a reload */
 			log_warnx("resource %s: %s: %s", cr->r_uri, cr->r_path,
 			    strerror(errno));
-			free(f);
 			continue;
 		}
 		f->f_dir = S_ISDIR(st.st_mode);
@@ -960,6 +1011,64 @@ mcp_load_conf(struct mcp_server *srv, const struct conf *conf, char *err,
 nomem:
 	snprintf(err, errlen, "out of memory");
 	return -1;
+}
+
+static void
+list_changed(struct mcp_server *srv)
+{
+	static const char *const what[] = {
+		"notifications/tools/list_changed",
+		"notifications/resources/list_changed",
+		"notifications/prompts/list_changed"
+	};
+	struct mcp_session	*s;
+	struct jw		*w = &srv->sv_out;
+	size_t			 i;
+
+	TAILQ_FOREACH(s, &srv->sv_sessions, s_entry) {
+		if (s->s_get == NULL)
+			continue;	/* no stream to tell it on */
+		for (i = 0; i < sizeof(what) / sizeof(what[0]); i++) {
+			jw_reset(w);
+			jw_obj(w);
+			jw_key(w, "jsonrpc");
+			jw_str(w, "2.0");
+			jw_key(w, "method");
+			jw_str(w, what[i]);
+			jw_obj_end(w);
+			mcp_send(s->s_get, w, 0);
+		}
+	}
+}
+
+int
+mcp_reload_conf(struct mcp_server *srv, struct conf *conf, char *err,
+    size_t errlen)
+{
+	size_t	i;
+	int	k;
+
+	cat_drop_owner(&srv->sv_cat, CAT_CONF);
+	for (k = 0; k < nwatches; k++) {
+		inotify_rm_watch(ino_fd, watches[k].w_wd);
+		free(watches[k].w_dir);
+	}
+	nwatches = 0;
+	for (i = 0; i < nfiles; i++)
+		free(files[i]);
+	free(files);
+	files = NULL;
+	nfiles = 0;
+	if (cur_gen != NULL) {
+		cur_gen->g_current = 0;
+		cur_gen->g_runs++;	/* gen_release() takes it back */
+		gen_release(cur_gen);
+		cur_gen = NULL;
+	}
+	if (mcp_load_conf(srv, conf, err, errlen) == -1)
+		return -1;
+	list_changed(srv);
+	return 0;
 }
 
 void

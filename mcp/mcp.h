@@ -148,10 +148,15 @@ int	mcp_session_replay(struct mcp_session *, uint64_t stream,
 
 /*
  * The catalog of mcpd.conf (confcat.c): exec tools, file resources with
- * change notifications, prompts.  conf must outlive the server.
+ * change notifications, prompts.  The engine keeps conf (and frees it once
+ * a reload replaced it and no tool run of it is left).  A reload replaces
+ * the catalog's entries of mcpd.conf, not those of plugins, and tells the
+ * sessions with a GET stream that the lists changed.
  */
 struct conf;
-int	mcp_load_conf(struct mcp_server *, const struct conf *, char *err,
+int	mcp_load_conf(struct mcp_server *, struct conf *, char *err,
+	    size_t errlen);
+int	mcp_reload_conf(struct mcp_server *, struct conf *, char *err,
 	    size_t errlen);
 /* notifications/resources/updated to every session subscribed to uri */
 void	mcp_resource_updated(struct mcp_server *, const char *uri);

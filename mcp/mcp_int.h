@@ -16,6 +16,7 @@ struct cat_tool {
 	char		*t_annot;
 	mcpd_tool_fn	 t_call;
 	void		*t_arg;
+	int		 t_owner;	/* CAT_PLUGIN, CAT_CONF */
 };
 
 struct cat_res {
@@ -26,6 +27,7 @@ struct cat_res {
 	char		*r_mime;
 	mcpd_read_fn	 r_read;
 	void		*r_arg;
+	int		 r_owner;
 };
 
 struct cat_prompt {
@@ -36,7 +38,12 @@ struct cat_prompt {
 	size_t			 p_nargs;
 	mcpd_prompt_fn		 p_get;
 	void			*p_arg;
+	int			 p_owner;
 };
+
+/* who registered an entry: a reload of mcpd.conf replaces its own only */
+#define CAT_PLUGIN	0
+#define CAT_CONF	1
 
 struct catalog {
 	struct cat_tool		*tools;
@@ -54,6 +61,7 @@ struct catalog {
 struct mcpd_host {
 	struct mcp_server	*h_srv;
 	const char		*h_name;
+	int			 h_owner;	/* CAT_PLUGIN, CAT_CONF */
 };
 
 /* a request we sent to the client, waiting for its answer */
@@ -155,6 +163,7 @@ struct mcp_server {
 
 /* catalog.c */
 void	cat_free(struct catalog *);
+void	cat_drop_owner(struct catalog *, int owner);
 const struct cat_tool	*cat_tool(const struct catalog *, const char *);
 const struct cat_res	*cat_resource(const struct catalog *, const char *);
 const struct cat_res	*cat_template_match(const struct catalog *,

@@ -697,6 +697,28 @@ proc_chan_err(struct chan *ch, const char *reason, void *arg)
 	chan_free(&p->p_chan);
 }
 
+/* Hand the current configuration to the running workers (catalog only). */
+unsigned
+proc_reconf_workers(void)
+{
+	struct proc	*p;
+	unsigned	 n = 0;
+	int		 fd;
+
+	TAILQ_FOREACH(p, &sup->s_procs, p_entry) {
+		if (p->p_role != ROLE_WORKER || p->p_member < 0 ||
+		    p->p_chan == NULL || p->p_state >= P_STOPPING)
+			continue;
+		if ((fd = conf_memfd()) == -1) {
+			log_warn("config memfd");
+			continue;
+		}
+		if (chan_send(p->p_chan, MSG_SUP_CONF, fd) == 0)
+			n++;
+	}
+	return n;
+}
+
 /*
  * A new generation: every worker is started again with the current
  * configuration; each old process drains once its successor is READY.

@@ -142,7 +142,7 @@ sup_reload(char *msg, size_t msglen)
 	uint32_t		 nnl, i, j, was, want;
 	char			*text, *t2;
 	size_t			 len, l2, off;
-	int			 workers_only, k;
+	int			 workers_only, catalog_only, k;
 
 	msg[0] = '\0';
 	if (sup->s_state == SUP_STOPPING) {
@@ -209,6 +209,25 @@ sup_reload(char *msg, size_t msglen)
 		    memcmp(t2, sup->s_conf_text, l2) == 0;
 		free(t2);
 	}
+	catalog_only = 0;
+	{
+		struct conf	 a = *nc, b = *sup->s_conf;
+		char		*ta, *tb;
+		size_t		 la, lb;
+
+		/* blank the catalogs of both (struct copies share them) */
+		a.c_ntools = b.c_ntools = 0;
+		a.c_nresources = b.c_nresources = 0;
+		a.c_nprompts = b.c_nprompts = 0;
+		if (conf_text(&a, &ta, &la) == 0) {
+			if (conf_text(&b, &tb, &lb) == 0) {
+				catalog_only = la == lb &&
+				    memcmp(ta, tb, la) == 0;
+				free(tb);
+			}
+			free(ta);
+		}
+	}
 	was = proc_nworkers();
 	want = conf_workers(nc);
 	if (!sup->s_foreground)
@@ -220,7 +239,13 @@ sup_reload(char *msg, size_t msglen)
 	sup->s_conf_text = text;
 	sup->s_conf_len = len;
 	apply_policy(nc);
-	if (workers_only) {
+	if (catalog_only) {
+		/* tools, resources, prompts: in place, sessions live on */
+		unsigned n = proc_reconf_workers();
+
+		snprintf(msg, msglen, "reloaded: catalog updated in %u "
+		    "workers", n);
+	} else if (workers_only) {
 		proc_resize_workers(want);
 		snprintf(msg, msglen, "reloaded: workers %u -> %u", was, want);
 	} else {

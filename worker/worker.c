@@ -203,6 +203,20 @@ worker_quit(struct child *c)
 		child_drained(c);
 }
 
+/* A catalog-only reload: new tools, resources and prompts in place. */
+static void
+worker_reconf(struct child *c, struct conf *old)
+{
+	char err[512];
+
+	(void)old;	/* the engine frees it once no tool run uses it */
+	if (mcp_reload_conf(worker->w_mcp, c->c_conf, err, sizeof(err)) == -1)
+		fatalx("reload: %s", err);
+	log_info("catalog reloaded: %u tools, %u resources, %u prompts",
+	    c->c_conf->c_ntools, c->c_conf->c_nresources,
+	    c->c_conf->c_nprompts);
+}
+
 static uint64_t
 worker_busy(struct child *c)
 {
@@ -234,6 +248,7 @@ worker_start_init(struct child *c)
 const struct role_ops worker_ops = {
 	.r_listener = worker_listener_init,
 	.r_peer = peer_add,
+	.r_reconf = worker_reconf,
 	.r_start = worker_start_init,
 	.r_quit = worker_quit,
 	.r_busy = worker_busy,

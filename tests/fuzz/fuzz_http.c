@@ -9,7 +9,9 @@
  *	"#NEXT\n", and a connection's bytes into pieces at each "#PAUSE\n":
  *	the first piece is handed to http_conn_new() as bytes already read
  *	(an empty one: none, as after accept), the others are written to the
- *	socket one at a time, the event loop running in between.  A
+ *	socket one at a time, the event loop running in between; "#WAIT\n"
+ *	instead of "#PAUSE\n" also lets the connections' timeouts, all of
+ *	TIMEOUT_MS, fire (once per input; the body limit is 4K too).  A
  *	connection that starts with "#ADMIN\n" is on the admin listener; an
  *	input that starts with "#JSON\n" has session-responses json (else
  *	sse, the default).  Before a piece is sent, "$SID" becomes the last
@@ -63,6 +65,10 @@
 #define METHODS_MAX	64	/* requests we remember per connection */
 #define BODY_MAX	(16 * 1024 * 1024)
 #define TOKS		8192
+#define SNDBUF		4096	/* the server's socket: writes queue */
+#define BODY_MAX_HTTP	4096	/* bytes of a request body */
+#define TIMEOUT_MS	40	/* every timeout of a connection */
+#define WAIT_MS		(TIMEOUT_MS + 10)	/* #WAIT */
 
 #define CHECK(c) do {							\
 	if (!(c)) {							\
@@ -120,6 +126,7 @@ static char			 last_evt[80];
 static char			 perm_sid[MCP_SID_LEN + 1];
 static jsmntok_t		 toks[TOKS];
 static http_parser_settings	 req_settings, resp_settings;
+static int			 waited;	/* #WAIT in this input */
 static int			 verbose;	/* FUZZ_VERBOSE: show the bytes */
 
 static void
@@ -494,6 +501,39 @@ find(const char *p, const char *end, const char *s)
 	return r != NULL ? r : end;
 }
 
+/* The end of the piece at p: at the next #PAUSE or #WAIT, or end. */
+static const char *
+piece_end(const char *p, const char *end, size_t *skip, int *wait)
+{
+	const char *a = find(p, end, "#PAUSE\n"), *b = find(p, end, "#WAIT\n");
+
+	*wait = b < a;
+	if (*wait) {
+		*skip = 6;
+		return b;
+	}
+	*skip = 7;
+	return a;
+}
+
+/* Once per input: run the loop until the connections' timers fire. */
+static void
+wait_timeouts(void)
+{
+	ev_tstamp until;
+
+	if (waited)
+		return;
+	waited = 1;
+	until = ev_time() + WAIT_MS / 1000.0;
+	while (ev_time() < until) {
+		ev_run(loop, EVRUN_NOWAIT);
+		drain();
+		usleep(2000);
+	}
+	pump();
+}
+
 /* One connection: its pieces, the loop after each. */
 static void
 connection(const char *p, const char *end)
@@ -503,7 +543,8 @@ connection(const char *p, const char *end)
 	const char		*e;
 	char			*buf;
 	size_t			 len;
-	int			 sv[2], i;
+	size_t			 skip;
+	int			 sv[2], i, w, sndbuf = SNDBUF;
 
 	if (end - p >= 7 && memcmp(p, "#ADMIN\n", 7) == 0) {
 		kind = LISTEN_ADMIN;
@@ -527,7 +568,10 @@ connection(const char *p, const char *end)
 	SB_SET(child.c_slot, s_conns, wk.w_conns);
 	SB_ADD(child.c_slot, s_accepted, 1);
 
-	e = find(p, end, "#PAUSE\n");
+	if (setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf,
+	    sizeof(sndbuf)) == -1)
+		abort();
+	e = piece_end(p, end, &skip, &w);
 	len = e - p;
 	buf = subst(p, &len);
 	sent(cl, buf, len);
@@ -535,8 +579,10 @@ connection(const char *p, const char *end)
 	free(buf);
 	pump();
 	for (i = 1; i < PIECES_MAX && e < end; i++) {
-		p = e + 7;
-		e = find(p, end, "#PAUSE\n");
+		if (w)
+			wait_timeouts();
+		p = e + skip;
+		e = piece_end(p, end, &skip, &w);
 		len = e - p;
 		buf = subst(p, &len);
 		client_send(cl, buf, len);
@@ -602,15 +648,18 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	wk.w_cap = 1024;
 	wk.w_accepting = 1;
 	ev_timer_init(&wk.w_pause_to, NULL, 0., 0.);
-	/* hcfg_load() */
+	/*
+	 * hcfg_load(), with a smaller body limit and timeouts that a #WAIT
+	 * lets fire (no input takes that long otherwise)
+	 */
 	snprintf(wk.w_http.h_path, sizeof(wk.w_http.h_path), "%s",
 	    conf.c_mcp_path);
-	wk.w_http.h_body_max = conf.c_max_body_size;
+	wk.w_http.h_body_max = BODY_MAX_HTTP;
 	wk.w_http.h_header_max = conf.c_max_header_size;
-	wk.w_http.h_header_ms = conf.c_header_timeout_ms;
-	wk.w_http.h_body_ms = conf.c_body_timeout_ms;
-	wk.w_http.h_idle_ms = conf.c_idle_timeout_ms;
-	wk.w_http.h_keepalive_ms = conf.c_sse_keepalive_ms;
+	wk.w_http.h_header_ms = TIMEOUT_MS;
+	wk.w_http.h_body_ms = TIMEOUT_MS;
+	wk.w_http.h_idle_ms = TIMEOUT_MS;
+	wk.w_http.h_keepalive_ms = TIMEOUT_MS;
 	wk.w_http.h_session_ms = conf.c_session_timeout_ms;
 	wk.w_http.h_sse_always = conf.c_session_responses == RESPONSES_SSE;
 	CHECK((wk.w_mcp = mcp_server_new(loop, "mcpd", "fuzz")) != NULL);
@@ -649,6 +698,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	CHECK(wk.w_conns == 0);
 	last_sid[0] = last_evt[0] = '\0';
+	waited = 0;
 	wk.w_http.h_sse_always = conf.c_session_responses == RESPONSES_SSE;
 	if (size >= 6 && memcmp(p, "#JSON\n", 6) == 0) {
 		wk.w_http.h_sse_always = 0;

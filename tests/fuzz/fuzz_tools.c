@@ -129,19 +129,35 @@ ask_reply(struct mcpd_call *c, int is_error, const char *json, size_t len,
 	mcpd_call_result_text(c, text, is_error);
 }
 
-/* a request to the client; its answer (or a cancel) finishes the call */
+static void
+close_step(struct mcpd_call *c, void *arg)
+{
+	mcpd_call_close_stream(c);
+}
+
+/*
+ * A request to the client; its answer (or a cancel) finishes the call.
+ * {"close":1}: its stream is closed at the next turn of the loop (the
+ * client resumes it), {"closenow":1} in the handler.
+ */
 static void
 tool_ask(struct mcpd_call *c, const char *args, size_t len, void *arg)
 {
 	static const char *const methods[] = {
 		"sampling/createMessage", "elicitation/create", "roots/list"
 	};
+	char n[8];
 
 	if (mcpd_call_request(c, methods[len % 3], len & 4 ? NULL :
-	    "{\"messages\":[],\"maxTokens\":10}", ask_reply, NULL) == -1)
+	    "{\"messages\":[],\"maxTokens\":10}", ask_reply, NULL) == -1) {
 		mcpd_call_result_text(c, "the client cannot", 1);
-	else
-		mcpd_call_on_cancel(c, slow_cancel, NULL);
+		return;
+	}
+	mcpd_call_on_cancel(c, slow_cancel, NULL);
+	if (mcpd_json_text(args, len, "/close", n, sizeof(n)) != -1)
+		mcpd_call_after(c, 0, close_step, NULL);
+	if (mcpd_json_text(args, len, "/closenow", n, sizeof(n)) != -1)
+		mcpd_call_close_stream(c);
 }
 
 static void

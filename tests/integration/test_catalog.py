@@ -274,6 +274,70 @@ def test_prompts():
         d.stop()
 
 
+def test_reload_catalog():
+    """SIGHUP with a changed catalog: in place, the session lives on, its
+    GET stream hears list_changed, a run in flight finishes."""
+    root, docs = setup_docs()
+    extra = catalog(docs) + """
+tool "nap" {
+	description "sleep a second, then say so"
+	command "/bin/sh" "-c" "sleep 1; echo rested"
+}
+"""
+    d = T.Daemon(keys={"workers": "2"}, extra=extra)
+    d.start()
+    try:
+        p = d.http_port
+        sid, _ = init(p)
+        before = d.pids(d.status())
+        c = http.client.HTTPConnection("127.0.0.1", p, timeout=5)
+        c.request("GET", "/mcp", headers={"Accept": "text/event-stream",
+                                           "Mcp-Session-Id": sid})
+        g = c.getresponse()
+        check_eq(g.status, 200, "GET stream")
+        out = {}
+
+        def nap():
+            out["r"] = call(p, sid, "nap", {}, rid=41)
+
+        th = threading.Thread(target=nap)
+        th.start()
+        time.sleep(0.3)
+        d.extra = extra.replace('tool "echo" {', 'tool "echo2" {') + """
+tool "added" {
+	description "new"
+	command "/bin/echo" "added"
+}
+"""
+        d.write_conf()
+        rc, o, e = d.ctl("reload")
+        check_eq(rc, 0, "mcpctl reload (%r)" % e)
+        check("catalog updated" in o, "reload output %r" % o)
+        buf = b""
+        deadline = time.monotonic() + 5
+        while b"notifications/tools/list_changed" not in buf:
+            check(time.monotonic() < deadline, "no list_changed: %r" % buf)
+            buf += g.fp.read1(4096)
+        st, _, msgs = post(p, request("tools/list", rid=2), sid)
+        check_eq(st, 200, "tools/list after the reload (same session)")
+        names = [t["name"] for t in msgs[-1]["result"]["tools"]]
+        check("added" in names and "echo2" in names and "echo" not in names,
+              "tools after the reload: %r" % names)
+        r = call(p, sid, "added", {})
+        check_eq(text_of(r), "added\n", "a new tool runs")
+        st, _, msgs = post(p, request("tools/call", {"name": "echo",
+                                                      "arguments": {}},
+                                      rid=3), sid)
+        check_eq(msgs[-1]["error"]["code"], -32602, "a removed tool")
+        th.join(5)
+        check_eq(text_of(out["r"]), "rested\n",
+                 "the run in flight during the reload")
+        check_eq(d.pids(d.status()), before, "no process was replaced")
+        c.close()
+    finally:
+        d.stop()
+
+
 if __name__ == "__main__":
     T.main([test_exec_tools, test_cancel_exec, test_file_resources,
-            test_prompts])
+            test_prompts, test_reload_catalog])

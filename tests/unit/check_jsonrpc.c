@@ -81,6 +81,7 @@ setup(void)
 	mcp_server_set_key(srv, key, 0);
 	h.h_srv = srv;
 	h.h_name = "test";
+	h.h_owner = CAT_PLUGIN;
 	memset(&t, 0, sizeof(t));
 	t.name = "echo";
 	t.description = "echo";
