@@ -234,14 +234,14 @@ stdio_main(const char *conffile, int debug)
 		fatalx("MCP engine: out of memory");
 	randombytes_buf(key, sizeof(key));
 	mcp_server_set_key(srv, key, 0);
+	if (mcp_load_conf(srv, conf, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	for (i = 0; i < conf->c_nplugins; i++) {
 		if (mcp_plugin_load(srv, conf->c_plugins[i].p_path,
 		    conf->c_plugins[i].p_arg[0] ? conf->c_plugins[i].p_arg :
 		    NULL, err, sizeof(err)) == -1)
 			fatalx("%s", err);
 	}
-	if (mcp_load_conf(srv, conf, err, sizeof(err)) == -1)
-		fatalx("%s", err);
 	linemax = conf->c_max_body_size;
 	/* conf stays: the catalog refers to it */
 	fd_nonblock(STDIN_FILENO);

@@ -77,6 +77,8 @@ struct hreq {
 	unsigned		 r_batch_pending; /* requests not answered */
 	int			 r_batch;	/* answering a batch */
 	int			 r_batch_open;	/* still dispatching it */
+	int			 r_close_stream; /* asked to, in dispatch */
+	int			 r_detached;	/* response ended, call goes on */
 	uint64_t		 r_event;
 };
 
@@ -102,6 +104,7 @@ struct conn {
 	uint8_t			 c_dead;	/* fd closed, refs pending */
 	uint8_t			 c_inreq;	/* a request is being read */
 	uint8_t			 c_indispatch;	/* inside mcp_dispatch() */
+	uint8_t			 c_inparse;	/* inside http_parser_execute */
 	int			 c_handoff;	/* owner + 1: hand it over */
 	struct conn		*c_resumer;	/* dead: who took my stream */
 	struct conn		*c_resumes;	/* GET: the dead conn I follow */
@@ -394,7 +397,7 @@ sse_event(struct conn *c, const char *json, size_t len, int final)
 
 	if (s != NULL)
 		mcp_session_record(s, r->r_stream, seq, json, len, final);
-	if (!c->c_dead)
+	if (!c->c_dead && !r->r_detached)
 		sse_write(c, r->r_stream, seq, json, len);
 	else if (c->c_resumer != NULL) {
 		struct conn *g = c->c_resumer;
@@ -406,7 +409,6 @@ sse_event(struct conn *c, const char *json, size_t len, int final)
 			c->c_resumer = NULL;
 			g->c_busy = 0;
 			request_done(g);
-			conn_flush(g);
 		}
 	}
 }
@@ -432,7 +434,7 @@ sse_end(struct conn *c)
 		c->c_close = 1;
 }
 
-/* The request is answered: take the next one. */
+/* The request is answered: take the next one.  It may free c. */
 static void
 request_done(struct conn *c)
 {
@@ -458,7 +460,7 @@ stream_send(struct mcp_stream *st, const char *json, size_t len, int final)
 
 	if (r == NULL)
 		return;
-	if (c->c_dead) {
+	if (c->c_dead || r->r_detached) {
 		/* kept for a client that resumes with Last-Event-ID */
 		if (r->r_sse && json != NULL)
 			sse_event(c, json, len, final);
@@ -474,7 +476,6 @@ stream_send(struct mcp_stream *st, const char *json, size_t len, int final)
 		if (c->c_indispatch)
 			return;
 		request_done(c);
-		conn_flush(c);
 		return;
 	}
 	if (json != NULL) {
@@ -499,7 +500,6 @@ stream_send(struct mcp_stream *st, const char *json, size_t len, int final)
 	if (c->c_indispatch)
 		return;			/* serve_post() finishes it */
 	request_done(c);
-	conn_flush(c);
 }
 
 /*
@@ -523,13 +523,25 @@ stream_close(struct mcp_stream *st)
 		c->c_busy = 0;
 		c->c_close = 1;
 		request_done(c);
-		conn_flush(c);
+		return;
+	}
+	if (c->c_indispatch && !r->r_sse) {
+		r->r_close_stream = 1;	/* once the stream exists */
 		return;
 	}
 	if (!r->r_sse || !c->c_busy || (s = req_session(r)) == NULL ||
 	    strcmp(mcp_session_protocol(s), "2025-11-25") < 0)
 		return;		/* no priming event: nothing to resume from */
-	conn_close(c);		/* the call goes on; its events are kept */
+	/*
+	 * End the response cleanly and close the connection once it is out;
+	 * the call goes on, its events kept for the client's GET.
+	 */
+	sse_end(c);
+	r->r_detached = 1;
+	c->c_close = 1;
+	c->c_busy = 0;
+	ev_timer_stop(worker->w_loop, &c->c_to);
+	conn_flush(c);
 }
 
 static void
@@ -563,7 +575,6 @@ stream_unref(struct mcp_stream *st)
 		sse_end(g);
 		g->c_busy = 0;
 		request_done(g);
-		conn_flush(g);
 	}
 	if (c->c_req != NULL)
 		hreq_put(c->c_req);
@@ -765,6 +776,8 @@ serve_post(struct conn *c)
 		if (!r->r_headers_sent)
 			sse_headers(c);
 		conn_arm(c);
+		if (r->r_close_stream)
+			stream_close(&c->c_stream);
 		break;
 	}
 }
@@ -775,6 +788,27 @@ replay_cb(void *arg, uint64_t seq, const char *data, size_t len, int final)
 	struct conn *c = arg;
 
 	sse_write(c, c->c_req->r_stream, seq, data, len);
+}
+
+/* The connection whose request still feeds stream: closed or detached. */
+static struct conn *
+stream_owner(uint64_t stream, const char *sid)
+{
+	struct conn	*d;
+	size_t		 i;
+
+	for (d = deadlist; d != NULL; d = d->c_next_dead)
+		if (d->c_req != NULL && d->c_req->r_stream == stream &&
+		    strcmp(d->c_req->r_sid, sid) == 0 && d->c_resumer == NULL)
+			return d;
+	for (i = 0; i < nconns; i++) {
+		d = conns[i];
+		if (d->c_req != NULL && d->c_req->r_detached &&
+		    d->c_req->r_stream == stream &&
+		    strcmp(d->c_req->r_sid, sid) == 0 && d->c_resumer == NULL)
+			return d;
+	}
+	return NULL;
 }
 
 /*
@@ -802,16 +836,12 @@ resume(struct conn *c)
 		sse_end(c);
 		return;		/* the answer was among them */
 	}
-	for (d = deadlist; d != NULL; d = d->c_next_dead) {
-		if (d->c_req != NULL && d->c_req->r_stream == stream &&
-		    strcmp(d->c_req->r_sid, r->r_sid) == 0 &&
-		    d->c_resumer == NULL) {
-			d->c_resumer = c;
-			c->c_resumes = d;
-			c->c_busy = 1;
-			conn_arm(c);
-			return;
-		}
+	if ((d = stream_owner(stream, r->r_sid)) != NULL) {
+		d->c_resumer = c;
+		c->c_resumes = d;
+		c->c_busy = 1;
+		conn_arm(c);
+		return;
 	}
 	sse_end(c);		/* nothing more will come on it */
 }
@@ -1202,6 +1232,7 @@ handoff(struct conn *c)
 	set_ref(&h.h_ctype, r->r_ctype);
 	set_ref(&h.h_sid, r->r_sid);
 	set_ref(&h.h_proto, r->r_proto);
+	set_ref(&h.h_lastevent, r->r_lastevent);
 	h.h_body.p = r->r_body != NULL ? r->r_body : "";
 	h.h_body.len = r->r_bodylen;
 	h.h_pend.p = c->c_pend;
@@ -1226,7 +1257,9 @@ parse(struct conn *c, const char *buf, size_t n)
 	size_t	done;
 	int	err;
 
+	c->c_inparse = 1;
 	done = http_parser_execute(&c->c_parser, &settings, buf, n);
+	c->c_inparse = 0;
 	err = HTTP_PARSER_ERRNO(&c->c_parser);
 	if (err == HPE_PAUSED) {
 		/* keep what follows for when this request is answered */
@@ -1316,14 +1349,15 @@ conn_resume(struct conn *c)
 	if (c->c_out == NULL)
 		ev_io_start(worker->w_loop, &c->c_rd);
 	conn_arm(c);
+	conn_flush(c);		/* a quitting worker closes it now */
 }
 
 /* Close when done and everything is out. */
 static void
 conn_flush(struct conn *c)
 {
-	if (c->c_dead)
-		return;
+	if (c->c_dead || c->c_inparse)
+		return;		/* parse() flushes when the parser is done */
 	if (c->c_close && c->c_out == NULL && !c->c_busy) {
 		conn_close(c);
 		return;
@@ -1510,6 +1544,7 @@ http_adopt(struct worker *w, int fd, const struct handoff *h)
 	copy_ref(r->r_ctype, sizeof(r->r_ctype), &h->h_ctype);
 	copy_ref(r->r_sid, sizeof(r->r_sid), &h->h_sid);
 	copy_ref(r->r_proto, sizeof(r->r_proto), &h->h_proto);
+	copy_ref(r->r_lastevent, sizeof(r->r_lastevent), &h->h_lastevent);
 	if (h->h_body.len > 0 && on_body(&c->c_parser, h->h_body.p,
 	    h->h_body.len) == -1) {
 		conn_close(c);
@@ -1527,9 +1562,11 @@ http_adopt(struct worker *w, int fd, const struct handoff *h)
 		handoff(c);
 		return;
 	}
-	if (!c->c_busy && !c->c_close)
-		request_done(c);
-	else if (c->c_busy)
+	if (!c->c_busy && !c->c_close) {
+		request_done(c);	/* may free c */
+		return;
+	}
+	if (c->c_busy)
 		http_parser_pause(&c->c_parser, 1);
 	conn_flush(c);
 }
@@ -1554,7 +1591,6 @@ http_quit(struct worker *w)
 			c->c_close = 1;
 			c->c_busy = 0;
 			request_done(c);
-			conn_flush(c);
 		} else if (c->c_served && !c->c_inreq && !c->c_busy &&
 		    c->c_out == NULL)
 			conn_close(c);

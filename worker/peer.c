@@ -101,7 +101,7 @@ peer_handoff(uint32_t owner, int fd, const struct handoff *h)
 	    (uint64_t)h->h_method, (uint64_t)h->h_major,
 	    (uint64_t)h->h_minor, (uint64_t)h->h_keepalive,
 	    h->h_url.p, (uint64_t)h->h_has_origin, h->h_origin.p,
-	    (uint64_t)0, h->h_host.p, h->h_accept.p, h->h_ctype.p,
+	    h->h_lastevent.p, h->h_host.p, h->h_accept.p, h->h_ctype.p,
 	    h->h_sid.p, h->h_proto.p, (uint64_t)inmemfd,
 	    inmemfd ? "" : h->h_body.p, inmemfd ? (size_t)0 : h->h_body.len,
 	    h->h_pend.p != NULL ? h->h_pend.p : "", h->h_pend.len);
@@ -133,6 +133,7 @@ on_conn(struct msg *m)
 	ref(&h.h_url, &m->m_f[5]);
 	h.h_has_origin = m->m_f[6].u != 0;
 	ref(&h.h_origin, &m->m_f[7]);
+	ref(&h.h_lastevent, &m->m_f[8]);
 	ref(&h.h_host, &m->m_f[9]);
 	ref(&h.h_accept, &m->m_f[10]);
 	ref(&h.h_ctype, &m->m_f[11]);

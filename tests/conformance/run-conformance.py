@@ -10,9 +10,10 @@ answers, then runs the pinned suite twice:
     npx --prefix tests/conformance conformance server --url URL --suite all
 
 and requires exit status 0 and "Total: 40 passed, 0 failed", then
-"Total: 46 passed, 0 failed" (the reference server's 44 plus the two
-checks of server-sse-polling, which give it only warnings: mcpd resumes
-SSE streams, SEP-1699).  mcpd is then stopped with SIGTERM (SIGKILL
+"Total: 47 passed, 0 failed" (the reference server's 44 plus the three
+checks of server-sse-polling -- priming event, retry field, close and
+resume with Last-Event-ID -- which give the reference only warnings:
+mcpd resumes SSE streams, SEP-1699).  mcpd is then stopped with SIGTERM (SIGKILL
 after a grace period, which fails the test) and must exit with status 0.
 
 The suite comes from tests/conformance/package-lock.json: without
@@ -50,7 +51,7 @@ SERVE = os.path.join(HERE, "serve")
 # (extra arguments, the line required, scenarios in that suite)
 RUNS = [
     ([], "Total: 40 passed, 0 failed", 30),
-    (["--suite", "all"], "Total: 46 passed, 0 failed", 32),
+    (["--suite", "all"], "Total: 47 passed, 0 failed", 32),
 ]
 SUITE_TIMEOUT = 120.0   # seconds, each run
 START_TIMEOUT = 10.0    # until POST /mcp answers

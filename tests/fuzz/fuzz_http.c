@@ -10,8 +10,9 @@
  *	the first piece is handed to http_conn_new() as bytes already read
  *	(an empty one: none, as after accept), the others are written to the
  *	socket one at a time, the event loop running in between; "#WAIT\n"
- *	instead of "#PAUSE\n" also lets the connections' timeouts, all of
- *	TIMEOUT_MS, fire (once per input; the body limit is 4K too).  A
+ *	instead of "#PAUSE\n" also lets the connections' timeouts fire: in
+ *	an input with one, they are all TIMEOUT_MS (the body limit is 4K);
+ *	after a piece that ends with "#HUP\n" the client hangs up.  A
  *	connection that starts with "#ADMIN\n" is on the admin listener; an
  *	input that starts with "#JSON\n" has session-responses json (else
  *	sse, the default).  Before a piece is sent, "$SID" becomes the last
@@ -67,8 +68,8 @@
 #define TOKS		8192
 #define SNDBUF		4096	/* the server's socket: writes queue */
 #define BODY_MAX_HTTP	4096	/* bytes of a request body */
-#define TIMEOUT_MS	40	/* every timeout of a connection */
-#define WAIT_MS		(TIMEOUT_MS + 10)	/* #WAIT */
+#define TIMEOUT_MS	5	/* every timeout, in an input with #WAIT */
+#define WAIT_MS		(TIMEOUT_MS + 3)
 
 #define CHECK(c) do {							\
 	if (!(c)) {							\
@@ -127,7 +128,7 @@ static char			 perm_sid[MCP_SID_LEN + 1];
 static jsmntok_t		 toks[TOKS];
 static http_parser_settings	 req_settings, resp_settings;
 static int			 waited;	/* #WAIT in this input */
-static int			 verbose;	/* FUZZ_VERBOSE: show the bytes */
+static int			 verbose;	/* FUZZ_VERBOSE: show bytes */
 
 static void
 dump(const struct client *cl)
@@ -501,19 +502,29 @@ find(const char *p, const char *end, const char *s)
 	return r != NULL ? r : end;
 }
 
-/* The end of the piece at p: at the next #PAUSE or #WAIT, or end. */
+/*
+ * The end of the piece at p: at the next #PAUSE, #WAIT or #HUP, or end.
+ * *skip is the marker's length, *how its first letter.
+ */
 static const char *
-piece_end(const char *p, const char *end, size_t *skip, int *wait)
+piece_end(const char *p, const char *end, size_t *skip, int *how)
 {
-	const char *a = find(p, end, "#PAUSE\n"), *b = find(p, end, "#WAIT\n");
+	static const char *const marks[] = {
+		"#PAUSE\n", "#WAIT\n", "#HUP\n"
+	};
+	const char	*e = end, *m;
+	size_t		 i;
 
-	*wait = b < a;
-	if (*wait) {
-		*skip = 6;
-		return b;
+	*skip = 0;
+	*how = 0;
+	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+		if ((m = find(p, e, marks[i])) < e) {
+			e = m;
+			*skip = strlen(marks[i]);
+			*how = marks[i][1];
+		}
 	}
-	*skip = 7;
-	return a;
+	return e;
 }
 
 /* Once per input: run the loop until the connections' timers fire. */
@@ -529,7 +540,7 @@ wait_timeouts(void)
 	while (ev_time() < until) {
 		ev_run(loop, EVRUN_NOWAIT);
 		drain();
-		usleep(2000);
+		usleep(1000);
 	}
 	pump();
 }
@@ -544,7 +555,7 @@ connection(const char *p, const char *end)
 	char			*buf;
 	size_t			 len;
 	size_t			 skip;
-	int			 sv[2], i, w, sndbuf = SNDBUF;
+	int			 sv[2], i, how, sndbuf = SNDBUF;
 
 	if (end - p >= 7 && memcmp(p, "#ADMIN\n", 7) == 0) {
 		kind = LISTEN_ADMIN;
@@ -571,7 +582,7 @@ connection(const char *p, const char *end)
 	if (setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf,
 	    sizeof(sndbuf)) == -1)
 		abort();
-	e = piece_end(p, end, &skip, &w);
+	e = piece_end(p, end, &skip, &how);
 	len = e - p;
 	buf = subst(p, &len);
 	sent(cl, buf, len);
@@ -579,10 +590,19 @@ connection(const char *p, const char *end)
 	free(buf);
 	pump();
 	for (i = 1; i < PIECES_MAX && e < end; i++) {
-		if (w)
+		if (how == 'H') {
+			/* the client hangs up: what follows goes nowhere */
+			if (cl->cl_fd != -1) {
+				close(cl->cl_fd);
+				cl->cl_fd = -1;
+			}
+			pump();
+			return;
+		}
+		if (how == 'W')
 			wait_timeouts();
 		p = e + skip;
-		e = piece_end(p, end, &skip, &w);
+		e = piece_end(p, end, &skip, &how);
 		len = e - p;
 		buf = subst(p, &len);
 		client_send(cl, buf, len);
@@ -648,18 +668,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	wk.w_cap = 1024;
 	wk.w_accepting = 1;
 	ev_timer_init(&wk.w_pause_to, NULL, 0., 0.);
-	/*
-	 * hcfg_load(), with a smaller body limit and timeouts that a #WAIT
-	 * lets fire (no input takes that long otherwise)
-	 */
+	/* hcfg_load(), with a smaller body limit */
 	snprintf(wk.w_http.h_path, sizeof(wk.w_http.h_path), "%s",
 	    conf.c_mcp_path);
 	wk.w_http.h_body_max = BODY_MAX_HTTP;
 	wk.w_http.h_header_max = conf.c_max_header_size;
-	wk.w_http.h_header_ms = TIMEOUT_MS;
-	wk.w_http.h_body_ms = TIMEOUT_MS;
-	wk.w_http.h_idle_ms = TIMEOUT_MS;
-	wk.w_http.h_keepalive_ms = TIMEOUT_MS;
 	wk.w_http.h_session_ms = conf.c_session_timeout_ms;
 	wk.w_http.h_sse_always = conf.c_session_responses == RESPONSES_SSE;
 	CHECK((wk.w_mcp = mcp_server_new(loop, "mcpd", "fuzz")) != NULL);
@@ -699,6 +712,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(wk.w_conns == 0);
 	last_sid[0] = last_evt[0] = '\0';
 	waited = 0;
+	/* the timeouts: short when the input waits for them */
+	if (memmem(data, size, "#WAIT\n", 6) != NULL) {
+		wk.w_http.h_header_ms = wk.w_http.h_body_ms = TIMEOUT_MS;
+		wk.w_http.h_idle_ms = wk.w_http.h_keepalive_ms = TIMEOUT_MS;
+	} else {
+		wk.w_http.h_header_ms = conf.c_header_timeout_ms;
+		wk.w_http.h_body_ms = conf.c_body_timeout_ms;
+		wk.w_http.h_idle_ms = conf.c_idle_timeout_ms;
+		wk.w_http.h_keepalive_ms = conf.c_sse_keepalive_ms;
+	}
 	wk.w_http.h_sse_always = conf.c_session_responses == RESPONSES_SSE;
 	if (size >= 6 && memcmp(p, "#JSON\n", 6) == 0) {
 		wk.w_http.h_sse_always = 0;

@@ -3,32 +3,35 @@
  *	fuzz_jsonrpc.c -- libFuzzer target for the MCP engine
  *
  * DESCRIPTION
- *	One mcp_server, made once, with a small catalog registered through
- *	the plugin API: tools that answer at once, later (a timer), by asking
- *	the client (sampling), with the client's own JSON, or with invalid
- *	JSON; a resource, a template, a prompt and a completion handler.
+ *	One mcp_server, made once, with the catalog of fuzz_tools.c,
+ *	registered through the plugin API: tools that answer at once, later
+ *	(timers), by asking the client, with the client's own JSON or with
+ *	invalid JSON; a resource, templates, a prompt, a completion handler.
  *
  *	An input is newline-delimited JSON, as on mcpd --stdio: each line
  *	goes to mcp_msg_parse() and, when it parses, to mcp_dispatch() with a
- *	stream of its own.  Every message a stream receives must be a JSON
- *	object with "jsonrpc":"2.0": a final one a response (an id and
- *	exactly one of result and error), the others notifications or
- *	requests (a method); the id of a response is the request's (null only
- *	for a batch or an id too long to keep); nothing follows the final one;
- *	what mcp_dispatch() returns agrees with what the stream saw and with
- *	its references.  A line that does not parse must leave a JSON-RPC error
- *	in the server's output buffer.
+ *	stream of its own.  Every message a stream receives must be one line
+ *	of JSON (no CR or LF: stdio frames by lines, SSE data too), an object
+ *	with "jsonrpc":"2.0": a final one a response (an id and exactly one of
+ *	result and error), the others notifications or requests (a method);
+ *	the id of a response is the request's (null only for a batch or an id
+ *	too long to keep); nothing follows the final one; what mcp_dispatch()
+ *	returns agrees with what the stream saw and with its references.  A
+ *	line that does not parse must leave a JSON-RPC error in the server's
+ *	output buffer.
  *
- *	The session of the last input is kept for the next one, unless a line
- *	initializes a new one; past SESS_KEEP sessions (or LIVE_MAX requests in
- *	flight) all but the current one are closed, so a crash may need the
- *	inputs before it: run the crash file after an initialize line.  Lines
+ *	Lines go to the current session: the one the last initialize made,
+ *	kept across inputs.  An initialize line of odd length makes a new one,
+ *	of even length goes to the current one (already initialized).  Past
+ *	SESS_KEEP sessions, or LIVE_MAX requests in flight, every session is
+ *	closed (their calls must all end); so a crash may need the inputs
+ *	before it: replay the crash file after an initialize line.  Lines
  *	starting with '#' are commands:
  *
  *		#tick		run the event loop (timers: later answers)
  *		#close		close the current session (DELETE)
- *		#attach		attach the standalone (GET) stream
- *		#detach		detach it
+ *		#attach		attach the standalone (GET) stream to it
+ *		#detach		detach that
  *		#expire		expire idle sessions (idle limit 0)
  *		#update URI	notifications/resources/updated for URI
  *
@@ -358,7 +361,7 @@ message(const char *data, size_t len)
 			f->f_idlong = 1;
 	}
 
-	/* initialize makes a new session; anything else uses the last */
+	/* initialize of odd length makes a session; the rest uses cur */
 	s = m.m_kind == MCP_REQUEST && strcmp(m.m_method, "initialize") == 0 &&
 	    (len & 1) ? NULL : cur;
 	d = mcp_dispatch(srv, &s, &m, &f->f_st);
