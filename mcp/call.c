@@ -182,7 +182,7 @@ mcpd_call_result(struct mcpd_call *c, const char *json)
 		return;
 	}
 	mcp_begin_response(w, c->c_id[0] ? c->c_id : NULL, strlen(c->c_id));
-	jw_raw(w, json, strlen(json));
+	jw_raw_line(w, json, strlen(json));
 	mcp_end_response(w);
 	call_send(c, 1);
 	call_finish(c);
@@ -426,7 +426,7 @@ mcpd_call_request(struct mcpd_call *c, const char *method,
 	jw_str(w, method);
 	if (params != NULL) {
 		jw_key(w, "params");
-		jw_raw(w, params, strlen(params));
+		jw_raw_line(w, params, strlen(params));
 	}
 	jw_obj_end(w);
 	call_send(c, 0);

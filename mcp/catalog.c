@@ -185,6 +185,18 @@ mcp_server_free(struct mcp_server **srvp)
 	free(srv);
 }
 
+/* JSON text kept for lists goes out on one line (see jw_raw_line). */
+static char *
+one_line(char *s)
+{
+	char *p;
+
+	for (p = s; p != NULL && *p != '\0'; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	return s;
+}
+
 static int
 grow(void **arr, size_t n, size_t size)
 {
@@ -303,8 +315,8 @@ mcpd_register_tool(struct mcpd_host *h, const struct mcpd_tool *t)
 	n->t_name = xstrdup(t->name);
 	n->t_title = xstrdup(t->title);
 	n->t_desc = xstrdup(t->description);
-	n->t_schema = xstrdup(t->input_schema);
-	n->t_annot = xstrdup(t->annotations);
+	n->t_schema = one_line(xstrdup(t->input_schema));
+	n->t_annot = one_line(xstrdup(t->annotations));
 	n->t_call = t->call;
 	n->t_arg = t->arg;
 	n->t_owner = h->h_owner;

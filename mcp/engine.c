@@ -188,9 +188,18 @@ mcp_msg_parse(struct mcp_server *srv, struct mcp_msg *m, const char *buf,
 		goto invalid;
 	/* a usable id is echoed even in the error about the rest */
 	if ((v = json_get(j, 0, "id")) != -1) {
+		size_t n;
+
 		if (json_type(j, v) != JSON_STRING &&
 		    json_type(j, v) != JSON_NUMBER)
 			goto invalid;
+		json_text(j, v, &n);
+		if (n >= MCP_ID_MAX) {
+			/* too long to keep: it could not be echoed later */
+			mcp_write_error(srv, NULL, JSONRPC_INVALID_REQUEST,
+			    "Invalid Request: id longer than 127 bytes");
+			return -1;
+		}
 		m->m_id = v;
 	}
 	if ((v = json_get(j, 0, "jsonrpc")) == -1 || !json_streq(j, v, "2.0"))

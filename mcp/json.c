@@ -1086,6 +1086,19 @@ jw_raw(struct jw *w, const char *s, size_t n)
 }
 
 void
+jw_raw_line(struct jw *w, const char *s, size_t n)
+{
+	size_t i;
+
+	jw_raw(w, s, n);
+	if (w->err)
+		return;
+	for (i = w->len - n; i < w->len; i++)
+		if (w->buf[i] == '\n' || w->buf[i] == '\r')
+			w->buf[i] = ' ';
+}
+
+void
 jw_tok(struct jw *w, const struct json *j, int i)
 {
 	const char	*p;

@@ -113,6 +113,12 @@ void	jw_null(struct jw *);
 /* any JSON text (already valid), e.g. a token copied from a request */
 void	jw_raw(struct jw *, const char *, size_t);
 void	jw_tok(struct jw *, const struct json *, int i);
+/*
+ * Valid JSON text from elsewhere (a plugin) on one line: CR and LF can only
+ * be whitespace between tokens there, and become spaces, so one message
+ * stays one line (stdio) and one SSE data: field.
+ */
+void	jw_raw_line(struct jw *, const char *, size_t);
 /* bytes as a base64 string */
 void	jw_base64(struct jw *, const void *, size_t);
 /* append bytes outside the JSON grammar (framing around a message) */

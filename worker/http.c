@@ -525,8 +525,9 @@ stream_close(struct mcp_stream *st)
 		request_done(c);
 		return;
 	}
-	if (c->c_indispatch && !r->r_sse) {
-		r->r_close_stream = 1;	/* once the stream exists */
+	if (c->c_indispatch) {
+		/* serve_post() closes it once dispatch has returned */
+		r->r_close_stream = 1;
 		return;
 	}
 	if (!r->r_sse || !c->c_busy || (s = req_session(r)) == NULL ||
@@ -1102,8 +1103,13 @@ on_headers_complete(http_parser *p)
 	struct hreq	*r = c->c_req;
 
 	if (p->content_length != ULLONG_MAX &&
-	    p->content_length > worker->w_http.h_body_max)
+	    p->content_length > worker->w_http.h_body_max) {
+		/* refuse now, before the client uploads all of it */
 		r->r_too_big = 1;
+		c->c_inreq = 0;
+		serve(c);
+		return -1;
+	}
 	conn_arm(c);
 	return 0;
 }
@@ -1284,7 +1290,11 @@ parse(struct conn *c, const char *buf, size_t n)
 		}
 	} else if (err != HPE_OK) {
 		log_debug("fd %d: %s", c->c_fd, http_errno_description(err));
-		if (c->c_req != NULL && c->c_req->r_hdrbytes >
+		/* the parser's guess of the method is no request's method */
+		c->c_parser.method = HTTP_GET;
+		if (c->c_req != NULL && c->c_req->r_too_big)
+			;	/* answered 413 from the headers already */
+		else if (c->c_req != NULL && c->c_req->r_hdrbytes >
 		    worker->w_http.h_header_max)
 			reply(c, 431, "Request Header Fields Too Large", NULL,
 			    NULL, NULL, 0);

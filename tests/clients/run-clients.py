@@ -2,19 +2,27 @@
 """
 run-clients.py -- real MCP clients against mcpd (make check).
 
-Starts mcpd -f with 4 workers and the conformance fixture plugin on free
-127.0.0.1 ports (mcpdtest.Daemon from ../integration), then runs, each
-under a timeout, with the pinned node 22:
+Starts mcpd -f with 4 workers, the conformance fixture plugin and a
+catalog (CATALOG below: a directory of files as resource "file:///docs/",
+the exec tools "echo" and "slow", the prompt "greet") on free 127.0.0.1
+ports (mcpdtest.Daemon from ../integration), then runs, each under a
+timeout, with the pinned node 22:
 
     node sdk-client.mjs --http http://127.0.0.1:PORT/mcp
         the @modelcontextprotocol/sdk Client over Streamable HTTP
     node sdk-client.mjs --stdio MCPD CONF
         the same Client over stdio; it spawns "MCPD --stdio -c CONF" itself
+        (CONF: the plugin and the same catalog)
     node mcp-remote.mjs http://127.0.0.1:PORT/mcp
         mcp-remote bridging stdio to the HTTP endpoint, driven by the Client
 
 prints their output, and stops mcpd with SIGTERM, which must make it exit
-with status 0.
+with status 0.  sdk-client.mjs gets the directory of "file:///docs/" in
+MCPD_CLIENTS_DOCS (it writes to a file there and awaits the
+notifications/resources/updated), and, for the HTTP run, the pid of mcpd
+in MCPD_CLIENTS_PID (it looks in /proc for the "slow" tool it cancels).
+After the HTTP run no "sleep 30" of the cancelled "slow" tool may be left
+among mcpd's descendants.
 
 Environment: MCPD, MCPCTL (the binaries), MCPD_PLUGIN (the fixture plugin;
 else plugins/.libs/conformance.so next to MCPD), srcdir, and
@@ -56,6 +64,35 @@ RUN_TIMEOUT = 75.0     # seconds, each run (the scripts stop themselves at 60)
 START_TIMEOUT = 10.0   # until every process of mcpd is ready
 STOP_TIMEOUT = 15.0    # SIGTERM to exit (the drain is 10 s by default)
 NRUNS = 3
+SLOW_GONE_TIMEOUT = 3.0    # until the cancelled "slow" tool is gone
+
+# The files of the resource "file:///docs/": sdk-client.mjs reads hello.txt
+# and rewrites notes.md.
+DOCS = {
+    "hello.txt": "Hello from mcpd.\n",
+    "notes.md": "# Notes\n",
+}
+
+CATALOG = """
+resource "file:///docs/" {
+	path "%(docs)s"
+	description "files for the clients"
+}
+tool "echo" {
+	description "print the text"
+	command "/bin/echo" "{text}"
+}
+tool "slow" {
+	description "sleep 30 seconds (to be cancelled)"
+	command "/bin/sleep" "30"
+	timeout 60s
+}
+prompt "greet" {
+	description "greet someone"
+	argument "who" required "whom to greet"
+	message user "Say hello to {who}, please."
+}
+"""
 
 OK_RE = re.compile(r"^ok - ")
 NOT_OK_RE = re.compile(r"^not ok - ")
@@ -91,6 +128,32 @@ def plugin_path():
     p = os.environ.get("MCPD_PLUGIN") or os.path.join(
         os.path.dirname(T.MCPD), "plugins", ".libs", "conformance.so")
     return os.path.abspath(p)
+
+
+def sleepers(pid):
+    """The "sleep 30" processes among the descendants of pid."""
+    found = []
+    for p in T.descendants(pid):
+        cl = T.cmdline(p)
+        if cl and cl.rstrip(b"\0").split(b"\0")[-2:] == [b"/bin/sleep",
+                                                          b"30"]:
+            found.append(p)
+    return found
+
+
+def check_no_sleeper(d):
+    """After the HTTP run: the cancelled "slow" tool was killed."""
+    deadline = time.monotonic() + SLOW_GONE_TIMEOUT
+    left = sleepers(d.pid)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = sleepers(d.pid)
+    if left:
+        not_ok("no slow tool left", "sleep 30 still running under mcpd "
+               "(pids %s) %.0f s after the HTTP run" %
+               (" ".join(map(str, left)), SLOW_GONE_TIMEOUT))
+    else:
+        ok("no sleep 30 of the cancelled slow tool left under mcpd")
 
 
 def run(name, args, env, cwd):
@@ -181,7 +244,7 @@ def main():
                    "MCPCTL, MCPD_PLUGIN)" % (path, what))
             failed += NRUNS - 1   # one for each run in all
             finish()
-    if '"' in plugin or "\n" in plugin:
+    if '"' in plugin or "\n" in plugin or "\\" in plugin:
         not_ok("setup", "%r cannot go in a config" % plugin)
         failed += NRUNS - 1   # one for each run in all
         finish()
@@ -197,6 +260,21 @@ def main():
     d = T.Daemon(keys={"workers": "4"}, extra='plugin "%s"\n' % plugin,
                  name="mcpd-clients")
     try:
+        # the files of "file:///docs/", in mcpd's temporary directory
+        docs = os.path.join(d.dir, "docs")
+        os.mkdir(docs)
+        for fname, text in DOCS.items():
+            with open(os.path.join(docs, fname), "w") as f:
+                f.write(text)
+        if '"' in docs or "\n" in docs or "\\" in docs:
+            not_ok("setup", "%r cannot go in a config" % docs)
+            failed += NRUNS - 1   # one for each run in all
+            return
+        catalog = CATALOG % {"docs": docs}
+        d.extra = 'plugin "%s"\n' % plugin + catalog
+        d.write_conf()
+        env["MCPD_CLIENTS_DOCS"] = docs
+
         try:
             d.start(timeout=START_TIMEOUT)
         except T.TestFailure as e:
@@ -204,13 +282,13 @@ def main():
             say(d.log()[-3000:])
             failed += NRUNS - 1   # one for each run in all
             return
-        ok("mcpd -f with 4 workers and the plugin (http port %d)" %
-           d.http_port)
+        ok("mcpd -f with 4 workers, the plugin and the catalog "
+           "(http port %d)" % d.http_port)
         url = "http://127.0.0.1:%d/mcp" % d.http_port
 
         stdio_conf = os.path.join(d.dir, "stdio.conf")
         with open(stdio_conf, "w") as f:
-            f.write('plugin "%s"\n' % plugin)
+            f.write('plugin "%s"\n' % plugin + catalog)
 
         runs = [
             ("sdk-client http", [SDK_CLIENT, "--http", url]),
@@ -218,7 +296,12 @@ def main():
             ("mcp-remote", [MCP_REMOTE, url]),
         ]
         for name, args in runs:
-            run(name, args, env, d.dir)
+            renv = dict(env)
+            if name == "sdk-client http":
+                renv["MCPD_CLIENTS_PID"] = str(d.pid)
+            run(name, args, renv, d.dir)
+            if name == "sdk-client http":
+                check_no_sleeper(d)
             if not d.running():
                 not_ok("mcpd", "exited (status %r) during %s" %
                        (d.proc.poll(), name))

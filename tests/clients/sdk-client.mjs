@@ -9,7 +9,16 @@
 // exercises every feature of the conformance fixture plugin that a client
 // can drive: initialize, the lists, every tool (progress, logging, sampling,
 // elicitation included), resources, prompts, completion, subscriptions,
-// ping and cancellation.
+// ping and cancellation; and the catalog of mcpd.conf that run-clients.py
+// writes: the files of resource "file:///docs/" (list, read, subscribe,
+// then a change to a file must bring notifications/resources/updated), the
+// exec tools "echo" (a text full of shell characters comes back as is)
+// and "slow" (/bin/sleep 30, cancelled), and the prompt "greet".
+//
+// Environment: MCPD_CLIENTS_DOCS, the directory of "file:///docs/" (with
+// hello.txt and notes.md; this script rewrites notes.md); MCPD_CLIENTS_PID,
+// over HTTP, the pid of mcpd, to look in /proc for the process of the
+// cancelled "slow" (over stdio: the mcpd --stdio child).
 //
 // Prints "ok - NAME" or "not ok - NAME: reason" per check, then
 // "sdk-client: N passed, M failed"; exit status 1 on any failure.
@@ -26,6 +35,10 @@ const SDK = path.join(PKG_DIR, 'node_modules', '@modelcontextprotocol',
     'sdk', 'dist', 'esm');
 
 const REQUEST_TIMEOUT = 10000;   // ms, every request
+const UPDATE_TIMEOUT = 5000;     // ms, a change to notifications/resources/updated
+const GONE_TIMEOUT = 3000;       // ms, a cancelled exec tool's process to go
+const DOCS = process.env.MCPD_CLIENTS_DOCS;
+const DOCS_URI = 'file:///docs/';
 const TOTAL_TIMEOUT = 60000;     // ms, the whole script
 const PROG = 'sdk-client';
 
@@ -124,8 +137,8 @@ const { StdioClientTransport } = await imp('client/stdio.js');
 const types = await imp('types.js');
 const {
     CreateMessageRequestSchema, ElicitRequestSchema,
-    LoggingMessageNotificationSchema, SUPPORTED_PROTOCOL_VERSIONS,
-    LATEST_PROTOCOL_VERSION,
+    LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema,
+    SUPPORTED_PROTOCOL_VERSIONS, LATEST_PROTOCOL_VERSION,
 } = types;
 
 // ------------------------------------------------- a transport that taps
@@ -163,6 +176,8 @@ const errors = [];              // what the SDK reported through onerror
 const logs = [];                // notifications/message, with times
 const sampling = [];            // sampling/createMessage params received
 const elicits = [];             // elicitation/create params received
+const updates = [];             // notifications/resources/updated, with times
+let updateWaiter = null;        // called on each of them
 
 const client = new Client(
     { name: 'mcpd-sdk-client', version: '1.0.0' },
@@ -173,6 +188,72 @@ client.onerror = (e) => errors.push({ t: Date.now(), e: String(e && e.message ||
 client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
     logs.push({ t: Date.now(), params: n.params });
 });
+
+client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+    updates.push({ t: Date.now(), params: n.params });
+    updateWaiter?.();
+});
+
+// Resolves with the first notifications/resources/updated for uri from
+// updates[from] on, or rejects after ms.
+function awaitUpdate(uri, from, ms) {
+    return new Promise((resolve, reject) => {
+        const look = () => {
+            const u = updates.slice(from).find((x) => x.params.uri === uri);
+            if (!u)
+                return false;
+            clearTimeout(tid);
+            updateWaiter = null;
+            resolve(u);
+            return true;
+        };
+        const tid = setTimeout(() => {
+            updateWaiter = null;
+            reject(new CheckError(`no notifications/resources/updated for ` +
+                `${uri} within ${ms} ms (got ${short(updates.slice(from))})`));
+        }, ms);
+        if (!look())
+            updateWaiter = look;
+    });
+}
+
+// /proc: the processes under pid whose argv is argv.
+function descendantsWith(pid, argv) {
+    const kids = new Map();
+    for (const ent of fs.readdirSync('/proc')) {
+        if (!/^\d+$/.test(ent))
+            continue;
+        let st;
+        try {
+            st = fs.readFileSync(`/proc/${ent}/stat`, 'latin1');
+        } catch {
+            continue;
+        }
+        const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
+        if (!kids.has(ppid))
+            kids.set(ppid, []);
+        kids.get(ppid).push(Number(ent));
+    }
+    const found = [];
+    const todo = [pid], seen = new Set();
+    while (todo.length) {
+        for (const c of kids.get(todo.pop()) || []) {
+            if (seen.has(c))
+                continue;
+            seen.add(c);
+            todo.push(c);
+            let cl;
+            try {
+                cl = fs.readFileSync(`/proc/${c}/cmdline`, 'latin1');
+            } catch {
+                continue;
+            }
+            if (cl.replace(/\0$/, '') === argv.join('\0'))
+                found.push(c);
+        }
+    }
+    return found;
+}
 
 const SAMPLING_TEXT = 'This is a test response from the client';
 const SAMPLING_REFUSAL = 'sampling refused by the test client';
@@ -719,6 +800,178 @@ await check('ping after cancellation', async () => {
     const r2 = await call('test_simple_text');
     eq(content(r2, 0, 'text').text, 'This is a simple text response for testing.',
         'text');
+});
+
+// ------------------------------------------- the catalog of mcpd.conf
+
+// run-clients.py declares a directory of files, two exec tools and a
+// prompt; these checks drive them as a client would.
+const HELLO_URI = DOCS_URI + 'hello.txt';
+const NOTES_URI = DOCS_URI + 'notes.md';
+
+await check('catalog: MCPD_CLIENTS_DOCS is a directory', async () => {
+    assert(DOCS, 'MCPD_CLIENTS_DOCS is not set (run-clients.py sets it)');
+    assert(fs.statSync(DOCS).isDirectory(), `${DOCS} is not a directory`);
+});
+
+await check(`listResources: the files of ${DOCS_URI}`, async () => {
+    const all = [];
+    let cursor;
+    for (let i = 0; i < 100; i++) {
+        const r = await client.listResources(cursor ? { cursor } : {}, OPTS);
+        all.push(...r.resources);
+        cursor = r.nextCursor;
+        if (!cursor)
+            break;
+    }
+    const mine = all.filter((x) => x.uri.startsWith(DOCS_URI));
+    eq(mine.map((x) => x.uri).sort(), [HELLO_URI, NOTES_URI], 'uris');
+    const h = mine.find((x) => x.uri === HELLO_URI);
+    eq(h.name, 'hello.txt', `${HELLO_URI} name`);
+    if (h.mimeType !== undefined)
+        eq(h.mimeType, 'text/plain', `${HELLO_URI} mimeType`);
+});
+
+await check(`readResource ${HELLO_URI}`, async () => {
+    const r = await client.readResource({ uri: HELLO_URI }, OPTS);
+    eq(r.contents, [{ uri: HELLO_URI, mimeType: 'text/plain',
+        text: 'Hello from mcpd.\n' }], 'contents');
+});
+
+// Subscribe, change the file, await the notification: over HTTP it comes
+// on the GET stream that the SDK opened after initialize, over stdio on
+// stdout.
+const NEW_NOTES = `# Notes\nchanged by ${PROG} over ${mode}, pid ${process.pid}\n`;
+let notesChanged = false;
+await check(`subscribeResource ${NOTES_URI}, write the file, ` +
+    'notifications/resources/updated', async () => {
+    assert(DOCS, 'MCPD_CLIENTS_DOCS is not set');
+    const r = await client.subscribeResource({ uri: NOTES_URI }, OPTS);
+    eq(r, {}, 'subscribe result');
+    const from = updates.length;
+    const t0 = Date.now();
+    const wait = awaitUpdate(NOTES_URI, from, UPDATE_TIMEOUT);
+    fs.writeFileSync(path.join(DOCS, 'notes.md'), NEW_NOTES);
+    notesChanged = true;
+    const u = await wait;
+    eq(u.params, { uri: NOTES_URI }, 'params');
+    if (mode === 'http') {
+        // it came on the GET stream: not as part of a POST's response
+        const e = tap.log.find((x) => x.dir === '<' &&
+            x.msg.method === 'notifications/resources/updated' && x.t >= t0);
+        assert(e, 'not seen on the wire');
+    }
+});
+
+await check(`readResource ${NOTES_URI} after the change`, async () => {
+    assert(notesChanged, 'not changed');
+    const r = await client.readResource({ uri: NOTES_URI }, OPTS);
+    eq(r.contents, [{ uri: NOTES_URI, mimeType: 'text/markdown',
+        text: NEW_NOTES }], 'contents');
+});
+
+await check(`unsubscribeResource ${NOTES_URI}: no more updates`, async () => {
+    const r = await client.unsubscribeResource({ uri: NOTES_URI }, OPTS);
+    eq(r, {}, 'unsubscribe result');
+    await sleep(200);           // anything still on its way from before
+    const from = updates.length;
+    fs.writeFileSync(path.join(DOCS, 'notes.md'), NEW_NOTES + 'again\n');
+    await sleep(1000);
+    const got = updates.slice(from).filter((x) => x.params.uri === NOTES_URI);
+    eq(got.length, 0, `updates after unsubscribe (${short(got)})`);
+});
+
+await check('listTools: the exec tools echo and slow', async () => {
+    const r = await client.listTools({}, OPTS);
+    const echo = r.tools.find((t) => t.name === 'echo');
+    const slow = r.tools.find((t) => t.name === 'slow');
+    assert(echo && slow, `not listed: ${short(r.tools.map((t) => t.name))}`);
+    eq(echo.inputSchema.required, ['text'], 'echo inputSchema.required');
+    eq(echo.description, 'print the text', 'echo description');
+});
+
+const SHELLY = `it's "$(id)" \`id\`; echo pwned | cat > /dev/null && ls * ` +
+    '~ $HOME \\n {x} <in >out 2>&1 # not a comment';
+await check('callTool echo (a text with shell characters, one argv word)', async () => {
+    const r = await call('echo', { text: SHELLY });
+    assert(!r.isError, `isError: ${short(r)}`);
+    eq(r.content.length, 1, `content (${short(r.content)})`);
+    eq(content(r, 0, 'text').text, SHELLY + '\n', 'text');
+});
+
+// The root of mcpd's processes: the child over stdio; over HTTP the pid
+// that run-clients.py gives.
+const mcpdPid = mode === 'stdio' ? inner._process && inner._process.pid :
+    Number(process.env.MCPD_CLIENTS_PID) || undefined;
+const SLEEP_ARGV = ['/bin/sleep', '30'];
+let slowCancelled = false;
+await check('cancel the exec tool slow after 300 ms (AbortSignal)', async () => {
+    const ac = new AbortController();
+    const mark = tap.log.length;
+    const t0 = Date.now();
+    const p = call('slow', {}, { signal: ac.signal });
+    let running;
+    const tid = setTimeout(() => {
+        if (mcpdPid)
+            running = descendantsWith(mcpdPid, SLEEP_ARGV);
+        ac.abort();
+    }, 300);
+    let err, res;
+    try {
+        res = await p;
+    } catch (e) {
+        err = e;
+    }
+    clearTimeout(tid);
+    const dt = Date.now() - t0;
+    assert(err, `the call resolved: ${short(res)}`);
+    assert(/abort/i.test(String(err.message)), `not an abort error: ${err.message}`);
+    assert(dt < 2000, `the call ended after ${dt} ms`);
+    const req = tap.log.slice(mark).find((e) => e.dir === '>' &&
+        e.msg.method === 'tools/call');
+    const sent = tap.log.slice(mark).filter((e) => e.dir === '>' &&
+        e.msg.method === 'notifications/cancelled');
+    assert(sent.length === 1 && sent[0].msg.params.requestId === req.msg.id,
+        'no notifications/cancelled sent for the call');
+    slowCancelled = true;
+    if (mcpdPid)
+        assert(running && running.length === 1,
+            `not one sleep 30 under mcpd (pid ${mcpdPid}) after 300 ms: ` +
+            `${short(running)}`);
+});
+
+await check('ping after cancelling slow', async () => {
+    const r = await client.ping(OPTS);
+    eq(r, {}, 'result');
+});
+
+if (mcpdPid) {
+    await check('the cancelled slow tool is killed (no sleep 30 under mcpd)', async () => {
+        assert(slowCancelled, 'not cancelled');
+        const t0 = Date.now();
+        let left = descendantsWith(mcpdPid, SLEEP_ARGV);
+        while (left.length && Date.now() - t0 < GONE_TIMEOUT) {
+            await sleep(50);
+            left = descendantsWith(mcpdPid, SLEEP_ARGV);
+        }
+        assert(!left.length, `sleep 30 still running (pids ${left.join(' ')}) ` +
+            `${GONE_TIMEOUT} ms after the cancel`);
+    });
+}
+
+await check('listPrompts: greet with its argument', async () => {
+    const r = await client.listPrompts({}, OPTS);
+    const g = r.prompts.find((p) => p.name === 'greet');
+    assert(g, `greet not listed: ${short(r.prompts.map((p) => p.name))}`);
+    eq(g.arguments, [{ name: 'who', description: 'whom to greet', required: true }],
+        'arguments');
+});
+
+await check('getPrompt greet (the argument substituted)', async () => {
+    const r = await client.getPrompt({ name: 'greet',
+        arguments: { who: 'Ada {who} "Lovelace"' } }, OPTS);
+    eq(r.messages, [{ role: 'user', content: { type: 'text',
+        text: 'Say hello to Ada {who} "Lovelace", please.' } }], 'messages');
 });
 
 await check('no transport or protocol errors', async () => {

@@ -13,7 +13,10 @@
  *	instead of "#PAUSE\n" also lets the connections' timeouts fire: in
  *	an input with one, they are all TIMEOUT_MS (the body limit is 4K);
  *	after a piece that ends with "#HUP\n" the client hangs up.  A
- *	connection that starts with "#ADMIN\n" is on the admin listener; an
+ *	connection that starts with "#ADMIN\n" is on the admin listener; with
+ *	"#ADOPT\n" (after it, if both) its first request, when the first
+ *	piece has a whole one, comes as a hand-over from worker 1 instead,
+ *	through http_adopt() as peer.c's on_conn() passes it; an
  *	input that starts with "#JSON\n" has session-responses json (else
  *	sse, the default).  Before a piece is sent, "$SID" becomes the last
  *	Mcp-Session-Id the server gave in this input (or the id of a session
@@ -545,6 +548,175 @@ wait_timeouts(void)
 	pump();
 }
 
+/*
+ * A hand-over from worker 1 (peer.c on_conn()): the first request of the
+ * piece, parsed here as worker 1 would have, and the bytes after it.
+ */
+struct adopt {
+	char		 a_url[512];
+	char		 a_host[300];
+	char		 a_origin[300];
+	char		 a_accept[300];
+	char		 a_ctype[200];
+	char		 a_sid[100];
+	char		 a_proto[64];
+	char		 a_lastevent[100];
+	int		 a_has_origin;
+	char		*a_cur;
+	size_t		 a_curlen;
+	char		 a_field[32];
+	size_t		 a_fieldlen;
+	int		 a_in_value;
+	char		*a_body;
+	size_t		 a_bodylen;
+	int		 a_done;
+};
+
+static int
+ad_url(http_parser *p, const char *at, size_t len)
+{
+	struct adopt *a = p->data;
+
+	append(a->a_url, sizeof(a->a_url), at, len);
+	return 0;
+}
+
+static int
+ad_field(http_parser *p, const char *at, size_t len)
+{
+	struct adopt *a = p->data;
+
+	if (a->a_in_value) {
+		a->a_in_value = 0;
+		a->a_fieldlen = 0;
+	}
+	if (a->a_fieldlen + len < sizeof(a->a_field))
+		memcpy(a->a_field + a->a_fieldlen, at, len);
+	a->a_fieldlen += len;
+	return 0;
+}
+
+static int
+ad_value(http_parser *p, const char *at, size_t len)
+{
+	struct adopt	*a = p->data;
+	struct {
+		const char	*name;
+		char		*buf;
+		size_t		 len;
+	} known[] = {
+		{ "host", a->a_host, sizeof(a->a_host) },
+		{ "origin", a->a_origin, sizeof(a->a_origin) },
+		{ "accept", a->a_accept, sizeof(a->a_accept) },
+		{ "content-type", a->a_ctype, sizeof(a->a_ctype) },
+		{ "mcp-session-id", a->a_sid, sizeof(a->a_sid) },
+		{ "mcp-protocol-version", a->a_proto, sizeof(a->a_proto) },
+		{ "last-event-id", a->a_lastevent, sizeof(a->a_lastevent) }
+	};
+	size_t		 i;
+
+	if (!a->a_in_value) {
+		a->a_in_value = 1;
+		a->a_cur = NULL;
+		if (a->a_fieldlen < sizeof(a->a_field)) {
+			a->a_field[a->a_fieldlen] = '\0';
+			for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+				if (strcasecmp(a->a_field, known[i].name) != 0)
+					continue;
+				a->a_cur = known[i].buf;
+				a->a_curlen = known[i].len;
+			}
+			if (strcasecmp(a->a_field, "origin") == 0)
+				a->a_has_origin = 1;
+		}
+	}
+	if (a->a_cur != NULL)
+		append(a->a_cur, a->a_curlen, at, len);
+	return 0;
+}
+
+static int
+ad_body(http_parser *p, const char *at, size_t len)
+{
+	struct adopt	*a = p->data;
+	char		*b;
+
+	if ((b = realloc(a->a_body, a->a_bodylen + len)) == NULL)
+		abort();
+	memcpy(b + a->a_bodylen, at, len);
+	a->a_body = b;
+	a->a_bodylen += len;
+	return 0;
+}
+
+static int
+ad_complete(http_parser *p)
+{
+	struct adopt *a = p->data;
+
+	a->a_done = 1;
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+static void
+ref(struct msg_field_ref *f, const char *s)
+{
+	f->p = s;
+	f->len = strlen(s);
+}
+
+/* 0: handed over (sv0 is the server's), -1: not a whole request */
+static int
+adopt(int sv0, enum listen_kind kind, const char *buf, size_t len)
+{
+	static http_parser_settings	 st;
+	http_parser			 p;
+	struct adopt			*a;
+	struct handoff			 h;
+	size_t				 done;
+
+	http_parser_settings_init(&st);
+	st.on_url = ad_url;
+	st.on_header_field = ad_field;
+	st.on_header_value = ad_value;
+	st.on_body = ad_body;
+	st.on_message_complete = ad_complete;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		abort();
+	http_parser_init(&p, HTTP_REQUEST);
+	p.data = a;
+	done = http_parser_execute(&p, &st, buf, len);
+	if (!a->a_done || a->a_bodylen > BODY_MAX_HTTP) {
+		free(a->a_body);
+		free(a);
+		return -1;
+	}
+	memset(&h, 0, sizeof(h));
+	h.h_kind = kind;
+	h.h_method = p.method;
+	h.h_major = p.http_major;
+	h.h_minor = p.http_minor;
+	h.h_keepalive = http_should_keep_alive(&p);
+	ref(&h.h_url, a->a_url);
+	ref(&h.h_host, a->a_host);
+	ref(&h.h_origin, a->a_origin);
+	h.h_has_origin = a->a_has_origin;
+	ref(&h.h_accept, a->a_accept);
+	ref(&h.h_ctype, a->a_ctype);
+	ref(&h.h_sid, a->a_sid);
+	ref(&h.h_proto, a->a_proto);
+	ref(&h.h_lastevent, a->a_lastevent);
+	h.h_body.p = a->a_body != NULL ? a->a_body : "";
+	h.h_body.len = a->a_bodylen;
+	h.h_pend.p = buf + done;
+	h.h_pend.len = len - done;
+	http_adopt(&wk, sv0, &h);
+	free(a->a_body);
+	free(a);
+	return 0;
+}
+
 /* One connection: its pieces, the loop after each. */
 static void
 connection(const char *p, const char *end)
@@ -555,10 +727,14 @@ connection(const char *p, const char *end)
 	char			*buf;
 	size_t			 len;
 	size_t			 skip;
-	int			 sv[2], i, how, sndbuf = SNDBUF;
+	int			 sv[2], i, how, sndbuf = SNDBUF, adopted = 0;
 
 	if (end - p >= 7 && memcmp(p, "#ADMIN\n", 7) == 0) {
 		kind = LISTEN_ADMIN;
+		p += 7;
+	}
+	if (end - p >= 7 && memcmp(p, "#ADOPT\n", 7) == 0) {
+		adopted = 1;
 		p += 7;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
@@ -574,7 +750,7 @@ connection(const char *p, const char *end)
 		abort();
 	nclients++;
 
-	/* what accept_cb() does */
+	/* what accept_cb() (or on_conn()) does */
 	wk.w_conns++;
 	SB_SET(child.c_slot, s_conns, wk.w_conns);
 	SB_ADD(child.c_slot, s_accepted, 1);
@@ -586,7 +762,8 @@ connection(const char *p, const char *end)
 	len = e - p;
 	buf = subst(p, &len);
 	sent(cl, buf, len);
-	http_conn_new(&wk, sv[0], kind, len ? buf : NULL, len);
+	if (!adopted || adopt(sv[0], kind, buf, len) == -1)
+		http_conn_new(&wk, sv[0], kind, len ? buf : NULL, len);
 	free(buf);
 	pump();
 	for (i = 1; i < PIECES_MAX && e < end; i++) {

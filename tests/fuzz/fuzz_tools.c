@@ -222,6 +222,7 @@ fuzz_tools(struct mcp_server *srv)
 		{ "echo", tool_echo }, { "pick", tool_pick },
 		{ "bad", tool_bad }, { "slow", tool_slow }, { "ask", tool_ask }
 	};
+	char				 name[16];
 	size_t				 i;
 
 	host.h_srv = srv;
@@ -233,6 +234,15 @@ fuzz_tools(struct mcp_server *srv)
 		t.input_schema = schema;
 		t.annotations = i == 0 ? "{\"readOnlyHint\":true}" : NULL;
 		t.call = tools[i].fn;
+		REG(mcpd_register_tool(&host, &t));
+	}
+	/* enough for two pages of tools/list */
+	for (i = 0; i < MCP_PAGE_SIZE + 20; i++) {
+		memset(&t, 0, sizeof(t));
+		snprintf(name, sizeof(name), "t%03zu", i);
+		t.name = name;
+		t.input_schema = schema;
+		t.call = tool_echo;
 		REG(mcpd_register_tool(&host, &t));
 	}
 	memset(&r, 0, sizeof(r));

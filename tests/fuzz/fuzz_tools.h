@@ -13,10 +13,11 @@ struct mcp_server;
  * (invalid JSON), "slow" (after args.steps & 3 turns of the loop, a
  * stream closed early with args.close, or args.closenow in the handler;
  * finishes when cancelled), "ask" (a request to the client whose answer
- * finishes it, its stream closed likewise); resource mem://a, templates
- * mem://item/{id} and mem://tree/{+path}, prompt "greet" (name required),
- * a completion handler.  Every call ends: now, after timers of 0 ms, or
- * when the client answers, cancels or its session closes.
+ * finishes it, its stream closed likewise), t000 to t119 (echo: two pages
+ * of tools/list); resource mem://a, templates mem://item/{id} and
+ * mem://tree/{+path}, prompt "greet" (name required), a completion
+ * handler.  Every call ends: now, after timers of 0 ms, or when the
+ * client answers, cancels or its session closes.
  */
 void	fuzz_tools(struct mcp_server *);
 
