@@ -278,9 +278,75 @@ client.setRequestHandler(ElicitRequestSchema, async (req) => {
     };
 });
 
+// Over HTTP, the transport's fetch records each exchange: method, the
+// Last-Event-ID sent, the status, and for an SSE body its events and when
+// it ended; so that the checks can see which stream was which (sdkConflicts).
+const exchanges = [];   // {t, method, lei, rid, status, events: [{id, msg}], end}
+
+function parseSse(x, text) {
+    x.buf += text;
+    let k;
+    while ((k = x.buf.search(/\r?\n\r?\n/)) >= 0) {
+        const block = x.buf.slice(0, k);
+        x.buf = x.buf.slice(k).replace(/^\r?\n\r?\n/, '');
+        let id, data = [];
+        for (const line of block.split(/\r?\n/)) {
+            const m = /^([^:]*):? ?(.*)$/.exec(line);
+            if (m[1] === 'id')
+                id = m[2];
+            else if (m[1] === 'data')
+                data.push(m[2]);
+        }
+        let msg;
+        try {
+            msg = data.join('\n') ? JSON.parse(data.join('\n')) : undefined;
+        } catch {
+            msg = undefined;
+        }
+        x.events.push({ id, msg });
+    }
+}
+
+async function recordingFetch(u, init) {
+    const method = init && init.method || 'GET';
+    const h = new Headers(init && init.headers);
+    const x = { t: Date.now(), method, lei: h.get('last-event-id') || undefined,
+        rid: undefined, status: undefined, events: [], end: undefined, buf: '' };
+    if (method === 'POST') {
+        try {
+            x.rid = JSON.parse(init.body).id;
+        } catch {
+            /* not ours to judge */
+        }
+    }
+    exchanges.push(x);
+    const r = await fetch(u, init);
+    x.status = r.status;
+    if (!r.body || !/^text\/event-stream/.test(r.headers.get('content-type') || ''))
+        return r;
+    const [mine, theirs] = r.body.tee();
+    (async () => {
+        const rd = mine.getReader();
+        const dec = new TextDecoder();
+        try {
+            for (;;) {
+                const { value, done } = await rd.read();
+                if (done)
+                    break;
+                parseSse(x, dec.decode(value, { stream: true }));
+            }
+        } catch {
+            /* aborted */
+        }
+        x.end = Date.now();
+    })();
+    return new Response(theirs, { status: r.status, statusText: r.statusText,
+        headers: r.headers });
+}
+
 let inner, stderrText = '';
 if (mode === 'http') {
-    inner = new StreamableHTTPClientTransport(new URL(url));
+    inner = new StreamableHTTPClientTransport(new URL(url), { fetch: recordingFetch });
 } else {
     inner = new StdioClientTransport({
         command: mcpdBin,
@@ -974,8 +1040,53 @@ await check('getPrompt greet (the argument substituted)', async () => {
         text: 'Say hello to Ada {who} "Lovelace", please.' } }], 'messages');
 });
 
+// SDK 1.32.2 takes only a result, not an error response, as the end of a
+// POST's SSE stream (typescript-sdk #1390, fixed in v2; the v1.x backport
+// is #2638), and it resumes the stream of a request it cancelled too.  So
+// after such a stream it sends GET with Last-Event-ID; mcpd has nothing
+// more for it and ends that stream at once; the SDK, which handles every
+// GET stream as the standalone one, then "reconnects" it with a plain GET
+// one retry interval (1 s) later, and mcpd, whose standalone GET stream of
+// the session is still open, refuses a second one with 409 Conflict.
+// Returns how many 409s are that and nothing else: each a GET without
+// Last-Event-ID while the first standalone GET stream was open, after an
+// empty, ended resumption of a POST stream that had carried its response
+// or whose request had been cancelled.
+function sdkConflicts() {
+    const main = exchanges.find((x) => x.method === 'GET' && !x.lei && x.status === 200);
+    const cancelled = new Set(tap.log.filter((e) => e.dir === '>' &&
+        e.msg.method === 'notifications/cancelled').map((e) => e.msg.params.requestId));
+    const finishedPost = (lei) => exchanges.some((x) => x.method === 'POST' &&
+        x.events.some((ev) => ev.id === lei) && (cancelled.has(x.rid) ||
+        x.events.some((ev) => ev.msg && ev.msg.id === x.rid &&
+            (ev.msg.result !== undefined || ev.msg.error !== undefined))));
+    const resumptions = exchanges.filter((x) => x.method === 'GET' && x.lei &&
+        x.status === 200 && x.end !== undefined &&
+        x.events.every((ev) => ev.msg === undefined) && finishedPost(x.lei));
+    let n = 0;
+    for (const c of exchanges.filter((x) => x.method === 'GET' && x.status === 409)) {
+        if (c.lei || !main || (main.end !== undefined && main.end <= c.t))
+            return 0;
+        if (!resumptions.some((r) => r.end <= c.t))
+            return 0;
+        n++;
+    }
+    return n;
+}
+
 await check('no transport or protocol errors', async () => {
-    const left = errors.filter((e) => !sdkRace(e.e));
+    let left = errors.filter((e) => !sdkRace(e.e));
+    const n = sdkConflicts();
+    const CONFLICT = 'Streamable HTTP error: Failed to open SSE stream: Conflict';
+    const theirs = left.filter((e) => e.e === CONFLICT ||
+        e.e === 'Failed to reconnect SSE stream: ' + CONFLICT ||
+        /^Maximum reconnection attempts \(\d+\) exceeded\.$/.test(e.e));
+    if (n > 0 && theirs.filter((e) => e.e === CONFLICT).length <= n &&
+        theirs.filter((e) => e.e !== CONFLICT && !/^Max/.test(e.e)).length <= n) {
+        left = left.filter((e) => !theirs.includes(e));
+        say(`# the SDK reopened a resumed stream as a second GET stream, ${n} ` +
+            'times, and mcpd answered 409 (typescript-sdk #1390, #2638)');
+    }
     assert(left.length === 0, left.map((e) => e.e).join(' | '));
 });
 

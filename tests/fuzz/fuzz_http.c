@@ -179,9 +179,9 @@ sent(struct client *cl, const char *buf, size_t len)
 		return;
 	done = http_parser_execute(&cl->cl_req, &req_settings, buf, len);
 	if (HTTP_PARSER_ERRNO(&cl->cl_req) != HPE_OK || done != len) {
-		/* the server answers it 400 or 431, HEAD-like as it parsed */
+		/* the server answers it 400 or 431, with its body (GET) */
 		cl->cl_req_err = 1;
-		push_method(cl, cl->cl_req.method);
+		push_method(cl, HTTP_GET);
 	}
 }
 

@@ -59,6 +59,8 @@ repack(msgpack_sbuffer *sb, const struct msg_proto *p, const struct msg *m)
 		return msg_pack(sb, p, m->m_type, m->m_gen, m->m_seq);
 	if (strcmp(fmt, "u") == 0)
 		return PACK(U(0));
+	if (strcmp(fmt, "s") == 0)
+		return PACK(s[0]);
 	if (strcmp(fmt, "uu") == 0)
 		return PACK(U(0), U(1));
 	if (strcmp(fmt, "us") == 0)
@@ -143,7 +145,8 @@ check_frame(const struct msg_proto *p, const char *buf, size_t len, int n,
 		CHECK(m->m_fd == (p->mp_defs[m->m_type].md_fd ? fd : -1));
 		CHECK(!p->mp_defs[m->m_type].md_fd || fd != -1);
 		for (k = 0; k < m->m_nfields; k++)
-			if (fmt[k] == 's')
+			if (fmt[k] == 's' && m->m_f[k].s.len > 0)
+				/* (an empty string may come back as NULL) */
 				CHECK(m->m_f[k].s.p >= buf && m->m_f[k].s.len <=
 				    len - (size_t)(m->m_f[k].s.p - buf));
 		if (has_nul(p, m)) {
