@@ -782,8 +782,9 @@ watch_dir(struct file_res *f, const char *dir)
 
 	if (ino_fd == -1 || nwatches == WATCHES_MAX)
 		return;
+	/* one event per finished write (or rename into place), not per write(2) */
 	wd = inotify_add_watch(ino_fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO |
-	    IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB);
+	    IN_DELETE);
 	if (wd == -1) {
 		log_warn("inotify %s", dir);
 		return;

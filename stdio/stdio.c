@@ -120,6 +120,9 @@ handle(const char *msg, size_t len)
 		return;
 	}
 	mcp_dispatch(srv, &sess, &m, &stream);
+	/* stdout is also where notifications of no request go */
+	if (sess != NULL)
+		(void)mcp_session_attach(sess, &stream);
 }
 
 static void

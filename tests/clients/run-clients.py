@@ -33,7 +33,7 @@ tests/conformance".  MCPDTEST_KEEP=1 keeps the temporary directory.
 
 The last line is "clients: N passed, M failed", counting the checks of
 every run plus the harness's own (mcpd started, each run ended cleanly,
-mcpd exited 0).  Exit status 0 when everything passed, 1 otherwise.
+no "sleep 30" left after the HTTP run, mcpd exited 0).  Exit status 0 when everything passed, 1 otherwise.
 Every wait is bounded.  Python 3 standard library only.
 """
 
