@@ -21,6 +21,8 @@
 #define CALL_FREE_MAX	256	/* call objects kept for reuse */
 
 static struct mcpd_call	*freelist[CALL_FREE_MAX];
+
+static void	result_json(struct mcpd_call *, const char *, size_t, int);
 static size_t		 nfree;
 
 struct mcpd_call *
@@ -162,7 +164,6 @@ call_send(struct mcpd_call *c, int final)
 void
 mcpd_call_result(struct mcpd_call *c, const char *json)
 {
-	struct jw	*w = &c->c_srv->sv_out;
 	jsmntok_t	 toks[256];
 	struct json	 j;
 	int		 rv;
@@ -181,8 +182,20 @@ mcpd_call_result(struct mcpd_call *c, const char *json)
 		    "the tool produced an invalid result");
 		return;
 	}
+	result_json(c, json, strlen(json), 1);
+}
+
+/* Finish with a result object's text (one_line: a plugin's, checked). */
+static void
+result_json(struct mcpd_call *c, const char *json, size_t len, int one_line)
+{
+	struct jw *w = &c->c_srv->sv_out;
+
 	mcp_begin_response(w, c->c_id[0] ? c->c_id : NULL, strlen(c->c_id));
-	jw_raw_line(w, json, strlen(json));
+	if (one_line)
+		jw_raw_line(w, json, len);
+	else
+		jw_raw(w, json, len);
 	mcp_end_response(w);
 	call_send(c, 1);
 	call_finish(c);
@@ -191,15 +204,8 @@ mcpd_call_result(struct mcpd_call *c, const char *json)
 void
 call_result_raw(struct mcpd_call *c, const char *json, size_t len)
 {
-	struct jw *w = &c->c_srv->sv_out;
-
-	if (c->c_done)
-		return;
-	mcp_begin_response(w, c->c_id[0] ? c->c_id : NULL, strlen(c->c_id));
-	jw_raw(w, json, len);
-	mcp_end_response(w);
-	call_send(c, 1);
-	call_finish(c);
+	if (!c->c_done)
+		result_json(c, json, len, 0);
 }
 
 void

@@ -1069,27 +1069,15 @@ on_header_value(http_parser *p, const char *at, size_t len)
 		header_commit(r);
 	}
 	switch (r->r_cur) {
-	case H_HOST:
-		append(r->r_host, sizeof(r->r_host), at, len);
-		break;
-	case H_ORIGIN:
-		append(r->r_origin, sizeof(r->r_origin), at, len);
-		break;
-	case H_ACCEPT:
-		append(r->r_accept, sizeof(r->r_accept), at, len);
-		break;
-	case H_CTYPE:
-		append(r->r_ctype, sizeof(r->r_ctype), at, len);
-		break;
-	case H_SID:
-		append(r->r_sid, sizeof(r->r_sid), at, len);
-		break;
-	case H_PROTO:
-		append(r->r_proto, sizeof(r->r_proto), at, len);
-		break;
-	case H_LASTEVENT:
-		append(r->r_lastevent, sizeof(r->r_lastevent), at, len);
-		break;
+#define KEEP(field)	append(field, sizeof(field), at, len); break
+	case H_HOST:		KEEP(r->r_host);
+	case H_ORIGIN:		KEEP(r->r_origin);
+	case H_ACCEPT:		KEEP(r->r_accept);
+	case H_CTYPE:		KEEP(r->r_ctype);
+	case H_SID:		KEEP(r->r_sid);
+	case H_PROTO:		KEEP(r->r_proto);
+	case H_LASTEVENT:	KEEP(r->r_lastevent);
+#undef KEEP
 	case H_NONE:
 		break;
 	}
