@@ -153,10 +153,15 @@ substitute(const char *tmpl, const struct json *j, int *whole)
 
 	*whole = 0;
 	if (tmpl[0] == '{' && tmpl[1] != '{' && (e = strchr(tmpl, '}')) !=
-	    NULL && e[1] == '\0' && arg_value(j, tmpl + 1, e - tmpl - 1, &v,
-	    &vlen) == 0) {
-		*whole = 1;
-		return NULL;
+	    NULL && e[1] == '\0') {
+		/* exactly one placeholder: an absent argument drops the word */
+		if ((rv = arg_value(j, tmpl + 1, e - tmpl - 1, &v, &vlen)) ==
+		    0) {
+			*whole = 1;
+			return NULL;
+		}
+		if (rv == 1)
+			free(v);
 	}
 	for (p = tmpl; *p != '\0'; ) {
 		v = NULL;
