@@ -826,11 +826,29 @@ class Daemon(object):
             except ProcessLookupError:
                 pass
             try:
-                return self.wait_exit(timeout)
+                status = self.wait_exit(timeout)
             finally:
                 self.cleanup()
+            self.check_sanitizers()
+            return status
         self.cleanup()
+        self.check_sanitizers()
         return self.exit_status
+
+    def check_sanitizers(self):
+        """Under --enable-sanitizers every process of the daemon writes its
+        reports to the log: any of them fails the test."""
+        try:
+            with open(self.logpath, errors="replace") as f:
+                text = f.read()
+        except OSError:
+            return
+        for mark in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                     "runtime error:"):
+            i = text.find(mark)
+            if i != -1:
+                raise TestFailure("sanitizer report in the daemon's log:\n"
+                                  + text[max(0, i - 200):i + 1500])
 
     def _ours(self):
         """Every live process of this daemon: the pids seen (same start
