@@ -49,7 +49,8 @@ repack(msgpack_sbuffer *sb, const struct msg_proto *p, const struct msg *m)
 		s[k] = NULL;
 		if (fmt[k] != 's')
 			continue;
-		memcpy(str[k], m->m_f[k].s.p, m->m_f[k].s.len);
+		if (m->m_f[k].s.len > 0)	/* (NULL when empty) */
+			memcpy(str[k], m->m_f[k].s.p, m->m_f[k].s.len);
 		str[k][m->m_f[k].s.len] = '\0';
 		s[k] = str[k];
 	}
@@ -88,7 +89,7 @@ has_nul(const struct msg_proto *p, const struct msg *m)
 	uint32_t	 k;
 
 	for (k = 0; k < m->m_nfields; k++)
-		if (fmt[k] == 's' &&
+		if (fmt[k] == 's' && m->m_f[k].s.len > 0 &&
 		    memchr(m->m_f[k].s.p, '\0', m->m_f[k].s.len) != NULL)
 			return 1;
 	return 0;
@@ -108,7 +109,8 @@ same(const struct msg_proto *p, const struct msg *a, const struct msg *b)
 		switch (fmt[k]) {
 		case 's':
 			CHECK(a->m_f[k].s.len == b->m_f[k].s.len);
-			CHECK(memcmp(a->m_f[k].s.p, b->m_f[k].s.p,
+			CHECK(a->m_f[k].s.len == 0 ||
+			    memcmp(a->m_f[k].s.p, b->m_f[k].s.p,
 			    a->m_f[k].s.len) == 0);
 			break;
 		case 'i':
