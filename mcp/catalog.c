@@ -132,34 +132,20 @@ cat_drop_owner(struct catalog *c, int owner)
 {
 	size_t i, n;
 
-	for (i = n = 0; i < c->ntools; i++) {
-		if (c->tools[i].t_owner == owner)
-			tool_free(&c->tools[i]);
-		else
-			c->tools[n++] = c->tools[i];
-	}
-	c->ntools = n;
-	for (i = n = 0; i < c->nres; i++) {
-		if (c->res[i].r_owner == owner)
-			res_free(&c->res[i]);
-		else
-			c->res[n++] = c->res[i];
-	}
-	c->nres = n;
-	for (i = n = 0; i < c->ntmpl; i++) {
-		if (c->tmpl[i].r_owner == owner)
-			res_free(&c->tmpl[i]);
-		else
-			c->tmpl[n++] = c->tmpl[i];
-	}
-	c->ntmpl = n;
-	for (i = n = 0; i < c->nprompts; i++) {
-		if (c->prompts[i].p_owner == owner)
-			prompt_free(&c->prompts[i]);
-		else
-			c->prompts[n++] = c->prompts[i];
-	}
-	c->nprompts = n;
+#define DROP(arr, count, field, freefn) do {			\
+	for (i = n = 0; i < (count); i++) {			\
+		if ((arr)[i].field == owner)			\
+			freefn(&(arr)[i]);			\
+		else						\
+			(arr)[n++] = (arr)[i];			\
+	}							\
+	(count) = n;						\
+} while (0)
+	DROP(c->tools, c->ntools, t_owner, tool_free);
+	DROP(c->res, c->nres, r_owner, res_free);
+	DROP(c->tmpl, c->ntmpl, r_owner, res_free);
+	DROP(c->prompts, c->nprompts, p_owner, prompt_free);
+#undef DROP
 }
 
 void

@@ -289,28 +289,9 @@ reply_error(struct conn *c, int status, const char *reason, int code,
 	reply(c, status, reason, "application/json", extra, w->buf, w->len);
 }
 
-/* The headers of an SSE response. */
+/* The headers of an SSE response; sid: the session's id, or NULL. */
 static void
-sse_headers_plain(struct conn *c)
-{
-	struct hreq	*r = c->c_req;
-	char		 hdr[512];
-	int		 n;
-
-	n = snprintf(hdr, sizeof(hdr),
-	    "HTTP/1.1 200 OK\r\n"
-	    "Content-Type: text/event-stream\r\n"
-	    "Cache-Control: no-cache\r\n"
-	    "X-Accel-Buffering: no\r\n"
-	    "Transfer-Encoding: chunked\r\n"
-	    "\r\n");
-	out_write(c, hdr, n);
-	r->r_headers_sent = 1;
-	r->r_sse = 1;
-}
-
-static void
-sse_headers(struct conn *c)
+sse_headers_plain(struct conn *c, const char *sid)
 {
 	struct hreq	*r = c->c_req;
 	char		 hdr[512];
@@ -324,12 +305,19 @@ sse_headers(struct conn *c)
 	    "Transfer-Encoding: chunked\r\n"
 	    "%s%s%s"
 	    "\r\n",
-	    r->r_sess ? "Mcp-Session-Id: " : "",
-	    r->r_sess ? mcp_session_id(r->r_sess) : "",
-	    r->r_sess ? "\r\n" : "");
+	    sid ? "Mcp-Session-Id: " : "", sid ? sid : "", sid ? "\r\n" : "");
 	out_write(c, hdr, n);
 	r->r_headers_sent = 1;
 	r->r_sse = 1;
+}
+
+/* A new stream of this worker, primed for resumption. */
+static void
+sse_headers(struct conn *c)
+{
+	struct hreq *r = c->c_req;
+
+	sse_headers_plain(c, r->r_sess ? mcp_session_id(r->r_sess) : NULL);
 	r->r_stream = ++streams;
 	/*
 	 * SEP-1699: an event id before anything else, and how soon to come
@@ -831,7 +819,7 @@ resume(struct conn *c)
 		    "Bad Request: unknown Last-Event-ID", NULL);
 		return;
 	}
-	sse_headers_plain(c);
+	sse_headers_plain(c, NULL);
 	r->r_stream = stream;
 	if (mcp_session_replay(r->r_sess, stream, seq, replay_cb, c)) {
 		sse_end(c);
