@@ -266,6 +266,24 @@ def test_batches():
         d.stop()
 
 
+def test_idle_session_expires():
+    """session-timeout: an idle session ends (404), a used one stays."""
+    d = daemon(**{"session-timeout": "1s", "workers": "2"})
+    try:
+        p = d.http_port
+        idle, _ = init(p)
+        busy, _ = init(p)
+        for _ in range(5):
+            time.sleep(0.5)
+            st, _, _ = post(p, request("ping"), busy)
+            check_eq(st, 200, "a session in use")
+        time.sleep(1.2)         # the sweep runs every second
+        st, _, _ = post(p, request("ping"), idle)
+        check_eq(st, 404, "an idle session after session-timeout")
+    finally:
+        d.stop()
+
+
 def test_limits():
     d = daemon(**{"max-body-size": "1K", "max-header-size": "1K",
                   "header-timeout": "1s"})
@@ -298,4 +316,4 @@ if __name__ == "__main__":
         sys.exit(99)
     T.main([test_probe_matrix, test_one_session_across_workers,
             test_sse_notifications_before_result, test_batches,
-            test_limits])
+            test_idle_session_expires, test_limits])
