@@ -161,7 +161,7 @@ hreq_get(void)
 static void
 hreq_put(struct hreq *r)
 {
-	if (npool >= HREQ_POOL_MAX || r->r_bodycap > 64 * 1024) {
+	if (npool >= HREQ_POOL_MAX || r->r_bodycap > HREQ_BODY_KEEP) {
 		free(r->r_body);
 		free(r);
 		return;

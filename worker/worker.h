@@ -15,7 +15,12 @@
 #define ACCEPT_BATCH		64	/* accepts per wakeup, then yield */
 #define ACCEPT_PAUSE_MS		1000	/* after EMFILE/ENFILE (bgpd) */
 #define SESSION_SWEEP_MS	1000	/* idle-session expiry check */
-#define HREQ_POOL_MAX		1024	/* request states kept for reuse */
+/*
+ * Request states kept for reuse, with body buffers up to HREQ_BODY_KEEP
+ * bytes: at most 256 x (1.7 KiB + 16 KiB) stay allocated per worker.
+ */
+#define HREQ_POOL_MAX		256
+#define HREQ_BODY_KEEP		(16 * 1024)
 #define SSE_RETRY_MS		1000	/* retry: field of SEP-1699 */
 #define READ_SCRATCH_BYTES	(64 * 1024) /* one buffer per worker */
 
