@@ -3,6 +3,7 @@
 limits, against mcpd with the conformance fixture plugin and 4 workers (so
 sessions cross workers by hand-over)."""
 
+import base64
 import http.client
 import json
 import os
@@ -194,9 +195,30 @@ def test_one_session_across_workers():
                 "name": "test_simple_text"}, rid=100 + i), sid)
             check_eq(st, 200, "call %d over a new connection" % i)
             check_eq(msgs[-1]["id"], 100 + i, "answer id")
-        log = d.log()
-        check("handed over" in log,
-              "no hand-over happened in 40 connections")
+        # the kernel picks the worker: find a connection that landed on
+        # another worker than the owner (named in the id), then use it
+        raw = base64.urlsafe_b64decode(sid + "=" * (-len(sid) % 4))
+        owner = raw[1] << 8 | raw[2]
+        for _ in range(400):
+            c = http.client.HTTPConnection("127.0.0.1", p, timeout=5)
+            c.request("GET", "/healthz")
+            w = json.loads(c.getresponse().read())["worker"]
+            if w != owner:
+                break
+            c.close()
+        check(w != owner, "400 connections all landed on worker %d" % owner)
+        c.request("POST", "/mcp", json.dumps(request("ping", rid=7)).encode(),
+                  {"Content-Type": "application/json", "Accept": ACCEPT,
+                   "Mcp-Session-Id": sid})
+        r = c.getresponse()
+        check_eq(r.status, 200, "ping on worker %d, session of %d" %
+                 (w, owner))
+        msgs = parse_body({k.lower(): v for k, v in r.getheaders()},
+                          r.read().decode())
+        check_eq(msgs[-1]["id"], 7, "answer after the hand-over")
+        c.close()
+        check("worker %d: fd" % w in d.log() and "handed over" in d.log(),
+              "worker %d did not hand the connection over" % w)
         # keep-alive: after the hand-over the owner keeps the connection
         c = http.client.HTTPConnection("127.0.0.1", p, timeout=5)
         for i in range(5):
