@@ -109,7 +109,6 @@ struct conn {
 	struct conn		*c_resumer;	/* dead: who took my stream */
 	struct conn		*c_resumes;	/* GET: the dead conn I follow */
 	struct conn		*c_next_dead;	/* dead conns a call holds */
-	uint8_t			 c_adopted;	/* handed over to us */
 };
 
 static char			 scratch[READ_SCRATCH_BYTES];
@@ -1510,7 +1509,6 @@ http_adopt(struct worker *w, int fd, const struct handoff *h)
 	http_conn_new(w, fd, h->h_kind, NULL, 0);
 	if (nconns == 0 || (c = conns[nconns - 1])->c_fd != fd)
 		return;		/* could not take it: closed */
-	c->c_adopted = 1;
 	if ((r = c->c_req = hreq_get()) == NULL) {
 		conn_close(c);
 		return;

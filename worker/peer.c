@@ -173,7 +173,7 @@ peer_dispatch(struct chan *ch, struct msg *m, void *arg)
 		body_fd = m->m_fd;
 		break;
 	case MSG_PEER_CONN:
-		if (worker == NULL || worker->w_mcp == NULL) {
+		if (worker->w_mcp == NULL) {	/* not started yet */
 			close(m->m_fd);
 			break;
 		}

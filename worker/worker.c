@@ -22,8 +22,8 @@
 #include "util.h"
 #include "worker.h"
 
-struct worker		*worker;
 static struct worker	 the_worker;
+struct worker		*worker = &the_worker;
 
 static void	listeners_watch(struct worker *, int);
 
@@ -223,25 +223,26 @@ worker_busy(struct child *c)
 	return worker->w_conns;
 }
 
+/* The child this worker is: known from the first message that needs it. */
+static void
+worker_bind(struct child *c)
+{
+	worker->w_child = c;
+	worker->w_loop = c->c_loop;
+}
+
 static void
 worker_listener_init(struct child *c, enum listen_kind kind, int fd,
     const char *addr, uint16_t port)
 {
-	if (worker == NULL) {
-		worker = &the_worker;
-		worker->w_child = c;
-		worker->w_loop = c->c_loop;
-	}
+	worker_bind(c);
 	worker_listener(c, kind, fd, addr, port);
 }
 
 static void
 worker_start_init(struct child *c)
 {
-	if (worker == NULL) {
-		worker = &the_worker;
-		worker->w_child = c;
-	}
+	worker_bind(c);
 	worker_start(c);
 }
 
