@@ -22,7 +22,10 @@
 
 static struct mcpd_call	*freelist[CALL_FREE_MAX];
 
-static void	result_json(struct mcpd_call *, const char *, size_t, int);
+static void	call_error_data(struct mcpd_call *, int, int, const char *,
+		    const char *);
+static void	result_json(struct mcpd_call *, const char *, size_t, int,
+		    int, size_t, int);
 static size_t		 nfree;
 
 struct mcpd_call *
@@ -43,6 +46,23 @@ call_new(struct mcp_server *srv, struct mcp_session *s,
 	memset(c, 0, offsetof(struct mcpd_call, c_timers));
 	memset(c->c_timers, 0, sizeof(c->c_timers));
 	c->c_uri[0] = '\0';
+	memset(&c->c_stateless, 0, sizeof(*c) -
+	    offsetof(struct mcpd_call, c_stateless));
+	c->c_log_level = -1;
+	if (srv->sv_ctx != NULL) {
+		struct mcp_ctx *x = srv->sv_ctx;
+
+		c->c_stateless = 1;
+		c->c_caps = x->x_caps;
+		c->c_log_level = x->x_log_level;
+		memcpy(c->c_trace, x->x_trace, sizeof(c->c_trace));
+		memcpy(c->c_name, x->x_name, sizeof(c->c_name));
+		/* the answers to our questions of earlier rounds */
+		c->c_answers = x->x_answers;
+		c->c_answers_len = x->x_answers_len;
+		x->x_answers = NULL;
+		x->x_answers_len = 0;
+	}
 	c->c_srv = srv;
 	c->c_sess = s;
 	c->c_stream = st;
@@ -72,6 +92,22 @@ call_new(struct mcp_server *srv, struct mcp_session *s,
 static void
 call_release(struct mcpd_call *c)
 {
+	unsigned i;
+
+	free(c->c_answers);
+	c->c_answers = NULL;
+	if (c->c_asks != NULL) {
+		jw_free(c->c_asks);
+		free(c->c_asks);
+		c->c_asks = NULL;
+	}
+	for (i = 0; i < c->c_ndue; i++)
+		free(c->c_due[i].json);
+	free(c->c_due);
+	c->c_due = NULL;
+	c->c_ndue = 0;
+	free(c->c_wait);
+	c->c_wait = NULL;
 	if (nfree < CALL_FREE_MAX)
 		freelist[nfree++] = c;
 	else
@@ -135,6 +171,7 @@ call_leave(struct mcpd_call *c)
 {
 	struct mcp_session *s = c->c_sess;
 
+	call_settle(c);
 	c->c_in_handler = 0;
 	if (c->c_done) {
 		call_release(c);
@@ -166,7 +203,8 @@ mcpd_call_result(struct mcpd_call *c, const char *json)
 {
 	jsmntok_t	 toks[256];
 	struct json	 j;
-	int		 rv;
+	size_t		 meta_off = 0;
+	int		 rv, has_type = 0, has_ttl = 0;
 
 	if (c->c_done)
 		return;
@@ -176,18 +214,41 @@ mcpd_call_result(struct mcpd_call *c, const char *json)
 		rv = json_parse(&j, json, strlen(json), c->c_srv->sv_toks,
 		    JSON_TOKENS_MAX);
 	if (rv != JSON_OK || json_type(&j, 0) != JSON_OBJECT) {
-		log_warnx("a plugin answered with invalid JSON (%s)",
+		log_warnx("%s%sa plugin answered with invalid JSON (%s)",
+		    c->c_trace[0] ? c->c_trace : "", c->c_trace[0] ? ": " : "",
 		    json_strerror(rv));
 		mcpd_call_error(c, JSONRPC_INTERNAL_ERROR,
 		    "the tool produced an invalid result");
 		return;
 	}
-	result_json(c, json, strlen(json), 1);
+	if (c->c_stateless) {
+		int meta = json_get(&j, 0, "_meta");
+
+		has_type = json_get(&j, 0, "resultType") != -1;
+		has_ttl = json_get(&j, 0, "ttlMs") != -1;
+		if (meta != -1 && json_type(&j, meta) == JSON_OBJECT)
+			meta_off = (size_t)j.t[meta].start;
+	}
+	result_json(c, json, strlen(json), 1, has_type, meta_off, has_ttl);
 }
 
-/* Finish with a result object's text (one_line: a plugin's, checked). */
+/*
+ * Finish with a result object's text (one_line: a plugin's, checked);
+ * has_type: it has a resultType; meta_off: where its _meta object starts.
+ */
+static const char *
+read_cache(struct mcpd_call *c)
+{
+	static char buf[64];
+
+	snprintf(buf, sizeof(buf), "\"ttlMs\":%u,\"cacheScope\":\"private\"",
+	    c->c_srv->sv_read_ttl_ms);
+	return buf;
+}
+
 static void
-result_json(struct mcpd_call *c, const char *json, size_t len, int one_line)
+result_json(struct mcpd_call *c, const char *json, size_t len, int one_line,
+    int has_type, size_t meta_off, int has_ttl)
 {
 	struct jw *w = &c->c_srv->sv_out;
 
@@ -196,6 +257,10 @@ result_json(struct mcpd_call *c, const char *json, size_t len, int one_line)
 		jw_raw_line(w, json, len);
 	else
 		jw_raw(w, json, len);
+	if (c->c_stateless)
+		mcp_stamp_result(c->c_srv, w, "complete", has_type,
+		    meta_off ? w->mark + meta_off : 0,
+		    c->c_kind == CALL_READ && !has_ttl ? read_cache(c) : NULL);
 	mcp_end_response(w);
 	call_send(c, 1);
 	call_finish(c);
@@ -205,7 +270,7 @@ void
 call_result_raw(struct mcpd_call *c, const char *json, size_t len)
 {
 	if (!c->c_done)
-		result_json(c, json, len, 0);
+		result_json(c, json, len, 0, 0, 0, 0);
 }
 
 void
@@ -229,13 +294,17 @@ mcpd_call_result_text(struct mcpd_call *c, const char *text, int is_error)
 	jw_key(w, "isError");
 	jw_bool(w, is_error);
 	jw_obj_end(w);
+	if (c->c_stateless)
+		mcp_stamp_result(c->c_srv, w, "complete", 0, 0, NULL);
 	mcp_end_response(w);
 	call_send(c, 1);
 	call_finish(c);
 }
 
-void
-mcpd_call_error(struct mcpd_call *c, int code, const char *message)
+/* Finish with an error; data: its data member's JSON, or NULL. */
+static void
+call_error_data(struct mcpd_call *c, int code, int status,
+    const char *message, const char *data)
 {
 	struct jw *w = &c->c_srv->sv_out;
 
@@ -256,10 +325,22 @@ mcpd_call_error(struct mcpd_call *c, int code, const char *message)
 	jw_int(w, code);
 	jw_key(w, "message");
 	jw_str(w, message);
+	if (data != NULL) {
+		jw_key(w, "data");
+		jw_raw(w, data, strlen(data));
+	}
 	jw_obj_end(w);
 	jw_obj_end(w);
+	if (status != 0)
+		c->c_stream->s_status = status;
 	call_send(c, 1);
 	call_finish(c);
+}
+
+void
+mcpd_call_error(struct mcpd_call *c, int code, const char *message)
+{
+	call_error_data(c, code, 0, message, NULL);
 }
 
 void
@@ -301,8 +382,13 @@ mcpd_call_log(struct mcpd_call *c, enum mcpd_log_level level,
 {
 	struct jw *w = &c->c_srv->sv_out;
 
-	if (c->c_done || c->c_sess == NULL ||
-	    (int)level < c->c_sess->s_log_level)
+	if (c->c_done)
+		return;
+	if (c->c_stateless) {
+		/* only a request that asked for a level gets messages */
+		if (c->c_log_level < 0 || (int)level < c->c_log_level)
+			return;
+	} else if (c->c_sess == NULL || (int)level < c->c_sess->s_log_level)
 		return;
 	jw_reset(w);
 	jw_obj(w);
@@ -388,7 +474,185 @@ creq_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 int
+cap_bit(const char *cap)
+{
+	if (strcmp(cap, "sampling") == 0)
+		return CAP_SAMPLING;
+	if (strcmp(cap, "elicitation") == 0)
+		return CAP_ELICIT;
+	if (strcmp(cap, "roots") == 0)
+		return CAP_ROOTS;
+	if (strcmp(cap, "io.modelcontextprotocol/tasks") == 0 ||
+	    strcmp(cap, "tasks") == 0)
+		return CAP_TASKS;
+	return 0;
+}
+
+/* the capability a request to the client needs */
+static const char *
+method_cap(const char *method)
+{
+	if (strcmp(method, "sampling/createMessage") == 0)
+		return "sampling";
+	if (strcmp(method, "elicitation/create") == 0)
+		return "elicitation";
+	if (strcmp(method, "roots/list") == 0)
+		return "roots";
+	return NULL;
+}
+
+/* The answer the client gave to key in an earlier round, or NULL. */
+static const char *
+answer_find(const struct mcpd_call *c, const char *key, size_t *len)
+{
+	const char	*p = c->c_answers, *end = p + c->c_answers_len;
+	const char	*found = NULL, *v;
+
+	/* later entries (this round's inputResponses) win */
+	while (p != NULL && p < end) {
+		v = p + strlen(p) + 1;
+		if (strcmp(p, key) == 0) {
+			found = v;
+			*len = strlen(v);
+		}
+		p = v + strlen(v) + 1;
+	}
+	return found;
+}
+
+/*
+ * The stateless era: a request to the client is an input request of this
+ * round, or (when the client answered it in an earlier one) an answer
+ * delivered once the handler has returned.
+ */
+static int
+input_request(struct mcpd_call *c, const char *key, const char *method,
+    const char *params, mcpd_reply_fn reply, void *arg)
+{
+	struct mrtr_reply	*d;
+	const char		*ans, *cap;
+	char			 data[128];
+	size_t			 len;
+
+	if ((cap = method_cap(method)) != NULL &&
+	    !(c->c_caps & cap_bit(cap))) {
+		snprintf(data, sizeof(data), "{\"requiredCapabilities\":"
+		    "{\"%s\":{}}}", cap);
+		call_error_data(c, MCP_MISSING_CAPABILITY, 400,
+		    "Missing required client capability", data);
+		return -1;
+	}
+	if ((ans = answer_find(c, key, &len)) != NULL) {
+		if ((d = reallocarray(c->c_due, c->c_ndue + 1,
+		    sizeof(*d))) == NULL)
+			return -1;
+		c->c_due = d;
+		d += c->c_ndue;
+		if ((d->json = strndup(ans, len)) == NULL)
+			return -1;
+		d->len = len;
+		d->fn = reply;
+		d->arg = arg;
+		c->c_ndue++;
+		return 0;
+	}
+	if (c->c_nasks >= MCP_INPUTS_MAX)
+		return -1;
+	if (c->c_wait == NULL && (c->c_wait = calloc(MCP_INPUTS_MAX,
+	    sizeof(*c->c_wait))) == NULL)
+		return -1;
+	c->c_wait[c->c_nasks].fn = reply;
+	c->c_wait[c->c_nasks].arg = arg;
+	if (c->c_asks == NULL) {
+		if ((c->c_asks = calloc(1, sizeof(*c->c_asks))) == NULL)
+			return -1;
+		jw_init(c->c_asks);
+		jw_obj(c->c_asks);
+	}
+	jw_key(c->c_asks, key);
+	jw_obj(c->c_asks);
+	jw_key(c->c_asks, "method");
+	jw_str(c->c_asks, method);
+	if (params != NULL) {
+		jw_key(c->c_asks, "params");
+		jw_raw_line(c->c_asks, params, strlen(params));
+	}
+	jw_obj_end(c->c_asks);
+	c->c_nasks++;
+	return 0;
+}
+
+/* Finish with InputRequiredResult: this round's questions, our state. */
+static void
+input_required(struct mcpd_call *c)
+{
+	static const char gone[] = "{\"code\":-32000,\"message\":\"input "
+	    "required: the client answers in a retry of the request\"}";
+	struct jw	*w = &c->c_srv->sv_out;
+	struct jw	 st;
+	unsigned	 i;
+
+	jw_init(&st);
+	/* what we know so far travels with the client, sealed */
+	if (state_seal(c->c_srv, c, c->c_answers ? c->c_answers : "",
+	    c->c_answers_len, &st) == -1) {
+		jw_free(&st);
+		mcpd_call_error(c, JSONRPC_INTERNAL_ERROR,
+		    "cannot seal the request state");
+		return;
+	}
+	mcp_begin_response(w, c->c_id[0] ? c->c_id : NULL, strlen(c->c_id));
+	jw_obj(w);
+	jw_key(w, "resultType");
+	jw_str(w, "input_required");
+	if (c->c_asks != NULL) {
+		jw_obj_end(c->c_asks);
+		jw_key(w, "inputRequests");
+		jw_raw(w, c->c_asks->buf, c->c_asks->len);
+	}
+	if (st.len > 0) {
+		jw_key(w, "requestState");
+		jw_raw(w, st.buf, st.len);
+	}
+	jw_obj_end(w);
+	jw_free(&st);
+	mcp_stamp_result(c->c_srv, w, "input_required", 1, 0, NULL);
+	mcp_end_response(w);
+	call_send(c, 1);
+	call_finish(c);
+	/* every reply is called once: this round's never will be answered */
+	for (i = 0; i < c->c_nasks; i++)
+		c->c_wait[i].fn(c, 1, gone, sizeof(gone) - 1,
+		    c->c_wait[i].arg);
+	c->c_nasks = 0;
+}
+
+void
+call_settle(struct mcpd_call *c)
+{
+	struct mrtr_reply d;
+
+	if (!c->c_stateless)
+		return;
+	while (!c->c_done && c->c_ndue > 0) {
+		d = c->c_due[0];
+		memmove(c->c_due, c->c_due + 1, --c->c_ndue * sizeof(d));
+		d.fn(c, 0, d.json, d.len, d.arg);
+		free(d.json);
+	}
+	if (!c->c_done && c->c_nasks > 0)
+		input_required(c);
+}
+
+int
 mcpd_call_request(struct mcpd_call *c, const char *method,
+    const char *params, mcpd_reply_fn reply, void *arg)
+{
+	return mcpd_call_input(c, NULL, method, params, reply, arg);
+}
+
+int
+mcpd_call_input(struct mcpd_call *c, const char *key, const char *method,
     const char *params, mcpd_reply_fn reply, void *arg)
 {
 	struct mcp_session	*s = c->c_sess;
@@ -397,7 +661,23 @@ mcpd_call_request(struct mcpd_call *c, const char *method,
 	jsmntok_t		 toks[512];
 	struct json		 j;
 
-	if (c->c_done || c->c_cancelled || s == NULL)
+	char			 auto_key[32];
+
+	if (c->c_done || c->c_cancelled)
+		return -1;
+	c->c_nreq++;
+	if (c->c_stateless) {
+		if (key == NULL) {
+			snprintf(auto_key, sizeof(auto_key), "input-%u",
+			    c->c_nreq);
+			key = auto_key;
+		}
+		if (params != NULL && (json_parse(&j, params, strlen(params),
+		    toks, 512) != JSON_OK || json_type(&j, 0) != JSON_OBJECT))
+			return -1;
+		return input_request(c, key, method, params, reply, arg);
+	}
+	if (s == NULL)
 		return -1;
 	if ((strcmp(method, "sampling/createMessage") == 0 &&
 	    !s->s_cap_sampling) ||
@@ -475,11 +755,19 @@ creq_drop_session(struct mcp_session *s)
 static void
 timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct call_timer *t = w->data;
+	struct call_timer	*t = w->data;
+	struct mcpd_call	*c = t->ct_call;
 
 	t->ct_used = 0;
-	if (!t->ct_call->c_done)
-		t->ct_fn(t->ct_call, t->ct_arg);
+	if (c->c_done)
+		return;
+	/* whatever finishes it, c stays until below */
+	c->c_in_handler = 1;
+	t->ct_fn(c, t->ct_arg);
+	call_settle(c);
+	c->c_in_handler = 0;
+	if (c->c_done)
+		call_unlink(c);
 }
 
 int
@@ -530,6 +818,8 @@ mcpd_call_cancelled(const struct mcpd_call *c)
 const char *
 mcpd_call_protocol(const struct mcpd_call *c)
 {
+	if (c->c_stateless)
+		return MCP_VERSION_STATELESS;
 	return c->c_sess != NULL ? c->c_sess->s_proto : MCP_VERSION_LATEST;
 }
 
@@ -538,6 +828,8 @@ mcpd_call_client_has(const struct mcpd_call *c, const char *cap)
 {
 	const struct mcp_session *s = c->c_sess;
 
+	if (c->c_stateless)
+		return (c->c_caps & cap_bit(cap)) != 0;
 	if (s == NULL)
 		return 0;
 	if (strcmp(cap, "sampling") == 0)

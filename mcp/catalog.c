@@ -45,6 +45,7 @@ mcp_server_new(struct ev_loop *loop, const char *name, const char *version)
 	TAILQ_INIT(&srv->sv_sessions);
 	TAILQ_INIT(&srv->sv_orphans);
 	crypto_auth_keygen(srv->sv_key);
+	stateless_init(srv);
 	return srv;
 }
 
@@ -54,6 +55,7 @@ mcp_server_set_key(struct mcp_server *srv, const unsigned char *key,
 {
 	memcpy(srv->sv_key, key, sizeof(srv->sv_key));
 	srv->sv_partition = partition;
+	stateless_init(srv);	/* the keys derived from it */
 }
 
 static void
@@ -160,6 +162,7 @@ mcp_server_free(struct mcp_server **srvp)
 	*srvp = NULL;
 	while ((s = TAILQ_FIRST(&srv->sv_sessions)) != NULL)
 		mcp_session_close(srv, s);
+	stateless_free(srv);
 	cat_free(&srv->sv_cat);
 	jw_free(&srv->sv_out);
 	for (i = 0; i < srv->sv_ndl; i++)

@@ -1022,29 +1022,9 @@ nomem:
 static void
 list_changed(struct mcp_server *srv)
 {
-	static const char *const what[] = {
-		"notifications/tools/list_changed",
-		"notifications/resources/list_changed",
-		"notifications/prompts/list_changed"
-	};
-	struct mcp_session	*s;
-	struct jw		*w = &srv->sv_out;
-	size_t			 i;
-
-	TAILQ_FOREACH(s, &srv->sv_sessions, s_entry) {
-		if (s->s_get == NULL)
-			continue;	/* no stream to tell it on */
-		for (i = 0; i < sizeof(what) / sizeof(what[0]); i++) {
-			jw_reset(w);
-			jw_obj(w);
-			jw_key(w, "jsonrpc");
-			jw_str(w, "2.0");
-			jw_key(w, "method");
-			jw_str(w, what[i]);
-			jw_obj_end(w);
-			mcp_send(s->s_get, w, 0);
-		}
-	}
+	mcp_notify(srv, "notifications/tools/list_changed", NULL);
+	mcp_notify(srv, "notifications/resources/list_changed", NULL);
+	mcp_notify(srv, "notifications/prompts/list_changed", NULL);
 }
 
 int
@@ -1080,30 +1060,5 @@ mcp_reload_conf(struct mcp_server *srv, struct conf *conf, char *err,
 void
 mcp_resource_updated(struct mcp_server *srv, const char *uri)
 {
-	struct mcp_session	*s;
-	struct jw		*w = &srv->sv_out;
-	unsigned		 i;
-
-	TAILQ_FOREACH(s, &srv->sv_sessions, s_entry) {
-		if (s->s_get == NULL)
-			continue;
-		for (i = 0; i < s->s_nsubs; i++)
-			if (strcmp(s->s_subs[i], uri) == 0)
-				break;
-		if (i == s->s_nsubs)
-			continue;
-		jw_reset(w);
-		jw_obj(w);
-		jw_key(w, "jsonrpc");
-		jw_str(w, "2.0");
-		jw_key(w, "method");
-		jw_str(w, "notifications/resources/updated");
-		jw_key(w, "params");
-		jw_obj(w);
-		jw_key(w, "uri");
-		jw_str(w, uri);
-		jw_obj_end(w);
-		jw_obj_end(w);
-		mcp_send(s->s_get, w, 0);
-	}
+	mcp_notify(srv, "notifications/resources/updated", uri);
 }

@@ -15,6 +15,8 @@
 
 #include "mcp_int.h"
 
+static int	param(const struct mcp_msg *, const char *, enum json_type);
+
 static const char *const versions[] = {
 	"2025-11-25", "2025-06-18", "2025-03-26"
 };
@@ -99,6 +101,7 @@ mcp_begin_response(struct jw *w, const char *id, size_t idlen)
 	else
 		jw_raw(w, id, idlen);
 	jw_key(w, "result");
+	w->mark = w->len;
 }
 
 void
@@ -155,12 +158,96 @@ send_error(struct mcp_server *srv, const struct mcp_msg *m,
 	return MCP_DONE;
 }
 
+enum mcp_disp
+engine_error(struct mcp_server *srv, const struct mcp_msg *m,
+    struct mcp_stream *st, int code, const char *message)
+{
+	return send_error(srv, m, st, code, message);
+}
+
+void
+mcp_stamp_result(struct mcp_server *srv, struct jw *w, const char *type,
+    int has_type, size_t meta_off, const char *extra)
+{
+	struct jw	 t;
+	size_t		 at;
+
+	if (w->err || w->mark >= w->len || w->buf[w->mark] != '{')
+		return;
+	jw_init(&t);
+	if (meta_off != 0 && meta_off < w->len && w->buf[meta_off] == '{') {
+		/* into the result's own _meta */
+		jw_obj(&t);
+		jw_key(&t, "io.modelcontextprotocol/serverInfo");
+		jw_obj(&t);
+		jw_key(&t, "name");
+		jw_str(&t, srv->sv_name);
+		jw_key(&t, "version");
+		jw_str(&t, srv->sv_version);
+		jw_obj_end(&t);
+		at = meta_off + 1;
+		if (w->buf[at] != '}')
+			jw_append(&t, ",", 1);
+		if (t.err == 0)
+			jw_insert(w, at, t.buf + 1, t.len - 1);
+		jw_reset(&t);
+		meta_off = 1;	/* done */
+	}
+	jw_obj(&t);
+	if (!has_type) {
+		jw_key(&t, "resultType");
+		jw_str(&t, type);
+	}
+	if (meta_off == 0) {
+		jw_key(&t, "_meta");
+		jw_obj(&t);
+		jw_key(&t, "io.modelcontextprotocol/serverInfo");
+		jw_obj(&t);
+		jw_key(&t, "name");
+		jw_str(&t, srv->sv_name);
+		jw_key(&t, "version");
+		jw_str(&t, srv->sv_version);
+		jw_obj_end(&t);
+		jw_obj_end(&t);
+	}
+	if (extra != NULL) {
+		if (t.len > 1)
+			jw_append(&t, ",", 1);
+		jw_append(&t, extra, strlen(extra));
+	}
+	at = w->mark + 1;
+	if (t.len > 1) {
+		if (w->buf[at] != '}')
+			jw_append(&t, ",", 1);
+		if (t.err)
+			w->err = 1;
+		else
+			jw_insert(w, at, t.buf + 1, t.len - 1);
+	}
+	jw_free(&t);
+}
+
 static enum mcp_disp
 send_result(struct mcp_server *srv, struct mcp_stream *st)
 {
+	if (srv->sv_ctx != NULL)
+		mcp_stamp_result(srv, &srv->sv_out, "complete", 0, 0, NULL);
 	mcp_end_response(&srv->sv_out);
 	mcp_send(st, &srv->sv_out, 1);
 	return MCP_DONE;
+}
+
+/* stateless era: how long a list or read may be cached, and by whom */
+static void
+cacheable(struct mcp_server *srv, struct jw *w, unsigned ttl_ms,
+    const char *scope)
+{
+	if (srv->sv_ctx == NULL)
+		return;
+	jw_key(w, "ttlMs");
+	jw_uint(w, ttl_ms);
+	jw_key(w, "cacheScope");
+	jw_str(w, scope);
 }
 
 int
@@ -229,7 +316,13 @@ invalid:
 	return -1;
 }
 
-/* params.key as a string token, or -1 */
+/* params.key as a token of type (JSON_NONE: any), or -1 */
+int
+engine_param(const struct mcp_msg *m, const char *key, enum json_type type)
+{
+	return param(m, key, type);
+}
+
 static int
 param(const struct mcp_msg *m, const char *key, enum json_type type)
 {
@@ -399,6 +492,7 @@ do_tools_list(struct mcp_server *srv, struct mcp_msg *m,
 	}
 	jw_arr_end(w);
 	page_end(w, end, c->ntools);
+	cacheable(srv, w, srv->sv_list_ttl_ms, "public");
 	jw_obj_end(w);
 	return send_result(srv, st);
 }
@@ -434,6 +528,7 @@ do_res_list(struct mcp_server *srv, struct mcp_msg *m,
 	}
 	jw_arr_end(w);
 	page_end(w, end, n);
+	cacheable(srv, w, srv->sv_list_ttl_ms, "public");
 	jw_obj_end(w);
 	return send_result(srv, st);
 }
@@ -479,6 +574,7 @@ do_prompts_list(struct mcp_server *srv, struct mcp_msg *m,
 	}
 	jw_arr_end(w);
 	page_end(w, end, c->nprompts);
+	cacheable(srv, w, srv->sv_list_ttl_ms, "public");
 	jw_obj_end(w);
 	return send_result(srv, st);
 }
@@ -529,9 +625,30 @@ do_res_read(struct mcp_server *srv, struct mcp_session *s,
 		return send_error(srv, m, st, JSONRPC_INVALID_PARAMS,
 		    "resources/read: uri must be a string");
 	if ((r = cat_resource(&srv->sv_cat, uri)) == NULL &&
-	    (r = cat_template_match(&srv->sv_cat, uri)) == NULL)
-		return send_error(srv, m, st, MCP_RESOURCE_NOT_FOUND,
+	    (r = cat_template_match(&srv->sv_cat, uri)) == NULL) {
+		struct jw	*w = &srv->sv_out;
+		const char	*t;
+		size_t		 n, tn;
+
+		/* -32602 with the URI since 2026-07-28 (SEP-2164) */
+		if (srv->sv_ctx == NULL)
+			return send_error(srv, m, st, MCP_RESOURCE_NOT_FOUND,
+			    "Resource not found");
+		mcp_write_error(srv, m, JSONRPC_INVALID_PARAMS,
 		    "Resource not found");
+		/* the error object is the last thing written: add data */
+		n = w->len;
+		if (n >= 2 && w->buf[n - 1] == '}' && w->buf[n - 2] == '}') {
+			w->len -= 2;
+			w->buf[w->len] = '\0';
+			jw_append(w, ",\"data\":{\"uri\":", 15);
+			t = json_text(&m->m_j, v, &tn);
+			jw_append(w, t, tn);
+			jw_append(w, "}}}", 3);
+		}
+		mcp_send(st, w, 1);
+		return MCP_DONE;
+	}
 	if ((c = call_new(srv, s, st, CALL_READ, m)) == NULL)
 		return send_error(srv, m, st, JSONRPC_INTERNAL_ERROR,
 		    "too many requests in flight");
@@ -706,6 +823,7 @@ mcp_dispatch(struct mcp_server *srv, struct mcp_session **sessp,
 	size_t			 n;
 	const char		*txt;
 	int			 tok;
+	enum mcp_disp		 d;
 
 	if (s != NULL)
 		mcp_session_touch(s);
@@ -733,28 +851,42 @@ mcp_dispatch(struct mcp_server *srv, struct mcp_session **sessp,
 	if (s == NULL)
 		return send_error(srv, m, st, JSONRPC_INVALID_REQUEST,
 		    "not initialized");
-	if (strcmp(meth, "tools/call") == 0)
-		return do_tools_call(srv, s, m, st);
-	if (strcmp(meth, "tools/list") == 0)
-		return do_tools_list(srv, m, st);
-	if (strcmp(meth, "resources/read") == 0)
-		return do_res_read(srv, s, m, st);
-	if (strcmp(meth, "resources/list") == 0)
-		return do_res_list(srv, m, st, 0);
-	if (strcmp(meth, "resources/templates/list") == 0)
-		return do_res_list(srv, m, st, 1);
 	if (strcmp(meth, "resources/subscribe") == 0)
 		return do_subscribe(srv, s, m, st, 1);
 	if (strcmp(meth, "resources/unsubscribe") == 0)
 		return do_subscribe(srv, s, m, st, 0);
-	if (strcmp(meth, "prompts/list") == 0)
-		return do_prompts_list(srv, m, st);
-	if (strcmp(meth, "prompts/get") == 0)
-		return do_prompts_get(srv, s, m, st);
 	if (strcmp(meth, "logging/setLevel") == 0)
 		return do_set_level(srv, s, m, st);
-	if (strcmp(meth, "completion/complete") == 0)
-		return do_complete(srv, s, m, st);
+	if (engine_method(srv, s, m, st, &d) == 0)
+		return d;
 	return send_error(srv, m, st, JSONRPC_METHOD_NOT_FOUND,
 	    "Method not found");
+}
+
+/* The methods both eras have. */
+int
+engine_method(struct mcp_server *srv, struct mcp_session *s,
+    struct mcp_msg *m, struct mcp_stream *st, enum mcp_disp *d)
+{
+	const char *meth = m->m_method;
+
+	if (strcmp(meth, "tools/call") == 0)
+		*d = do_tools_call(srv, s, m, st);
+	else if (strcmp(meth, "tools/list") == 0)
+		*d = do_tools_list(srv, m, st);
+	else if (strcmp(meth, "resources/read") == 0)
+		*d = do_res_read(srv, s, m, st);
+	else if (strcmp(meth, "resources/list") == 0)
+		*d = do_res_list(srv, m, st, 0);
+	else if (strcmp(meth, "resources/templates/list") == 0)
+		*d = do_res_list(srv, m, st, 1);
+	else if (strcmp(meth, "prompts/list") == 0)
+		*d = do_prompts_list(srv, m, st);
+	else if (strcmp(meth, "prompts/get") == 0)
+		*d = do_prompts_get(srv, s, m, st);
+	else if (strcmp(meth, "completion/complete") == 0)
+		*d = do_complete(srv, s, m, st);
+	else
+		return -1;
+	return 0;
 }

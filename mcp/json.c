@@ -1159,3 +1159,13 @@ jw_append(struct jw *w, const void *p, size_t n)
 {
 	jw_put(w, p, n);
 }
+
+void
+jw_insert(struct jw *w, size_t off, const void *p, size_t n)
+{
+	if (off > w->len || jw_room(w, n) == -1)
+		return;
+	memmove(w->buf + off + n, w->buf + off, w->len - off + 1);
+	memcpy(w->buf + off, p, n);
+	w->len += n;
+}

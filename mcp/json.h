@@ -91,6 +91,7 @@ struct jw {
 	int		 depth;
 	uint8_t		 need_comma[JW_DEPTH_MAX + 1];
 	uint8_t		 after_key;
+	size_t		 mark;		/* the caller's: an offset to return to */
 };
 
 void	jw_init(struct jw *);
@@ -123,5 +124,7 @@ void	jw_raw_line(struct jw *, const char *, size_t);
 void	jw_base64(struct jw *, const void *, size_t);
 /* append bytes outside the JSON grammar (framing around a message) */
 void	jw_append(struct jw *, const void *, size_t);
+/* insert bytes at offset off of what was written (off <= len) */
+void	jw_insert(struct jw *, size_t off, const void *, size_t);
 
 #endif

@@ -39,8 +39,12 @@
 #define JSONRPC_METHOD_NOT_FOUND -32601
 #define JSONRPC_INVALID_PARAMS	-32602
 #define JSONRPC_INTERNAL_ERROR	-32603
-#define MCP_RESOURCE_NOT_FOUND	-32002
+#define MCP_RESOURCE_NOT_FOUND	-32002	/* session era; -32602 after */
 #define MCP_SERVER_ERROR	-32000
+/* the stateless era (2026-07-28) */
+#define MCP_HEADER_MISMATCH	-32020
+#define MCP_MISSING_CAPABILITY	-32021
+#define MCP_UNSUPPORTED_VERSION	-32022
 
 enum mcp_kind {
 	MCP_REQUEST,
@@ -77,6 +81,12 @@ struct mcp_stream_ops {
 struct mcp_stream {
 	const struct mcp_stream_ops	*s_ops;
 	void				*s_owner;
+	/*
+	 * The HTTP status the engine gives the error it sends next (stateless
+	 * era: 400 for a bad _meta, version or header, 404 for an unknown
+	 * method); 0: the transport's default.  The transport clears it.
+	 */
+	int				 s_status;
 };
 
 struct mcp_server;
@@ -160,10 +170,70 @@ int	mcp_reload_conf(struct mcp_server *, struct conf *, char *err,
 	    size_t errlen);
 /* notifications/resources/updated to every session subscribed to uri */
 void	mcp_resource_updated(struct mcp_server *, const char *uri);
+/*
+ * A change notification (notifications/tools/list_changed, ...,
+ * notifications/resources/updated with uri) to this server's GET streams
+ * and subscriptions/listen streams that asked for it.
+ */
+void	mcp_notify(struct mcp_server *, const char *method, const char *uri);
+/*
+ * Where changes a plugin reports go besides this server: the worker sends
+ * them to its peers, which mcp_notify() their own streams.
+ */
+typedef void	(*mcp_broadcast_fn)(void *arg, const char *method,
+		    const char *uri);
+void	mcp_set_broadcast(struct mcp_server *, mcp_broadcast_fn, void *);
 
 /* Protocol versions. */
 int		 mcp_version_supported(const char *);
 const char	*mcp_version_negotiate(const char *);
-#define MCP_VERSION_LATEST	"2025-11-25"
+#define MCP_VERSION_LATEST	"2025-11-25"	/* of the session era */
+#define MCP_VERSION_STATELESS	"2026-07-28"
+
+/*
+ * The stateless era (stateless.c).  A transport picks the era of a message
+ * before anything per-session is looked at: mcp_era() from the version
+ * header (NULL when absent) and, without one, from the body's _meta.
+ */
+enum mcp_era {
+	MCP_ERA_SESSION,	/* 2025-03-26 .. 2025-11-25 */
+	MCP_ERA_STATELESS,	/* 2026-07-28 */
+	MCP_ERA_UNSUPPORTED	/* a version header we do not speak */
+};
+enum mcp_era	 mcp_era(const char *version_header, const struct mcp_msg *);
+int		 mcp_version_stateless(const char *);
+
+/*
+ * The request headers that mirror the body (Mcp-Method, Mcp-Name,
+ * Mcp-Param-*), as the transport received them; NULL: absent.
+ */
+#define MCP_PARAM_HEADERS_MAX	16	/* Mcp-Param-* headers per request */
+struct mcp_headers {
+	const char	*h_version;
+	const char	*h_method;
+	const char	*h_name;
+	size_t		 h_nparams;
+	const char	*h_pname[MCP_PARAM_HEADERS_MAX];	/* after the prefix */
+	const char	*h_pvalue[MCP_PARAM_HEADERS_MAX];
+	int		 h_too_many;
+};
+/* Decode a header value of the Base64 sentinel form (=?base64?...?=) */
+int	mcp_header_decode(const char *, char *out, size_t outlen);
+/*
+ * Dispatch one message of the stateless era: the per-request _meta is
+ * checked first, then (h not NULL: HTTP) the headers against the body;
+ * errors set st->s_status.
+ */
+enum mcp_disp mcp_dispatch_stateless(struct mcp_server *, struct mcp_msg *,
+	    struct mcp_stream *, const struct mcp_headers *h);
+/* UnsupportedProtocolVersionError (-32022) for a version header */
+enum mcp_disp mcp_unsupported_version(struct mcp_server *,
+	    const struct mcp_msg *, struct mcp_stream *, const char *requested);
+#define MCP_LISTENERS_MAX	10000	/* subscriptions/listen per worker */
+unsigned	 mcp_listener_count(const struct mcp_server *);
+/* the listen stream of st was closed by the client (or the transport) */
+void	mcp_listen_gone(struct mcp_server *, struct mcp_stream *);
+/* a request of the stateless era whose stream the client closed */
+void	mcp_stream_gone(struct mcp_server *, struct mcp_stream *);
 
 #endif

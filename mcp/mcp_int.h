@@ -84,6 +84,29 @@ struct call_timer {
 	int			 ct_used;
 };
 
+/* client capabilities, as bits */
+#define CAP_SAMPLING	0x01
+#define CAP_ELICIT	0x02
+#define CAP_ROOTS	0x04
+#define CAP_TASKS	0x08
+
+/*
+ * What a request of the stateless era says about itself in _meta (the
+ * session era keeps the same in the session).
+ */
+struct mcp_ctx {
+	int			 x_caps;	/* CAP_* */
+	int			 x_log_level;	/* -1: no notifications/message */
+	char			 x_trace[128];	/* traceparent, or "" */
+	char			 x_name[256];	/* tool, prompt or URI */
+	char			*x_answers;	/* "key\0json\0"..., for call_new */
+	size_t			 x_answers_len;
+};
+
+#define MCP_STATE_MAX		(16 * 1024)	/* bytes of a requestState */
+#define MCP_STATE_TTL_MS	(10 * 60 * 1000) /* a requestState is valid */
+#define MCP_INPUTS_MAX		16	/* input requests per round */
+
 enum call_kind {
 	CALL_TOOL,
 	CALL_READ,
@@ -107,6 +130,25 @@ struct mcpd_call {
 	void			*c_cancel_arg;
 	struct call_timer	 c_timers[MCP_CALL_TIMERS_MAX];
 	char			 c_uri[512];	/* resources/read */
+	/* the stateless era */
+	int			 c_stateless;
+	int			 c_caps;	/* CAP_* the client declared */
+	int			 c_log_level;	/* -1: none */
+	char			 c_trace[128];
+	char			 c_name[256];	/* tool, prompt or URI */
+	char			*c_answers;	/* "key\0json\0" pairs */
+	size_t			 c_answers_len;
+	struct jw		*c_asks;	/* inputRequests being gathered */
+	unsigned		 c_nasks;
+	unsigned		 c_nreq;	/* mcpd_call_request()s so far */
+	struct mrtr_reply {
+		mcpd_reply_fn	 fn;
+		void		*arg;
+		char		*json;
+		size_t		 len;
+	}			*c_due;		/* answered, not yet delivered */
+	unsigned		 c_ndue;
+	struct mrtr_reply	*c_wait;	/* asked this round */
 };
 TAILQ_HEAD(calllist, mcpd_call);
 
@@ -144,6 +186,21 @@ TAILQ_HEAD(sesslist, mcp_session);
 
 #define SESS_BUCKETS		4096
 
+/* a subscriptions/listen stream (stateless era) */
+#define LISTEN_TOOLS		0x01
+#define LISTEN_PROMPTS		0x02
+#define LISTEN_RESOURCES	0x04
+#define MCP_LISTEN_URIS_MAX	64	/* resourceSubscriptions per listener */
+struct mcp_listener {
+	TAILQ_ENTRY(mcp_listener) l_entry;
+	struct mcp_stream	*l_stream;
+	char			 l_id[MCP_ID_MAX];	/* the request's id */
+	int			 l_what;		/* LISTEN_* */
+	char			*l_uris[MCP_LISTEN_URIS_MAX];
+	unsigned		 l_nuris;
+};
+TAILQ_HEAD(listenlist, mcp_listener);
+
 struct mcp_server {
 	struct ev_loop		*sv_loop;
 	char			*sv_name;
@@ -159,6 +216,15 @@ struct mcp_server {
 	struct calllist		 sv_orphans;	/* calls without session */
 	void			**sv_dl;	/* dlopen handles */
 	size_t			 sv_ndl;
+	/* the stateless era */
+	struct mcp_ctx		*sv_ctx;	/* the request being dispatched */
+	unsigned		 sv_list_ttl_ms;	/* ttlMs of lists */
+	unsigned		 sv_read_ttl_ms;	/* of resources/read */
+	unsigned char		 sv_state_key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
+	struct listenlist	 sv_listeners;	/* subscriptions/listen */
+	mcp_broadcast_fn	 sv_bcast;	/* to the other workers */
+	void			*sv_bcast_arg;
+	unsigned		 sv_nlisteners;
 };
 
 /* catalog.c */
@@ -178,6 +244,9 @@ void	call_enter(struct mcpd_call *);
 enum mcp_disp call_leave(struct mcpd_call *);
 void	call_cancel(struct mcpd_call *, const char *reason);
 void	call_session_gone(struct mcpd_call *);
+/* stateless era: deliver answers we have; ask for the rest */
+void	call_settle(struct mcpd_call *);
+int	cap_bit(const char *);
 void	call_reply(struct mcp_session *, int64_t id, int is_error,
 	    const char *json, size_t len);
 void	creq_drop_session(struct mcp_session *);
@@ -187,8 +256,34 @@ void	call_result_raw(struct mcpd_call *, const char *json, size_t len);
 
 /* engine.c */
 void	mcp_send(struct mcp_stream *, struct jw *, int final);
+/* the result object starts at w->mark */
 void	mcp_begin_response(struct jw *, const char *idtext, size_t idlen);
 void	mcp_end_response(struct jw *);
+/*
+ * The stateless era: stamp the result object at w->mark with resultType
+ * (unless has_type) and serverInfo in _meta (into the object's own _meta at
+ * meta_off when that is not 0), and extra members (JSON text) unless NULL.
+ */
+void	mcp_stamp_result(struct mcp_server *, struct jw *, const char *type,
+	    int has_type, size_t meta_off, const char *extra);
+/* the methods common to both eras: MCP_DONE/MCP_ASYNC, or -1: unknown */
+int	engine_method(struct mcp_server *, struct mcp_session *,
+	    struct mcp_msg *, struct mcp_stream *, enum mcp_disp *);
+enum mcp_disp engine_error(struct mcp_server *, const struct mcp_msg *,
+	    struct mcp_stream *, int code, const char *message);
+int	engine_param(const struct mcp_msg *, const char *key, enum json_type);
+
+/* stateless.c */
+void	stateless_init(struct mcp_server *);
+void	stateless_free(struct mcp_server *);
+void	listen_notify(struct mcp_server *, const char *method,
+	    const char *uri);
+/* requestState: seal the answers so far; open one into answers */
+int	state_seal(struct mcp_server *, const struct mcpd_call *,
+	    const char *answers, size_t len, struct jw *out);
+int	state_open(struct mcp_server *, const struct mcpd_call *,
+	    const char *state, size_t slen, char **answers, size_t *len,
+	    const char **why);
 int	mcp_level_from_name(const char *);
 const char *mcp_level_name(int);
 

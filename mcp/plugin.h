@@ -131,9 +131,29 @@ void	mcpd_call_log(struct mcpd_call *, enum mcpd_log_level,
  * client's answer, or with is_error and a JSON-RPC error object when it
  * times out, the client lacks the capability, or the call is cancelled.
  * Returns 0, or -1 when it could not be sent (reply is not called).
+ *
+ * The same code serves both protocol eras.  In the session era (2025-x)
+ * this is a JSON-RPC request on the call's stream.  In the stateless era
+ * (2026-07-28) it is an input request: once the handler returns, the call
+ * ends with resultType "input_required" listing every request it made, and
+ * the client retries the whole call with the answers.  The handler then
+ * runs again from the start and makes the same requests: those the client
+ * answered (in this round or an earlier one, kept sealed in requestState)
+ * are replied to once the handler has returned, the others are asked
+ * again.  So a handler must make its requests in a deterministic way and
+ * keep its state in what the replies give it.  When the client did not
+ * declare the capability, the stateless era ends the call with
+ * MissingRequiredClientCapability (-32021) and -1 is returned.
+ *
+ * mcpd_call_input() names the request: key is its key in inputRequests and
+ * inputResponses (unique within the call); mcpd_call_request() uses
+ * "input-N" for the call's Nth request.
  */
 int	mcpd_call_request(struct mcpd_call *, const char *method,
 	    const char *params_json, mcpd_reply_fn reply, void *arg);
+int	mcpd_call_input(struct mcpd_call *, const char *key,
+	    const char *method, const char *params_json, mcpd_reply_fn reply,
+	    void *arg);
 /* call fn once after ms milliseconds (the timer dies with the call) */
 int	mcpd_call_after(struct mcpd_call *, unsigned ms, mcpd_timer_fn fn,
 	    void *arg);
@@ -145,10 +165,18 @@ void	mcpd_call_on_cancel(struct mcpd_call *, mcpd_cancel_fn, void *arg);
  */
 void	mcpd_call_close_stream(struct mcpd_call *);
 int	mcpd_call_cancelled(const struct mcpd_call *);
-/* the protocol version the client speaks, e.g. "2025-11-25" */
+/* the protocol version the client speaks, e.g. "2025-11-25", "2026-07-28" */
 const char *mcpd_call_protocol(const struct mcpd_call *);
 /* the client declared this capability ("sampling", "elicitation", ...) */
 int	mcpd_call_client_has(const struct mcpd_call *, const char *cap);
+
+/*
+ * Tell every client that listens (subscriptions/listen streams that asked
+ * for it, session-era GET streams), on every worker: a list changed
+ * ("tools", "prompts", "resources"; -1 for anything else), or a resource.
+ */
+int	mcpd_notify_list_changed(struct mcpd_call *, const char *list);
+void	mcpd_notify_resource_updated(struct mcpd_call *, const char *uri);
 
 /* Finish: a result object's JSON text, or a JSON-RPC error. */
 void	mcpd_call_result(struct mcpd_call *, const char *json);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "plugin.h"
+#include "conformance.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -54,8 +55,8 @@ const int		mcpd_plugin_abi = MCPD_PLUGIN_ABI;
 /* ------------------------------------------------------------ helpers */
 
 /* snprintf that fails instead of truncating: 0 or -1. */
-static int __attribute__((format(printf, 3, 4)))
-bprintf(char *buf, size_t len, const char *fmt, ...)
+int
+cf_bprintf(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list	 ap;
 	int	 n;
@@ -93,7 +94,7 @@ arg_quoted(const char *args, size_t len, const char *name, char *raw,
 		raw = tmp;
 		rawlen = sizeof(tmp);
 	}
-	if (bprintf(ptr, sizeof(ptr), "/%s", name) == -1)
+	if (cf_bprintf(ptr, sizeof(ptr), "/%s", name) == -1)
 		return (-1);
 	if (mcpd_json_string(args, len, ptr, raw, rawlen) < 0)
 		return (-1);
@@ -108,7 +109,7 @@ missing_arg(struct mcpd_call *call, const char *name)
 {
 	char	 text[128];
 
-	if (bprintf(text, sizeof(text), "Invalid arguments: \"%s\" (a string "
+	if (cf_bprintf(text, sizeof(text), "Invalid arguments: \"%s\" (a string "
 	    "of at most %d bytes) is required", name, ARG_MAX - 1) == -1)
 		text[0] = '\0';
 	mcpd_call_result_text(call, text, 1);
@@ -130,7 +131,7 @@ error_message(const char *json, size_t len, char *out, size_t outlen)
 {
 	if (json == NULL || mcpd_json_string(json, len, "/message", out,
 	    outlen) < 0)
-		(void)bprintf(out, outlen, "%s", "unknown error");
+		(void)cf_bprintf(out, outlen, "%s", "unknown error");
 }
 
 /* ------------------------------------------------------ content tools */
@@ -230,7 +231,7 @@ progress_step(struct mcpd_call *call, void *arg)
 
 	if (finish_if_cancelled(call))
 		return;
-	if (bprintf(msg, sizeof(msg), "Completed step %.0f of 100",
+	if (cf_bprintf(msg, sizeof(msg), "Completed step %.0f of 100",
 	    *step) == -1)
 		msg[0] = '\0';
 	/* the host sends it only when the client gave a progressToken */
@@ -283,7 +284,7 @@ sampling_reply(struct mcpd_call *call, int is_error, const char *json,
 
 	if (is_error) {
 		error_message(json, len, resp, sizeof(resp));
-		if (bprintf(text, sizeof(text), "Sampling not supported or "
+		if (cf_bprintf(text, sizeof(text), "Sampling not supported or "
 		    "error: %s", resp) == -1)
 			text[0] = '\0';
 		mcpd_call_result_text(call, text, 1);
@@ -294,8 +295,8 @@ sampling_reply(struct mcpd_call *call, int is_error, const char *json,
 	    sizeof(resp)) < 0 &&
 	    mcpd_json_string(json, len, "/content/0/text", resp,
 	    sizeof(resp)) < 0)
-		(void)bprintf(resp, sizeof(resp), "%s", "No response");
-	if (bprintf(text, sizeof(text), "LLM response: %s", resp) == -1) {
+		(void)cf_bprintf(resp, sizeof(resp), "%s", "No response");
+	if (cf_bprintf(text, sizeof(text), "LLM response: %s", resp) == -1) {
 		mcpd_call_result_text(call, "LLM response too long", 1);
 		return;
 	}
@@ -319,7 +320,7 @@ tool_sampling(struct mcpd_call *call, const char *args, size_t len,
 		    "client did not declare the sampling capability", 1);
 		return;
 	}
-	if (bprintf(params, sizeof(params), "{\"messages\":[{\"role\":"
+	if (cf_bprintf(params, sizeof(params), "{\"messages\":[{\"role\":"
 	    "\"user\",\"content\":{\"type\":\"text\",\"text\":%s}}],"
 	    "\"maxTokens\":100}", prompt) == -1) {
 		missing_arg(call, "prompt");
@@ -411,7 +412,7 @@ elicit_reply(struct mcpd_call *call, int is_error, const char *json,
 
 	if (is_error) {
 		error_message(json, len, content, sizeof(content));
-		if (bprintf(text, sizeof(text), "Elicitation not supported "
+		if (cf_bprintf(text, sizeof(text), "Elicitation not supported "
 		    "or error: %s", content) == -1)
 			text[0] = '\0';
 		mcpd_call_result_text(call, text, 1);
@@ -419,11 +420,11 @@ elicit_reply(struct mcpd_call *call, int is_error, const char *json,
 	}
 	if (mcpd_json_string(json, len, "/action", action,
 	    sizeof(action)) < 0)
-		(void)bprintf(action, sizeof(action), "%s", "unknown");
+		(void)cf_bprintf(action, sizeof(action), "%s", "unknown");
 	if (mcpd_json_text(json, len, "/content", content,
 	    sizeof(content)) < 0)
-		(void)bprintf(content, sizeof(content), "%s", "{}");
-	if (bprintf(text, sizeof(text), "%s: action=%s, content=%s",
+		(void)cf_bprintf(content, sizeof(content), "%s", "{}");
+	if (cf_bprintf(text, sizeof(text), "%s: action=%s, content=%s",
 	    e->prefix, action, content) == -1) {
 		mcpd_call_result_text(call, "Elicitation result too long", 1);
 		return;
@@ -454,7 +455,7 @@ tool_elicitation(struct mcpd_call *call, const char *args, size_t len,
 	args_or_empty(&args, &len);
 	if (arg_quoted(args, len, "message", NULL, 0, msg,
 	    sizeof(msg)) == -1 ||
-	    bprintf(params, sizeof(params), "{\"message\":%s,"
+	    cf_bprintf(params, sizeof(params), "{\"message\":%s,"
 	    "\"requestedSchema\":" ELICIT_SIMPLE_SCHEMA "}", msg) == -1) {
 		missing_arg(call, "message");
 		return;
@@ -473,13 +474,24 @@ tool_elicit_fixed(struct mcpd_call *call, const char *args, size_t len,
 
 /* ------------------------------------------------ JSON Schema 2020-12 */
 
+/* with the vocabulary SEP-2106 keeps: $anchor, allOf/anyOf, if/then/else */
 #define SCHEMA_2020_12 \
 	"{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\"," \
 	"\"type\":\"object\"," \
-	"\"$defs\":{\"address\":{\"type\":\"object\",\"properties\":{" \
+	"\"$defs\":{\"address\":{\"$anchor\":\"addressDef\"," \
+	"\"type\":\"object\",\"properties\":{" \
 	"\"street\":{\"type\":\"string\"},\"city\":{\"type\":\"string\"}}}}," \
 	"\"properties\":{\"name\":{\"type\":\"string\"}," \
-	"\"address\":{\"$ref\":\"#/$defs/address\"}}," \
+	"\"address\":{\"$ref\":\"#/$defs/address\"}," \
+	"\"contactMethod\":{\"type\":\"string\"," \
+	"\"enum\":[\"phone\",\"email\"]}," \
+	"\"phone\":{\"type\":\"string\"},\"email\":{\"type\":\"string\"}}," \
+	"\"allOf\":[{\"anyOf\":[{\"required\":[\"phone\"]}," \
+	"{\"required\":[\"email\"]}]}]," \
+	"\"if\":{\"properties\":{\"contactMethod\":{\"const\":\"phone\"}}," \
+	"\"required\":[\"contactMethod\"]}," \
+	"\"then\":{\"required\":[\"phone\"]}," \
+	"\"else\":{\"required\":[\"email\"]}," \
 	"\"additionalProperties\":false}"
 
 static void
@@ -489,7 +501,7 @@ tool_schema_2020_12(struct mcpd_call *call, const char *args, size_t len,
 	char	 text[TEXT_MAX];
 
 	args_or_empty(&args, &len);
-	if (len > TEXT_MAX - 64 || bprintf(text, sizeof(text),
+	if (len > TEXT_MAX - 64 || cf_bprintf(text, sizeof(text),
 	    "JSON Schema 2020-12 tool called with: %.*s", (int)len,
 	    args) == -1) {
 		mcpd_call_result_text(call, "Arguments too long", 1);
@@ -524,7 +536,7 @@ read_static(struct mcpd_call *call, const char *uri, void *arg)
 	char		 quri[QUOTED_MAX], out[OUT_MAX];
 
 	if (mcpd_json_quote(uri, quri, sizeof(quri)) < 0 ||
-	    bprintf(out, sizeof(out), "{\"contents\":[{\"uri\":%s,"
+	    cf_bprintf(out, sizeof(out), "{\"contents\":[{\"uri\":%s,"
 	    "\"mimeType\":\"%s\",\"%s\":%s}]}", quri, b->mime, b->field,
 	    b->value) == -1) {
 		mcpd_call_error(call, ERR_NOT_FOUND, "Resource not found");
@@ -559,14 +571,14 @@ read_template(struct mcpd_call *call, const char *uri, void *arg)
 		mcpd_call_error(call, ERR_NOT_FOUND, "Resource not found");
 		return;
 	}
-	if (bprintf(data, sizeof(data), "Data for ID: %s", id) == -1 ||
+	if (cf_bprintf(data, sizeof(data), "Data for ID: %s", id) == -1 ||
 	    mcpd_json_quote(id, qid, sizeof(qid)) < 0 ||
 	    mcpd_json_quote(data, qdata, sizeof(qdata)) < 0 ||
-	    bprintf(inner, sizeof(inner), "{\"id\":%s,\"templateTest\":true,"
+	    cf_bprintf(inner, sizeof(inner), "{\"id\":%s,\"templateTest\":true,"
 	    "\"data\":%s}", qid, qdata) == -1 ||
 	    mcpd_json_quote(inner, text, sizeof(text)) < 0 ||
 	    mcpd_json_quote(uri, quri, sizeof(quri)) < 0 ||
-	    bprintf(out, sizeof(out), "{\"contents\":[{\"uri\":%s,"
+	    cf_bprintf(out, sizeof(out), "{\"contents\":[{\"uri\":%s,"
 	    "\"mimeType\":\"application/json\",\"text\":%s}]}", quri,
 	    text) == -1) {
 		mcpd_call_error(call, ERR_PARAMS, "Resource URI too long");
@@ -592,7 +604,7 @@ prompt_missing(struct mcpd_call *call, const char *name)
 {
 	char	 msg[128];
 
-	if (bprintf(msg, sizeof(msg), "Invalid arguments: \"%s\" (a string "
+	if (cf_bprintf(msg, sizeof(msg), "Invalid arguments: \"%s\" (a string "
 	    "of at most %d bytes) is required", name, ARG_MAX - 1) == -1)
 		msg[0] = '\0';
 	mcpd_call_error(call, ERR_PARAMS, msg);
@@ -617,10 +629,10 @@ prompt_arguments(struct mcpd_call *call, const char *args, size_t len,
 		prompt_missing(call, "arg2");
 		return;
 	}
-	if (bprintf(text, sizeof(text), "Prompt with arguments: arg1='%s', "
+	if (cf_bprintf(text, sizeof(text), "Prompt with arguments: arg1='%s', "
 	    "arg2='%s'", a1, a2) == -1 ||
 	    mcpd_json_quote(text, qtext, sizeof(qtext)) < 0 ||
-	    bprintf(out, sizeof(out), "{\"description\":\"A prompt with "
+	    cf_bprintf(out, sizeof(out), "{\"description\":\"A prompt with "
 	    "required arguments\",\"messages\":[{\"role\":\"user\","
 	    "\"content\":{\"type\":\"text\",\"text\":%s}}]}", qtext) == -1) {
 		mcpd_call_error(call, ERR_PARAMS, "Arguments too long");
@@ -641,7 +653,7 @@ prompt_embedded(struct mcpd_call *call, const char *args, size_t len,
 		prompt_missing(call, "resourceUri");
 		return;
 	}
-	if (bprintf(out, sizeof(out), "{\"description\":\"A prompt that "
+	if (cf_bprintf(out, sizeof(out), "{\"description\":\"A prompt that "
 	    "includes an embedded resource\",\"messages\":["
 	    "{\"role\":\"user\",\"content\":{\"type\":\"resource\","
 	    "\"resource\":{\"uri\":%s,\"mimeType\":\"text/plain\","
@@ -842,5 +854,5 @@ mcpd_plugin_init(struct mcpd_host *host, const char *arg)
 		    "handler");
 		return (-1);
 	}
-	return (0);
+	return (conformance_stateless_init(host));
 }

@@ -102,7 +102,7 @@ st_unref(struct mcp_stream *st)
 static const struct mcp_stream_ops st_ops = {
 	st_send, st_ref, st_unref, NULL
 };
-static struct mcp_stream stream = { &st_ops, NULL };
+static struct mcp_stream stream = { &st_ops, NULL, 0 };
 
 static void
 handle(const char *msg, size_t len)
@@ -117,6 +117,16 @@ handle(const char *msg, size_t len)
 	if (mcp_msg_parse(srv, &m, msg, len) == -1) {
 		out_add(w->buf, w->len);
 		out_flush();
+		return;
+	}
+	/*
+	 * A request whose _meta names 2026-07-28 is of the stateless era
+	 * (server/discover is how a client probes for it); without a session,
+	 * so are notifications (notifications/cancelled).
+	 */
+	if (mcp_era(NULL, &m) == MCP_ERA_STATELESS ||
+	    (sess == NULL && m.m_kind == MCP_NOTIFICATION)) {
+		mcp_dispatch_stateless(srv, &m, &stream, NULL);
 		return;
 	}
 	mcp_dispatch(srv, &sess, &m, &stream);

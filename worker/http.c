@@ -32,7 +32,8 @@
 #include "worker.h"
 
 #define HTTP_OUT_MAX		(8 * 1024 * 1024) /* unsent bytes per conn */
-#define HDR_FIELD_MAX		32	/* bytes of a header name we track */
+#define HDR_FIELD_MAX		80	/* bytes of a header name we track */
+#define PARAM_HDR_BYTES		4096	/* Mcp-Param-* names and values */
 #define BATCH_MAX		100	/* messages in a batch (2025-03-26) */
 
 enum hdr {
@@ -43,7 +44,10 @@ enum hdr {
 	H_CTYPE,
 	H_SID,
 	H_PROTO,
-	H_LASTEVENT
+	H_LASTEVENT,
+	H_METHOD,
+	H_NAME,
+	H_PARAM
 };
 
 struct hreq {
@@ -62,6 +66,17 @@ struct hreq {
 	char			 r_sid[MCP_SID_LEN + 2];
 	char			 r_proto[32];
 	char			 r_lastevent[80];
+	char			 r_method[80];		/* Mcp-Method */
+	char			 r_name[1024];		/* Mcp-Name */
+	int			 r_has_method;
+	int			 r_has_name;
+	/* Mcp-Param-*: name NUL value NUL ..., at r_poff[] */
+	char			 r_params[PARAM_HDR_BYTES];
+	size_t			 r_paramslen;
+	uint16_t		 r_poff[MCP_PARAM_HEADERS_MAX];
+	uint16_t		 r_pval[MCP_PARAM_HEADERS_MAX];
+	unsigned		 r_nparams;
+	int			 r_params_over;
 	int			 r_has_origin;
 	uint32_t		 r_hdrbytes;
 	char			*r_body;	/* kept across reuse */
@@ -80,6 +95,7 @@ struct hreq {
 	int			 r_close_stream; /* asked to, in dispatch */
 	int			 r_detached;	/* response ended, call goes on */
 	uint64_t		 r_event;
+	int			 r_stateless;	/* a request of 2026-07-28 */
 };
 
 struct conn {
@@ -277,6 +293,20 @@ reply(struct conn *c, int status, const char *reason, const char *ctype,
 	c->c_served = 1;
 }
 
+static const char *
+status_reason(int status)
+{
+	switch (status) {
+	case 200:	return "OK";
+	case 400:	return "Bad Request";
+	case 404:	return "Not Found";
+	case 429:	return "Too Many Requests";
+	case 500:	return "Internal Server Error";
+	case 503:	return "Service Unavailable";
+	default:	return "Error";
+	}
+}
+
 /* An HTTP error with a JSON-RPC error body (id null). */
 static void
 reply_error(struct conn *c, int status, const char *reason, int code,
@@ -363,6 +393,28 @@ sse_write(struct conn *c, uint64_t stream, uint64_t seq, const char *json,
 	out_writev(c, iov, 4);
 }
 
+/* One SSE event without an id (the stateless era resumes nothing). */
+static void
+sse_write_plain(struct conn *c, const char *json, size_t len)
+{
+	static const char head[] = "event: message\ndata: ";
+	char		 size[24];
+	struct iovec	 iov[4];
+	int		 sn;
+
+	sn = snprintf(size, sizeof(size), "%zx\r\n", sizeof(head) - 1 +
+	    len + 2);
+	iov[0].iov_base = size;
+	iov[0].iov_len = sn;
+	iov[1].iov_base = (void *)head;
+	iov[1].iov_len = sizeof(head) - 1;
+	iov[2].iov_base = (void *)json;
+	iov[2].iov_len = len;
+	iov[3].iov_base = "\n\n\r\n";
+	iov[3].iov_len = 4;
+	out_writev(c, iov, 4);
+}
+
 /* The session of a request, looked up again: it may have ended. */
 static struct mcp_session *
 req_session(struct hreq *r)
@@ -382,6 +434,11 @@ sse_event(struct conn *c, const char *json, size_t len, int final)
 	struct mcp_session	*s = req_session(r);
 	uint64_t		 seq = ++r->r_event;
 
+	if (r->r_stateless) {
+		if (!c->c_dead)
+			sse_write_plain(c, json, len);
+		return;
+	}
 	if (s != NULL)
 		mcp_session_record(s, r->r_stream, seq, json, len, final);
 	if (!c->c_dead && !r->r_detached)
@@ -469,9 +526,12 @@ stream_send(struct mcp_stream *st, const char *json, size_t len, int final)
 		if (r->r_headers_sent && !r->r_sse)
 			return;		/* answered already */
 		if (!r->r_headers_sent && final &&
-		    !worker->w_http.h_sse_always) {
-			reply(c, 200, "OK", "application/json", NULL, json,
-			    len);
+		    (!worker->w_http.h_sse_always || r->r_stateless)) {
+			int status = st->s_status ? st->s_status : 200;
+
+			st->s_status = 0;
+			reply(c, status, status_reason(status),
+			    "application/json", NULL, json, len);
 			r->r_headers_sent = 1;
 		} else {
 			if (!r->r_headers_sent)
@@ -690,6 +750,74 @@ serve_batch(struct conn *c, struct mcp_msg *bm)
 }
 
 static void
+trim(char *s)
+{
+	size_t n = strlen(s), k = 0;
+
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	while (s[k] == ' ' || s[k] == '\t')
+		k++;
+	if (k > 0)
+		memmove(s, s + k, n - k + 1);
+}
+
+/*
+ * A request of the stateless era (2026-07-28): no session is looked at or
+ * made, Mcp-Session-Id and Last-Event-ID mean nothing, the headers that
+ * mirror the body are checked by the engine.  The answer is JSON when it is
+ * the only message, else an SSE stream without event ids (this era does
+ * not resume streams); closing it cancels the request.
+ */
+static void
+serve_stateless(struct conn *c, struct mcp_msg *m)
+{
+	struct hreq		*r = c->c_req;
+	struct mcp_headers	 h;
+	enum mcp_disp		 d;
+	unsigned		 i;
+
+	/* field values without the whitespace around them (RFC 9110 5.5) */
+	trim(r->r_method);
+	trim(r->r_name);
+	for (i = 0; i < r->r_nparams; i++)
+		trim(r->r_params + r->r_pval[i]);
+	memset(&h, 0, sizeof(h));
+	h.h_version = r->r_proto[0] != '\0' ? r->r_proto : NULL;
+	h.h_method = r->r_has_method ? r->r_method : NULL;
+	h.h_name = r->r_has_name ? r->r_name : NULL;
+	for (i = 0; i < r->r_nparams; i++) {
+		h.h_pname[i] = r->r_params + r->r_poff[i];
+		h.h_pvalue[i] = r->r_params + r->r_pval[i];
+	}
+	h.h_nparams = r->r_nparams;
+	h.h_too_many = r->r_params_over;
+	r->r_stateless = 1;
+	r->r_sess = NULL;
+	r->r_sid[0] = r->r_lastevent[0] = '\0';	/* ignored here */
+	c->c_busy = 1;
+	c->c_indispatch = 1;
+	d = mcp_dispatch_stateless(worker->w_mcp, m, &c->c_stream, &h);
+	c->c_indispatch = 0;
+	switch (d) {
+	case MCP_ACCEPTED:
+		reply(c, 202, "Accepted", NULL, NULL, NULL, 0);
+		c->c_busy = 0;
+		break;
+	case MCP_DONE:
+		c->c_busy = 0;
+		break;
+	case MCP_ASYNC:
+		if (!r->r_headers_sent)
+			sse_headers(c);
+		/* read on: the client closing the stream cancels the call */
+		ev_io_start(worker->w_loop, &c->c_rd);
+		conn_arm(c);
+		break;
+	}
+}
+
+static void
 serve_post(struct conn *c)
 {
 	struct hreq		*r = c->c_req;
@@ -712,16 +840,28 @@ serve_post(struct conn *c)
 		    "must be application/json", NULL);
 		return;
 	}
-	if (r->r_proto[0] != '\0' && !mcp_version_supported(r->r_proto)) {
-		reply_error(c, 400, "Bad Request", MCP_SERVER_ERROR,
-		    "Bad Request: Unsupported protocol version", NULL);
-		return;
-	}
 	if (mcp_msg_parse(srv, &m, r->r_body ? r->r_body : "",
 	    r->r_bodylen) == -1) {
 		reply(c, 400, "Bad Request", "application/json", NULL, w->buf,
 		    w->len);
 		return;
+	}
+	/* the era, before anything of a session is looked at */
+	switch (mcp_era(r->r_proto, &m)) {
+	case MCP_ERA_UNSUPPORTED:
+		r->r_stateless = 1;	/* an error, answered as JSON */
+		c->c_stream.s_status = 0;
+		c->c_busy = 1;
+		c->c_indispatch = 1;
+		mcp_unsupported_version(srv, &m, &c->c_stream, r->r_proto);
+		c->c_indispatch = 0;
+		c->c_busy = 0;
+		return;
+	case MCP_ERA_STATELESS:
+		serve_stateless(c, &m);
+		return;
+	case MCP_ERA_SESSION:
+		break;
 	}
 	if (m.m_kind == MCP_BATCH) {
 		serve_batch(c, &m);
@@ -931,6 +1071,13 @@ serve(struct conn *c)
 		    "Payload Too Large", NULL);
 		return;
 	}
+	if ((p->method == HTTP_GET || p->method == HTTP_DELETE) &&
+	    mcp_version_stateless(r->r_proto)) {
+		/* no GET stream and no session to end in 2026-07-28 */
+		reply_error(c, 405, "Method Not Allowed", MCP_SERVER_ERROR,
+		    "Method Not Allowed", "Allow: POST\r\n");
+		return;
+	}
 	switch (p->method) {
 	case HTTP_POST:
 		serve_post(c);
@@ -1011,9 +1158,10 @@ header_commit(struct hreq *r)
 		{ "accept", H_ACCEPT }, { "content-type", H_CTYPE },
 		{ "mcp-session-id", H_SID },
 		{ "mcp-protocol-version", H_PROTO },
-		{ "last-event-id", H_LASTEVENT }
+		{ "last-event-id", H_LASTEVENT },
+		{ "mcp-method", H_METHOD }, { "mcp-name", H_NAME }
 	};
-	size_t i;
+	size_t i, n, off;
 
 	r->r_cur = H_NONE;
 	r->r_field[r->r_fieldlen < HDR_FIELD_MAX ? r->r_fieldlen :
@@ -1023,6 +1171,27 @@ header_commit(struct hreq *r)
 			r->r_cur = known[i].h;
 	if (r->r_cur == H_ORIGIN)
 		r->r_has_origin = 1;
+	else if (r->r_cur == H_METHOD)
+		r->r_has_method = 1;
+	else if (r->r_cur == H_NAME)
+		r->r_has_name = 1;
+	if (strncasecmp(r->r_field, "mcp-param-", 10) == 0) {
+		/* the name after the prefix, then the value */
+		n = strlen(r->r_field + 10);
+		off = r->r_paramslen == 0 ? 0 : r->r_paramslen + 1;
+		if (r->r_nparams == MCP_PARAM_HEADERS_MAX ||
+		    off + n + 2 >= sizeof(r->r_params)) {
+			r->r_params_over = 1;
+			return;
+		}
+		memcpy(r->r_params + off, r->r_field + 10, n + 1);
+		r->r_poff[r->r_nparams] = off;
+		r->r_pval[r->r_nparams] = off + n + 1;
+		r->r_paramslen = off + n + 1;
+		r->r_params[r->r_paramslen] = '\0';
+		r->r_nparams++;
+		r->r_cur = H_PARAM;
+	}
 }
 
 static int
@@ -1064,7 +1233,18 @@ on_header_value(http_parser *p, const char *at, size_t len)
 	case H_SID:		KEEP(r->r_sid);
 	case H_PROTO:		KEEP(r->r_proto);
 	case H_LASTEVENT:	KEEP(r->r_lastevent);
+	case H_METHOD:		KEEP(r->r_method);
+	case H_NAME:		KEEP(r->r_name);
 #undef KEEP
+	case H_PARAM:
+		if (r->r_paramslen + len + 1 >= sizeof(r->r_params)) {
+			r->r_params_over = 1;
+			break;
+		}
+		memcpy(r->r_params + r->r_paramslen, at, len);
+		r->r_paramslen += len;
+		r->r_params[r->r_paramslen] = '\0';
+		break;
 	case H_NONE:
 		break;
 	}
@@ -1295,7 +1475,8 @@ read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	if (n == 0) {
-		if (c->c_busy && c->c_req != NULL && !c->c_req->r_get) {
+		if (c->c_busy && c->c_req != NULL && !c->c_req->r_get &&
+		    !c->c_req->r_stateless) {
 			/* half-closed while answering: finish, then close */
 			c->c_close = 1;
 			ev_io_stop(loop, &c->c_rd);
@@ -1413,6 +1594,12 @@ conn_close(struct conn *c)
 		/* a call still holds the stream: keep it resumable */
 		c->c_next_dead = deadlist;
 		deadlist = c;
+		/*
+		 * The stateless era resumes nothing: a closed stream cancels
+		 * its request (or ends a listen stream).  That may free c.
+		 */
+		if (r != NULL && r->r_stateless)
+			mcp_stream_gone(worker->w_mcp, &c->c_stream);
 		return;
 	}
 	c->c_req = NULL;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mcp.h"
 #include "util.h"
 #include "worker.h"
 
@@ -164,6 +165,33 @@ on_conn(struct msg *m)
 }
 
 static void
+on_notify(struct msg *m)
+{
+	char	method[64], uri[1024];
+
+	if (worker->w_mcp == NULL || m->m_f[0].s.len >= sizeof(method) ||
+	    m->m_f[1].s.len >= sizeof(uri))
+		return;
+	memcpy(method, m->m_f[0].s.p, m->m_f[0].s.len);
+	method[m->m_f[0].s.len] = '\0';
+	memcpy(uri, m->m_f[1].s.p, m->m_f[1].s.len);
+	uri[m->m_f[1].s.len] = '\0';
+	mcp_notify(worker->w_mcp, method, uri[0] != '\0' ? uri : NULL);
+}
+
+/* The engine's broadcast hook: every peer hears of the change. */
+void
+peer_broadcast(void *arg, const char *method, const char *uri)
+{
+	uint32_t i;
+
+	for (i = 0; i < WORKERS_MAX; i++)
+		if (peers[i] != NULL)
+			(void)chan_send(peers[i], MSG_PEER_NOTIFY, -1, method,
+			    uri != NULL ? uri : "");
+}
+
+static void
 peer_dispatch(struct chan *ch, struct msg *m, void *arg)
 {
 	switch (m->m_type) {
@@ -178,6 +206,9 @@ peer_dispatch(struct chan *ch, struct msg *m, void *arg)
 			break;
 		}
 		on_conn(m);
+		break;
+	case MSG_PEER_NOTIFY:
+		on_notify(m);
 		break;
 	default:
 		fatalx("unexpected %s from a peer",

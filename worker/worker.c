@@ -167,6 +167,7 @@ worker_start(struct child *c)
 	if (!c->c_have_key)
 		fatalx("no node key from the supervisor");
 	mcp_server_set_key(worker->w_mcp, c->c_key, c->c_index);
+	mcp_set_broadcast(worker->w_mcp, peer_broadcast, NULL);
 	if (mcp_load_conf(worker->w_mcp, c->c_conf, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		exit(EXIT_NORESTART);

@@ -84,6 +84,7 @@ struct handoff {
 /* peer.c */
 void	peer_add(struct child *, uint32_t index, int fd);
 int	peer_handoff(uint32_t owner, int fd, const struct handoff *);
+void	peer_broadcast(void *, const char *method, const char *uri);
 
 /* http.c */
 void	http_init(struct worker *);
