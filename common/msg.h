@@ -23,7 +23,7 @@
 #include <msgpack.h>
 
 #define MSG_FRAME_MAX		(64 * 1024)	/* bytes in one frame */
-#define MSG_FIELDS_MAX		20		/* fields in one message */
+#define MSG_FIELDS_MAX		24		/* fields in one message */
 #define MSG_PER_FRAME_MAX	256		/* messages in one frame */
 #define CHAN_QUEUE_MAX		(4 * 1024 * 1024) /* bytes queued to a peer */
 #define CHAN_READ_ROUNDS	64		/* frames read per wakeup */

@@ -144,8 +144,16 @@ call_unlink(struct mcpd_call *c)
 		s->s_ncalls--;
 	} else
 		TAILQ_REMOVE(&c->c_srv->sv_orphans, c, c_entry);
+	c->c_linked = 0;
 	c->c_stream->s_ops->so_unref(c->c_stream);
 	call_release(c);
+}
+
+/* A call that ended outside a handler: forget it. */
+void
+call_done_async(struct mcpd_call *c)
+{
+	call_unlink(c);
 }
 
 /* The call ended: forget it everywhere. */
@@ -158,6 +166,8 @@ call_finish(struct mcpd_call *c)
 
 	c->c_done = 1;
 	stop_timers(c);
+	if (c->c_task != NULL)
+		task_call_gone(c);
 	if (s != NULL && c->c_pending > 0)
 		TAILQ_FOREACH(q, &s->s_creqs, q_entry)
 			if (q->q_call == c)
@@ -183,7 +193,9 @@ call_leave(struct mcpd_call *c)
 		s->s_ncalls++;
 	} else
 		TAILQ_INSERT_TAIL(&c->c_srv->sv_orphans, c, c_entry);
-	return MCP_ASYNC;
+	c->c_linked = 1;
+	/* a task: the request got its answer (the task id) already */
+	return c->c_task != NULL ? MCP_DONE : MCP_ASYNC;
 }
 
 /* Send what the call writes; after a cancel nothing is sent. */
@@ -252,6 +264,11 @@ result_json(struct mcpd_call *c, const char *json, size_t len, int one_line,
 {
 	struct jw *w = &c->c_srv->sv_out;
 
+	if (c->c_task != NULL) {
+		task_end(c, 0, json, len);
+		call_finish(c);
+		return;
+	}
 	mcp_begin_response(w, c->c_id[0] ? c->c_id : NULL, strlen(c->c_id));
 	if (one_line)
 		jw_raw_line(w, json, len);
@@ -294,6 +311,11 @@ mcpd_call_result_text(struct mcpd_call *c, const char *text, int is_error)
 	jw_key(w, "isError");
 	jw_bool(w, is_error);
 	jw_obj_end(w);
+	if (c->c_task != NULL) {
+		task_end(c, 0, w->buf + w->mark, w->len - w->mark);
+		call_finish(c);
+		return;
+	}
 	if (c->c_stateless)
 		mcp_stamp_result(c->c_srv, w, "complete", 0, 0, NULL);
 	mcp_end_response(w);
@@ -320,6 +342,7 @@ call_error_data(struct mcpd_call *c, int code, int status,
 	else
 		jw_null(w);
 	jw_key(w, "error");
+	w->mark = w->len;
 	jw_obj(w);
 	jw_key(w, "code");
 	jw_int(w, code);
@@ -330,6 +353,12 @@ call_error_data(struct mcpd_call *c, int code, int status,
 		jw_raw(w, data, strlen(data));
 	}
 	jw_obj_end(w);
+	if (c->c_task != NULL) {
+		/* a task that failed keeps the error object */
+		task_end(c, 1, w->buf + w->mark, w->len - w->mark);
+		call_finish(c);
+		return;
+	}
 	jw_obj_end(w);
 	if (status != 0)
 		c->c_stream->s_status = status;
@@ -542,6 +571,8 @@ input_request(struct mcpd_call *c, const char *key, const char *method,
 		    "Missing required client capability", data);
 		return -1;
 	}
+	if (c->c_task != NULL)
+		return task_input(c, key, method, params, reply, arg);
 	if ((ans = answer_find(c, key, &len)) != NULL) {
 		if ((d = reallocarray(c->c_due, c->c_ndue + 1,
 		    sizeof(*d))) == NULL)

@@ -46,6 +46,7 @@ mcp_server_new(struct ev_loop *loop, const char *name, const char *version)
 	TAILQ_INIT(&srv->sv_orphans);
 	crypto_auth_keygen(srv->sv_key);
 	stateless_init(srv);
+	tasks_init(srv);
 	return srv;
 }
 
@@ -56,6 +57,7 @@ mcp_server_set_key(struct mcp_server *srv, const unsigned char *key,
 	memcpy(srv->sv_key, key, sizeof(srv->sv_key));
 	srv->sv_partition = partition;
 	stateless_init(srv);	/* the keys derived from it */
+	tasks_init(srv);
 }
 
 static void
@@ -163,6 +165,7 @@ mcp_server_free(struct mcp_server **srvp)
 	while ((s = TAILQ_FIRST(&srv->sv_sessions)) != NULL)
 		mcp_session_close(srv, s);
 	stateless_free(srv);
+	tasks_free(srv);
 	cat_free(&srv->sv_cat);
 	jw_free(&srv->sv_out);
 	for (i = 0; i < srv->sv_ndl; i++)
@@ -311,6 +314,23 @@ mcpd_register_tool(struct mcpd_host *h, const struct mcpd_tool *t)
 	n->t_owner = h->h_owner;
 	c->ntools++;
 	return 0;
+}
+
+int
+mcpd_set_task_support(struct mcpd_host *h, const char *tool,
+    enum mcpd_task_support support)
+{
+	struct catalog	*c = &h->h_srv->sv_cat;
+	size_t		 i;
+
+	if (support > MCPD_TASK_REQUIRED)
+		return -1;
+	for (i = 0; i < c->ntools; i++)
+		if (strcmp(c->tools[i].t_name, tool) == 0) {
+			c->tools[i].t_task = support;
+			return 0;
+		}
+	return -1;
 }
 
 static int

@@ -165,6 +165,26 @@ engine_error(struct mcp_server *srv, const struct mcp_msg *m,
 	return send_error(srv, m, st, code, message);
 }
 
+/* an error with a data member (JSON text) */
+enum mcp_disp
+engine_error_data(struct mcp_server *srv, const struct mcp_msg *m,
+    struct mcp_stream *st, int code, const char *message, const char *data)
+{
+	struct jw	*w = &srv->sv_out;
+
+	mcp_write_error(srv, m, code, message);
+	/* reopen the error object: it and the response end the text */
+	if (w->len >= 2 && w->buf[w->len - 1] == '}' &&
+	    w->buf[w->len - 2] == '}') {
+		w->len -= 2;
+		jw_append(w, ",\"data\":", 8);
+		jw_append(w, data, strlen(data));
+		jw_append(w, "}}", 2);
+	}
+	mcp_send(st, w, 1);
+	return MCP_DONE;
+}
+
 void
 mcp_stamp_result(struct mcp_server *srv, struct jw *w, const char *type,
     int has_type, size_t meta_off, const char *extra)
@@ -606,6 +626,7 @@ do_tools_call(struct mcp_server *srv, struct mcp_session *s,
 	if ((c = call_new(srv, s, st, CALL_TOOL, m)) == NULL)
 		return send_error(srv, m, st, JSONRPC_INTERNAL_ERROR,
 		    "too many requests in flight");
+	c->c_task_ok = t->t_task != MCPD_TASK_FORBIDDEN;
 	call_enter(c);
 	t->t_call(c, args, alen, t->t_arg);
 	return call_leave(c);
@@ -626,28 +647,20 @@ do_res_read(struct mcp_server *srv, struct mcp_session *s,
 		    "resources/read: uri must be a string");
 	if ((r = cat_resource(&srv->sv_cat, uri)) == NULL &&
 	    (r = cat_template_match(&srv->sv_cat, uri)) == NULL) {
-		struct jw	*w = &srv->sv_out;
+		char		 data[sizeof(uri) + 32];
 		const char	*t;
-		size_t		 n, tn;
+		size_t		 tn;
 
 		/* -32602 with the URI since 2026-07-28 (SEP-2164) */
 		if (srv->sv_ctx == NULL)
 			return send_error(srv, m, st, MCP_RESOURCE_NOT_FOUND,
 			    "Resource not found");
-		mcp_write_error(srv, m, JSONRPC_INVALID_PARAMS,
-		    "Resource not found");
-		/* the error object is the last thing written: add data */
-		n = w->len;
-		if (n >= 2 && w->buf[n - 1] == '}' && w->buf[n - 2] == '}') {
-			w->len -= 2;
-			w->buf[w->len] = '\0';
-			jw_append(w, ",\"data\":{\"uri\":", 15);
-			t = json_text(&m->m_j, v, &tn);
-			jw_append(w, t, tn);
-			jw_append(w, "}}}", 3);
-		}
-		mcp_send(st, w, 1);
-		return MCP_DONE;
+		t = json_text(&m->m_j, v, &tn);
+		if (tn > sizeof(uri) + 16)
+			tn = 0;
+		snprintf(data, sizeof(data), "{\"uri\":%.*s}", (int)tn, t);
+		return engine_error_data(srv, m, st, JSONRPC_INVALID_PARAMS,
+		    "Resource not found", tn > 0 ? data : "{}");
 	}
 	if ((c = call_new(srv, s, st, CALL_READ, m)) == NULL)
 		return send_error(srv, m, st, JSONRPC_INTERNAL_ERROR,

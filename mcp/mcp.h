@@ -231,6 +231,9 @@ enum mcp_disp mcp_unsupported_version(struct mcp_server *,
 	    const struct mcp_msg *, struct mcp_stream *, const char *requested);
 #define MCP_LISTENERS_MAX	10000	/* subscriptions/listen per worker */
 unsigned	 mcp_listener_count(const struct mcp_server *);
+/* The worker that keeps a task (from its id), or -1 for a forged id. */
+int		 mcp_task_owner(struct mcp_server *, const char *id);
+unsigned	 mcp_task_count(const struct mcp_server *);
 /* the listen stream of st was closed by the client (or the transport) */
 void	mcp_listen_gone(struct mcp_server *, struct mcp_stream *);
 /* a request of the stateless era whose stream the client closed */

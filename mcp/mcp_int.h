@@ -17,6 +17,7 @@ struct cat_tool {
 	mcpd_tool_fn	 t_call;
 	void		*t_arg;
 	int		 t_owner;	/* CAT_PLUGIN, CAT_CONF */
+	int		 t_task;	/* enum mcpd_task_support */
 };
 
 struct cat_res {
@@ -149,6 +150,9 @@ struct mcpd_call {
 	}			*c_due;		/* answered, not yet delivered */
 	unsigned		 c_ndue;
 	struct mrtr_reply	*c_wait;	/* asked this round */
+	struct mcp_task		*c_task;	/* became a task */
+	int			 c_linked;	/* on a list, stream ref'd */
+	int			 c_task_ok;	/* the tool may be a task */
 };
 TAILQ_HEAD(calllist, mcpd_call);
 
@@ -200,6 +204,8 @@ struct mcp_listener {
 	unsigned		 l_nuris;
 };
 TAILQ_HEAD(listenlist, mcp_listener);
+struct mcp_task;
+TAILQ_HEAD(tasklist, mcp_task);
 
 struct mcp_server {
 	struct ev_loop		*sv_loop;
@@ -223,6 +229,11 @@ struct mcp_server {
 	unsigned char		 sv_state_key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
 	struct listenlist	 sv_listeners;	/* subscriptions/listen */
 	mcp_broadcast_fn	 sv_bcast;	/* to the other workers */
+	unsigned char		 sv_task_key[crypto_auth_KEYBYTES];
+	struct mcp_task		**sv_task_buckets;
+	struct tasklist		 sv_tasks;	/* by creation */
+	unsigned		 sv_ntasks;
+	unsigned		 sv_task_ttl_ms;
 	void			*sv_bcast_arg;
 	unsigned		 sv_nlisteners;
 };
@@ -247,6 +258,7 @@ void	call_session_gone(struct mcpd_call *);
 /* stateless era: deliver answers we have; ask for the rest */
 void	call_settle(struct mcpd_call *);
 int	cap_bit(const char *);
+void	call_done_async(struct mcpd_call *);
 void	call_reply(struct mcp_session *, int64_t id, int is_error,
 	    const char *json, size_t len);
 void	creq_drop_session(struct mcp_session *);
@@ -271,7 +283,25 @@ int	engine_method(struct mcp_server *, struct mcp_session *,
 	    struct mcp_msg *, struct mcp_stream *, enum mcp_disp *);
 enum mcp_disp engine_error(struct mcp_server *, const struct mcp_msg *,
 	    struct mcp_stream *, int code, const char *message);
+enum mcp_disp engine_error_data(struct mcp_server *, const struct mcp_msg *,
+	    struct mcp_stream *, int code, const char *message,
+	    const char *data);
 int	engine_param(const struct mcp_msg *, const char *key, enum json_type);
+
+/* tasks.c */
+#define MCP_TASKS_MAX		10000	/* tasks a worker keeps */
+#define MCP_TASK_TTL_MS		(5 * 60 * 1000)	/* a task is kept */
+#define MCP_TASK_POLL_MS	500	/* pollIntervalMs we suggest */
+void	tasks_init(struct mcp_server *);
+void	tasks_free(struct mcp_server *);
+/* tasks/get, tasks/update, tasks/cancel: -1 for another method */
+int	tasks_method(struct mcp_server *, const struct mcp_msg *,
+	    struct mcp_stream *, int caps, enum mcp_disp *);
+/* the call behind a task: ended with a result or error (JSON text) */
+void	task_end(struct mcpd_call *, int is_error, const char *, size_t);
+int	task_input(struct mcpd_call *, const char *key, const char *method,
+	    const char *params, mcpd_reply_fn, void *);
+void	task_call_gone(struct mcpd_call *);
 
 /* stateless.c */
 void	stateless_init(struct mcp_server *);

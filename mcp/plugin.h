@@ -114,6 +114,21 @@ int	mcpd_register_template(struct mcpd_host *,
 int	mcpd_register_prompt(struct mcpd_host *, const struct mcpd_prompt *);
 int	mcpd_register_completion(struct mcpd_host *, mcpd_complete_fn,
 	    void *arg);
+/*
+ * Whether a registered tool may run as a task (the tasks extension of
+ * 2026-07-28, io.modelcontextprotocol/tasks).  FORBIDDEN (the default):
+ * never.  OPTIONAL: when the client declares the extension, the tool may
+ * call mcpd_call_task().  REQUIRED: a client without the extension gets
+ * MissingRequiredClientCapability (-32021) before the tool runs.
+ */
+enum mcpd_task_support {
+	MCPD_TASK_FORBIDDEN,
+	MCPD_TASK_OPTIONAL,
+	MCPD_TASK_REQUIRED
+};
+int	mcpd_set_task_support(struct mcpd_host *, const char *tool,
+	    enum mcpd_task_support);
+
 /* A line in mcpd's own log, not to the client. */
 void	mcpd_log(struct mcpd_host *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
@@ -154,6 +169,18 @@ int	mcpd_call_request(struct mcpd_call *, const char *method,
 int	mcpd_call_input(struct mcpd_call *, const char *key,
 	    const char *method, const char *params_json, mcpd_reply_fn reply,
 	    void *arg);
+/*
+ * Become a task: the client gets a task handle now (CreateTaskResult) and
+ * polls with tasks/get; the call goes on, and how it ends (a result, an
+ * error) is what tasks/get shows.  From then on mcpd_call_input() adds
+ * input requests to the task (status input_required) that the client
+ * answers with tasks/update; progress and log messages go nowhere; a
+ * tasks/cancel cancels the call.  Returns 0, or -1 when the call cannot be
+ * a task (the session era, a client without the extension, a tool whose
+ * task support is FORBIDDEN, too many tasks): then carry on as a plain
+ * call.
+ */
+int	mcpd_call_task(struct mcpd_call *);
 /* call fn once after ms milliseconds (the timer dies with the call) */
 int	mcpd_call_after(struct mcpd_call *, unsigned ms, mcpd_timer_fn fn,
 	    void *arg);

@@ -411,8 +411,9 @@ static int
 check_headers(struct mcp_server *srv, const struct mcp_msg *m,
     struct mcp_stream *st, const struct mcp_headers *h, const char *version)
 {
-	char	 val[HDR_VALUE_MAX];
-	int	 v, n, named;
+	char		 val[HDR_VALUE_MAX];
+	const char	*named;
+	int		 v, n;
 
 	if (h->h_version == NULL || h->h_version[0] == '\0') {
 		mismatch(srv, m, st, "Header mismatch: the MCP-Protocol-Version "
@@ -436,12 +437,20 @@ check_headers(struct mcp_server *srv, const struct mcp_msg *m,
 		    m->m_method);
 		return -1;
 	}
-	named = strcmp(m->m_method, "tools/call") == 0 ||
-	    strcmp(m->m_method, "prompts/get") == 0 ||
-	    strcmp(m->m_method, "resources/read") == 0;
-	if (named) {
-		v = engine_param(m, strcmp(m->m_method, "resources/read") == 0 ?
-		    "uri" : "name", JSON_STRING);
+	/* the body member Mcp-Name mirrors, for the methods that have one */
+	if (strcmp(m->m_method, "tools/call") == 0 ||
+	    strcmp(m->m_method, "prompts/get") == 0)
+		named = "name";
+	else if (strcmp(m->m_method, "resources/read") == 0)
+		named = "uri";
+	else if (strcmp(m->m_method, "tasks/get") == 0 ||
+	    strcmp(m->m_method, "tasks/update") == 0 ||
+	    strcmp(m->m_method, "tasks/cancel") == 0)
+		named = "taskId";
+	else
+		named = NULL;
+	if (named != NULL) {
+		v = engine_param(m, named, JSON_STRING);
 		if (h->h_name == NULL) {
 			mismatch(srv, m, st, "Header mismatch: the Mcp-Name "
 			    "header is required for %s", m->m_method);
@@ -456,8 +465,7 @@ check_headers(struct mcp_server *srv, const struct mcp_msg *m,
 		if (v == -1 || !tok_equals(&m->m_j, v, val, (size_t)n)) {
 			mismatch(srv, m, st, "Header mismatch: Mcp-Name header "
 			    "value '%.100s' does not match the body's %s",
-			    val, strcmp(m->m_method, "resources/read") == 0 ?
-			    "uri" : "name");
+			    val, named);
 			return -1;
 		}
 	}
@@ -1077,6 +1085,20 @@ cancel_request(struct mcp_server *srv, const struct mcp_msg *m,
 	}
 }
 
+/* a tools/call of a tool that runs only as a task */
+static int
+task_required(struct mcp_server *srv, const struct mcp_msg *m)
+{
+	const struct cat_tool	*t;
+	char			 name[256];
+	int			 v;
+
+	return (v = engine_param(m, "name", JSON_STRING)) != -1 &&
+	    json_strcpy(&m->m_j, v, name, sizeof(name)) != -1 &&
+	    (t = cat_tool(&srv->sv_cat, name)) != NULL &&
+	    t->t_task == MCPD_TASK_REQUIRED;
+}
+
 /* Dispatch */
 
 /* params._meta: 0 with x filled in, or -1 after answering */
@@ -1176,6 +1198,14 @@ mcp_dispatch_stateless(struct mcp_server *srv, struct mcp_msg *m,
 		return unsupported_version(srv, m, st, version);
 	if (strcmp(m->m_method, "server/discover") == 0)
 		return do_discover(srv, m, st);
+	if (tasks_method(srv, m, st, x.x_caps, &d) == 0)
+		return d;
+	if (strcmp(m->m_method, "tools/call") == 0 && !(x.x_caps & CAP_TASKS) &&
+	    task_required(srv, m))
+		return fail(srv, m, st, 400, MCP_MISSING_CAPABILITY,
+		    "Missing required client capability",
+		    "{\"requiredCapabilities\":{\"extensions\":{\""
+		    TASKS_EXT "\":{}}}}");
 	if (strcmp(m->m_method, "subscriptions/listen") == 0)
 		return do_listen(srv, m, st);
 	if (strcmp(m->m_method, "tools/call") == 0 ||

@@ -854,5 +854,7 @@ mcpd_plugin_init(struct mcpd_host *host, const char *arg)
 		    "handler");
 		return (-1);
 	}
-	return (conformance_stateless_init(host));
+	if (conformance_stateless_init(host) == -1)
+		return (-1);
+	return (conformance_tasks_init(host));
 }

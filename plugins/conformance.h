@@ -17,5 +17,7 @@ int	cf_bprintf(char *, size_t, const char *, ...)
 	    __attribute__((format(printf, 3, 4))) CF_HIDDEN;
 /* the 2026-07-28 fixtures */
 int	conformance_stateless_init(struct mcpd_host *) CF_HIDDEN;
+/* the tasks extension's */
+int	conformance_tasks_init(struct mcpd_host *) CF_HIDDEN;
 
 #endif

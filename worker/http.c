@@ -749,6 +749,21 @@ serve_batch(struct conn *c, struct mcp_msg *bm)
 	}
 }
 
+/* the worker that keeps the task a tasks/ request names, or -1 */
+static int
+task_owner(const struct mcp_msg *m)
+{
+	char	id[128];
+	int	p, v;
+
+	if (m->m_params < 0 || json_type(&m->m_j, m->m_params) != JSON_OBJECT ||
+	    (v = json_get(&m->m_j, m->m_params, "taskId")) == -1 ||
+	    json_strcpy(&m->m_j, v, id, sizeof(id)) == -1)
+		return -1;
+	p = mcp_task_owner(worker->w_mcp, id);
+	return p >= 0 && p < WORKERS_MAX ? p : -1;
+}
+
 static void
 trim(char *s)
 {
@@ -776,7 +791,15 @@ serve_stateless(struct conn *c, struct mcp_msg *m)
 	struct mcp_headers	 h;
 	enum mcp_disp		 d;
 	unsigned		 i;
+	int			 owner;
 
+	/* a task lives on the worker its id names: take the request there */
+	if (m->m_kind == MCP_REQUEST && strncmp(m->m_method, "tasks/", 6) == 0 &&
+	    (owner = task_owner(m)) >= 0 &&
+	    (uint32_t)owner != worker->w_child->c_index) {
+		c->c_handoff = owner + 1;
+		return;
+	}
 	/* field values without the whitespace around them (RFC 9110 5.5) */
 	trim(r->r_method);
 	trim(r->r_name);
@@ -1394,6 +1417,10 @@ handoff(struct conn *c)
 	set_ref(&h.h_sid, r->r_sid);
 	set_ref(&h.h_proto, r->r_proto);
 	set_ref(&h.h_lastevent, r->r_lastevent);
+	h.h_has_mcp_method = r->r_has_method;
+	set_ref(&h.h_mcp_method, r->r_method);
+	h.h_has_mcp_name = r->r_has_name;
+	set_ref(&h.h_mcp_name, r->r_name);
 	h.h_body.p = r->r_body != NULL ? r->r_body : "";
 	h.h_body.len = r->r_bodylen;
 	h.h_pend.p = c->c_pend;
@@ -1716,6 +1743,10 @@ http_adopt(struct worker *w, int fd, const struct handoff *h)
 	copy_ref(r->r_sid, sizeof(r->r_sid), &h->h_sid);
 	copy_ref(r->r_proto, sizeof(r->r_proto), &h->h_proto);
 	copy_ref(r->r_lastevent, sizeof(r->r_lastevent), &h->h_lastevent);
+	r->r_has_method = h->h_has_mcp_method;
+	copy_ref(r->r_method, sizeof(r->r_method), &h->h_mcp_method);
+	r->r_has_name = h->h_has_mcp_name;
+	copy_ref(r->r_name, sizeof(r->r_name), &h->h_mcp_name);
 	if (h->h_body.len > 0 && on_body(&c->c_parser, h->h_body.p,
 	    h->h_body.len) == -1) {
 		conn_close(c);

@@ -105,7 +105,9 @@ peer_handoff(uint32_t owner, int fd, const struct handoff *h)
 	    h->h_lastevent.p, h->h_host.p, h->h_accept.p, h->h_ctype.p,
 	    h->h_sid.p, h->h_proto.p, (uint64_t)inmemfd,
 	    inmemfd ? "" : h->h_body.p, inmemfd ? (size_t)0 : h->h_body.len,
-	    h->h_pend.p != NULL ? h->h_pend.p : "", h->h_pend.len);
+	    h->h_pend.p != NULL ? h->h_pend.p : "", h->h_pend.len,
+	    (uint64_t)h->h_has_mcp_method, h->h_mcp_method.p,
+	    (uint64_t)h->h_has_mcp_name, h->h_mcp_name.p);
 	if (rv == 0)
 		chan_flush(ch);
 	return rv;
@@ -142,6 +144,10 @@ on_conn(struct msg *m)
 	ref(&h.h_proto, &m->m_f[13]);
 	ref(&h.h_body, &m->m_f[15]);
 	ref(&h.h_pend, &m->m_f[16]);
+	h.h_has_mcp_method = m->m_f[17].u != 0;
+	ref(&h.h_mcp_method, &m->m_f[18]);
+	h.h_has_mcp_name = m->m_f[19].u != 0;
+	ref(&h.h_mcp_name, &m->m_f[20]);
 	if (m->m_f[14].u) {
 		off_t len;
 

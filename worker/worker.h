@@ -75,8 +75,11 @@ struct handoff {
 		const char	*p;
 		size_t		 len;
 	}			 h_url, h_host, h_origin, h_accept, h_ctype,
-				 h_sid, h_proto, h_lastevent, h_body, h_pend;
+				 h_sid, h_proto, h_lastevent, h_body, h_pend,
+				 h_mcp_method, h_mcp_name;
 	int			 h_has_origin;
+	int			 h_has_mcp_method;	/* Mcp-Method was sent */
+	int			 h_has_mcp_name;
 };
 
 #define PEER_INLINE_MAX		(48 * 1024)	/* body bytes in the frame */

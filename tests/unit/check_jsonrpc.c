@@ -42,7 +42,7 @@ st_unref(struct mcp_stream *st)
 }
 
 static const struct mcp_stream_ops ops = { st_send, st_ref, st_unref, NULL };
-static struct mcp_stream stream = { &ops, NULL };
+static struct mcp_stream stream = { &ops, NULL, 0 };
 
 static void
 echo_tool(struct mcpd_call *c, const char *args, size_t len, void *arg)
