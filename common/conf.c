@@ -179,6 +179,8 @@ conf_defaults(struct conf *c)
 	c->c_idle_timeout_ms = DEF_IDLE_TIMEOUT_MS;
 	c->c_session_timeout_ms = DEF_SESSION_TIMEOUT_MS;
 	c->c_sse_keepalive_ms = DEF_SSE_KEEPALIVE_MS;
+	c->c_cache_ttl_ms = DEF_CACHE_TTL_MS;
+	c->c_task_ttl_ms = DEF_TASK_TTL_MS;
 	for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
 		snprintf(c->c_allow_hosts[i], sizeof(c->c_allow_hosts[i]),
 		    "%s", hosts[i]);
@@ -354,6 +356,8 @@ print_tool(FILE *fp, const struct conf_tool *t)
 	print_duration(fp, "\ttimeout", t->t_timeout_ms);
 	print_size(fp, "\tmax-output", t->t_output_max);
 	fprintf(fp, "\tconcurrency %lu\n", (unsigned long)t->t_concurrency);
+	fprintf(fp, "\ttask %s\n", t->t_task == 2 ? "required" :
+	    t->t_task == 1 ? "optional" : "forbidden");
 	fprintf(fp, "}\n");
 }
 
@@ -368,6 +372,10 @@ print_resource(FILE *fp, const struct conf_resource *r)
 	print_text(fp, "description", r->r_desc);
 	print_opt(fp, "mime-type", r->r_mime, "auto");
 	print_size(fp, "\tmax-size", r->r_size_max);
+	if (r->r_cache_ttl_ms != CONF_CACHE_TTL_UNSET)
+		print_duration(fp, "\tcache-ttl", r->r_cache_ttl_ms);
+	fprintf(fp, "\tcache-scope %s\n", r->r_cache_public ? "public" :
+	    "private");
 	fprintf(fp, "}\n");
 }
 
@@ -468,6 +476,8 @@ conf_print(FILE *fp, const struct conf *c)
 	print_duration(fp, "idle-timeout", c->c_idle_timeout_ms);
 	print_duration(fp, "session-timeout", c->c_session_timeout_ms);
 	print_duration(fp, "sse-keepalive", c->c_sse_keepalive_ms);
+	print_duration(fp, "list-cache-ttl", c->c_cache_ttl_ms);
+	print_duration(fp, "task-ttl", c->c_task_ttl_ms);
 	fprintf(fp, "session-responses %s\n",
 	    conf_session_responses_name(c->c_session_responses));
 	for (i = 0; i < c->c_nallow_hosts && i < CONF_ALLOW_MAX; i++) {

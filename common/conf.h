@@ -51,6 +51,8 @@
 #define DEF_IDLE_TIMEOUT_MS	60000		/* keep-alive, between requests */
 #define DEF_SESSION_TIMEOUT_MS	600000		/* an idle MCP session */
 #define DEF_SSE_KEEPALIVE_MS	15000		/* SSE comment interval */
+#define DEF_CACHE_TTL_MS	0		/* results are stale at once */
+#define DEF_TASK_TTL_MS		300000		/* a task's result is kept */
 /* allow-host when none is given: { DEF_ALLOW_HOSTS }, any port */
 #define DEF_ALLOW_HOSTS		"localhost", "127.0.0.1", "[::1]"
 #define DEF_ALLOW_HOSTS_COUNT	3
@@ -131,6 +133,7 @@ struct conf_tool {
 	uint32_t	 t_timeout_ms;
 	uint32_t	 t_output_max;		/* bytes */
 	uint32_t	 t_concurrency;
+	int		 t_task;		/* 0 forbidden, 1 optional, 2 required */
 	int		 t_line;
 };
 
@@ -141,8 +144,11 @@ struct conf_resource {
 	char		*r_desc;
 	char		*r_mime;	/* NULL: by extension */
 	uint32_t	 r_size_max;	/* bytes */
+	uint32_t	 r_cache_ttl_ms;	/* ttlMs of reads; UNSET: 0 */
+	int		 r_cache_public;	/* cacheScope of reads */
 	int		 r_line;
 };
+#define CONF_CACHE_TTL_UNSET	UINT32_MAX
 
 struct conf_prompt_arg {
 	char		*a_name;
@@ -200,6 +206,8 @@ struct conf {
 	uint32_t		 c_idle_timeout_ms;
 	uint32_t		 c_session_timeout_ms;
 	uint32_t		 c_sse_keepalive_ms;
+	uint32_t		 c_cache_ttl_ms;	/* ttlMs of lists */
+	uint32_t		 c_task_ttl_ms;		/* tasks are kept */
 	/*
 	 * Host header names (lower case, no port; "[::1]" for IPv6), the
 	 * defaults unless the file has allow-host lines.  A single "*": any.

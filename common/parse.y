@@ -45,6 +45,7 @@
 #define RESTART_INTENSITY_MAX	1000	/* < RS_HISTORY_MAX (restart.h) */
 #define SUN_PATH_LEN		sizeof(((struct sockaddr_un *)0)->sun_path)
 #define SESSION_TIMEOUT_MIN_MS	1000
+#define TASK_TTL_MIN_MS		1000
 #define CAT_NAME_MAX		64	/* a tool's, prompt's, argument's name */
 #define CAT_LABEL_MAX		96	/* "tool NAME" in messages */
 #define TOOL_OUTPUT_MIN		1024U			/* max-output 1K.. */
@@ -100,6 +101,8 @@ enum key {
 	K_SESSION_TIMEOUT,
 	K_SSE_KEEPALIVE,
 	K_SESSION_RESPONSES,
+	K_CACHE_TTL,
+	K_TASK_TTL,
 	K_MAX
 };
 
@@ -135,6 +138,9 @@ enum cat_key {
 	CK_MAX_SIZE,
 	CK_ARGUMENT,
 	CK_MESSAGE,
+	CK_TASK,
+	CK_CACHE_TTL,
+	CK_CACHE_SCOPE,
 	CK_MAX
 };
 
@@ -282,6 +288,8 @@ static const char *const key_names[K_MAX] = {
 	[K_IDLE_TIMEOUT] =		"idle-timeout",
 	[K_SESSION_TIMEOUT] =		"session-timeout",
 	[K_SSE_KEEPALIVE] =		"sse-keepalive",
+	[K_CACHE_TTL] =			"list-cache-ttl",
+	[K_TASK_TTL] =			"task-ttl",
 	[K_SESSION_RESPONSES] =		"session-responses"
 };
 %}
@@ -294,7 +302,8 @@ static const char *const key_names[K_MAX] = {
 %token	HEADERTIMEOUT BODYTIMEOUT IDLETIMEOUT SSEKEEPALIVE ALLOWHOST
 %token	ALLOWORIGIN SESSIONRESPONSES TOOL RESOURCE PROMPT DESCRIPTION TITLE
 %token	INPUTSCHEMA COMMAND DIRECTORY ENV TIMEOUT MAXOUTPUT CONCURRENCY PATH
-%token	NAME MIMETYPE MAXSIZE ARGUMENT MESSAGE ERROR
+%token	NAME MIMETYPE MAXSIZE ARGUMENT MESSAGE CACHETTL CACHESCOPE TASKTTL
+%token	TASK LISTCACHETTL ERROR
 %token	<v.string>	STRING
 %type	<v.number>	role catkind
 
@@ -453,6 +462,14 @@ main		: WORKERS STRING		{
 			set_duration(K_SSE_KEEPALIVE, $2,
 			    &ps.conf->c_sse_keepalive_ms);
 		}
+		| LISTCACHETTL STRING		{
+			set_duration(K_CACHE_TTL, $2,
+			    &ps.conf->c_cache_ttl_ms);
+		}
+		| TASKTTL STRING		{
+			set_duration_min(K_TASK_TTL, $2, TASK_TTL_MIN_MS,
+			    &ps.conf->c_task_ttl_ms);
+		}
 		| SESSIONRESPONSES STRING	{
 			const char	*w[] = {
 				conf_session_responses_name(RESPONSES_SSE),
@@ -563,6 +580,9 @@ item		: RESTART STRING		{
 		| MAXSIZE words			{ cat_item(CK_MAX_SIZE); }
 		| ARGUMENT words		{ cat_item(CK_ARGUMENT); }
 		| MESSAGE words			{ cat_item(CK_MESSAGE); }
+		| TASK words			{ cat_item(CK_TASK); }
+		| CACHETTL words		{ cat_item(CK_CACHE_TTL); }
+		| CACHESCOPE words		{ cat_item(CK_CACHE_SCOPE); }
 		;
 
 words		: STRING			{
@@ -587,6 +607,8 @@ static const struct keywords keywords[] = {
 	{ "argument",		ARGUMENT },
 	{ "auto-shutdown",	AUTOSHUTDOWN },
 	{ "body-timeout",	BODYTIMEOUT },
+	{ "cache-scope",	CACHESCOPE },
+	{ "cache-ttl",		CACHETTL },
 	{ "command",		COMMAND },
 	{ "concurrency",	CONCURRENCY },
 	{ "control-socket",	CONTROLSOCKET },
@@ -598,6 +620,7 @@ static const struct keywords keywords[] = {
 	{ "idle-timeout",	IDLETIMEOUT },
 	{ "include",		INCLUDE },
 	{ "input-schema",	INPUTSCHEMA },
+	{ "list-cache-ttl",	LISTCACHETTL },
 	{ "listen",		LISTEN },
 	{ "log-file",		LOGFILE },
 	{ "max-body-size",	MAXBODYSIZE },
@@ -626,6 +649,8 @@ static const struct keywords keywords[] = {
 	{ "significant",	SIGNIFICANT },
 	{ "sse-keepalive",	SSEKEEPALIVE },
 	{ "strategy",		STRATEGY },
+	{ "task",		TASK },
+	{ "task-ttl",		TASKTTL },
 	{ "throttle-max",	THROTTLEMAX },
 	{ "throttle-min",	THROTTLEMIN },
 	{ "throttle-reset",	THROTTLERESET },
@@ -1421,7 +1446,10 @@ static const struct {
 	[CK_MIME_TYPE] = { "mime-type", IN_RESOURCE, "resource", 1, 0 },
 	[CK_MAX_SIZE] = { "max-size", IN_RESOURCE, "resource", 1, 0 },
 	[CK_ARGUMENT] = { "argument", IN_PROMPT, "prompt", 0, 1 },
-	[CK_MESSAGE] = { "message", IN_PROMPT, "prompt", 0, 1 }
+	[CK_MESSAGE] = { "message", IN_PROMPT, "prompt", 0, 1 },
+	[CK_TASK] = { "task", IN_TOOL, "tool", 1, 0 },
+	[CK_CACHE_TTL] = { "cache-ttl", IN_RESOURCE, "resource", 1, 0 },
+	[CK_CACHE_SCOPE] = { "cache-scope", IN_RESOURCE, "resource", 1, 0 }
 };
 #undef IN_TOOL
 #undef IN_RESOURCE
@@ -1921,6 +1949,28 @@ cat_item(enum cat_key k)
 			return;
 		ps.tool.t_concurrency = (uint32_t)n;
 		break;
+	case CK_TASK: {
+		const char *tw[] = { "forbidden", "optional", "required" };
+		int i;
+
+		if ((i = get_choice(key, s, tw, 3)) == -1)
+			return;
+		ps.tool.t_task = i;
+		break;
+	}
+	case CK_CACHE_TTL:
+		if (!get_duration(key, s, &ps.res.r_cache_ttl_ms))
+			return;
+		break;
+	case CK_CACHE_SCOPE: {
+		const char *sw[] = { "private", "public" };
+		int i;
+
+		if ((i = get_choice(key, s, sw, 2)) == -1)
+			return;
+		ps.res.r_cache_public = i;
+		break;
+	}
 	case CK_PATH:
 		if (s[0] != '/') {
 			stmt_error("path: \"%s\" is not an absolute path", s);
@@ -2037,6 +2087,7 @@ cat_open(enum cat_kind kind, const char *name)
 	case CAT_RESOURCE:
 		ps.res.r_line = ps.stmt_line;
 		ps.res.r_size_max = DEF_RESOURCE_SIZE_MAX;
+		ps.res.r_cache_ttl_ms = CONF_CACHE_TTL_UNSET;
 		dst = &ps.res.r_uri;
 		n = c->c_nresources;
 		max = CONF_RESOURCES_MAX;

@@ -253,8 +253,8 @@ read_cache(struct mcpd_call *c)
 {
 	static char buf[64];
 
-	snprintf(buf, sizeof(buf), "\"ttlMs\":%u,\"cacheScope\":\"private\"",
-	    c->c_srv->sv_read_ttl_ms);
+	snprintf(buf, sizeof(buf), "\"ttlMs\":%u,\"cacheScope\":\"%s\"",
+	    c->c_read_ttl_ms, c->c_read_public ? "public" : "private");
 	return buf;
 }
 
@@ -369,6 +369,18 @@ call_error_data(struct mcpd_call *c, int code, int status,
 void
 mcpd_call_error(struct mcpd_call *c, int code, const char *message)
 {
+	char data[sizeof(c->c_uri) * 2 + 16];
+
+	/* since 2026-07-28 a resource not found is -32602, with its URI */
+	if (c->c_stateless && code == MCP_RESOURCE_NOT_FOUND &&
+	    c->c_kind == CALL_READ) {
+		memcpy(data, "{\"uri\":", 7);
+		if (mcpd_json_quote(c->c_uri, data + 7, sizeof(data) - 8) < 0)
+			memcpy(data + 7, "\"\"", 3);
+		strcat(data, "}");
+		call_error_data(c, JSONRPC_INVALID_PARAMS, 0, message, data);
+		return;
+	}
 	call_error_data(c, code, 0, message, NULL);
 }
 

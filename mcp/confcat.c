@@ -423,6 +423,9 @@ exec_call(struct mcpd_call *c, const char *args, size_t alen, void *arg)
 		mcpd_call_result_text(c, msg, 1);
 		return;
 	}
+	/* "task optional|required": a client that takes tasks polls */
+	if (t->t_task != 0)
+		(void)mcpd_call_task(c);
 	if (json_parse(&j, args, alen, toks, 1024) != JSON_OK) {
 		mcpd_call_error(c, JSONRPC_INVALID_PARAMS,
 		    "arguments too complex");
@@ -773,6 +776,10 @@ file_read(struct mcpd_call *c, const char *uri, void *arg)
 	jw_arr_end(&w);
 	jw_obj_end(&w);
 	free(buf);
+	/* how long a client may keep it (stateless era) */
+	c->c_read_ttl_ms = f->f_conf->r_cache_ttl_ms == CONF_CACHE_TTL_UNSET ?
+	    0 : f->f_conf->r_cache_ttl_ms;
+	c->c_read_public = f->f_conf->r_cache_public;
 	if (w.err)
 		mcpd_call_error(c, JSONRPC_INTERNAL_ERROR, "out of memory");
 	else
@@ -892,6 +899,8 @@ mcp_load_conf(struct mcp_server *srv, struct conf *conf, char *err,
 	uint32_t		 i, k;
 
 	cc_srv = srv;
+	srv->sv_list_ttl_ms = conf->c_cache_ttl_ms;
+	srv->sv_task_ttl_ms = conf->c_task_ttl_ms;
 	if ((g = calloc(1, sizeof(*g))) == NULL ||
 	    (conf->c_ntools > 0 && (g->g_tools = calloc(conf->c_ntools,
 	    sizeof(*g->g_tools))) == NULL)) {
@@ -921,7 +930,9 @@ mcp_load_conf(struct mcp_server *srv, struct conf *conf, char *err,
 		mt.input_schema = t->t_schema ? t->t_schema : schema;
 		mt.call = exec_call;
 		mt.arg = x;
-		if (mcpd_register_tool(&host, &mt) == -1) {
+		if (mcpd_register_tool(&host, &mt) == -1 ||
+		    mcpd_set_task_support(&host, t->t_name,
+		    (enum mcpd_task_support)t->t_task) == -1) {
 			snprintf(err, errlen, "tool %s (line %d) could not be "
 			    "registered", t->t_name, t->t_line);
 			free(schema);

@@ -153,6 +153,8 @@ struct mcpd_call {
 	struct mcp_task		*c_task;	/* became a task */
 	int			 c_linked;	/* on a list, stream ref'd */
 	int			 c_task_ok;	/* the tool may be a task */
+	uint32_t		 c_read_ttl_ms;	/* resources/read: ttlMs */
+	int			 c_read_public;	/* and cacheScope */
 };
 TAILQ_HEAD(calllist, mcpd_call);
 
@@ -225,7 +227,6 @@ struct mcp_server {
 	/* the stateless era */
 	struct mcp_ctx		*sv_ctx;	/* the request being dispatched */
 	unsigned		 sv_list_ttl_ms;	/* ttlMs of lists */
-	unsigned		 sv_read_ttl_ms;	/* of resources/read */
 	unsigned char		 sv_state_key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
 	struct listenlist	 sv_listeners;	/* subscriptions/listen */
 	mcp_broadcast_fn	 sv_bcast;	/* to the other workers */

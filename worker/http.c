@@ -121,6 +121,7 @@ struct conn {
 	uint8_t			 c_inreq;	/* a request is being read */
 	uint8_t			 c_indispatch;	/* inside mcp_dispatch() */
 	uint8_t			 c_inparse;	/* inside http_parser_execute */
+	uint8_t			 c_overflow;	/* output over HTTP_OUT_MAX */
 	int			 c_handoff;	/* owner + 1: hand it over */
 	struct conn		*c_resumer;	/* dead: who took my stream */
 	struct conn		*c_resumes;	/* GET: the dead conn I follow */
@@ -135,6 +136,7 @@ static struct conn		**conns;
 static size_t			 nconns, conns_cap;
 static ev_timer			 sweep_to;
 static uint64_t			 streams;	/* SSE streams opened */
+static uint64_t			 overflows;	/* closed: client did not read */
 static struct conn		*deadlist;	/* closed, still referenced */
 
 static void	conn_close(struct conn *);
@@ -194,7 +196,21 @@ out_queue(struct conn *c, const char *buf, size_t len)
 	char *p;
 
 	if (c->c_outlen - c->c_outoff + len > HTTP_OUT_MAX) {
-		log_debug("fd %d: client does not read; closing", c->c_fd);
+		/*
+		 * A client that does not read (a listen stream nobody drains):
+		 * nothing more is queued, and the connection is closed from
+		 * the loop (not here: the caller is still using it).
+		 */
+		if (!c->c_overflow) {
+			c->c_overflow = 1;
+			overflows++;
+			log_info("fd %d: client does not read %u bytes queued; "
+			    "closing (%llu so far)", c->c_fd, HTTP_OUT_MAX,
+			    (unsigned long long)overflows);
+			ev_timer_stop(worker->w_loop, &c->c_to);
+			ev_timer_set(&c->c_to, 0., 0.);
+			ev_timer_start(worker->w_loop, &c->c_to);
+		}
 		c->c_close = 1;
 		return;
 	}
@@ -1062,10 +1078,14 @@ serve(struct conn *c)
 	    p->method == HTTP_HEAD)) {
 		n = snprintf(body, sizeof(body),
 		    "{\"status\":\"ok\",\"pid\":%ld,\"worker\":%u,"
-		    "\"generation\":%u,\"connections\":%llu,\"sessions\":%u}\n",
+		    "\"generation\":%u,\"connections\":%llu,\"sessions\":%u,"
+		    "\"listeners\":%u,\"tasks\":%u,\"overflows\":%llu}\n",
 		    (long)getpid(), ch->c_index, ch->c_gen,
 		    (unsigned long long)worker->w_conns,
-		    mcp_session_count(worker->w_mcp));
+		    mcp_session_count(worker->w_mcp),
+		    mcp_listener_count(worker->w_mcp),
+		    mcp_task_count(worker->w_mcp),
+		    (unsigned long long)overflows);
 		reply(c, 200, "OK", "application/json", "Cache-Control: "
 		    "no-store\r\n", body, n);
 		return;
@@ -1345,8 +1365,8 @@ conn_arm(struct conn *c)
 	const struct hcfg	*h = &worker->w_http;
 	uint32_t		 ms;
 
-	if (c->c_dead)
-		return;
+	if (c->c_dead || c->c_overflow)
+		return;		/* an overflow's timer closes it */
 	if (c->c_req != NULL && (c->c_req->r_get ||
 	    (c->c_busy && c->c_req->r_sse)))
 		ms = h->h_keepalive_ms;	/* a quiet stream stays alive */
@@ -1370,6 +1390,10 @@ timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct conn *c = w->data;
 
+	if (c->c_overflow) {
+		conn_close(c);
+		return;
+	}
 	if (c->c_req != NULL && (c->c_req->r_get ||
 	    (c->c_busy && c->c_req->r_sse))) {
 		sse_comment(c, "keepalive");

@@ -4,19 +4,30 @@ run-conformance.py -- the MCP conformance suite against mcpd (make check).
 
 Starts mcpd with the conformance fixtures (./serve, which reads MCPD and
 MCPD_PLUGIN from the environment) on free ports, waits until POST /mcp
-answers, then runs the pinned suite twice:
+answers, then runs the two pinned suites against the same mcpd:
 
-    npx --prefix tests/conformance conformance server --url URL
-    npx --prefix tests/conformance conformance server --url URL --suite all
+  @modelcontextprotocol/conformance 0.1.16 (the session era, 2025-x):
+    server --url URL                  "Total: 40 passed, 0 failed"
+    server --url URL --suite all      "Total: 47 passed, 0 failed"
+      (the reference server's 44 plus the three checks of
+      server-sse-polling -- priming event, retry field, close and resume
+      with Last-Event-ID -- which give the reference only warnings: mcpd
+      resumes SSE streams, SEP-1699)
+  @modelcontextprotocol/conformance 0.2.0-alpha.12 (npm alias
+  conformance-next; the stateless era 2026-07-28 and the tasks extension):
+    server --url URL --requirements 2026-07-28
+                                      "Total: 196 passed, 0 failed"
+      (the 37 scenarios the revision requires, the 10 tasks-* extension
+      scenarios and the 3 pending ones -- the run reports all 50)
+    server --url URL --suite active   "Total: 73 passed, 0 failed"
 
-and requires exit status 0 and "Total: 40 passed, 0 failed", then
-"Total: 47 passed, 0 failed" (the reference server's 44 plus the three
-checks of server-sse-polling -- priming event, retry field, close and
-resume with Last-Event-ID -- which give the reference only warnings:
-mcpd resumes SSE streams, SEP-1699).  mcpd is then stopped with SIGTERM (SIGKILL
-after a grace period, which fails the test) and must exit with status 0.
+and requires exit status 0 and the Total line of each.  Each suite runs
+as "node <package>/dist/index.js" with the pinned node: both packages
+install a "conformance" command, so the name alone is ambiguous.  mcpd is
+then stopped with SIGTERM (SIGKILL after a grace period, which fails the
+test) and must exit with status 0.
 
-The suite comes from tests/conformance/package-lock.json: without
+The suites come from tests/conformance/package-lock.json: without
 tests/conformance/node_modules the test fails (it never skips) and says
 to run "npm ci --prefix tests/conformance".  node_modules/.bin goes first
 on PATH, so the suite runs on the pinned node 22.
@@ -48,12 +59,17 @@ NODE_MODULES = os.path.join(PKG_DIR, "node_modules")
 NODE_BIN = os.path.join(NODE_MODULES, ".bin")
 SERVE = os.path.join(HERE, "serve")
 
-# (extra arguments, the line required, scenarios in that suite)
+SUITE_OLD = "@modelcontextprotocol/conformance"     # 0.1.16
+SUITE_NEW = "conformance-next"                      # 0.2.0-alpha.12
+# (package, extra arguments, the line required, scenarios in that run)
 RUNS = [
-    ([], "Total: 40 passed, 0 failed", 30),
-    (["--suite", "all"], "Total: 47 passed, 0 failed", 32),
+    (SUITE_OLD, [], "Total: 40 passed, 0 failed", 30),
+    (SUITE_OLD, ["--suite", "all"], "Total: 47 passed, 0 failed", 32),
+    (SUITE_NEW, ["--requirements", "2026-07-28"],
+     "Total: 196 passed, 0 failed", 50),
+    (SUITE_NEW, ["--suite", "active"], "Total: 73 passed, 0 failed", 31),
 ]
-SUITE_TIMEOUT = 120.0   # seconds, each run
+SUITE_TIMEOUT = 300.0   # seconds, each run
 START_TIMEOUT = 10.0    # until POST /mcp answers
 STOP_TIMEOUT = 20.0     # SIGTERM to exit (the drain is 10 s by default)
 PORT_LO, PORT_HI = 20000, 32000   # below the ephemeral range
@@ -256,11 +272,14 @@ class Server(object):
 
 # ------------------------------------------------------------------ suite
 
-def run_suite(npx, url, extra, want_total, nscenarios, env, cwd):
-    """One run of the suite; counts its scenarios, checks the outcome."""
+def suite_js(pkg):
+    return os.path.join(NODE_MODULES, pkg, "dist", "index.js")
+
+
+def run_suite(node, pkg, url, extra, want_total, nscenarios, env, cwd):
+    """One run of a suite; counts its scenarios, checks the outcome."""
     global passed_scenarios, failed_scenarios
-    cmd = [npx, "--prefix", PKG_DIR, "--no-install", "conformance", "server",
-           "--url", url] + extra
+    cmd = [node, suite_js(pkg), "server", "--url", url] + extra
     say("=== " + " ".join(cmd))
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
@@ -303,7 +322,7 @@ def run_suite(npx, url, extra, want_total, nscenarios, env, cwd):
             else:
                 bad_n += 1
     good = True
-    what = " ".join(["conformance"] + extra)
+    what = " ".join([pkg] + extra)
     if timed_out:
         fail("%s: no end after %.0f s" % (what, SUITE_TIMEOUT))
         good = False
@@ -327,10 +346,11 @@ def run_suite(npx, url, extra, want_total, nscenarios, env, cwd):
 
 def main():
     global failed_scenarios
-    expected = sum(n for _, _, n in RUNS)
+    expected = sum(n for _, _, _, n in RUNS)
 
     if not (os.path.isdir(NODE_MODULES) and
-            os.path.exists(os.path.join(NODE_BIN, "conformance")) and
+            os.path.exists(suite_js(SUITE_OLD)) and
+            os.path.exists(suite_js(SUITE_NEW)) and
             os.path.exists(os.path.join(NODE_BIN, "node"))):
         fail("%s is missing or incomplete; run: npm ci --prefix "
              "tests/conformance" % NODE_MODULES)
@@ -342,11 +362,7 @@ def main():
     env["NO_COLOR"] = "1"
     env.pop("NOTIFY_SOCKET", None)
     env.pop("MCPD_FAULT", None)
-    npx = shutil.which("npx", path=env["PATH"])
-    if npx is None:
-        fail("npx is not on PATH (install npm)")
-        failed_scenarios += expected
-        finish()
+    node = os.path.join(NODE_BIN, "node")
 
     # short: the control socket's path must fit in 107 bytes
     rundir = tempfile.mkdtemp(prefix="mcpdc-", dir="/tmp")
@@ -363,8 +379,8 @@ def main():
             failed_scenarios += expected
         else:
             url = "http://127.0.0.1:%d/mcp" % server.port
-            for extra, want_total, n in RUNS:
-                run_suite(npx, url, extra, want_total, n, env, rundir)
+            for pkg, extra, want_total, n in RUNS:
+                run_suite(node, pkg, url, extra, want_total, n, env, rundir)
                 if server.proc.poll() is not None:
                     fail("mcpd exited with status %d during the suite" %
                          server.proc.returncode)
