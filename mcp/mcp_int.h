@@ -227,6 +227,7 @@ struct mcp_server {
 	/* the stateless era */
 	struct mcp_ctx		*sv_ctx;	/* the request being dispatched */
 	unsigned		 sv_list_ttl_ms;	/* ttlMs of lists */
+	unsigned		 sv_state_ttl_ms;	/* a requestState lives */
 	unsigned char		 sv_state_key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
 	struct listenlist	 sv_listeners;	/* subscriptions/listen */
 	mcp_broadcast_fn	 sv_bcast;	/* to the other workers */

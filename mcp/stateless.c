@@ -94,8 +94,10 @@ mcp_era(const char *hdr, const struct mcp_msg *m)
 void
 stateless_init(struct mcp_server *srv)
 {
-	if (srv->sv_listeners.tqh_last == NULL)
+	if (srv->sv_listeners.tqh_last == NULL) {
 		TAILQ_INIT(&srv->sv_listeners);
+		srv->sv_state_ttl_ms = MCP_STATE_TTL_MS;
+	}
 	/* a subkey of the node key, so a session id MAC never seals state */
 	crypto_kdf_derive_from_key(srv->sv_state_key,
 	    sizeof(srv->sv_state_key), 1, "mcpdrqst", srv->sv_key);
@@ -524,7 +526,7 @@ state_seal(struct mcp_server *srv, const struct mcpd_call *c,
 	randombytes_buf(raw + 1, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
 	ct = raw + 1 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
 	/* plaintext: expiry (ms, big-endian), then the answers */
-	exp = (uint64_t)(ev_now(srv->sv_loop) * 1000.0) + MCP_STATE_TTL_MS;
+	exp = (uint64_t)(ev_now(srv->sv_loop) * 1000.0) + srv->sv_state_ttl_ms;
 	for (i = 0; i < 8; i++)
 		ct[i] = (unsigned char)(exp >> (56 - 8 * i));
 	memcpy(ct + 8, answers, len);
