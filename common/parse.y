@@ -463,7 +463,8 @@ main		: WORKERS STRING		{
 			    &ps.conf->c_sse_keepalive_ms);
 		}
 		| LISTCACHETTL STRING		{
-			set_duration(K_CACHE_TTL, $2,
+			/* 0: stale at once */
+			set_duration_min(K_CACHE_TTL, $2, 0,
 			    &ps.conf->c_cache_ttl_ms);
 		}
 		| TASKTTL STRING		{
@@ -1959,7 +1960,7 @@ cat_item(enum cat_key k)
 		break;
 	}
 	case CK_CACHE_TTL:
-		if (!get_duration(key, s, &ps.res.r_cache_ttl_ms))
+		if (!get_duration_min(key, s, 0, &ps.res.r_cache_ttl_ms))
 			return;
 		break;
 	case CK_CACHE_SCOPE: {

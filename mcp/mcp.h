@@ -231,6 +231,8 @@ enum mcp_disp mcp_unsupported_version(struct mcp_server *,
 	    const struct mcp_msg *, struct mcp_stream *, const char *requested);
 #define MCP_LISTENERS_MAX	10000	/* subscriptions/listen per worker */
 unsigned	 mcp_listener_count(const struct mcp_server *);
+/* shutting down: end every listen stream with its result */
+void		 mcp_listen_end_all(struct mcp_server *);
 /* The worker that keeps a task (from its id), or -1 for a forged id. */
 int		 mcp_task_owner(struct mcp_server *, const char *id);
 unsigned	 mcp_task_count(const struct mcp_server *);

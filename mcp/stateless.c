@@ -953,6 +953,37 @@ listen_notify(struct mcp_server *srv, const char *method, const char *uri)
 	}
 }
 
+/*
+ * Shutdown: every listen stream ends with its SubscriptionsListenResult,
+ * so the client knows it was not a network failure.
+ */
+void
+mcp_listen_end_all(struct mcp_server *srv)
+{
+	struct mcp_listener	*l;
+	struct mcp_stream	*st;
+	struct jw		*w = &srv->sv_out;
+
+	while ((l = TAILQ_FIRST(&srv->sv_listeners)) != NULL) {
+		TAILQ_REMOVE(&srv->sv_listeners, l, l_entry);
+		srv->sv_nlisteners--;
+		st = l->l_stream;
+		mcp_begin_response(w, l->l_id, strlen(l->l_id));
+		jw_obj(w);
+		jw_key(w, "_meta");
+		jw_obj(w);
+		jw_key(w, META_SUBID);
+		jw_raw(w, l->l_id, strlen(l->l_id));
+		jw_obj_end(w);
+		jw_obj_end(w);
+		mcp_stamp_result(srv, w, "complete", 0, w->mark + 9, NULL);
+		mcp_end_response(w);
+		listener_free(l);
+		mcp_send(st, w, 1);
+		st->s_ops->so_unref(st);
+	}
+}
+
 unsigned
 mcp_listener_count(const struct mcp_server *srv)
 {

@@ -1489,7 +1489,14 @@ parse(struct conn *c, const char *buf, size_t n)
 				c->c_pendlen += n - done;
 			}
 		}
-		ev_io_stop(worker->w_loop, &c->c_rd);
+		/*
+		 * A request of the stateless era in flight: read on (within
+		 * a bound), so a client closing its stream cancels it.
+		 */
+		if (!c->c_busy || c->c_req == NULL ||
+		    !c->c_req->r_stateless || c->c_pendlen >
+		    worker->w_http.h_body_max + worker->w_http.h_header_max)
+			ev_io_stop(worker->w_loop, &c->c_rd);
 		if (c->c_handoff) {
 			handoff(c);
 			return;
@@ -1809,6 +1816,7 @@ http_quit(struct worker *w)
 {
 	size_t i;
 
+	mcp_listen_end_all(w->w_mcp);
 	for (i = nconns; i-- > 0;) {
 		struct conn *c = conns[i];
 

@@ -216,6 +216,7 @@ assert_same_catalog(const struct conf *a, const struct conf *b)
 		ck_assert_uint_eq(t->t_timeout_ms, u->t_timeout_ms);
 		ck_assert_uint_eq(t->t_output_max, u->t_output_max);
 		ck_assert_uint_eq(t->t_concurrency, u->t_concurrency);
+		ck_assert_int_eq(t->t_task, u->t_task);
 	}
 	ck_assert_uint_eq(a->c_nresources, b->c_nresources);
 	for (i = 0; i < a->c_nresources; i++) {
@@ -227,6 +228,8 @@ assert_same_catalog(const struct conf *a, const struct conf *b)
 		ASSERT_SAME_STR(r->r_desc, q->r_desc);
 		ASSERT_SAME_STR(r->r_mime, q->r_mime);
 		ck_assert_uint_eq(r->r_size_max, q->r_size_max);
+		ck_assert_uint_eq(r->r_cache_ttl_ms, q->r_cache_ttl_ms);
+		ck_assert_int_eq(r->r_cache_public, q->r_cache_public);
 	}
 	ck_assert_uint_eq(a->c_nprompts, b->c_nprompts);
 	for (i = 0; i < a->c_nprompts; i++) {
@@ -774,6 +777,11 @@ static const struct {
 	{ "idle-timeout 1d", "idle-timeout: invalid duration \"1d\" (a number "
 	    "and ms, s, m or h)" },
 	{ "sse-keepalive 0s", "sse-keepalive: 0s is out of range 1ms..24h" },
+	{ "list-cache-ttl 25h", "list-cache-ttl: 25h is out of range "
+	    "0ms..24h" },
+	{ "list-cache-ttl 5", "list-cache-ttl: duration needs a unit (ms, s, "
+	    "m, h)" },
+	{ "task-ttl 999ms", "task-ttl: 999ms is out of range 1s..24h" },
 	{ "sse-keepalive 15", "sse-keepalive: duration needs a unit (ms, s, m, "
 	    "h)" },
 	{ "allow-host \"[::1\"", "allow-host: invalid host \"[::1\" (a name, "
@@ -867,6 +875,10 @@ static const struct {
 	{ "plugin /a.so workers", "plugin \"/a.so\" \"workers\"" },
 	{ "session-responses json", "session-responses json" },
 	{ "session-responses sse", "session-responses sse" },
+	{ "list-cache-ttl 0s", "list-cache-ttl 0ms" },
+	{ "list-cache-ttl 300000ms", "list-cache-ttl 5m" },
+	{ "task-ttl 1s", "task-ttl 1s" },
+	{ "task-ttl 86400s", "task-ttl 24h" },
 };
 
 START_TEST(test_good_value)
@@ -1196,6 +1208,8 @@ static const struct {
 	    "1..1000" },
 	{ "tool", "concurrency 1.5", "tool t: concurrency: invalid number "
 	    "\"1.5\"" },
+	{ "tool", "task sometimes", "tool t: task: \"sometimes\" is not one "
+	    "of forbidden, optional, required" },
 	{ "tool", "directory \"\"", "tool t: directory: \"\" is not an "
 	    "absolute path" },
 	{ "tool", "command \"\"", "tool t: command: \"\" is not an absolute "
@@ -1317,6 +1331,8 @@ static const struct {
 	{ "tool", "max-output 1025", "max-output 1025" },
 	{ "tool", "max-output 65536K", "max-output 64M" },
 	{ "tool", "concurrency 0007", "concurrency 7" },
+	{ "tool", "task optional", "task optional" },
+	{ "tool", "task required", "task required" },
 	{ "tool", "directory /", "directory \"/\"" },
 	{ "tool", "directory \"none\"", "directory none" },
 	{ "tool", "directory \"/a b/\\\"c\\\"\"",
