@@ -291,6 +291,7 @@ mcpd_register_tool(struct mcpd_host *h, const struct mcpd_tool *t)
 {
 	struct catalog	*c = &h->h_srv->sv_cat;
 	struct cat_tool	*n;
+	char		 why[200];
 
 	if (t->name == NULL || t->call == NULL ||
 	    cat_tool(c, t->name) != NULL || !valid_object(t->input_schema) ||
@@ -298,6 +299,12 @@ mcpd_register_tool(struct mcpd_host *h, const struct mcpd_tool *t)
 		log_warnx("plugin %s: tool %s refused (duplicate, or a schema "
 		    "that is not a JSON object)", h->h_name,
 		    t->name ? t->name : "(null)");
+		return -1;
+	}
+	if (mcp_xhdr_valid(t->input_schema, why, sizeof(why)) == -1) {
+		/* clients drop such a tool: refuse it here, and say why */
+		log_warnx("plugin %s: tool %s refused: %s", h->h_name, t->name,
+		    why);
 		return -1;
 	}
 	if (grow((void **)&c->tools, c->ntools, sizeof(*c->tools)) == -1)

@@ -307,6 +307,8 @@ void	task_call_gone(struct mcpd_call *);
 
 /* stateless.c */
 void	stateless_init(struct mcp_server *);
+/* a tool's x-mcp-header annotations are valid: 0, or -1 and why */
+int	mcp_xhdr_valid(const char *schema, char *why, size_t whylen);
 void	stateless_free(struct mcp_server *);
 void	listen_notify(struct mcp_server *, const char *method,
 	    const char *uri);

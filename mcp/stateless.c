@@ -408,6 +408,128 @@ check_param_headers(struct mcp_server *srv, const struct mcp_msg *m,
 	return xhdr_walk(&x, &sj, 0, 0);
 }
 
+/* x-mcp-header annotations of a tool's inputSchema, as the revision says */
+
+struct xhdr_check {
+	const struct json	*j;
+	char			 names[MCP_PARAM_HEADERS_MAX][64];
+	unsigned		 n;
+	char			*why;
+	size_t			 whylen;
+};
+
+static int
+tchar(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/*
+ * Every object under token t; reachable: t is the root or a property
+ * reached through "properties" only (not items, *Of, not, if/then/else,
+ * $ref and the like).
+ */
+static int
+xhdr_scan(struct xhdr_check *x, int t, int reachable, int depth)
+{
+	const struct json	*j = x->j;
+	char			 key[64], name[64], type[16];
+	int			 k, v, end, h, ty, i;
+	unsigned		 u;
+
+	if (depth > JSON_DEPTH_MAX)
+		return 0;
+	if (json_type(j, t) == JSON_ARRAY) {
+		end = json_skip(j, t);
+		for (v = t + 1; v < end; v = json_skip(j, v))
+			if (xhdr_scan(x, v, 0, depth + 1) == -1)
+				return -1;
+		return 0;
+	}
+	if (json_type(j, t) != JSON_OBJECT)
+		return 0;
+	if ((h = json_get(j, t, "x-mcp-header")) != -1) {
+		if (!reachable) {
+			snprintf(x->why, x->whylen, "x-mcp-header on a property "
+			    "not reached through \"properties\" alone");
+			return -1;
+		}
+		if (json_strcpy(j, h, name, sizeof(name)) <= 0) {
+			snprintf(x->why, x->whylen, "x-mcp-header must be a "
+			    "non-empty string of at most 63 bytes");
+			return -1;
+		}
+		for (i = 0; name[i] != '\0'; i++)
+			if (!tchar((unsigned char)name[i])) {
+				snprintf(x->why, x->whylen, "x-mcp-header \"%s\" "
+				    "is not an HTTP token", name);
+				return -1;
+			}
+		if ((ty = json_get(j, t, "type")) == -1 ||
+		    json_strcpy(j, ty, type, sizeof(type)) == -1 ||
+		    (strcmp(type, "string") != 0 &&
+		    strcmp(type, "integer") != 0 &&
+		    strcmp(type, "boolean") != 0)) {
+			snprintf(x->why, x->whylen, "x-mcp-header \"%s\" on a "
+			    "property that is not a string, integer or boolean",
+			    name);
+			return -1;
+		}
+		for (u = 0; u < x->n; u++)
+			if (strcasecmp(x->names[u], name) == 0) {
+				snprintf(x->why, x->whylen, "x-mcp-header \"%s\" "
+				    "twice", name);
+				return -1;
+			}
+		if (x->n == MCP_PARAM_HEADERS_MAX) {
+			snprintf(x->why, x->whylen, "more than %d x-mcp-header "
+			    "properties", MCP_PARAM_HEADERS_MAX);
+			return -1;
+		}
+		memcpy(x->names[x->n++], name, sizeof(name));
+	}
+	end = json_skip(j, t);
+	for (k = t + 1; k < end; k = json_skip(j, v)) {
+		v = k + 1;
+		if (json_strcpy(j, k, key, sizeof(key)) == -1)
+			key[0] = '\0';
+		if (strcmp(key, "properties") == 0 &&
+		    json_type(j, v) == JSON_OBJECT) {
+			int pk, pv, pend = json_skip(j, v);
+
+			/* each property keeps reachability */
+			for (pk = v + 1; pk < pend; pk = json_skip(j, pv)) {
+				pv = pk + 1;
+				if (xhdr_scan(x, pv, reachable, depth + 1) == -1)
+					return -1;
+			}
+		} else if (xhdr_scan(x, v, 0, depth + 1) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+mcp_xhdr_valid(const char *schema, char *why, size_t whylen)
+{
+	struct xhdr_check	 x;
+	struct json		 j;
+
+	if (strstr(schema, "x-mcp-header") == NULL)
+		return 0;
+	if (schema_toks == NULL || json_parse(&j, schema, strlen(schema),
+	    schema_toks, SCHEMA_TOKENS) != JSON_OK) {
+		snprintf(why, whylen, "inputSchema too large to check");
+		return -1;
+	}
+	memset(&x, 0, sizeof(x));
+	x.j = &j;
+	x.why = why;
+	x.whylen = whylen;
+	return xhdr_scan(&x, 0, 1, 0);
+}
+
 /* The headers that mirror the body: 0, or -1 after answering -32020. */
 static int
 check_headers(struct mcp_server *srv, const struct mcp_msg *m,

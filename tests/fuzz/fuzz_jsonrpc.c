@@ -20,6 +20,11 @@
  *	line that does not parse must leave a JSON-RPC error in the server's
  *	output buffer.
  *
+ *	A request whose params._meta names a protocol version goes to
+ *	mcp_dispatch_stateless() instead (the 2026-07-28 era): with the
+ *	headers an HTTP client would send (taken from the message itself)
+ *	when the line's length is even, without (stdio) when odd.
+ *
  *	Lines go to the current session: the one the last initialize made,
  *	kept across inputs.  An initialize line of odd length makes a new one,
  *	of even length goes to the current one (already initialized).  Past
@@ -266,7 +271,16 @@ sess_close(struct mcp_session *s)
 static void
 sess_trim(void)
 {
-	struct mcp_session *s, *next;
+	struct mcp_session	*s, *next;
+	struct mcpd_call	*c, *cn;
+
+	/* the stateless era: listen streams end, requests are cancelled */
+	mcp_listen_end_all(srv);
+	for (c = TAILQ_FIRST(&srv->sv_orphans); c != NULL; c = cn) {
+		cn = TAILQ_NEXT(c, c_entry);
+		if (c->c_stateless)
+			call_cancel(c, "trim");
+	}
 
 	for (s = TAILQ_FIRST(&srv->sv_sessions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, s_entry);
@@ -321,6 +335,37 @@ command(const char *line, size_t len)
 	}
 }
 
+/* The stateless era, with the headers that mirror the body (even len). */
+static enum mcp_disp
+stateless(struct mcp_msg *m, struct mcp_stream *st, size_t len)
+{
+	static char		 name[1024], pval[256];
+	struct mcp_headers	 h;
+	const char		*keys[] = { "name", "uri", "taskId" };
+	size_t			 i;
+	int			 v, meta;
+
+	if (len & 1)
+		return mcp_dispatch_stateless(srv, m, st, NULL);
+	memset(&h, 0, sizeof(h));
+	h.h_method = m->m_method;
+	if (m->m_params >= 0 && json_type(&m->m_j, m->m_params) == JSON_OBJECT) {
+		for (i = 0; i < 3; i++)
+			if ((v = json_get(&m->m_j, m->m_params, keys[i])) != -1 &&
+			    json_strcpy(&m->m_j, v, name, sizeof(name)) != -1) {
+				h.h_name = name;
+				break;
+			}
+		if ((meta = json_get(&m->m_j, m->m_params, "_meta")) != -1 &&
+		    json_type(&m->m_j, meta) == JSON_OBJECT &&
+		    (v = json_get(&m->m_j, meta,
+		    "io.modelcontextprotocol/protocolVersion")) != -1 &&
+		    json_strcpy(&m->m_j, v, pval, sizeof(pval)) != -1)
+			h.h_version = pval;
+	}
+	return mcp_dispatch_stateless(srv, m, st, &h);
+}
+
 /* One line: parse, dispatch, check. */
 static void
 message(const char *data, size_t len)
@@ -361,12 +406,17 @@ message(const char *data, size_t len)
 			f->f_idlong = 1;
 	}
 
+	if (mcp_era(NULL, &m) == MCP_ERA_STATELESS) {
+		d = stateless(&m, &f->f_st, len);
+		goto checks;
+	}
 	/* initialize of odd length makes a session; the rest uses cur */
 	s = m.m_kind == MCP_REQUEST && strcmp(m.m_method, "initialize") == 0 &&
 	    (len & 1) ? NULL : cur;
 	d = mcp_dispatch(srv, &s, &m, &f->f_st);
 	if (s != NULL && s != cur && sess_alive(s))
 		cur = s;
+checks:
 	switch (d) {
 	case MCP_DONE:
 		CHECK(m.m_kind == MCP_REQUEST || m.m_kind == MCP_BATCH);

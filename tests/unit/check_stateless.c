@@ -383,6 +383,52 @@ START_TEST(header_decode)
 }
 END_TEST
 
+START_TEST(xhdr_definitions)
+{
+	static const char *const bad[] = {
+		/* not reached through properties alone */
+		"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":"
+		"\"array\",\"items\":{\"type\":\"string\",\"x-mcp-header\":"
+		"\"A\"}}}}",
+		"{\"type\":\"object\",\"anyOf\":[{\"properties\":{\"a\":"
+		"{\"type\":\"string\",\"x-mcp-header\":\"A\"}}}]}",
+		"{\"type\":\"object\",\"x-mcp-header\":\"Root\"}",
+		/* a number, an object */
+		"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":"
+		"\"number\",\"x-mcp-header\":\"A\"}}}",
+		"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":"
+		"\"object\",\"x-mcp-header\":\"A\"}}}",
+		/* empty, not a token, twice (any case) */
+		"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":"
+		"\"string\",\"x-mcp-header\":\"\"}}}",
+		"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":"
+		"\"string\",\"x-mcp-header\":\"A B\"}}}",
+		"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":"
+		"\"string\",\"x-mcp-header\":\"X\"},\"b\":{\"type\":"
+		"\"boolean\",\"x-mcp-header\":\"x\"}}}",
+		NULL
+	};
+	struct mcpd_host	 h;
+	struct mcpd_tool	 t;
+	char			 name[16];
+	int			 i;
+
+	h.h_srv = srv;
+	h.h_name = "test";
+	h.h_owner = CAT_PLUGIN;
+	memset(&t, 0, sizeof(t));
+	t.description = "d";
+	t.call = region_tool;
+	for (i = 0; bad[i] != NULL; i++) {
+		snprintf(name, sizeof(name), "bad%d", i);
+		t.name = name;
+		t.input_schema = bad[i];
+		ck_assert_msg(mcpd_register_tool(&h, &t) == -1,
+		    "accepted: %s", bad[i]);
+	}
+}
+END_TEST
+
 /* ------------------------------------------------------- requestState */
 
 static struct mcpd_call *
@@ -555,6 +601,7 @@ suite(void)
 	tcase_add_test(t, header_method_name);
 	tcase_add_test(t, header_params);
 	tcase_add_test(t, header_decode);
+	tcase_add_test(t, xhdr_definitions);
 	tcase_add_test(t, state_seal_open);
 	tcase_add_test(t, state_other_key_and_expiry);
 	tcase_add_test(t, mrtr_round_trip);
