@@ -1309,11 +1309,22 @@ read_meta(struct mcp_server *srv, const struct mcp_msg *m,
 			return -1;
 		}
 	}
-	/* W3C trace context, carried into our log lines */
+	/* W3C trace context, carried into our log lines about the request */
 	x->x_trace[0] = '\0';
-	if ((v = json_get(j, meta, "traceparent")) != -1 &&
-	    json_strcpy(j, v, x->x_trace, sizeof(x->x_trace)) == -1)
-		x->x_trace[0] = '\0';
+	if ((v = json_get(j, meta, "traceparent")) != -1) {
+		char	tp[64], ts[64];
+		int	k;
+
+		if (json_strcpy(j, v, tp, sizeof(tp)) == -1)
+			tp[0] = '\0';
+		ts[0] = '\0';
+		if ((k = json_get(j, meta, "tracestate")) != -1 &&
+		    json_strcpy(j, k, ts, sizeof(ts)) == -1)
+			ts[0] = '\0';
+		if (tp[0] != '\0')
+			snprintf(x->x_trace, sizeof(x->x_trace), "trace %s%s%s",
+			    tp, ts[0] ? " " : "", ts);
+	}
 	return 0;
 }
 
@@ -1346,6 +1357,7 @@ mcp_dispatch_stateless(struct mcp_server *srv, struct mcp_msg *m,
 	memset(&x, 0, sizeof(x));
 	if (read_meta(srv, m, st, &x, version, sizeof(version)) == -1)
 		return MCP_DONE;
+	log_debug("%s%s%s", m->m_method, x.x_trace[0] ? ": " : "", x.x_trace);
 	/* a header that disagrees with _meta first, then the version itself */
 	if (h != NULL && check_headers(srv, m, st, h, version) == -1)
 		return MCP_DONE;

@@ -404,6 +404,21 @@ tool_trigger(struct mcpd_call *call, const char *args, size_t len,
 }
 
 static void
+tool_trigger_update(struct mcpd_call *call, const char *args, size_t len,
+    void *arg)
+{
+	char uri[2048];
+
+	if (args == NULL || mcpd_json_string(args, len, "/uri", uri,
+	    sizeof(uri)) < 0) {
+		mcpd_call_result_text(call, "uri (a string) is required", 1);
+		return;
+	}
+	mcpd_notify_resource_updated(call, uri);
+	mcpd_call_result_text(call, "Announced", 0);
+}
+
+static void
 tool_x_mcp_header(struct mcpd_call *call, const char *args, size_t len,
     void *arg)
 {
@@ -461,6 +476,11 @@ static const struct mcpd_tool tools[] = {
 	{ "test_trigger_prompt_change", NULL,
 	    "Announces a change of the prompt list to every listener",
 	    SCHEMA_NONE, NULL, tool_trigger, "prompts" },
+	{ "test_trigger_resource_update", NULL,
+	    "Announces an update of the resource uri to every listener",
+	    "{\"type\":\"object\",\"properties\":{\"uri\":{\"type\":"
+	    "\"string\"}},\"required\":[\"uri\"]}", NULL,
+	    tool_trigger_update, NULL },
 	{ "test_x_mcp_header", NULL,
 	    "Echoes a parameter mirrored into the Mcp-Param-Region header",
 	    "{\"type\":\"object\",\"properties\":{\"region\":{\"type\":"

@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcpdtest as T  # noqa: E402
-from mcpdtest import check, check_eq  # noqa: E402
+from mcpdtest import check, check_eq, info  # noqa: E402
 
 PLUGIN = os.environ.get("MCPD_PLUGIN", "")
 ACCEPT = "application/json, text/event-stream"
@@ -267,6 +267,55 @@ def test_listen_ends_at_shutdown():
         d.stop()
 
 
+def test_listener_that_does_not_read():
+    """A listen stream nobody drains: its connection is closed once 8 MiB
+    (HTTP_OUT_MAX) wait for it, and counted; the daemon lives on."""
+    d = daemon(workers="1")
+    try:
+        p = d.http_port
+        uri = "test://" + "u" * 1000
+        s = Stream(p, body("subscriptions/listen", {
+            "notifications": {"resourceSubscriptions": [uri]}}, rid="slow"))
+        s.read(lambda m: len(m) >= 1, 3)
+        s.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        # pipelined triggers on one connection, a batch at a time
+        one = json.dumps(body("tools/call", {
+            "name": "test_trigger_resource_update",
+            "arguments": {"uri": uri}})).encode()
+        head = ("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                "Content-Type: application/json\r\nAccept: %s\r\n"
+                "MCP-Protocol-Version: %s\r\nMcp-Method: tools/call\r\n"
+                "Mcp-Name: test_trigger_resource_update\r\n"
+                "Content-Length: %d\r\n\r\n" % (p, ACCEPT, V, len(one)))
+        req = head.encode() + one
+        t = socket.create_connection(("127.0.0.1", p), timeout=10)
+        overflowed = False
+        sent = 0
+        for batch in range(40):
+            t.sendall(req * 1000)
+            sent += 1000
+            got = 0
+            while got < 1000:
+                chunk = t.recv(1 << 20)
+                check(chunk, "the trigger connection closed")
+                got += chunk.count(b"HTTP/1.1 200")
+            hz = json.loads(T.http_get(p).body)
+            if hz["overflows"] >= 1:
+                overflowed = True
+                break
+        t.close()
+        check(overflowed, "no overflow after %d notifications" % sent)
+        info("closed after %d notifications of ~1.1 KB" % sent)
+        T.wait_until(lambda: json.loads(T.http_get(p).body)["listeners"] ==
+                     0, 3, "the listener forgotten")
+        check("client does not read" in d.log(), "the closure is logged")
+        st, _, _ = post(p, body("tools/list"))
+        check_eq(st, 200, "tools/list afterwards")
+        s.close()
+    finally:
+        d.stop()
+
+
 def sleepers(pid):
     out = []
     for q in T.descendants(pid):
@@ -349,5 +398,6 @@ if __name__ == "__main__":
               % PLUGIN)
         sys.exit(99)
     T.main([test_both_eras_one_endpoint, test_listen_every_worker,
-            test_listen_ends_at_shutdown, test_closing_the_stream_cancels,
+            test_listen_ends_at_shutdown, test_listener_that_does_not_read,
+            test_closing_the_stream_cancels,
             test_tasks_from_any_worker])
