@@ -372,8 +372,7 @@ print_resource(FILE *fp, const struct conf_resource *r)
 	print_text(fp, "description", r->r_desc);
 	print_opt(fp, "mime-type", r->r_mime, "auto");
 	print_size(fp, "\tmax-size", r->r_size_max);
-	if (r->r_cache_ttl_ms != CONF_CACHE_TTL_UNSET)
-		print_duration(fp, "\tcache-ttl", r->r_cache_ttl_ms);
+	print_duration(fp, "\tcache-ttl", r->r_cache_ttl_ms);
 	fprintf(fp, "\tcache-scope %s\n", r->r_cache_public ? "public" :
 	    "private");
 	fprintf(fp, "}\n");

@@ -53,6 +53,7 @@
 #define DEF_SSE_KEEPALIVE_MS	15000		/* SSE comment interval */
 #define DEF_CACHE_TTL_MS	0		/* results are stale at once */
 #define DEF_TASK_TTL_MS		300000		/* a task's result is kept */
+#define DEF_RESOURCE_CACHE_TTL_MS 0		/* resources/read ttlMs */
 /* allow-host when none is given: { DEF_ALLOW_HOSTS }, any port */
 #define DEF_ALLOW_HOSTS		"localhost", "127.0.0.1", "[::1]"
 #define DEF_ALLOW_HOSTS_COUNT	3
@@ -144,11 +145,11 @@ struct conf_resource {
 	char		*r_desc;
 	char		*r_mime;	/* NULL: by extension */
 	uint32_t	 r_size_max;	/* bytes */
-	uint32_t	 r_cache_ttl_ms;	/* ttlMs of reads; UNSET: 0 */
+	uint32_t	 r_cache_ttl_ms;	/* ttlMs of reads */
 	int		 r_cache_public;	/* cacheScope of reads */
 	int		 r_line;
 };
-#define CONF_CACHE_TTL_UNSET	UINT32_MAX
+
 
 struct conf_prompt_arg {
 	char		*a_name;

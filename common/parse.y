@@ -2088,7 +2088,7 @@ cat_open(enum cat_kind kind, const char *name)
 	case CAT_RESOURCE:
 		ps.res.r_line = ps.stmt_line;
 		ps.res.r_size_max = DEF_RESOURCE_SIZE_MAX;
-		ps.res.r_cache_ttl_ms = CONF_CACHE_TTL_UNSET;
+		ps.res.r_cache_ttl_ms = DEF_RESOURCE_CACHE_TTL_MS;
 		dst = &ps.res.r_uri;
 		n = c->c_nresources;
 		max = CONF_RESOURCES_MAX;

@@ -265,6 +265,7 @@ result_json(struct mcpd_call *c, const char *json, size_t len, int one_line,
 	struct jw *w = &c->c_srv->sv_out;
 
 	if (c->c_task != NULL) {
+		c->c_done = 1;		/* what task_end() calls sees it */
 		task_end(c, 0, json, len);
 		call_finish(c);
 		return;
@@ -312,6 +313,7 @@ mcpd_call_result_text(struct mcpd_call *c, const char *text, int is_error)
 	jw_bool(w, is_error);
 	jw_obj_end(w);
 	if (c->c_task != NULL) {
+		c->c_done = 1;
 		task_end(c, 0, w->buf + w->mark, w->len - w->mark);
 		call_finish(c);
 		return;
@@ -355,6 +357,7 @@ call_error_data(struct mcpd_call *c, int code, int status,
 	jw_obj_end(w);
 	if (c->c_task != NULL) {
 		/* a task that failed keeps the error object */
+		c->c_done = 1;
 		task_end(c, 1, w->buf + w->mark, w->len - w->mark);
 		call_finish(c);
 		return;
@@ -585,6 +588,8 @@ input_request(struct mcpd_call *c, const char *key, const char *method,
 	}
 	if (c->c_task != NULL)
 		return task_input(c, key, method, params, reply, arg);
+	if (c->c_kind == CALL_COMPLETE)
+		return -1;	/* input_required is for tools, prompts, reads */
 	if ((ans = answer_find(c, key, &len)) != NULL) {
 		if ((d = reallocarray(c->c_due, c->c_ndue + 1,
 		    sizeof(*d))) == NULL)

@@ -777,8 +777,7 @@ file_read(struct mcpd_call *c, const char *uri, void *arg)
 	jw_obj_end(&w);
 	free(buf);
 	/* how long a client may keep it (stateless era) */
-	c->c_read_ttl_ms = f->f_conf->r_cache_ttl_ms == CONF_CACHE_TTL_UNSET ?
-	    0 : f->f_conf->r_cache_ttl_ms;
+	c->c_read_ttl_ms = f->f_conf->r_cache_ttl_ms;
 	c->c_read_public = f->f_conf->r_cache_public;
 	if (w.err)
 		mcpd_call_error(c, JSONRPC_INTERNAL_ERROR, "out of memory");

@@ -208,6 +208,7 @@ int		 mcp_version_stateless(const char *);
  * Mcp-Param-*), as the transport received them; NULL: absent.
  */
 #define MCP_PARAM_HEADERS_MAX	16	/* Mcp-Param-* headers per request */
+#define MCP_PARAM_HEADER_BYTES	4096	/* their names and values, bytes */
 struct mcp_headers {
 	const char	*h_version;
 	const char	*h_method;

@@ -594,8 +594,9 @@ check_headers(struct mcp_server *srv, const struct mcp_msg *m,
 		}
 	}
 	if (h->h_too_many) {
-		mismatch(srv, m, st, "Header mismatch: more than %d Mcp-Param-* "
-		    "headers", MCP_PARAM_HEADERS_MAX);
+		mismatch(srv, m, st, "Header mismatch: Mcp-Param-* headers: "
+		    "more than %d, or more than %d bytes", MCP_PARAM_HEADERS_MAX,
+		    MCP_PARAM_HEADER_BYTES);
 		return -1;
 	}
 	if (strcmp(m->m_method, "tools/call") == 0 &&

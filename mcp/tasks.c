@@ -137,13 +137,13 @@ input_free(struct task_input *in)
 }
 
 /*
- * The pending questions of a task that will not be answered: each reply
- * is called once, with an error.
+ * The pending questions of a task that will not be answered: each reply is
+ * called once, with an error.  c is the task's call, ended already (its
+ * replies can only let go of what they hold), or NULL.
  */
 static void
-inputs_fail(struct mcp_task *k, const char *why)
+inputs_drop(struct mcp_task *k, struct mcpd_call *c, const char *why)
 {
-	struct mcpd_call	*c = k->k_call;
 	struct task_input	 in;
 	char			 err[200];
 	int			 n;
@@ -158,6 +158,25 @@ inputs_fail(struct mcp_task *k, const char *why)
 		free(in.i_key);
 		free(in.i_request);
 	}
+}
+
+/*
+ * The same for a call that goes on: its replies run as a handler runs.
+ * Returns c, or NULL when a reply ended it (and it is gone).
+ */
+static struct mcpd_call *
+inputs_fail(struct mcp_task *k, struct mcpd_call *c, const char *why)
+{
+	int outer = c->c_in_handler;
+
+	c->c_in_handler = 1;
+	inputs_drop(k, c, why);
+	c->c_in_handler = outer;
+	if (!outer && c->c_done) {
+		call_done_async(c);
+		return NULL;
+	}
+	return c;
 }
 
 static void
@@ -177,10 +196,13 @@ task_free(struct mcp_server *srv, struct mcp_task *k)
 		struct mcpd_call *c = k->k_call;
 
 		/* expired while running: the call is cancelled, goes nowhere */
-		k->k_call = NULL;
-		c->c_task = NULL;
-		inputs_fail(k, "the task expired");
-		call_cancel(c, "the task expired");
+		k->k_status = T_CANCELLED;
+		if ((c = inputs_fail(k, c, "the task expired")) != NULL) {
+			k->k_call = NULL;
+			c->c_task = NULL;
+			if (!c->c_done)
+				call_cancel(c, "the task expired");
+		}
 	}
 	while (k->k_nin > 0)
 		input_free(&k->k_in[--k->k_nin]);
@@ -327,9 +349,10 @@ mcpd_call_task(struct mcpd_call *c)
 	unsigned char		 raw[TID_RAW];
 	unsigned		 b;
 
+	/* (after a question of this round: answer it first, in a retry) */
 	if (c->c_done || c->c_cancelled || c->c_task != NULL ||
 	    !c->c_stateless || !(c->c_caps & CAP_TASKS) || !c->c_task_ok ||
-	    c->c_kind != CALL_TOOL)
+	    c->c_kind != CALL_TOOL || c->c_nasks > 0)
 		return -1;
 	expire(srv);
 	if (srv->sv_ntasks >= MCP_TASKS_MAX) {
@@ -397,8 +420,9 @@ task_end(struct mcpd_call *c, int is_error, const char *json, size_t len)
 			if (*p == '\n' || *p == '\r')
 				*p = ' ';
 	}
-	inputs_fail(k, "the task ended");
 	set_status(c->c_srv, k, is_error ? T_FAILED : T_COMPLETED);
+	/* the call is done (c_done): its replies only let go */
+	inputs_drop(k, c, "the task ended");
 }
 
 void
@@ -567,10 +591,9 @@ do_cancel(struct mcp_server *srv, const struct mcp_msg *m,
 
 	if (!terminal(k)) {
 		set_status(srv, k, T_CANCELLED);
-		if (c != NULL) {
-			inputs_fail(k, "the task was cancelled");
+		if (c != NULL && (c = inputs_fail(k, c,
+		    "the task was cancelled")) != NULL && !c->c_done)
 			call_cancel(c, "the task was cancelled");
-		}
 	}
 	return ack(srv, m, st);
 }

@@ -129,6 +129,10 @@ handle(const char *msg, size_t len)
 		mcp_dispatch_stateless(srv, &m, &stream, NULL);
 		return;
 	}
+	/* a cancel may name a stateless request beside a session's */
+	if (m.m_kind == MCP_NOTIFICATION &&
+	    strcmp(m.m_method, "notifications/cancelled") == 0)
+		mcp_dispatch_stateless(srv, &m, &stream, NULL);
 	mcp_dispatch(srv, &sess, &m, &stream);
 	/* stdout is also where notifications of no request go */
 	if (sess != NULL)
@@ -161,6 +165,8 @@ read_cb(struct ev_loop *l, ev_io *w, int revents)
 		ev_io_stop(loop, &rd_ev);
 		if (linelen > 0)
 			handle(line, linelen);
+		/* nobody listens any more: listen streams end now */
+		mcp_listen_end_all(srv);
 		if (inflight == 0 && outlen == 0)
 			exit(0);
 		ev_timer_init(&drain_to, drain_cb, STDIO_DRAIN_MS / 1000.0,

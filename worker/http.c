@@ -33,7 +33,6 @@
 
 #define HTTP_OUT_MAX		(8 * 1024 * 1024) /* unsent bytes per conn */
 #define HDR_FIELD_MAX		80	/* bytes of a header name we track */
-#define PARAM_HDR_BYTES		4096	/* Mcp-Param-* names and values */
 #define BATCH_MAX		100	/* messages in a batch (2025-03-26) */
 
 enum hdr {
@@ -71,7 +70,7 @@ struct hreq {
 	int			 r_has_method;
 	int			 r_has_name;
 	/* Mcp-Param-*: name NUL value NUL ..., at r_poff[] */
-	char			 r_params[PARAM_HDR_BYTES];
+	char			 r_params[MCP_PARAM_HEADER_BYTES];
 	size_t			 r_paramslen;
 	uint16_t		 r_poff[MCP_PARAM_HEADERS_MAX];
 	uint16_t		 r_pval[MCP_PARAM_HEADERS_MAX];
@@ -122,6 +121,7 @@ struct conn {
 	uint8_t			 c_indispatch;	/* inside mcp_dispatch() */
 	uint8_t			 c_inparse;	/* inside http_parser_execute */
 	uint8_t			 c_overflow;	/* output over HTTP_OUT_MAX */
+	uint8_t			 c_handoff_task;	/* the hand-over is a task's */
 	int			 c_handoff;	/* owner + 1: hand it over */
 	struct conn		*c_resumer;	/* dead: who took my stream */
 	struct conn		*c_resumes;	/* GET: the dead conn I follow */
@@ -814,6 +814,7 @@ serve_stateless(struct conn *c, struct mcp_msg *m)
 	    (owner = task_owner(m)) >= 0 &&
 	    (uint32_t)owner != worker->w_child->c_index) {
 		c->c_handoff = owner + 1;
+		c->c_handoff_task = 1;
 		return;
 	}
 	/* field values without the whitespace around them (RFC 9110 5.5) */
@@ -847,9 +848,11 @@ serve_stateless(struct conn *c, struct mcp_msg *m)
 		c->c_busy = 0;
 		break;
 	case MCP_ASYNC:
-		if (!r->r_headers_sent)
-			sse_headers(c);
-		/* read on: the client closing the stream cancels the call */
+		/*
+		 * No headers yet: an answer that comes alone later is JSON;
+		 * the first notification opens an SSE stream.  Read on: the
+		 * client closing the connection cancels the call.
+		 */
 		ev_io_start(worker->w_loop, &c->c_rd);
 		conn_arm(c);
 		break;
@@ -1423,9 +1426,11 @@ handoff(struct conn *c)
 	struct hreq	*r = c->c_req;
 	struct handoff	 h;
 	uint32_t	 owner = c->c_handoff - 1;
-	int		 fd;
+	int		 fd, task;
 
 	c->c_handoff = 0;
+	task = c->c_handoff_task;
+	c->c_handoff_task = 0;
 	memset(&h, 0, sizeof(h));
 	h.h_kind = c->c_kind;
 	h.h_method = c->c_parser.method;
@@ -1451,9 +1456,13 @@ handoff(struct conn *c)
 	h.h_pend.len = c->c_pendlen;
 	if (c->c_out != NULL || (fd = dup(c->c_fd)) == -1 ||
 	    peer_handoff(owner, fd, &h) == -1) {
-		/* the owner is gone, and its sessions with it */
-		reply_error(c, 404, "Not Found", -32001, "Session not found",
-		    NULL);
+		/* the owner is gone, and its sessions and tasks with it */
+		if (task)
+			reply_error(c, 200, "OK", JSONRPC_INVALID_PARAMS,
+			    "Failed to retrieve task: Task not found", NULL);
+		else
+			reply_error(c, 404, "Not Found", -32001,
+			    "Session not found", NULL);
 		c->c_busy = 0;
 		request_done(c);
 		return;
