@@ -194,6 +194,14 @@ mcp_stamp_result(struct mcp_server *srv, struct jw *w, const char *type,
 
 	if (w->err || w->mark >= w->len || w->buf[w->mark] != '{')
 		return;
+	/* the common case, once per response: no allocation */
+	if (!has_type && meta_off == 0 && extra == NULL &&
+	    strcmp(type, "complete") == 0 && srv->sv_stamp != NULL) {
+		at = w->mark + 1;
+		jw_insert(w, at, srv->sv_stamp, srv->sv_stamplen -
+		    (w->buf[at] == '}'));	/* its "," only before more */
+		return;
+	}
 	jw_init(&t);
 	if (meta_off != 0 && meta_off < w->len && w->buf[meta_off] == '{') {
 		/* into the result's own _meta */

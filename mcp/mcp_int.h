@@ -227,6 +227,8 @@ struct mcp_server {
 	/* the stateless era */
 	struct mcp_ctx		*sv_ctx;	/* the request being dispatched */
 	unsigned		 sv_list_ttl_ms;	/* ttlMs of lists */
+	char			*sv_stamp;	/* resultType + serverInfo, "," */
+	size_t			 sv_stamplen;
 	unsigned		 sv_state_ttl_ms;	/* a requestState lives */
 	unsigned char		 sv_state_key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
 	struct listenlist	 sv_listeners;	/* subscriptions/listen */

@@ -103,6 +103,30 @@ stateless_init(struct mcp_server *srv)
 	    sizeof(srv->sv_state_key), 1, "mcpdrqst", srv->sv_key);
 	if (schema_toks == NULL)
 		schema_toks = calloc(SCHEMA_TOKENS, sizeof(*schema_toks));
+	if (srv->sv_stamp == NULL && srv->sv_name != NULL &&
+	    srv->sv_version != NULL) {
+		/* what every complete result of this era starts with */
+		struct jw w;
+
+		jw_init(&w);
+		jw_obj(&w);
+		jw_key(&w, "resultType");
+		jw_str(&w, "complete");
+		jw_key(&w, "_meta");
+		jw_obj(&w);
+		jw_key(&w, "io.modelcontextprotocol/serverInfo");
+		jw_obj(&w);
+		jw_key(&w, "name");
+		jw_str(&w, srv->sv_name);
+		jw_key(&w, "version");
+		jw_str(&w, srv->sv_version);
+		jw_obj_end(&w);
+		jw_obj_end(&w);
+		jw_append(&w, ",", 1);
+		if (w.err == 0 && (srv->sv_stamp = strdup(w.buf + 1)) != NULL)
+			srv->sv_stamplen = w.len - 1;
+		jw_free(&w);
+	}
 }
 
 void
@@ -113,6 +137,8 @@ stateless_free(struct mcp_server *srv)
 	while ((l = TAILQ_FIRST(&srv->sv_listeners)) != NULL)
 		mcp_listen_gone(srv, l->l_stream);
 	sodium_memzero(srv->sv_state_key, sizeof(srv->sv_state_key));
+	free(srv->sv_stamp);
+	srv->sv_stamp = NULL;
 }
 
 /* Errors of this era, with the HTTP status that goes with them. */
