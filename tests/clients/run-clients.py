@@ -9,20 +9,36 @@ ports (mcpdtest.Daemon from ../integration), then runs, each under a
 timeout, with the pinned node 22:
 
     node sdk-client.mjs --http http://127.0.0.1:PORT/mcp
-        the @modelcontextprotocol/sdk Client over Streamable HTTP
+        the @modelcontextprotocol/sdk (v1) Client over Streamable HTTP,
+        in the session era (initialize, Mcp-Session-Id)
+    node sdk2-client.mjs --http http://127.0.0.1:PORT/mcp
+        the @modelcontextprotocol/client (v2) Client in the stateless era
+        (2026-07-28), with a v1 Client beside it, against the same mcpd
     node sdk-client.mjs --stdio MCPD CONF
-        the same Client over stdio; it spawns "MCPD --stdio -c CONF" itself
-        (CONF: the plugin and the same catalog)
+    node sdk2-client.mjs --stdio MCPD CONF
+        the same Clients over stdio; each spawns "MCPD --stdio -c CONF"
+        itself (CONF: the plugin and the same catalog)
     node mcp-remote.mjs http://127.0.0.1:PORT/mcp
         mcp-remote bridging stdio to the HTTP endpoint, driven by the Client
+    node inspector2.mjs http://127.0.0.1:PORT/mcp MCPD CONF
+        the Inspector 2 CLI in its modern era (2026-07-28), as a user
+        drives mcpd from the command line, over HTTP and stdio
 
-prints their output, and stops mcpd with SIGTERM, which must make it exit
-with status 0.  sdk-client.mjs gets the directory of "file:///docs/" in
-MCPD_CLIENTS_DOCS (it writes to a file there and awaits the
-notifications/resources/updated), and, for the HTTP run, the pid of mcpd
-in MCPD_CLIENTS_PID (it looks in /proc for the "slow" tool it cancels).
-After the HTTP run no "sleep 30" of the cancelled "slow" tool may be left
-among mcpd's descendants.
+prints their output as it comes, and stops mcpd with SIGTERM, which must
+make it exit with status 0.  The scripts get the directory of
+"file:///docs/" in MCPD_CLIENTS_DOCS (they write to files there and await
+notifications/resources/updated), and, for the HTTP runs of the SDK
+Clients, the pid of mcpd in MCPD_CLIENTS_PID (they look in /proc for the
+"slow" tool they cancel).  After each of those no "sleep 30" of the
+cancelled "slow" tool may be left among mcpd's descendants, and no process
+of mcpd may have restarted: the v1 and the v2 Client were served by one
+running mcpd.
+
+When sdk2-client.mjs --http prints the line "# mcpd-clients: reload", this
+script adds the tool "reloaded" and the prompt "reloaded" (RELOADED below)
+to mcpd's configuration, sends SIGHUP, waits until every worker has
+reloaded its catalog and writes "reloaded" (or "failed: WHY") to the
+script's stdin; its listen streams must then get the list changes.
 
 Environment: MCPD, MCPCTL (the binaries), MCPD_PLUGIN (the fixture plugin;
 else plugins/.libs/conformance.so next to MCPD), srcdir, and
@@ -33,15 +49,18 @@ tests/conformance".  MCPDTEST_KEEP=1 keeps the temporary directory.
 
 The last line is "clients: N passed, M failed", counting the checks of
 every run plus the harness's own (mcpd started, each run ended cleanly,
-no "sleep 30" left after the HTTP run, mcpd exited 0).  Exit status 0 when everything passed, 1 otherwise.
-Every wait is bounded.  Python 3 standard library only.
+the reload, no "sleep 30" left and no restart after the HTTP runs of the
+SDK Clients, mcpd exited 0).  Exit status 0 when everything passed, 1
+otherwise.  Every wait is bounded.  Python 3 standard library only.
 """
 
 import os
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -55,19 +74,28 @@ NODE = os.path.join(NODE_MODULES, ".bin", "node")
 NEEDED = [
     NODE,
     os.path.join(NODE_MODULES, "@modelcontextprotocol", "sdk", "package.json"),
+    os.path.join(NODE_MODULES, "@modelcontextprotocol", "client",
+                 "package.json"),
+    os.path.join(NODE_MODULES, "@modelcontextprotocol", "inspector", "clients",
+                 "launcher", "build", "index.js"),
     os.path.join(NODE_MODULES, "mcp-remote", "dist", "proxy.js"),
 ]
 SDK_CLIENT = os.path.join(HERE, "sdk-client.mjs")
+SDK2_CLIENT = os.path.join(HERE, "sdk2-client.mjs")
 MCP_REMOTE = os.path.join(HERE, "mcp-remote.mjs")
+INSPECTOR2 = os.path.join(HERE, "inspector2.mjs")
 
 RUN_TIMEOUT = 75.0     # seconds, each run (the scripts stop themselves at 60)
 START_TIMEOUT = 10.0   # until every process of mcpd is ready
 STOP_TIMEOUT = 15.0    # SIGTERM to exit (the drain is 10 s by default)
-NRUNS = 3
+NRUNS = 6
 SLOW_GONE_TIMEOUT = 3.0    # until the cancelled "slow" tool is gone
+RELOAD_TIMEOUT = 10.0      # SIGHUP until every worker reloaded the catalog
+RELOAD_LINE = "# mcpd-clients: reload"
 
 # The files of the resource "file:///docs/": sdk-client.mjs reads hello.txt
-# and rewrites notes.md.
+# and rewrites notes.md; sdk2-client.mjs rewrites both, hello.txt with the
+# same text.
 DOCS = {
     "hello.txt": "Hello from mcpd.\n",
     "notes.md": "# Notes\n",
@@ -91,6 +119,18 @@ prompt "greet" {
 	description "greet someone"
 	argument "who" required "whom to greet"
 	message user "Say hello to {who}, please."
+}
+"""
+
+# What the reload that sdk2-client.mjs --http asks for adds to the catalog.
+RELOADED = """
+tool "reloaded" {
+	description "added by a reload"
+	command "/bin/echo" "reloaded:" "{text}"
+}
+prompt "reloaded" {
+	description "added by a reload"
+	message user "The catalog was reloaded."
 }
 """
 
@@ -156,44 +196,92 @@ def check_no_sleeper(d):
         ok("no sleep 30 of the cancelled slow tool left under mcpd")
 
 
-def run(name, args, env, cwd):
-    """One node script; adds its checks to the counts, and one failure of
-    its own when it did not end as its output says it should."""
+def run(name, args, env, cwd, on_line=None):
+    """One node script, its output shown as it comes; adds its checks to
+    the counts, and one failure of its own when it did not end as its
+    output says it should.  on_line(line) is called with each line of
+    output; what it returns, unless None, goes to the script's stdin as a
+    line."""
     global passed, failed
     cmd = [NODE] + args
     say("=== %s: %s" % (name, " ".join(cmd)))
     t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE if on_line else
+                         subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          env=env, cwd=cwd, start_new_session=True,
                          close_fds=True)
+    lines = queue.Queue()
+
+    def reader():
+        for raw in iter(p.stdout.readline, b""):
+            lines.put(raw)
+        lines.put(None)
+    th = threading.Thread(target=reader, daemon=True)
+    th.start()
+
+    text = []
     timed_out = False
-    try:
-        out, _ = p.communicate(timeout=RUN_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        out = b""
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while True:
+        try:
+            raw = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            timed_out = True
+            break
+        if raw is None:
+            break
+        line = raw.decode("utf-8", "replace")
+        if not line.endswith("\n"):
+            line += "\n"
+        sys.stdout.write(line)
+        sys.stdout.flush()
+        text.append(line)
+        if on_line is not None:
+            reply = on_line(line.rstrip("\r\n"))
+            if reply is not None:
+                try:
+                    p.stdin.write(reply.encode() + b"\n")
+                    p.stdin.flush()
+                except (BrokenPipeError, OSError):
+                    pass
+    if timed_out:
         for sig in (signal.SIGTERM, signal.SIGKILL):
             try:
                 os.killpg(p.pid, sig)
             except (ProcessLookupError, PermissionError):
                 pass
             try:
-                out, _ = p.communicate(timeout=5)
+                p.wait(timeout=5)
                 break
             except subprocess.TimeoutExpired:
                 pass
+    else:
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+    th.join(timeout=1)
+    if p.stdin is not None:
+        try:
+            p.stdin.close()
+        except OSError:
+            pass
+    p.stdout.close()
     dt = time.monotonic() - t0
-    text = (out or b"").decode("utf-8", "replace")
-    sys.stdout.write(text)
-    if text and not text.endswith("\n"):
-        sys.stdout.write("\n")
-    sys.stdout.flush()
 
     n_ok = n_bad = 0
     summary = None
-    for line in text.splitlines():
-        line = line.rstrip("\r")
+    for line in text:
+        line = line.rstrip("\r\n")
         if OK_RE.match(line):
             n_ok += 1
         elif NOT_OK_RE.match(line):
@@ -219,6 +307,72 @@ def run(name, args, env, cwd):
         not_ok(name + " run", why)
     else:
         ok("%s run (%d checks, %.1f s)" % (name, n_ok + n_bad, dt))
+
+
+class Reloader(object):
+    """Answers the "# mcpd-clients: reload" of sdk2-client.mjs --http:
+    adds RELOADED to the configuration, sends SIGHUP, waits until every
+    worker has reloaded its catalog.  Once."""
+
+    def __init__(self, d, conf_extra):
+        self.d = d
+        self.conf_extra = conf_extra
+        self.asked = 0
+
+    def __call__(self, line):
+        if line != RELOAD_LINE:
+            return None
+        self.asked += 1
+        if self.asked > 1:
+            not_ok("reload", "asked for a second time")
+            return "failed: asked for a second time"
+        d = self.d
+        want = int(d.keys["workers"])
+        mark = d.log_mark()
+        d.extra = self.conf_extra + RELOADED
+        d.write_conf()
+        d.signal(signal.SIGHUP)
+        deadline = time.monotonic() + RELOAD_TIMEOUT
+        while True:
+            log = d.log()[mark:]
+            bad = re.search(r"supervisor: reload: .*", log)
+            if bad:
+                not_ok("reload", bad.group(0))
+                return "failed: " + bad.group(0)
+            done = set(re.findall(r"worker (\d+): catalog reloaded", log))
+            if len(done) >= want:
+                break
+            if time.monotonic() > deadline:
+                why = ("%d of %d workers reloaded the catalog %.0f s after "
+                       "SIGHUP" % (len(done), want, RELOAD_TIMEOUT))
+                not_ok("reload", why)
+                say(log[-2000:])
+                return "failed: " + why
+            time.sleep(0.02)
+        ok("SIGHUP with the tool and the prompt \"reloaded\" added: the %d "
+           "workers reloaded the catalog" % want)
+        return "reloaded"
+
+
+def check_no_restart(d, pid, what):
+    """mcpd is the one started (pid) and none of its processes restarted."""
+    if not d.running() or d.pid != pid:
+        not_ok("one mcpd", "mcpd (pid %d) is gone after %s" % (pid, what))
+        return
+    try:
+        st = d.status()
+    except T.TestFailure as e:
+        not_ok("one mcpd", str(e))
+        return
+    restarted = ["%s %s" % (r["role"], r["index"]) for r in st["processes"]
+                 if r.get("restarts", 0) != 0]
+    if st["pid"] != pid or restarted:
+        not_ok("one mcpd", "after %s: supervisor pid %r (want %d), "
+               "restarted: %s" % (what, st["pid"], pid,
+                                  ", ".join(restarted) or "none"))
+    else:
+        ok("%s: one mcpd served them (pid %d), no process restarted" %
+           (what, pid))
 
 
 def main():
@@ -292,16 +446,31 @@ def main():
 
         runs = [
             ("sdk-client http", [SDK_CLIENT, "--http", url]),
+            ("sdk2-client http", [SDK2_CLIENT, "--http", url]),
             ("sdk-client stdio", [SDK_CLIENT, "--stdio", T.MCPD, stdio_conf]),
+            ("sdk2-client stdio", [SDK2_CLIENT, "--stdio", T.MCPD,
+                                   stdio_conf]),
             ("mcp-remote", [MCP_REMOTE, url]),
+            ("inspector2", [INSPECTOR2, url, T.MCPD, stdio_conf]),
         ]
+        assert len(runs) == NRUNS
+        pid = d.pid
         for name, args in runs:
             renv = dict(env)
-            if name == "sdk-client http":
+            http_sdk = name in ("sdk-client http", "sdk2-client http")
+            if http_sdk:
                 renv["MCPD_CLIENTS_PID"] = str(d.pid)
-            run(name, args, renv, d.dir)
-            if name == "sdk-client http":
+            on_line = None
+            if name == "sdk2-client http":
+                on_line = Reloader(d, 'plugin "%s"\n' % plugin + catalog)
+            run(name, args, renv, d.dir, on_line)
+            if on_line is not None and on_line.asked == 0:
+                not_ok("reload", "%s did not ask for it" % name)
+            if http_sdk:
                 check_no_sleeper(d)
+            if name == "sdk2-client http":
+                check_no_restart(d, pid, "sdk-client http (SDK v1) and "
+                                 "sdk2-client http (SDK v2)")
             if not d.running():
                 not_ok("mcpd", "exited (status %r) during %s" %
                        (d.proc.poll(), name))
