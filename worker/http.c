@@ -1825,7 +1825,8 @@ http_quit(struct worker *w)
 {
 	size_t i;
 
-	mcp_listen_end_all(w->w_mcp);
+	if (w->w_mcp != NULL)	/* quitting before it started */
+		mcp_listen_end_all(w->w_mcp);
 	for (i = nconns; i-- > 0;) {
 		struct conn *c = conns[i];
 
