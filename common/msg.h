@@ -43,7 +43,7 @@ enum msg_peer_type {
 };
 #undef MSG
 
-#define CTL_PROTO_VERSION	1
+#define CTL_PROTO_VERSION	2
 
 struct msg_def {
 	const char	*md_name;

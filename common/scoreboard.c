@@ -9,12 +9,30 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "metrics.h"
 #include "scoreboard.h"
+
+/* the slots, then (page aligned) a metrics block per slot */
+static size_t
+sb_metrics_off(void)
+{
+	size_t n = sizeof(struct sb_header) + SB_SLOTS * sizeof(struct sb_slot);
+
+	return (n + 4095) & ~(size_t)4095;
+}
 
 static size_t
 sb_bytes(void)
 {
-	return sizeof(struct sb_header) + SB_SLOTS * sizeof(struct sb_slot);
+	return sb_metrics_off() + SB_SLOTS * sizeof(struct sb_metrics);
+}
+
+struct sb_metrics *
+sb_metrics_of(const struct scoreboard *sb, const struct sb_slot *s)
+{
+	if (sb->sb_metrics == NULL || s == NULL)
+		return NULL;
+	return &sb->sb_metrics[s - sb->sb_slots];
 }
 
 static int
@@ -28,6 +46,7 @@ sb_map(struct scoreboard *sb, int fd)
 		return -1;
 	sb->sb_hdr = p;
 	sb->sb_slots = (struct sb_slot *)((char *)p + sizeof(struct sb_header));
+	sb->sb_metrics = (struct sb_metrics *)((char *)p + sb_metrics_off());
 	sb->sb_fd = fd;
 	return 0;
 }
@@ -80,6 +99,7 @@ sb_clear(struct scoreboard *sb, uint32_t slot)
 {
 	struct sb_slot *s = &sb->sb_slots[slot];
 
+	mx_retire(sb, slot);
 	SB_SET(s, s_state, SB_FREE);
 	SB_SET(s, s_pid, 0);
 	SB_SET(s, s_conns, 0);

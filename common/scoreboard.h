@@ -17,7 +17,7 @@
 /* two generations of workers during a reload, plus agent, runner, us */
 #define SB_SLOTS		(2 * (WORKERS_MAX + 2) + 1)
 #define SB_MAGIC		0x6d637064736230ULL	/* "mcpdsb0" */
-#define SB_VERSION		1
+#define SB_VERSION		2
 
 enum sb_state {
 	SB_FREE,
@@ -46,9 +46,12 @@ struct sb_header {
 	uint64_t	h_spare[5];
 } __attribute__((aligned(64)));
 
+struct sb_metrics;
+
 struct scoreboard {
 	struct sb_header	*sb_hdr;
 	struct sb_slot		*sb_slots;
+	struct sb_metrics	*sb_metrics;	/* one block per slot */
 	size_t			 sb_size;
 	int			 sb_fd;
 };
@@ -56,7 +59,11 @@ struct scoreboard {
 int	sb_create(struct scoreboard *);
 int	sb_attach(struct scoreboard *, int fd);
 void	sb_detach(struct scoreboard *);
+/* the supervisor: a slot is free again (its counters go to slot 0) */
 void	sb_clear(struct scoreboard *, uint32_t slot);
+/* the metrics block of a slot */
+struct sb_metrics *sb_metrics_of(const struct scoreboard *,
+	    const struct sb_slot *);
 
 #define SB_SET(slot, field, v) \
 	__atomic_store_n(&(slot)->field, (uint64_t)(v), __ATOMIC_RELAXED)

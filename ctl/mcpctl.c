@@ -43,6 +43,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: mcpctl [-c file | -s socket] status [--json]\n"
+	    "       mcpctl [-c file | -s socket] stats [--json]\n"
 	    "       mcpctl [-c file | -s socket] reload\n"
 	    "       mcpctl [-c file | -s socket] stop\n");
 	exit(CTL_EXIT_USAGE);
@@ -180,6 +181,12 @@ main(int argc, char *argv[])
 			json = 1;
 		else if (argc != 1)
 			usage();
+	} else if (strcmp(cmd, "stats") == 0) {
+		type = MSG_CTL_STATS;
+		if (argc == 2 && strcmp(argv[1], "--json") == 0)
+			json = 1;
+		else if (argc != 1)
+			usage();
 	} else if (strcmp(cmd, "reload") == 0 && argc == 1)
 		type = MSG_CTL_RELOAD;
 	else if (strcmp(cmd, "stop") == 0 && argc == 1)
@@ -204,8 +211,10 @@ main(int argc, char *argv[])
 	}
 	fd = ctl_connect(sock);
 	msgpack_sbuffer_init(&sb);
-	if (msg_pack(&sb, &msg_proto_ctl, type, 0, 1,
-	    (uint64_t)CTL_PROTO_VERSION) == -1 ||
+	if ((type == MSG_CTL_STATS ? msg_pack(&sb, &msg_proto_ctl, type, 0,
+	    1, (uint64_t)CTL_PROTO_VERSION, (uint64_t)json) :
+	    msg_pack(&sb, &msg_proto_ctl, type, 0, 1,
+	    (uint64_t)CTL_PROTO_VERSION)) == -1 ||
 	    send(fd, sb.data, sb.size, MSG_NOSIGNAL) != (ssize_t)sb.size) {
 		fprintf(stderr, "mcpctl: send: %s\n", strerror(errno));
 		return CTL_EXIT_CONN;
@@ -264,6 +273,10 @@ main(int argc, char *argv[])
 				r->delay = m->m_f[8].u;
 				break;
 			}
+			case MSG_CTL_TEXT:
+				fwrite(m->m_f[0].s.p, 1, m->m_f[0].s.len,
+				    stdout);
+				break;
 			case MSG_CTL_RESULT:
 				status = (int)m->m_f[0].u;
 				msg_strcpy(result, sizeof(result), &m->m_f[1]);

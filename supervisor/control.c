@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "sup.h"
 #include "util.h"
 
@@ -98,6 +99,29 @@ reply_status(struct chan *ch)
 	chan_send(ch, MSG_CTL_RESULT, -1, (uint64_t)0, "");
 }
 
+#define CTL_TEXT_CHUNK	(32 * 1024)	/* bytes of text in one frame */
+
+/* The figures of the scoreboard, as text pieces that fit a frame. */
+static void
+reply_stats(struct chan *ch, int json)
+{
+	char	*text;
+	size_t	 len, off, n;
+
+	text = json ? mx_json(&sup->s_sb, &len) : mx_table(&sup->s_sb, &len);
+	if (text == NULL) {
+		chan_send(ch, MSG_CTL_RESULT, -1, (uint64_t)1, "out of memory");
+		return;
+	}
+	for (off = 0; off < len; off += n) {
+		n = len - off < CTL_TEXT_CHUNK ? len - off : CTL_TEXT_CHUNK;
+		chan_send(ch, MSG_CTL_TEXT, -1, text + off, n);
+		chan_flush(ch);
+	}
+	free(text);
+	chan_send(ch, MSG_CTL_RESULT, -1, (uint64_t)0, "");
+}
+
 static void
 client_dispatch(struct chan *ch, struct msg *m, void *arg)
 {
@@ -118,6 +142,9 @@ client_dispatch(struct chan *ch, struct msg *m, void *arg)
 	switch (m->m_type) {
 	case MSG_CTL_STATUS:
 		reply_status(ch);
+		break;
+	case MSG_CTL_STATS:
+		reply_stats(ch, m->m_f[1].u != 0);
 		break;
 	case MSG_CTL_RELOAD:
 		log_info("reload requested over the control socket");

@@ -22,16 +22,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <http_parser.h>
 
 #include "log.h"
 #include "mcp.h"
+#include "metrics.h"
+#include "scoreboard.h"
 #include "util.h"
 #include "worker.h"
 
 #define HTTP_OUT_MAX		(8 * 1024 * 1024) /* unsent bytes per conn */
+#define OUT_CAP_MIN		4096	/* first output buffer, bytes */
 #define HDR_FIELD_MAX		80	/* bytes of a header name we track */
 #define BATCH_MAX		100	/* messages in a batch (2025-03-26) */
 
@@ -95,6 +99,11 @@ struct hreq {
 	int			 r_detached;	/* response ended, call goes on */
 	uint64_t		 r_event;
 	int			 r_stateless;	/* a request of 2026-07-28 */
+	/* metrics: what it was, when it came, how it ended */
+	int			 r_mx;		/* enum mx_method; -1: none */
+	uint64_t		 r_t0_us;
+	int			 r_status;	/* HTTP status of the answer */
+	int			 r_rpc_code;	/* its JSON-RPC error, 0: none */
 };
 
 struct conn {
@@ -107,6 +116,7 @@ struct conn {
 	char			*c_out;		/* unsent output, or NULL */
 	size_t			 c_outlen;
 	size_t			 c_outoff;
+	size_t			 c_outcap;	/* bytes allocated at c_out */
 	char			*c_pend;	/* read, not yet parsed */
 	size_t			 c_pendlen;
 	struct hreq		*c_req;
@@ -150,6 +160,7 @@ static void	stream_unref(struct mcp_stream *);
 static void	stream_close(struct mcp_stream *);
 static void	sse_end(struct conn *);
 static void	request_done(struct conn *);
+static void	update_gauges(void);
 
 static const struct mcp_stream_ops conn_stream_ops = {
 	stream_send, stream_ref, stream_unref, stream_close
@@ -172,6 +183,7 @@ hreq_get(void)
 	memset(r, 0, sizeof(*r));
 	r->r_body = body;
 	r->r_bodycap = cap;
+	r->r_mx = -1;
 	return r;
 }
 
@@ -204,6 +216,9 @@ out_queue(struct conn *c, const char *buf, size_t len)
 		if (!c->c_overflow) {
 			c->c_overflow = 1;
 			overflows++;
+			if (worker->w_metrics != NULL)
+				MX_ADD(&worker->w_metrics->m_rejected[
+				    MX_R_OUTPUT], 1);
 			log_info("fd %d: client does not read %u bytes queued; "
 			    "closing (%llu so far)", c->c_fd, HTTP_OUT_MAX,
 			    (unsigned long long)overflows);
@@ -214,10 +229,29 @@ out_queue(struct conn *c, const char *buf, size_t len)
 		c->c_close = 1;
 		return;
 	}
-	if ((p = realloc(c->c_out, c->c_outlen + len)) == NULL) {
-		c->c_close = 1;
-		return;
+	if (c->c_outlen + len > c->c_outcap) {
+		size_t cap;
+
+		/* what was sent goes first; then the room doubles */
+		if (c->c_outoff > 0) {
+			memmove(c->c_out, c->c_out + c->c_outoff,
+			    c->c_outlen - c->c_outoff);
+			c->c_outlen -= c->c_outoff;
+			c->c_outoff = 0;
+		}
+		cap = c->c_outcap ? c->c_outcap : OUT_CAP_MIN;
+		while (cap < c->c_outlen + len)
+			cap *= 2;
+		if (cap != c->c_outcap) {
+			if ((p = realloc(c->c_out, cap)) == NULL) {
+				c->c_close = 1;
+				return;
+			}
+			c->c_out = p;
+			c->c_outcap = cap;
+		}
 	}
+	p = c->c_out;
 	memcpy(p + c->c_outlen, buf, len);
 	c->c_out = p;
 	c->c_outlen += len;
@@ -269,6 +303,53 @@ keep_alive(struct conn *c)
 	    !c->c_close;
 }
 
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * The code of a JSON-RPC error response, 0 for a result: our own
+ * messages begin {"jsonrpc":"2.0","id":ID,"error":{"code":N, so a look at
+ * the start is enough.
+ */
+static int
+rpc_code(const char *json, size_t len)
+{
+	const char	*p;
+	size_t		 n = len < 300 ? len : 300;
+
+	p = memmem(json, n, "\"error\":{\"code\":", 16);
+	return p != NULL ? atoi(p + 16) : 0;
+}
+
+/* The request is answered: count it. */
+static void
+count_request(struct hreq *r)
+{
+	enum mx_outcome	o;
+	int		st = r->r_status ? r->r_status : 200;
+
+	if (r->r_mx < 0 || worker->w_metrics == NULL)
+		return;
+	if (st == 503 || st == 429)
+		o = MX_REJECTED;
+	else if (st >= 500 || r->r_rpc_code == JSONRPC_INTERNAL_ERROR ||
+	    (r->r_rpc_code == MCP_SERVER_ERROR && st < 400))
+		o = MX_FAILURE;
+	else if (st >= 400 || r->r_rpc_code != 0)
+		o = MX_ERROR;
+	else
+		o = MX_OK;
+	mx_request(worker->w_metrics, (enum mx_method)r->r_mx, o,
+	    now_us() - r->r_t0_us);
+	r->r_mx = -1;
+}
+
 /* A complete response with a body. */
 static void
 reply(struct conn *c, int status, const char *reason, const char *ctype,
@@ -299,6 +380,11 @@ reply(struct conn *c, int status, const char *reason, const char *ctype,
 			n += snprintf(hdr + n, sizeof(hdr) - n,
 			    "Connection: close\r\n\r\n");
 		}
+	}
+	if (r != NULL) {
+		r->r_status = status;
+		if (body != NULL && status != 202)
+			r->r_rpc_code = rpc_code(body, len);
 	}
 	iov[0].iov_base = hdr;
 	iov[0].iov_len = n;
@@ -503,6 +589,7 @@ request_done(struct conn *c)
 	c->c_busy = 0;
 	c->c_served = 1;
 	if (r != NULL) {
+		count_request(r);
 		if (r->r_get && r->r_sess != NULL)
 			mcp_session_detach(r->r_sess, &c->c_stream);
 		c->c_req = NULL;
@@ -520,6 +607,8 @@ stream_send(struct mcp_stream *st, const char *json, size_t len, int final)
 
 	if (r == NULL)
 		return;
+	if (final && json != NULL)
+		r->r_rpc_code = rpc_code(json, len);
 	if (c->c_dead || r->r_detached) {
 		/* kept for a client that resumes with Last-Event-ID */
 		if (r->r_sse && json != NULL)
@@ -548,6 +637,7 @@ stream_send(struct mcp_stream *st, const char *json, size_t len, int final)
 			st->s_status = 0;
 			reply(c, status, status_reason(status),
 			    "application/json", NULL, json, len);
+			r->r_rpc_code = rpc_code(json, len);
 			r->r_headers_sent = 1;
 		} else {
 			if (!r->r_headers_sent)
@@ -888,6 +978,8 @@ serve_post(struct conn *c)
 		    w->len);
 		return;
 	}
+	r->r_mx = m.m_kind == MCP_REQUEST ? (int)mx_method_of(m.m_method) :
+	    m.m_kind == MCP_BATCH ? MX_OTHER : MX_NOTIFICATION;
 	/* the era, before anything of a session is looked at */
 	switch (mcp_era(r->r_proto, &m)) {
 	case MCP_ERA_UNSUPPORTED:
@@ -1068,6 +1160,23 @@ serve_delete(struct conn *c)
 	reply(c, 200, "OK", NULL, NULL, NULL, 0);
 }
 
+/* Prometheus text: every process's figures, added up from the scoreboard */
+static void
+serve_metrics(struct conn *c)
+{
+	char	*text;
+	size_t	 len;
+
+	update_gauges();
+	if ((text = mx_prometheus(&worker->w_child->c_sb, &len)) == NULL) {
+		reply(c, 500, "Internal Server Error", NULL, NULL, NULL, 0);
+		return;
+	}
+	reply(c, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
+	    "Cache-Control: no-store\r\n", text, len);
+	free(text);
+}
+
 static void
 serve(struct conn *c)
 {
@@ -1077,6 +1186,22 @@ serve(struct conn *c)
 	char		 body[256];
 	int		 n;
 
+	r->r_t0_us = now_us();
+	if (c->c_kind == LISTEN_ADMIN && path_is(r, "/metrics") &&
+	    (p->method == HTTP_GET || p->method == HTTP_HEAD)) {
+		serve_metrics(c);
+		return;
+	}
+	if (path_is(r, "/readyz") && (p->method == HTTP_GET ||
+	    p->method == HTTP_HEAD)) {
+		if (worker->w_quitting)
+			reply(c, 503, "Service Unavailable", "text/plain",
+			    "Cache-Control: no-store\r\n", "draining\n", 9);
+		else
+			reply(c, 200, "OK", "text/plain",
+			    "Cache-Control: no-store\r\n", "ready\n", 6);
+		return;
+	}
 	if (path_is(r, "/healthz") && (p->method == HTTP_GET ||
 	    p->method == HTTP_HEAD)) {
 		n = snprintf(body, sizeof(body),
@@ -1623,7 +1748,7 @@ write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	free(c->c_out);
 	c->c_out = NULL;
-	c->c_outlen = c->c_outoff = 0;
+	c->c_outlen = c->c_outoff = c->c_outcap = 0;
 	ev_io_stop(loop, &c->c_wr);
 	if (!c->c_busy && !c->c_close && c->c_pend == NULL &&
 	    !ev_is_active(&c->c_rd))
@@ -1644,6 +1769,7 @@ conn_close(struct conn *c)
 	close(c->c_fd);
 	free(c->c_out);
 	c->c_out = NULL;
+	c->c_outlen = c->c_outoff = c->c_outcap = 0;
 	free(c->c_pend);
 	c->c_pend = NULL;
 	if (r != NULL && r->r_get && r->r_sess != NULL)
@@ -1676,11 +1802,36 @@ conn_close(struct conn *c)
 	worker_conn_closed();
 }
 
+/* This worker's gauges in its scoreboard block. */
+static void
+update_gauges(void)
+{
+	struct sb_metrics	*m = worker->w_metrics;
+	uint64_t		 busy = 0, out = 0;
+	size_t			 i;
+
+	if (m == NULL || worker->w_mcp == NULL)
+		return;
+	for (i = 0; i < nconns; i++) {
+		if (conns[i]->c_busy)
+			busy++;
+		if (conns[i]->c_out != NULL)
+			out += conns[i]->c_outlen - conns[i]->c_outoff;
+	}
+	MX_SET(&m->m_gauge[MX_G_SESSIONS], mcp_session_count(worker->w_mcp));
+	MX_SET(&m->m_gauge[MX_G_LISTENERS],
+	    mcp_listener_count(worker->w_mcp));
+	MX_SET(&m->m_gauge[MX_G_TASKS], mcp_task_count(worker->w_mcp));
+	MX_SET(&m->m_gauge[MX_G_PENDING], busy);
+	MX_SET(&m->m_gauge[MX_G_OUTPUT_BYTES], out);
+}
+
 static void
 sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	unsigned n;
 
+	update_gauges();
 	n = mcp_session_expire(worker->w_mcp, worker->w_http.h_session_ms);
 	if (n > 0)
 		log_debug("%u idle sessions expired", n);

@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "mcp.h"
+#include "scoreboard.h"
 #include "util.h"
 #include "worker.h"
 
@@ -168,6 +169,7 @@ worker_start(struct child *c)
 		fatalx("no node key from the supervisor");
 	mcp_server_set_key(worker->w_mcp, c->c_key, c->c_index);
 	mcp_set_broadcast(worker->w_mcp, peer_broadcast, NULL);
+	worker->w_metrics = sb_metrics_of(&c->c_sb, c->c_slot);
 	if (mcp_load_conf(worker->w_mcp, c->c_conf, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		exit(EXIT_NORESTART);

@@ -48,6 +48,7 @@ struct mcp_server;
 struct worker {
 	struct child		*w_child;
 	struct mcp_server	*w_mcp;
+	struct sb_metrics	*w_metrics;	/* our scoreboard block */
 	struct hcfg		 w_http;
 	struct ev_loop		*w_loop;
 	struct wlistener	 w_listeners[WORKER_LISTENERS_MAX];

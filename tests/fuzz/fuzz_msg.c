@@ -62,6 +62,9 @@ repack(msgpack_sbuffer *sb, const struct msg_proto *p, const struct msg *m)
 		return PACK(U(0));
 	if (strcmp(fmt, "s") == 0)
 		return PACK(s[0]);
+	if (strcmp(fmt, "b") == 0)	/* bytes: NULs and all */
+		return PACK(m->m_f[0].s.len ? m->m_f[0].s.p : "",
+		    (size_t)m->m_f[0].s.len);
 	if (strcmp(fmt, "uu") == 0)
 		return PACK(U(0), U(1));
 	if (strcmp(fmt, "us") == 0)
@@ -108,6 +111,7 @@ same(const struct msg_proto *p, const struct msg *a, const struct msg *b)
 	for (k = 0; k < a->m_nfields; k++) {
 		switch (fmt[k]) {
 		case 's':
+		case 'b':
 			CHECK(a->m_f[k].s.len == b->m_f[k].s.len);
 			CHECK(a->m_f[k].s.len == 0 ||
 			    memcmp(a->m_f[k].s.p, b->m_f[k].s.p,

@@ -78,6 +78,8 @@ pack_fields(msgpack_sbuffer *b, const struct msg_proto *p, uint32_t type,
 		return msg_pack(b, p, type, gen, seq, I(0));
 	if (strcmp(fmt, "s") == 0)
 		return msg_pack(b, p, type, gen, seq, S(0));
+	if (strcmp(fmt, "b") == 0)
+		return msg_pack(b, p, type, gen, seq, S(0), strlen(S(0)));
 	if (strcmp(fmt, "uu") == 0)
 		return msg_pack(b, p, type, gen, seq, U(0), U(1));
 	if (strcmp(fmt, "us") == 0)
@@ -139,7 +141,7 @@ fill(struct tval *v, const char *fmt, int variant)
 			};
 			v->f[k].i = iv[variant] - (variant >= 2 ? k : 0);
 		}
-		if (fmt[k] == 's') {
+		if (fmt[k] == 's' || fmt[k] == 'b') {
 			memset(sbuf[k], 'A' + k, len);
 			sbuf[k][len] = '\0';
 			if (variant == 4)
@@ -173,6 +175,7 @@ check_fields(const struct msg *m, const struct msg_proto *p, uint32_t type,
 			    (intmax_t)m->m_f[k].i, (intmax_t)v->f[k].i);
 			break;
 		case 's':
+		case 'b':
 			ck_assert_uint_eq(m->m_f[k].s.len, strlen(v->s[k]));
 			/* an empty string may come back as NULL */
 			ck_assert(m->m_f[k].s.len == 0 ||
@@ -921,7 +924,7 @@ on_msg(struct chan *ch, struct msg *m, void *arg)
 		r->seq = m->m_seq;
 		r->fd = m->m_fd;
 		for (k = 0; k < m->m_nfields; k++) {
-			if (fmt[k] != 's') {
+			if (fmt[k] != 's' && fmt[k] != 'b') {
 				r->u[k] = m->m_f[k].u;
 				continue;
 			}

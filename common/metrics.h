@@ -1,0 +1,131 @@
+/*
+ * metrics.h -- counters, gauges and latency histograms in the scoreboard.
+ *
+ * Every process owns the metrics block of its scoreboard slot and is its
+ * only writer (relaxed atomic stores, no lock); anyone reads every block
+ * and adds them up.  When a child's slot is freed the supervisor adds its
+ * counters and histograms into its own block (slot 0), so totals never go
+ * down while the daemon runs.
+ *
+ * A histogram is log-linear: values (microseconds) below 256 have a bucket
+ * each, above that every power of two is cut into 128 buckets, up to 2^26
+ * us (67 s): relative error at most 1/128 (0.8 %), 2560 buckets.  Merging
+ * adds buckets, so percentiles of the sum are exact to the bucket.
+ */
+#ifndef MCPD_METRICS_H
+#define MCPD_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MX_HIST_SUB		128	/* buckets per power of two */
+#define MX_HIST_MAX_US		((1ULL << 26) - 1)	/* 67 s */
+#define MX_HIST_BUCKETS		2560
+
+/* the MCP methods we count, by name; MX_OTHER: the rest */
+enum mx_method {
+	MX_INITIALIZE,
+	MX_PING,
+	MX_DISCOVER,
+	MX_TOOLS_LIST,
+	MX_TOOLS_CALL,
+	MX_RESOURCES_LIST,
+	MX_RESOURCES_TEMPLATES_LIST,
+	MX_RESOURCES_READ,
+	MX_PROMPTS_LIST,
+	MX_PROMPTS_GET,
+	MX_COMPLETE,
+	MX_LISTEN,
+	MX_TASKS,
+	MX_NOTIFICATION,	/* notifications and client responses */
+	MX_OTHER,
+	MX_METHODS
+};
+
+/*
+ * How a request ended: ok (a result); error (a JSON-RPC error the client
+ * caused: bad params, unknown method, headers...); failure (the server's
+ * fault: an internal error, a timeout, a 5xx other than 503); rejected (a
+ * clean refusal under load: 503, 429).
+ */
+enum mx_outcome {
+	MX_OK,
+	MX_ERROR,
+	MX_FAILURE,
+	MX_REJECTED,
+	MX_OUTCOMES
+};
+
+/* why a connection or a request was refused, or a stream dropped */
+enum mx_reason {
+	MX_R_CONNECTIONS,	/* the connection limit */
+	MX_R_ADDRESS,		/* connections of one client address */
+	MX_R_ACCEPT_RATE,
+	MX_R_PENDING,		/* requests in flight */
+	MX_R_RATE,		/* a principal's request rate */
+	MX_R_SESSIONS,		/* the session cap, initialize rate */
+	MX_R_OUTPUT,		/* a client that does not read */
+	MX_R_SHED,		/* the emergency tier sheds load */
+	MX_REASONS
+};
+
+enum mx_gauge {
+	MX_G_SESSIONS,
+	MX_G_LISTENERS,
+	MX_G_TASKS,
+	MX_G_PENDING,		/* requests in flight */
+	MX_G_OUTPUT_BYTES,	/* bytes waiting for slow readers */
+	MX_GAUGES
+};
+
+struct mx_hist {
+	uint64_t	h_count;
+	uint64_t	h_sum_us;
+	uint64_t	h_b[MX_HIST_BUCKETS];
+};
+
+struct sb_metrics {
+	uint64_t	m_req[MX_METHODS][MX_OUTCOMES];
+	uint64_t	m_rejected[MX_REASONS];
+	uint64_t	m_gauge[MX_GAUGES];
+	struct mx_hist	m_lat[MX_METHODS];
+} __attribute__((aligned(4096)));
+
+#define MX_GET(p)	__atomic_load_n((p), __ATOMIC_RELAXED)
+#define MX_SET(p, v)	__atomic_store_n((p), (uint64_t)(v), __ATOMIC_RELAXED)
+#define MX_ADD(p, d)	MX_SET((p), MX_GET(p) + (d))	/* one writer */
+
+const char	*mx_method_name(enum mx_method);
+enum mx_method	 mx_method_of(const char *);
+const char	*mx_outcome_name(enum mx_outcome);
+const char	*mx_reason_name(enum mx_reason);
+
+unsigned	 mx_bucket(uint64_t us);
+/* the smallest and largest value of a bucket */
+uint64_t	 mx_bucket_low(unsigned);
+uint64_t	 mx_bucket_high(unsigned);
+void		 mx_hist_add(struct mx_hist *, uint64_t us);
+/* the value at quantile q (0..1): the middle of its bucket; 0 if empty */
+uint64_t	 mx_hist_quantile(const struct mx_hist *, double q);
+
+/* this process's block: the worker records into it */
+void		 mx_request(struct sb_metrics *, enum mx_method,
+		    enum mx_outcome, uint64_t us);
+
+/* a + b, for reports (not atomic: a is the caller's own copy) */
+void		 mx_merge(struct sb_metrics *a, const struct sb_metrics *b);
+
+struct scoreboard;
+/* every block added up, into *out (a plain copy) */
+void		 mx_collect(const struct scoreboard *, struct sb_metrics *out);
+/* the slot's metrics go to slot 0 (the supervisor's), and are cleared */
+void		 mx_retire(struct scoreboard *, uint32_t slot);
+
+/* Prometheus text exposition (version 0.0.4) of the whole daemon */
+char		*mx_prometheus(const struct scoreboard *, size_t *len);
+/* the same figures as one JSON object (mcpctl stats --json) */
+char		*mx_json(const struct scoreboard *, size_t *len);
+/* and as a table for people (mcpctl stats) */
+char		*mx_table(const struct scoreboard *, size_t *len);
+
+#endif
