@@ -332,9 +332,10 @@ mx_prometheus(const struct scoreboard *sb, size_t *len)
 	    "# HELP mcpd_restarts_total Restarts of the processes running "
 	    "now, added up.\n"
 	    "# TYPE mcpd_restarts_total counter\nmcpd_restarts_total %llu\n"
-	    "# HELP mcpd_processes Child processes, and those ready.\n"
+	    "# HELP mcpd_processes Child processes running.\n"
 	    "# TYPE mcpd_processes gauge\nmcpd_processes %llu\n"
-	    "mcpd_processes_ready %llu\n",
+	    "# HELP mcpd_processes_ready Child processes ready.\n"
+	    "# TYPE mcpd_processes_ready gauge\nmcpd_processes_ready %llu\n",
 	    (unsigned long long)s.conns, (unsigned long long)s.accepted,
 	    (unsigned long long)s.restarts, (unsigned long long)s.procs,
 	    (unsigned long long)s.ready);
