@@ -181,6 +181,9 @@ conf_defaults(struct conf *c)
 	c->c_sse_keepalive_ms = DEF_SSE_KEEPALIVE_MS;
 	c->c_cache_ttl_ms = DEF_CACHE_TTL_MS;
 	c->c_task_ttl_ms = DEF_TASK_TTL_MS;
+	c->c_max_pending = DEF_MAX_PENDING;
+	c->c_max_pending_conn = DEF_MAX_PENDING_CONN;
+	c->c_max_output_buffer = DEF_MAX_OUTPUT_BUFFER;
 	for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
 		snprintf(c->c_allow_hosts[i], sizeof(c->c_allow_hosts[i]),
 		    "%s", hosts[i]);
@@ -477,6 +480,13 @@ conf_print(FILE *fp, const struct conf *c)
 	print_duration(fp, "sse-keepalive", c->c_sse_keepalive_ms);
 	print_duration(fp, "list-cache-ttl", c->c_cache_ttl_ms);
 	print_duration(fp, "task-ttl", c->c_task_ttl_ms);
+	fprintf(fp, "max-connections-per-address %lu\n",
+	    (unsigned long)c->c_max_per_address);
+	fprintf(fp, "accept-rate %lu\n", (unsigned long)c->c_accept_rate);
+	fprintf(fp, "max-pending %lu\n", (unsigned long)c->c_max_pending);
+	fprintf(fp, "max-pending-per-connection %lu\n",
+	    (unsigned long)c->c_max_pending_conn);
+	print_size(fp, "max-output-buffer", c->c_max_output_buffer);
 	fprintf(fp, "session-responses %s\n",
 	    conf_session_responses_name(c->c_session_responses));
 	for (i = 0; i < c->c_nallow_hosts && i < CONF_ALLOW_MAX; i++) {

@@ -54,6 +54,9 @@
 #define DEF_CACHE_TTL_MS	0		/* results are stale at once */
 #define DEF_TASK_TTL_MS		300000		/* a task's result is kept */
 #define DEF_RESOURCE_CACHE_TTL_MS 0		/* resources/read ttlMs */
+#define DEF_MAX_PENDING		500000		/* requests in flight */
+#define DEF_MAX_PENDING_CONN	10000		/* the same, per conn */
+#define DEF_MAX_OUTPUT_BUFFER	(8U * 1024 * 1024) /* bytes per conn */
 /* allow-host when none is given: { DEF_ALLOW_HOSTS }, any port */
 #define DEF_ALLOW_HOSTS		"localhost", "127.0.0.1", "[::1]"
 #define DEF_ALLOW_HOSTS_COUNT	3
@@ -209,6 +212,11 @@ struct conf {
 	uint32_t		 c_sse_keepalive_ms;
 	uint32_t		 c_cache_ttl_ms;	/* ttlMs of lists */
 	uint32_t		 c_task_ttl_ms;		/* tasks are kept */
+	uint32_t		 c_max_per_address;	/* 0: no cap */
+	uint32_t		 c_accept_rate;		/* a second; 0: any */
+	uint32_t		 c_max_pending;		/* in flight, node */
+	uint32_t		 c_max_pending_conn;	/* in flight, conn */
+	uint32_t		 c_max_output_buffer;	/* bytes, per conn */
 	/*
 	 * Host header names (lower case, no port; "[::1]" for IPv6), the
 	 * defaults unless the file has allow-host lines.  A single "*": any.

@@ -46,6 +46,10 @@
 #define SUN_PATH_LEN		sizeof(((struct sockaddr_un *)0)->sun_path)
 #define SESSION_TIMEOUT_MIN_MS	1000
 #define TASK_TTL_MIN_MS		1000
+#define ACCEPT_RATE_MAX		10000000	/* connections a second */
+#define PENDING_MAX		100000000	/* requests in flight */
+#define OUTPUT_BUFFER_MIN	(16U * 1024)
+#define OUTPUT_BUFFER_MAX	(1024U * 1024 * 1024)
 #define CAT_NAME_MAX		64	/* a tool's, prompt's, argument's name */
 #define CAT_LABEL_MAX		96	/* "tool NAME" in messages */
 #define TOOL_OUTPUT_MIN		1024U			/* max-output 1K.. */
@@ -103,6 +107,11 @@ enum key {
 	K_SESSION_RESPONSES,
 	K_CACHE_TTL,
 	K_TASK_TTL,
+	K_MAX_PER_ADDRESS,
+	K_ACCEPT_RATE,
+	K_MAX_PENDING,
+	K_MAX_PENDING_CONN,
+	K_MAX_OUTPUT_BUFFER,
 	K_MAX
 };
 
@@ -290,6 +299,11 @@ static const char *const key_names[K_MAX] = {
 	[K_SSE_KEEPALIVE] =		"sse-keepalive",
 	[K_CACHE_TTL] =			"list-cache-ttl",
 	[K_TASK_TTL] =			"task-ttl",
+	[K_MAX_PER_ADDRESS] =		"max-connections-per-address",
+	[K_ACCEPT_RATE] =		"accept-rate",
+	[K_MAX_PENDING] =		"max-pending",
+	[K_MAX_PENDING_CONN] =		"max-pending-per-connection",
+	[K_MAX_OUTPUT_BUFFER] =		"max-output-buffer",
 	[K_SESSION_RESPONSES] =		"session-responses"
 };
 %}
@@ -303,7 +317,8 @@ static const char *const key_names[K_MAX] = {
 %token	ALLOWORIGIN SESSIONRESPONSES TOOL RESOURCE PROMPT DESCRIPTION TITLE
 %token	INPUTSCHEMA COMMAND DIRECTORY ENV TIMEOUT MAXOUTPUT CONCURRENCY PATH
 %token	NAME MIMETYPE MAXSIZE ARGUMENT MESSAGE CACHETTL CACHESCOPE TASKTTL
-%token	TASK LISTCACHETTL ERROR
+%token	TASK LISTCACHETTL MAXPERADDRESS ACCEPTRATE MAXPENDING MAXPENDINGCONN
+%token	MAXOUTPUTBUFFER ERROR
 %token	<v.string>	STRING
 %type	<v.number>	role catkind
 
@@ -467,6 +482,26 @@ main		: WORKERS STRING		{
 			set_duration_min(K_CACHE_TTL, $2, 0,
 			    &ps.conf->c_cache_ttl_ms);
 		}
+		| MAXPERADDRESS STRING		{
+			set_count(K_MAX_PER_ADDRESS, $2, 0,
+			    MAX_CONNECTIONS_MAX, 0, &ps.conf->c_max_per_address);
+		}
+		| ACCEPTRATE STRING		{
+			set_count(K_ACCEPT_RATE, $2, 0, ACCEPT_RATE_MAX, 0,
+			    &ps.conf->c_accept_rate);
+		}
+		| MAXPENDING STRING		{
+			set_count(K_MAX_PENDING, $2, 1, PENDING_MAX, 0,
+			    &ps.conf->c_max_pending);
+		}
+		| MAXPENDINGCONN STRING		{
+			set_count(K_MAX_PENDING_CONN, $2, 1, PENDING_MAX, 0,
+			    &ps.conf->c_max_pending_conn);
+		}
+		| MAXOUTPUTBUFFER STRING	{
+			set_size(K_MAX_OUTPUT_BUFFER, $2, OUTPUT_BUFFER_MIN,
+			    OUTPUT_BUFFER_MAX, &ps.conf->c_max_output_buffer);
+		}
 		| TASKTTL STRING		{
 			set_duration_min(K_TASK_TTL, $2, TASK_TTL_MIN_MS,
 			    &ps.conf->c_task_ttl_ms);
@@ -602,6 +637,7 @@ struct keywords {
 
 /* Sorted for bsearch(). */
 static const struct keywords keywords[] = {
+	{ "accept-rate",	ACCEPTRATE },
 	{ "agent",		AGENT },
 	{ "allow-host",		ALLOWHOST },
 	{ "allow-origin",	ALLOWORIGIN },
@@ -626,8 +662,12 @@ static const struct keywords keywords[] = {
 	{ "log-file",		LOGFILE },
 	{ "max-body-size",	MAXBODYSIZE },
 	{ "max-connections",	MAXCONNECTIONS },
+	{ "max-connections-per-address", MAXPERADDRESS },
 	{ "max-header-size",	MAXHEADERSIZE },
 	{ "max-output",		MAXOUTPUT },
+	{ "max-output-buffer",	MAXOUTPUTBUFFER },
+	{ "max-pending",	MAXPENDING },
+	{ "max-pending-per-connection", MAXPENDINGCONN },
 	{ "max-size",		MAXSIZE },
 	{ "mcp-path",		MCPPATH },
 	{ "message",		MESSAGE },

@@ -34,10 +34,11 @@ static struct mcp_session	*sess;
 static char			*line;		/* a partial line */
 static size_t			 linelen, linecap, linemax;
 static char			*out;
-static size_t			 outlen, outoff;
+static size_t			 outlen, outoff, outcap;
 static ev_io			 rd_ev, wr_ev;
 static ev_timer			 drain_to;
 static int			 eof, inflight;
+static uint32_t			 pending_max;	/* max-pending-per-connection */
 
 static void
 out_flush(void)
@@ -69,9 +70,17 @@ out_add(const char *buf, size_t len)
 	if (outlen + len + 1 > STDIO_OUT_MAX)
 		fatalx("the client does not read stdout (%d bytes waiting)",
 		    STDIO_OUT_MAX);
-	if ((p = realloc(out, outlen + len + 1)) == NULL)
-		fatal("stdout buffer");
-	out = p;
+	if (outlen + len + 1 > outcap) {
+		size_t cap = outcap ? outcap : 4096;
+
+		/* doubling: a stream of small messages copies little */
+		while (cap < outlen + len + 1)
+			cap *= 2;
+		if ((p = realloc(out, cap)) == NULL)
+			fatal("stdout buffer");
+		out = p;
+		outcap = cap;
+	}
 	memcpy(out + outlen, buf, len);
 	out[outlen + len] = '\n';
 	outlen += len + 1;
@@ -115,6 +124,20 @@ handle(const char *msg, size_t len)
 	if (len == 0)
 		return;
 	if (mcp_msg_parse(srv, &m, msg, len) == -1) {
+		out_add(w->buf, w->len);
+		out_flush();
+		return;
+	}
+	/* requests in flight are bounded: past it, come back later */
+	if (m.m_kind == MCP_REQUEST && pending_max != 0 &&
+	    (uint32_t)inflight >= pending_max) {
+		mcp_write_error(srv, &m, MCP_SERVER_ERROR, "Server overloaded: "
+		    "too many requests in flight");
+		if (w->len >= 2 && w->buf[w->len - 1] == '}') {
+			w->len -= 2;
+			jw_append(w, ",\"data\":{\"retryAfterMs\":1000}}}",
+			    31);
+		}
 		out_add(w->buf, w->len);
 		out_flush();
 		return;
@@ -262,6 +285,7 @@ stdio_main(const char *conffile, int debug)
 			fatalx("%s", err);
 	}
 	linemax = conf->c_max_body_size;
+	pending_max = conf->c_max_pending_conn;
 	/* conf stays: the catalog refers to it */
 	fd_nonblock(STDIN_FILENO);
 	fd_nonblock(STDOUT_FILENO);

@@ -34,7 +34,7 @@
 #include "util.h"
 #include "worker.h"
 
-#define HTTP_OUT_MAX		(8 * 1024 * 1024) /* unsent bytes per conn */
+#define HTTP_OUT_MAX		(8 * 1024 * 1024) /* unsent bytes per conn, default */
 #define OUT_CAP_MIN		4096	/* first output buffer, bytes */
 #define HDR_FIELD_MAX		80	/* bytes of a header name we track */
 #define BATCH_MAX		100	/* messages in a batch (2025-03-26) */
@@ -104,6 +104,7 @@ struct hreq {
 	uint64_t		 r_t0_us;
 	int			 r_status;	/* HTTP status of the answer */
 	int			 r_rpc_code;	/* its JSON-RPC error, 0: none */
+	int			 r_pending;	/* counted in w_pending */
 };
 
 struct conn {
@@ -132,6 +133,8 @@ struct conn {
 	uint8_t			 c_inparse;	/* inside http_parser_execute */
 	uint8_t			 c_overflow;	/* output over HTTP_OUT_MAX */
 	uint8_t			 c_handoff_task;	/* the hand-over is a task's */
+	uint8_t			 c_has_addr;	/* counted for its address */
+	unsigned char		 c_addr[ADDR_KEY];
 	int			 c_handoff;	/* owner + 1: hand it over */
 	struct conn		*c_resumer;	/* dead: who took my stream */
 	struct conn		*c_resumes;	/* GET: the dead conn I follow */
@@ -187,9 +190,29 @@ hreq_get(void)
 	return r;
 }
 
+/* A request in flight past its first loop iteration: counted. */
+static void
+pending_take(struct hreq *r)
+{
+	if (r->r_pending || r->r_mx == MX_LISTEN)
+		return;
+	r->r_pending = 1;
+	worker->w_pending++;
+}
+
+static void
+pending_drop(struct hreq *r)
+{
+	if (!r->r_pending)
+		return;
+	r->r_pending = 0;
+	worker->w_pending--;
+}
+
 static void
 hreq_put(struct hreq *r)
 {
+	pending_drop(r);
 	if (npool >= HREQ_POOL_MAX || r->r_bodycap > HREQ_BODY_KEEP) {
 		free(r->r_body);
 		free(r);
@@ -200,6 +223,16 @@ hreq_put(struct hreq *r)
 	npool++;
 }
 
+/* The end of a connection's memory, and of its counts. */
+static void
+conn_free(struct conn *c)
+{
+	if (c->c_has_addr)
+		worker_addr_release(c->c_addr);
+	free(c);
+	worker_conn_closed();
+}
+
 /* Output */
 
 static void
@@ -207,7 +240,10 @@ out_queue(struct conn *c, const char *buf, size_t len)
 {
 	char *p;
 
-	if (c->c_outlen - c->c_outoff + len > HTTP_OUT_MAX) {
+	uint64_t max = worker->w_http.h_out_max ? worker->w_http.h_out_max :
+	    HTTP_OUT_MAX;
+
+	if (c->c_outlen - c->c_outoff + len > max) {
 		/*
 		 * A client that does not read (a listen stream nobody drains):
 		 * nothing more is queued, and the connection is closed from
@@ -219,8 +255,9 @@ out_queue(struct conn *c, const char *buf, size_t len)
 			if (worker->w_metrics != NULL)
 				MX_ADD(&worker->w_metrics->m_rejected[
 				    MX_R_OUTPUT], 1);
-			log_info("fd %d: client does not read %u bytes queued; "
-			    "closing (%llu so far)", c->c_fd, HTTP_OUT_MAX,
+			log_info("fd %d: client does not read: %llu bytes "
+			    "queued (max-output-buffer); closing (%llu so far)",
+			    c->c_fd, (unsigned long long)max,
 			    (unsigned long long)overflows);
 			ev_timer_stop(worker->w_loop, &c->c_to);
 			ev_timer_set(&c->c_to, 0., 0.);
@@ -590,6 +627,7 @@ request_done(struct conn *c)
 	c->c_served = 1;
 	if (r != NULL) {
 		count_request(r);
+		pending_drop(r);
 		if (r->r_get && r->r_sess != NULL)
 			mcp_session_detach(r->r_sess, &c->c_stream);
 		c->c_req = NULL;
@@ -732,8 +770,7 @@ stream_unref(struct mcp_stream *st)
 	}
 	if (c->c_req != NULL)
 		hreq_put(c->c_req);
-	free(c);
-	worker_conn_closed();
+	conn_free(c);
 }
 
 /* Header and policy checks */
@@ -883,6 +920,28 @@ trim(char *s)
 		memmove(s, s + k, n - k + 1);
 }
 
+/* 503 and Retry-After, with a JSON-RPC error for the request's id */
+static void
+overloaded(struct conn *c, const struct mcp_msg *m, enum mx_reason why,
+    const char *what)
+{
+	struct jw	*w = mcp_server_out(worker->w_mcp);
+	char		 msg[128];
+
+	snprintf(msg, sizeof(msg), "Server overloaded: %s", what);
+	mcp_write_error(worker->w_mcp, m->m_kind == MCP_REQUEST ? m : NULL,
+	    MCP_SERVER_ERROR, msg);
+	/* the error object ends the text: add a retry hint to it */
+	if (w->len >= 2 && w->buf[w->len - 1] == '}') {
+		w->len -= 2;
+		jw_append(w, ",\"data\":{\"retryAfterMs\":1000}}}", 31);
+	}
+	if (worker->w_metrics != NULL)
+		MX_ADD(&worker->w_metrics->m_rejected[why], 1);
+	reply(c, 503, "Service Unavailable", "application/json",
+	    "Retry-After: 1\r\n", w->buf, w->len);
+}
+
 /*
  * A request of the stateless era (2026-07-28): no session is looked at or
  * made, Mcp-Session-Id and Last-Event-ID mean nothing, the headers that
@@ -938,6 +997,7 @@ serve_stateless(struct conn *c, struct mcp_msg *m)
 		c->c_busy = 0;
 		break;
 	case MCP_ASYNC:
+		pending_take(r);
 		/*
 		 * No headers yet: an answer that comes alone later is JSON;
 		 * the first notification opens an SSE stream.  Read on: the
@@ -980,6 +1040,14 @@ serve_post(struct conn *c)
 	}
 	r->r_mx = m.m_kind == MCP_REQUEST ? (int)mx_method_of(m.m_method) :
 	    m.m_kind == MCP_BATCH ? MX_OTHER : MX_NOTIFICATION;
+	/* the requests in flight are bounded: new work waits outside */
+	if ((m.m_kind == MCP_REQUEST || m.m_kind == MCP_BATCH) &&
+	    worker->w_http.h_pending_max != 0 &&
+	    worker->w_pending >= worker->w_http.h_pending_max &&
+	    r->r_mx != MX_LISTEN) {
+		overloaded(c, &m, MX_R_PENDING, "too many requests in flight");
+		return;
+	}
 	/* the era, before anything of a session is looked at */
 	switch (mcp_era(r->r_proto, &m)) {
 	case MCP_ERA_UNSUPPORTED:
@@ -1034,6 +1102,7 @@ serve_post(struct conn *c)
 		c->c_busy = 0;
 		break;
 	case MCP_ASYNC:
+		pending_take(r);
 		/* stream_send(final) ends it; until then read nothing */
 		if (!r->r_headers_sent)
 			sse_headers(c);
@@ -1798,8 +1867,7 @@ conn_close(struct conn *c)
 	c->c_req = NULL;
 	if (r != NULL)
 		hreq_put(r);
-	free(c);
-	worker_conn_closed();
+	conn_free(c);
 }
 
 /* This worker's gauges in its scoreboard block. */
@@ -1856,7 +1924,7 @@ http_init(struct worker *w)
 
 void
 http_conn_new(struct worker *w, int fd, enum listen_kind kind,
-    const char *pre, size_t prelen)
+    const char *pre, size_t prelen, const unsigned char *addr)
 {
 	struct conn *c;
 
@@ -1873,6 +1941,10 @@ http_conn_new(struct worker *w, int fd, enum listen_kind kind,
 		goto fail;
 	c->c_fd = fd;
 	c->c_kind = kind;
+	if (addr != NULL) {
+		memcpy(c->c_addr, addr, ADDR_KEY);
+		c->c_has_addr = 1;
+	}
 	c->c_slot = nconns;
 	conns[nconns++] = c;
 	c->c_stream.s_ops = &conn_stream_ops;
@@ -1891,6 +1963,8 @@ http_conn_new(struct worker *w, int fd, enum listen_kind kind,
 fail:
 	log_warn("connection");
 	close(fd);
+	if (addr != NULL)
+		worker_addr_release(addr);
 	worker_conn_closed();
 }
 
@@ -1910,8 +1984,11 @@ http_adopt(struct worker *w, int fd, const struct handoff *h)
 {
 	struct conn	*c;
 	struct hreq	*r;
+	unsigned char	 key[ADDR_KEY];
 
-	http_conn_new(w, fd, h->h_kind, NULL, 0);
+	worker_addr_take(fd, key);
+	http_conn_new(w, fd, h->h_kind, NULL, 0,
+	    w->w_per_address != 0 ? key : NULL);
 	if (nconns == 0 || (c = conns[nconns - 1])->c_fd != fd)
 		return;		/* could not take it: closed */
 	if ((r = c->c_req = hreq_get()) == NULL) {

@@ -12,13 +12,17 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "mcp.h"
+#include "metrics.h"
 #include "scoreboard.h"
 #include "util.h"
 #include "worker.h"
@@ -35,10 +39,162 @@ pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		listeners_watch(worker, 1);
 }
 
+/* Connections of each client address, in this worker. */
+#define ADDR_BUCKETS		4096
+struct addr_count {
+	struct addr_count	*a_next;
+	unsigned char		 a_key[ADDR_KEY];
+	uint32_t		 a_n;
+};
+static struct addr_count	*addrs[ADDR_BUCKETS];
+
+static unsigned
+addr_hash(const unsigned char *k)
+{
+	uint32_t h = 2166136261u;
+	int i;
+
+	for (i = 0; i < ADDR_KEY; i++)
+		h = (h ^ k[i]) * 16777619u;
+	return h % ADDR_BUCKETS;
+}
+
+static struct addr_count *
+addr_find(const unsigned char *k, int make)
+{
+	struct addr_count	*a;
+	unsigned		 b = addr_hash(k);
+
+	for (a = addrs[b]; a != NULL; a = a->a_next)
+		if (memcmp(a->a_key, k, ADDR_KEY) == 0)
+			return a;
+	if (!make || (a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	memcpy(a->a_key, k, ADDR_KEY);
+	a->a_next = addrs[b];
+	addrs[b] = a;
+	return a;
+}
+
+static void
+addr_key(const struct sockaddr_storage *ss, unsigned char *k)
+{
+	memset(k, 0, ADDR_KEY);
+	if (ss->ss_family == AF_INET6)
+		memcpy(k, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	else if (ss->ss_family == AF_INET) {
+		k[10] = k[11] = 0xff;
+		memcpy(k + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	}
+}
+
+void
+worker_addr_release(const unsigned char *k)
+{
+	struct addr_count	*a, **pp;
+	unsigned		 b;
+
+	if (worker->w_per_address == 0 || (a = addr_find(k, 0)) == NULL)
+		return;
+	if (--a->a_n > 0)
+		return;
+	b = addr_hash(k);
+	for (pp = &addrs[b]; *pp != NULL; pp = &(*pp)->a_next)
+		if (*pp == a) {
+			*pp = a->a_next;
+			break;
+		}
+	free(a);
+}
+
+/* count a connection handed over to us (no cap: it was accepted) */
+void
+worker_addr_take(int fd, unsigned char *k)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		len = sizeof(ss);
+	struct addr_count	*a;
+
+	memset(k, 0, ADDR_KEY);
+	if (worker->w_per_address == 0 ||
+	    getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
+		return;
+	addr_key(&ss, k);
+	if ((a = addr_find(k, 1)) != NULL)
+		a->a_n++;
+}
+
+/* The client connections of every worker, from the scoreboard. */
+static uint64_t
+node_conns(void)
+{
+	const struct scoreboard	*sb = &worker->w_child->c_sb;
+	uint64_t		 n = 0;
+	uint32_t		 i;
+
+	for (i = 1; i < SB_SLOTS; i++)
+		if (SB_GET(&sb->sb_slots[i], s_state) != SB_FREE &&
+		    SB_GET(&sb->sb_slots[i], s_role) == ROLE_WORKER)
+			n += SB_GET(&sb->sb_slots[i], s_conns);
+	return n;
+}
+
+/*
+ * A connection over a limit: what it sent is read and dropped, it gets
+ * 503 with Retry-After and is closed -- never left hanging.
+ */
+static void
+refuse(int fd, enum mx_reason why, const char *what)
+{
+	static const char head[] = "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Retry-After: 1\r\nContent-Type: application/json\r\n"
+	    "Connection: close\r\nContent-Length: %zu\r\n\r\n%s";
+	char	body[256], msg[512];
+	int	n;
+
+	while (recv(fd, msg, sizeof(msg), 0) > 0)
+		;
+	snprintf(body, sizeof(body), "{\"jsonrpc\":\"2.0\",\"id\":null,"
+	    "\"error\":{\"code\":-32000,\"message\":\"Server overloaded: "
+	    "%s\",\"data\":{\"retryAfterMs\":1000}}}", what);
+	n = snprintf(msg, sizeof(msg), head, strlen(body), body);
+	(void)send(fd, msg, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	shutdown(fd, SHUT_WR);
+	close(fd);
+	if (worker->w_metrics != NULL)
+		MX_ADD(&worker->w_metrics->m_rejected[why], 1);
+	if (ev_now(worker->w_loop) - worker->w_refuse_logged >= 1.0) {
+		worker->w_refuse_logged = ev_now(worker->w_loop);
+		log_warnx("refusing connections: %s", what);
+	}
+}
+
+/* A token of the accept-rate bucket: 1, or 0 when none is left. */
+static int
+accept_token(void)
+{
+	ev_tstamp now = ev_now(worker->w_loop);
+
+	if (worker->w_accept_rate == 0)
+		return 1;
+	worker->w_tokens += (now - worker->w_tokens_at) * worker->w_accept_rate;
+	worker->w_tokens_at = now;
+	if (worker->w_tokens > worker->w_accept_rate)
+		worker->w_tokens = worker->w_accept_rate;	/* 1 s burst */
+	if (worker->w_tokens < 1.0)
+		return 0;
+	worker->w_tokens -= 1.0;
+	return 1;
+}
+
 static void
 accept_cb(struct ev_loop *loop, ev_io *ev, int revents)
 {
 	struct wlistener	*l = ev->data;
+	struct sockaddr_storage	 ss;
+	struct addr_count	*a = NULL;
+	unsigned char		 key[ADDR_KEY];
+	socklen_t		 sslen;
 	int			 fd, i;
 
 	for (i = 0; i < ACCEPT_BATCH; i++) {
@@ -48,7 +204,8 @@ accept_cb(struct ev_loop *loop, ev_io *ev, int revents)
 			listeners_watch(worker, 0);
 			return;
 		}
-		fd = accept4(l->wl_fd, NULL, NULL,
+		sslen = sizeof(ss);
+		fd = accept4(l->wl_fd, (struct sockaddr *)&ss, &sslen,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			switch (errno) {
@@ -73,10 +230,38 @@ accept_cb(struct ev_loop *loop, ev_io *ev, int revents)
 				return;
 			}
 		}
+		/* the limits; the admin listener is never refused */
+		memset(key, 0, sizeof(key));
+		if (l->wl_kind == LISTEN_HTTP) {
+			if (node_conns() >= worker->w_max_conns) {
+				refuse(fd, MX_R_CONNECTIONS,
+				    "too many connections");
+				continue;
+			}
+			if (!accept_token()) {
+				refuse(fd, MX_R_ACCEPT_RATE,
+				    "too many new connections a second");
+				continue;
+			}
+			if (worker->w_per_address != 0) {
+				addr_key(&ss, key);
+				if ((a = addr_find(key, 1)) == NULL ||
+				    a->a_n >= worker->w_per_address) {
+					if (a != NULL && a->a_n == 0)
+						worker_addr_release(key);
+					refuse(fd, MX_R_ADDRESS, "too many "
+					    "connections from one address");
+					continue;
+				}
+				a->a_n++;
+			}
+		}
 		worker->w_conns++;
 		SB_SET(worker->w_child->c_slot, s_conns, worker->w_conns);
 		SB_ADD(worker->w_child->c_slot, s_accepted, 1);
-		http_conn_new(worker, fd, l->wl_kind, NULL, 0);
+		http_conn_new(worker, fd, l->wl_kind, NULL, 0,
+		    a != NULL ? key : NULL);
+		a = NULL;
 	}
 }
 
@@ -144,6 +329,10 @@ hcfg_load(struct hcfg *h, const struct conf *conf)
 	h->h_keepalive_ms = conf->c_sse_keepalive_ms;
 	h->h_session_ms = conf->c_session_timeout_ms;
 	h->h_sse_always = conf->c_session_responses == RESPONSES_SSE;
+	h->h_out_max = conf->c_max_output_buffer;
+	/* the node's bound on requests in flight, shared by the workers */
+	h->h_pending_max = conf->c_max_pending / conf_workers(conf) +
+	    (conf->c_max_pending % conf_workers(conf) != 0);
 }
 
 static void
@@ -162,6 +351,11 @@ worker_start(struct child *c)
 	worker->w_loop = c->c_loop;
 	worker->w_cap = conf_worker_connections(c->c_conf);
 	hcfg_load(&worker->w_http, c->c_conf);
+	worker->w_max_conns = c->c_conf->c_max_connections;
+	worker->w_per_address = c->c_conf->c_max_per_address;
+	worker->w_accept_rate = c->c_conf->c_accept_rate;
+	worker->w_tokens = worker->w_accept_rate;
+	worker->w_tokens_at = ev_now(c->c_loop);
 	if ((worker->w_mcp = mcp_server_new(c->c_loop, "mcpd",
 	    PACKAGE_VERSION)) == NULL)
 		fatalx("MCP engine: out of memory");

@@ -41,6 +41,8 @@ struct hcfg {
 	uint32_t		 h_keepalive_ms;	/* SSE comments */
 	uint32_t		 h_session_ms;		/* idle session */
 	int			 h_sse_always;		/* no JSON answers */
+	uint64_t		 h_out_max;		/* bytes queued, conn */
+	uint32_t		 h_pending_max;		/* in flight, worker */
 };
 
 struct mcp_server;
@@ -58,12 +60,24 @@ struct worker {
 	int			 w_accepting;
 	int			 w_quitting;
 	ev_timer		 w_pause_to;
+	uint64_t		 w_pending;	/* requests in flight */
+	/* limits on accepting */
+	uint64_t		 w_max_conns;	/* the node's, max-connections */
+	uint32_t		 w_per_address;	/* 0: no cap */
+	uint32_t		 w_accept_rate;	/* a second, 0: any */
+	double			 w_tokens;	/* accept-rate bucket */
+	double			 w_tokens_at;
+	ev_tstamp		 w_refuse_logged;
 };
 
 extern struct worker	*worker;
 
 /* worker.c */
 void	worker_conn_closed(void);
+/* the per-address count of a connection's peer (16 bytes, v4 mapped) */
+#define ADDR_KEY		16
+void	worker_addr_release(const unsigned char *);
+void	worker_addr_take(int fd, unsigned char *key);
 
 /* A request and its connection, handed to the worker owning its session. */
 struct handoff {
@@ -94,8 +108,9 @@ void	peer_broadcast(void *, const char *method, const char *uri);
 void	http_init(struct worker *);
 void	http_adopt(struct worker *, int fd, const struct handoff *);
 /* take a connection; bytes already read from it (a hand-over) or NULL */
+/* addr: the peer's key for the per-address count (released at close) */
 void	http_conn_new(struct worker *, int fd, enum listen_kind,
-	    const char *pre, size_t prelen);
+	    const char *pre, size_t prelen, const unsigned char *addr);
 void	http_quit(struct worker *);
 
 #endif
