@@ -184,6 +184,15 @@ conf_defaults(struct conf *c)
 	c->c_max_pending = DEF_MAX_PENDING;
 	c->c_max_pending_conn = DEF_MAX_PENDING_CONN;
 	c->c_max_output_buffer = DEF_MAX_OUTPUT_BUFFER;
+	c->c_alert_window_ms = DEF_ALERT_WINDOW_MS;
+	c->c_alert_min_requests = DEF_ALERT_MIN_REQUESTS;
+	c->c_alert_errors_ppm[0] = DEF_ALERT_YELLOW_PPM;
+	c->c_alert_errors_ppm[1] = DEF_ALERT_RED_PPM;
+	c->c_alert_errors_ppm[2] = DEF_ALERT_EMERGENCY_PPM;
+	c->c_alert_p95_ms[0] = DEF_ALERT_YELLOW_P95_MS;
+	c->c_alert_p95_ms[1] = DEF_ALERT_RED_P95_MS;
+	c->c_alert_pending_ppm = DEF_ALERT_PENDING_PPM;
+	c->c_alert_hold_ms = DEF_ALERT_HOLD_MS;
 	for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
 		snprintf(c->c_allow_hosts[i], sizeof(c->c_allow_hosts[i]),
 		    "%s", hosts[i]);
@@ -308,6 +317,19 @@ print_size(FILE *fp, const char *key, uint64_t bytes)
 }
 
 /* "\tKEY \"text\"": NULL (none) as "". */
+/* parts per million as the shortest percentage: 500 -> "0.05%" */
+static void
+print_percent(FILE *fp, const char *key, uint32_t ppm)
+{
+	char	frac[8];
+	int	n;
+
+	n = snprintf(frac, sizeof(frac), "%04u", ppm % 10000);
+	while (n > 0 && frac[n - 1] == '0')
+		frac[--n] = '\0';
+	fprintf(fp, "%s %u%s%s%%\n", key, ppm / 10000, n ? "." : "", frac);
+}
+
 static void
 print_text(FILE *fp, const char *key, const char *s)
 {
@@ -487,6 +509,24 @@ conf_print(FILE *fp, const struct conf *c)
 	fprintf(fp, "max-pending-per-connection %lu\n",
 	    (unsigned long)c->c_max_pending_conn);
 	print_size(fp, "max-output-buffer", c->c_max_output_buffer);
+	fprintf(fp, "connections-soft-limit %lu\n",
+	    (unsigned long)c->c_connections_soft);
+	print_duration(fp, "alert-window", c->c_alert_window_ms);
+	fprintf(fp, "alert-min-requests %lu\n",
+	    (unsigned long)c->c_alert_min_requests);
+	print_percent(fp, "alert-yellow-errors", c->c_alert_errors_ppm[0]);
+	print_percent(fp, "alert-red-errors", c->c_alert_errors_ppm[1]);
+	print_percent(fp, "alert-emergency-errors", c->c_alert_errors_ppm[2]);
+	print_duration(fp, "alert-yellow-p95", c->c_alert_p95_ms[0]);
+	print_duration(fp, "alert-red-p95", c->c_alert_p95_ms[1]);
+	print_percent(fp, "alert-emergency-pending", c->c_alert_pending_ppm);
+	print_duration(fp, "alert-hold", c->c_alert_hold_ms);
+	fprintf(fp, "alert-command ");
+	if (c->c_alert_command[0] != '\0')
+		print_string(fp, c->c_alert_command);
+	else
+		fputs("none", fp);
+	putc('\n', fp);
 	fprintf(fp, "session-responses %s\n",
 	    conf_session_responses_name(c->c_session_responses));
 	for (i = 0; i < c->c_nallow_hosts && i < CONF_ALLOW_MAX; i++) {

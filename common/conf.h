@@ -57,6 +57,15 @@
 #define DEF_MAX_PENDING		500000		/* requests in flight */
 #define DEF_MAX_PENDING_CONN	10000		/* the same, per conn */
 #define DEF_MAX_OUTPUT_BUFFER	(8U * 1024 * 1024) /* bytes per conn */
+#define DEF_ALERT_WINDOW_MS	60000		/* sliding window */
+#define DEF_ALERT_MIN_REQUESTS	100		/* in the window, to judge */
+#define DEF_ALERT_YELLOW_PPM	500		/* 0.05 % failures */
+#define DEF_ALERT_RED_PPM	5000		/* 0.5 % */
+#define DEF_ALERT_EMERGENCY_PPM	10000		/* 1 % */
+#define DEF_ALERT_YELLOW_P95_MS	100
+#define DEF_ALERT_RED_P95_MS	200
+#define DEF_ALERT_PENDING_PPM	800000		/* 80 % of max-pending */
+#define DEF_ALERT_HOLD_MS	30000		/* calm before shedding ends */
 /* allow-host when none is given: { DEF_ALLOW_HOSTS }, any port */
 #define DEF_ALLOW_HOSTS		"localhost", "127.0.0.1", "[::1]"
 #define DEF_ALLOW_HOSTS_COUNT	3
@@ -217,6 +226,15 @@ struct conf {
 	uint32_t		 c_max_pending;		/* in flight, node */
 	uint32_t		 c_max_pending_conn;	/* in flight, conn */
 	uint32_t		 c_max_output_buffer;	/* bytes, per conn */
+	/* alert tiers */
+	uint32_t		 c_alert_window_ms;
+	uint32_t		 c_alert_min_requests;
+	uint32_t		 c_alert_errors_ppm[3];	/* yellow, red, emergency */
+	uint32_t		 c_alert_p95_ms[2];	/* yellow, red */
+	uint32_t		 c_alert_pending_ppm;	/* of max-pending */
+	uint32_t		 c_alert_hold_ms;
+	char			 c_alert_command[CONF_PATH_MAX]; /* "": none */
+	uint32_t		 c_connections_soft;	/* 0: 80 % of max */
 	/*
 	 * Host header names (lower case, no port; "[::1]" for IPv6), the
 	 * defaults unless the file has allow-host lines.  A single "*": any.

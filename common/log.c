@@ -149,6 +149,7 @@ fn(const char *fmt, ...)				\
 
 LOGFN(log_warnx, LOG_WARNING, 1)
 LOGFN(log_crit, LOG_CRIT, 1)
+LOGFN(log_err, LOG_ERR, 1)
 LOGFN(log_info, LOG_INFO, 1)
 LOGFN(log_notice, LOG_NOTICE, 1)
 LOGFN(log_debug, LOG_DEBUG, log_verbose)

@@ -339,6 +339,13 @@ mx_prometheus(const struct scoreboard *sb, size_t *len)
 	    (unsigned long long)s.conns, (unsigned long long)s.accepted,
 	    (unsigned long long)s.restarts, (unsigned long long)s.procs,
 	    (unsigned long long)s.ready);
+	fprintf(fp, "# HELP mcpd_alert_tier The alert tier: 0 green, 1 yellow, "
+	    "2 red, 3 emergency.\n# TYPE mcpd_alert_tier gauge\n"
+	    "mcpd_alert_tier %llu\n"
+	    "# HELP mcpd_shedding 1 while the emergency response refuses new "
+	    "work.\n# TYPE mcpd_shedding gauge\nmcpd_shedding %llu\n",
+	    (unsigned long long)SB_HDR_GET(sb, SB_H_ALERT_TIER),
+	    (unsigned long long)SB_HDR_GET(sb, SB_H_SHEDDING));
 	if (fclose(fp) != 0) {
 		free(buf);
 		buf = NULL;
@@ -364,7 +371,10 @@ mx_json(const struct scoreboard *sb, size_t *len)
 		free(m);
 		return NULL;
 	}
-	fprintf(fp, "{\"connections\":%llu,\"accepted\":%llu,\"restarts\":%llu,"
+	fprintf(fp, "{\"alert_tier\":%llu,\"shedding\":%llu,",
+	    (unsigned long long)SB_HDR_GET(sb, SB_H_ALERT_TIER),
+	    (unsigned long long)SB_HDR_GET(sb, SB_H_SHEDDING));
+	fprintf(fp, "\"connections\":%llu,\"accepted\":%llu,\"restarts\":%llu,"
 	    "\"processes\":%llu,\"ready\":%llu", (unsigned long long)s.conns,
 	    (unsigned long long)s.accepted, (unsigned long long)s.restarts,
 	    (unsigned long long)s.procs, (unsigned long long)s.ready);
@@ -430,6 +440,10 @@ mx_table(const struct scoreboard *sb, size_t *len)
 		free(m);
 		return NULL;
 	}
+	fprintf(fp, "alert tier %s%s\n",
+	    (const char *[]){ "green", "yellow", "red", "emergency" }[
+	    SB_HDR_GET(sb, SB_H_ALERT_TIER) & 3],
+	    SB_HDR_GET(sb, SB_H_SHEDDING) ? ", shedding load" : "");
 	fprintf(fp, "connections %llu (accepted %llu), processes %llu "
 	    "(%llu ready), restarts %llu\n", (unsigned long long)s.conns,
 	    (unsigned long long)s.accepted, (unsigned long long)s.procs,

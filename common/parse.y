@@ -112,6 +112,17 @@ enum key {
 	K_MAX_PENDING,
 	K_MAX_PENDING_CONN,
 	K_MAX_OUTPUT_BUFFER,
+	K_ALERT_WINDOW,
+	K_ALERT_MIN_REQUESTS,
+	K_ALERT_YELLOW_ERRORS,
+	K_ALERT_RED_ERRORS,
+	K_ALERT_EMERGENCY_ERRORS,
+	K_ALERT_YELLOW_P95,
+	K_ALERT_RED_P95,
+	K_ALERT_EMERGENCY_PENDING,
+	K_ALERT_HOLD,
+	K_ALERT_COMMAND,
+	K_CONNECTIONS_SOFT,
 	K_MAX
 };
 
@@ -255,6 +266,7 @@ static int	 fits_sun_path(const char *);
 static void	 set_count(enum key, const char *, long long, long long,
 		    int, uint32_t *);
 static void	 set_duration(enum key, const char *, uint32_t *);
+static void	 set_percent(enum key, const char *, uint32_t *);
 static void	 set_duration_min(enum key, const char *, uint32_t,
 		    uint32_t *);
 static void	 set_size(enum key, const char *, uint32_t, uint32_t,
@@ -304,6 +316,17 @@ static const char *const key_names[K_MAX] = {
 	[K_MAX_PENDING] =		"max-pending",
 	[K_MAX_PENDING_CONN] =		"max-pending-per-connection",
 	[K_MAX_OUTPUT_BUFFER] =		"max-output-buffer",
+	[K_ALERT_WINDOW] =		"alert-window",
+	[K_ALERT_MIN_REQUESTS] =	"alert-min-requests",
+	[K_ALERT_YELLOW_ERRORS] =	"alert-yellow-errors",
+	[K_ALERT_RED_ERRORS] =		"alert-red-errors",
+	[K_ALERT_EMERGENCY_ERRORS] =	"alert-emergency-errors",
+	[K_ALERT_YELLOW_P95] =		"alert-yellow-p95",
+	[K_ALERT_RED_P95] =		"alert-red-p95",
+	[K_ALERT_EMERGENCY_PENDING] =	"alert-emergency-pending",
+	[K_ALERT_HOLD] =		"alert-hold",
+	[K_ALERT_COMMAND] =		"alert-command",
+	[K_CONNECTIONS_SOFT] =		"connections-soft-limit",
 	[K_SESSION_RESPONSES] =		"session-responses"
 };
 %}
@@ -318,7 +341,9 @@ static const char *const key_names[K_MAX] = {
 %token	INPUTSCHEMA COMMAND DIRECTORY ENV TIMEOUT MAXOUTPUT CONCURRENCY PATH
 %token	NAME MIMETYPE MAXSIZE ARGUMENT MESSAGE CACHETTL CACHESCOPE TASKTTL
 %token	TASK LISTCACHETTL MAXPERADDRESS ACCEPTRATE MAXPENDING MAXPENDINGCONN
-%token	MAXOUTPUTBUFFER ERROR
+%token	MAXOUTPUTBUFFER ALERTWINDOW ALERTMINREQUESTS ALERTYELLOWERRORS
+%token	ALERTREDERRORS ALERTEMERGENCYERRORS ALERTYELLOWP95 ALERTREDP95
+%token	ALERTEMERGENCYPENDING ALERTHOLD ALERTCOMMAND CONNECTIONSSOFT ERROR
 %token	<v.string>	STRING
 %type	<v.number>	role catkind
 
@@ -502,6 +527,59 @@ main		: WORKERS STRING		{
 			set_size(K_MAX_OUTPUT_BUFFER, $2, OUTPUT_BUFFER_MIN,
 			    OUTPUT_BUFFER_MAX, &ps.conf->c_max_output_buffer);
 		}
+		| ALERTWINDOW STRING		{
+			set_duration_min(K_ALERT_WINDOW, $2, 1000,
+			    &ps.conf->c_alert_window_ms);
+		}
+		| ALERTMINREQUESTS STRING	{
+			set_count(K_ALERT_MIN_REQUESTS, $2, 0, 1000000000, 0,
+			    &ps.conf->c_alert_min_requests);
+		}
+		| ALERTYELLOWERRORS STRING	{
+			set_percent(K_ALERT_YELLOW_ERRORS, $2,
+			    &ps.conf->c_alert_errors_ppm[0]);
+		}
+		| ALERTREDERRORS STRING		{
+			set_percent(K_ALERT_RED_ERRORS, $2,
+			    &ps.conf->c_alert_errors_ppm[1]);
+		}
+		| ALERTEMERGENCYERRORS STRING	{
+			set_percent(K_ALERT_EMERGENCY_ERRORS, $2,
+			    &ps.conf->c_alert_errors_ppm[2]);
+		}
+		| ALERTYELLOWP95 STRING		{
+			set_duration(K_ALERT_YELLOW_P95, $2,
+			    &ps.conf->c_alert_p95_ms[0]);
+		}
+		| ALERTREDP95 STRING		{
+			set_duration(K_ALERT_RED_P95, $2,
+			    &ps.conf->c_alert_p95_ms[1]);
+		}
+		| ALERTEMERGENCYPENDING STRING	{
+			set_percent(K_ALERT_EMERGENCY_PENDING, $2,
+			    &ps.conf->c_alert_pending_ppm);
+		}
+		| ALERTHOLD STRING		{
+			set_duration_min(K_ALERT_HOLD, $2, 0,
+			    &ps.conf->c_alert_hold_ms);
+		}
+		| ALERTCOMMAND STRING		{
+			if (key_first(&ps.seen[K_ALERT_COMMAND],
+			    "alert-command")) {
+				if (strcmp($2, "none") == 0) {
+					ps.conf->c_alert_command[0] = '\0';
+					ps.seen[K_ALERT_COMMAND].w_ok = 1;
+				} else if (get_path("alert-command", $2,
+				    ps.conf->c_alert_command,
+				    sizeof(ps.conf->c_alert_command)))
+					ps.seen[K_ALERT_COMMAND].w_ok = 1;
+			}
+		}
+		| CONNECTIONSSOFT STRING	{
+			set_count(K_CONNECTIONS_SOFT, $2, 0,
+			    MAX_CONNECTIONS_MAX, 0,
+			    &ps.conf->c_connections_soft);
+		}
 		| TASKTTL STRING		{
 			set_duration_min(K_TASK_TTL, $2, TASK_TTL_MIN_MS,
 			    &ps.conf->c_task_ttl_ms);
@@ -639,6 +717,16 @@ struct keywords {
 static const struct keywords keywords[] = {
 	{ "accept-rate",	ACCEPTRATE },
 	{ "agent",		AGENT },
+	{ "alert-command",	ALERTCOMMAND },
+	{ "alert-emergency-errors", ALERTEMERGENCYERRORS },
+	{ "alert-emergency-pending", ALERTEMERGENCYPENDING },
+	{ "alert-hold",		ALERTHOLD },
+	{ "alert-min-requests",	ALERTMINREQUESTS },
+	{ "alert-red-errors",	ALERTREDERRORS },
+	{ "alert-red-p95",	ALERTREDP95 },
+	{ "alert-window",	ALERTWINDOW },
+	{ "alert-yellow-errors", ALERTYELLOWERRORS },
+	{ "alert-yellow-p95",	ALERTYELLOWP95 },
 	{ "allow-host",		ALLOWHOST },
 	{ "allow-origin",	ALLOWORIGIN },
 	{ "argument",		ARGUMENT },
@@ -648,6 +736,7 @@ static const struct keywords keywords[] = {
 	{ "cache-ttl",		CACHETTL },
 	{ "command",		COMMAND },
 	{ "concurrency",	CONCURRENCY },
+	{ "connections-soft-limit", CONNECTIONSSOFT },
 	{ "control-socket",	CONTROLSOCKET },
 	{ "description",	DESCRIPTION },
 	{ "directory",		DIRECTORY },
@@ -975,6 +1064,43 @@ get_size(const char *key, const char *s, uint32_t min, uint32_t max,
 	stmt_error("%s: invalid size \"%s\" (a number of bytes, or a number "
 	    "and K, M or G)", key, s);
 	return 0;
+}
+
+/* PERCENT: digits, at most 4 decimals, "%"; 0%..100% in parts per million */
+static void
+set_percent(enum key k, const char *s, uint32_t *out)
+{
+	const char	*p = s;
+	unsigned long	 whole = 0, frac = 0, scale = 10000;
+	int		 digits = 0, decimals = 0;
+
+	if (!key_first(&ps.seen[k], key_names[k]))
+		return;
+	while (isdigit((unsigned char)*p) && digits < 4) {
+		whole = whole * 10 + (unsigned long)(*p++ - '0');
+		digits++;
+	}
+	if (*p == '.') {
+		p++;
+		while (isdigit((unsigned char)*p) && decimals < 4) {
+			scale /= 10;
+			frac += (unsigned long)(*p++ - '0') * scale;
+			decimals++;
+		}
+		if (decimals == 0)
+			digits = 0;
+	}
+	if (digits == 0 || strcmp(p, "%") != 0) {
+		stmt_error("%s: invalid percentage \"%s\" (like 0.05%%, at "
+		    "most 4 decimals)", key_names[k], s);
+		return;
+	}
+	if (whole > 100 || (whole == 100 && frac > 0)) {
+		stmt_error("%s: %s is out of range 0%%..100%%", key_names[k], s);
+		return;
+	}
+	*out = (uint32_t)(whole * 10000 + frac);
+	ps.seen[k].w_ok = 1;
 }
 
 static void

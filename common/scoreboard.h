@@ -65,6 +65,15 @@ void	sb_clear(struct scoreboard *, uint32_t slot);
 struct sb_metrics *sb_metrics_of(const struct scoreboard *,
 	    const struct sb_slot *);
 
+/* words of the header the supervisor publishes (h_spare) */
+#define SB_H_ALERT_TIER		0	/* 0 green .. 3 emergency */
+#define SB_H_SHEDDING		1	/* 1: refuse new work */
+#define SB_HDR_SET(sb, i, v) \
+	__atomic_store_n(&(sb)->sb_hdr->h_spare[i], (uint64_t)(v), \
+	    __ATOMIC_RELAXED)
+#define SB_HDR_GET(sb, i) \
+	__atomic_load_n(&(sb)->sb_hdr->h_spare[i], __ATOMIC_RELAXED)
+
 #define SB_SET(slot, field, v) \
 	__atomic_store_n(&(slot)->field, (uint64_t)(v), __ATOMIC_RELAXED)
 #define SB_GET(slot, field) \

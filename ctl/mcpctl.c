@@ -152,6 +152,8 @@ main(int argc, char *argv[])
 	const char		*conffile = MCPD_CONF_PATH, *sock = NULL, *cmd;
 	char			 sockbuf[CONF_PATH_MAX], err[160];
 	char			 dconf[CONF_PATH_MAX] = "", dstate[16] = "";
+	char			 atier[16] = "green", awhy[256] = "";
+	int			 ashed = 0;
 	char			 result[MSG_FRAME_MAX + 1] = "";
 	uint64_t		 dpid = 0, dgen = 0, dup_ms = 0, dworkers = 0;
 	uint32_t		 type;
@@ -273,6 +275,11 @@ main(int argc, char *argv[])
 				r->delay = m->m_f[8].u;
 				break;
 			}
+			case MSG_CTL_ALERT:
+				msg_strcpy(atier, sizeof(atier), &m->m_f[1]);
+				msg_strcpy(awhy, sizeof(awhy), &m->m_f[2]);
+				ashed = m->m_f[3].u != 0;
+				break;
 			case MSG_CTL_TEXT:
 				fwrite(m->m_f[0].s.p, 1, m->m_f[0].s.len,
 				    stdout);
@@ -310,6 +317,11 @@ main(int argc, char *argv[])
 		printf(",\"workers\":%llu,\"state\":",
 		    (unsigned long long)dworkers);
 		json_str(dstate);
+		printf(",\"alert\":{\"tier\":");
+		json_str(atier);
+		printf(",\"reason\":");
+		json_str(awhy);
+		printf(",\"shedding\":%s}", ashed ? "true" : "false");
 		printf(",\"processes\":[");
 		for (k = 0; k < nrows; k++) {
 			struct row *r = &rows[k];
@@ -337,6 +349,8 @@ main(int argc, char *argv[])
 		    "config %s\n", (unsigned long long)dpid,
 		    (unsigned long long)dgen, dstate,
 		    (unsigned long long)dworkers, dconf);
+		printf("alert %s%s%s%s\n", atier, awhy[0] ? ": " : "", awhy,
+		    ashed ? " (shedding load)" : "");
 		printf("%-10s %5s %8s %4s %-11s %9s %8s %11s\n", "ROLE",
 		    "INDEX", "PID", "GEN", "STATE", "UPTIME", "RESTARTS",
 		    "CONNECTIONS");

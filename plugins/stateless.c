@@ -418,6 +418,14 @@ tool_trigger_update(struct mcpd_call *call, const char *args, size_t len,
 	mcpd_call_result_text(call, "Announced", 0);
 }
 
+/* the server's fault, on purpose: alert tests drive failures with it */
+static void
+tool_internal_error(struct mcpd_call *call, const char *args, size_t len,
+    void *arg)
+{
+	mcpd_call_error(call, -32603, "Internal error (on purpose)");
+}
+
 static void
 tool_x_mcp_header(struct mcpd_call *call, const char *args, size_t len,
     void *arg)
@@ -481,6 +489,9 @@ static const struct mcpd_tool tools[] = {
 	    "{\"type\":\"object\",\"properties\":{\"uri\":{\"type\":"
 	    "\"string\"}},\"required\":[\"uri\"]}", NULL,
 	    tool_trigger_update, NULL },
+	{ "test_internal_error", NULL,
+	    "Fails with an internal error (-32603), for the alert tests",
+	    SCHEMA_NONE, NULL, tool_internal_error, NULL },
 	{ "test_x_mcp_header", NULL,
 	    "Echoes a parameter mirrored into the Mcp-Param-Region header",
 	    "{\"type\":\"object\",\"properties\":{\"region\":{\"type\":"

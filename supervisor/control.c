@@ -96,6 +96,14 @@ reply_status(struct chan *ch)
 		    (uint64_t)0, SB_GET(&sup->s_sb.sb_slots[p->p_slot],
 		    s_conns), (uint64_t)0);
 	}
+	{
+		const char	*why;
+		int		 t = alert_tier(&why);
+
+		chan_send(ch, MSG_CTL_ALERT, -1, (uint64_t)t,
+		    alert_tier_name(t), why, SB_HDR_GET(&sup->s_sb,
+		    SB_H_SHEDDING));
+	}
 	chan_send(ch, MSG_CTL_RESULT, -1, (uint64_t)0, "");
 }
 

@@ -338,7 +338,8 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 static void
 child_cb(struct ev_loop *loop, ev_child *w, int revents)
 {
-	proc_reap(w->rpid, w->rstatus);
+	if (!alert_reap(w->rpid, w->rstatus))
+		proc_reap(w->rpid, w->rstatus);
 }
 
 void
@@ -369,6 +370,7 @@ sup_run(void)
 	ev_unref(sup->s_loop);
 	ev_init(&sup->s_start_to, NULL);
 	control_start();
+	alert_start();
 
 	if (conf_text(sup->s_conf, &sup->s_conf_text, &sup->s_conf_len) == -1)
 		fatal("configuration text");

@@ -113,6 +113,13 @@ struct sup {
 
 extern struct sup	*sup;
 
+/* alert.c */
+void		 alert_start(void);
+/* 1 when pid was the alert command's (reaped), else 0 */
+int		 alert_reap(pid_t, int status);
+int		 alert_tier(const char **why);
+const char	*alert_tier_name(int);
+
 /* sup.c */
 void	sup_run(void) __attribute__((noreturn));
 int	sup_reload(char *err, size_t errlen);

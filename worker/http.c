@@ -1040,6 +1040,13 @@ serve_post(struct conn *c)
 	}
 	r->r_mx = m.m_kind == MCP_REQUEST ? (int)mx_method_of(m.m_method) :
 	    m.m_kind == MCP_BATCH ? MX_OTHER : MX_NOTIFICATION;
+	/* the emergency tier: new work waits outside (accepted work not) */
+	if ((m.m_kind == MCP_REQUEST || m.m_kind == MCP_BATCH) &&
+	    r->r_mx != MX_TASKS &&
+	    SB_HDR_GET(&worker->w_child->c_sb, SB_H_SHEDDING)) {
+		overloaded(c, &m, MX_R_SHED, "shedding load");
+		return;
+	}
 	/* the requests in flight are bounded: new work waits outside */
 	if ((m.m_kind == MCP_REQUEST || m.m_kind == MCP_BATCH) &&
 	    worker->w_http.h_pending_max != 0 &&

@@ -233,6 +233,12 @@ accept_cb(struct ev_loop *loop, ev_io *ev, int revents)
 		/* the limits; the admin listener is never refused */
 		memset(key, 0, sizeof(key));
 		if (l->wl_kind == LISTEN_HTTP) {
+			if (SB_HDR_GET(&worker->w_child->c_sb,
+			    SB_H_SHEDDING)) {
+				refuse(fd, MX_R_SHED, "shedding load (alert "
+				    "tier emergency)");
+				continue;
+			}
 			if (node_conns() >= worker->w_max_conns) {
 				refuse(fd, MX_R_CONNECTIONS,
 				    "too many connections");

@@ -75,6 +75,8 @@ repack(msgpack_sbuffer *sb, const struct msg_proto *p, const struct msg *m)
 		return PACK(U(0), s[1], U(2));
 	if (strcmp(fmt, "uuusus") == 0)
 		return PACK(U(0), U(1), U(2), s[3], U(4), s[5]);
+	if (strcmp(fmt, "ussu") == 0)
+		return PACK(U(0), s[1], s[2], U(3));
 	if (strcmp(fmt, "suuusuuuu") == 0)
 		return PACK(s[0], U(1), U(2), U(3), s[4], U(5), U(6), U(7),
 		    U(8));

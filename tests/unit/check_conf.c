@@ -782,6 +782,18 @@ static const struct {
 	{ "list-cache-ttl 5", "list-cache-ttl: duration needs a unit (ms, s, "
 	    "m, h)" },
 	{ "task-ttl 999ms", "task-ttl: 999ms is out of range 1s..24h" },
+	{ "alert-red-errors 0.5", "alert-red-errors: invalid percentage "
+	    "\"0.5\" (like 0.05%, at most 4 decimals)" },
+	{ "alert-red-errors 101%", "alert-red-errors: 101% is out of range "
+	    "0%..100%" },
+	{ "alert-red-errors 0.00001%", "alert-red-errors: invalid percentage "
+	    "\"0.00001%\" (like 0.05%, at most 4 decimals)" },
+	{ "alert-yellow-errors .5%", "alert-yellow-errors: invalid percentage "
+	    "\".5%\" (like 0.05%, at most 4 decimals)" },
+	{ "alert-window 999ms", "alert-window: 999ms is out of range 1s..24h" },
+	{ "max-output-buffer 1K", "max-output-buffer: 1K is out of range "
+	    "16K..1G" },
+	{ "max-pending 0", "max-pending: 0 is out of range 1..100000000" },
 	{ "sse-keepalive 15", "sse-keepalive: duration needs a unit (ms, s, m, "
 	    "h)" },
 	{ "allow-host \"[::1\"", "allow-host: invalid host \"[::1\" (a name, "
@@ -879,6 +891,16 @@ static const struct {
 	{ "list-cache-ttl 300000ms", "list-cache-ttl 5m" },
 	{ "task-ttl 1s", "task-ttl 1s" },
 	{ "task-ttl 86400s", "task-ttl 24h" },
+	{ "alert-yellow-errors 0.0500%", "alert-yellow-errors 0.05%" },
+	{ "alert-red-errors 100%", "alert-red-errors 100%" },
+	{ "alert-emergency-errors 0%", "alert-emergency-errors 0%" },
+	{ "alert-emergency-pending 12.3456%", "alert-emergency-pending "
+	    "12.3456%" },
+	{ "alert-hold 0s", "alert-hold 0ms" },
+	{ "alert-command none", "alert-command none" },
+	{ "alert-command /bin/x", "alert-command \"/bin/x\"" },
+	{ "max-output-buffer 16384", "max-output-buffer 16K" },
+	{ "accept-rate 100", "accept-rate 100" },
 };
 
 START_TEST(test_good_value)

@@ -93,6 +93,8 @@ pack_fields(msgpack_sbuffer *b, const struct msg_proto *p, uint32_t type,
 	if (strcmp(fmt, "uuusus") == 0)
 		return msg_pack(b, p, type, gen, seq, U(0), U(1), U(2), S(3),
 		    U(4), S(5));
+	if (strcmp(fmt, "ussu") == 0)
+		return msg_pack(b, p, type, gen, seq, U(0), S(1), S(2), U(3));
 	if (strcmp(fmt, "suuusuuuu") == 0)
 		return msg_pack(b, p, type, gen, seq, S(0), U(1), U(2), U(3),
 		    S(4), U(5), U(6), U(7), U(8));

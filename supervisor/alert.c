@@ -1,0 +1,367 @@
+/*
+ * alert.c -- the four alert tiers and the emergency response.
+ *
+ * Every second the supervisor adds up the scoreboard and judges the last
+ * alert-window: the ratio of failures (the server's fault: internal
+ * errors, timeouts, 5xx other than 503; clean rejections are not failures)
+ * among the requests answered, their 95th percentile latency, the
+ * connections against their soft and hard limits, and the requests in
+ * flight against max-pending.  The worst condition sets the tier:
+ *
+ *	green		none holds
+ *	yellow		errors >= alert-yellow-errors, or p95 >= alert-yellow-p95,
+ *			or connections >= connections-soft-limit
+ *	red		errors >= alert-red-errors, or p95 >= alert-red-p95,
+ *			or connections >= max-connections
+ *	emergency	errors >= alert-emergency-errors, or requests in flight
+ *			>= alert-emergency-pending of max-pending
+ *
+ * Ratios and percentiles need alert-min-requests answers in the window.
+ * A change of tier is logged (warning, err, crit), published in the
+ * scoreboard header (mcpd_alert_tier, mcpctl status) and runs alert-command
+ * (one at a time, killed after ALERT_CMD_TIMEOUT_MS).  In the emergency
+ * tier the workers shed load -- refuse new connections and answer new work
+ * 503 -- until the tier has stayed below emergency for alert-hold.
+ *
+ * The window is kept as ALERT_SNAPS snapshots of the running totals, one
+ * every window/ALERT_SNAPS seconds (at least one a second): the window's
+ * figures are now minus the oldest snapshot in it, histograms included.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "sup.h"
+#include "util.h"
+
+#define ALERT_TICK_MS		1000	/* evaluation interval */
+#define ALERT_SNAPS		60	/* snapshots kept over the window */
+#define ALERT_CMD_TIMEOUT_MS	10000	/* an alert-command runs at most */
+
+extern char **environ;
+
+struct snap {
+	uint64_t	total;		/* answered requests */
+	uint64_t	failures;
+	uint64_t	hist[MX_HIST_BUCKETS];	/* every method's latency */
+	uint64_t	at_ms;
+	int		used;
+};
+
+static struct snap	*snaps;		/* ALERT_SNAPS, a ring */
+static unsigned		 snap_head;
+static uint64_t		 snap_last_ms;
+static struct sb_metrics *cur;		/* a scratch sum */
+static ev_timer		 tick_ev;
+static int		 tier;
+static char		 reason[256];
+static uint64_t		 calm_since_ms;	/* below emergency since */
+static int		 shedding;
+
+/* the alert command: one at a time, the latest change waits */
+static pid_t		 cmd_pid = -1;
+static ev_timer		 cmd_to;
+static int		 cmd_pending;
+static int		 cmd_tier, cmd_prev;
+static char		 cmd_reason[256];
+
+static const char *const tier_names[] = {
+	"green", "yellow", "red", "emergency"
+};
+
+const char *
+alert_tier_name(int t)
+{
+	return t >= 0 && t < 4 ? tier_names[t] : "green";
+}
+
+int
+alert_tier(const char **why)
+{
+	if (why != NULL)
+		*why = reason;
+	return tier;
+}
+
+static void	cmd_run(void);
+
+static void
+cmd_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	if (cmd_pid > 0) {
+		log_warnx("alert-command (pid %ld) still running after %d ms; "
+		    "killing it", (long)cmd_pid, ALERT_CMD_TIMEOUT_MS);
+		kill(cmd_pid, SIGKILL);
+	}
+}
+
+int
+alert_reap(pid_t pid, int status)
+{
+	if (pid != cmd_pid || pid <= 0)
+		return 0;
+	ev_timer_stop(sup->s_loop, &cmd_to);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		log_warnx("alert-command %s: exit status %d",
+		    sup->s_conf->c_alert_command, WIFEXITED(status) ?
+		    WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	cmd_pid = -1;
+	if (cmd_pending)
+		cmd_run();
+	return 1;
+}
+
+/* Run alert-command for the latest change, unless one runs already. */
+static void
+cmd_run(void)
+{
+	posix_spawn_file_actions_t	 fa;
+	char				 e_tier[64], e_prev[64], e_reason[300];
+	char				*argv[2], *envp[5];
+	const char			*path = sup->s_conf->c_alert_command;
+	int				 rv;
+
+	if (cmd_pid > 0)
+		return;		/* it runs: the change waits for it */
+	cmd_pending = 0;
+	snprintf(e_tier, sizeof(e_tier), "MCPD_ALERT_TIER=%s",
+	    tier_names[cmd_tier]);
+	snprintf(e_prev, sizeof(e_prev), "MCPD_ALERT_PREVIOUS=%s",
+	    tier_names[cmd_prev]);
+	snprintf(e_reason, sizeof(e_reason), "MCPD_ALERT_REASON=%s",
+	    cmd_reason);
+	argv[0] = (char *)path;
+	argv[1] = NULL;
+	envp[0] = e_tier;
+	envp[1] = e_prev;
+	envp[2] = e_reason;
+	envp[3] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
+	    "/sbin:/bin";
+	envp[4] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	rv = posix_spawn(&cmd_pid, path, &fa, NULL, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rv != 0) {
+		log_warnx("alert-command %s: %s", path, strerror(rv));
+		cmd_pid = -1;
+		return;
+	}
+	ev_timer_init(&cmd_to, cmd_timeout_cb, ALERT_CMD_TIMEOUT_MS / 1000.0,
+	    0.);
+	ev_timer_start(sup->s_loop, &cmd_to);
+}
+
+static void
+transition(int to, const char *why)
+{
+	int from = tier;
+
+	tier = to;
+	snprintf(reason, sizeof(reason), "%s", why);
+	SB_HDR_SET(&sup->s_sb, SB_H_ALERT_TIER, to);
+	if (to > from)
+		switch (to) {
+		case 1:
+			log_warnx("alert: yellow (was %s): %s",
+			    tier_names[from], why);
+			break;
+		case 2:
+			log_err("alert: red (was %s): %s",
+			    tier_names[from], why);
+			break;
+		default:
+			log_crit("alert: emergency (was %s): "
+			    "%s", tier_names[from], why);
+			break;
+		}
+	else
+		log_info("alert: %s (was %s)%s%s", tier_names[to],
+		    tier_names[from], why[0] ? ": " : "", why);
+	if (sup->s_conf->c_alert_command[0] != '\0') {
+		cmd_tier = to;
+		cmd_prev = from;
+		snprintf(cmd_reason, sizeof(cmd_reason), "%s", why);
+		cmd_pending = 1;
+		cmd_run();
+	}
+}
+
+static void
+set_shedding(int on, uint64_t now)
+{
+	if (on == shedding)
+		return;
+	shedding = on;
+	SB_HDR_SET(&sup->s_sb, SB_H_SHEDDING, on);
+	if (on)
+		log_crit("emergency: shedding load: new "
+		    "connections and new work get 503");
+	else
+		log_info("shedding ends: below emergency for %u ms",
+		    (unsigned)(now - calm_since_ms));
+}
+
+/* "0.62%" */
+static void
+fmt_ppm(char *buf, size_t len, uint64_t ppm)
+{
+	snprintf(buf, len, "%.4g%%", ppm / 10000.0);
+}
+
+static uint64_t
+node_conns(void)
+{
+	uint64_t	n = 0;
+	uint32_t	i;
+
+	for (i = 1; i < SB_SLOTS; i++)
+		if (SB_GET(&sup->s_sb.sb_slots[i], s_state) != SB_FREE &&
+		    SB_GET(&sup->s_sb.sb_slots[i], s_role) == ROLE_WORKER)
+			n += SB_GET(&sup->s_sb.sb_slots[i], s_conns);
+	return n;
+}
+
+static void
+tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	const struct conf	*c = sup->s_conf;
+	struct snap		*now_s, *old = NULL, tmp;
+	struct mx_hist		 h;
+	uint64_t		 now = now_ms(), step, total, fails, p95 = 0;
+	uint64_t		 conns, soft, ppm = 0, pending, pmax;
+	char			 why[256], a[32], b[32];
+	unsigned		 i, k;
+	int			 t = 0;
+
+	mx_collect(&sup->s_sb, cur);
+	memset(&tmp, 0, sizeof(tmp));
+	for (i = 0; i < MX_METHODS; i++) {
+		for (k = 0; k < MX_OUTCOMES; k++)
+			if (k != MX_REJECTED)
+				tmp.total += cur->m_req[i][k];
+		tmp.failures += cur->m_req[i][MX_FAILURE];
+		if (cur->m_lat[i].h_count == 0)
+			continue;
+		for (k = 0; k < MX_HIST_BUCKETS; k++)
+			tmp.hist[k] += cur->m_lat[i].h_b[k];
+	}
+	tmp.at_ms = now;
+	tmp.used = 1;
+	/* the oldest snapshot still inside the window */
+	for (i = 0; i < ALERT_SNAPS; i++) {
+		struct snap *s = &snaps[(snap_head + i) % ALERT_SNAPS];
+
+		if (s->used && now - s->at_ms <= c->c_alert_window_ms &&
+		    (old == NULL || s->at_ms < old->at_ms))
+			old = s;
+	}
+	total = tmp.total - (old ? old->total : 0);
+	fails = tmp.failures - (old ? old->failures : 0);
+	if (total >= c->c_alert_min_requests && total > 0) {
+		ppm = fails * 1000000 / total;
+		memset(&h, 0, sizeof(h));
+		for (k = 0; k < MX_HIST_BUCKETS; k++)
+			h.h_b[k] = tmp.hist[k] - (old ? old->hist[k] : 0);
+		p95 = mx_hist_quantile(&h, 0.95);
+	}
+	/* keep a snapshot every window/ALERT_SNAPS, at least a second apart */
+	step = c->c_alert_window_ms / ALERT_SNAPS;
+	if (step < ALERT_TICK_MS)
+		step = ALERT_TICK_MS;
+	if (snap_last_ms == 0 || now - snap_last_ms >= step) {
+		snap_head = (snap_head + ALERT_SNAPS - 1) % ALERT_SNAPS;
+		now_s = &snaps[snap_head];
+		*now_s = tmp;
+		snap_last_ms = now;
+	}
+
+	conns = node_conns();
+	soft = c->c_connections_soft ? c->c_connections_soft :
+	    c->c_max_connections * 8 / 10;
+	pending = cur->m_gauge[MX_G_PENDING];
+	pmax = (uint64_t)c->c_max_pending * c->c_alert_pending_ppm / 1000000;
+	why[0] = '\0';
+	fmt_ppm(a, sizeof(a), ppm);
+	if (ppm >= c->c_alert_errors_ppm[2]) {
+		t = 3;
+		fmt_ppm(b, sizeof(b), c->c_alert_errors_ppm[2]);
+		snprintf(why, sizeof(why), "failures %s >= %s of %llu requests "
+		    "in %u s", a, b, (unsigned long long)total,
+		    c->c_alert_window_ms / 1000);
+	} else if (pmax > 0 && pending >= pmax) {
+		t = 3;
+		snprintf(why, sizeof(why), "%llu requests in flight >= %llu",
+		    (unsigned long long)pending, (unsigned long long)pmax);
+	} else if (ppm >= c->c_alert_errors_ppm[1] ||
+	    p95 >= (uint64_t)c->c_alert_p95_ms[1] * 1000 ||
+	    conns >= c->c_max_connections) {
+		t = 2;
+		if (ppm >= c->c_alert_errors_ppm[1]) {
+			fmt_ppm(b, sizeof(b), c->c_alert_errors_ppm[1]);
+			snprintf(why, sizeof(why), "failures %s >= %s of %llu "
+			    "requests", a, b, (unsigned long long)total);
+		} else if (p95 >= (uint64_t)c->c_alert_p95_ms[1] * 1000)
+			snprintf(why, sizeof(why), "p95 %llu ms >= %u ms",
+			    (unsigned long long)p95 / 1000,
+			    c->c_alert_p95_ms[1]);
+		else
+			snprintf(why, sizeof(why), "%llu connections: the hard "
+			    "limit", (unsigned long long)conns);
+	} else if (ppm >= c->c_alert_errors_ppm[0] ||
+	    p95 >= (uint64_t)c->c_alert_p95_ms[0] * 1000 || conns >= soft) {
+		t = 1;
+		if (ppm >= c->c_alert_errors_ppm[0]) {
+			fmt_ppm(b, sizeof(b), c->c_alert_errors_ppm[0]);
+			snprintf(why, sizeof(why), "failures %s >= %s of %llu "
+			    "requests", a, b, (unsigned long long)total);
+		} else if (p95 >= (uint64_t)c->c_alert_p95_ms[0] * 1000)
+			snprintf(why, sizeof(why), "p95 %llu ms >= %u ms",
+			    (unsigned long long)p95 / 1000,
+			    c->c_alert_p95_ms[0]);
+		else
+			snprintf(why, sizeof(why), "%llu connections >= the "
+			    "soft limit %llu", (unsigned long long)conns,
+			    (unsigned long long)soft);
+	}
+	if (t != tier)
+		transition(t, why);
+	else
+		snprintf(reason, sizeof(reason), "%s", why);
+	/* the emergency response: shed until calm for alert-hold */
+	if (t == 3) {
+		calm_since_ms = 0;
+		set_shedding(1, now);
+	} else if (shedding) {
+		if (calm_since_ms == 0)
+			calm_since_ms = now;
+		if (now - calm_since_ms >= c->c_alert_hold_ms)
+			set_shedding(0, now);
+	}
+}
+
+void
+alert_start(void)
+{
+	if ((snaps = calloc(ALERT_SNAPS, sizeof(*snaps))) == NULL ||
+	    (cur = calloc(1, sizeof(*cur))) == NULL)
+		fatal("alert state");
+	SB_HDR_SET(&sup->s_sb, SB_H_ALERT_TIER, 0);
+	SB_HDR_SET(&sup->s_sb, SB_H_SHEDDING, 0);
+	ev_timer_init(&tick_ev, tick_cb, ALERT_TICK_MS / 1000.0,
+	    ALERT_TICK_MS / 1000.0);
+	ev_timer_start(sup->s_loop, &tick_ev);
+	ev_unref(sup->s_loop);
+}
