@@ -193,6 +193,7 @@ conf_defaults(struct conf *c)
 	c->c_alert_p95_ms[1] = DEF_ALERT_RED_P95_MS;
 	c->c_alert_pending_ppm = DEF_ALERT_PENDING_PPM;
 	c->c_alert_hold_ms = DEF_ALERT_HOLD_MS;
+	c->c_max_sessions = DEF_MAX_SESSIONS;
 	for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
 		snprintf(c->c_allow_hosts[i], sizeof(c->c_allow_hosts[i]),
 		    "%s", hosts[i]);
@@ -317,6 +318,24 @@ print_size(FILE *fp, const char *key, uint64_t bytes)
 }
 
 /* "\tKEY \"text\"": NULL (none) as "". */
+/* bytes in the largest unit that divides them: 0, 512K, 2G */
+static void
+print_bytes(FILE *fp, const char *key, uint64_t n)
+{
+	static const char units[] = "KMGT";
+	int u = -1;
+
+	while (n != 0 && n % 1024 == 0 && u < 3) {
+		n /= 1024;
+		u++;
+	}
+	if (u < 0)
+		fprintf(fp, "%s %llu\n", key, (unsigned long long)n);
+	else
+		fprintf(fp, "%s %llu%c\n", key, (unsigned long long)n,
+		    units[u]);
+}
+
 /* parts per million as the shortest percentage: 500 -> "0.05%" */
 static void
 print_percent(FILE *fp, const char *key, uint32_t ppm)
@@ -511,6 +530,12 @@ conf_print(FILE *fp, const struct conf *c)
 	print_size(fp, "max-output-buffer", c->c_max_output_buffer);
 	fprintf(fp, "connections-soft-limit %lu\n",
 	    (unsigned long)c->c_connections_soft);
+	fprintf(fp, "max-sessions %lu\n", (unsigned long)c->c_max_sessions);
+	fprintf(fp, "initialize-rate %lu\n",
+	    (unsigned long)c->c_initialize_rate);
+	fprintf(fp, "request-rate %lu\n", (unsigned long)c->c_request_rate);
+	print_bytes(fp, "memory-soft-limit", c->c_memory_soft);
+	print_bytes(fp, "memory-hard-limit", c->c_memory_hard);
 	print_duration(fp, "alert-window", c->c_alert_window_ms);
 	fprintf(fp, "alert-min-requests %lu\n",
 	    (unsigned long)c->c_alert_min_requests);

@@ -66,6 +66,7 @@
 #define DEF_ALERT_RED_P95_MS	200
 #define DEF_ALERT_PENDING_PPM	800000		/* 80 % of max-pending */
 #define DEF_ALERT_HOLD_MS	30000		/* calm before shedding ends */
+#define DEF_MAX_SESSIONS	100000		/* session-era sessions */
 /* allow-host when none is given: { DEF_ALLOW_HOSTS }, any port */
 #define DEF_ALLOW_HOSTS		"localhost", "127.0.0.1", "[::1]"
 #define DEF_ALLOW_HOSTS_COUNT	3
@@ -235,6 +236,11 @@ struct conf {
 	uint32_t		 c_alert_hold_ms;
 	char			 c_alert_command[CONF_PATH_MAX]; /* "": none */
 	uint32_t		 c_connections_soft;	/* 0: 80 % of max */
+	uint32_t		 c_max_sessions;	/* session era, node */
+	uint32_t		 c_initialize_rate;	/* a second, address */
+	uint32_t		 c_request_rate;	/* a second, principal */
+	uint64_t		 c_memory_soft;		/* bytes RSS; 0: none */
+	uint64_t		 c_memory_hard;
 	/*
 	 * Host header names (lower case, no port; "[::1]" for IPv6), the
 	 * defaults unless the file has allow-host lines.  A single "*": any.

@@ -123,6 +123,11 @@ enum key {
 	K_ALERT_HOLD,
 	K_ALERT_COMMAND,
 	K_CONNECTIONS_SOFT,
+	K_MAX_SESSIONS,
+	K_INITIALIZE_RATE,
+	K_REQUEST_RATE,
+	K_MEMORY_SOFT,
+	K_MEMORY_HARD,
 	K_MAX
 };
 
@@ -267,6 +272,7 @@ static void	 set_count(enum key, const char *, long long, long long,
 		    int, uint32_t *);
 static void	 set_duration(enum key, const char *, uint32_t *);
 static void	 set_percent(enum key, const char *, uint32_t *);
+static void	 set_bytes(enum key, const char *, uint64_t *);
 static void	 set_duration_min(enum key, const char *, uint32_t,
 		    uint32_t *);
 static void	 set_size(enum key, const char *, uint32_t, uint32_t,
@@ -327,6 +333,11 @@ static const char *const key_names[K_MAX] = {
 	[K_ALERT_HOLD] =		"alert-hold",
 	[K_ALERT_COMMAND] =		"alert-command",
 	[K_CONNECTIONS_SOFT] =		"connections-soft-limit",
+	[K_MAX_SESSIONS] =		"max-sessions",
+	[K_INITIALIZE_RATE] =		"initialize-rate",
+	[K_REQUEST_RATE] =		"request-rate",
+	[K_MEMORY_SOFT] =		"memory-soft-limit",
+	[K_MEMORY_HARD] =		"memory-hard-limit",
 	[K_SESSION_RESPONSES] =		"session-responses"
 };
 %}
@@ -343,7 +354,8 @@ static const char *const key_names[K_MAX] = {
 %token	TASK LISTCACHETTL MAXPERADDRESS ACCEPTRATE MAXPENDING MAXPENDINGCONN
 %token	MAXOUTPUTBUFFER ALERTWINDOW ALERTMINREQUESTS ALERTYELLOWERRORS
 %token	ALERTREDERRORS ALERTEMERGENCYERRORS ALERTYELLOWP95 ALERTREDP95
-%token	ALERTEMERGENCYPENDING ALERTHOLD ALERTCOMMAND CONNECTIONSSOFT ERROR
+%token	ALERTEMERGENCYPENDING ALERTHOLD ALERTCOMMAND CONNECTIONSSOFT
+%token	MAXSESSIONS INITIALIZERATE REQUESTRATE MEMORYSOFT MEMORYHARD ERROR
 %token	<v.string>	STRING
 %type	<v.number>	role catkind
 
@@ -575,6 +587,24 @@ main		: WORKERS STRING		{
 					ps.seen[K_ALERT_COMMAND].w_ok = 1;
 			}
 		}
+		| MAXSESSIONS STRING		{
+			set_count(K_MAX_SESSIONS, $2, 1, MAX_CONNECTIONS_MAX, 0,
+			    &ps.conf->c_max_sessions);
+		}
+		| INITIALIZERATE STRING		{
+			set_count(K_INITIALIZE_RATE, $2, 0, ACCEPT_RATE_MAX, 0,
+			    &ps.conf->c_initialize_rate);
+		}
+		| REQUESTRATE STRING		{
+			set_count(K_REQUEST_RATE, $2, 0, ACCEPT_RATE_MAX, 0,
+			    &ps.conf->c_request_rate);
+		}
+		| MEMORYSOFT STRING		{
+			set_bytes(K_MEMORY_SOFT, $2, &ps.conf->c_memory_soft);
+		}
+		| MEMORYHARD STRING		{
+			set_bytes(K_MEMORY_HARD, $2, &ps.conf->c_memory_hard);
+		}
 		| CONNECTIONSSOFT STRING	{
 			set_count(K_CONNECTIONS_SOFT, $2, 0,
 			    MAX_CONNECTIONS_MAX, 0,
@@ -745,6 +775,7 @@ static const struct keywords keywords[] = {
 	{ "header-timeout",	HEADERTIMEOUT },
 	{ "idle-timeout",	IDLETIMEOUT },
 	{ "include",		INCLUDE },
+	{ "initialize-rate",	INITIALIZERATE },
 	{ "input-schema",	INPUTSCHEMA },
 	{ "list-cache-ttl",	LISTCACHETTL },
 	{ "listen",		LISTEN },
@@ -757,8 +788,11 @@ static const struct keywords keywords[] = {
 	{ "max-output-buffer",	MAXOUTPUTBUFFER },
 	{ "max-pending",	MAXPENDING },
 	{ "max-pending-per-connection", MAXPENDINGCONN },
+	{ "max-sessions",	MAXSESSIONS },
 	{ "max-size",		MAXSIZE },
 	{ "mcp-path",		MCPPATH },
+	{ "memory-hard-limit",	MEMORYHARD },
+	{ "memory-soft-limit",	MEMORYSOFT },
 	{ "message",		MESSAGE },
 	{ "mime-type",		MIMETYPE },
 	{ "name",		NAME },
@@ -768,6 +802,7 @@ static const struct keywords keywords[] = {
 	{ "port",		PORT },
 	{ "prompt",		PROMPT },
 	{ "ready-timeout",	READYTIMEOUT },
+	{ "request-rate",	REQUESTRATE },
 	{ "resource",		RESOURCE },
 	{ "restart",		RESTART },
 	{ "restart-intensity",	RESTARTINTENSITY },
@@ -1064,6 +1099,51 @@ get_size(const char *key, const char *s, uint32_t min, uint32_t max,
 	stmt_error("%s: invalid size \"%s\" (a number of bytes, or a number "
 	    "and K, M or G)", key, s);
 	return 0;
+}
+
+/* BYTES: 0 (none), or digits and K, M, G or T, up to 1T */
+static void
+set_bytes(enum key k, const char *s, uint64_t *out)
+{
+	unsigned long long	 n, unit = 1;
+	char			*end;
+
+	if (!key_first(&ps.seen[k], key_names[k]))
+		return;
+	errno = 0;
+	if (!isdigit((unsigned char)s[0]) ||
+	    (n = strtoull(s, &end, 10), errno != 0))
+		goto bad;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'K':
+		unit = 1ULL << 10;
+		break;
+	case 'M':
+		unit = 1ULL << 20;
+		break;
+	case 'G':
+		unit = 1ULL << 30;
+		break;
+	case 'T':
+		unit = 1ULL << 40;
+		break;
+	default:
+		goto bad;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		goto bad;
+	if (n > (1ULL << 40) / unit) {
+		stmt_error("%s: %s is out of range 0..1T", key_names[k], s);
+		return;
+	}
+	*out = n * unit;
+	ps.seen[k].w_ok = 1;
+	return;
+bad:
+	stmt_error("%s: invalid size \"%s\" (0, or a number and K, M, G or "
+	    "T)", key_names[k], s);
 }
 
 /* PERCENT: digits, at most 4 decimals, "%"; 0%..100% in parts per million */

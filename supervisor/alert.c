@@ -10,9 +10,11 @@
  *
  *	green		none holds
  *	yellow		errors >= alert-yellow-errors, or p95 >= alert-yellow-p95,
- *			or connections >= connections-soft-limit
+ *			or connections >= connections-soft-limit, or the
+ *			daemon's memory >= memory-soft-limit
  *	red		errors >= alert-red-errors, or p95 >= alert-red-p95,
- *			or connections >= max-connections
+ *			or connections >= max-connections, or memory >=
+ *			memory-hard-limit
  *	emergency	errors >= alert-emergency-errors, or requests in flight
  *			>= alert-emergency-pending of max-pending
  *
@@ -214,11 +216,42 @@ set_shedding(int on, uint64_t now)
 		    (unsigned)(now - calm_since_ms));
 }
 
+static uint64_t
+proc_rss(pid_t pid, long page)
+{
+	char			 path[64];
+	unsigned long long	 size, res;
+	FILE			*fp;
+
+	snprintf(path, sizeof(path), "/proc/%ld/statm", (long)pid);
+	if ((fp = fopen(path, "re")) == NULL)
+		return 0;
+	if (fscanf(fp, "%llu %llu", &size, &res) != 2)
+		res = 0;
+	fclose(fp);
+	return res * (uint64_t)page;
+}
+
 /* "0.62%" */
 static void
 fmt_ppm(char *buf, size_t len, uint64_t ppm)
 {
 	snprintf(buf, len, "%.4g%%", ppm / 10000.0);
+}
+
+/* The resident memory of the daemon: the supervisor and its children. */
+static uint64_t
+node_rss(void)
+{
+	struct proc	*p;
+	uint64_t	 sum = 0;
+	long		 page = sysconf(_SC_PAGESIZE);
+
+	sum += proc_rss(getpid(), page);
+	TAILQ_FOREACH(p, &sup->s_procs, p_entry)
+		if (p->p_pid > 0)
+			sum += proc_rss(p->p_pid, page);
+	return sum;
 }
 
 static uint64_t
@@ -241,7 +274,7 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct snap		*now_s, *old = NULL, tmp;
 	struct mx_hist		 h;
 	uint64_t		 now = now_ms(), step, total, fails, p95 = 0;
-	uint64_t		 conns, soft, ppm = 0, pending, pmax;
+	uint64_t		 conns, soft, ppm = 0, pending, pmax, rss;
 	char			 why[256], a[32], b[32];
 	unsigned		 i, k;
 	int			 t = 0;
@@ -289,6 +322,7 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 
 	conns = node_conns();
+	rss = c->c_memory_soft || c->c_memory_hard ? node_rss() : 0;
 	soft = c->c_connections_soft ? c->c_connections_soft :
 	    c->c_max_connections * 8 / 10;
 	pending = cur->m_gauge[MX_G_PENDING];
@@ -307,7 +341,8 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		    (unsigned long long)pending, (unsigned long long)pmax);
 	} else if (ppm >= c->c_alert_errors_ppm[1] ||
 	    p95 >= (uint64_t)c->c_alert_p95_ms[1] * 1000 ||
-	    conns >= c->c_max_connections) {
+	    conns >= c->c_max_connections ||
+	    (c->c_memory_hard && rss >= c->c_memory_hard)) {
 		t = 2;
 		if (ppm >= c->c_alert_errors_ppm[1]) {
 			fmt_ppm(b, sizeof(b), c->c_alert_errors_ppm[1]);
@@ -317,11 +352,17 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			snprintf(why, sizeof(why), "p95 %llu ms >= %u ms",
 			    (unsigned long long)p95 / 1000,
 			    c->c_alert_p95_ms[1]);
-		else
+		else if (conns >= c->c_max_connections)
 			snprintf(why, sizeof(why), "%llu connections: the hard "
 			    "limit", (unsigned long long)conns);
+		else
+			snprintf(why, sizeof(why), "memory %llu MiB >= "
+			    "memory-hard-limit %llu MiB",
+			    (unsigned long long)(rss >> 20),
+			    (unsigned long long)(c->c_memory_hard >> 20));
 	} else if (ppm >= c->c_alert_errors_ppm[0] ||
-	    p95 >= (uint64_t)c->c_alert_p95_ms[0] * 1000 || conns >= soft) {
+	    p95 >= (uint64_t)c->c_alert_p95_ms[0] * 1000 || conns >= soft ||
+	    (c->c_memory_soft && rss >= c->c_memory_soft)) {
 		t = 1;
 		if (ppm >= c->c_alert_errors_ppm[0]) {
 			fmt_ppm(b, sizeof(b), c->c_alert_errors_ppm[0]);
@@ -331,10 +372,15 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			snprintf(why, sizeof(why), "p95 %llu ms >= %u ms",
 			    (unsigned long long)p95 / 1000,
 			    c->c_alert_p95_ms[0]);
-		else
+		else if (conns >= soft)
 			snprintf(why, sizeof(why), "%llu connections >= the "
 			    "soft limit %llu", (unsigned long long)conns,
 			    (unsigned long long)soft);
+		else
+			snprintf(why, sizeof(why), "memory %llu MiB >= "
+			    "memory-soft-limit %llu MiB",
+			    (unsigned long long)(rss >> 20),
+			    (unsigned long long)(c->c_memory_soft >> 20));
 	}
 	if (t != tier)
 		transition(t, why);

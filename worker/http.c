@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <http_parser.h>
+#include <sodium.h>
 
 #include "log.h"
 #include "mcp.h"
@@ -50,7 +51,8 @@ enum hdr {
 	H_LASTEVENT,
 	H_METHOD,
 	H_NAME,
-	H_PARAM
+	H_PARAM,
+	H_AUTH
 };
 
 struct hreq {
@@ -71,6 +73,7 @@ struct hreq {
 	char			 r_lastevent[80];
 	char			 r_method[80];		/* Mcp-Method */
 	char			 r_name[1024];		/* Mcp-Name */
+	char			 r_auth[1024];		/* Authorization */
 	int			 r_has_method;
 	int			 r_has_name;
 	/* Mcp-Param-*: name NUL value NUL ..., at r_poff[] */
@@ -920,6 +923,40 @@ trim(char *s)
 		memmove(s, s + k, n - k + 1);
 }
 
+/* Who a request is from, for request-rate: its bearer token, hashed, or
+ * its address. */
+static const unsigned char *
+principal(struct conn *c)
+{
+	static unsigned char	 key[ADDR_KEY];
+	const char		*a = c->c_req->r_auth;
+
+	if (strncasecmp(a, "Bearer ", 7) != 0)
+		return c->c_addr;
+	crypto_generichash(key, sizeof(key), (const unsigned char *)a + 7,
+	    strlen(a + 7), NULL, 0);
+	return key;
+}
+
+/* 429: a principal past its request-rate */
+static void
+too_many(struct conn *c, const struct mcp_msg *m)
+{
+	struct jw *w = mcp_server_out(worker->w_mcp);
+
+	mcp_write_error(worker->w_mcp, m->m_kind == MCP_REQUEST ? m : NULL,
+	    MCP_SERVER_ERROR, "Rate limit exceeded: too many requests a "
+	    "second");
+	if (w->len >= 2 && w->buf[w->len - 1] == '}') {
+		w->len -= 2;
+		jw_append(w, ",\"data\":{\"retryAfterMs\":1000}}}", 31);
+	}
+	if (worker->w_metrics != NULL)
+		MX_ADD(&worker->w_metrics->m_rejected[MX_R_RATE], 1);
+	reply(c, 429, "Too Many Requests", "application/json",
+	    "Retry-After: 1\r\n", w->buf, w->len);
+}
+
 /* 503 and Retry-After, with a JSON-RPC error for the request's id */
 static void
 overloaded(struct conn *c, const struct mcp_msg *m, enum mx_reason why,
@@ -1047,6 +1084,14 @@ serve_post(struct conn *c)
 		overloaded(c, &m, MX_R_SHED, "shedding load");
 		return;
 	}
+	/* a principal's request rate: its bearer token, else its address */
+	if ((m.m_kind == MCP_REQUEST || m.m_kind == MCP_BATCH) &&
+	    worker->w_http.h_request_rate != 0 &&
+	    !worker_rate(RATE_REQUEST, principal(c),
+	    worker->w_http.h_request_rate)) {
+		too_many(c, &m);
+		return;
+	}
 	/* the requests in flight are bounded: new work waits outside */
 	if ((m.m_kind == MCP_REQUEST || m.m_kind == MCP_BATCH) &&
 	    worker->w_http.h_pending_max != 0 &&
@@ -1078,6 +1123,20 @@ serve_post(struct conn *c)
 	}
 	init = m.m_kind == MCP_REQUEST &&
 	    strcmp(m.m_method, "initialize") == 0;
+	/* sessions are bounded, and so is the rate they are opened at */
+	if (init && r->r_sid[0] == '\0') {
+		if (worker->w_http.h_sessions_max != 0 &&
+		    mcp_session_count(srv) >= worker->w_http.h_sessions_max) {
+			overloaded(c, &m, MX_R_SESSIONS, "too many sessions");
+			return;
+		}
+		if (!worker_rate(RATE_INITIALIZE, c->c_addr,
+		    worker->w_http.h_initialize_rate)) {
+			overloaded(c, &m, MX_R_SESSIONS, "too many new "
+			    "sessions from one address");
+			return;
+		}
+	}
 	if (r->r_sid[0] == '\0') {
 		if (!init) {
 			reply_error(c, 400, "Bad Request", MCP_SERVER_ERROR,
@@ -1406,7 +1465,8 @@ header_commit(struct hreq *r)
 		{ "mcp-session-id", H_SID },
 		{ "mcp-protocol-version", H_PROTO },
 		{ "last-event-id", H_LASTEVENT },
-		{ "mcp-method", H_METHOD }, { "mcp-name", H_NAME }
+		{ "mcp-method", H_METHOD }, { "mcp-name", H_NAME },
+		{ "authorization", H_AUTH }
 	};
 	size_t i, n, off;
 
@@ -1482,6 +1542,7 @@ on_header_value(http_parser *p, const char *at, size_t len)
 	case H_LASTEVENT:	KEEP(r->r_lastevent);
 	case H_METHOD:		KEEP(r->r_method);
 	case H_NAME:		KEEP(r->r_name);
+	case H_AUTH:		KEEP(r->r_auth);
 #undef KEEP
 	case H_PARAM:
 		if (r->r_paramslen + len + 1 >= sizeof(r->r_params)) {
@@ -1931,7 +1992,7 @@ http_init(struct worker *w)
 
 void
 http_conn_new(struct worker *w, int fd, enum listen_kind kind,
-    const char *pre, size_t prelen, const unsigned char *addr)
+    const char *pre, size_t prelen, const unsigned char *addr, int counted)
 {
 	struct conn *c;
 
@@ -1950,7 +2011,7 @@ http_conn_new(struct worker *w, int fd, enum listen_kind kind,
 	c->c_kind = kind;
 	if (addr != NULL) {
 		memcpy(c->c_addr, addr, ADDR_KEY);
-		c->c_has_addr = 1;
+		c->c_has_addr = counted != 0;
 	}
 	c->c_slot = nconns;
 	conns[nconns++] = c;
@@ -1970,7 +2031,7 @@ http_conn_new(struct worker *w, int fd, enum listen_kind kind,
 fail:
 	log_warn("connection");
 	close(fd);
-	if (addr != NULL)
+	if (addr != NULL && counted)
 		worker_addr_release(addr);
 	worker_conn_closed();
 }
@@ -1994,8 +2055,7 @@ http_adopt(struct worker *w, int fd, const struct handoff *h)
 	unsigned char	 key[ADDR_KEY];
 
 	worker_addr_take(fd, key);
-	http_conn_new(w, fd, h->h_kind, NULL, 0,
-	    w->w_per_address != 0 ? key : NULL);
+	http_conn_new(w, fd, h->h_kind, NULL, 0, key, w->w_per_address != 0);
 	if (nconns == 0 || (c = conns[nconns - 1])->c_fd != fd)
 		return;		/* could not take it: closed */
 	if ((r = c->c_req = hreq_get()) == NULL) {

@@ -116,11 +116,10 @@ worker_addr_take(int fd, unsigned char *k)
 	struct addr_count	*a;
 
 	memset(k, 0, ADDR_KEY);
-	if (worker->w_per_address == 0 ||
-	    getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
 		return;
 	addr_key(&ss, k);
-	if ((a = addr_find(k, 1)) != NULL)
+	if (worker->w_per_address != 0 && (a = addr_find(k, 1)) != NULL)
 		a->a_n++;
 }
 
@@ -231,7 +230,7 @@ accept_cb(struct ev_loop *loop, ev_io *ev, int revents)
 			}
 		}
 		/* the limits; the admin listener is never refused */
-		memset(key, 0, sizeof(key));
+		addr_key(&ss, key);
 		if (l->wl_kind == LISTEN_HTTP) {
 			if (SB_HDR_GET(&worker->w_child->c_sb,
 			    SB_H_SHEDDING)) {
@@ -250,7 +249,6 @@ accept_cb(struct ev_loop *loop, ev_io *ev, int revents)
 				continue;
 			}
 			if (worker->w_per_address != 0) {
-				addr_key(&ss, key);
 				if ((a = addr_find(key, 1)) == NULL ||
 				    a->a_n >= worker->w_per_address) {
 					if (a != NULL && a->a_n == 0)
@@ -265,8 +263,7 @@ accept_cb(struct ev_loop *loop, ev_io *ev, int revents)
 		worker->w_conns++;
 		SB_SET(worker->w_child->c_slot, s_conns, worker->w_conns);
 		SB_ADD(worker->w_child->c_slot, s_accepted, 1);
-		http_conn_new(worker, fd, l->wl_kind, NULL, 0,
-		    a != NULL ? key : NULL);
+		http_conn_new(worker, fd, l->wl_kind, NULL, 0, key, a != NULL);
 		a = NULL;
 	}
 }
@@ -339,6 +336,54 @@ hcfg_load(struct hcfg *h, const struct conf *conf)
 	/* the node's bound on requests in flight, shared by the workers */
 	h->h_pending_max = conf->c_max_pending / conf_workers(conf) +
 	    (conf->c_max_pending % conf_workers(conf) != 0);
+	h->h_sessions_max = conf->c_max_sessions / conf_workers(conf) +
+	    (conf->c_max_sessions % conf_workers(conf) != 0);
+	h->h_initialize_rate = conf->c_initialize_rate;
+	h->h_request_rate = conf->c_request_rate;
+}
+
+/*
+ * Rate buckets: a fixed table per kind, indexed by a hash of the key; a
+ * key that finds another's bucket takes it over (a full one), so memory
+ * is bounded and an attacker with many addresses only frees others.
+ */
+#define RATE_SLOTS		8192
+struct rate_slot {
+	unsigned char	r_key[ADDR_KEY];
+	double		r_tokens;
+	ev_tstamp	r_at;
+};
+static struct rate_slot	*rates[2];
+
+int
+worker_rate(int which, const unsigned char *key, uint32_t rate)
+{
+	struct rate_slot	*r;
+	ev_tstamp		 now = ev_now(worker->w_loop);
+	uint32_t		 h = 2166136261u;
+	int			 i;
+
+	if (rate == 0)
+		return 1;
+	if (rates[which] == NULL &&
+	    (rates[which] = calloc(RATE_SLOTS, sizeof(**rates))) == NULL)
+		return 1;
+	for (i = 0; i < ADDR_KEY; i++)
+		h = (h ^ key[i]) * 16777619u;
+	r = &rates[which][h % RATE_SLOTS];
+	if (r->r_at == 0 || memcmp(r->r_key, key, ADDR_KEY) != 0) {
+		memcpy(r->r_key, key, ADDR_KEY);
+		r->r_tokens = rate;
+		r->r_at = now;
+	}
+	r->r_tokens += (now - r->r_at) * rate;
+	r->r_at = now;
+	if (r->r_tokens > rate)
+		r->r_tokens = rate;
+	if (r->r_tokens < 1.0)
+		return 0;
+	r->r_tokens -= 1.0;
+	return 1;
 }
 
 static void

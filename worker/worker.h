@@ -43,6 +43,9 @@ struct hcfg {
 	int			 h_sse_always;		/* no JSON answers */
 	uint64_t		 h_out_max;		/* bytes queued, conn */
 	uint32_t		 h_pending_max;		/* in flight, worker */
+	uint32_t		 h_sessions_max;	/* session era, worker */
+	uint32_t		 h_initialize_rate;	/* a second, address */
+	uint32_t		 h_request_rate;	/* a second, principal */
 };
 
 struct mcp_server;
@@ -78,6 +81,13 @@ void	worker_conn_closed(void);
 #define ADDR_KEY		16
 void	worker_addr_release(const unsigned char *);
 void	worker_addr_take(int fd, unsigned char *key);
+/*
+ * A token from the bucket of key (16 bytes) in table which (RATE_*),
+ * refilled at rate a second with a one-second burst: 1, or 0 when empty.
+ */
+#define RATE_INITIALIZE		0
+#define RATE_REQUEST		1
+int	worker_rate(int which, const unsigned char *key, uint32_t rate);
 
 /* A request and its connection, handed to the worker owning its session. */
 struct handoff {
@@ -108,9 +118,13 @@ void	peer_broadcast(void *, const char *method, const char *uri);
 void	http_init(struct worker *);
 void	http_adopt(struct worker *, int fd, const struct handoff *);
 /* take a connection; bytes already read from it (a hand-over) or NULL */
-/* addr: the peer's key for the per-address count (released at close) */
+/*
+ * addr: the peer's key (ADDR_KEY bytes) or NULL; counted: it is counted
+ * for max-connections-per-address (released at close).
+ */
 void	http_conn_new(struct worker *, int fd, enum listen_kind,
-	    const char *pre, size_t prelen, const unsigned char *addr);
+	    const char *pre, size_t prelen, const unsigned char *addr,
+	    int counted);
 void	http_quit(struct worker *);
 
 #endif

@@ -763,7 +763,8 @@ connection(const char *p, const char *end)
 	buf = subst(p, &len);
 	sent(cl, buf, len);
 	if (!adopted || adopt(sv[0], kind, buf, len) == -1)
-		http_conn_new(&wk, sv[0], kind, len ? buf : NULL, len, NULL);
+		http_conn_new(&wk, sv[0], kind, len ? buf : NULL, len, NULL,
+		    0);
 	free(buf);
 	pump();
 	for (i = 1; i < PIECES_MAX && e < end; i++) {

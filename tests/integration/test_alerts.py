@@ -156,9 +156,30 @@ def test_tiers():
         d.stop()
 
 
+def test_memory_tier():
+    d = T.Daemon(keys={"workers": "1", "memory-soft-limit": "1M",
+                       "alert-window": "1s"})
+    d.start()
+    try:
+        wait_tier(d, 1, "yellow: the daemon uses more than 1 MiB")
+        rc, o, _ = d.ctl("status", "--json")
+        r = json.loads(o)["alert"]["reason"]
+        check(re.match(r"memory \d+ MiB >= memory-soft-limit 1 MiB$", r),
+              "the reason: %r" % r)
+    finally:
+        d.stop()
+    d = T.Daemon(keys={"workers": "1", "memory-hard-limit": "1M",
+                       "alert-window": "1s"})
+    d.start()
+    try:
+        wait_tier(d, 2, "red: more than memory-hard-limit")
+    finally:
+        d.stop()
+
+
 if __name__ == "__main__":
     if not PLUGIN or not os.path.exists(PLUGIN):
         print("MCPD_PLUGIN (the conformance fixture plugin) not found: %r"
               % PLUGIN)
         sys.exit(99)
-    T.main([test_tiers])
+    T.main([test_tiers, test_memory_tier])

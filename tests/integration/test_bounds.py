@@ -159,8 +159,9 @@ def test_connection_limit():
         for s in held:
             s.close()
         # room again
-        T.wait_until(lambda: json.loads(T.http_get(p).body)["connections"]
-                     <= 1, 3, "the connections gone")
+        # (the admin listener is never refused: ask there)
+        T.wait_until(lambda: re.search(r"^mcpd_connections [01]$", metrics(d),
+                                       re.M), 3, "the connections gone")
         s = connect(p)
         check_eq(ask(s)[0], 200, "accepted again under the limit")
         s.close()
@@ -254,6 +255,68 @@ def test_pending():
         d.stop()
 
 
+def initialize(s, rid=1, auth=None):
+    b = json.dumps({"jsonrpc": "2.0", "id": rid, "method": "initialize",
+                    "params": {"protocolVersion": "2025-11-25",
+                               "capabilities": {},
+                               "clientInfo": {"name": "t", "version": "1"}}
+                    }).encode()
+    s.sendall(("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+               "application/json\r\nAccept: %s\r\nContent-Length: %d\r\n"
+               "\r\n" % (ACCEPT, len(b))).encode() + b)
+    return read_response(s)
+
+
+def test_sessions_and_rates():
+    d = daemon(**{"max-sessions": "2", "session-responses": "json"})
+    try:
+        s = connect(d.http_port)
+        check_eq(initialize(s, 1)[0], 200, "a first session")
+        check_eq(initialize(s, 2)[0], 200, "a second session")
+        check_refused(initialize(s, 3), "a session past max-sessions")
+        check_eq(rejections(d, "sessions"), 1, "rejections{sessions}")
+        s.close()
+    finally:
+        d.stop()
+    d = daemon(**{"initialize-rate": "2", "session-responses": "json"})
+    try:
+        s = connect(d.http_port)
+        got = [initialize(s, i)[0] for i in range(5)]
+        check_eq(got[:2], [200, 200], "the burst of initialize-rate")
+        check(got.count(503) >= 2, "then 503: %r" % got)
+        o = connect(d.http_port, "127.0.0.3")
+        check_eq(initialize(o, 9)[0], 200, "another address")
+        o.close()
+        s.close()
+    finally:
+        d.stop()
+    d = daemon(**{"request-rate": "5"})
+    try:
+        s = connect(d.http_port)
+        got = []
+        for i in range(20):
+            r = ask(s, rid=i)
+            got.append(r[0])
+            if r[0] == 429:
+                check_eq(r[1].get("retry-after"), "1", "429 Retry-After")
+                e = json.loads(r[2])["error"]
+                check_eq((e["code"], json.loads(r[2])["id"]), (-32000, i),
+                         "429's JSON-RPC error")
+        info("request-rate 5: %r" % got)
+        check(5 <= got.count(200) <= 7, "about 5 a second: %r" % got)
+        check(got.count(429) >= 13, "the rest 429")
+        check_eq(rejections(d, "rate"), got.count(429), "rejections{rate}")
+        # a bearer token is its own principal
+        b = request("tools/list")
+        b = b.replace(b"Host: 127.0.0.1\r\n",
+                      b"Host: 127.0.0.1\r\nAuthorization: Bearer tok-1\r\n")
+        s.sendall(b)
+        check_eq(read_response(s)[0], 200, "another principal")
+        s.close()
+    finally:
+        d.stop()
+
+
 def test_stdio_pending():
     conf = os.path.join(T._short_tmpdir(), "stdio.conf")
     with open(conf, "w") as f:
@@ -312,4 +375,4 @@ if __name__ == "__main__":
               % PLUGIN)
         sys.exit(99)
     T.main([test_connection_limit, test_per_address_and_rate, test_pending,
-            test_stdio_pending, test_output_buffer])
+            test_sessions_and_rates, test_stdio_pending, test_output_buffer])

@@ -794,6 +794,10 @@ static const struct {
 	{ "max-output-buffer 1K", "max-output-buffer: 1K is out of range "
 	    "16K..1G" },
 	{ "max-pending 0", "max-pending: 0 is out of range 1..100000000" },
+	{ "memory-hard-limit 2P", "memory-hard-limit: invalid size \"2P\" "
+	    "(0, or a number and K, M, G or T)" },
+	{ "memory-hard-limit 1025G", "memory-hard-limit: 1025G is out of "
+	    "range 0..1T" },
 	{ "sse-keepalive 15", "sse-keepalive: duration needs a unit (ms, s, m, "
 	    "h)" },
 	{ "allow-host \"[::1\"", "allow-host: invalid host \"[::1\" (a name, "
@@ -901,6 +905,10 @@ static const struct {
 	{ "alert-command /bin/x", "alert-command \"/bin/x\"" },
 	{ "max-output-buffer 16384", "max-output-buffer 16K" },
 	{ "accept-rate 100", "accept-rate 100" },
+	{ "memory-soft-limit 2048M", "memory-soft-limit 2G" },
+	{ "memory-soft-limit 1T", "memory-soft-limit 1T" },
+	{ "memory-soft-limit 1000", "memory-soft-limit 1000" },
+	{ "max-sessions 5", "max-sessions 5" },
 };
 
 START_TEST(test_good_value)
