@@ -1342,13 +1342,15 @@ serve(struct conn *c)
 		n = snprintf(body, sizeof(body),
 		    "{\"status\":\"ok\",\"pid\":%ld,\"worker\":%u,"
 		    "\"generation\":%u,\"connections\":%llu,\"sessions\":%u,"
-		    "\"listeners\":%u,\"tasks\":%u,\"overflows\":%llu}\n",
+		    "\"listeners\":%u,\"tasks\":%u,\"overflows\":%llu,"
+		    "\"pending\":%llu}\n",
 		    (long)getpid(), ch->c_index, ch->c_gen,
 		    (unsigned long long)worker->w_conns,
 		    mcp_session_count(worker->w_mcp),
 		    mcp_listener_count(worker->w_mcp),
 		    mcp_task_count(worker->w_mcp),
-		    (unsigned long long)overflows);
+		    (unsigned long long)overflows,
+		    (unsigned long long)worker->w_pending);
 		reply(c, 200, "OK", "application/json", "Cache-Control: "
 		    "no-store\r\n", body, n);
 		return;
@@ -1958,7 +1960,8 @@ update_gauges(void)
 	MX_SET(&m->m_gauge[MX_G_LISTENERS],
 	    mcp_listener_count(worker->w_mcp));
 	MX_SET(&m->m_gauge[MX_G_TASKS], mcp_task_count(worker->w_mcp));
-	MX_SET(&m->m_gauge[MX_G_PENDING], busy);
+	MX_SET(&m->m_gauge[MX_G_PENDING], worker->w_pending);
+	(void)busy;
 	MX_SET(&m->m_gauge[MX_G_OUTPUT_BYTES], out);
 }
 
