@@ -89,7 +89,7 @@ struct sb_metrics {
 	uint64_t	m_rejected[MX_REASONS];
 	uint64_t	m_gauge[MX_GAUGES];
 	struct mx_hist	m_lat[MX_METHODS];
-} __attribute__((aligned(4096)));
+};
 
 #define MX_GET(p)	__atomic_load_n((p), __ATOMIC_RELAXED)
 #define MX_SET(p, v)	__atomic_store_n((p), (uint64_t)(v), __ATOMIC_RELAXED)
