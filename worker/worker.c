@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -194,7 +195,7 @@ accept_cb(struct ev_loop *loop, ev_io *ev, int revents)
 	struct addr_count	*a = NULL;
 	unsigned char		 key[ADDR_KEY];
 	socklen_t		 sslen;
-	int			 fd, i;
+	int			 fd, i, one = 1;
 
 	for (i = 0; i < ACCEPT_BATCH; i++) {
 		if (worker->w_conns >= worker->w_cap) {
@@ -260,6 +261,9 @@ accept_cb(struct ev_loop *loop, ev_io *ev, int revents)
 				a->a_n++;
 			}
 		}
+		/* answers go out in pieces (SSE): no Nagle delay on them */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
 		worker->w_conns++;
 		SB_SET(worker->w_child->c_slot, s_conns, worker->w_conns);
 		SB_ADD(worker->w_child->c_slot, s_accepted, 1);
