@@ -56,8 +56,11 @@
 #define IN_MAX			(1024 * 1024)	/* an answer, bytes */
 #define BACKLOG_MAX		4096	/* open loop: late sends a connection */
 #define PROGRESS_S		1.0
+#define RECONNECT_S		0.01	/* before replacing a connection */
 
-enum era { ERA_STATELESS, ERA_SESSION };
+/* 2026-07-28; 2025-11-25 with a session; 2025-11-25 without one (what the
+ * TypeScript SDK calls its stateless mode) */
+enum era { ERA_STATELESS, ERA_SESSION, ERA_NOSESSION };
 
 enum errkind {
 	E_REFUSED,	/* connect failed */
@@ -96,6 +99,7 @@ struct opts {
 	int			 idle;		/* hold listen streams only */
 	int			 spread;	/* bind 127.x source addresses */
 	int			 allow_remote;
+	int			 no_id;		/* -I: any 200 result will do */
 	const char		*json;
 	struct mixent		 mix[MIX_MAX];
 	unsigned		 nmix;
@@ -133,6 +137,7 @@ struct conn {
 	uint64_t	 next_id;
 	uint64_t	 sent_us;	/* the intended send time */
 	int		 counted;	/* the answer counts (after warm-up) */
+	int		 no_more;	/* do not reconnect */
 	uint64_t	 backlog[BACKLOG_MAX];
 	unsigned	 bl_head, bl_n;
 	char		*in;
@@ -177,8 +182,8 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: mcpbench [-A] [-c connections] [-d seconds] [-e era]\n"
-	    "                [-i] [-j file] [-m mix] [-n requests] "
+	    "usage: mcpbench [-AIiS] [-c connections] [-d seconds] [-e era]\n"
+	    "                [-j file] [-m mix] [-n requests] "
 	    "[-P processes]\n"
 	    "                [-p path] [-R ramp] [-r rate] [-S] "
 	    "[-T timeout] [-w warmup]\n"
@@ -296,6 +301,9 @@ post(struct conn *c, const char *method, const char *name,
 	} else if (c->sid[0] != '\0')
 		n += snprintf(hdr + n, sizeof(hdr) - n, "MCP-Protocol-Version: "
 		    "2025-11-25\r\nMcp-Session-Id: %s\r\n", c->sid);
+	else if (c->o->era == ERA_NOSESSION)
+		n += snprintf(hdr + n, sizeof(hdr) - n, "MCP-Protocol-Version: "
+		    "2025-11-25\r\n");
 	n += snprintf(hdr + n, sizeof(hdr) - n, "\r\n");
 	out_add(c, hdr, (size_t)n);
 	out_add(c, body, len);
@@ -517,7 +525,7 @@ judge(struct conn *c, char *head, char *body, size_t blen, int status,
 		return 0;
 	}
 	snprintf(id, sizeof(id), "\"id\":%llu", (unsigned long long)c->next_id);
-	if (memmem(body, blen, id, strlen(id)) == NULL) {
+	if (!c->o->no_id && memmem(body, blen, id, strlen(id)) == NULL) {
 		*why = E_INVALID;
 		return 0;
 	}
@@ -542,6 +550,7 @@ on_response(struct conn *c, char *head, char *body, size_t blen, int status)
 		ev_timer_stop(loop, &c->to);
 		if (!ok) {
 			rep.errors[why]++;
+			c->no_more = 1;	/* the server has no sessions to give */
 			conn_fail(c, why);
 			return;
 		}
@@ -736,6 +745,16 @@ tick_cb(struct ev_loop *l, ev_timer *w, int revents)
 static void	conn_open(struct conn *);
 
 static void
+reopen_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	struct conn *c = w->data;
+
+	ev_init(&c->to, timeout_cb);
+	c->to.data = c;
+	conn_open(c);
+}
+
+static void
 conn_fail(struct conn *c, enum errkind why)
 {
 	ev_io_stop(loop, &c->io);
@@ -751,10 +770,16 @@ conn_fail(struct conn *c, enum errkind why)
 	c->phase = 0;
 	c->sid[0] = '\0';
 	c->bl_n = 0;
-	/* a new connection in its place, while the run lasts (not when the
-	 * server refuses: that would spin) */
-	if (rep.type != 2 && why != E_REFUSED)
-		conn_open(c);
+	/*
+	 * A new connection in its place soon, while the run lasts (not when
+	 * the server refuses, nor when it has no sessions to give).
+	 */
+	if (rep.type != 2 && why != E_REFUSED && !c->no_more) {
+		ev_timer_stop(loop, &c->to);
+		ev_timer_init(&c->to, reopen_cb, RECONNECT_S, 0.);
+		c->to.data = c;
+		ev_timer_start(loop, &c->to);
+	}
 }
 
 static void
@@ -1012,10 +1037,13 @@ main(int argc, char **argv)
 	o.spread = 1;
 	snprintf(o.path, sizeof(o.path), "/mcp");
 	parse_mix(&o, "tools/list");
-	while ((ch = getopt(argc, argv, "Ac:d:e:ij:m:n:P:p:R:r:ST:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "Ac:d:e:Iij:m:n:P:p:R:r:ST:w:")) != -1) {
 		switch (ch) {
 		case 'A':
 			o.allow_remote = 1;
+			break;
+		case 'I':
+			o.no_id = 1;
 			break;
 		case 'c':
 			o.conns = (unsigned)strtoul(optarg, NULL, 10);
@@ -1028,8 +1056,10 @@ main(int argc, char **argv)
 				o.era = ERA_STATELESS;
 			else if (strcmp(optarg, "session") == 0)
 				o.era = ERA_SESSION;
+			else if (strcmp(optarg, "nosession") == 0)
+				o.era = ERA_NOSESSION;
 			else
-				die("-e: stateless or session");
+				die("-e: stateless, session or nosession");
 			break;
 		case 'i':
 			o.idle = 1;
@@ -1161,7 +1191,8 @@ main(int argc, char **argv)
 		    "closed");
 		printf("mcpbench: %u connections, %u processes, %s, %s era, "
 		    "%.1f s (after %.1f s warm-up)\n", o.conns, o.procs, c0,
-		    o.era == ERA_SESSION ? "session" : "stateless", o.duration,
+		    o.era == ERA_SESSION ? "session" : o.era == ERA_NOSESSION ?
+		    "nosession" : "stateless", o.duration,
 		    o.warmup);
 		printf("requests  %llu ok, %llu errors, %.0f/s\n",
 		    (unsigned long long)total.ok, (unsigned long long)errs,

@@ -923,6 +923,15 @@ trim(char *s)
 		memmove(s, s + k, n - k + 1);
 }
 
+/* The emergency tier's response is on (the supervisor says so). */
+static int
+shedding(void)
+{
+	const struct scoreboard *sb = &worker->w_child->c_sb;
+
+	return sb->sb_hdr != NULL && SB_HDR_GET(sb, SB_H_SHEDDING) != 0;
+}
+
 /* Who a request is from, for request-rate: its bearer token, hashed, or
  * its address. */
 static const unsigned char *
@@ -1079,8 +1088,7 @@ serve_post(struct conn *c)
 	    m.m_kind == MCP_BATCH ? MX_OTHER : MX_NOTIFICATION;
 	/* the emergency tier: new work waits outside (accepted work not) */
 	if ((m.m_kind == MCP_REQUEST || m.m_kind == MCP_BATCH) &&
-	    r->r_mx != MX_TASKS &&
-	    SB_HDR_GET(&worker->w_child->c_sb, SB_H_SHEDDING)) {
+	    r->r_mx != MX_TASKS && shedding()) {
 		overloaded(c, &m, MX_R_SHED, "shedding load");
 		return;
 	}
