@@ -100,6 +100,7 @@ struct opts {
 	int			 spread;	/* bind 127.x source addresses */
 	int			 allow_remote;
 	int			 no_id;		/* -I: any 200 result will do */
+	uint64_t		 churn;		/* -K: requests a connection */
 	const char		*json;
 	struct mixent		 mix[MIX_MAX];
 	unsigned		 nmix;
@@ -117,6 +118,7 @@ struct report {
 	uint64_t	conns_failed;
 	uint64_t	late;		/* open loop: sends after their time */
 	uint64_t	dropped;	/* open loop: backlog overflow */
+	uint64_t	reconnects;	/* -K: connections replaced */
 	double		cpu_user;
 	double		cpu_sys;
 	uint64_t	p50_us, p99_us;	/* progress only */
@@ -138,6 +140,7 @@ struct conn {
 	uint64_t	 sent_us;	/* the intended send time */
 	int		 counted;	/* the answer counts (after warm-up) */
 	int		 no_more;	/* do not reconnect */
+	uint64_t	 done;		/* requests answered on this one */
 	uint64_t	 backlog[BACKLOG_MAX];
 	unsigned	 bl_head, bl_n;
 	char		*in;
@@ -183,10 +186,9 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: mcpbench [-AIiS] [-c connections] [-d seconds] [-e era]\n"
-	    "                [-j file] [-m mix] [-n requests] "
-	    "[-P processes]\n"
-	    "                [-p path] [-R ramp] [-r rate] [-S] "
-	    "[-T timeout] [-w warmup]\n"
+	    "                [-j file] [-K requests] [-m mix] [-n requests]\n"
+	    "                [-P processes] [-p path] [-R ramp] [-r rate]\n"
+	    "                [-T timeout] [-w warmup]\n"
 	    "                host:port ...\n");
 	exit(2);
 }
@@ -441,6 +443,13 @@ answered(struct conn *c, int ok, enum errkind why)
 		} else
 			rep.errors[why]++;
 	}
+	/* churn: a new connection after so many requests (not an error) */
+	if (c->o->churn && ++c->done >= c->o->churn) {
+		c->done = 0;
+		rep.reconnects++;
+		conn_fail(c, E_KINDS);
+		return;
+	}
 	if (c->o->rate == 0)
 		send_next(c, now_us());
 	else if (c->bl_n > 0) {
@@ -600,8 +609,10 @@ try_parse(struct conn *c)
 		bend = body;
 		blen = 0;
 	}
-	on_response(c, c->in, body, blen, status);
 	used = (size_t)(bend - c->in);
+	on_response(c, c->in, body, blen, status);
+	if (c->fd == -1)
+		return 0;	/* closed meanwhile (churn, a failure) */
 	memmove(c->in, bend, c->inlen - used);
 	c->inlen -= used;
 	return 1;
@@ -952,10 +963,11 @@ print_json(FILE *fp, const struct opts *o, const struct report *t,
 		fprintf(fp, "%s\"%zuxx\":%llu", i ? "," : "", i + 1,
 		    (unsigned long long)t->http[i]);
 	fprintf(fp, "},\"connections_open\":%llu,\"connections_failed\":%llu,"
-	    "\"late\":%llu,\"dropped\":%llu,\"latency_us\":{\"count\":%llu,"
+	    "\"late\":%llu,\"dropped\":%llu,\"reconnects\":%llu,"
+	    "\"latency_us\":{\"count\":%llu,"
 	    "\"mean\":%.1f", (unsigned long long)t->conns_open,
 	    (unsigned long long)t->conns_failed, (unsigned long long)t->late,
-	    (unsigned long long)t->dropped,
+	    (unsigned long long)t->dropped, (unsigned long long)t->reconnects,
 	    (unsigned long long)t->hist.h_count, t->hist.h_count ?
 	    (double)t->hist.h_sum_us / t->hist.h_count : 0.0);
 	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
@@ -983,6 +995,7 @@ report_one(const struct opts *o, const struct report *r, struct report *last,
 		total->conns_open += r->conns_open;
 		total->conns_failed += r->conns_failed;
 		total->late += r->late;
+		total->reconnects += r->reconnects;
 		total->dropped += r->dropped;
 		total->cpu_user += r->cpu_user;
 		total->cpu_sys += r->cpu_sys;
@@ -1037,7 +1050,8 @@ main(int argc, char **argv)
 	o.spread = 1;
 	snprintf(o.path, sizeof(o.path), "/mcp");
 	parse_mix(&o, "tools/list");
-	while ((ch = getopt(argc, argv, "Ac:d:e:Iij:m:n:P:p:R:r:ST:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "Ac:d:e:IiK:j:m:n:P:p:R:r:ST:w:")) !=
+	    -1) {
 		switch (ch) {
 		case 'A':
 			o.allow_remote = 1;
@@ -1066,6 +1080,9 @@ main(int argc, char **argv)
 			break;
 		case 'j':
 			o.json = optarg;
+			break;
+		case 'K':
+			o.churn = strtoull(optarg, NULL, 10);
 			break;
 		case 'm':
 			parse_mix(&o, optarg);
