@@ -55,6 +55,7 @@
 #define DURATION_MAX		3600.0	/* seconds */
 #define IN_MAX			(1024 * 1024)	/* an answer, bytes */
 #define BACKLOG_MAX		4096	/* open loop: late sends a connection */
+#define IN_MIN			4096	/* a partial answer's first buffer */
 #define PROGRESS_S		1.0
 #define RECONNECT_S		0.01	/* before replacing a connection */
 
@@ -141,10 +142,10 @@ struct conn {
 	int		 counted;	/* the answer counts (after warm-up) */
 	int		 no_more;	/* do not reconnect */
 	uint64_t	 done;		/* requests answered on this one */
-	uint64_t	 backlog[BACKLOG_MAX];
+	uint64_t	*backlog;	/* BACKLOG_MAX, made when first late */
 	unsigned	 bl_head, bl_n;
-	char		*in;
-	size_t		 inlen;
+	char		*in;		/* a partial answer, or NULL */
+	size_t		 inlen, incap;
 	char		*out;
 	size_t		 outlen, outoff;
 };
@@ -618,30 +619,62 @@ try_parse(struct conn *c)
 	return 1;
 }
 
+/*
+ * Answers are read into one buffer of the process; only a partial one
+ * is kept by its connection (a million idle connections hold no buffer).
+ */
 static void
 conn_read(struct conn *c)
 {
-	ssize_t	n;
-	int	r = 0;
+	static char	 scratch[IN_MAX];
+	ssize_t		 n;
+	size_t		 cap;
+	int		 r = 0;
+	char		*q;
 
-	if (c->inlen == IN_MAX) {
-		conn_fail(c, E_INVALID);
-		return;
-	}
-	n = recv(c->fd, c->in + c->inlen, IN_MAX - c->inlen, 0);
+	if (c->in == NULL) {
+		c->in = scratch;
+		c->inlen = 0;
+		cap = IN_MAX;
+	} else if (c->inlen == c->incap) {
+		if (c->incap == IN_MAX) {
+			conn_fail(c, E_INVALID);
+			return;
+		}
+		if ((q = realloc(c->in, c->incap * 2)) == NULL)
+			die("out of memory");
+		c->in = q;
+		cap = c->incap *= 2;
+	} else
+		cap = c->incap;
+	n = recv(c->fd, c->in + c->inlen, cap - c->inlen, 0);
 	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
 		if (c->busy && c->counted)
 			rep.errors[E_RESET]++;
 		conn_fail(c, E_RESET);
-		return;
+	} else if (n > 0) {
+		c->inlen += (size_t)n;
+		while (c->fd != -1 && (r = try_parse(c)) == 1)
+			;
+		if (r == -1)
+			conn_fail(c, E_INVALID);
 	}
-	if (n == -1)
-		return;
-	c->inlen += (size_t)n;
-	while (c->fd != -1 && (r = try_parse(c)) == 1)
-		;
-	if (r == -1)
-		conn_fail(c, E_INVALID);
+	if (c->fd == -1)
+		c->inlen = 0;
+	if (c->in == scratch) {
+		c->in = NULL;
+		if (c->inlen > 0) {
+			c->incap = IN_MIN;
+			while (c->incap < c->inlen * 2 && c->incap < IN_MAX)
+				c->incap *= 2;
+			if ((c->in = malloc(c->incap)) == NULL)
+				die("out of memory");
+			memcpy(c->in, scratch, c->inlen);
+		}
+	} else if (c->inlen == 0) {
+		free(c->in);
+		c->in = NULL;
+	}
 }
 
 static void
@@ -749,6 +782,9 @@ tick_cb(struct ev_loop *l, ev_timer *w, int revents)
 		rep.dropped++;
 		return;
 	}
+	if (c->backlog == NULL &&
+	    (c->backlog = calloc(BACKLOG_MAX, sizeof(*c->backlog))) == NULL)
+		die("out of memory");
 	c->backlog[(c->bl_head + c->bl_n) % BACKLOG_MAX] = now;
 	c->bl_n++;
 }
@@ -905,8 +941,6 @@ load(struct opts *o, unsigned proc, int fd)
 		c->o = o;
 		c->fd = -1;
 		c->idx = first + i;
-		if ((c->in = malloc(IN_MAX)) == NULL)
-			die("out of memory");
 		ev_init(&c->to, timeout_cb);
 		c->to.data = c;
 		if (per_conn > 0 && !o->idle) {
