@@ -141,6 +141,7 @@ struct conn {
 	uint64_t	 sent_us;	/* the intended send time */
 	int		 counted;	/* the answer counts (after warm-up) */
 	int		 no_more;	/* do not reconnect */
+	int		 srv_close;	/* the answer said Connection: close */
 	uint64_t	 done;		/* requests answered on this one */
 	uint64_t	*backlog;	/* BACKLOG_MAX, made when first late */
 	unsigned	 bl_head, bl_n;
@@ -444,8 +445,11 @@ answered(struct conn *c, int ok, enum errkind why)
 		} else
 			rep.errors[why]++;
 	}
-	/* churn: a new connection after so many requests (not an error) */
-	if (c->o->churn && ++c->done >= c->o->churn) {
+	/*
+	 * churn: a new connection after so many requests; or the server
+	 * closes this one (a worker that stops): not an error either
+	 */
+	if (c->srv_close || (c->o->churn && ++c->done >= c->o->churn)) {
 		c->done = 0;
 		rep.reconnects++;
 		conn_fail(c, E_KINDS);
@@ -564,6 +568,11 @@ on_response(struct conn *c, char *head, char *body, size_t blen, int status)
 			conn_fail(c, why);
 			return;
 		}
+		if (c->srv_close) {	/* the worker stops: start again */
+			rep.reconnects++;
+			conn_fail(c, E_KINDS);
+			return;
+		}
 		if (++c->phase == 1) {
 			send_initialized(c);
 			arm_deadline(c);
@@ -611,6 +620,8 @@ try_parse(struct conn *c)
 		blen = 0;
 	}
 	used = (size_t)(bend - c->in);
+	c->srv_close = (cl = find_header(c->in, "Connection")) != NULL &&
+	    strncasecmp(cl, "close", 5) == 0;
 	on_response(c, c->in, body, blen, status);
 	if (c->fd == -1)
 		return 0;	/* closed meanwhile (churn, a failure) */
@@ -816,6 +827,8 @@ conn_fail(struct conn *c, enum errkind why)
 	c->inlen = c->outlen = c->outoff = 0;
 	c->phase = 0;
 	c->sid[0] = '\0';
+	c->srv_close = 0;
+	rep.dropped += c->bl_n;	/* late sends of a connection gone */
 	c->bl_n = 0;
 	/*
 	 * A new connection in its place soon, while the run lasts (not when

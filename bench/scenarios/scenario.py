@@ -1,0 +1,240 @@
+"""
+bench/scenarios/scenario.py -- what the scenarios share: an mcpd of its
+own on free loopback ports (the bench plugin, its log in a file, a
+control socket), mcpbench runs with their JSON reports, the memory and the
+workers of the daemon, and one way to print the result.
+
+Everything is bounded: mcpd is started with a configuration written into
+a temporary directory and stopped (SIGTERM, then SIGKILL after 30 s) when
+the scenario ends, whatever happens; mcpbench has its own time cap.
+"""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.environ.get("MCPD_BUILD", os.path.join(TOP, "build"))
+MCPD = os.path.join(BUILD, "mcpd")
+MCPCTL = os.path.join(BUILD, "mcpctl")
+MCPBENCH = os.path.join(BUILD, "mcpbench")
+PLUGIN = os.path.join(BUILD, "plugins", ".libs", "bench.so")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+PER_PROCESS = 19000         # connections a load process or worker holds
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def need_build():
+    for p in (MCPD, MCPCTL, MCPBENCH, PLUGIN):
+        if not os.path.exists(p):
+            sys.exit("%s missing: build first (./quickstart test), or set "
+                     "MCPD_BUILD to the build directory" % p)
+
+
+def processes_for(conns):
+    """load processes (or workers) for that many connections."""
+    return max(1, -(-conns // PER_PROCESS))
+
+
+class Mcpd(object):
+    """an mcpd of the scenario's own."""
+
+    def __init__(self, workers=None, conns=10000, extra=""):
+        need_build()
+        self.dir = tempfile.mkdtemp(prefix="mcpd-scenario-")
+        self.port = free_port()
+        self.admin = free_port()
+        self.log = os.path.join(self.dir, "mcpd.log")
+        self.sock = os.path.join(self.dir, "mcpd.sock")
+        self.conf = os.path.join(self.dir, "mcpd.conf")
+        if workers is None:
+            workers = max(os.cpu_count() or 1, processes_for(conns))
+        self.workers = workers
+        with open(self.conf, "w") as f:
+            f.write('workers %d\npidfile "%s/mcpd.pid"\ncontrol-socket "%s"\n'
+                    'listen http 127.0.0.1 port %d\n'
+                    'listen admin 127.0.0.1 port %d\nplugin "%s"\n'
+                    'max-connections %d\nmax-sessions %d\n%s' %
+                    (workers, self.dir, self.sock, self.port,
+                     self.admin, PLUGIN, max(10000, conns + conns // 10),
+                     max(100000, conns + conns // 10), extra))
+        self.proc = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self):
+        # in the foreground every process logs to the standard error
+        self.started = time.monotonic()
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen([MCPD, "-f", "-c", self.conf],
+                                         stdout=subprocess.DEVNULL,
+                                         stderr=log, start_new_session=True)
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            st = self.status()
+            if st and sum(1 for w in st["workers"].values()
+                          if w["state"] == "ready") == self.workers:
+                return
+            if self.proc.poll() is not None:
+                sys.exit("mcpd exited with %d; see %s" %
+                         (self.proc.returncode, self.log))
+            time.sleep(0.05)
+        sys.exit("mcpd's workers not ready in 30 s; see %s" % self.log)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def target(self):
+        return "127.0.0.1:%d" % self.port
+
+    def status(self):
+        """{"workers": {index: {pid, state, connections}}, "pids": [...]}"""
+        try:
+            out = subprocess.run([MCPCTL, "-s", self.sock, "status"],
+                                 capture_output=True, text=True,
+                                 timeout=10).stdout
+        except subprocess.TimeoutExpired:
+            return None
+        st = {"workers": {}, "pids": []}
+        for ln in out.splitlines():
+            f = ln.split()
+            if len(f) < 8 or not f[2].isdigit():
+                continue
+            st["pids"].append(int(f[2]))
+            if f[0] == "worker":
+                st["workers"][int(f[1])] = {"pid": int(f[2]),
+                                            "state": f[4],
+                                            "connections": int(f[7])}
+        return st if st["pids"] else None
+
+    def rss(self):
+        """bytes of resident memory of all of mcpd's processes."""
+        st = self.status()
+        total = 0
+        for p in (st["pids"] if st else []):
+            try:
+                with open("/proc/%d/statm" % p) as f:
+                    total += int(f.read().split()[1]) * PAGE
+            except (OSError, ValueError, IndexError):
+                pass
+        return total
+
+    def log_lines(self, pattern):
+        try:
+            with open(self.log, errors="replace") as f:
+                return [m for m in (re.search(pattern, ln) for ln in f) if m]
+        except OSError:
+            return []
+
+    def sanitizer_reports(self):
+        return self.log_lines(r"(AddressSanitizer|LeakSanitizer|"
+                              r"runtime error:)")
+
+
+def mcpbench(args, timeout):
+    """run mcpbench; its progress goes to our stderr; returns the JSON."""
+    fd, out = tempfile.mkstemp(prefix="mcpbench-", suffix=".json")
+    os.close(fd)
+    cmd = [MCPBENCH] + [str(a) for a in args[:-1]] + ["-j", out, args[-1]]
+    try:
+        r = subprocess.run(cmd, stdout=subprocess.DEVNULL, timeout=timeout)
+        if r.returncode not in (0, 1):
+            sys.exit("mcpbench exited with %d" % r.returncode)
+        with open(out) as f:
+            j = json.load(f)
+    finally:
+        os.unlink(out)
+    j["command"] = " ".join(["mcpbench"] + [str(a) for a in args])
+    return j
+
+
+class Background(threading.Thread):
+    """mcpbench in a thread, so that the scenario can act meanwhile."""
+
+    def __init__(self, args, timeout):
+        threading.Thread.__init__(self, daemon=True)
+        self.args, self.timeout, self.result = args, timeout, None
+
+    def run(self):
+        self.result = mcpbench(self.args, self.timeout)
+
+
+def summary(j):
+    lat = j["latency_us"]
+    e = j["errors_by_kind"]
+    s = ("%d requests ok, %d errors (%s), %.0f req/s; latency p50 %s, p95 "
+         "%s, p99 %s, max %s us" % (
+             j["ok"], j["errors"], ", ".join("%s %d" % (k, v)
+                                             for k, v in e.items() if v)
+             or "none", j["rate"], lat["p50"], lat["p95"], lat["p99"],
+             lat["p100"]))
+    return s
+
+
+def report(name, verdicts, facts, as_json):
+    """print the facts and the verdicts; exit 1 if one failed."""
+    ok = all(v[1] for v in verdicts)
+    if as_json:
+        json.dump({"scenario": name, "ok": ok, "facts": facts,
+                   "verdicts": [{"check": c, "ok": k, "value": v}
+                                for c, k, v in verdicts]},
+                  sys.stdout, indent=1)
+        print()
+    else:
+        print("%s:" % name)
+        for k, v in facts.items():
+            print("  %-22s %s" % (k, v))
+        for c, k, v in verdicts:
+            print("  %-4s %s (%s)" % ("ok" if k else "FAIL", c, v))
+    return 0 if ok else 1
+
+
+def held(m, n, rate, secs, era="stateless", ramp=20000, churn=0,
+         action=None, mix="tools/call:echo:256B"):
+    """
+    n connections opened at ramp a second, rate requests a second over
+    them (open loop) for secs once all are open; action(m, t_end) runs
+    meanwhile.  Returns mcpbench's report, mcpd's RSS growth a connection
+    (bytes, mid-run) and what action returned.
+    """
+    up = n / float(ramp) + 2
+    args = ["-c", n, "-P", processes_for(n), "-R", ramp, "-w", "%.1f" % up,
+            "-d", secs, "-e", era, "-m", mix]
+    if rate > 0:
+        args += ["-r", rate]
+    if churn > 0:
+        args += ["-K", churn]
+    rss0 = m.rss()
+    bg = Background(args + [m.target()], up + secs + 300)
+    bg.start()
+    time.sleep(up)
+    t_end = time.monotonic() + secs
+    rss1 = m.rss()
+    got = action(m, t_end) if action else None
+    bg.join()
+    return bg.result, (rss1 - rss0) / float(max(1, n)), got
