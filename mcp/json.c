@@ -1,6 +1,7 @@
 /*
- * json.c -- JSON for the MCP engine: a validating pass and strict jsmn
- * behind json_parse(), lookups that read strings in place, and the writer.
+ * json.c -- JSON for the MCP engine: one validating pass that writes
+ * jsmn's tokens behind json_parse(), lookups that read strings in place,
+ * and the writer.
  *
  * Nothing here allocates except the writer's buffer, which grows by
  * doubling and is kept across jw_reset().  Nothing recurses.
@@ -281,20 +282,51 @@ scan_word(const unsigned char *s, size_t p, size_t len, const char *w,
 }
 
 /*
+ * The tokens: what strict jsmn with parent links would make of the text
+ * (jsmn itself scanned every byte again after the check, which was half
+ * of the parse), written as the grammar is checked.  Past maxtoks the
+ * check goes on, so that a syntax error still wins over JSON_E_TOKENS.
+ */
+struct tokfill {
+	jsmntok_t	*t;
+	int		 n, max, full;
+};
+
+static int
+tok_new(struct tokfill *f, jsmntype_t type, size_t start, size_t end,
+    int parent)
+{
+	jsmntok_t *t;
+
+	if (f->full || f->n == f->max) {
+		f->full = 1;
+		return -1;
+	}
+	t = &f->t[f->n];
+	t->type = type;
+	t->start = (int)start;
+	t->end = end == BAD ? -1 : (int)end;
+	t->size = 0;
+	t->parent = parent;
+	if (parent != -1)
+		f->t[parent].size++;
+	return f->n++;
+}
+
+/*
  * The whole grammar in one pass with a bit stack of containers (1 for an
- * object), so depth is checked before jsmn runs: jsmn finds the container
- * a bracket closes by walking parent links from the last token, which is
- * quadratic in the depth of the document.  *root gets the offset of a
- * top-level number or literal (which strict jsmn cannot end a document
- * with), or stays BAD.
+ * object) and the stack of their tokens; nothing recurses, and depth is
+ * bounded before anything else.  A key is its object's child, a member's
+ * value the key's, an element the array's (jsmn's shape).
  */
 static int
-json_check(const unsigned char *s, size_t len, size_t *root, size_t *rootend)
+json_check(const unsigned char *s, size_t len, struct tokfill *f)
 {
 	enum { VALUE, FIRST_VALUE, KEY, FIRST_KEY, AFTER } st = VALUE;
 	uint64_t	 objbits = 0, top;
 	size_t		 p = 0, start;
-	int		 depth = 0;
+	int		 depth = 0, cont[JSON_DEPTH_MAX], key = -1, parent, k;
+	jsmntype_t	 type;
 
 	for (;;) {
 		while (p < len && s[p] <= ' ' && is_ws(s[p]))
@@ -305,14 +337,16 @@ json_check(const unsigned char *s, size_t len, size_t *root, size_t *rootend)
 		switch (st) {
 		case FIRST_VALUE:
 			if (s[p] == ']') {
+				if ((k = cont[--depth]) != -1)
+					f->t[k].end = (int)(p + 1);
 				p++;
-				depth--;
 				st = AFTER;
 				continue;
 			}
 			/* FALLTHROUGH */
 		case VALUE:
 			start = p;
+			parent = depth == 0 ? -1 : top ? key : cont[depth - 1];
 			switch (s[p]) {
 			case '{':
 			case '[':
@@ -321,15 +355,20 @@ json_check(const unsigned char *s, size_t len, size_t *root, size_t *rootend)
 				if (s[p] == '{') {
 					objbits |= (uint64_t)1 << depth;
 					st = FIRST_KEY;
+					type = JSMN_OBJECT;
 				} else {
 					objbits &= ~((uint64_t)1 << depth);
 					st = FIRST_VALUE;
+					type = JSMN_ARRAY;
 				}
-				depth++;
+				cont[depth++] = tok_new(f, type, p, BAD, parent);
 				p++;
 				continue;
 			case '"':
 				p = scan_string(s, p + 1, len);
+				if (p != BAD)
+					tok_new(f, JSMN_STRING, start + 1, p - 1,
+					    parent);
 				break;
 			case 't':
 				p = scan_word(s, p, len, "true", 4);
@@ -346,24 +385,26 @@ json_check(const unsigned char *s, size_t len, size_t *root, size_t *rootend)
 			}
 			if (p == BAD)
 				return JSON_E_SYNTAX;
-			if (depth == 0 && s[start] != '"') {
-				*root = start;
-				*rootend = p;
-			}
+			if (s[start] != '"')
+				tok_new(f, JSMN_PRIMITIVE, start, p, parent);
 			st = AFTER;
 			break;
 		case FIRST_KEY:
 			if (s[p] == '}') {
+				if ((k = cont[--depth]) != -1)
+					f->t[k].end = (int)(p + 1);
 				p++;
-				depth--;
 				st = AFTER;
 				continue;
 			}
 			/* FALLTHROUGH */
 		case KEY:
+			start = p;
 			if (s[p] != '"' ||
 			    (p = scan_string(s, p + 1, len)) == BAD)
 				return JSON_E_SYNTAX;
+			key = tok_new(f, JSMN_STRING, start + 1, p - 1,
+			    cont[depth - 1]);
 			while (p < len && is_ws(s[p]))
 				p++;
 			if (p == len || s[p] != ':')
@@ -376,9 +417,10 @@ json_check(const unsigned char *s, size_t len, size_t *root, size_t *rootend)
 				return JSON_E_SYNTAX;
 			if (s[p] == ',')
 				st = top ? KEY : VALUE;
-			else if (s[p] == (top ? '}' : ']'))
-				depth--;
-			else
+			else if (s[p] == (top ? '}' : ']')) {
+				if ((k = cont[--depth]) != -1)
+					f->t[k].end = (int)(p + 1);
+			} else
 				return JSON_E_SYNTAX;
 			p++;
 			break;
@@ -390,36 +432,24 @@ int
 json_parse(struct json *j, const char *buf, size_t len, jsmntok_t *toks,
     int maxtoks)
 {
-	jsmn_parser	 p;
-	size_t		 root = BAD, rootend = 0;
+	struct tokfill	 f = { toks, 0, maxtoks, 0 };
 	int		 r;
 
 	j->js = buf;
 	j->len = len;
 	j->t = toks;
 	j->ntok = 0;
-	/* jsmn keeps offsets in ints */
+	/* tokens keep offsets in ints */
 	if (len >= INT_MAX)
 		return JSON_E_SYNTAX;
-	r = json_check((const unsigned char *)buf, len, &root, &rootend);
+	if (maxtoks < 1)
+		f.full = 1;
+	r = json_check((const unsigned char *)buf, len, &f);
 	if (r != JSON_OK)
 		return r;
-	if (maxtoks < 1)
+	if (f.full)
 		return JSON_E_TOKENS;
-	if (root != BAD) {
-		toks[0].type = JSMN_PRIMITIVE;
-		toks[0].start = (int)root;
-		toks[0].end = (int)rootend;
-		toks[0].size = 0;
-		toks[0].parent = -1;
-		j->ntok = 1;
-		return JSON_OK;
-	}
-	jsmn_init(&p);
-	r = jsmn_parse(&p, buf, len, toks, (unsigned int)maxtoks);
-	if (r < 0)
-		return r == JSMN_ERROR_NOMEM ? JSON_E_TOKENS : JSON_E_SYNTAX;
-	j->ntok = r;
+	j->ntok = f.n;
 	return JSON_OK;
 }
 

@@ -283,6 +283,125 @@ START_TEST(test_invalid)
 }
 END_TEST
 
+/*
+ * json_parse writes the tokens jsmn (strict, parent links) would: compare
+ * them, token by token, on s.
+ */
+static void
+same_as_jsmn(const char *s, size_t n)
+{
+	static jsmntok_t	 ref[TOKS];
+	jsmn_parser		 p;
+	int			 r, i;
+
+	ck_assert_int_eq(parse_n(s, n), JSON_OK);
+	jsmn_init(&p);
+	r = jsmn_parse(&p, s, n, ref, TOKS);
+	if (r < 0) {
+		/* strict jsmn cannot end a document with a bare scalar */
+		ck_assert_int_eq(j.ntok, 1);
+		ck_assert_int_eq(toks[0].type, JSMN_PRIMITIVE);
+		return;
+	}
+	ck_assert_msg(r == j.ntok, "%.*s: %d tokens, jsmn %d", (int)n, s,
+	    j.ntok, r);
+	for (i = 0; i < r; i++) {
+		ck_assert_msg(toks[i].type == ref[i].type &&
+		    toks[i].start == ref[i].start && toks[i].end == ref[i].end &&
+		    toks[i].size == ref[i].size &&
+		    toks[i].parent == ref[i].parent,
+		    "%.*s: token %d is %d [%d,%d) size %d parent %d, jsmn's "
+		    "%d [%d,%d) size %d parent %d", (int)n, s, i, toks[i].type,
+		    toks[i].start, toks[i].end, toks[i].size, toks[i].parent,
+		    ref[i].type, ref[i].start, ref[i].end, ref[i].size,
+		    ref[i].parent);
+	}
+}
+
+START_TEST(test_tokens_as_jsmn)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(valid) / sizeof(valid[0]); i++)
+		same_as_jsmn(valid[i].s, valid[i].len);
+}
+END_TEST
+
+/* a random document of depth at most d into buf */
+static void
+random_value(char *buf, size_t *n, size_t cap, int d)
+{
+	static const char *const scalars[] = {
+		"0", "-1.5e3", "true", "false", "null", "\"\"", "\"a\\\"b\"",
+		"\"\\u00e9t\u00e9\"", " 12 ", "\"x\""
+	};
+	int	 k, m;
+
+	if (*n + 64 >= cap)
+		d = 0;
+	k = d > 0 ? random() % 4 : 3;
+	if (k == 0 || k == 1) {
+		buf[(*n)++] = k == 0 ? '{' : '[';
+		m = random() % 4;
+		while (m-- > 0 && *n + 64 < cap) {
+			if (k == 0) {
+				*n += (size_t)snprintf(buf + *n, cap - *n,
+				    "\"k%d\" : ", (int)(random() % 10));
+			}
+			random_value(buf, n, cap, d - 1);
+			if (m > 0)
+				buf[(*n)++] = ',';
+		}
+		if (buf[*n - 1] == ',')
+			(*n)--;
+		buf[(*n)++] = k == 0 ? '}' : ']';
+	} else {
+		const char *sc = scalars[random() % (sizeof(scalars) /
+		    sizeof(scalars[0]))];
+
+		memcpy(buf + *n, sc, strlen(sc));
+		*n += strlen(sc);
+	}
+}
+
+START_TEST(test_tokens_random)
+{
+	char	buf[4096];
+	size_t	n;
+	int	i;
+
+	srandom(1);
+	for (i = 0; i < 5000; i++) {
+		n = 0;
+		buf[n++] = '{';
+		buf[n++] = '"';
+		buf[n++] = 'r';
+		buf[n++] = '"';
+		buf[n++] = ':';
+		random_value(buf, &n, sizeof(buf) - 2, 1 + i % 8);
+		buf[n++] = '}';
+		buf[n] = '\0';
+		same_as_jsmn(buf, n);
+	}
+}
+END_TEST
+
+/* Past maxtoks: JSON_E_TOKENS, but a syntax error after it wins. */
+START_TEST(test_tokens_full)
+{
+	static const char	 ok[] = "[1,2,3,4,5]", bad[] = "[1,2,3,4,5,]";
+	jsmntok_t		 few[6];
+
+	ck_assert_int_eq(json_parse(&j, ok, sizeof(ok) - 1, few, 3),
+	    JSON_E_TOKENS);
+	ck_assert_int_eq(json_parse(&j, ok, sizeof(ok) - 1, few, 6), JSON_OK);
+	ck_assert_int_eq(json_parse(&j, bad, sizeof(bad) - 1, few, 3),
+	    JSON_E_SYNTAX);
+	ck_assert_int_eq(json_parse(&j, ok, sizeof(ok) - 1, few, 0),
+	    JSON_E_TOKENS);
+}
+END_TEST
+
 /* one byte or escape at every offset of the 8-byte blocks strings are read in */
 START_TEST(test_string_offsets)
 {
@@ -1057,6 +1176,9 @@ json_suite(void)
 	tcase_add_test(tc, test_depth_arrays);
 	tcase_add_test(tc, test_depth_huge);
 	tcase_add_test(tc, test_tokens);
+	tcase_add_test(tc, test_tokens_as_jsmn);
+	tcase_add_test(tc, test_tokens_random);
+	tcase_add_test(tc, test_tokens_full);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lookup");
