@@ -40,6 +40,7 @@
 #define HDR_FIELD_MAX		80	/* bytes of a header name we track */
 #define BATCH_MAX		100	/* messages in a batch (2025-03-26) */
 #define QUIT_IDLE_MS		250	/* idle keep-alive grace at stop, ms */
+#define CORK_MAX		(64 * 1024) /* answers gathered, bytes */
 
 enum hdr {
 	H_NONE,
@@ -147,6 +148,9 @@ struct conn {
 };
 
 static char			 scratch[READ_SCRATCH_BYTES];
+static char			 corkbuf[CORK_MAX];
+static size_t			 corklen;
+static struct conn		*cork_owner;	/* whose answers gather */
 static http_parser_settings	 settings;
 static struct hreq		*pool;
 static size_t			 npool;
@@ -302,13 +306,11 @@ out_queue(struct conn *c, const char *buf, size_t len)
 
 /* Write now what the socket takes, queue the rest. */
 static void
-out_writev(struct conn *c, struct iovec *iov, int n)
+out_send(struct conn *c, struct iovec *iov, int n)
 {
 	ssize_t	w = 0;
 	int	i;
 
-	if (c->c_dead)
-		return;
 	if (c->c_out == NULL) {
 		w = writev(c->c_fd, iov, n);
 		if (w == -1) {
@@ -328,6 +330,49 @@ out_writev(struct conn *c, struct iovec *iov, int n)
 		out_queue(c, (char *)iov[i].iov_base + w, iov[i].iov_len - w);
 		w = 0;
 	}
+}
+
+/*
+ * The cork: while a connection's input is parsed, what it answers is
+ * gathered in corkbuf and goes in one write at the end (a session-era
+ * answer as SSE was five writes, five packets: head, priming event,
+ * chunk size, event, last chunk).  One connection holds the cork at a
+ * time; answers to others (notifications) go at once.
+ */
+static void
+cork_flush(struct conn *c)
+{
+	struct iovec iov = { corkbuf, corklen };
+
+	if (corklen == 0)
+		return;
+	corklen = 0;
+	if (!c->c_dead)
+		out_send(c, &iov, 1);
+}
+
+static void
+out_writev(struct conn *c, struct iovec *iov, int n)
+{
+	size_t	total = 0;
+	int	i;
+
+	if (c->c_dead)
+		return;
+	if (c == cork_owner && c->c_out == NULL) {
+		for (i = 0; i < n; i++)
+			total += iov[i].iov_len;
+		if (corklen + total <= sizeof(corkbuf)) {
+			for (i = 0; i < n; i++) {
+				memcpy(corkbuf + corklen, iov[i].iov_base,
+				    iov[i].iov_len);
+				corklen += iov[i].iov_len;
+			}
+			return;
+		}
+		cork_flush(c);	/* too big to gather: what came first goes */
+	}
+	out_send(c, iov, n);
 }
 
 static void
@@ -1843,9 +1888,15 @@ parse(struct conn *c, const char *buf, size_t n)
 	size_t	done;
 	int	err;
 
+	if (cork_owner == NULL)
+		cork_owner = c;
 	c->c_inparse = 1;
 	done = http_parser_execute(&c->c_parser, &settings, buf, n);
 	c->c_inparse = 0;
+	if (cork_owner == c) {
+		cork_owner = NULL;
+		cork_flush(c);
+	}
 	err = HTTP_PARSER_ERRNO(&c->c_parser);
 	if (err == HPE_PAUSED) {
 		/* keep what follows for when this request is answered */
@@ -1954,7 +2005,7 @@ conn_resume(struct conn *c)
 static void
 conn_flush(struct conn *c)
 {
-	if (c->c_dead || c->c_inparse)
+	if (c->c_dead || c->c_inparse || c == cork_owner)
 		return;		/* parse() flushes when the parser is done */
 	if (c->c_close && c->c_out == NULL && !c->c_busy) {
 		conn_close(c);
@@ -2003,6 +2054,10 @@ conn_close(struct conn *c)
 
 	if (c->c_dead)
 		return;
+	if (c == cork_owner) {	/* what it answered goes first */
+		cork_owner = NULL;
+		cork_flush(c);
+	}
 	ev_io_stop(worker->w_loop, &c->c_rd);
 	ev_io_stop(worker->w_loop, &c->c_wr);
 	ev_timer_stop(worker->w_loop, &c->c_to);
