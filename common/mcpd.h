@@ -16,6 +16,7 @@ enum proc_role {
 
 /* The supervisor channel of a re-exec'd child is always this fd. */
 #define CHILD_CHAN_FD		3
+#define CHILD_CHAN_HIGH_MAX	65536	/* a worker's channel: below this fd */
 
 /*
  * Bump whenever a channel message enum or a message layout changes: a child

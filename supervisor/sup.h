@@ -45,6 +45,9 @@ struct proc {
 	int			 p_member;	/* -1: retired generation */
 	enum pstate		 p_state;
 	int			 p_asked;	/* we stopped it: not a crash */
+	/* decided at its channel's EOF (proc_lost), logged at the reap */
+	struct rs_decision	*p_dec;
+	int			 p_dec_applied;
 	uint64_t		 p_start_ms;
 	uint64_t		 p_ready_ms;
 	uint32_t		 p_drain_ms;

@@ -223,6 +223,8 @@ def held(m, n, rate, secs, era="stateless", ramp=20000, churn=0,
     (bytes, mid-run) and what action returned.
     """
     up = n / float(ramp) + 2
+    if era == "session":
+        up += 5         # initialize and initialized before the first
     args = ["-c", n, "-P", processes_for(n), "-R", ramp, "-w", "%.1f" % up,
             "-d", secs, "-e", era, "-m", mix]
     if rate > 0:

@@ -185,5 +185,56 @@ def test_kill_worker_throttled():
     check_eq(d.stop(), 0, "exit status")
 
 
+# Closing 10,000 connections takes the kernel ~100 ms after the kill
+HELD = 10000
+
+
+def test_kill_worker_many_connections():
+    """A worker killed with many connections is taken for dead when its
+    channel closes, before the kernel has torn its connections down (and
+    its exit can be reaped): the successor does not wait for that."""
+    import socket
+    d = T.Daemon(keys={"workers": "1", "throttle-reset": "100ms",
+                       "max-connections": "10000"})
+    st = d.start()
+    old = d.worker_pids(st)[0]
+    socks = []
+    try:
+        for _ in range(HELD):
+            socks.append(socket.create_connection(("127.0.0.1",
+                                                   d.http_port)))
+        T.wait_until(lambda: d.row(d.status(), "worker", 0)["connections"]
+                     >= HELD, 10, "worker 0 holding %d connections" % HELD)
+        time.sleep(0.2)     # past throttle-reset: restarted at once
+        mark = d.log_mark()
+        os.kill(old, signal.SIGKILL)
+        t_kill = time.monotonic()
+        d.wait_log(r"worker 0 \(pid %d\) closed its channel unasked: "
+                   r"taken for dead, its successor starts now" % old,
+                   since=mark)
+        d.wait_log(r"worker 0 \(pid %d\) exited on signal 9 \(Killed\) "
+                   r"after [\d.]+ s; restarting in 0\.000 s" % old,
+                   since=mark)
+        st = d.wait_ready(timeout=3)
+        T.info("successor ready %.3f s after the kill" %
+               (time.monotonic() - t_kill))
+        new = d.worker_pids(st)[0]
+        check(new != old, "worker 0 was not replaced")
+        lines = d.log()[mark:].splitlines()
+        ready = [i for i, ln in enumerate(lines)
+                 if "worker 0 (pid %d, generation 1) ready in" % new in ln]
+        gone = [i for i, ln in enumerate(lines) if "exited on signal 9" in ln]
+        check(ready and gone and ready[0] < gone[0], "the successor was "
+              "not ready before the old worker's exit was reaped:\n%s" %
+              "\n".join(lines[:12]))
+        c = T.HttpConn(d.http_port)
+        check_eq(c.request("/healthz").status, 200, "the successor answers")
+    finally:
+        for s in socks:
+            s.close()
+    check_eq(d.stop(), 0, "exit status")
+
+
 if __name__ == "__main__":
-    T.main([test_kill_worker_under_load, test_kill_worker_throttled])
+    T.main([test_kill_worker_under_load, test_kill_worker_throttled,
+            test_kill_worker_many_connections])
