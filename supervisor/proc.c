@@ -267,10 +267,22 @@ spawn(enum proc_role role, uint32_t index, int member)
 		    (uint64_t)(member >= 0 ?
 		    sup->s_rs.c[member].restarts : 0));
 	if (role == ROLE_WORKER) {
-		for (i = 0; i < sup->s_nlisteners; i++) {
-			struct slistener *l = &sup->s_listeners[i];
+		/*
+		 * An HTTP listener: this worker's socket of the group and the
+		 * next worker's, so that a socket whose worker is gone (or
+		 * full, or throttled) is still served.  Two watchers a socket,
+		 * not all of them: no thundering herd.
+		 */
+		for (i = 0; i < 2 * sup->s_nlisteners; i++) {
+			struct slistener *l = &sup->s_listeners[i / 2];
+			uint32_t w = index;
 
-			if ((fd = dup(l->sl_fd)) == -1) {
+			if (i % 2 == 1) {
+				if (l->sl_ngroup < 2)
+					continue;
+				w = (index + 1) % l->sl_ngroup;
+			}
+			if ((fd = dup(listen_fd_for(l, w))) == -1) {
 				log_warn("%s: dup listener", name);
 				continue;
 			}

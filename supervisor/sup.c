@@ -139,7 +139,7 @@ sup_reload(char *msg, size_t msglen)
 	struct conf		*nc, tmp;
 	struct conf_errors	 errs;
 	struct slistener	 nl[CONF_LISTENERS_MAX];
-	uint32_t		 nnl, i, j, was, want;
+	uint32_t		 nnl, was, want;
 	char			*text, *t2;
 	size_t			 len, l2, off;
 	int			 workers_only, catalog_only, k;
@@ -191,13 +191,7 @@ sup_reload(char *msg, size_t msglen)
 		return -1;
 	}
 	sup_notify("RELOADING=1");
-	for (i = 0; i < sup->s_nlisteners; i++) {
-		for (j = 0; j < nnl; j++)
-			if (nl[j].sl_fd == sup->s_listeners[i].sl_fd)
-				break;
-		if (j == nnl)
-			close(sup->s_listeners[i].sl_fd);
-	}
+	listen_close_unused(sup->s_listeners, sup->s_nlisteners, nl, nnl);
 	memcpy(sup->s_listeners, nl, sizeof(nl));
 	sup->s_nlisteners = nnl;
 

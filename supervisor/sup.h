@@ -65,9 +65,18 @@ struct member {
 	int			 m_removing;	/* fewer workers: pop when dead */
 };
 
+/*
+ * A listener.  An HTTP one is a SO_REUSEPORT group: sl_group[i] is worker
+ * i's own socket (sl_group[0] is sl_fd), so that the kernel gives each
+ * connection to one worker; one socket shared by 53 workers woke all of
+ * them for every connection.  The supervisor keeps them all: a worker's
+ * successor takes over its socket and what waits in its queue.
+ */
 struct slistener {
 	struct conf_listener	 sl_conf;
 	int			 sl_fd;
+	int			 sl_group[WORKERS_MAX];
+	uint32_t		 sl_ngroup;
 };
 
 enum sup_state {
@@ -152,6 +161,9 @@ int	listen_open(const struct conf *, struct slistener *, uint32_t *n,
 	    const struct slistener *old, uint32_t nold, char *err,
 	    size_t errlen);
 void	listen_close_all(struct slistener *, uint32_t *n);
+void	listen_close_unused(struct slistener *old, uint32_t nold,
+	    const struct slistener *now, uint32_t nnow);
+int	listen_fd_for(const struct slistener *, uint32_t worker);
 
 /* control.c */
 int	control_open(const char *path);

@@ -11,7 +11,7 @@
 
 #include "child.h"
 
-#define WORKER_LISTENERS_MAX	CONF_LISTENERS_MAX
+#define WORKER_LISTENERS_MAX	(2 * CONF_LISTENERS_MAX) /* own + buddy's */
 #define ACCEPT_BATCH		64	/* accepts per wakeup, then yield */
 #define ACCEPT_PAUSE_MS		1000	/* after EMFILE/ENFILE (bgpd) */
 #define SESSION_SWEEP_MS	1000	/* idle-session expiry check */
