@@ -58,6 +58,7 @@
 #define IN_MIN			4096	/* a partial answer's first buffer */
 #define PROGRESS_S		1.0
 #define PACE_S			0.0005	/* open loop: sends go in batches */
+#define PACE_MAX_S		0.01	/* ...at least this often */
 #define PACE_SLACK_US		2000	/* lateness of the pace timer not
 					   counted, us */
 #define RECONNECT_S		0.01	/* before replacing a connection */
@@ -999,9 +1000,16 @@ load(struct opts *o, unsigned proc, int fd)
 	}
 	t_start_us = now_us();
 	if (per_conn > 0 && !o->idle && n > 0) {
+		double every;
+
 		pace_rate = per_conn * n;
-		pace_next_us = (double)t_start_us;
-		ev_timer_init(&pace_ev, pace_cb, PACE_S, PACE_S);
+		/* a send a wakeup at low rates (53 processes at 2000 wakeups
+		   a second for 190 sends each took a core) */
+		every = 1.0 / pace_rate;
+		every = every < PACE_S ? PACE_S : every > PACE_MAX_S ?
+		    PACE_MAX_S : every;
+		pace_next_us = (double)t_start_us + every * 1e6;
+		ev_timer_init(&pace_ev, pace_cb, every, every);
 		ev_timer_start(loop, &pace_ev);
 	}
 	t_count_us = t_start_us + (uint64_t)(o->warmup * 1e6);
