@@ -204,11 +204,13 @@ dispatch_sup(struct chan *ch, struct msg *m, void *arg)
 		break;
 	case MSG_SUP_LISTENER:
 		if (msg_strcpy(addr, sizeof(addr), &m->m_f[1]) == -1 ||
-		    m->m_f[0].u > LISTEN_ADMIN || m->m_f[2].u > 65535)
+		    m->m_f[0].u > LISTEN_ADMIN || m->m_f[2].u > 65535 ||
+		    m->m_f[3].u > 1)
 			fatalx("bad LISTENER message");
 		if (ops->r_listener != NULL && !self.c_quitting)
 			ops->r_listener(&self, (enum listen_kind)m->m_f[0].u,
-			    m->m_fd, addr, (uint16_t)m->m_f[2].u);
+			    m->m_fd, addr, (uint16_t)m->m_f[2].u,
+			    (int)m->m_f[3].u);
 		else
 			close(m->m_fd);
 		break;

@@ -42,9 +42,12 @@ struct child {
 };
 
 struct role_ops {
-	/* a listening socket was handed over (fd is ours) */
+	/*
+	 * a listening socket was handed over (fd is ours); standby: another
+	 * worker's, to take over when that one does not accept
+	 */
 	void	(*r_listener)(struct child *, enum listen_kind, int fd,
-		    const char *addr, uint16_t port);
+		    const char *addr, uint16_t port, int standby);
 	/* a channel to worker index (the worker mesh; fd is ours) */
 	void	(*r_peer)(struct child *, uint32_t index, int fd);
 	/* a new configuration after start (a catalog-only reload) */

@@ -14,7 +14,7 @@
 
 static void
 runner_listener(struct child *c, enum listen_kind kind, int fd,
-    const char *addr, uint16_t port)
+    const char *addr, uint16_t port, int standby)
 {
 	close(fd);
 }

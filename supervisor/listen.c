@@ -119,8 +119,11 @@ listen_open(const struct conf *conf, struct slistener *out, uint32_t *n,
 		for (j = 0; j < nold; j++) {
 			if (old[j].sl_fd != -1 &&
 			    same_listener(&old[j].sl_conf, cl)) {
-				for (k = 0; k < old[j].sl_ngroup && k < want;
-				    k++)
+				/*
+				 * all of them, fewer workers or not: closing
+				 * one resets what waits in its queue
+				 */
+				for (k = 0; k < old[j].sl_ngroup; k++)
 					out[i].sl_group[k] = old[j].sl_group[k];
 				out[i].sl_ngroup = k;
 				break;

@@ -212,7 +212,6 @@ spawn(enum proc_role role, uint32_t index, int member)
 	struct proc	*p;
 	char		 name[32];
 	int		 sp[2], slot, fd;
-	uint32_t	 i;
 	pid_t		 pid;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
@@ -266,31 +265,8 @@ spawn(enum proc_role role, uint32_t index, int member)
 		chan_send(p->p_chan, MSG_SUP_SCOREBOARD, fd, (uint64_t)slot,
 		    (uint64_t)(member >= 0 ?
 		    sup->s_rs.c[member].restarts : 0));
-	if (role == ROLE_WORKER) {
-		/*
-		 * An HTTP listener: this worker's socket of the group and the
-		 * next worker's, so that a socket whose worker is gone (or
-		 * full, or throttled) is still served.  Two watchers a socket,
-		 * not all of them: no thundering herd.
-		 */
-		for (i = 0; i < 2 * sup->s_nlisteners; i++) {
-			struct slistener *l = &sup->s_listeners[i / 2];
-			uint32_t w = index;
-
-			if (i % 2 == 1) {
-				if (l->sl_ngroup < 2)
-					continue;
-				w = (index + 1) % l->sl_ngroup;
-			}
-			if ((fd = dup(listen_fd_for(l, w))) == -1) {
-				log_warn("%s: dup listener", name);
-				continue;
-			}
-			chan_send(p->p_chan, MSG_SUP_LISTENER, fd,
-			    (uint64_t)l->sl_conf.l_kind, l->sl_conf.l_addr,
-			    (uint64_t)l->sl_conf.l_port);
-		}
-	}
+	if (role == ROLE_WORKER)
+		proc_send_listeners(p);
 	if (role == ROLE_WORKER)
 		wire_peers(p);
 	if (role == ROLE_WORKER) {
@@ -529,6 +505,56 @@ proc_free(struct proc *p)
 	TAILQ_REMOVE(&sup->s_procs, p, p_entry);
 	sup->s_nprocs--;
 	free(p);
+}
+
+/*
+ * The listening sockets worker p serves, those it was not given yet.  An
+ * HTTP listener's group: socket j is worker j % W's, and the worker
+ * before it has it on standby (it looks at its queue ten times a second,
+ * and takes what waits there), so that a socket whose worker is gone,
+ * full or throttled is still served; one watcher a socket, no thundering
+ * herd.  The group never shrinks: after a reload that changes W the
+ * running workers get the sockets the new W gives them.
+ */
+void
+proc_send_listeners(struct proc *p)
+{
+	char		 name[32];
+	uint32_t	 i, j, k, n, nw = conf_workers(sup->s_conf), me;
+	int		 fd, http, sfd;
+
+	if (p->p_role != ROLE_WORKER || p->p_chan == NULL ||
+	    p->p_state >= P_STOPPING)
+		return;
+	if (nw == 0)
+		nw = 1;
+	me = p->p_index % nw;
+	proc_name(p, name, sizeof(name));
+	for (i = 0; i < sup->s_nlisteners; i++) {
+		struct slistener *l = &sup->s_listeners[i];
+
+		http = l->sl_conf.l_kind == LISTEN_HTTP;
+		n = l->sl_ngroup ? l->sl_ngroup : 1;
+		for (j = 0; j < n; j++) {
+			if (http && j % nw != me && (j + 1) % nw != me)
+				continue;
+			sfd = listen_fd_for(l, j);
+			for (k = 0; k < p->p_nsent; k++)
+				if (p->p_sent[k] == sfd)
+					break;
+			if (k < p->p_nsent || p->p_nsent == PROC_SOCKETS_MAX)
+				continue;
+			if ((fd = dup(sfd)) == -1) {
+				log_warn("%s: dup listener", name);
+				continue;
+			}
+			p->p_sent[p->p_nsent++] = sfd;
+			chan_send(p->p_chan, MSG_SUP_LISTENER, fd,
+			    (uint64_t)l->sl_conf.l_kind, l->sl_conf.l_addr,
+			    (uint64_t)l->sl_conf.l_port,
+			    (uint64_t)(http && nw > 1 && j % nw != me));
+		}
+	}
 }
 
 /* Fewer workers: drop trailing members whose process is gone. */

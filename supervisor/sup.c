@@ -137,6 +137,7 @@ int
 sup_reload(char *msg, size_t msglen)
 {
 	struct conf		*nc, tmp;
+	struct proc		*p;
 	struct conf_errors	 errs;
 	struct slistener	 nl[CONF_LISTENERS_MAX];
 	uint32_t		 nnl, was, want;
@@ -249,6 +250,9 @@ sup_reload(char *msg, size_t msglen)
 		snprintf(msg, msglen, "reloaded: generation %u, %u workers",
 		    sup->s_gen, want);
 	}
+	/* the sockets a new number of workers gives the running ones */
+	TAILQ_FOREACH(p, &sup->s_procs, p_entry)
+		proc_send_listeners(p);
 	log_info("%s", msg);
 	sup->s_reloading = 1;
 	sup_check_started();

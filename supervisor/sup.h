@@ -17,6 +17,7 @@
 #include "scoreboard.h"
 
 #define LISTEN_BACKLOG		4096	/* net.core.somaxconn here */
+#define PROC_SOCKETS_MAX	(2 * WORKERS_MAX + CONF_LISTENERS_MAX)
 #define CTL_CLIENTS_MAX		16	/* concurrent mcpctl connections */
 #define CTL_IDLE_MS		5000	/* a ctl client that says nothing */
 #define FAST_STOP_MS		1000	/* SIGQUIT: SIGTERM, then SIGKILL */
@@ -45,6 +46,8 @@ struct proc {
 	int			 p_member;	/* -1: retired generation */
 	enum pstate		 p_state;
 	int			 p_asked;	/* we stopped it: not a crash */
+	int			 p_sent[PROC_SOCKETS_MAX]; /* listeners given */
+	uint32_t		 p_nsent;
 	/* decided at its channel's EOF (proc_lost), logged at the reap */
 	struct rs_decision	*p_dec;
 	int			 p_dec_applied;
@@ -151,6 +154,7 @@ void	proc_kill_all(int sig);
 void	proc_swap_workers(void);
 unsigned proc_reconf_workers(void);
 void	proc_resize_workers(uint32_t n);
+void	proc_send_listeners(struct proc *);
 void	proc_reap(pid_t pid, int status);
 const char *proc_name(const struct proc *, char *, size_t);
 const char *pstate_name(enum pstate);

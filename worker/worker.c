@@ -32,6 +32,57 @@ static struct worker	 the_worker;
 struct worker		*worker = &the_worker;
 
 static void	listeners_watch(struct worker *, int);
+static void	refuse(int, enum mx_reason, const char *);
+static void	accept_cb(struct ev_loop *, ev_io *, int);
+
+#define QUEUE_CHECK_S		0.1	/* unwatched queues looked at, s */
+
+/*
+ * The sockets nobody watches: another worker's (standby: it is their
+ * first taker, see supervisor/proc.c), and this worker's own at its cap.
+ * A queue found non-empty twice QUEUE_CHECK_S apart has no taker: this
+ * worker serves it, or at its cap answers it 503 -- nobody waits for
+ * nothing.  A killed worker's socket is served this way until its
+ * successor is up; one shared socket woke every worker for every
+ * connection (53 of them at 1M connections).
+ */
+static void
+queue_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct tcp_info	 ti;
+	socklen_t	 len;
+	uint32_t	 i, k;
+	int		 fd;
+
+	for (i = 0; i < worker->w_nlisteners; i++) {
+		struct wlistener *l = &worker->w_listeners[i];
+
+		if (!l->wl_standby && worker->w_accepting)
+			continue;
+		len = sizeof(ti);
+		memset(&ti, 0, sizeof(ti));
+		/* a listening socket's tcpi_unacked is its queue's length */
+		if (getsockopt(l->wl_fd, IPPROTO_TCP, TCP_INFO, &ti,
+		    &len) == -1 || ti.tcpi_unacked == 0) {
+			l->wl_waiting = 0;
+			continue;
+		}
+		if (!l->wl_waiting++)
+			continue;
+		if (worker->w_conns < worker->w_cap &&
+		    !ev_is_active(&worker->w_pause_to)) {
+			accept_cb(loop, &l->wl_ev, EV_READ);
+			continue;
+		}
+		for (k = 0; k < ti.tcpi_unacked && k < ACCEPT_BATCH; k++) {
+			if ((fd = accept4(l->wl_fd, NULL, NULL,
+			    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
+				break;
+			refuse(fd, MX_R_CONNECTIONS, "the workers of this "
+			    "listening socket are full");
+		}
+	}
+}
 
 static void
 pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -281,7 +332,7 @@ listeners_watch(struct worker *w, int on)
 		return;
 	w->w_accepting = on;
 	for (i = 0; i < w->w_nlisteners; i++) {
-		if (on)
+		if (on && !w->w_listeners[i].wl_standby)
 			ev_io_start(w->w_loop, &w->w_listeners[i].wl_ev);
 		else
 			ev_io_stop(w->w_loop, &w->w_listeners[i].wl_ev);
@@ -305,17 +356,23 @@ worker_conn_closed(void)
 
 static void
 worker_listener(struct child *c, enum listen_kind kind, int fd,
-    const char *addr, uint16_t port)
+    const char *addr, uint16_t port, int standby)
 {
 	struct wlistener *l;
 
-	if (worker->w_nlisteners == WORKER_LISTENERS_MAX)
-		fatalx("more than %d listeners", WORKER_LISTENERS_MAX);
+	if (worker->w_nlisteners == WORKER_LISTENERS_MAX) {
+		log_warnx("more than %d listening sockets: %s port %u left "
+		    "to the other workers", WORKER_LISTENERS_MAX, addr, port);
+		close(fd);
+		return;
+	}
 	if (fd_nonblock(fd) == -1)
 		fatal("listener %s port %u", addr, port);
 	l = &worker->w_listeners[worker->w_nlisteners++];
 	l->wl_fd = fd;
 	l->wl_kind = kind;
+	l->wl_standby = standby;
+	l->wl_waiting = 0;
 	ev_io_init(&l->wl_ev, accept_cb, fd, EV_READ);
 	l->wl_ev.data = l;
 	log_debug("listener %s %s port %u", conf_listen_kind_name(kind),
@@ -435,7 +492,10 @@ worker_start(struct child *c)
 	}
 	http_init(worker);
 	ev_timer_init(&worker->w_pause_to, pause_cb, 0., 0.);
+	ev_timer_init(&worker->w_queue_to, queue_cb, QUEUE_CHECK_S,
+	    QUEUE_CHECK_S);
 	listeners_watch(worker, 1);
+	ev_timer_start(worker->w_loop, &worker->w_queue_to);
 	log_debug("accepting, up to %u connections", worker->w_cap);
 }
 
@@ -447,6 +507,7 @@ worker_quit(struct child *c)
 	worker->w_quitting = 1;
 	listeners_watch(worker, 0);
 	ev_timer_stop(worker->w_loop, &worker->w_pause_to);
+	ev_timer_stop(worker->w_loop, &worker->w_queue_to);
 	for (i = 0; i < worker->w_nlisteners; i++)
 		close(worker->w_listeners[i].wl_fd);
 	worker->w_nlisteners = 0;
@@ -485,10 +546,10 @@ worker_bind(struct child *c)
 
 static void
 worker_listener_init(struct child *c, enum listen_kind kind, int fd,
-    const char *addr, uint16_t port)
+    const char *addr, uint16_t port, int standby)
 {
 	worker_bind(c);
-	worker_listener(c, kind, fd, addr, port);
+	worker_listener(c, kind, fd, addr, port, standby);
 }
 
 static void

@@ -11,7 +11,8 @@
 
 #include "child.h"
 
-#define WORKER_LISTENERS_MAX	(2 * CONF_LISTENERS_MAX) /* own + buddy's */
+/* an HTTP listener's sockets it serves (see proc.c), and the others */
+#define WORKER_LISTENERS_MAX	(2 * WORKERS_MAX + CONF_LISTENERS_MAX)
 #define ACCEPT_BATCH		64	/* accepts per wakeup, then yield */
 #define ACCEPT_PAUSE_MS		1000	/* after EMFILE/ENFILE (bgpd) */
 #define SESSION_SWEEP_MS	1000	/* idle-session expiry check */
@@ -28,6 +29,8 @@ struct wlistener {
 	int			 wl_fd;
 	enum listen_kind	 wl_kind;
 	ev_io			 wl_ev;
+	int			 wl_standby;	/* another worker's: polled */
+	int			 wl_waiting;	/* queue seen non-empty */
 };
 
 /* HTTP settings of this worker, from the configuration */
@@ -63,6 +66,7 @@ struct worker {
 	int			 w_accepting;
 	int			 w_quitting;
 	ev_timer		 w_pause_to;
+	ev_timer		 w_queue_to;	/* unwatched queues (queue_cb) */
 	uint64_t		 w_pending;	/* requests in flight */
 	/* limits on accepting */
 	uint64_t		 w_max_conns;	/* the node's, max-connections */

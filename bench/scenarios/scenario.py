@@ -71,7 +71,7 @@ class Mcpd(object):
                     'max-connections %d\nmax-sessions %d\n%s' %
                     (workers, self.dir, self.sock, self.port,
                      self.admin, PLUGIN, max(10000, conns + conns // 10),
-                     max(100000, conns + conns // 10), extra))
+                     max(100000, 2 * conns), extra))
         self.proc = None
 
     def __enter__(self):

@@ -88,6 +88,8 @@ pack_fields(msgpack_sbuffer *b, const struct msg_proto *p, uint32_t type,
 		return msg_pack(b, p, type, gen, seq, U(0), U(1), U(2));
 	if (strcmp(fmt, "usu") == 0)
 		return msg_pack(b, p, type, gen, seq, U(0), S(1), U(2));
+	if (strcmp(fmt, "usuu") == 0)
+		return msg_pack(b, p, type, gen, seq, U(0), S(1), U(2), U(3));
 	if (strcmp(fmt, "uis") == 0)
 		return msg_pack(b, p, type, gen, seq, U(0), I(1), S(2));
 	if (strcmp(fmt, "uuusus") == 0)
@@ -760,10 +762,11 @@ START_TEST(test_reject_fd)
 	/* an fd type without its fd, alone or in a batch */
 	env(0, MSG_SUP_CONF, 0, 1);
 	expect_reject(&msg_proto_sup, -1, 1, "SUP_CONF without its fd");
-	env(3, MSG_SUP_LISTENER, 0, 1);
+	env(4, MSG_SUP_LISTENER, 0, 1);
 	msgpack_pack_uint64(&pk, 1);
 	put_str("127.0.0.1");
 	msgpack_pack_uint64(&pk, 80);
+	msgpack_pack_uint64(&pk, 0);
 	expect_reject(&msg_proto_sup, -1, 1, "SUP_LISTENER without its fd");
 	env(0, MSG_SUP_START, 0, 1);
 	env(2, MSG_SUP_SCOREBOARD, 0, 2);
@@ -1282,7 +1285,7 @@ START_TEST(test_chan_fdpass)
 	ck_assert_int_eq(chan_send(A.ch, MSG_SUP_QUIT, -1, (uint64_t)5), 0);
 	ck_assert_int_eq(chan_send(A.ch, MSG_SUP_CONF, p1[0]), 0);
 	ck_assert_int_eq(chan_send(A.ch, MSG_SUP_LISTENER, p2[0], (uint64_t)2,
-	    "127.0.0.1", (uint64_t)8080), 0);
+	    "127.0.0.1", (uint64_t)8080, (uint64_t)1), 0);
 	ck_assert_int_eq(chan_send(A.ch, MSG_SUP_SCOREBOARD, p3[0],
 	    (uint64_t)3, (uint64_t)1), 0);
 	ck_assert_int_eq(chan_send(A.ch, MSG_SUP_START, -1), 0);
@@ -1296,6 +1299,7 @@ START_TEST(test_chan_fdpass)
 	ck_assert_uint_eq(B.rec[2].u[0], 2);
 	ck_assert_str_eq(B.rec[2].s[1], "127.0.0.1");
 	ck_assert_uint_eq(B.rec[2].u[2], 8080);
+	ck_assert_uint_eq(B.rec[2].u[3], 1);
 	ck_assert_uint_eq(B.rec[3].type, MSG_SUP_SCOREBOARD);
 	ck_assert_uint_eq(B.rec[3].u[0], 3);
 	ck_assert_uint_eq(B.rec[4].type, MSG_SUP_START);
@@ -1713,7 +1717,7 @@ START_TEST(test_chan_queue_fd_keeps_seq)
 	addr[1000] = '\0';
 	msgpack_sbuffer_init(&b);
 	ck_assert_int_eq(msg_pack(&b, &msg_proto_sup, MSG_SUP_LISTENER, 0,
-	    UINT32_MAX, (uint64_t)1, addr, (uint64_t)80), 0);
+	    UINT32_MAX, (uint64_t)1, addr, (uint64_t)80, (uint64_t)0), 0);
 	fdlen = b.size;
 	msgpack_sbuffer_destroy(&b);
 	ck_assert_int_eq(pipe(p1), 0);
@@ -1733,7 +1737,7 @@ START_TEST(test_chan_queue_fd_keeps_seq)
 	}
 	ck_assert_uint_le(chan_queued(A.ch), CHAN_QUEUE_MAX);
 	rv = chan_send(A.ch, MSG_SUP_LISTENER, p1[0], (uint64_t)1, addr,
-	    (uint64_t)80);
+	    (uint64_t)80, (uint64_t)0);
 	if (rv == 0)
 		accepted++;
 	if (chan_send(A.ch, MSG_SUP_QUIT, -1, (uint64_t)77) == 0)
