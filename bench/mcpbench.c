@@ -190,13 +190,19 @@ die(const char *fmt, ...)
 	exit(2);
 }
 
+static const struct option longopts[] = {
+	{ "json", required_argument, NULL, 'j' },
+	{ NULL, 0, NULL, 0 }
+};
+
 static void
 usage(void)
 {
 	fprintf(stderr,
 	    "usage: mcpbench [-AIiS] [-c connections] [-d seconds] [-e era]\n"
-	    "                [-j file] [-K requests] [-m mix] [-n requests]\n"
-	    "                [-P processes] [-p path] [-R ramp] [-r rate]\n"
+	    "                [-j | --json file] [-K requests] [-m mix]\n"
+	    "                [-n requests]"
+	    " [-P processes] [-p path] [-R ramp] [-r rate]\n"
 	    "                [-T timeout] [-w warmup]\n"
 	    "                host:port ...\n");
 	exit(2);
@@ -1143,7 +1149,8 @@ main(int argc, char **argv)
 	o.spread = 1;
 	snprintf(o.path, sizeof(o.path), "/mcp");
 	parse_mix(&o, "tools/list");
-	while ((ch = getopt(argc, argv, "Ac:d:e:IiK:j:m:n:P:p:R:r:ST:w:")) !=
+	while ((ch = getopt_long(argc, argv, "Ac:d:e:IiK:j:m:n:P:p:R:r:ST:w:",
+	    longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 'A':
