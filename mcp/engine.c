@@ -125,6 +125,13 @@ void
 mcp_write_error(struct mcp_server *srv, const struct mcp_msg *m, int code,
     const char *message)
 {
+	mcp_write_error_data(srv, m, code, message, NULL);
+}
+
+void
+mcp_write_error_data(struct mcp_server *srv, const struct mcp_msg *m,
+    int code, const char *message, const char *data)
+{
 	struct jw	*w = &srv->sv_out;
 	size_t		 n;
 	const char	*id;
@@ -145,6 +152,10 @@ mcp_write_error(struct mcp_server *srv, const struct mcp_msg *m, int code,
 	jw_int(w, code);
 	jw_key(w, "message");
 	jw_str(w, message);
+	if (data != NULL) {
+		jw_key(w, "data");
+		jw_raw(w, data, strlen(data));
+	}
 	jw_obj_end(w);
 	jw_obj_end(w);
 }
@@ -170,18 +181,8 @@ enum mcp_disp
 engine_error_data(struct mcp_server *srv, const struct mcp_msg *m,
     struct mcp_stream *st, int code, const char *message, const char *data)
 {
-	struct jw	*w = &srv->sv_out;
-
-	mcp_write_error(srv, m, code, message);
-	/* reopen the error object: it and the response end the text */
-	if (w->len >= 2 && w->buf[w->len - 1] == '}' &&
-	    w->buf[w->len - 2] == '}') {
-		w->len -= 2;
-		jw_append(w, ",\"data\":", 8);
-		jw_append(w, data, strlen(data));
-		jw_append(w, "}}", 2);
-	}
-	mcp_send(st, w, 1);
+	mcp_write_error_data(srv, m, code, message, data);
+	mcp_send(st, &srv->sv_out, 1);
 	return MCP_DONE;
 }
 

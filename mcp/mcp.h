@@ -121,6 +121,11 @@ enum mcp_disp mcp_dispatch(struct mcp_server *, struct mcp_session **sessp,
 /* Write a JSON-RPC error response for request id token (or null). */
 void	mcp_write_error(struct mcp_server *, const struct mcp_msg *, int code,
 	    const char *message);
+/* The same with error.data, the raw JSON text data (or NULL). */
+void	mcp_write_error_data(struct mcp_server *, const struct mcp_msg *,
+	    int code, const char *message, const char *data);
+/* error.data of an answer that asks to come back in a second */
+#define MCP_RETRY_DATA		"{\"retryAfterMs\":1000}"
 
 /* Sessions (session.c), one table per partition (worker). */
 struct mcp_session *mcp_session_new(struct mcp_server *);

@@ -146,34 +146,9 @@ static enum mcp_disp
 fail(struct mcp_server *srv, const struct mcp_msg *m, struct mcp_stream *st,
     int status, int code, const char *message, const char *data)
 {
-	struct jw	*w = &srv->sv_out;
-	size_t		 n;
-	const char	*id;
-
-	jw_reset(w);
-	jw_obj(w);
-	jw_key(w, "jsonrpc");
-	jw_str(w, "2.0");
-	jw_key(w, "id");
-	if (m != NULL && m->m_id >= 0) {
-		id = json_text(&m->m_j, m->m_id, &n);
-		jw_raw(w, id, n);
-	} else
-		jw_null(w);
-	jw_key(w, "error");
-	jw_obj(w);
-	jw_key(w, "code");
-	jw_int(w, code);
-	jw_key(w, "message");
-	jw_str(w, message);
-	if (data != NULL) {
-		jw_key(w, "data");
-		jw_raw(w, data, strlen(data));
-	}
-	jw_obj_end(w);
-	jw_obj_end(w);
+	mcp_write_error_data(srv, m, code, message, data);
 	st->s_status = status;
-	mcp_send(st, w, 1);
+	mcp_send(st, &srv->sv_out, 1);
 	return MCP_DONE;
 }
 

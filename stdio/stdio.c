@@ -131,13 +131,8 @@ handle(const char *msg, size_t len)
 	/* requests in flight are bounded: past it, come back later */
 	if (m.m_kind == MCP_REQUEST && pending_max != 0 &&
 	    (uint32_t)inflight >= pending_max) {
-		mcp_write_error(srv, &m, MCP_SERVER_ERROR, "Server overloaded: "
-		    "too many requests in flight");
-		if (w->len >= 2 && w->buf[w->len - 1] == '}') {
-			w->len -= 2;
-			jw_append(w, ",\"data\":{\"retryAfterMs\":1000}}}",
-			    31);
-		}
+		mcp_write_error_data(srv, &m, MCP_SERVER_ERROR, "Server "
+		    "overloaded: too many requests in flight", MCP_RETRY_DATA);
 		out_add(w->buf, w->len);
 		out_flush();
 		return;

@@ -1055,13 +1055,9 @@ too_many(struct conn *c, const struct mcp_msg *m)
 {
 	struct jw *w = mcp_server_out(worker->w_mcp);
 
-	mcp_write_error(worker->w_mcp, m->m_kind == MCP_REQUEST ? m : NULL,
-	    MCP_SERVER_ERROR, "Rate limit exceeded: too many requests a "
-	    "second");
-	if (w->len >= 2 && w->buf[w->len - 1] == '}') {
-		w->len -= 2;
-		jw_append(w, ",\"data\":{\"retryAfterMs\":1000}}}", 31);
-	}
+	mcp_write_error_data(worker->w_mcp, m->m_kind == MCP_REQUEST ? m :
+	    NULL, MCP_SERVER_ERROR, "Rate limit exceeded: too many requests a "
+	    "second", MCP_RETRY_DATA);
 	if (worker->w_metrics != NULL)
 		MX_ADD(&worker->w_metrics->m_rejected[MX_R_RATE], 1);
 	reply(c, 429, "Too Many Requests", "application/json",
@@ -1077,13 +1073,8 @@ overloaded(struct conn *c, const struct mcp_msg *m, enum mx_reason why,
 	char		 msg[128];
 
 	snprintf(msg, sizeof(msg), "Server overloaded: %s", what);
-	mcp_write_error(worker->w_mcp, m->m_kind == MCP_REQUEST ? m : NULL,
-	    MCP_SERVER_ERROR, msg);
-	/* the error object ends the text: add a retry hint to it */
-	if (w->len >= 2 && w->buf[w->len - 1] == '}') {
-		w->len -= 2;
-		jw_append(w, ",\"data\":{\"retryAfterMs\":1000}}}", 31);
-	}
+	mcp_write_error_data(worker->w_mcp, m->m_kind == MCP_REQUEST ? m :
+	    NULL, MCP_SERVER_ERROR, msg, MCP_RETRY_DATA);
 	if (worker->w_metrics != NULL)
 		MX_ADD(&worker->w_metrics->m_rejected[why], 1);
 	reply(c, 503, "Service Unavailable", "application/json",
