@@ -1098,10 +1098,7 @@ report_one(const struct opts *o, const struct report *r, struct report *last,
 		total->dropped += r->dropped;
 		total->cpu_user += r->cpu_user;
 		total->cpu_sys += r->cpu_sys;
-		total->hist.h_count += r->hist.h_count;
-		total->hist.h_sum_us += r->hist.h_sum_us;
-		for (k = 0; k < MX_HIST_BUCKETS; k++)
-			total->hist.h_b[k] += r->hist.h_b[k];
+		mx_hist_merge(&total->hist, &r->hist);
 		(*done)++;
 	} else if (tty) {
 		uint64_t ok = 0, err = 0, open = 0, p50 = 0, p99 = 0;

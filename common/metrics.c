@@ -165,6 +165,19 @@ mx_request(struct sb_metrics *m, enum mx_method meth, enum mx_outcome o,
 
 /* Add b into a, reading b with relaxed atomics (another process writes it) */
 void
+mx_hist_merge(struct mx_hist *a, const struct mx_hist *b)
+{
+	unsigned k;
+
+	if (MX_GET(&b->h_count) == 0)
+		return;		/* never touched: leave its pages alone */
+	a->h_count += MX_GET(&b->h_count);
+	a->h_sum_us += MX_GET(&b->h_sum_us);
+	for (k = 0; k < MX_HIST_BUCKETS; k++)
+		a->h_b[k] += MX_GET(&b->h_b[k]);
+}
+
+void
 mx_merge(struct sb_metrics *a, const struct sb_metrics *b)
 {
 	unsigned i, k;
@@ -172,12 +185,7 @@ mx_merge(struct sb_metrics *a, const struct sb_metrics *b)
 	for (i = 0; i < MX_METHODS; i++) {
 		for (k = 0; k < MX_OUTCOMES; k++)
 			a->m_req[i][k] += MX_GET(&b->m_req[i][k]);
-		if (MX_GET(&b->m_lat[i].h_count) == 0)
-			continue;	/* never touched: leave its pages alone */
-		a->m_lat[i].h_count += MX_GET(&b->m_lat[i].h_count);
-		a->m_lat[i].h_sum_us += MX_GET(&b->m_lat[i].h_sum_us);
-		for (k = 0; k < MX_HIST_BUCKETS; k++)
-			a->m_lat[i].h_b[k] += MX_GET(&b->m_lat[i].h_b[k]);
+		mx_hist_merge(&a->m_lat[i], &b->m_lat[i]);
 	}
 	for (i = 0; i < MX_REASONS; i++)
 		a->m_rejected[i] += MX_GET(&b->m_rejected[i]);

@@ -114,6 +114,8 @@ void		 mx_request(struct sb_metrics *, enum mx_method,
 
 /* a + b, for reports (not atomic: a is the caller's own copy) */
 void		 mx_merge(struct sb_metrics *a, const struct sb_metrics *b);
+/* a += b, exactly (a histogram not shared: b's counts may be live) */
+void		 mx_hist_merge(struct mx_hist *a, const struct mx_hist *b);
 
 struct scoreboard;
 /* every block added up, into *out (a plain copy) */
