@@ -186,6 +186,19 @@ engine_error_data(struct mcp_server *srv, const struct mcp_msg *m,
 	return MCP_DONE;
 }
 
+/* "io.modelcontextprotocol/serverInfo":{...}, the member of a _meta */
+void
+mcp_write_server_info(struct jw *w, const struct mcp_server *srv)
+{
+	jw_key(w, "io.modelcontextprotocol/serverInfo");
+	jw_obj(w);
+	jw_key(w, "name");
+	jw_str(w, srv->sv_name);
+	jw_key(w, "version");
+	jw_str(w, srv->sv_version);
+	jw_obj_end(w);
+}
+
 void
 mcp_stamp_result(struct mcp_server *srv, struct jw *w, const char *type,
     int has_type, size_t meta_off, const char *extra)
@@ -207,13 +220,7 @@ mcp_stamp_result(struct mcp_server *srv, struct jw *w, const char *type,
 	if (meta_off != 0 && meta_off < w->len && w->buf[meta_off] == '{') {
 		/* into the result's own _meta */
 		jw_obj(&t);
-		jw_key(&t, "io.modelcontextprotocol/serverInfo");
-		jw_obj(&t);
-		jw_key(&t, "name");
-		jw_str(&t, srv->sv_name);
-		jw_key(&t, "version");
-		jw_str(&t, srv->sv_version);
-		jw_obj_end(&t);
+		mcp_write_server_info(&t, srv);
 		at = meta_off + 1;
 		if (w->buf[at] != '}')
 			jw_append(&t, ",", 1);
@@ -230,13 +237,7 @@ mcp_stamp_result(struct mcp_server *srv, struct jw *w, const char *type,
 	if (meta_off == 0) {
 		jw_key(&t, "_meta");
 		jw_obj(&t);
-		jw_key(&t, "io.modelcontextprotocol/serverInfo");
-		jw_obj(&t);
-		jw_key(&t, "name");
-		jw_str(&t, srv->sv_name);
-		jw_key(&t, "version");
-		jw_str(&t, srv->sv_version);
-		jw_obj_end(&t);
+		mcp_write_server_info(&t, srv);
 		jw_obj_end(&t);
 	}
 	if (extra != NULL) {

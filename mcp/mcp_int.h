@@ -280,6 +280,7 @@ void	mcp_end_response(struct jw *);
  * (unless has_type) and serverInfo in _meta (into the object's own _meta at
  * meta_off when that is not 0), and extra members (JSON text) unless NULL.
  */
+void	mcp_write_server_info(struct jw *, const struct mcp_server *);
 void	mcp_stamp_result(struct mcp_server *, struct jw *, const char *type,
 	    int has_type, size_t meta_off, const char *extra);
 /* the methods common to both eras: MCP_DONE/MCP_ASYNC, or -1: unknown */

@@ -114,13 +114,7 @@ stateless_init(struct mcp_server *srv)
 		jw_str(&w, "complete");
 		jw_key(&w, "_meta");
 		jw_obj(&w);
-		jw_key(&w, "io.modelcontextprotocol/serverInfo");
-		jw_obj(&w);
-		jw_key(&w, "name");
-		jw_str(&w, srv->sv_name);
-		jw_key(&w, "version");
-		jw_str(&w, srv->sv_version);
-		jw_obj_end(&w);
+		mcp_write_server_info(&w, srv);
 		jw_obj_end(&w);
 		jw_append(&w, ",", 1);
 		if (w.err == 0 && (srv->sv_stamp = strdup(w.buf + 1)) != NULL)
