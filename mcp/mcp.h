@@ -41,6 +41,7 @@
 #define JSONRPC_INTERNAL_ERROR	-32603
 #define MCP_RESOURCE_NOT_FOUND	-32002	/* session era; -32602 after */
 #define MCP_SERVER_ERROR	-32000
+#define MCP_SESSION_NOT_FOUND	-32001	/* with HTTP 404 */
 /* the stateless era (2026-07-28) */
 #define MCP_HEADER_MISMATCH	-32020
 #define MCP_MISSING_CAPABILITY	-32021
@@ -232,9 +233,9 @@ int	mcp_header_decode(const char *, char *out, size_t outlen);
  */
 enum mcp_disp mcp_dispatch_stateless(struct mcp_server *, struct mcp_msg *,
 	    struct mcp_stream *, const struct mcp_headers *h);
-/* UnsupportedProtocolVersionError (-32022) for a version header */
-enum mcp_disp mcp_unsupported_version(struct mcp_server *,
-	    const struct mcp_msg *, struct mcp_stream *, const char *requested);
+/* UnsupportedProtocolVersionError (-32022), into the server's output */
+void	mcp_write_unsupported_version(struct mcp_server *,
+	    const struct mcp_msg *, const char *requested);
 #define MCP_LISTENERS_MAX	10000	/* subscriptions/listen per worker */
 unsigned	 mcp_listener_count(const struct mcp_server *);
 /* shutting down: end every listen stream with its result */
@@ -246,5 +247,51 @@ unsigned	 mcp_task_count(const struct mcp_server *);
 void	mcp_listen_gone(struct mcp_server *, struct mcp_stream *);
 /* a request of the stateless era whose stream the client closed */
 void	mcp_stream_gone(struct mcp_server *, struct mcp_stream *);
+
+/*
+ * Routing (route.c): every transport asks who serves a message before
+ * anything of a session is touched.  It fills the first part of a
+ * struct mcp_route and mcp_route() the rest.
+ */
+enum mcp_verdict {
+	MCP_ROUTE_SERVE,	/* here: mcp_serve() */
+	MCP_ROUTE_PEER,		/* partition rt_owner keeps what it names */
+	MCP_ROUTE_UNSUPPORTED,	/* a version header we do not speak */
+	MCP_ROUTE_NO_SID,	/* the session era needs Mcp-Session-Id */
+	MCP_ROUTE_NO_SESSION,	/* no such session (ended, expired, forged) */
+	MCP_ROUTE_INITIALIZED,	/* initialize inside a session */
+	MCP_ROUTE_GONE		/* the transport's: rt_owner did not take it */
+};
+struct mcp_route {
+	/* what the transport knows */
+	const char		*rt_version;	/* MCP-Protocol-Version, NULL */
+	const char		*rt_sid;	/* Mcp-Session-Id, NULL */
+	int			 rt_by_header;	/* sessions are named by rt_sid */
+	/* what mcp_route() says */
+	struct mcp_session	*rt_sess;	/* by header: the one named */
+	enum mcp_era		 rt_era;
+	enum mcp_verdict	 rt_verdict;
+	int			 rt_owner;	/* MCP_ROUTE_PEER: partition */
+	int			 rt_task;	/* it names a task, not a session */
+	int			 rt_new_session; /* an initialize opens one */
+};
+/* m: the message, or NULL for a request that has none (GET, DELETE) */
+enum mcp_verdict mcp_route(struct mcp_server *, const struct mcp_msg *m,
+	    struct mcp_route *);
+/*
+ * The error of a verdict that refuses, into the server's output buffer;
+ * returns the HTTP status that goes with it.
+ */
+int	mcp_route_error(struct mcp_server *, const struct mcp_msg *,
+	    const struct mcp_route *);
+/*
+ * Serve a routed message: a refusal's error (with st->s_status), or the
+ * era's dispatcher.  *sessp is the session of the session era (the one
+ * the route found, or the transport's own) and receives the one an
+ * initialize opens; h: the headers that mirror the body (HTTP), or NULL.
+ */
+enum mcp_disp mcp_serve(struct mcp_server *, const struct mcp_route *,
+	    struct mcp_session **sessp, struct mcp_msg *,
+	    struct mcp_stream *, const struct mcp_headers *h);
 
 #endif

@@ -146,13 +146,13 @@ fail(struct mcp_server *srv, const struct mcp_msg *m, struct mcp_stream *st,
 	return MCP_DONE;
 }
 
-static enum mcp_disp
-unsupported_version(struct mcp_server *srv, const struct mcp_msg *m,
-    struct mcp_stream *st, const char *requested)
+/* UnsupportedProtocolVersionError, into the server's output buffer */
+void
+mcp_write_unsupported_version(struct mcp_server *srv, const struct mcp_msg *m,
+    const char *requested)
 {
 	struct jw	 d;
 	size_t		 i;
-	enum mcp_disp	 r;
 
 	jw_init(&d);
 	jw_obj(&d);
@@ -162,23 +162,21 @@ unsupported_version(struct mcp_server *srv, const struct mcp_msg *m,
 		jw_str(&d, all_versions[i]);
 	jw_arr_end(&d);
 	jw_key(&d, "requested");
-	jw_str(&d, requested);
+	jw_str(&d, requested != NULL ? requested : "");
 	jw_obj_end(&d);
-	r = fail(srv, m, st, 400, MCP_UNSUPPORTED_VERSION,
+	mcp_write_error_data(srv, m, MCP_UNSUPPORTED_VERSION,
 	    "Unsupported protocol version", d.err ? NULL : d.buf);
 	jw_free(&d);
-	return r;
 }
 
-/*
- * The whole message for a transport that found a version header it does
- * not speak (mcp_era() said MCP_ERA_UNSUPPORTED).
- */
-enum mcp_disp
-mcp_unsupported_version(struct mcp_server *srv, const struct mcp_msg *m,
+static enum mcp_disp
+unsupported_version(struct mcp_server *srv, const struct mcp_msg *m,
     struct mcp_stream *st, const char *requested)
 {
-	return unsupported_version(srv, m, st, requested);
+	mcp_write_unsupported_version(srv, m, requested);
+	st->s_status = 400;
+	mcp_send(st, &srv->sv_out, 1);
+	return MCP_DONE;
 }
 
 /* Header values */

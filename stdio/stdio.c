@@ -116,8 +116,9 @@ static struct mcp_stream stream = { &st_ops, NULL, 0 };
 static void
 handle(const char *msg, size_t len)
 {
-	struct mcp_msg	m;
-	struct jw	*w = mcp_server_out(srv);
+	struct mcp_msg		m;
+	struct mcp_route	rt;
+	struct jw		*w = mcp_server_out(srv);
 
 	while (len > 0 && (msg[len - 1] == '\r' || msg[len - 1] == ' '))
 		len--;
@@ -138,20 +139,12 @@ handle(const char *msg, size_t len)
 		return;
 	}
 	/*
-	 * A request whose _meta names 2026-07-28 is of the stateless era
-	 * (server/discover is how a client probes for it); without a session,
-	 * so are notifications (notifications/cancelled).
+	 * The era is the engine's to say, as for HTTP; this transport has one
+	 * session of its own (no session header), and no other worker.
 	 */
-	if (mcp_era(NULL, &m) == MCP_ERA_STATELESS ||
-	    (sess == NULL && m.m_kind == MCP_NOTIFICATION)) {
-		mcp_dispatch_stateless(srv, &m, &stream, NULL);
-		return;
-	}
-	/* a cancel may name a stateless request beside a session's */
-	if (m.m_kind == MCP_NOTIFICATION &&
-	    strcmp(m.m_method, "notifications/cancelled") == 0)
-		mcp_dispatch_stateless(srv, &m, &stream, NULL);
-	mcp_dispatch(srv, &sess, &m, &stream);
+	memset(&rt, 0, sizeof(rt));
+	(void)mcp_route(srv, &m, &rt);
+	(void)mcp_serve(srv, &rt, &sess, &m, &stream, NULL);
 	/* stdout is also where notifications of no request go */
 	if (sess != NULL)
 		(void)mcp_session_attach(sess, &stream);

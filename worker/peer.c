@@ -1,13 +1,21 @@
 /*
- * peer.c -- the worker mesh: hand a connection to the worker that owns the
- * session its request names.
+ * peer.c -- the worker mesh: a connection handed to the worker that keeps
+ * what its request names, and change notifications for every worker.
  *
- * The session id says which worker owns it (mcp/session.c), so a request
- * that lands elsewhere travels once: its connection fd and the request,
- * already parsed, go to the owner, which answers it and keeps the
- * connection (a keep-alive client then talks to the owner directly).  Large
- * bodies travel in a sealed memfd just before.  A malformed frame from a
- * peer is a bug: log it and exit, and the supervisor restarts us.
+ * A session id or a task id says which worker keeps it (mcp/route.c), so
+ * a request that lands elsewhere travels once: its connection and the
+ * request as read here go to that worker, which answers it and keeps the
+ * connection (a keep-alive client then talks to it directly).  The
+ * hand-over is one record, packed and unpacked here only: listener kind,
+ * method, version, keep-alive, the head (target and every header the
+ * endpoint reads, replayed through head.c's rules on arrival), the body
+ * and the bytes read after the request.  When body and rest are too large
+ * for the frame they travel in a sealed memfd, sent on the same channel
+ * just before (PEER_BODY): each channel has its own slot for it, so bodies
+ * of several workers handing over at once never change places.
+ *
+ * A malformed frame or record from a peer is a bug: log it and exit, and
+ * the supervisor restarts us.
  */
 #include "config.h"
 
@@ -20,16 +28,32 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "http.h"
 #include "log.h"
-#include "mcp.h"
 #include "util.h"
-#include "worker.h"
 
-static struct chan	*peers[WORKERS_MAX];
-static int		 body_fd = -1;	/* PEER_BODY waiting for its CONN */
+/* the head record's first byte: '@' and these */
+#define HEAD_F_URL_LONG		0x01
+#define HEAD_F_PARAMS_OVER	0x02
+/* PEER_CONN's flags */
+#define CONN_F_KEEPALIVE	0x01
+#define CONN_F_ADMITTED		0x02
+
+static struct peer {
+	struct chan	*p_chan;
+	int		 p_body_fd;	/* PEER_BODY waiting for its PEER_CONN */
+} peers[WORKERS_MAX];
 
 static void	peer_dispatch(struct chan *, struct msg *, void *);
 static void	peer_err(struct chan *, const char *, void *);
+
+static void
+body_clear(struct peer *p)
+{
+	if (p->p_body_fd != -1)
+		close(p->p_body_fd);
+	p->p_body_fd = -1;
+}
 
 void
 peer_add(struct child *c, uint32_t index, int fd)
@@ -40,10 +64,11 @@ peer_add(struct child *c, uint32_t index, int fd)
 		close(fd);
 		return;
 	}
-	chan_free(&peers[index]);
+	chan_free(&peers[index].p_chan);
+	peers[index].p_body_fd = -1;
 	snprintf(name, sizeof(name), "worker %u", index);
 	if (fd_nonblock(fd) == -1 ||
-	    (peers[index] = chan_new(c->c_loop, fd, &msg_proto_peer, 1,
+	    (peers[index].p_chan = chan_new(c->c_loop, fd, &msg_proto_peer, 1,
 	    peer_dispatch, peer_err, (void *)(uintptr_t)index, name)) == NULL)
 		fatal("peer channel to %s", name);
 	log_debug("channel to %s", name);
@@ -57,19 +82,108 @@ peer_err(struct chan *ch, const char *reason, void *arg)
 	if (reason != NULL)
 		fatalx("channel to worker %u: %s", i, reason);
 	log_debug("channel to worker %u closed", i);
-	if (peers[i] == ch)
-		chan_free(&peers[i]);
+	if (peers[i].p_chan == ch) {
+		chan_free(&peers[i].p_chan);
+		body_clear(&peers[i]);
+	}
+}
+
+/* The head record */
+
+struct packer {
+	char	*buf;
+	size_t	 len, cap;
+	int	 full;
+};
+
+static void
+put(struct packer *k, const char *s, size_t n)
+{
+	if (k->full || n + 1 > k->cap - k->len) {
+		k->full = 1;
+		return;
+	}
+	memcpy(k->buf + k->len, s, n);
+	k->buf[k->len + n] = '\0';
+	k->len += n + 1;
 }
 
 static int
-body_memfd(const char *body, size_t len)
+put_header(void *arg, const char *name, const char *value)
+{
+	struct packer *k = arg;
+
+	put(k, name, strlen(name));
+	put(k, value, strlen(value));
+	return k->full ? -1 : 0;
+}
+
+size_t
+handoff_head_pack(const struct rhead *h, char *buf, size_t len)
+{
+	struct packer	k = { buf, 0, len, 0 };
+	char		flags = '@';	/* a letter: never the NUL after it */
+
+	if (h->rh_url_long)
+		flags |= HEAD_F_URL_LONG;
+	if (h->rh_params_over)
+		flags |= HEAD_F_PARAMS_OVER;
+	put(&k, &flags, 1);
+	put(&k, h->rh_url, h->rh_urllen);
+	if (k.full || head_each(h, put_header, &k) == -1)
+		return 0;
+	return k.len;
+}
+
+/* the next NUL-terminated string of the record, or NULL at its end */
+static const char *
+take(const char **p, const char *end)
+{
+	const char *s = *p, *nul;
+
+	if (s >= end || (nul = memchr(s, '\0', end - s)) == NULL)
+		return NULL;
+	*p = nul + 1;
+	return s;
+}
+
+int
+handoff_head_unpack(struct rhead *h, uint32_t max_bytes, const char *buf,
+    size_t len)
+{
+	const char	*p = buf, *end = buf + len, *flags, *url, *name,
+			*value;
+
+	head_init(h, max_bytes);
+	if ((flags = take(&p, end)) == NULL || p - flags != 2 ||
+	    (url = take(&p, end)) == NULL ||
+	    head_url(h, url, strlen(url)) == -1)
+		return -1;
+	while ((name = take(&p, end)) != NULL) {
+		if ((value = take(&p, end)) == NULL ||
+		    head_add(h, name, value) == -1)
+			return -1;
+	}
+	if (p != end)
+		return -1;
+	h->rh_url_long |= (flags[0] & HEAD_F_URL_LONG) != 0;
+	h->rh_params_over |= (flags[0] & HEAD_F_PARAMS_OVER) != 0;
+	return 0;
+}
+
+/* The hand-over */
+
+static int
+data_memfd(const struct handoff *h)
 {
 	int fd;
 
 	if ((fd = memfd_create("mcpd-body", MFD_CLOEXEC |
 	    MFD_ALLOW_SEALING)) == -1)
 		return -1;
-	if (write(fd, body, len) != (ssize_t)len ||
+	if (write(fd, h->h_body, h->h_bodylen) != (ssize_t)h->h_bodylen ||
+	    (h->h_pendlen > 0 && write(fd, h->h_pend, h->h_pendlen) !=
+	    (ssize_t)h->h_pendlen) ||
 	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
 	    F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
 		close(fd);
@@ -82,87 +196,89 @@ body_memfd(const char *body, size_t len)
 int
 peer_handoff(uint32_t owner, int fd, const struct handoff *h)
 {
+	static char	 head[PEER_HEAD_MAX_BYTES];
 	struct chan	*ch;
-	int		 bfd, inmemfd = 0, rv;
+	size_t		 headlen;
+	uint64_t	 flags = 0;
+	int		 dfd, inmemfd = 0, rv;
 
-	if (owner >= WORKERS_MAX || (ch = peers[owner]) == NULL) {
+	if (owner >= WORKERS_MAX || (ch = peers[owner].p_chan) == NULL ||
+	    (headlen = handoff_head_pack(h->h_head, head,
+	    sizeof(head))) == 0) {
 		close(fd);
 		return -1;
 	}
-	if (h->h_body.len > PEER_INLINE_MAX) {
-		if ((bfd = body_memfd(h->h_body.p, h->h_body.len)) == -1 ||
-		    chan_send(ch, MSG_PEER_BODY, bfd,
-		    (uint64_t)h->h_body.len) == -1) {
+	if (h->h_bodylen + h->h_pendlen > PEER_INLINE_MAX_BYTES) {
+		if ((dfd = data_memfd(h)) == -1 ||
+		    chan_send(ch, MSG_PEER_BODY, dfd, (uint64_t)(h->h_bodylen +
+		    h->h_pendlen)) == -1) {
 			close(fd);
 			return -1;
 		}
 		inmemfd = 1;
 	}
+	if (h->h_keepalive)
+		flags |= CONN_F_KEEPALIVE;
+	if (h->h_admitted)
+		flags |= CONN_F_ADMITTED;
 	rv = chan_send(ch, MSG_PEER_CONN, fd, (uint64_t)h->h_kind,
 	    (uint64_t)h->h_method, (uint64_t)h->h_major,
-	    (uint64_t)h->h_minor, (uint64_t)h->h_keepalive,
-	    h->h_url.p, (uint64_t)h->h_has_origin, h->h_origin.p,
-	    h->h_lastevent.p, h->h_host.p, h->h_accept.p, h->h_ctype.p,
-	    h->h_sid.p, h->h_proto.p, (uint64_t)inmemfd,
-	    inmemfd ? "" : h->h_body.p, inmemfd ? (size_t)0 : h->h_body.len,
-	    h->h_pend.p != NULL ? h->h_pend.p : "", h->h_pend.len,
-	    (uint64_t)h->h_has_mcp_method, h->h_mcp_method.p,
-	    (uint64_t)h->h_has_mcp_name, h->h_mcp_name.p);
+	    (uint64_t)h->h_minor, flags, head, headlen,
+	    (uint64_t)h->h_bodylen, (uint64_t)h->h_pendlen,
+	    (uint64_t)inmemfd, inmemfd ? "" : h->h_body,
+	    inmemfd ? (size_t)0 : h->h_bodylen,
+	    inmemfd || h->h_pend == NULL ? "" : h->h_pend,
+	    inmemfd ? (size_t)0 : h->h_pendlen);
 	if (rv == 0)
 		chan_flush(ch);
 	return rv;
 }
 
 static void
-ref(struct msg_field_ref *r, const union msg_field *f)
+on_conn(struct peer *p, struct msg *m)
 {
-	r->p = f->s.p;
-	r->len = f->s.len;
-}
-
-static void
-on_conn(struct msg *m)
-{
-	struct handoff	 h;
-	char		*map = NULL;
-	size_t		 maplen = 0;
+	static struct rhead	 head;
+	struct handoff		 h;
+	char			*map = NULL;
+	size_t			 maplen = 0;
+	uint64_t		 flags = m->m_f[4].u;
+	off_t			 len;
 
 	memset(&h, 0, sizeof(h));
 	h.h_kind = m->m_f[0].u == LISTEN_ADMIN ? LISTEN_ADMIN : LISTEN_HTTP;
 	h.h_method = (unsigned)m->m_f[1].u;
 	h.h_major = (unsigned)m->m_f[2].u;
 	h.h_minor = (unsigned)m->m_f[3].u;
-	h.h_keepalive = m->m_f[4].u != 0;
-	ref(&h.h_url, &m->m_f[5]);
-	h.h_has_origin = m->m_f[6].u != 0;
-	ref(&h.h_origin, &m->m_f[7]);
-	ref(&h.h_lastevent, &m->m_f[8]);
-	ref(&h.h_host, &m->m_f[9]);
-	ref(&h.h_accept, &m->m_f[10]);
-	ref(&h.h_ctype, &m->m_f[11]);
-	ref(&h.h_sid, &m->m_f[12]);
-	ref(&h.h_proto, &m->m_f[13]);
-	ref(&h.h_body, &m->m_f[15]);
-	ref(&h.h_pend, &m->m_f[16]);
-	h.h_has_mcp_method = m->m_f[17].u != 0;
-	ref(&h.h_mcp_method, &m->m_f[18]);
-	h.h_has_mcp_name = m->m_f[19].u != 0;
-	ref(&h.h_mcp_name, &m->m_f[20]);
-	if (m->m_f[14].u) {
-		off_t len;
-
-		if (body_fd == -1)
+	h.h_keepalive = (flags & CONN_F_KEEPALIVE) != 0;
+	h.h_admitted = (flags & CONN_F_ADMITTED) != 0;
+	if (handoff_head_unpack(&head, worker->w_http.h_header_max,
+	    m->m_f[5].s.p, m->m_f[5].s.len) == -1)
+		fatalx("a hand-over whose head does not unpack");
+	h.h_head = &head;
+	h.h_bodylen = m->m_f[6].u;
+	h.h_pendlen = m->m_f[7].u;
+	if (m->m_f[8].u) {
+		if (p->p_body_fd == -1)
 			fatalx("PEER_CONN without its PEER_BODY");
-		len = lseek(body_fd, 0, SEEK_END);
+		len = lseek(p->p_body_fd, 0, SEEK_END);
+		if (len < 0 || (uint64_t)len != h.h_bodylen + h.h_pendlen)
+			fatalx("a hand-over's memfd holds %lld bytes, not "
+			    "%llu", (long long)len, (unsigned long long)
+			    (h.h_bodylen + h.h_pendlen));
 		if (len > 0 && (map = mmap(NULL, len, PROT_READ, MAP_PRIVATE,
-		    body_fd, 0)) == MAP_FAILED)
+		    p->p_body_fd, 0)) == MAP_FAILED)
 			fatal("map a handed-over body");
-		maplen = len > 0 ? (size_t)len : 0;
-		h.h_body.p = map;
-		h.h_body.len = maplen;
-		close(body_fd);
-		body_fd = -1;
+		maplen = (size_t)len;
+		h.h_body = map;
+		h.h_pend = map != NULL ? map + h.h_bodylen : NULL;
+	} else {
+		if (m->m_f[9].s.len != h.h_bodylen ||
+		    m->m_f[10].s.len != h.h_pendlen)
+			fatalx("a hand-over's lengths do not match its data");
+		h.h_body = m->m_f[9].s.p;
+		h.h_pend = m->m_f[10].s.p;
 	}
+	body_clear(p);		/* taken, or a stale one */
 	worker->w_conns++;
 	SB_SET(worker->w_child->c_slot, s_conns, worker->w_conns);
 	http_adopt(worker, m->m_fd, &h);
@@ -175,13 +291,10 @@ on_notify(struct msg *m)
 {
 	char	method[64], uri[1024];
 
-	if (worker->w_mcp == NULL || m->m_f[0].s.len >= sizeof(method) ||
-	    m->m_f[1].s.len >= sizeof(uri))
+	if (worker->w_mcp == NULL || msg_strcpy(method, sizeof(method),
+	    &m->m_f[0]) == -1 || msg_strcpy(uri, sizeof(uri),
+	    &m->m_f[1]) == -1)
 		return;
-	memcpy(method, m->m_f[0].s.p, m->m_f[0].s.len);
-	method[m->m_f[0].s.len] = '\0';
-	memcpy(uri, m->m_f[1].s.p, m->m_f[1].s.len);
-	uri[m->m_f[1].s.len] = '\0';
 	mcp_notify(worker->w_mcp, method, uri[0] != '\0' ? uri : NULL);
 }
 
@@ -192,26 +305,28 @@ peer_broadcast(void *arg, const char *method, const char *uri)
 	uint32_t i;
 
 	for (i = 0; i < WORKERS_MAX; i++)
-		if (peers[i] != NULL)
-			(void)chan_send(peers[i], MSG_PEER_NOTIFY, -1, method,
-			    uri != NULL ? uri : "");
+		if (peers[i].p_chan != NULL)
+			(void)chan_send(peers[i].p_chan, MSG_PEER_NOTIFY, -1,
+			    method, uri != NULL ? uri : "");
 }
 
 static void
 peer_dispatch(struct chan *ch, struct msg *m, void *arg)
 {
+	struct peer *p = &peers[(uint32_t)(uintptr_t)arg];
+
 	switch (m->m_type) {
 	case MSG_PEER_BODY:
-		if (body_fd != -1)
-			close(body_fd);
-		body_fd = m->m_fd;
+		body_clear(p);
+		p->p_body_fd = m->m_fd;
 		break;
 	case MSG_PEER_CONN:
 		if (worker->w_mcp == NULL) {	/* not started yet */
 			close(m->m_fd);
+			body_clear(p);
 			break;
 		}
-		on_conn(m);
+		on_conn(p, m);
 		break;
 	case MSG_PEER_NOTIFY:
 		on_notify(m);

@@ -93,30 +93,42 @@ void	worker_addr_take(int fd, unsigned char *key);
 #define RATE_REQUEST		1
 int	worker_rate(int which, const unsigned char *key, uint32_t rate);
 
-/* A request and its connection, handed to the worker owning its session. */
+/*
+ * A request and its connection, handed to the worker that keeps what it
+ * names (peer.c): everything that worker needs to judge the request as
+ * the one that read it would.
+ */
+struct rhead;
 struct handoff {
 	enum listen_kind	 h_kind;
 	unsigned		 h_method;	/* enum http_method */
 	unsigned		 h_major;
 	unsigned		 h_minor;
 	int			 h_keepalive;
-	struct msg_field_ref {
-		const char	*p;
-		size_t		 len;
-	}			 h_url, h_host, h_origin, h_accept, h_ctype,
-				 h_sid, h_proto, h_lastevent, h_body, h_pend,
-				 h_mcp_method, h_mcp_name;
-	int			 h_has_origin;
-	int			 h_has_mcp_method;	/* Mcp-Method was sent */
-	int			 h_has_mcp_name;
+	int			 h_admitted;	/* its rates were taken */
+	const struct rhead	*h_head;	/* target and headers */
+	const char		*h_body;
+	size_t			 h_bodylen;
+	const char		*h_pend;	/* read after the request */
+	size_t			 h_pendlen;
 };
 
-#define PEER_INLINE_MAX		(48 * 1024)	/* body bytes in the frame */
+#define PEER_INLINE_MAX_BYTES	(48 * 1024)	/* body + rest in the frame */
+#define PEER_HEAD_MAX_BYTES	(12 * 1024)	/* the head, packed */
 
 /* peer.c */
 void	peer_add(struct child *, uint32_t index, int fd);
 int	peer_handoff(uint32_t owner, int fd, const struct handoff *);
 void	peer_broadcast(void *, const char *method, const char *uri);
+/*
+ * The head as the record carries it: the target, then every header kept,
+ * name NUL value NUL; its length, or 0 when it does not fit.  Unpacking
+ * replays it through head.c's rules: 0, or -1 for a record no worker
+ * packs (a bug: the caller ends the process).
+ */
+size_t	handoff_head_pack(const struct rhead *, char *buf, size_t len);
+int	handoff_head_unpack(struct rhead *, uint32_t max_bytes,
+	    const char *buf, size_t len);
 
 /* http.c */
 void	http_init(struct worker *);

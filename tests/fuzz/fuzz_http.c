@@ -59,6 +59,7 @@
 #include "mcp_int.h"
 #include "util.h"
 #include "worker.h"
+#include "head.h"
 
 #include "fuzz_tools.h"
 
@@ -553,20 +554,7 @@ wait_timeouts(void)
  * piece, parsed here as worker 1 would have, and the bytes after it.
  */
 struct adopt {
-	char		 a_url[512];
-	char		 a_host[300];
-	char		 a_origin[300];
-	char		 a_accept[300];
-	char		 a_ctype[200];
-	char		 a_sid[100];
-	char		 a_proto[64];
-	char		 a_lastevent[100];
-	int		 a_has_origin;
-	char		*a_cur;
-	size_t		 a_curlen;
-	char		 a_field[32];
-	size_t		 a_fieldlen;
-	int		 a_in_value;
+	struct rhead	 a_head;
 	char		*a_body;
 	size_t		 a_bodylen;
 	int		 a_done;
@@ -577,8 +565,7 @@ ad_url(http_parser *p, const char *at, size_t len)
 {
 	struct adopt *a = p->data;
 
-	append(a->a_url, sizeof(a->a_url), at, len);
-	return 0;
+	return head_url(&a->a_head, at, len);
 }
 
 static int
@@ -586,53 +573,23 @@ ad_field(http_parser *p, const char *at, size_t len)
 {
 	struct adopt *a = p->data;
 
-	if (a->a_in_value) {
-		a->a_in_value = 0;
-		a->a_fieldlen = 0;
-	}
-	if (a->a_fieldlen + len < sizeof(a->a_field))
-		memcpy(a->a_field + a->a_fieldlen, at, len);
-	a->a_fieldlen += len;
-	return 0;
+	return head_field(&a->a_head, at, len);
 }
 
 static int
 ad_value(http_parser *p, const char *at, size_t len)
 {
-	struct adopt	*a = p->data;
-	struct {
-		const char	*name;
-		char		*buf;
-		size_t		 len;
-	} known[] = {
-		{ "host", a->a_host, sizeof(a->a_host) },
-		{ "origin", a->a_origin, sizeof(a->a_origin) },
-		{ "accept", a->a_accept, sizeof(a->a_accept) },
-		{ "content-type", a->a_ctype, sizeof(a->a_ctype) },
-		{ "mcp-session-id", a->a_sid, sizeof(a->a_sid) },
-		{ "mcp-protocol-version", a->a_proto, sizeof(a->a_proto) },
-		{ "last-event-id", a->a_lastevent, sizeof(a->a_lastevent) }
-	};
-	size_t		 i;
+	struct adopt *a = p->data;
 
-	if (!a->a_in_value) {
-		a->a_in_value = 1;
-		a->a_cur = NULL;
-		if (a->a_fieldlen < sizeof(a->a_field)) {
-			a->a_field[a->a_fieldlen] = '\0';
-			for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-				if (strcasecmp(a->a_field, known[i].name) != 0)
-					continue;
-				a->a_cur = known[i].buf;
-				a->a_curlen = known[i].len;
-			}
-			if (strcasecmp(a->a_field, "origin") == 0)
-				a->a_has_origin = 1;
-		}
-	}
-	if (a->a_cur != NULL)
-		append(a->a_cur, a->a_curlen, at, len);
-	return 0;
+	return head_value(&a->a_head, at, len);
+}
+
+static int
+ad_headers(http_parser *p)
+{
+	struct adopt *a = p->data;
+
+	return head_end(&a->a_head);
 }
 
 static int
@@ -659,58 +616,53 @@ ad_complete(http_parser *p)
 	return 0;
 }
 
-static void
-ref(struct msg_field_ref *f, const char *s)
-{
-	f->p = s;
-	f->len = strlen(s);
-}
-
-/* 0: handed over (sv0 is the server's), -1: not a whole request */
+/*
+ * 0: handed over (sv0 is the server's), -1: not a whole request.  The head
+ * travels as peer.c's record does: packed, then unpacked by the receiver.
+ */
 static int
 adopt(int sv0, enum listen_kind kind, const char *buf, size_t len)
 {
 	static http_parser_settings	 st;
+	static char			 packed[PEER_HEAD_MAX_BYTES];
+	static struct rhead		 head;
 	http_parser			 p;
 	struct adopt			*a;
 	struct handoff			 h;
-	size_t				 done;
+	size_t				 done, n;
 
 	http_parser_settings_init(&st);
 	st.on_url = ad_url;
 	st.on_header_field = ad_field;
 	st.on_header_value = ad_value;
+	st.on_headers_complete = ad_headers;
 	st.on_body = ad_body;
 	st.on_message_complete = ad_complete;
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		abort();
+	head_init(&a->a_head, wk.w_http.h_header_max);
 	http_parser_init(&p, HTTP_REQUEST);
 	p.data = a;
 	done = http_parser_execute(&p, &st, buf, len);
-	if (!a->a_done || a->a_bodylen > BODY_MAX_HTTP) {
+	if (!a->a_done || a->a_bodylen > BODY_MAX_HTTP ||
+	    (n = handoff_head_pack(&a->a_head, packed, sizeof(packed))) == 0) {
 		free(a->a_body);
 		free(a);
 		return -1;
 	}
+	CHECK(handoff_head_unpack(&head, wk.w_http.h_header_max, packed,
+	    n) == 0);
 	memset(&h, 0, sizeof(h));
 	h.h_kind = kind;
 	h.h_method = p.method;
 	h.h_major = p.http_major;
 	h.h_minor = p.http_minor;
 	h.h_keepalive = http_should_keep_alive(&p);
-	ref(&h.h_url, a->a_url);
-	ref(&h.h_host, a->a_host);
-	ref(&h.h_origin, a->a_origin);
-	h.h_has_origin = a->a_has_origin;
-	ref(&h.h_accept, a->a_accept);
-	ref(&h.h_ctype, a->a_ctype);
-	ref(&h.h_sid, a->a_sid);
-	ref(&h.h_proto, a->a_proto);
-	ref(&h.h_lastevent, a->a_lastevent);
-	h.h_body.p = a->a_body != NULL ? a->a_body : "";
-	h.h_body.len = a->a_bodylen;
-	h.h_pend.p = buf + done;
-	h.h_pend.len = len - done;
+	h.h_head = &head;
+	h.h_body = a->a_body != NULL ? a->a_body : "";
+	h.h_bodylen = a->a_bodylen;
+	h.h_pend = buf + done;
+	h.h_pendlen = len - done;
 	http_adopt(&wk, sv0, &h);
 	free(a->a_body);
 	free(a);

@@ -1,0 +1,157 @@
+/*
+ * route.c -- who serves a message: its era, and the partition that keeps
+ * what it names.
+ *
+ * Every transport asks here before anything of a session is touched, so
+ * the era is chosen once, by one function, for HTTP and stdio alike: the
+ * MCP-Protocol-Version header (and without one, the body's _meta), then,
+ * in the session era, the session the request names -- a sealed id says
+ * which partition keeps it, so a request that landed on another worker is
+ * sent there without a lookup -- and in the stateless era the task a
+ * tasks/ request names, likewise.  The transport does what the verdict
+ * says: hand the connection over, or call mcp_serve(), which answers a
+ * refusal with its error and dispatches the rest to the era's dispatcher.
+ *
+ * New things that live in one partition (a principal's state, a resumable
+ * stream) get their routing here, and no transport learns of them.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "mcp_int.h"
+
+#define TASK_ID_MAX		128	/* bytes of a taskId we look at */
+
+/* The partition keeping the task a tasks/ request names, or -1. */
+static int
+task_owner(struct mcp_server *srv, const struct mcp_msg *m)
+{
+	char	id[TASK_ID_MAX];
+	int	v;
+
+	if (m->m_kind != MCP_REQUEST || strncmp(m->m_method, "tasks/", 6) != 0 ||
+	    m->m_params < 0 || json_type(&m->m_j, m->m_params) != JSON_OBJECT ||
+	    (v = json_get(&m->m_j, m->m_params, "taskId")) == -1 ||
+	    json_strcpy(&m->m_j, v, id, sizeof(id)) == -1)
+		return -1;
+	return mcp_task_owner(srv, id);
+}
+
+/* The session era's rules: the session the request names, if any. */
+static enum mcp_verdict
+session_route(struct mcp_server *srv, const struct mcp_msg *m,
+    struct mcp_route *rt)
+{
+	int init, owner;
+
+	init = m != NULL && m->m_kind == MCP_REQUEST &&
+	    strcmp(m->m_method, "initialize") == 0;
+	if (!rt->rt_by_header)
+		return MCP_ROUTE_SERVE;	/* the transport's own session */
+	rt->rt_sess = NULL;
+	if (rt->rt_sid == NULL || rt->rt_sid[0] == '\0') {
+		if (!init)
+			return MCP_ROUTE_NO_SID;
+		rt->rt_new_session = 1;
+		return MCP_ROUTE_SERVE;
+	}
+	if ((rt->rt_sess = mcp_session_find(srv, rt->rt_sid, &owner)) ==
+	    NULL) {
+		if (owner >= 0 && (unsigned)owner != srv->sv_partition) {
+			rt->rt_owner = owner;
+			return MCP_ROUTE_PEER;
+		}
+		return MCP_ROUTE_NO_SESSION;
+	}
+	return init ? MCP_ROUTE_INITIALIZED : MCP_ROUTE_SERVE;
+}
+
+enum mcp_verdict
+mcp_route(struct mcp_server *srv, const struct mcp_msg *m,
+    struct mcp_route *rt)
+{
+	int owner;
+
+	rt->rt_owner = -1;
+	rt->rt_task = 0;
+	rt->rt_new_session = 0;
+	rt->rt_era = mcp_era(rt->rt_version, m);
+	switch (rt->rt_era) {
+	case MCP_ERA_UNSUPPORTED:
+		rt->rt_verdict = MCP_ROUTE_UNSUPPORTED;
+		break;
+	case MCP_ERA_STATELESS:
+		rt->rt_verdict = MCP_ROUTE_SERVE;
+		rt->rt_sess = NULL;	/* this era has none */
+		if (m != NULL && (owner = task_owner(srv, m)) >= 0 &&
+		    (unsigned)owner != srv->sv_partition) {
+			rt->rt_owner = owner;
+			rt->rt_task = 1;
+			rt->rt_verdict = MCP_ROUTE_PEER;
+		}
+		break;
+	case MCP_ERA_SESSION:
+		rt->rt_verdict = session_route(srv, m, rt);
+		break;
+	}
+	return rt->rt_verdict;
+}
+
+int
+mcp_route_error(struct mcp_server *srv, const struct mcp_msg *m,
+    const struct mcp_route *rt)
+{
+	switch (rt->rt_verdict) {
+	case MCP_ROUTE_SERVE:
+	case MCP_ROUTE_PEER:
+		break;
+	case MCP_ROUTE_UNSUPPORTED:
+		mcp_write_unsupported_version(srv, m, rt->rt_version);
+		return 400;
+	case MCP_ROUTE_NO_SID:
+		mcp_write_error(srv, NULL, MCP_SERVER_ERROR,
+		    "Bad Request: Mcp-Session-Id header is required");
+		return 400;
+	case MCP_ROUTE_INITIALIZED:
+		mcp_write_error(srv, NULL, JSONRPC_INVALID_REQUEST,
+		    "Invalid Request: Server already initialized");
+		return 400;
+	case MCP_ROUTE_NO_SESSION:
+		mcp_write_error(srv, NULL, MCP_SESSION_NOT_FOUND,
+		    "Session not found");
+		return 404;
+	case MCP_ROUTE_GONE:
+		/* the partition named is not there, nor what it kept */
+		if (!rt->rt_task) {
+			mcp_write_error(srv, NULL, MCP_SESSION_NOT_FOUND,
+			    "Session not found");
+			return 404;
+		}
+		mcp_write_error(srv, m, JSONRPC_INVALID_PARAMS,
+		    "Failed to retrieve task: Task not found");
+		return 200;
+	}
+	mcp_write_error(srv, m, JSONRPC_INTERNAL_ERROR, "no such route");
+	return 500;
+}
+
+enum mcp_disp
+mcp_serve(struct mcp_server *srv, const struct mcp_route *rt,
+    struct mcp_session **sessp, struct mcp_msg *m, struct mcp_stream *st,
+    const struct mcp_headers *h)
+{
+	if (rt->rt_verdict != MCP_ROUTE_SERVE) {
+		st->s_status = mcp_route_error(srv, m, rt);
+		mcp_send(st, &srv->sv_out, 1);
+		return MCP_DONE;
+	}
+	if (rt->rt_era == MCP_ERA_STATELESS)
+		return mcp_dispatch_stateless(srv, m, st, h);
+	/* a cancel names a request of this stream, of either era (stdio) */
+	if (m->m_kind == MCP_NOTIFICATION &&
+	    strcmp(m->m_method, "notifications/cancelled") == 0)
+		(void)mcp_dispatch_stateless(srv, m, st, NULL);
+	return mcp_dispatch(srv, sessp, m, st);
+}

@@ -1,0 +1,626 @@
+/*
+ * endpoint.c -- the MCP endpoint over HTTP (Streamable HTTP): POST, GET and
+ * DELETE of both protocol eras, and the stream the engine answers on.
+ *
+ * The engine says who serves a request (mcp_route()): when another worker
+ * keeps what it names, the connection is handed over (peer.c) with the
+ * request as read here; else the request is served here, and what the
+ * engine sends comes back through stream_send().  An answer that is the
+ * request's only message is JSON (Content-Length); a session-era answer
+ * preceded by a notification, or any answer when session-responses is
+ * sse, is an SSE stream whose events are kept in the session's replay ring
+ * so that a client can resume it with GET and Last-Event-ID (SEP-1699).
+ * The stateless era (2026-07-28) resumes nothing: its streams carry no
+ * event ids, and a client closing one cancels the request.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "util.h"
+
+static void	stream_send(struct mcp_stream *, const char *, size_t, int);
+static void	stream_ref(struct mcp_stream *);
+static void	stream_unref(struct mcp_stream *);
+static void	stream_close(struct mcp_stream *);
+
+const struct mcp_stream_ops conn_stream_ops = {
+	stream_send, stream_ref, stream_unref, stream_close
+};
+
+/* The session of a request, looked up again: it may have ended. */
+static struct mcp_session *
+req_session(struct hreq *r)
+{
+	int owner;
+
+	if (r->r_head.rh_sid[0] == '\0')
+		return NULL;
+	return mcp_session_find(worker->w_mcp, r->r_head.rh_sid, &owner);
+}
+
+/* The end of a resumed stream that followed a dead connection's call. */
+static void
+resumed_end(struct conn *g)
+{
+	g->c_resumes = NULL;
+	sse_end(g);
+	g->c_busy = 0;
+	request_done(g);
+}
+
+/* The next event of this request's stream: sent, and kept for replay. */
+static void
+sse_event(struct conn *c, const char *json, size_t len, int final)
+{
+	struct hreq		*r = c->c_req;
+	struct mcp_session	*s;
+	uint64_t		 seq = ++r->r_event;
+
+	if (r->r_stateless) {
+		if (!c->c_dead)
+			sse_write_plain(c, json, len);
+		return;
+	}
+	if ((s = req_session(r)) != NULL)
+		mcp_session_record(s, r->r_stream, seq, json, len, final);
+	if (!c->c_dead && !r->r_detached)
+		sse_write(c, r->r_stream, seq, json, len);
+	else if (c->c_resumer != NULL) {
+		struct conn *g = c->c_resumer;
+
+		sse_write(g, r->r_stream, seq, json, len);
+		if (final) {
+			c->c_resumer = NULL;
+			resumed_end(g);
+		}
+	}
+}
+
+static void
+stream_send(struct mcp_stream *st, const char *json, size_t len, int final)
+{
+	struct conn	*c = st->s_owner;
+	struct hreq	*r = c->c_req;
+	int		 status;
+
+	if (r == NULL)
+		return;
+	if (final && json != NULL)
+		r->r_rpc_code = rpc_code(json, len);
+	if (c->c_dead || r->r_detached) {
+		/* kept for a client that resumes with Last-Event-ID */
+		if (r->r_sse && json != NULL)
+			sse_event(c, json, len, final);
+		return;
+	}
+	if (r->r_batch) {
+		/* each answer is an event; the stream ends with the last */
+		if (json != NULL)
+			sse_event(c, json, len, 0);
+		if (!final || --r->r_batch_pending > 0 || r->r_batch_open)
+			return;
+		sse_end(c);
+		if (c->c_indispatch)
+			return;
+		request_done(c);
+		return;
+	}
+	if (json != NULL) {
+		if (r->r_headers_sent && !r->r_sse)
+			return;		/* answered already */
+		/*
+		 * JSON when it comes alone; always for an error that has its
+		 * own HTTP status (a refusal is no stream)
+		 */
+		if (!r->r_headers_sent && final && (st->s_status != 0 ||
+		    !worker->w_http.h_sse_always || r->r_stateless)) {
+			status = st->s_status ? st->s_status : 200;
+			st->s_status = 0;
+			reply(c, status, "application/json", NULL, json, len);
+			r->r_headers_sent = 1;
+		} else {
+			if (!r->r_headers_sent)
+				sse_headers(c);
+			sse_event(c, json, len, final);
+		}
+	} else if (final && !r->r_headers_sent)
+		sse_headers(c);		/* cancelled: an empty stream */
+	if (!final)
+		return;
+	if (r->r_sse)
+		sse_end(c);
+	if (c->c_indispatch)
+		return;			/* dispatched() finishes it */
+	request_done(c);
+}
+
+/*
+ * The engine ends a stream early: a standalone GET stream of a session
+ * that ended, or (SEP-1699) a POST stream whose client will resume it.
+ */
+static void
+stream_close(struct mcp_stream *st)
+{
+	struct conn		*c = st->s_owner;
+	struct hreq		*r = c->c_req;
+	struct mcp_session	*s;
+
+	if (c->c_dead || r == NULL)
+		return;
+	if (r->r_get) {
+		if (r->r_sess != NULL)
+			mcp_session_detach(r->r_sess, st);
+		r->r_sess = NULL;
+		sse_end(c);
+		c->c_busy = 0;
+		c->c_close = 1;
+		request_done(c);
+		return;
+	}
+	if (c->c_indispatch) {
+		/* dispatched() closes it once dispatch has returned */
+		r->r_close_stream = 1;
+		return;
+	}
+	if (!r->r_sse || !c->c_busy || (s = req_session(r)) == NULL ||
+	    strcmp(mcp_session_protocol(s), "2025-11-25") < 0)
+		return;		/* no priming event: nothing to resume from */
+	/*
+	 * End the response cleanly and close the connection once it is out;
+	 * the call goes on, its events kept for the client's GET.
+	 */
+	sse_end(c);
+	r->r_detached = 1;
+	c->c_close = 1;
+	c->c_busy = 0;
+	ev_timer_stop(worker->w_loop, &c->c_to);
+	conn_flush(c);
+}
+
+static void
+stream_ref(struct mcp_stream *st)
+{
+	struct conn *c = st->s_owner;
+
+	c->c_refs++;
+}
+
+static void
+stream_unref(struct mcp_stream *st)
+{
+	struct conn *c = st->s_owner;
+
+	if (--c->c_refs > 0 || !c->c_dead)
+		return;
+	if (c->c_resumer != NULL) {
+		/* the call ended without a last event: end the resumed one */
+		resumed_end(c->c_resumer);
+		c->c_resumer = NULL;
+	}
+	conn_release(c);
+}
+
+/*
+ * What the engine's dispatch left to do: nothing to send (202), nothing
+ * more (the answer went), or a request in flight.
+ */
+static void
+dispatched(struct conn *c, enum mcp_disp d)
+{
+	struct hreq *r = c->c_req;
+
+	switch (d) {
+	case MCP_ACCEPTED:
+		reply(c, 202, NULL, NULL, NULL, 0);
+		c->c_busy = 0;
+		break;
+	case MCP_DONE:
+		c->c_busy = 0;
+		break;
+	case MCP_ASYNC:
+		pending_take(r);
+		if (r->r_stateless) {
+			/*
+			 * No headers yet: an answer that comes alone later is
+			 * JSON; the first notification opens an SSE stream.
+			 * Read on: the client closing the connection cancels
+			 * the call.
+			 */
+			ev_io_start(worker->w_loop, &c->c_rd);
+			conn_arm(c);
+			break;
+		}
+		/* stream_send(final) ends it; until then read nothing */
+		if (!r->r_headers_sent)
+			sse_headers(c);
+		conn_arm(c);
+		if (r->r_close_stream)
+			stream_close(&c->c_stream);
+		break;
+	}
+}
+
+/* Another worker keeps what the request names: it goes there. */
+static void
+handoff_to(struct conn *c, const struct mcp_route *rt)
+{
+	c->c_handoff = rt->rt_owner + 1;
+	c->c_handoff_task = rt->rt_task;
+}
+
+/* A refusal of the route (no session, ...): its error, as JSON. */
+static void
+route_refused(struct conn *c, const struct mcp_msg *m,
+    const struct mcp_route *rt)
+{
+	reply_out(c, mcp_route_error(worker->w_mcp, m, rt), NULL);
+}
+
+/* The request's route, from its headers. */
+static void
+route_of(struct conn *c, const struct mcp_msg *m, struct mcp_route *rt)
+{
+	struct rhead *h = &c->c_req->r_head;
+
+	memset(rt, 0, sizeof(*rt));
+	rt->rt_version = h->rh_proto[0] != '\0' ? h->rh_proto : NULL;
+	rt->rt_sid = h->rh_sid[0] != '\0' ? h->rh_sid : NULL;
+	rt->rt_by_header = 1;
+	(void)mcp_route(worker->w_mcp, m, rt);
+}
+
+/*
+ * A JSON-RPC batch: only sessions that negotiated 2025-03-26 may send one
+ * (later revisions removed them).  Every answer goes out as an event of one
+ * SSE stream, which ends with the last; a batch of notifications gets 202.
+ */
+static void
+serve_batch(struct conn *c, struct mcp_msg *bm)
+{
+	struct hreq		*r = c->c_req;
+	struct mcp_server	*srv = worker->w_mcp;
+	struct jw		*w = mcp_server_out(srv);
+	struct mcp_msg		 m;
+	struct {
+		int	start;
+		int	len;
+	}			 el[BATCH_MAX];
+	int			 n, i, k;
+
+	n = bm->m_j.t[0].size;
+	if (strcmp(mcp_session_protocol(r->r_sess), "2025-03-26") != 0) {
+		reply_error(c, 400, JSONRPC_INVALID_REQUEST,
+		    "Bad Request: batches are accepted only in sessions of "
+		    "protocol 2025-03-26", NULL);
+		return;
+	}
+	if (n == 0 || n > BATCH_MAX) {
+		reply_error(c, 400, JSONRPC_INVALID_REQUEST,
+		    n == 0 ? "Invalid Request: an empty batch" :
+		    "Invalid Request: more than 100 messages in a batch",
+		    NULL);
+		return;
+	}
+	/* the tokens are reused by every parse: note the elements first */
+	for (i = 0, k = 1; i < n; i++, k = json_skip(&bm->m_j, k)) {
+		el[i].start = bm->m_j.t[k].start;
+		el[i].len = bm->m_j.t[k].end - bm->m_j.t[k].start;
+	}
+	r->r_batch = 1;
+	r->r_batch_open = 1;
+	r->r_batch_pending = 0;
+	c->c_busy = 1;
+	for (i = 0; i < n; i++) {
+		if (mcp_msg_parse(srv, &m, r->r_body + el[i].start,
+		    el[i].len) == -1 || m.m_kind == MCP_BATCH) {
+			if (m.m_kind == MCP_BATCH)
+				mcp_write_error(srv, NULL,
+				    JSONRPC_INVALID_REQUEST,
+				    "Invalid Request: a batch in a batch");
+			if (!r->r_headers_sent)
+				sse_headers(c);
+			sse_event(c, w->buf, w->len, 0);
+			continue;
+		}
+		if (m.m_kind == MCP_REQUEST) {
+			if (!r->r_headers_sent)
+				sse_headers(c);
+			r->r_batch_pending++;
+		}
+		c->c_indispatch = 1;
+		mcp_dispatch(srv, &r->r_sess, &m, &c->c_stream);
+		c->c_indispatch = 0;
+	}
+	r->r_batch_open = 0;
+	if (!r->r_headers_sent) {
+		reply(c, 202, NULL, NULL, NULL, 0);
+		c->c_busy = 0;
+	} else if (r->r_batch_pending == 0) {
+		sse_end(c);
+		c->c_busy = 0;
+	}
+}
+
+static void
+serve_post(struct conn *c)
+{
+	struct hreq		*r = c->c_req;
+	struct rhead		*h = &r->r_head;
+	struct mcp_server	*srv = worker->w_mcp;
+	struct mcp_headers	 mh;
+	struct mcp_route	 rt;
+	struct mcp_msg		 m;
+	enum mcp_disp		 d;
+
+	if (!head_list_has(h->rh_accept, "application/json") ||
+	    !head_list_has(h->rh_accept, "text/event-stream")) {
+		reply_error(c, 406, MCP_SERVER_ERROR,
+		    "Not Acceptable: Client must accept both application/json "
+		    "and text/event-stream", NULL);
+		return;
+	}
+	if (!head_list_has(h->rh_ctype, "application/json")) {
+		reply_error(c, 415, MCP_SERVER_ERROR, "Unsupported Media "
+		    "Type: Content-Type must be application/json", NULL);
+		return;
+	}
+	if (mcp_msg_parse(srv, &m, r->r_body ? r->r_body : "",
+	    r->r_bodylen) == -1) {
+		reply_out(c, 400, NULL);
+		return;
+	}
+	r->r_mx = m.m_kind == MCP_REQUEST ? (int)mx_method_of(m.m_method) :
+	    m.m_kind == MCP_BATCH ? MX_OTHER : MX_NOTIFICATION;
+	if (admit_request(c, &m) == -1)
+		return;
+	switch (route_of(c, &m, &rt), rt.rt_verdict) {
+	case MCP_ROUTE_PEER:
+		handoff_to(c, &rt);
+		return;
+	case MCP_ROUTE_SERVE:
+		break;
+	default:
+		route_refused(c, &m, &rt);
+		return;
+	}
+	if (rt.rt_new_session && admit_session(c, &m) == -1)
+		return;
+	r->r_sess = rt.rt_sess;
+	if (rt.rt_era == MCP_ERA_STATELESS) {
+		/* Mcp-Session-Id and Last-Event-ID mean nothing here */
+		r->r_stateless = 1;
+		h->rh_sid[0] = h->rh_lastevent[0] = '\0';
+	} else if (m.m_kind == MCP_BATCH) {
+		serve_batch(c, &m);
+		return;
+	}
+	head_mcp_headers(h, &mh);
+	c->c_busy = 1;
+	c->c_indispatch = 1;
+	d = mcp_serve(srv, &rt, &r->r_sess, &m, &c->c_stream, &mh);
+	c->c_indispatch = 0;
+	dispatched(c, d);
+}
+
+static void
+replay_cb(void *arg, uint64_t seq, const char *data, size_t len, int final)
+{
+	struct conn *c = arg;
+
+	sse_write(c, c->c_req->r_stream, seq, data, len);
+}
+
+/* The connection whose request still feeds stream: closed or detached. */
+static struct conn *
+stream_owner(uint64_t stream, const char *sid)
+{
+	struct conn	*d;
+	size_t		 i;
+
+	for (d = deadlist; d != NULL; d = d->c_next_dead)
+		if (d->c_req != NULL && d->c_req->r_stream == stream &&
+		    strcmp(d->c_req->r_head.rh_sid, sid) == 0 &&
+		    d->c_resumer == NULL)
+			return d;
+	for (i = 0; i < nconns; i++) {
+		d = conns[i];
+		if (d->c_req != NULL && d->c_req->r_detached &&
+		    d->c_req->r_stream == stream &&
+		    strcmp(d->c_req->r_head.rh_sid, sid) == 0 &&
+		    d->c_resumer == NULL)
+			return d;
+	}
+	return NULL;
+}
+
+/*
+ * GET with Last-Event-ID: replay what the stream sent after that event
+ * and, when its request is still in flight, follow it to the end.
+ */
+static void
+resume(struct conn *c)
+{
+	struct hreq		*r = c->c_req;
+	struct conn		*d;
+	unsigned		 w;
+	unsigned long long	 stream, seq;
+	char			 tail;
+
+	if (sscanf(r->r_head.rh_lastevent, "%u-%llu-%llu%c", &w, &stream,
+	    &seq, &tail) != 3 || w != worker->w_child->c_index) {
+		reply_error(c, 400, MCP_SERVER_ERROR,
+		    "Bad Request: unknown Last-Event-ID", NULL);
+		return;
+	}
+	sse_headers_plain(c, NULL);
+	r->r_stream = stream;
+	if (mcp_session_replay(r->r_sess, stream, seq, replay_cb, c)) {
+		sse_end(c);
+		return;		/* the answer was among them */
+	}
+	if ((d = stream_owner(stream, r->r_head.rh_sid)) != NULL) {
+		d->c_resumer = c;
+		c->c_resumes = d;
+		c->c_busy = 1;
+		conn_arm(c);
+		return;
+	}
+	sse_end(c);		/* nothing more will come on it */
+}
+
+/* The session a GET or DELETE names: NULL after answering or handing over */
+static struct mcp_session *
+session_of(struct conn *c)
+{
+	struct mcp_route rt;
+
+	switch (route_of(c, NULL, &rt), rt.rt_verdict) {
+	case MCP_ROUTE_SERVE:
+		return rt.rt_sess;
+	case MCP_ROUTE_PEER:
+		handoff_to(c, &rt);
+		return NULL;
+	default:
+		route_refused(c, NULL, &rt);
+		return NULL;
+	}
+}
+
+static void
+serve_get(struct conn *c)
+{
+	struct hreq *r = c->c_req;
+
+	if (!head_list_has(r->r_head.rh_accept, "text/event-stream")) {
+		reply_error(c, 406, MCP_SERVER_ERROR,
+		    "Not Acceptable: Client must accept text/event-stream",
+		    NULL);
+		return;
+	}
+	if ((r->r_sess = session_of(c)) == NULL)
+		return;
+	if (r->r_head.rh_lastevent[0] != '\0') {
+		resume(c);
+		return;
+	}
+	if (mcp_session_attach(r->r_sess, &c->c_stream) == -1) {
+		r->r_sess = NULL;
+		reply_error(c, 409, MCP_SERVER_ERROR,
+		    "Conflict: Only one SSE stream is allowed per session",
+		    NULL);
+		return;
+	}
+	r->r_get = 1;
+	c->c_busy = 1;
+	sse_headers(c);
+	conn_arm(c);
+}
+
+static void
+serve_delete(struct conn *c)
+{
+	struct hreq *r = c->c_req;
+
+	if ((r->r_sess = session_of(c)) == NULL)
+		return;
+	mcp_session_close(worker->w_mcp, r->r_sess);
+	r->r_sess = NULL;
+	reply(c, 200, NULL, NULL, NULL, 0);
+}
+
+void
+endpoint_serve(struct conn *c)
+{
+	struct hreq		*r = c->c_req;
+	struct rhead		*h = &r->r_head;
+	const struct conf	*conf = worker->w_child->c_conf;
+	struct mcp_route	 rt;
+	int			 method = c->c_parser.method;
+
+	/* DNS rebinding: a foreign Host or Origin never reaches MCP */
+	if (!conf_host_allowed(conf, h->rh_host, strlen(h->rh_host))) {
+		reply_error(c, 403, MCP_SERVER_ERROR,
+		    "Forbidden: Invalid Host header", NULL);
+		return;
+	}
+	if (head_has(h, HH_ORIGIN) && !conf_origin_allowed(conf,
+	    h->rh_origin, strlen(h->rh_origin))) {
+		reply_error(c, 403, MCP_SERVER_ERROR,
+		    "Forbidden: Invalid Origin header", NULL);
+		return;
+	}
+	if (r->r_too_big) {
+		c->c_close = 1;
+		reply_error(c, 413, MCP_SERVER_ERROR, "Payload Too Large",
+		    NULL);
+		return;
+	}
+	switch (method) {
+	case HTTP_POST:
+		serve_post(c);
+		return;
+	case HTTP_GET:
+	case HTTP_DELETE:
+		/* no GET stream and no session to end in 2026-07-28 */
+		if (route_of(c, NULL, &rt), rt.rt_era == MCP_ERA_STATELESS) {
+			reply_error(c, 405, MCP_SERVER_ERROR,
+			    "Method Not Allowed", "Allow: POST\r\n");
+			return;
+		}
+		if (method == HTTP_GET)
+			serve_get(c);
+		else
+			serve_delete(c);
+		return;
+	default:
+		reply_error(c, 405, MCP_SERVER_ERROR, "Method Not Allowed",
+		    "Allow: GET, POST, DELETE\r\n");
+		return;
+	}
+}
+
+/* Give the connection and its request to the worker its route named. */
+void
+endpoint_handoff(struct conn *c)
+{
+	struct hreq		*r = c->c_req;
+	struct handoff		 h;
+	struct mcp_route	 rt;
+	uint32_t		 owner = c->c_handoff - 1;
+	int			 fd;
+
+	memset(&h, 0, sizeof(h));
+	h.h_kind = c->c_kind;
+	h.h_method = c->c_parser.method;
+	h.h_major = c->c_parser.http_major;
+	h.h_minor = c->c_parser.http_minor;
+	h.h_keepalive = http_should_keep_alive(&c->c_parser);
+	h.h_admitted = 1;
+	h.h_head = &r->r_head;
+	h.h_body = r->r_body != NULL ? r->r_body : "";
+	h.h_bodylen = r->r_bodylen;
+	h.h_pend = c->c_pend;
+	h.h_pendlen = c->c_pendlen;
+	memset(&rt, 0, sizeof(rt));
+	rt.rt_task = c->c_handoff_task;
+	c->c_handoff = 0;
+	c->c_handoff_task = 0;
+	if (c->c_out != NULL || (fd = dup(c->c_fd)) == -1 ||
+	    peer_handoff(owner, fd, &h) == -1) {
+		/* the owner is gone, and what it kept with it */
+		rt.rt_verdict = MCP_ROUTE_GONE;
+		route_refused(c, NULL, &rt);
+		c->c_busy = 0;
+		request_done(c);
+		return;
+	}
+	log_debug("fd %d: %s of worker %u: handed over", c->c_fd,
+	    rt.rt_task ? "task" : "session", owner);
+	conn_close(c);		/* our copy only: the socket lives on */
+}
