@@ -1,7 +1,6 @@
 /*
  * conn.c -- a worker's HTTP/1.1 connections: reading and parsing requests,
- * their deadlines, the output and its framing (a response with a length,
- * an SSE stream in chunks), keep-alive and pipelining.
+ * their deadlines, keep-alive and pipelining (what they send: out.c).
  *
  * An idle connection owns no buffer.  Requests are read into one
  * per-worker scratch buffer and parsed in place by http-parser; the head
@@ -32,25 +31,18 @@
 #include "scoreboard.h"
 #include "util.h"
 
-#define OUT_CAP_MIN_BYTES	4096	/* first output buffer */
 #define QUIT_IDLE_MS		250	/* idle keep-alive grace at stop */
-#define CORK_MAX_BYTES		(64 * 1024) /* answers gathered */
 #define BODY_CAP_MIN_BYTES	4096	/* first body buffer */
 
 static char			 scratch[READ_SCRATCH_BYTES];
-static char			 corkbuf[CORK_MAX_BYTES];
-static size_t			 corklen;
-static struct conn		*cork_owner;	/* whose answers gather */
 static http_parser_settings	 settings;
 static struct hreq		*pool;
 static size_t			 npool;
 static size_t			 conns_cap;
 static ev_timer			 sweep_to;
-static uint64_t			 streams;	/* SSE streams opened */
 struct conn			**conns;
 size_t				 nconns;
 struct conn			*deadlist;
-uint64_t			 overflows;
 
 static void	conn_resume(struct conn *);
 
@@ -128,171 +120,6 @@ now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* Output */
-
-static void
-out_queue(struct conn *c, const char *buf, size_t len)
-{
-	uint64_t	 max = worker->w_http.h_out_max ?
-			    worker->w_http.h_out_max : HTTP_OUT_MAX_BYTES;
-	char		*p;
-	size_t		 cap;
-
-	if (c->c_outlen - c->c_outoff + len > max) {
-		/*
-		 * A client that does not read (a listen stream nobody drains):
-		 * nothing more is queued, and the connection is closed from
-		 * the loop (not here: the caller is still using it).
-		 */
-		if (!c->c_overflow) {
-			c->c_overflow = 1;
-			overflows++;
-			if (worker->w_metrics != NULL)
-				MX_ADD(&worker->w_metrics->m_rejected[
-				    MX_R_OUTPUT], 1);
-			log_info("fd %d: client does not read: %llu bytes "
-			    "queued (max-output-buffer); closing (%llu so far)",
-			    c->c_fd, (unsigned long long)max,
-			    (unsigned long long)overflows);
-			ev_timer_stop(worker->w_loop, &c->c_to);
-			ev_timer_set(&c->c_to, 0., 0.);
-			ev_timer_start(worker->w_loop, &c->c_to);
-		}
-		c->c_close = 1;
-		return;
-	}
-	if (c->c_outlen + len > c->c_outcap) {
-		/* what was sent goes first; then the room doubles */
-		if (c->c_outoff > 0) {
-			memmove(c->c_out, c->c_out + c->c_outoff,
-			    c->c_outlen - c->c_outoff);
-			c->c_outlen -= c->c_outoff;
-			c->c_outoff = 0;
-		}
-		cap = c->c_outcap ? c->c_outcap : OUT_CAP_MIN_BYTES;
-		while (cap < c->c_outlen + len)
-			cap *= 2;
-		if (cap != c->c_outcap) {
-			if ((p = realloc(c->c_out, cap)) == NULL) {
-				c->c_close = 1;
-				return;
-			}
-			c->c_out = p;
-			c->c_outcap = cap;
-		}
-	}
-	memcpy(c->c_out + c->c_outlen, buf, len);
-	c->c_outlen += len;
-	ev_io_start(worker->w_loop, &c->c_wr);
-}
-
-/* Write now what the socket takes, queue the rest. */
-static void
-out_send(struct conn *c, struct iovec *iov, int n)
-{
-	ssize_t	w = 0;
-	int	i;
-
-	if (c->c_out == NULL) {
-		w = writev(c->c_fd, iov, n);
-		if (w == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR) {
-				c->c_close = 1;
-				return;
-			}
-			w = 0;
-		}
-	}
-	for (i = 0; i < n; i++) {
-		if ((size_t)w >= iov[i].iov_len) {
-			w -= iov[i].iov_len;
-			continue;
-		}
-		out_queue(c, (char *)iov[i].iov_base + w, iov[i].iov_len - w);
-		w = 0;
-	}
-}
-
-/*
- * The cork: while a connection's input is parsed, what it answers is
- * gathered in corkbuf and goes in one write at the end (a session-era
- * answer as SSE was five writes, five packets: head, priming event,
- * chunk size, event, last chunk).  One connection holds the cork at a
- * time; answers to others (notifications) go at once.
- */
-static void
-cork_flush(struct conn *c)
-{
-	struct iovec iov = { corkbuf, corklen };
-
-	if (corklen == 0)
-		return;
-	corklen = 0;
-	if (!c->c_dead)
-		out_send(c, &iov, 1);
-}
-
-static void
-out_writev(struct conn *c, struct iovec *iov, int n)
-{
-	size_t	total = 0;
-	int	i;
-
-	if (c->c_dead)
-		return;
-	if (c == cork_owner && c->c_out == NULL) {
-		for (i = 0; i < n; i++)
-			total += iov[i].iov_len;
-		if (corklen + total <= sizeof(corkbuf)) {
-			for (i = 0; i < n; i++) {
-				memcpy(corkbuf + corklen, iov[i].iov_base,
-				    iov[i].iov_len);
-				corklen += iov[i].iov_len;
-			}
-			return;
-		}
-		cork_flush(c);	/* too big to gather: what came first goes */
-	}
-	out_send(c, iov, n);
-}
-
-static void
-out_write(struct conn *c, const char *buf, size_t len)
-{
-	struct iovec iov = { (void *)buf, len };
-
-	out_writev(c, &iov, 1);
-}
-
-static int
-keep_alive(struct conn *c)
-{
-	return http_should_keep_alive(&c->c_parser) && !worker->w_quitting &&
-	    !c->c_close;
-}
-
-/*
- * The code of a JSON-RPC error response, 0 for a result: our own
- * messages begin {"jsonrpc":"2.0","id":ID,"error":{"code":N, so a look at
- * the start is enough.
- */
-int
-rpc_code(const char *json, size_t len)
-{
-	const char	*p = json, *end = json + (len < 300 ? len : 300);
-
-	/* from quote to quote: the member after the id says it */
-	while ((p = memchr(p, '"', end - p)) != NULL) {
-		if (end - p >= 17 && memcmp(p, "\"error\":{\"code\":", 16) == 0)
-			return atoi(p + 16);
-		if (end - p >= 9 && memcmp(p, "\"result\":", 9) == 0)
-			return 0;
-		p++;
-	}
-	return 0;
-}
-
 /* The request is answered: count it. */
 static void
 count_request(struct hreq *r)
@@ -314,247 +141,6 @@ count_request(struct hreq *r)
 	mx_request(worker->w_metrics, (enum mx_method)r->r_mx, o,
 	    now_us() - r->r_t0_us);
 	r->r_mx = -1;
-}
-
-/*
- * Response heads are written into a fixed buffer: what does not fit is
- * cut (the head buffers are sized for the longest head we send; the
- * extra headers we pass are ours, bounded).
- */
-struct hbuf {
-	char	*buf;
-	size_t	 len, cap;
-};
-
-static void
-hb_mem(struct hbuf *h, const char *s, size_t n)
-{
-	if (n > h->cap - h->len)
-		n = h->cap - h->len;
-	memcpy(h->buf + h->len, s, n);
-	h->len += n;
-}
-
-static void
-hb_str(struct hbuf *h, const char *s)
-{
-	hb_mem(h, s, strlen(s));
-}
-
-static void
-hb_num(struct hbuf *h, unsigned long long v)
-{
-	char	d[24];
-	size_t	i = sizeof(d);
-
-	do {
-		d[--i] = '0' + v % 10;
-		v /= 10;
-	} while (v != 0);
-	hb_mem(h, d + i, sizeof(d) - i);
-}
-
-const char *
-status_reason(int status)
-{
-	switch (status) {
-	case 200:	return "OK";
-	case 202:	return "Accepted";
-	case 400:	return "Bad Request";
-	case 403:	return "Forbidden";
-	case 404:	return "Not Found";
-	case 405:	return "Method Not Allowed";
-	case 406:	return "Not Acceptable";
-	case 408:	return "Request Timeout";
-	case 409:	return "Conflict";
-	case 413:	return "Payload Too Large";
-	case 415:	return "Unsupported Media Type";
-	case 429:	return "Too Many Requests";
-	case 431:	return "Request Header Fields Too Large";
-	case 500:	return "Internal Server Error";
-	case 503:	return "Service Unavailable";
-	default:	return "Error";
-	}
-}
-
-/* A complete response with a body. */
-void
-reply(struct conn *c, int status, const char *ctype, const char *extra,
-    const char *body, size_t len)
-{
-	struct hreq	*r = c->c_req;
-	char		 hdr[768];
-	struct iovec	 iov[2];
-	struct hbuf	 h = { hdr, 0, sizeof(hdr) };
-
-	/* by hand: snprintf was 3% of a worker's time on this path */
-	hb_str(&h, "HTTP/1.1 ");
-	hb_num(&h, (unsigned long long)status);
-	hb_str(&h, " ");
-	hb_str(&h, status_reason(status));
-	hb_str(&h, "\r\nContent-Length: ");
-	hb_num(&h, (unsigned long long)len);
-	hb_str(&h, "\r\n");
-	if (ctype != NULL) {
-		hb_str(&h, "Content-Type: ");
-		hb_str(&h, ctype);
-		hb_str(&h, "\r\n");
-	}
-	if (r != NULL && r->r_sess != NULL) {
-		hb_str(&h, "Mcp-Session-Id: ");
-		hb_str(&h, mcp_session_id(r->r_sess));
-		hb_str(&h, "\r\n");
-	}
-	if (extra != NULL)
-		hb_str(&h, extra);
-	if (!keep_alive(c)) {
-		c->c_close = 1;
-		hb_str(&h, "Connection: close\r\n");
-	}
-	hb_str(&h, "\r\n");
-	if (r != NULL) {
-		r->r_status = status;
-		if (body != NULL && status != 202)
-			r->r_rpc_code = rpc_code(body, len);
-	}
-	iov[0].iov_base = hdr;
-	iov[0].iov_len = h.len;
-	iov[1].iov_base = (void *)body;
-	iov[1].iov_len = len;
-	/* HEAD: the length of what GET would send, and no body */
-	out_writev(c, iov, len > 0 && c->c_parser.method != HTTP_HEAD ? 2 : 1);
-	c->c_served = 1;
-}
-
-void
-reply_out(struct conn *c, int status, const char *extra)
-{
-	struct jw *w = mcp_server_out(worker->w_mcp);
-
-	reply(c, status, "application/json", extra, w->buf, w->len);
-}
-
-void
-reply_error(struct conn *c, int status, int code, const char *message,
-    const char *extra)
-{
-	mcp_write_error(worker->w_mcp, NULL, code, message);
-	reply_out(c, status, extra);
-}
-
-/* The headers of an SSE response; sid: the session's id, or NULL. */
-void
-sse_headers_plain(struct conn *c, const char *sid)
-{
-	struct hreq	*r = c->c_req;
-	char		 hdr[512];
-	int		 n;
-
-	n = snprintf(hdr, sizeof(hdr),
-	    "HTTP/1.1 200 OK\r\n"
-	    "Content-Type: text/event-stream\r\n"
-	    "Cache-Control: no-cache\r\n"
-	    "X-Accel-Buffering: no\r\n"
-	    "Transfer-Encoding: chunked\r\n"
-	    "%s%s%s"
-	    "\r\n",
-	    sid ? "Mcp-Session-Id: " : "", sid ? sid : "", sid ? "\r\n" : "");
-	out_write(c, hdr, n);
-	r->r_headers_sent = 1;
-	r->r_sse = 1;
-}
-
-/* A new stream of this worker, primed for resumption. */
-void
-sse_headers(struct conn *c)
-{
-	struct hreq *r = c->c_req;
-
-	sse_headers_plain(c, r->r_sess ? mcp_session_id(r->r_sess) : NULL);
-	r->r_stream = ++streams;
-	/*
-	 * SEP-1699: an event id before anything else, and how soon to come
-	 * back, so a 2025-11-25 client can resume this stream with GET and
-	 * Last-Event-ID if it breaks (or we close it) before the answer.
-	 */
-	if (r->r_sess != NULL &&
-	    strcmp(mcp_session_protocol(r->r_sess), "2025-11-25") >= 0) {
-		char	prime[128], size[16];
-		int	pn, sn;
-
-		pn = snprintf(prime, sizeof(prime), "id: %u-%llu-0\n"
-		    "retry: %d\ndata: \n\n", worker->w_child->c_index,
-		    (unsigned long long)r->r_stream, SSE_RETRY_MS);
-		sn = snprintf(size, sizeof(size), "%x\r\n", pn);
-		out_write(c, size, sn);
-		memcpy(prime + pn, "\r\n", 2);
-		out_write(c, prime, pn + 2);
-	}
-}
-
-/* One SSE event in one chunk: head (id and data: ...), the JSON, the end. */
-static void
-sse_chunk(struct conn *c, const char *head, size_t hn, const char *json,
-    size_t len)
-{
-	char		size[24];
-	struct iovec	iov[4];
-	int		sn;
-
-	sn = snprintf(size, sizeof(size), "%zx\r\n", hn + len + 2);
-	iov[0].iov_base = size;
-	iov[0].iov_len = sn;
-	iov[1].iov_base = (void *)head;
-	iov[1].iov_len = hn;
-	iov[2].iov_base = (void *)json;
-	iov[2].iov_len = len;
-	iov[3].iov_base = "\n\n\r\n";
-	iov[3].iov_len = 4;
-	out_writev(c, iov, 4);
-}
-
-/* An event with the id of stream, seq: unique across a session's streams. */
-void
-sse_write(struct conn *c, uint64_t stream, uint64_t seq, const char *json,
-    size_t len)
-{
-	char	head[128];
-	int	hn;
-
-	hn = snprintf(head, sizeof(head), "event: message\nid: %u-%llu-%llu\n"
-	    "data: ", worker->w_child->c_index, (unsigned long long)stream,
-	    (unsigned long long)seq);
-	sse_chunk(c, head, hn, json, len);
-}
-
-/* An event without an id (the stateless era resumes nothing). */
-void
-sse_write_plain(struct conn *c, const char *json, size_t len)
-{
-	static const char head[] = "event: message\ndata: ";
-
-	sse_chunk(c, head, sizeof(head) - 1, json, len);
-}
-
-void
-sse_comment(struct conn *c, const char *text)
-{
-	char	buf[128];
-	int	n, m;
-
-	m = snprintf(buf + 16, sizeof(buf) - 16, ": %s\n\n", text);
-	n = snprintf(buf, 16, "%x\r\n", m);
-	memmove(buf + n, buf + 16, m);
-	memcpy(buf + n + m, "\r\n", 2);
-	out_write(c, buf, n + m + 2);
-}
-
-void
-sse_end(struct conn *c)
-{
-	out_write(c, "0\r\n\r\n", 5);
-	if (!keep_alive(c))
-		c->c_close = 1;
 }
 
 /* The request is answered: take the next one.  It may free c. */
@@ -841,15 +427,11 @@ parse(struct conn *c, const char *buf, size_t n)
 	size_t	done;
 	int	err;
 
-	if (cork_owner == NULL)
-		cork_owner = c;
+	out_cork(c);
 	c->c_inparse = 1;
 	done = http_parser_execute(&c->c_parser, &settings, buf, n);
 	c->c_inparse = 0;
-	if (cork_owner == c) {
-		cork_owner = NULL;
-		cork_flush(c);
-	}
+	out_uncork(c);
 	err = HTTP_PARSER_ERRNO(&c->c_parser);
 	if (err == HPE_PAUSED) {
 		keep_pending(c, buf + done, n - done);
@@ -933,7 +515,7 @@ conn_resume(struct conn *c)
 void
 conn_flush(struct conn *c)
 {
-	if (c->c_dead || c->c_inparse || c == cork_owner)
+	if (c->c_dead || c->c_inparse || out_corked(c))
 		return;		/* parse() flushes when the parser is done */
 	if (c->c_close && c->c_out == NULL && !c->c_busy) {
 		conn_close(c);
@@ -982,10 +564,7 @@ conn_close(struct conn *c)
 
 	if (c->c_dead)
 		return;
-	if (c == cork_owner) {	/* what it answered goes first */
-		cork_owner = NULL;
-		cork_flush(c);
-	}
+	out_uncork(c);		/* what it answered goes first */
 	ev_io_stop(worker->w_loop, &c->c_rd);
 	ev_io_stop(worker->w_loop, &c->c_wr);
 	ev_timer_stop(worker->w_loop, &c->c_to);

@@ -2,8 +2,10 @@
  * http.h -- the insides of a worker's HTTP/1.1 service, shared by the files
  * that make it:
  *
- *	conn.c		the connection: reading, parsing, timers, output and
- *			its framing (a response, an SSE stream), pipelining
+ *	conn.c		the connection: reading, parsing, deadlines,
+ *			keep-alive and pipelining
+ *	out.c		what it sends: the output buffer, the cork, response
+ *			heads, SSE framing
  *	endpoint.c	the MCP endpoint (POST, GET, DELETE) of both eras
  *	admit.c		admission: what is refused before the engine sees it
  *	admin.c		/metrics, /readyz, /healthz
@@ -90,7 +92,23 @@ struct conn {
 extern struct conn	**conns;	/* every live connection */
 extern size_t		  nconns;
 extern struct conn	 *deadlist;	/* closed, still referenced */
+void	request_done(struct conn *);
+void	pending_take(struct hreq *);
+void	conn_arm(struct conn *);
+void	conn_flush(struct conn *);
+void	conn_close(struct conn *);
+/* a closed connection the engine no longer holds: its memory goes */
+void	conn_release(struct conn *);
+void	update_gauges(void);
+struct hreq *hreq_get(void);
+void	hreq_put(struct hreq *);
+uint64_t now_us(void);
+
+/* out.c */
 extern uint64_t		  overflows;	/* closed: client did not read */
+void	out_cork(struct conn *);
+void	out_uncork(struct conn *);
+int	out_corked(const struct conn *);
 void	reply(struct conn *, int status, const char *ctype, const char *extra,
 	    const char *body, size_t len);
 /* an HTTP error whose body is a JSON-RPC error (id null) */
@@ -108,17 +126,6 @@ void	sse_write(struct conn *, uint64_t stream, uint64_t seq,
 void	sse_write_plain(struct conn *, const char *json, size_t len);
 void	sse_comment(struct conn *, const char *text);
 void	sse_end(struct conn *);
-void	request_done(struct conn *);
-void	pending_take(struct hreq *);
-void	conn_arm(struct conn *);
-void	conn_flush(struct conn *);
-void	conn_close(struct conn *);
-/* a closed connection the engine no longer holds: its memory goes */
-void	conn_release(struct conn *);
-void	update_gauges(void);
-struct hreq *hreq_get(void);
-void	hreq_put(struct hreq *);
-uint64_t now_us(void);
 
 /* endpoint.c */
 extern const struct mcp_stream_ops conn_stream_ops;
