@@ -154,27 +154,33 @@ LOGFN(log_info, LOG_INFO, 1)
 LOGFN(log_notice, LOG_NOTICE, 1)
 LOGFN(log_debug, LOG_DEBUG, log_verbose)
 
+/* the line with strerror(errno) after it */
+static void
+vlog_errno(int pri, const char *fmt, va_list ap)
+{
+	char err[128];
+
+	snprintf(err, sizeof(err), "%s", strerror(errno));
+	vlog(pri, fmt, ap, err);
+}
+
 void
 log_warn(const char *fmt, ...)
 {
-	va_list	ap;
-	char	err[128];
+	va_list ap;
 
-	snprintf(err, sizeof(err), "%s", strerror(errno));
 	va_start(ap, fmt);
-	vlog(LOG_WARNING, fmt, ap, err);
+	vlog_errno(LOG_WARNING, fmt, ap);
 	va_end(ap);
 }
 
 void
 fatal(const char *fmt, ...)
 {
-	va_list	ap;
-	char	err[128];
+	va_list ap;
 
-	snprintf(err, sizeof(err), "%s", strerror(errno));
 	va_start(ap, fmt);
-	vlog(LOG_CRIT, fmt, ap, err);
+	vlog_errno(LOG_CRIT, fmt, ap);
 	va_end(ap);
 	exit(1);
 }

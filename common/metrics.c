@@ -88,6 +88,16 @@ mx_reason_name(enum mx_reason r)
 	return r < MX_REASONS ? reason_names[r] : "other";
 }
 
+static const char *const tier_names[MX_TIERS] = {
+	"green", "yellow", "red", "emergency"
+};
+
+const char *
+mx_tier_name(unsigned t)
+{
+	return t < MX_TIERS ? tier_names[t] : "green";
+}
+
 unsigned
 mx_bucket(uint64_t us)
 {
@@ -259,24 +269,12 @@ slot_sums(const struct scoreboard *sb, struct sb_sums *s)
 	}
 }
 
-char *
-mx_prometheus(const struct scoreboard *sb, size_t *len)
+static void
+write_prometheus(FILE *fp, const struct scoreboard *sb,
+    const struct sb_metrics *m, const struct sb_sums *s)
 {
-	struct sb_metrics	*m;
-	struct sb_sums		 s;
-	FILE			*fp;
-	char			*buf = NULL;
 	uint64_t		 cum;
 	unsigned		 i, k, b, e;
-
-	if ((m = calloc(1, sizeof(*m))) == NULL)
-		return NULL;
-	mx_collect(sb, m);
-	slot_sums(sb, &s);
-	if ((fp = open_memstream(&buf, len)) == NULL) {
-		free(m);
-		return NULL;
-	}
 	fprintf(fp, "# HELP mcp_server_operation_duration_seconds Time from "
 	    "a request's arrival to its answer, by MCP method.\n"
 	    "# TYPE mcp_server_operation_duration_seconds histogram\n");
@@ -344,9 +342,9 @@ mx_prometheus(const struct scoreboard *sb, size_t *len)
 	    "# TYPE mcpd_processes gauge\nmcpd_processes %llu\n"
 	    "# HELP mcpd_processes_ready Child processes ready.\n"
 	    "# TYPE mcpd_processes_ready gauge\nmcpd_processes_ready %llu\n",
-	    (unsigned long long)s.conns, (unsigned long long)s.accepted,
-	    (unsigned long long)s.restarts, (unsigned long long)s.procs,
-	    (unsigned long long)s.ready);
+	    (unsigned long long)s->conns, (unsigned long long)s->accepted,
+	    (unsigned long long)s->restarts, (unsigned long long)s->procs,
+	    (unsigned long long)s->ready);
 	fprintf(fp, "# HELP mcpd_alert_tier The alert tier: 0 green, 1 yellow, "
 	    "2 red, 3 emergency.\n# TYPE mcpd_alert_tier gauge\n"
 	    "mcpd_alert_tier %llu\n"
@@ -354,38 +352,20 @@ mx_prometheus(const struct scoreboard *sb, size_t *len)
 	    "work.\n# TYPE mcpd_shedding gauge\nmcpd_shedding %llu\n",
 	    (unsigned long long)SB_HDR_GET(sb, SB_H_ALERT_TIER),
 	    (unsigned long long)SB_HDR_GET(sb, SB_H_SHEDDING));
-	if (fclose(fp) != 0) {
-		free(buf);
-		buf = NULL;
-	}
-	free(m);
-	return buf;
 }
 
-char *
-mx_json(const struct scoreboard *sb, size_t *len)
+static void
+write_json(FILE *fp, const struct scoreboard *sb,
+    const struct sb_metrics *m, const struct sb_sums *s)
 {
-	struct sb_metrics	*m;
-	struct sb_sums		 s;
-	FILE			*fp;
-	char			*buf = NULL;
 	unsigned		 i, k, first = 1;
-
-	if ((m = calloc(1, sizeof(*m))) == NULL)
-		return NULL;
-	mx_collect(sb, m);
-	slot_sums(sb, &s);
-	if ((fp = open_memstream(&buf, len)) == NULL) {
-		free(m);
-		return NULL;
-	}
 	fprintf(fp, "{\"alert_tier\":%llu,\"shedding\":%llu,",
 	    (unsigned long long)SB_HDR_GET(sb, SB_H_ALERT_TIER),
 	    (unsigned long long)SB_HDR_GET(sb, SB_H_SHEDDING));
 	fprintf(fp, "\"connections\":%llu,\"accepted\":%llu,\"restarts\":%llu,"
-	    "\"processes\":%llu,\"ready\":%llu", (unsigned long long)s.conns,
-	    (unsigned long long)s.accepted, (unsigned long long)s.restarts,
-	    (unsigned long long)s.procs, (unsigned long long)s.ready);
+	    "\"processes\":%llu,\"ready\":%llu", (unsigned long long)s->conns,
+	    (unsigned long long)s->accepted, (unsigned long long)s->restarts,
+	    (unsigned long long)s->procs, (unsigned long long)s->ready);
 	for (i = 0; i < MX_GAUGES; i++)
 		fprintf(fp, ",\"%s\":%llu", gauge_names[i] + 5,
 		    (unsigned long long)m->m_gauge[i]);
@@ -412,12 +392,6 @@ mx_json(const struct scoreboard *sb, size_t *len)
 		    (unsigned long long)mx_hist_quantile(h, 1.0));
 	}
 	fprintf(fp, "}}\n");
-	if (fclose(fp) != 0) {
-		free(buf);
-		buf = NULL;
-	}
-	free(m);
-	return buf;
 }
 
 static void
@@ -431,31 +405,19 @@ fmt_us(char *buf, size_t len, uint64_t us)
 		snprintf(buf, len, "%.2fs", us / 1e6);
 }
 
-char *
-mx_table(const struct scoreboard *sb, size_t *len)
+static void
+write_table(FILE *fp, const struct scoreboard *sb,
+    const struct sb_metrics *m, const struct sb_sums *s)
 {
-	struct sb_metrics	*m;
-	struct sb_sums		 s;
-	FILE			*fp;
-	char			*buf = NULL, p50[16], p95[16], p99[16];
+	char			 p50[16], p95[16], p99[16];
 	unsigned		 i;
-
-	if ((m = calloc(1, sizeof(*m))) == NULL)
-		return NULL;
-	mx_collect(sb, m);
-	slot_sums(sb, &s);
-	if ((fp = open_memstream(&buf, len)) == NULL) {
-		free(m);
-		return NULL;
-	}
 	fprintf(fp, "alert tier %s%s\n",
-	    (const char *[]){ "green", "yellow", "red", "emergency" }[
-	    SB_HDR_GET(sb, SB_H_ALERT_TIER) & 3],
+	    mx_tier_name(SB_HDR_GET(sb, SB_H_ALERT_TIER)),
 	    SB_HDR_GET(sb, SB_H_SHEDDING) ? ", shedding load" : "");
 	fprintf(fp, "connections %llu (accepted %llu), processes %llu "
-	    "(%llu ready), restarts %llu\n", (unsigned long long)s.conns,
-	    (unsigned long long)s.accepted, (unsigned long long)s.procs,
-	    (unsigned long long)s.ready, (unsigned long long)s.restarts);
+	    "(%llu ready), restarts %llu\n", (unsigned long long)s->conns,
+	    (unsigned long long)s->accepted, (unsigned long long)s->procs,
+	    (unsigned long long)s->ready, (unsigned long long)s->restarts);
 	fprintf(fp, "sessions %llu, listen streams %llu, tasks %llu, "
 	    "pending %llu, output queued %llu bytes\n",
 	    (unsigned long long)m->m_gauge[MX_G_SESSIONS],
@@ -483,10 +445,53 @@ mx_table(const struct scoreboard *sb, size_t *len)
 		    (unsigned long long)m->m_req[i][MX_FAILURE],
 		    (unsigned long long)m->m_req[i][MX_REJECTED], p50, p95, p99);
 	}
+}
+
+/*
+ * A report of the whole node: every slot's figures added up, written by fn
+ * into a string of *len bytes (malloc'd), or NULL.
+ */
+static char *
+report(const struct scoreboard *sb, size_t *len,
+    void (*fn)(FILE *, const struct scoreboard *, const struct sb_metrics *,
+    const struct sb_sums *))
+{
+	struct sb_metrics	*m;
+	struct sb_sums		 s;
+	FILE			*fp;
+	char			*buf = NULL;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return NULL;
+	mx_collect(sb, m);
+	slot_sums(sb, &s);
+	if ((fp = open_memstream(&buf, len)) == NULL) {
+		free(m);
+		return NULL;
+	}
+	fn(fp, sb, m, &s);
 	if (fclose(fp) != 0) {
 		free(buf);
 		buf = NULL;
 	}
 	free(m);
 	return buf;
+}
+
+char *
+mx_prometheus(const struct scoreboard *sb, size_t *len)
+{
+	return report(sb, len, write_prometheus);
+}
+
+char *
+mx_json(const struct scoreboard *sb, size_t *len)
+{
+	return report(sb, len, write_json);
+}
+
+char *
+mx_table(const struct scoreboard *sb, size_t *len)
+{
+	return report(sb, len, write_table);
 }

@@ -69,6 +69,15 @@ enum mx_reason {
 	MX_REASONS
 };
 
+/* the alert tiers (supervisor/alert.c judges them), in mcpd_alert_tier */
+enum mx_tier {
+	MX_TIER_GREEN,
+	MX_TIER_YELLOW,
+	MX_TIER_RED,
+	MX_TIER_EMERGENCY,
+	MX_TIERS
+};
+
 enum mx_gauge {
 	MX_G_SESSIONS,
 	MX_G_LISTENERS,
@@ -99,6 +108,8 @@ const char	*mx_method_name(enum mx_method);
 enum mx_method	 mx_method_of(const char *);
 const char	*mx_outcome_name(enum mx_outcome);
 const char	*mx_reason_name(enum mx_reason);
+/* a tier's name: green, yellow, red, emergency */
+const char	*mx_tier_name(unsigned);
 
 unsigned	 mx_bucket(uint64_t us);
 /* the smallest and largest value of a bucket */

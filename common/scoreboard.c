@@ -105,3 +105,16 @@ sb_clear(struct scoreboard *sb, uint32_t slot)
 	SB_SET(s, s_conns, 0);
 	SB_SET(s, s_accepted, 0);
 }
+
+uint64_t
+sb_worker_conns(const struct scoreboard *sb)
+{
+	uint64_t	n = 0;
+	uint32_t	i;
+
+	for (i = 1; i < SB_SLOTS; i++)
+		if (SB_GET(&sb->sb_slots[i], s_state) != SB_FREE &&
+		    SB_GET(&sb->sb_slots[i], s_role) == ROLE_WORKER)
+			n += SB_GET(&sb->sb_slots[i], s_conns);
+	return n;
+}

@@ -62,6 +62,8 @@ void	sb_detach(struct scoreboard *);
 /* the supervisor: a slot is free again (its counters go to slot 0) */
 void	sb_clear(struct scoreboard *, uint32_t slot);
 /* the metrics block of a slot */
+/* the client connections of every worker, as their slots say */
+uint64_t sb_worker_conns(const struct scoreboard *);
 struct sb_metrics *sb_metrics_of(const struct scoreboard *,
 	    const struct sb_slot *);
 

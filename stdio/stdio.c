@@ -158,6 +158,25 @@ drain_cb(struct ev_loop *l, ev_timer *w, int revents)
 	exit(0);
 }
 
+/* more of a partial line: 0, or -1 past the body limit */
+static int
+line_add(const char *p, size_t k)
+{
+	char *q;
+
+	if (linelen + k > linemax)
+		return -1;
+	if (linelen + k > linecap) {
+		if ((q = realloc(line, linelen + k)) == NULL)
+			fatal("stdin line");
+		line = q;
+		linecap = linelen + k;
+	}
+	memcpy(line + linelen, p, k);
+	linelen += k;
+	return 0;
+}
+
 static void
 read_cb(struct ev_loop *l, ev_io *w, int revents)
 {
@@ -191,38 +210,17 @@ read_cb(struct ev_loop *l, ev_io *w, int revents)
 		size_t k = nl - p;
 
 		if (linelen > 0) {
-			if (linelen + k > linemax)
+			if (line_add(p, k) == -1)
 				goto toolong;
-			if (linelen + k > linecap) {
-				char *q = realloc(line, linelen + k);
-
-				if (q == NULL)
-					fatal("stdin line");
-				line = q;
-				linecap = linelen + k;
-			}
-			memcpy(line + linelen, p, k);
-			handle(line, linelen + k);
+			handle(line, linelen);
 			linelen = 0;
 		} else
 			handle(p, k);
 		p = nl + 1;
 		rest -= k + 1;
 	}
-	if (rest > 0) {
-		if (linelen + rest > linemax)
-			goto toolong;
-		if (linelen + rest > linecap) {
-			char *q = realloc(line, linelen + rest);
-
-			if (q == NULL)
-				fatal("stdin line");
-			line = q;
-			linecap = linelen + rest;
-		}
-		memcpy(line + linelen, p, rest);
-		linelen += rest;
-	}
+	if (rest > 0 && line_add(p, rest) == -1)
+		goto toolong;
 	return;
 toolong:
 	/* a message past the body limit: answer, then skip to its end */

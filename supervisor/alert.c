@@ -79,16 +79,6 @@ static int		 cmd_pending;
 static int		 cmd_tier, cmd_prev;
 static char		 cmd_reason[256];
 
-static const char *const tier_names[] = {
-	"green", "yellow", "red", "emergency"
-};
-
-const char *
-alert_tier_name(int t)
-{
-	return t >= 0 && t < 4 ? tier_names[t] : "green";
-}
-
 int
 alert_tier(const char **why)
 {
@@ -139,9 +129,9 @@ cmd_run(void)
 		return;		/* it runs: the change waits for it */
 	cmd_pending = 0;
 	snprintf(e_tier, sizeof(e_tier), "MCPD_ALERT_TIER=%s",
-	    tier_names[cmd_tier]);
+	    mx_tier_name(cmd_tier));
 	snprintf(e_prev, sizeof(e_prev), "MCPD_ALERT_PREVIOUS=%s",
-	    tier_names[cmd_prev]);
+	    mx_tier_name(cmd_prev));
 	snprintf(e_reason, sizeof(e_reason), "MCPD_ALERT_REASON=%s",
 	    cmd_reason);
 	argv[0] = (char *)path;
@@ -178,20 +168,20 @@ transition(int to, const char *why)
 		switch (to) {
 		case 1:
 			log_warnx("alert: yellow (was %s): %s",
-			    tier_names[from], why);
+			    mx_tier_name(from), why);
 			break;
 		case 2:
 			log_err("alert: red (was %s): %s",
-			    tier_names[from], why);
+			    mx_tier_name(from), why);
 			break;
 		default:
 			log_crit("alert: emergency (was %s): "
-			    "%s", tier_names[from], why);
+			    "%s", mx_tier_name(from), why);
 			break;
 		}
 	else
-		log_info("alert: %s (was %s)%s%s", tier_names[to],
-		    tier_names[from], why[0] ? ": " : "", why);
+		log_info("alert: %s (was %s)%s%s", mx_tier_name(to),
+		    mx_tier_name(from), why[0] ? ": " : "", why);
 	if (sup->s_conf->c_alert_command[0] != '\0') {
 		cmd_tier = to;
 		cmd_prev = from;
@@ -254,17 +244,49 @@ node_rss(void)
 	return sum;
 }
 
-static uint64_t
-node_conns(void)
-{
-	uint64_t	n = 0;
-	uint32_t	i;
+/* What one tick measured, for the rules of red and yellow. */
+struct judged {
+	uint64_t	ppm;		/* failures a million, or 0 */
+	uint64_t	total;		/* requests in the window */
+	uint64_t	p95_us;
+	uint64_t	conns;
+	uint64_t	soft;		/* connections-soft-limit in effect */
+	uint64_t	rss;		/* bytes, or 0: not looked at */
+};
 
-	for (i = 1; i < SB_SLOTS; i++)
-		if (SB_GET(&sup->s_sb.sb_slots[i], s_state) != SB_FREE &&
-		    SB_GET(&sup->s_sb.sb_slots[i], s_role) == ROLE_WORKER)
-			n += SB_GET(&sup->s_sb.sb_slots[i], s_conns);
-	return n;
+/*
+ * The rule of red (level 1) or yellow (level 0): failures, p95,
+ * connections and memory against that level's thresholds.  1 with why,
+ * or 0.
+ */
+static int
+over(const struct conf *c, int level, const struct judged *j, char *why,
+    size_t len)
+{
+	uint64_t	 climit = level ? c->c_max_connections : j->soft;
+	uint64_t	 mlimit = level ? c->c_memory_hard : c->c_memory_soft;
+	char		 a[32], b[32];
+
+	if (j->ppm >= c->c_alert_errors_ppm[level]) {
+		fmt_ppm(a, sizeof(a), j->ppm);
+		fmt_ppm(b, sizeof(b), c->c_alert_errors_ppm[level]);
+		snprintf(why, len, "failures %s >= %s of %llu requests", a, b,
+		    (unsigned long long)j->total);
+	} else if (j->p95_us >= (uint64_t)c->c_alert_p95_ms[level] * 1000)
+		snprintf(why, len, "p95 %llu ms >= %u ms",
+		    (unsigned long long)j->p95_us / 1000,
+		    c->c_alert_p95_ms[level]);
+	else if (j->conns >= climit)
+		snprintf(why, len, "%llu connections >= the %s limit %llu",
+		    (unsigned long long)j->conns, level ? "hard" : "soft",
+		    (unsigned long long)climit);
+	else if (mlimit != 0 && j->rss >= mlimit)
+		snprintf(why, len, "memory %llu MiB >= memory-%s-limit %llu "
+		    "MiB", (unsigned long long)(j->rss >> 20),
+		    level ? "hard" : "soft", (unsigned long long)(mlimit >> 20));
+	else
+		return 0;
+	return 1;
 }
 
 static void
@@ -274,7 +296,8 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct snap		*now_s, *old = NULL, tmp;
 	struct mx_hist		 h;
 	uint64_t		 now = now_ms(), step, total, fails, p95 = 0;
-	uint64_t		 conns, soft, ppm = 0, pending, pmax, rss;
+	uint64_t		 ppm = 0, pending, pmax;
+	struct judged		 j;
 	char			 why[256], a[32], b[32];
 	unsigned		 i, k;
 	int			 t = 0;
@@ -321,9 +344,13 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		snap_last_ms = now;
 	}
 
-	conns = node_conns();
-	rss = c->c_memory_soft || c->c_memory_hard ? node_rss() : 0;
-	soft = c->c_connections_soft ? c->c_connections_soft :
+	memset(&j, 0, sizeof(j));
+	j.ppm = ppm;
+	j.total = total;
+	j.p95_us = p95;
+	j.conns = sb_worker_conns(&sup->s_sb);
+	j.rss = c->c_memory_soft || c->c_memory_hard ? node_rss() : 0;
+	j.soft = c->c_connections_soft ? c->c_connections_soft :
 	    c->c_max_connections * 8 / 10;
 	pending = cur->m_gauge[MX_G_PENDING];
 	pmax = (uint64_t)c->c_max_pending * c->c_alert_pending_ppm / 1000000;
@@ -339,49 +366,10 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		t = 3;
 		snprintf(why, sizeof(why), "%llu requests in flight >= %llu",
 		    (unsigned long long)pending, (unsigned long long)pmax);
-	} else if (ppm >= c->c_alert_errors_ppm[1] ||
-	    p95 >= (uint64_t)c->c_alert_p95_ms[1] * 1000 ||
-	    conns >= c->c_max_connections ||
-	    (c->c_memory_hard && rss >= c->c_memory_hard)) {
+	} else if (over(c, 1, &j, why, sizeof(why)))
 		t = 2;
-		if (ppm >= c->c_alert_errors_ppm[1]) {
-			fmt_ppm(b, sizeof(b), c->c_alert_errors_ppm[1]);
-			snprintf(why, sizeof(why), "failures %s >= %s of %llu "
-			    "requests", a, b, (unsigned long long)total);
-		} else if (p95 >= (uint64_t)c->c_alert_p95_ms[1] * 1000)
-			snprintf(why, sizeof(why), "p95 %llu ms >= %u ms",
-			    (unsigned long long)p95 / 1000,
-			    c->c_alert_p95_ms[1]);
-		else if (conns >= c->c_max_connections)
-			snprintf(why, sizeof(why), "%llu connections: the hard "
-			    "limit", (unsigned long long)conns);
-		else
-			snprintf(why, sizeof(why), "memory %llu MiB >= "
-			    "memory-hard-limit %llu MiB",
-			    (unsigned long long)(rss >> 20),
-			    (unsigned long long)(c->c_memory_hard >> 20));
-	} else if (ppm >= c->c_alert_errors_ppm[0] ||
-	    p95 >= (uint64_t)c->c_alert_p95_ms[0] * 1000 || conns >= soft ||
-	    (c->c_memory_soft && rss >= c->c_memory_soft)) {
+	else if (over(c, 0, &j, why, sizeof(why)))
 		t = 1;
-		if (ppm >= c->c_alert_errors_ppm[0]) {
-			fmt_ppm(b, sizeof(b), c->c_alert_errors_ppm[0]);
-			snprintf(why, sizeof(why), "failures %s >= %s of %llu "
-			    "requests", a, b, (unsigned long long)total);
-		} else if (p95 >= (uint64_t)c->c_alert_p95_ms[0] * 1000)
-			snprintf(why, sizeof(why), "p95 %llu ms >= %u ms",
-			    (unsigned long long)p95 / 1000,
-			    c->c_alert_p95_ms[0]);
-		else if (conns >= soft)
-			snprintf(why, sizeof(why), "%llu connections >= the "
-			    "soft limit %llu", (unsigned long long)conns,
-			    (unsigned long long)soft);
-		else
-			snprintf(why, sizeof(why), "memory %llu MiB >= "
-			    "memory-soft-limit %llu MiB",
-			    (unsigned long long)(rss >> 20),
-			    (unsigned long long)(c->c_memory_soft >> 20));
-	}
 	if (t != tier)
 		transition(t, why);
 	else

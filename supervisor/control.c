@@ -101,7 +101,7 @@ reply_status(struct chan *ch)
 		int		 t = alert_tier(&why);
 
 		chan_send(ch, MSG_CTL_ALERT, -1, (uint64_t)t,
-		    alert_tier_name(t), why, SB_HDR_GET(&sup->s_sb,
+		    mx_tier_name(t), why, SB_HDR_GET(&sup->s_sb,
 		    SB_H_SHEDDING));
 	}
 	chan_send(ch, MSG_CTL_RESULT, -1, (uint64_t)0, "");

@@ -106,25 +106,20 @@ pidfile_write(int fd)
 static void
 daemonize(void)
 {
-	int fd;
+	int fd, i;
 
-	switch (fork()) {
-	case -1:
-		fatal("fork");
-	case 0:
-		break;
-	default:
-		_exit(0);
-	}
-	if (setsid() == -1)
-		fatal("setsid");
-	switch (fork()) {
-	case -1:
-		fatal("fork");
-	case 0:
-		break;
-	default:
-		_exit(0);
+	/* twice: the session leader goes, and no terminal can come back */
+	for (i = 0; i < 2; i++) {
+		switch (fork()) {
+		case -1:
+			fatal("fork");
+		case 0:
+			break;
+		default:
+			_exit(0);
+		}
+		if (i == 0 && setsid() == -1)
+			fatal("setsid");
 	}
 	if (chdir("/") == -1)
 		fatal("chdir /");

@@ -133,7 +133,6 @@ void		 alert_start(void);
 /* 1 when pid was the alert command's (reaped), else 0 */
 int		 alert_reap(pid_t, int status);
 int		 alert_tier(const char **why);
-const char	*alert_tier_name(int);
 
 /* sup.c */
 void	sup_run(void) __attribute__((noreturn));

@@ -175,21 +175,6 @@ worker_addr_take(int fd, unsigned char *k)
 		a->a_n++;
 }
 
-/* The client connections of every worker, from the scoreboard. */
-static uint64_t
-node_conns(void)
-{
-	const struct scoreboard	*sb = &worker->w_child->c_sb;
-	uint64_t		 n = 0;
-	uint32_t		 i;
-
-	for (i = 1; i < SB_SLOTS; i++)
-		if (SB_GET(&sb->sb_slots[i], s_state) != SB_FREE &&
-		    SB_GET(&sb->sb_slots[i], s_role) == ROLE_WORKER)
-			n += SB_GET(&sb->sb_slots[i], s_conns);
-	return n;
-}
-
 /*
  * A connection over a limit: what it sent is read and dropped, it gets
  * 503 with Retry-After and is closed -- never left hanging.
@@ -290,7 +275,8 @@ accept_cb(struct ev_loop *loop, ev_io *ev, int revents)
 				    "tier emergency)");
 				continue;
 			}
-			if (node_conns() >= worker->w_max_conns) {
+			if (sb_worker_conns(&worker->w_child->c_sb) >=
+			    worker->w_max_conns) {
 				refuse(fd, MX_R_CONNECTIONS,
 				    "too many connections");
 				continue;
