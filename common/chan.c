@@ -39,6 +39,7 @@ struct chan {
 	int			 ch_allow_fd;
 	uint32_t		 ch_gen_out;
 	uint32_t		 ch_gen_in;	/* 0: any */
+	const char		*ch_accept;	/* direction taken, NULL: any */
 	uint32_t		 ch_seq_out;
 	uint32_t		 ch_seq_in;
 	msgpack_sbuffer		 ch_batch;
@@ -95,6 +96,12 @@ chan_set_gen(struct chan *ch, uint32_t ours, uint32_t theirs)
 {
 	ch->ch_gen_out = ours;
 	ch->ch_gen_in = theirs;
+}
+
+void
+chan_set_accept(struct chan *ch, const char *dir)
+{
+	ch->ch_accept = dir;
 }
 
 const char *
@@ -397,11 +404,20 @@ read_frame(struct chan *ch)
 		return -1;
 	}
 	for (i = 0; i < nmsg; i++) {
-		if (msgs[i].m_seq != ch->ch_seq_in) {
+		if (msgs[i].m_seq != ch->ch_seq_in)
 			snprintf(err, sizeof(err), "%s: sequence %u, want %u",
 			    msg_name(ch->ch_proto, msgs[i].m_type),
 			    msgs[i].m_seq, ch->ch_seq_in);
-			for (; i < nmsg; i++)
+		else if (ch->ch_accept != NULL && strcmp(msg_dir(ch->ch_proto,
+		    msgs[i].m_type), ch->ch_accept) != 0)
+			snprintf(err, sizeof(err), "%s goes %s, not %s",
+			    msg_name(ch->ch_proto, msgs[i].m_type),
+			    msg_dir(ch->ch_proto, msgs[i].m_type),
+			    ch->ch_accept);
+		else
+			err[0] = '\0';
+		if (err[0] != '\0') {
+			for (i = 0; i < nmsg; i++)
 				if (msgs[i].m_fd != -1)
 					close(msgs[i].m_fd);
 			chan_fail(ch, err);

@@ -349,6 +349,7 @@ child_main(enum proc_role role, uint32_t index, uint32_t gen, int debug,
 	if (self.c_chan == NULL)
 		fatal("channel");
 	chan_set_gen(self.c_chan, gen, 0);
+	chan_set_accept(self.c_chan, "sup>child");
 
 	ev_signal_init(&self.c_sigterm, sigterm_cb, SIGTERM);
 	ev_signal_init(&self.c_sigint, sigignore_cb, SIGINT);

@@ -1,6 +1,7 @@
 /*
  * metrics.c -- the scoreboard's counters and histograms: recording,
- * adding up, and the Prometheus and JSON renderings.
+ * adding up, and the reports of the node (Prometheus text for /metrics,
+ * JSON and a table for mcpctl stats).
  */
 #include "config.h"
 

@@ -15,7 +15,7 @@
 
 #include "msg.h"
 
-#define MSG(name, fmt, fd, dir)	{ #name, fmt, fd },
+#define MSG(name, fmt, fd, dir)	{ #name, fmt, fd, dir },
 static const struct msg_def sup_defs[] = {
 #include "msg_sup.def"
 };
@@ -43,6 +43,14 @@ msg_name(const struct msg_proto *p, uint32_t type)
 	if (type >= p->mp_ndefs)
 		return "unknown";
 	return p->mp_defs[type].md_name;
+}
+
+const char *
+msg_dir(const struct msg_proto *p, uint32_t type)
+{
+	if (type >= p->mp_ndefs)
+		return "";
+	return p->mp_defs[type].md_dir;
 }
 
 int

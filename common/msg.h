@@ -49,6 +49,7 @@ struct msg_def {
 	const char	*md_name;
 	const char	*md_fmt;
 	int		 md_fd;
+	const char	*md_dir;	/* "sender>receiver", the .def's */
 };
 
 struct msg_proto {
@@ -80,6 +81,8 @@ struct msg {
 };
 
 const char	*msg_name(const struct msg_proto *, uint32_t type);
+/* the way a message type goes, "sup>child" and the like ("" unknown) */
+const char	*msg_dir(const struct msg_proto *, uint32_t type);
 
 /*
  * Codec, usable without a channel (tests, fuzzers).  msg_pack appends one
@@ -109,6 +112,12 @@ typedef void (*chan_err_cb)(struct chan *, const char *reason, void *);
 struct chan	*chan_new(struct ev_loop *, int fd, const struct msg_proto *,
 		    int allow_fd, chan_msg_cb, chan_err_cb, void *arg,
 		    const char *peer);
+/*
+ * The direction of what this end receives ("sup>child", the .def lists'
+ * last column): a message that goes the other way fails the channel like
+ * any malformed frame.  NULL (the default): any.
+ */
+void		 chan_set_accept(struct chan *, const char *dir);
 /* Our generation, stamped on what we send; the one we accept (0: any). */
 void		 chan_set_gen(struct chan *, uint32_t ours, uint32_t theirs);
 /*

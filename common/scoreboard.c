@@ -1,5 +1,6 @@
 /*
- * scoreboard.c -- create and map the shared-memory scoreboard.
+ * scoreboard.c -- create and map the shared-memory scoreboard, and read
+ * what its slots add up to.
  */
 #include "config.h"
 

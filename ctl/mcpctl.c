@@ -244,6 +244,14 @@ main(int argc, char *argv[])
 		for (i = 0; i < n && !done; i++) {
 			struct msg *m = &msgs[i];
 
+			if (strcmp(msg_dir(&msg_proto_ctl, m->m_type),
+			    "sup>ctl") != 0) {
+				fprintf(stderr, "mcpctl: bad reply: %s from "
+				    "mcpd\n", msg_name(&msg_proto_ctl,
+				    m->m_type));
+				return CTL_EXIT_CONN;
+			}
+
 			switch (m->m_type) {
 			case MSG_CTL_DAEMON:
 				dpid = m->m_f[0].u;

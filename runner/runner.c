@@ -2,8 +2,8 @@
  * runner.c -- the runner: starts exec tools (posix_spawn, away from the
  * workers' address spaces) with their limits.
  *
- * For now it starts, reports READY and stops when told; exec tools come
- * with the catalog.
+ * For now it starts, reports READY and stops when told: exec tools are
+ * still spawned by the workers (mcp/exec.c) until they move here.
  */
 #include "config.h"
 

@@ -205,6 +205,7 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		free(cc);
 		return;
 	}
+	chan_set_accept(cc->cc_chan, "ctl>sup");
 	ev_timer_init(&cc->cc_idle_to, client_idle_cb, CTL_IDLE_MS / 1000.0,
 	    0.);
 	cc->cc_idle_to.data = cc;

@@ -1,8 +1,11 @@
 /*
  * listen.c -- the supervisor binds every listener; workers only accept.
  *
- * On reload, a listener whose address and port did not change keeps its
- * socket, so no connection is refused while workers are replaced.
+ * An HTTP listener is a SO_REUSEPORT group of sockets, one a worker
+ * (proc.c hands them out), after a plain bind has proved that no other
+ * process holds the port; the admin listener is one socket.  On reload, a
+ * listener whose address and port did not change keeps its sockets, so no
+ * connection is refused while workers are replaced.
  */
 #include "config.h"
 

@@ -253,6 +253,7 @@ spawn(enum proc_role role, uint32_t index, int member)
 	if (p->p_chan == NULL)
 		fatal("channel");
 	chan_set_gen(p->p_chan, sup->s_gen, p->p_gen);
+	chan_set_accept(p->p_chan, "child>sup");
 	TAILQ_INSERT_TAIL(&sup->s_procs, p, p_entry);
 	sup->s_nprocs++;
 

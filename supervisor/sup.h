@@ -1,5 +1,6 @@
 /*
- * sup.h -- the supervisor: process table, listeners, control socket.
+ * sup.h -- the supervisor: process table, listeners, control socket,
+ * alerting.
  */
 #ifndef MCPD_SUP_H
 #define MCPD_SUP_H

@@ -71,6 +71,7 @@ peer_add(struct child *c, uint32_t index, int fd)
 	    (peers[index].p_chan = chan_new(c->c_loop, fd, &msg_proto_peer, 1,
 	    peer_dispatch, peer_err, (void *)(uintptr_t)index, name)) == NULL)
 		fatal("peer channel to %s", name);
+	chan_set_accept(peers[index].p_chan, "worker>worker");
 	log_debug("channel to %s", name);
 }
 

@@ -1,11 +1,18 @@
 /*
- * worker.c -- accept client connections up to the per-worker cap.
+ * worker.c -- a worker process: it accepts client connections within its
+ * limits and starts the HTTP service (conn.c and its neighbours) and the
+ * MCP engine with the catalog and plugins of the configuration.
  *
- * Every worker holds the same listening sockets (the supervisor's, passed
- * over the channel), so the kernel's accept queue is shared: a worker at its
- * cap stops watching the listeners and the others take the connections; a
- * worker that dies leaves the sockets open in the supervisor and its peers,
- * so no connection is refused while it restarts.
+ * An HTTP listener is a SO_REUSEPORT group the supervisor holds (see
+ * supervisor/proc.c): each worker watches its own socket of the group and
+ * looks at the next worker's queue QUEUE_CHECK_MS apart (standby), so a
+ * socket whose worker is dead, full or throttled is still served, and
+ * what nobody can take is answered 503 rather than left waiting.  A new
+ * connection over a limit -- max-connections across the node (from the
+ * scoreboard), max-connections-per-address, accept-rate, the emergency
+ * tier's shedding -- is read, answered 503 and closed.  The per-address
+ * counts and the rate buckets of initialize-rate and request-rate live
+ * here, bounded.
  */
 #include "config.h"
 
@@ -35,12 +42,12 @@ static void	listeners_watch(struct worker *, int);
 static void	refuse(int, enum mx_reason, const char *);
 static void	accept_cb(struct ev_loop *, ev_io *, int);
 
-#define QUEUE_CHECK_S		0.1	/* unwatched queues looked at, s */
+#define QUEUE_CHECK_MS		100	/* unwatched queues looked at */
 
 /*
  * The sockets nobody watches: another worker's (standby: it is their
  * first taker, see supervisor/proc.c), and this worker's own at its cap.
- * A queue found non-empty twice QUEUE_CHECK_S apart has no taker: this
+ * A queue found non-empty twice QUEUE_CHECK_MS apart has no taker: this
  * worker serves it, or at its cap answers it 503 -- nobody waits for
  * nothing.  A killed worker's socket is served this way until its
  * successor is up; one shared socket woke every worker for every
@@ -478,8 +485,8 @@ worker_start(struct child *c)
 	}
 	http_init(worker);
 	ev_timer_init(&worker->w_pause_to, pause_cb, 0., 0.);
-	ev_timer_init(&worker->w_queue_to, queue_cb, QUEUE_CHECK_S,
-	    QUEUE_CHECK_S);
+	ev_timer_init(&worker->w_queue_to, queue_cb, QUEUE_CHECK_MS / 1000.0,
+	    QUEUE_CHECK_MS / 1000.0);
 	listeners_watch(worker, 1);
 	ev_timer_start(worker->w_loop, &worker->w_queue_to);
 	log_debug("accepting, up to %u connections", worker->w_cap);

@@ -1,6 +1,6 @@
 /*
- * worker.h -- a worker process: client connections on the listeners the
- * supervisor handed over.
+ * worker.h -- a worker process: its listeners, limits and settings, the
+ * hand-over record, and the entry points of its HTTP service.
  */
 #ifndef MCPD_WORKER_H
 #define MCPD_WORKER_H

@@ -39,10 +39,10 @@
 /* A protocol for the field types and fd rules the .def lists lack. */
 enum { T_UIS, T_I, T_FD, T_BAD, T_COUNT };
 static const struct msg_def test_defs[] = {
-	{ "T_UIS",	"uis",	0 },
-	{ "T_I",	"i",	0 },
-	{ "T_FD",	"u",	1 },
-	{ "T_BAD",	"x",	0 }
+	{ "T_UIS",	"uis",	0, "a>b" },
+	{ "T_I",	"i",	0, "a>b" },
+	{ "T_FD",	"u",	1, "a>b" },
+	{ "T_BAD",	"x",	0, "b>a" }
 };
 static const struct msg_proto test_proto = { "test", test_defs, T_COUNT };
 
