@@ -43,6 +43,7 @@
 #include <ev.h>
 
 #include "metrics.h"
+#include "util.h"
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT	24
@@ -167,15 +168,6 @@ static double		 pace_rate;	/* sends a second, this process */
 static double		 pace_next_us;	/* the next send's intended time */
 static unsigned		 pace_cur;	/* the connection it goes to */
 static uint64_t		 sent_total;
-
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
 die(const char *fmt, ...)

@@ -7,8 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-uint64_t	 now_ms(void);		/* CLOCK_MONOTONIC */
-uint64_t	 wall_ms(void);		/* CLOCK_REALTIME */
+/*
+ * The clocks: now_* is CLOCK_MONOTONIC (durations, deadlines), wall_ms
+ * CLOCK_REALTIME (dates); libev's ev_now() is the loop's cached wall time.
+ */
+uint64_t	 now_us(void);
+uint64_t	 now_ms(void);
+uint64_t	 wall_ms(void);
 int		 fd_nonblock(int);
 int		 fd_cloexec(int, int on);
 void		 close_from(int lowfd);

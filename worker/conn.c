@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -109,15 +108,6 @@ conn_free(struct conn *c)
 		worker_addr_release(c->c_addr);
 	free(c);
 	worker_conn_closed();
-}
-
-uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 /* The request is answered: count it. */

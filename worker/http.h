@@ -102,7 +102,6 @@ void	conn_release(struct conn *);
 void	update_gauges(void);
 struct hreq *hreq_get(void);
 void	hreq_put(struct hreq *);
-uint64_t now_us(void);
 
 /* out.c */
 extern uint64_t		  overflows;	/* closed: client did not read */
