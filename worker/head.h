@@ -14,7 +14,7 @@
 
 #define HEAD_URL_BYTES		256	/* a target we keep; longer is no path of ours */
 #define HEAD_NAME_BYTES		80	/* a header name we look at */
-#define HEAD_AUTH_BYTES		1024	/* Authorization */
+#define HEAD_AUTH_BYTES		4096	/* Authorization: a JWT of RS256 and claims */
 
 /* The headers the endpoint reads, each kept whole or refused (431). */
 enum head_hdr {

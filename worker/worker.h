@@ -18,7 +18,8 @@
 #define SESSION_SWEEP_MS	1000	/* idle-session expiry check */
 /*
  * Request states kept for reuse, with body buffers up to HREQ_BODY_KEEP
- * bytes: at most 256 x (1.7 KiB + 16 KiB) stay allocated per worker.
+ * bytes: at most 256 x (11 KiB + 16 KiB) stay allocated per worker (the
+ * head's buffers are most of it: worker/head.h).
  */
 #define HREQ_POOL_MAX		256
 #define HREQ_BODY_KEEP		(16 * 1024)
