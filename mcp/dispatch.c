@@ -19,13 +19,12 @@ do_initialize(struct mcp_server *srv, struct mcp_session **sessp,
 	struct mcp_session	*s;
 	struct jw		*w = &srv->sv_out;
 	char			 ver[32];
-	int			 v, caps;
+	int			 caps;
 
 	if (*sessp != NULL)
 		return rpc_fail(srv, m, st, JSONRPC_INVALID_REQUEST,
 		    "Server already initialized");
-	if ((v = rpc_param(m, "protocolVersion", JSON_STRING)) == -1 ||
-	    json_strcpy(&m->m_j, v, ver, sizeof(ver)) == -1)
+	if (rpc_param_str(m, "protocolVersion", ver, sizeof(ver)) == -1)
 		return rpc_fail(srv, m, st, JSONRPC_INVALID_PARAMS,
 		    "initialize: protocolVersion must be a string");
 	if ((s = mcp_session_new(srv)) == NULL)
@@ -65,10 +64,8 @@ do_subscribe(struct mcp_server *srv, struct mcp_session *s,
 {
 	char		uri[512];
 	unsigned	i;
-	int		v;
 
-	if ((v = rpc_param(m, "uri", JSON_STRING)) == -1 ||
-	    json_strcpy(&m->m_j, v, uri, sizeof(uri)) == -1)
+	if (rpc_param_str(m, "uri", uri, sizeof(uri)) == -1)
 		return rpc_fail(srv, m, st, JSONRPC_INVALID_PARAMS,
 		    "uri must be a string");
 	for (i = 0; i < s->s_nsubs; i++)
@@ -94,10 +91,9 @@ do_set_level(struct mcp_server *srv, struct mcp_session *s,
     struct mcp_msg *m, struct mcp_stream *st)
 {
 	char	lvl[16];
-	int	v, l;
+	int	l;
 
-	if ((v = rpc_param(m, "level", JSON_STRING)) == -1 ||
-	    json_strcpy(&m->m_j, v, lvl, sizeof(lvl)) == -1 ||
+	if (rpc_param_str(m, "level", lvl, sizeof(lvl)) == -1 ||
 	    (l = mcp_level_from_name(lvl)) == -1)
 		return rpc_fail(srv, m, st, JSONRPC_INVALID_PARAMS,
 		    "logging/setLevel: unknown level");

@@ -308,6 +308,9 @@ void	rpc_free(struct mcp_server *);
 const char *rpc_id(const struct mcp_msg *, size_t *len);
 /* params.key as a token of type (JSON_NONE: any), or -1 */
 int	rpc_param(const struct mcp_msg *, const char *key, enum json_type);
+/* params.key, a string, into buf: 0, or -1 (absent, or too long) */
+int	rpc_param_str(const struct mcp_msg *, const char *key, char *buf,
+	    size_t len);
 void	mcp_send(struct mcp_stream *, struct jw *, int final);
 /* the result object starts at w->mark; mcp_end_response() ends it all */
 void	mcp_begin_response(struct jw *, const char *idtext, size_t idlen);

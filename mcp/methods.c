@@ -111,6 +111,17 @@ opt_str(struct jw *w, const char *key, const char *v)
 	}
 }
 
+/* the name, title and description members of a list item */
+static void
+write_names(struct jw *w, const char *name, const char *title,
+    const char *desc)
+{
+	jw_key(w, "name");
+	jw_str(w, name);
+	opt_str(w, "title", title);
+	opt_str(w, "description", desc);
+}
+
 /*
  * The page of a list of total items that m asks for, [*start, *end), into
  * an open result with an array key: 0, or -1 after answering.
@@ -166,10 +177,7 @@ do_tools_list(struct mcp_server *srv, struct mcp_msg *m,
 		const struct cat_tool *t = &c->tools[i];
 
 		jw_obj(w);
-		jw_key(w, "name");
-		jw_str(w, t->t_name);
-		opt_str(w, "title", t->t_title);
-		opt_str(w, "description", t->t_desc);
+		write_names(w, t->t_name, t->t_title, t->t_desc);
 		jw_key(w, "inputSchema");
 		jw_raw(w, t->t_schema, strlen(t->t_schema));
 		if (t->t_annot != NULL) {
@@ -198,10 +206,8 @@ do_res_list(struct mcp_server *srv, struct mcp_msg *m,
 		jw_obj(w);
 		jw_key(w, templates ? "uriTemplate" : "uri");
 		jw_str(w, list[i].r_uri);
-		jw_key(w, "name");
-		jw_str(w, list[i].r_name);
-		opt_str(w, "title", list[i].r_title);
-		opt_str(w, "description", list[i].r_desc);
+		write_names(w, list[i].r_name, list[i].r_title,
+		    list[i].r_desc);
 		opt_str(w, "mimeType", list[i].r_mime);
 		jw_obj_end(w);
 	}
@@ -222,10 +228,7 @@ do_prompts_list(struct mcp_server *srv, struct mcp_msg *m,
 		const struct cat_prompt *p = &c->prompts[i];
 
 		jw_obj(w);
-		jw_key(w, "name");
-		jw_str(w, p->p_name);
-		opt_str(w, "title", p->p_title);
-		opt_str(w, "description", p->p_desc);
+		write_names(w, p->p_name, p->p_title, p->p_desc);
 		jw_key(w, "arguments");
 		jw_arr(w);
 		for (k = 0; k < p->p_nargs; k++) {
@@ -243,30 +246,44 @@ do_prompts_list(struct mcp_server *srv, struct mcp_msg *m,
 	return list_end(srv, st, end, c->nprompts);
 }
 
+/*
+ * params.arguments as JSON text (*args, "{}" when absent): its token, 0
+ * when absent, or -1 when it is not an object.
+ */
+static int
+arguments(const struct mcp_msg *m, const char **args, size_t *alen)
+{
+	int a;
+
+	*args = "{}";
+	*alen = 2;
+	if ((a = rpc_param(m, "arguments", JSON_NONE)) == -1)
+		return 0;
+	if (json_type(&m->m_j, a) != JSON_OBJECT)
+		return -1;
+	*args = json_text(&m->m_j, a, alen);
+	return a;
+}
+
 static enum mcp_disp
 do_tools_call(struct mcp_server *srv, struct mcp_session *s,
     struct mcp_msg *m, struct mcp_stream *st)
 {
 	const struct cat_tool	*t;
 	struct mcpd_call	*c;
-	const char		*args = "{}";
-	size_t			 alen = 2;
+	const char		*args;
+	size_t			 alen;
 	char			 name[256];
-	int			 v;
 
-	if ((v = rpc_param(m, "name", JSON_STRING)) == -1 ||
-	    json_strcpy(&m->m_j, v, name, sizeof(name)) == -1)
+	if (rpc_param_str(m, "name", name, sizeof(name)) == -1)
 		return rpc_fail(srv, m, st, JSONRPC_INVALID_PARAMS,
 		    "tools/call: name must be a string");
 	if ((t = cat_tool(&srv->sv_cat, name)) == NULL)
 		return rpc_fail(srv, m, st, JSONRPC_INVALID_PARAMS,
 		    "Unknown tool");
-	if ((v = rpc_param(m, "arguments", JSON_NONE)) != -1) {
-		if (json_type(&m->m_j, v) != JSON_OBJECT)
-			return rpc_fail(srv, m, st, JSONRPC_INVALID_PARAMS,
-			    "tools/call: arguments must be an object");
-		args = json_text(&m->m_j, v, &alen);
-	}
+	if (arguments(m, &args, &alen) == -1)
+		return rpc_fail(srv, m, st, JSONRPC_INVALID_PARAMS,
+		    "tools/call: arguments must be an object");
 	if ((c = call_new(srv, s, st, CALL_TOOL, m)) == NULL)
 		return rpc_fail(srv, m, st, JSONRPC_INTERNAL_ERROR,
 		    "too many requests in flight");
@@ -321,28 +338,24 @@ do_prompts_get(struct mcp_server *srv, struct mcp_session *s,
 {
 	const struct cat_prompt	*p;
 	struct mcpd_call	*c;
-	const char		*args = "{}";
-	size_t			 alen = 2, k;
+	const char		*args;
+	size_t			 alen, k;
 	char			 name[256], msg[400];
-	int			 v, a = -1;
+	int			 a;
 
-	if ((v = rpc_param(m, "name", JSON_STRING)) == -1 ||
-	    json_strcpy(&m->m_j, v, name, sizeof(name)) == -1)
+	if (rpc_param_str(m, "name", name, sizeof(name)) == -1)
 		return rpc_fail(srv, m, st, JSONRPC_INVALID_PARAMS,
 		    "prompts/get: name must be a string");
 	if ((p = cat_prompt(&srv->sv_cat, name)) == NULL)
 		return rpc_fail(srv, m, st, JSONRPC_INVALID_PARAMS,
 		    "Unknown prompt");
-	if ((a = rpc_param(m, "arguments", JSON_NONE)) != -1) {
-		if (json_type(&m->m_j, a) != JSON_OBJECT)
-			return rpc_fail(srv, m, st, JSONRPC_INVALID_PARAMS,
-			    "prompts/get: arguments must be an object");
-		args = json_text(&m->m_j, a, &alen);
-	}
+	if ((a = arguments(m, &args, &alen)) == -1)
+		return rpc_fail(srv, m, st, JSONRPC_INVALID_PARAMS,
+		    "prompts/get: arguments must be an object");
 	for (k = 0; k < p->p_nargs; k++) {
 		if (!p->p_args[k].required)
 			continue;
-		if (a == -1 || json_get(&m->m_j, a, p->p_args[k].name) == -1) {
+		if (a == 0 || json_get(&m->m_j, a, p->p_args[k].name) == -1) {
 			snprintf(msg, sizeof(msg), "Missing required "
 			    "argument: %s", p->p_args[k].name);
 			return rpc_fail(srv, m, st, JSONRPC_INVALID_PARAMS,

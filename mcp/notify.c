@@ -54,6 +54,17 @@ listener_drop(struct mcp_server *srv, struct mcp_listener *l)
 	st->s_ops->so_unref(st);
 }
 
+/* "_meta":{"io.modelcontextprotocol/subscriptionId":id} */
+static void
+write_subid(struct jw *w, const struct mcp_listener *l)
+{
+	jw_key(w, "_meta");
+	jw_obj(w);
+	jw_key(w, META_SUBID);
+	jw_raw(w, l->l_id, strlen(l->l_id));
+	jw_obj_end(w);
+}
+
 /* one notification for listener l */
 static void
 listen_send(struct mcp_server *srv, struct mcp_listener *l,
@@ -93,11 +104,7 @@ listen_send(struct mcp_server *srv, struct mcp_listener *l,
 		jw_key(w, "uri");
 		jw_str(w, uri);
 	}
-	jw_key(w, "_meta");
-	jw_obj(w);
-	jw_key(w, META_SUBID);
-	jw_raw(w, l->l_id, strlen(l->l_id));
-	jw_obj_end(w);
+	write_subid(w, l);
 	jw_obj_end(w);
 	jw_obj_end(w);
 	mcp_send(l->l_stream, w, 0);
@@ -256,12 +263,9 @@ mcp_listen_end_all(struct mcp_server *srv)
 		st = l->l_stream;
 		mcp_begin_response(w, l->l_id, strlen(l->l_id));
 		jw_obj(w);
-		jw_key(w, "_meta");
-		jw_obj(w);
-		jw_key(w, META_SUBID);
-		jw_raw(w, l->l_id, strlen(l->l_id));
+		write_subid(w, l);
 		jw_obj_end(w);
-		jw_obj_end(w);
+		/* serverInfo into that _meta, at {"_meta":{ */
 		mcp_stamp_result(srv, w, "complete", 0, w->mark + 9, NULL);
 		mcp_end_response(w);
 		listener_free(l);

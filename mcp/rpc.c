@@ -134,6 +134,18 @@ rpc_param(const struct mcp_msg *m, const char *key, enum json_type type)
 	return v;
 }
 
+int
+rpc_param_str(const struct mcp_msg *m, const char *key, char *buf,
+    size_t len)
+{
+	int v;
+
+	if ((v = rpc_param(m, key, JSON_STRING)) == -1 ||
+	    json_strcpy(&m->m_j, v, buf, len) == -1)
+		return -1;
+	return 0;
+}
+
 void
 mcp_send(struct mcp_stream *st, struct jw *w, int final)
 {

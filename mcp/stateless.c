@@ -144,11 +144,9 @@ static const struct cat_tool *
 called_tool(struct mcp_server *srv, const struct mcp_msg *m)
 {
 	char	name[256];
-	int	v;
 
 	if (strcmp(m->m_method, "tools/call") != 0 ||
-	    (v = rpc_param(m, "name", JSON_STRING)) == -1 ||
-	    json_strcpy(&m->m_j, v, name, sizeof(name)) == -1)
+	    rpc_param_str(m, "name", name, sizeof(name)) == -1)
 		return NULL;
 	return cat_tool(&srv->sv_cat, name);
 }

@@ -251,7 +251,7 @@ tasks_method(struct mcp_server *srv, const struct mcp_msg *m,
 {
 	struct mcp_task	*k;
 	char		 id[SEALID_LEN + 2], data[128];
-	int		 which, v;
+	int		 which;
 
 	if (strcmp(m->m_method, "tasks/get") == 0)
 		which = 0;
@@ -268,8 +268,7 @@ tasks_method(struct mcp_server *srv, const struct mcp_msg *m,
 		    "Missing required client capability", data);
 		return 0;
 	}
-	if ((v = rpc_param(m, "taskId", JSON_STRING)) == -1 ||
-	    json_strcpy(&m->m_j, v, id, sizeof(id)) == -1 ||
+	if (rpc_param_str(m, "taskId", id, sizeof(id)) == -1 ||
 	    (k = task_find(srv, id)) == NULL) {
 		*d = rpc_fail(srv, m, st, JSONRPC_INVALID_PARAMS,
 		    "Failed to retrieve task: Task not found");
