@@ -41,7 +41,7 @@ prompt_get(struct mcpd_call *c, const char *args, size_t alen, void *arg)
 	jw_key(&w, "messages");
 	jw_arr(&w);
 	for (i = 0; i < p->p_nmsgs; i++) {
-		text = subst(p->p_msgs[i].m_text, &j, &whole);
+		text = subst_args(p->p_msgs[i].m_text, &j, &whole);
 		jw_obj(&w);
 		jw_key(&w, "role");
 		jw_str(&w, p->p_msgs[i].m_assistant ? "assistant" : "user");

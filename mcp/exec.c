@@ -296,7 +296,7 @@ exec_call(struct mcpd_call *c, const char *args, size_t alen, void *arg)
 		return;
 	}
 	for (i = 0; i < t->t_argc; i++) {
-		char *w = subst(t->t_argv[i], &j, &whole);
+		char *w = subst_args(t->t_argv[i], &j, &whole);
 
 		if (w == NULL && whole)
 			continue;	/* an absent optional argument */

@@ -488,7 +488,7 @@ int	engine_method(struct mcp_server *, struct mcp_session *,
  * j): a malloc'd string, or NULL; *whole is set when tmpl is exactly one
  * placeholder whose argument is absent (the caller drops the word).
  */
-char	*subst(const char *tmpl, const struct json *j, int *whole);
+char	*subst_args(const char *tmpl, const struct json *j, int *whole);
 
 /* exec.c */
 /* the exec tools of conf, registered; conf is kept while runs of it are */

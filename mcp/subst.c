@@ -56,7 +56,7 @@ arg_value(const struct json *j, const char *name, size_t nlen, char **out,
 }
 
 char *
-subst(const char *tmpl, const struct json *j, int *whole)
+subst_args(const char *tmpl, const struct json *j, int *whole)
 {
 	const char	*p, *e;
 	char		*res = NULL, *v, *q;
