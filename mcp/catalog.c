@@ -14,7 +14,7 @@
 #include "log.h"
 #include "mcp_int.h"
 
-#define CAT_MAX		100000	/* entries of one kind */
+#define CAT_ENTRIES_MAX		100000	/* entries of one kind */
 
 static char *
 xstrdup(const char *s)
@@ -116,7 +116,7 @@ grow(void **arr, size_t n, size_t size)
 {
 	void *p;
 
-	if (n >= CAT_MAX)
+	if (n >= CAT_ENTRIES_MAX)
 		return -1;
 	if ((p = realloc(*arr, (n + 1) * size)) == NULL)
 		return -1;

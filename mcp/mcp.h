@@ -24,10 +24,11 @@
 #include "plugin.h"
 
 #define MCP_SID_BYTES		16	/* randomness in a session id */
-#define MCP_SID_LEN		64	/* characters in a session id, max */
-#define MCP_ID_MAX		128	/* bytes of a request id's JSON text */
-#define MCP_METHOD_MAX		64
-#define MCP_PAGE_SIZE		100	/* items per list page */
+#define MCP_SID_MAX_CHARS	64	/* characters in a session id, max */
+#define MCP_SID_LEN		MCP_SID_MAX_CHARS	/* its former name */
+#define MCP_ID_MAX_BYTES	128	/* bytes of a request id's JSON text */
+#define MCP_METHOD_MAX_BYTES	64	/* bytes of a method name */
+#define MCP_PAGE_ITEMS		100	/* items per list page */
 #define MCP_SUBS_MAX		64	/* resource subscriptions per session */
 #define MCP_CLIENT_REQ_TIMEOUT_MS 60000	/* answer to sampling & co. */
 #define MCP_CALL_TIMERS_MAX	16	/* mcpd_call_after() pending per call */
@@ -60,7 +61,7 @@ struct mcp_msg {
 	int		 m_params;	/* token, -1: none */
 	int		 m_result;
 	int		 m_error;
-	char		 m_method[MCP_METHOD_MAX];
+	char		 m_method[MCP_METHOD_MAX_BYTES];
 };
 
 struct mcp_stream;

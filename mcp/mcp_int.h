@@ -12,7 +12,7 @@
 
 /* a sealed id (sealid.c): session ids, task ids */
 #define SEALID_RND_BYTES	MCP_SID_BYTES
-#define SEALID_LEN		MCP_SID_LEN	/* characters, max */
+#define SEALID_LEN		MCP_SID_MAX_CHARS	/* characters, max */
 
 struct cat_tool {
 	char		*t_name;
@@ -129,8 +129,8 @@ struct mcpd_call {
 	struct mcp_session	*c_sess;	/* NULL once it closed */
 	struct mcp_stream	*c_stream;
 	enum call_kind		 c_kind;
-	char			 c_id[MCP_ID_MAX];	/* JSON text */
-	char			 c_token[MCP_ID_MAX];	/* progressToken */
+	char			 c_id[MCP_ID_MAX_BYTES];	/* JSON text */
+	char			 c_token[MCP_ID_MAX_BYTES];	/* progressToken */
 	int			 c_done;
 	int			 c_cancelled;
 	int			 c_in_handler;
@@ -169,7 +169,7 @@ TAILQ_HEAD(calllist, mcpd_call);
 struct mcp_session {
 	struct mcp_session	*s_next;	/* hash chain */
 	TAILQ_ENTRY(mcp_session) s_entry;	/* all, by last use */
-	char			 s_id[MCP_SID_LEN + 1];
+	char			 s_id[MCP_SID_MAX_CHARS + 1];
 	char			 s_proto[16];
 	int			 s_initialized;
 	int			 s_cap_sampling;
@@ -208,7 +208,7 @@ TAILQ_HEAD(sesslist, mcp_session);
 struct mcp_listener {
 	TAILQ_ENTRY(mcp_listener) l_entry;
 	struct mcp_stream	*l_stream;
-	char			 l_id[MCP_ID_MAX];	/* the request's id */
+	char			 l_id[MCP_ID_MAX_BYTES];	/* the request's id */
 	int			 l_what;		/* LISTEN_* */
 	char			*l_uris[MCP_LISTEN_URIS_MAX];
 	unsigned		 l_nuris;

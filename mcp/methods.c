@@ -136,7 +136,7 @@ list_begin(struct mcp_server *srv, struct mcp_msg *m, struct mcp_stream *st,
 		rpc_fail(srv, m, st, JSONRPC_INVALID_PARAMS, "Invalid cursor");
 		return -1;
 	}
-	*end = *start + MCP_PAGE_SIZE < total ? *start + MCP_PAGE_SIZE : total;
+	*end = *start + MCP_PAGE_ITEMS < total ? *start + MCP_PAGE_ITEMS : total;
 	rpc_begin_result(srv, m);
 	jw_obj(w);
 	jw_key(w, key);

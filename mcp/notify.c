@@ -156,7 +156,7 @@ listen_start(struct mcp_server *srv, const struct mcp_msg *m,
 		    "out of memory", NULL);
 	l->l_stream = st;
 	id = json_text(&m->m_j, m->m_id, &n);
-	memcpy(l->l_id, id, n);		/* shorter than MCP_ID_MAX */
+	memcpy(l->l_id, id, n);		/* shorter than MCP_ID_MAX_BYTES */
 	l->l_id[n] = '\0';
 	l->l_what = (tools ? LISTEN_TOOLS : 0) |
 	    (prompts ? LISTEN_PROMPTS : 0) | (res ? LISTEN_RESOURCES : 0);

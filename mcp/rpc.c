@@ -76,7 +76,7 @@ mcp_msg_parse(struct mcp_server *srv, struct mcp_msg *m, const char *buf,
 		    json_type(j, v) != JSON_NUMBER)
 			goto invalid;
 		json_text(j, v, &n);
-		if (n >= MCP_ID_MAX) {
+		if (n >= MCP_ID_MAX_BYTES) {
 			/* too long to keep: it could not be echoed later */
 			mcp_write_error(srv, NULL, JSONRPC_INVALID_REQUEST,
 			    "Invalid Request: id longer than 127 bytes");

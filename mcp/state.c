@@ -16,7 +16,7 @@
 #include "mcp_int.h"
 
 #define STATE_VERSION		1
-#define STATE_AD_BYTES		(MCP_METHOD_MAX + 256 + 16)
+#define STATE_AD_BYTES		(MCP_METHOD_MAX_BYTES + 256 + 16)
 
 void
 state_init(struct mcp_server *srv)
