@@ -1,6 +1,6 @@
 /*
  * NAME
- *	jsonbench.c -- mcp/json.c against json-c, cJSON and jansson
+ *	jsonbench.c -- common/json.c against json-c, cJSON and jansson
  *
  * DESCRIPTION
  *	Parses three MCP messages (a tools/call echo of about 250 bytes, the

@@ -1,63 +1,25 @@
 /*
- * catalog.c -- the server object, the catalog plugins register into, and
- * the JSON helpers of the plugin ABI.
+ * catalog.c -- the catalog: the tools, resources, resource templates and
+ * prompts that plugins and mcpd.conf register (the registration half of
+ * the plugin ABI), and their lookup.
  *
- * Lists keep registration order, so every list is deterministic.
+ * Lists keep registration order, so every list is deterministic.  Every
+ * entry records its owner, so a reload of mcpd.conf replaces its own only.
  */
 #include "config.h"
 
-#include <dlfcn.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "mcp_int.h"
 
-#define CAT_MAX		100000	/* entries of one kind */
+#define CAT_ENTRIES_MAX		100000	/* entries of one kind */
 
 static char *
 xstrdup(const char *s)
 {
 	return s != NULL ? strdup(s) : NULL;
-}
-
-struct mcp_server *
-mcp_server_new(struct ev_loop *loop, const char *name, const char *version)
-{
-	struct mcp_server *srv;
-
-	if (sodium_init() == -1)
-		return NULL;
-	if ((srv = calloc(1, sizeof(*srv))) == NULL)
-		return NULL;
-	srv->sv_loop = loop;
-	srv->sv_name = strdup(name);
-	srv->sv_version = strdup(version);
-	srv->sv_toks = calloc(JSON_TOKENS_MAX, sizeof(jsmntok_t));
-	if (srv->sv_name == NULL || srv->sv_version == NULL ||
-	    srv->sv_toks == NULL) {
-		mcp_server_free(&srv);
-		return NULL;
-	}
-	jw_init(&srv->sv_out);
-	TAILQ_INIT(&srv->sv_sessions);
-	TAILQ_INIT(&srv->sv_orphans);
-	crypto_auth_keygen(srv->sv_key);
-	stateless_init(srv);
-	tasks_init(srv);
-	return srv;
-}
-
-void
-mcp_server_set_key(struct mcp_server *srv, const unsigned char *key,
-    unsigned partition)
-{
-	memcpy(srv->sv_key, key, sizeof(srv->sv_key));
-	srv->sv_partition = partition;
-	stateless_init(srv);	/* the keys derived from it */
-	tasks_init(srv);
 }
 
 static void
@@ -68,41 +30,6 @@ res_free(struct cat_res *r)
 	free(r->r_title);
 	free(r->r_desc);
 	free(r->r_mime);
-}
-
-void
-cat_free(struct catalog *c)
-{
-	size_t i, k;
-
-	for (i = 0; i < c->ntools; i++) {
-		free(c->tools[i].t_name);
-		free(c->tools[i].t_title);
-		free(c->tools[i].t_desc);
-		free(c->tools[i].t_schema);
-		free(c->tools[i].t_annot);
-	}
-	for (i = 0; i < c->nres; i++)
-		res_free(&c->res[i]);
-	for (i = 0; i < c->ntmpl; i++)
-		res_free(&c->tmpl[i]);
-	for (i = 0; i < c->nprompts; i++) {
-		struct cat_prompt *p = &c->prompts[i];
-
-		free(p->p_name);
-		free(p->p_title);
-		free(p->p_desc);
-		for (k = 0; k < p->p_nargs; k++) {
-			free((char *)p->p_args[k].name);
-			free((char *)p->p_args[k].description);
-		}
-		free(p->p_args);
-	}
-	free(c->tools);
-	free(c->res);
-	free(c->tmpl);
-	free(c->prompts);
-	memset(c, 0, sizeof(*c));
 }
 
 static void
@@ -130,6 +57,26 @@ prompt_free(struct cat_prompt *p)
 	free(p->p_args);
 }
 
+void
+cat_free(struct catalog *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->ntools; i++)
+		tool_free(&c->tools[i]);
+	for (i = 0; i < c->nres; i++)
+		res_free(&c->res[i]);
+	for (i = 0; i < c->ntmpl; i++)
+		res_free(&c->tmpl[i]);
+	for (i = 0; i < c->nprompts; i++)
+		prompt_free(&c->prompts[i]);
+	free(c->tools);
+	free(c->res);
+	free(c->tmpl);
+	free(c->prompts);
+	memset(c, 0, sizeof(*c));
+}
+
 /* Remove every entry of one owner, keeping the others in their order. */
 void
 cat_drop_owner(struct catalog *c, int owner)
@@ -152,31 +99,6 @@ cat_drop_owner(struct catalog *c, int owner)
 #undef DROP
 }
 
-void
-mcp_server_free(struct mcp_server **srvp)
-{
-	struct mcp_server	*srv = *srvp;
-	struct mcp_session	*s;
-	size_t			 i;
-
-	if (srv == NULL)
-		return;
-	*srvp = NULL;
-	while ((s = TAILQ_FIRST(&srv->sv_sessions)) != NULL)
-		mcp_session_close(srv, s);
-	stateless_free(srv);
-	tasks_free(srv);
-	cat_free(&srv->sv_cat);
-	jw_free(&srv->sv_out);
-	for (i = 0; i < srv->sv_ndl; i++)
-		dlclose(srv->sv_dl[i]);
-	free(srv->sv_dl);
-	free(srv->sv_toks);
-	free(srv->sv_name);
-	free(srv->sv_version);
-	free(srv);
-}
-
 /* JSON text kept for lists goes out on one line (see jw_raw_line). */
 static char *
 one_line(char *s)
@@ -194,7 +116,7 @@ grow(void **arr, size_t n, size_t size)
 {
 	void *p;
 
-	if (n >= CAT_MAX)
+	if (n >= CAT_ENTRIES_MAX)
 		return -1;
 	if ((p = realloc(*arr, (n + 1) * size)) == NULL)
 		return -1;
@@ -423,156 +345,4 @@ mcpd_register_completion(struct mcpd_host *h, mcpd_complete_fn fn,
 	h->h_srv->sv_cat.complete = fn;
 	h->h_srv->sv_cat.complete_arg = arg;
 	return 0;
-}
-
-void
-mcpd_log(struct mcpd_host *h, const char *fmt, ...)
-{
-	char	buf[512];
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	log_info("plugin %s: %s", h->h_name, buf);
-}
-
-int
-mcp_plugin_load(struct mcp_server *srv, const char *path, const char *arg,
-    char *err, size_t errlen)
-{
-	struct mcpd_host	  host = { srv, path, CAT_PLUGIN };
-	void			 *dl, **p;
-	const int		 *abi;
-	int			(*init)(struct mcpd_host *, const char *);
-
-	if ((dl = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		snprintf(err, errlen, "plugin %s: %s", path, dlerror());
-		return -1;
-	}
-	abi = dlsym(dl, "mcpd_plugin_abi");
-	*(void **)&init = dlsym(dl, "mcpd_plugin_init");
-	if (abi == NULL || init == NULL || *abi != MCPD_PLUGIN_ABI) {
-		snprintf(err, errlen, "plugin %s: not an mcpd plugin of ABI "
-		    "%d", path, MCPD_PLUGIN_ABI);
-		dlclose(dl);
-		return -1;
-	}
-	if (init(&host, arg) != 0) {
-		snprintf(err, errlen, "plugin %s: its init failed", path);
-		dlclose(dl);
-		return -1;
-	}
-	if ((p = realloc(srv->sv_dl, (srv->sv_ndl + 1) * sizeof(*p))) ==
-	    NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	srv->sv_dl = p;
-	srv->sv_dl[srv->sv_ndl++] = dl;
-	return 0;
-}
-
-/* RFC 6901 JSON Pointer over a parsed document; -1 when absent. */
-static int
-pointer(const struct json *j, const char *ptr)
-{
-	char	key[256];
-	int	cur = 0;
-
-	while (*ptr == '/') {
-		size_t n = 0;
-
-		ptr++;
-		while (*ptr != '\0' && *ptr != '/' && n < sizeof(key) - 1) {
-			if (ptr[0] == '~' && ptr[1] == '1') {
-				key[n++] = '/';
-				ptr += 2;
-			} else if (ptr[0] == '~' && ptr[1] == '0') {
-				key[n++] = '~';
-				ptr += 2;
-			} else
-				key[n++] = *ptr++;
-		}
-		key[n] = '\0';
-		if (json_type(j, cur) == JSON_OBJECT)
-			cur = json_get(j, cur, key);
-		else if (json_type(j, cur) == JSON_ARRAY) {
-			char	*end;
-			long	 idx = strtol(key, &end, 10);
-			int	 k, i;
-
-			if (*end != '\0' || idx < 0 ||
-			    idx >= j->t[cur].size)
-				return -1;
-			for (k = cur + 1, i = 0; i < idx; i++)
-				k = json_skip(j, k);
-			cur = k;
-		} else
-			return -1;
-		if (cur == -1)
-			return -1;
-	}
-	return *ptr == '\0' ? cur : -1;
-}
-
-static int
-json_lookup(const char *json, size_t len, const char *ptr, struct json *j,
-    jsmntok_t *toks, int ntoks)
-{
-	if (json_parse(j, json, len, toks, ntoks) != JSON_OK)
-		return -1;
-	return pointer(j, ptr);
-}
-
-int
-mcpd_json_string(const char *json, size_t len, const char *ptr, char *out,
-    size_t outlen)
-{
-	jsmntok_t	toks[1024];
-	struct json	j;
-	int		v;
-
-	if ((v = json_lookup(json, len, ptr, &j, toks, 1024)) == -1)
-		return -1;
-	return json_strcpy(&j, v, out, outlen);
-}
-
-int
-mcpd_json_text(const char *json, size_t len, const char *ptr, char *out,
-    size_t outlen)
-{
-	jsmntok_t	 toks[1024];
-	struct json	 j;
-	const char	*t;
-	size_t		 n;
-	int		 v;
-
-	if ((v = json_lookup(json, len, ptr, &j, toks, 1024)) == -1)
-		return -1;
-	t = json_text(&j, v, &n);
-	if (n >= outlen)
-		return -1;
-	memcpy(out, t, n);
-	out[n] = '\0';
-	return (int)n;
-}
-
-int
-mcpd_json_quote(const char *text, char *out, size_t outlen)
-{
-	struct jw	w;
-	size_t		n;
-
-	jw_init(&w);
-	jw_str(&w, text);
-	if (w.err || w.len >= outlen) {
-		jw_free(&w);
-		return -1;
-	}
-	n = w.len;
-	memcpy(out, w.buf, n);
-	out[n] = '\0';
-	jw_free(&w);
-	return (int)n;
 }

@@ -24,10 +24,11 @@
 #include "plugin.h"
 
 #define MCP_SID_BYTES		16	/* randomness in a session id */
-#define MCP_SID_LEN		64	/* characters in a session id, max */
-#define MCP_ID_MAX		128	/* bytes of a request id's JSON text */
-#define MCP_METHOD_MAX		64
-#define MCP_PAGE_SIZE		100	/* items per list page */
+#define MCP_SID_MAX_CHARS	64	/* characters in a session id, max */
+#define MCP_SID_LEN		MCP_SID_MAX_CHARS	/* its former name */
+#define MCP_ID_MAX_BYTES	128	/* bytes of a request id's JSON text */
+#define MCP_METHOD_MAX_BYTES	64	/* bytes of a method name */
+#define MCP_PAGE_ITEMS		100	/* items per list page */
 #define MCP_SUBS_MAX		64	/* resource subscriptions per session */
 #define MCP_CLIENT_REQ_TIMEOUT_MS 60000	/* answer to sampling & co. */
 #define MCP_CALL_TIMERS_MAX	16	/* mcpd_call_after() pending per call */
@@ -61,7 +62,7 @@ struct mcp_msg {
 	int		 m_params;	/* token, -1: none */
 	int		 m_result;
 	int		 m_error;
-	char		 m_method[MCP_METHOD_MAX];
+	char		 m_method[MCP_METHOD_MAX_BYTES];
 };
 
 struct mcp_stream;
@@ -163,18 +164,21 @@ int	mcp_session_replay(struct mcp_session *, uint64_t stream,
 	    uint64_t after, mcp_replay_fn, void *);
 
 /*
- * The catalog of mcpd.conf (confcat.c): exec tools, file resources with
- * change notifications, prompts.  The engine keeps conf (and frees it once
- * a reload replaced it and no tool run of it is left).  A reload replaces
- * the catalog's entries of mcpd.conf, not those of plugins, and tells the
- * sessions with a GET stream that the lists changed.
+ * The catalog of mcpd.conf (confcat.c, exec.c, files.c): exec tools, file
+ * resources with change notifications, prompts.  The engine keeps conf
+ * (and frees it once a reload replaced it and no tool run of it is left).
+ * A reload replaces the catalog's entries of mcpd.conf, not those of
+ * plugins, and tells the sessions with a GET stream that the lists changed.
  */
 struct conf;
 int	mcp_load_conf(struct mcp_server *, struct conf *, char *err,
 	    size_t errlen);
 int	mcp_reload_conf(struct mcp_server *, struct conf *, char *err,
 	    size_t errlen);
-/* notifications/resources/updated to every session subscribed to uri */
+/*
+ * Change notifications (notify.c): notifications/resources/updated to
+ * every session subscribed to uri.
+ */
 void	mcp_resource_updated(struct mcp_server *, const char *uri);
 /*
  * A change notification (notifications/tools/list_changed, ...,
@@ -197,7 +201,8 @@ const char	*mcp_version_negotiate(const char *);
 #define MCP_VERSION_STATELESS	"2026-07-28"
 
 /*
- * The stateless era (stateless.c).  A transport picks the era of a message
+ * The stateless era (stateless.c; the headers: headers.c, listen streams:
+ * notify.c, task ids: taskstore.c).  A transport picks the era of a message
  * before anything per-session is looked at: mcp_era() from the version
  * header (NULL when absent) and, without one, from the body's _meta.
  */

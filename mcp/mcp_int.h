@@ -1,5 +1,7 @@
 /*
- * mcp_int.h -- the engine's insides, shared by mcp/ files only.
+ * mcp_int.h -- the engine's insides, shared by mcp/ files only: the
+ * structures first, then each file's functions, from the bottom of the
+ * call graph up (a file calls only files of the sections above its own).
  */
 #ifndef MCPD_MCP_INT_H
 #define MCPD_MCP_INT_H
@@ -7,6 +9,10 @@
 #include <sodium.h>
 
 #include "mcp.h"
+
+/* a sealed id (sealid.c): session ids, task ids */
+#define SEALID_RND_BYTES	MCP_SID_BYTES
+#define SEALID_LEN		MCP_SID_MAX_CHARS	/* characters, max */
 
 struct cat_tool {
 	char		*t_name;
@@ -104,9 +110,11 @@ struct mcp_ctx {
 	size_t			 x_answers_len;
 };
 
-#define MCP_STATE_MAX		(16 * 1024)	/* bytes of a requestState */
+#define MCP_STATE_MAX_BYTES	(16 * 1024)	/* answers in a requestState */
 #define MCP_STATE_TTL_MS	(10 * 60 * 1000) /* a requestState is valid */
 #define MCP_INPUTS_MAX		16	/* input requests per round */
+#define MCP_TASKS_EXT		"io.modelcontextprotocol/tasks"
+#define MCP_META_SERVER_INFO	"io.modelcontextprotocol/serverInfo"
 
 enum call_kind {
 	CALL_TOOL,
@@ -121,8 +129,8 @@ struct mcpd_call {
 	struct mcp_session	*c_sess;	/* NULL once it closed */
 	struct mcp_stream	*c_stream;
 	enum call_kind		 c_kind;
-	char			 c_id[MCP_ID_MAX];	/* JSON text */
-	char			 c_token[MCP_ID_MAX];	/* progressToken */
+	char			 c_id[MCP_ID_MAX_BYTES];	/* JSON text */
+	char			 c_token[MCP_ID_MAX_BYTES];	/* progressToken */
 	int			 c_done;
 	int			 c_cancelled;
 	int			 c_in_handler;
@@ -161,7 +169,7 @@ TAILQ_HEAD(calllist, mcpd_call);
 struct mcp_session {
 	struct mcp_session	*s_next;	/* hash chain */
 	TAILQ_ENTRY(mcp_session) s_entry;	/* all, by last use */
-	char			 s_id[MCP_SID_LEN + 1];
+	char			 s_id[MCP_SID_MAX_CHARS + 1];
 	char			 s_proto[16];
 	int			 s_initialized;
 	int			 s_cap_sampling;
@@ -200,13 +208,46 @@ TAILQ_HEAD(sesslist, mcp_session);
 struct mcp_listener {
 	TAILQ_ENTRY(mcp_listener) l_entry;
 	struct mcp_stream	*l_stream;
-	char			 l_id[MCP_ID_MAX];	/* the request's id */
+	char			 l_id[MCP_ID_MAX_BYTES];	/* the request's id */
 	int			 l_what;		/* LISTEN_* */
 	char			*l_uris[MCP_LISTEN_URIS_MAX];
 	unsigned		 l_nuris;
 };
 TAILQ_HEAD(listenlist, mcp_listener);
-struct mcp_task;
+
+/* a task (tasks extension): a tool call that outlives its request */
+#define MCP_TASKS_MAX		10000	/* tasks a worker keeps */
+#define MCP_TASK_TTL_MS		(5 * 60 * 1000)	/* a task is kept */
+#define MCP_TASK_POLL_MS	500	/* pollIntervalMs we suggest */
+enum task_status {
+	T_WORKING,
+	T_INPUT,
+	T_COMPLETED,
+	T_FAILED,
+	T_CANCELLED
+};
+
+struct task_input {
+	char		*i_key;
+	char		*i_request;	/* {"method":...,"params":...} */
+	mcpd_reply_fn	 i_fn;
+	void		*i_arg;
+};
+
+struct mcp_task {
+	TAILQ_ENTRY(mcp_task)	 k_entry;
+	struct mcp_task		*k_next;	/* hash chain */
+	unsigned char		 k_rnd[SEALID_RND_BYTES];
+	char			 k_id[SEALID_LEN + 1];
+	enum task_status	 k_status;
+	uint64_t		 k_created;	/* ms since the epoch */
+	uint64_t		 k_updated;
+	uint64_t		 k_expires;
+	struct mcpd_call	*k_call;	/* while it runs */
+	struct task_input	 k_in[MCP_INPUTS_MAX];
+	unsigned		 k_nin;
+	char			*k_end;		/* result, or error object */
+};
 TAILQ_HEAD(tasklist, mcp_task);
 
 struct mcp_server {
@@ -242,6 +283,95 @@ struct mcp_server {
 	unsigned		 sv_nlisteners;
 };
 
+/* names.c */
+int	mcp_level_from_name(const char *);
+const char *mcp_level_name(int);
+/* every version we speak, newest first, as a JSON array */
+void	mcp_write_versions(struct jw *);
+int	cap_bit(const char *);
+
+/* abijson.c: mcpd_json_*() of the plugin ABI, nothing else */
+
+/* sealid.c */
+/* a new id of partition into id (SEALID_LEN + 1), its randomness in rnd */
+void	sealid_new(const unsigned char *key, unsigned partition,
+	    unsigned char *rnd, char *id, size_t idlen);
+/* 0 with the partition and randomness of an id, or -1 for a forgery */
+int	sealid_open(const unsigned char *key, const char *id,
+	    unsigned *partition, unsigned char *rnd);
+unsigned sealid_bucket(const unsigned char *rnd, unsigned nbuckets);
+
+/* rpc.c */
+void	rpc_init(struct mcp_server *);
+void	rpc_free(struct mcp_server *);
+/* the request's id as JSON text, or NULL (*len 0) */
+const char *rpc_id(const struct mcp_msg *, size_t *len);
+/* params.key as a token of type (JSON_NONE: any), or -1 */
+int	rpc_param(const struct mcp_msg *, const char *key, enum json_type);
+/* params.key, a string, into buf: 0, or -1 (absent, or too long) */
+int	rpc_param_str(const struct mcp_msg *, const char *key, char *buf,
+	    size_t len);
+void	mcp_send(struct mcp_stream *, struct jw *, int final);
+/* the result object starts at w->mark; mcp_end_response() ends it all */
+void	mcp_begin_response(struct jw *, const char *idtext, size_t idlen);
+void	mcp_end_response(struct jw *);
+/*
+ * The one error envelope: written up to the end of the error object (which
+ * starts at w->mark, for a task that keeps it); mcp_end_response() ends it.
+ */
+void	rpc_begin_error(struct jw *, const char *idtext, size_t idlen,
+	    int code, const char *message, const char *data);
+/* {"jsonrpc":"2.0","method":method, and the caller's params */
+void	rpc_begin_notification(struct jw *, const char *method);
+/* {"jsonrpc":"2.0","id":id with method and params: a request to the client */
+void	rpc_begin_request(struct jw *, int64_t id, const char *method,
+	    const char *params);
+/* the members "method" and "params" (JSON text, or NULL) of a request */
+void	rpc_write_request(struct jw *, const char *method,
+	    const char *params);
+/* send an error (status: the HTTP status it gets, 0: the default) */
+enum mcp_disp rpc_error(struct mcp_server *, const struct mcp_msg *,
+	    struct mcp_stream *, int status, int code, const char *message,
+	    const char *data);
+enum mcp_disp rpc_fail(struct mcp_server *, const struct mcp_msg *,
+	    struct mcp_stream *, int code, const char *message);
+/* a result for m at sv_out's mark; sent (stamped, stamp set) by the end */
+void	rpc_begin_result(struct mcp_server *, const struct mcp_msg *);
+enum mcp_disp rpc_end_result(struct mcp_server *, struct mcp_stream *,
+	    int stamp);
+/* key:{"name":...,"version":...} */
+void	mcp_write_server_info(struct jw *, const struct mcp_server *,
+	    const char *key);
+/*
+ * The stateless era: stamp the result object at w->mark with resultType
+ * (unless has_type) and serverInfo in _meta (into the object's own _meta at
+ * meta_off when that is not 0), and extra members (JSON text) unless NULL.
+ */
+void	mcp_stamp_result(struct mcp_server *, struct jw *, const char *type,
+	    int has_type, size_t meta_off, const char *extra);
+
+/* headers.c */
+void	headers_init(void);
+/* a tool's x-mcp-header annotations are valid: 0, or -1 and why */
+int	mcp_xhdr_valid(const char *schema, char *why, size_t whylen);
+/*
+ * The headers that mirror the body (schema: the inputSchema of the tool a
+ * tools/call names, or NULL): 0, or -1 after answering -32020.
+ */
+int	check_headers(struct mcp_server *, const struct mcp_msg *,
+	    struct mcp_stream *, const struct mcp_headers *,
+	    const char *version, const char *schema);
+
+/* state.c */
+void	state_init(struct mcp_server *);
+void	state_free(struct mcp_server *);
+/* requestState: seal the answers so far; open one into answers */
+int	state_seal(struct mcp_server *, const struct mcpd_call *,
+	    const char *answers, size_t len, struct jw *out);
+int	state_open(struct mcp_server *, const struct mcpd_call *,
+	    const char *state, size_t slen, char **answers, size_t *len,
+	    const char **why);
+
 /* catalog.c */
 void	cat_free(struct catalog *);
 void	cat_drop_owner(struct catalog *, int owner);
@@ -251,77 +381,130 @@ const struct cat_res	*cat_template_match(const struct catalog *,
 	    const char *uri);
 const struct cat_prompt	*cat_prompt(const struct catalog *, const char *);
 
-/* call.c */
-struct mcpd_call *call_new(struct mcp_server *, struct mcp_session *,
-	    struct mcp_stream *, enum call_kind, const struct mcp_msg *);
-void	call_enter(struct mcpd_call *);
-/* after the handler returned: MCP_DONE or MCP_ASYNC */
-enum mcp_disp call_leave(struct mcpd_call *);
-void	call_cancel(struct mcpd_call *, const char *reason);
-void	call_session_gone(struct mcpd_call *);
-/* stateless era: deliver answers we have; ask for the rest */
-void	call_settle(struct mcpd_call *);
-int	cap_bit(const char *);
-void	call_done_async(struct mcpd_call *);
-void	call_reply(struct mcp_session *, int64_t id, int is_error,
-	    const char *json, size_t len);
-void	creq_drop_session(struct mcp_session *);
+/* notify.c */
+void	notify_init(struct mcp_server *);
+void	notify_free(struct mcp_server *);
+/* subscriptions/listen: MCP_ASYNC (the stream stays), or the error's */
+enum mcp_disp listen_start(struct mcp_server *, const struct mcp_msg *,
+	    struct mcp_stream *);
+/* notifications/cancelled for the listen request id of st: 1 if it was */
+int	listen_cancel(struct mcp_server *, struct mcp_stream *,
+	    const char *id, size_t idlen);
 
-/* a trusted result object, written by the engine's own handlers */
-void	call_result_raw(struct mcpd_call *, const char *json, size_t len);
-
-/* engine.c */
-void	mcp_send(struct mcp_stream *, struct jw *, int final);
-/* the result object starts at w->mark */
-void	mcp_begin_response(struct jw *, const char *idtext, size_t idlen);
-void	mcp_end_response(struct jw *);
+/* taskstore.c */
+void	taskstore_init(struct mcp_server *);
+void	taskstore_free(struct mcp_server *);
+/* a task for call c (c->c_task), or NULL */
+struct mcp_task *task_new(struct mcp_server *, struct mcpd_call *);
+/* 0 with the randomness of a task id of ours, or -1 */
+int	task_id_open(struct mcp_server *, const char *id, unsigned char *rnd);
+struct mcp_task *task_lookup(struct mcp_server *, const unsigned char *rnd);
+/* the oldest task when its time is up, or NULL */
+struct mcp_task *task_expired(struct mcp_server *);
+/* off the table and the list; then (its call let go of) freed */
+void	task_unlink(struct mcp_server *, struct mcp_task *);
+void	task_free(struct mcp_task *);
+int	task_terminal(const struct mcp_task *);
+void	task_set_status(struct mcp_server *, struct mcp_task *,
+	    enum task_status);
+uint64_t task_now_ms(struct mcp_server *);
+/* the task's fields (a Task object's members) into an open object */
+void	task_write(struct jw *, const struct mcp_task *);
 /*
- * The stateless era: stamp the result object at w->mark with resultType
- * (unless has_type) and serverInfo in _meta (into the object's own _meta at
- * meta_off when that is not 0), and extra members (JSON text) unless NULL.
+ * Its pending questions will not be answered: each reply is called once,
+ * with an error.  c is the task's call (or NULL).
  */
-void	mcp_write_server_info(struct jw *, const struct mcp_server *);
-void	mcp_stamp_result(struct mcp_server *, struct jw *, const char *type,
-	    int has_type, size_t meta_off, const char *extra);
-/* the methods common to both eras: MCP_DONE/MCP_ASYNC, or -1: unknown */
-int	engine_method(struct mcp_server *, struct mcp_session *,
-	    struct mcp_msg *, struct mcp_stream *, enum mcp_disp *);
-enum mcp_disp engine_error(struct mcp_server *, const struct mcp_msg *,
-	    struct mcp_stream *, int code, const char *message);
-enum mcp_disp engine_error_data(struct mcp_server *, const struct mcp_msg *,
-	    struct mcp_stream *, int code, const char *message,
-	    const char *data);
-int	engine_param(const struct mcp_msg *, const char *key, enum json_type);
-
-/* tasks.c */
-#define MCP_TASKS_MAX		10000	/* tasks a worker keeps */
-#define MCP_TASK_TTL_MS		(5 * 60 * 1000)	/* a task is kept */
-#define MCP_TASK_POLL_MS	500	/* pollIntervalMs we suggest */
-void	tasks_init(struct mcp_server *);
-void	tasks_free(struct mcp_server *);
-/* tasks/get, tasks/update, tasks/cancel: -1 for another method */
-int	tasks_method(struct mcp_server *, const struct mcp_msg *,
-	    struct mcp_stream *, int caps, enum mcp_disp *);
+void	task_inputs_drop(struct mcp_task *, struct mcpd_call *c,
+	    const char *why);
 /* the call behind a task: ended with a result or error (JSON text) */
 void	task_end(struct mcpd_call *, int is_error, const char *, size_t);
 int	task_input(struct mcpd_call *, const char *key, const char *method,
 	    const char *params, mcpd_reply_fn, void *);
 void	task_call_gone(struct mcpd_call *);
 
-/* stateless.c */
-void	stateless_init(struct mcp_server *);
-/* a tool's x-mcp-header annotations are valid: 0, or -1 and why */
-int	mcp_xhdr_valid(const char *schema, char *why, size_t whylen);
-void	stateless_free(struct mcp_server *);
-void	listen_notify(struct mcp_server *, const char *method,
-	    const char *uri);
-/* requestState: seal the answers so far; open one into answers */
-int	state_seal(struct mcp_server *, const struct mcpd_call *,
-	    const char *answers, size_t len, struct jw *out);
-int	state_open(struct mcp_server *, const struct mcpd_call *,
-	    const char *state, size_t slen, char **answers, size_t *len,
-	    const char **why);
-int	mcp_level_from_name(const char *);
-const char *mcp_level_name(int);
+/* call.c */
+struct mcpd_call *call_new(struct mcp_server *, struct mcp_session *,
+	    struct mcp_stream *, enum call_kind, const struct mcp_msg *);
+/* a call that never went in flight: back to the free list */
+void	call_release(struct mcpd_call *);
+/* an in-flight call that ended: off the lists, drop the stream, reuse */
+void	call_unlink(struct mcpd_call *);
+/* the call ended: forget it everywhere (unlink it unless in a handler) */
+void	call_finish(struct mcpd_call *);
+/* send what the call wrote into sv_out; after a cancel nothing is sent */
+void	call_send(struct mcpd_call *, int final);
+/* finish with an error; status: its HTTP status (0: the default) */
+void	call_error_data(struct mcpd_call *, int code, int status,
+	    const char *message, const char *data);
+/* a trusted result object, written by the engine's own handlers */
+void	call_result_raw(struct mcpd_call *, const char *json, size_t len);
+/* the session closed under a running call: it finishes without one */
+void	call_session_gone(struct mcpd_call *);
+
+/* ask.c */
+/* stateless era: deliver answers we have; ask for the rest */
+void	call_settle(struct mcpd_call *);
+/* the client answered our request id */
+void	call_reply(struct mcp_session *, int64_t id, int is_error,
+	    const char *json, size_t len);
+/* our requests for c are moot: tell the client, fail them */
+void	creq_cancel_call(struct mcpd_call *, const char *reason);
+void	creq_drop_session(struct mcp_session *);
+/*
+ * The answers a retry brings (sealed requestState, inputResponses) into
+ * x->x_answers: 0, or -1 after answering.
+ */
+int	ask_gather_answers(struct mcp_server *, const struct mcp_msg *,
+	    struct mcp_stream *, struct mcp_ctx *, enum call_kind);
+
+/* inflight.c */
+void	call_enter(struct mcpd_call *);
+/* after the handler returned: MCP_DONE or MCP_ASYNC */
+enum mcp_disp call_leave(struct mcpd_call *);
+void	call_cancel(struct mcpd_call *, const char *reason);
+
+/* tasks.c */
+void	tasks_free(struct mcp_server *);
+/* tasks/get, tasks/update, tasks/cancel: -1 for another method */
+int	tasks_method(struct mcp_server *, const struct mcp_msg *,
+	    struct mcp_stream *, int caps, enum mcp_disp *);
+
+/* session.c: mcp_session_*() of mcp.h */
+
+/* methods.c */
+/* the capabilities member of initialize and server/discover */
+void	mcp_write_capabilities(struct jw *, int stateless);
+/* the methods common to both eras: 0 with *d, or -1: unknown */
+int	engine_method(struct mcp_server *, struct mcp_session *,
+	    struct mcp_msg *, struct mcp_stream *, enum mcp_disp *);
+
+/* dispatch.c: mcp_dispatch() of mcp.h */
+
+/* stateless.c: mcp_era(), mcp_dispatch_stateless() & co. of mcp.h */
+
+/* subst.c */
+/*
+ * {name} placeholders of mcpd.conf replaced by the arguments (JSON object
+ * j): a malloc'd string, or NULL; *whole is set when tmpl is exactly one
+ * placeholder whose argument is absent (the caller drops the word).
+ */
+char	*subst_args(const char *tmpl, const struct json *j, int *whole);
+
+/* exec.c */
+/* the exec tools of conf, registered; conf is kept while runs of it are */
+int	exec_load(struct mcp_server *, struct mcpd_host *, struct conf *,
+	    char *err, size_t errlen);
+/* a reload replaced the current exec tools: they go once idle */
+void	exec_unload(void);
+
+/* files.c */
+/* the file resources of conf, registered and watched */
+int	files_load(struct mcp_server *, struct mcpd_host *,
+	    const struct conf *, char *err, size_t errlen);
+void	files_unload(void);
+
+/* confcat.c: mcp_load_conf(), mcp_reload_conf() of mcp.h */
+
+/* server.c: mcp_server_*(), mcp_plugin_load() of mcp.h */
 
 #endif

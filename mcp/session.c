@@ -1,10 +1,10 @@
 /*
- * session.c -- session-era sessions of one partition (worker).
+ * session.c -- the session era's sessions of one partition (worker): the
+ * table of them by id, their expiry, and the replay ring of their streams.
  *
- * A session id is base64url(version, partition, 16 random bytes, MAC): the
- * MAC (crypto_auth under the node key, cut to 16 bytes) is checked before
- * any lookup, so a forged id costs no table access, and the partition says
- * which worker owns the session without asking anyone.
+ * A session id is a sealed id (sealid.c) under the node key: a forged one
+ * costs no table access, and a well-formed one names the worker that owns
+ * the session.
  */
 #include "config.h"
 
@@ -14,10 +14,6 @@
 #include "log.h"
 #include "mcp_int.h"
 
-#define SID_VERSION	1
-#define SID_MAC_BYTES	16
-#define SID_RAW		(1 + 2 + MCP_SID_BYTES + SID_MAC_BYTES)
-
 static void	ring_drop_oldest(struct mcp_session *);
 
 static uint64_t
@@ -26,63 +22,23 @@ now_ms_loop(struct mcp_server *srv)
 	return (uint64_t)(ev_now(srv->sv_loop) * 1000.0);
 }
 
-static unsigned
-bucket(const unsigned char *rnd)
-{
-	unsigned v;
-
-	memcpy(&v, rnd, sizeof(v));
-	return v % SESS_BUCKETS;
-}
-
-static void
-mac(const struct mcp_server *srv, const unsigned char *raw,
-    unsigned char *out)
-{
-	unsigned char full[crypto_auth_BYTES];
-
-	crypto_auth(full, raw, 1 + 2 + MCP_SID_BYTES, srv->sv_key);
-	memcpy(out, full, SID_MAC_BYTES);
-}
-
-/* Decode and authenticate; 0 with the raw bytes, or -1 for a forgery. */
-static int
-sid_open(const struct mcp_server *srv, const char *id, unsigned char *raw)
-{
-	unsigned char	m[SID_MAC_BYTES];
-	size_t		n;
-
-	if (strlen(id) > MCP_SID_LEN ||
-	    sodium_base642bin(raw, SID_RAW, id, strlen(id), NULL, &n, NULL,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || n != SID_RAW ||
-	    raw[0] != SID_VERSION)
-		return -1;
-	mac(srv, raw, m);
-	return crypto_verify_16(m, raw + 1 + 2 + MCP_SID_BYTES) == 0 ? 0 : -1;
-}
-
 struct mcp_session *
 mcp_session_new(struct mcp_server *srv)
 {
 	struct mcp_session	*s;
-	unsigned char		 raw[SID_RAW];
+	unsigned char		 rnd[SEALID_RND_BYTES];
 	unsigned		 b;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	raw[0] = SID_VERSION;
-	raw[1] = srv->sv_partition >> 8;
-	raw[2] = srv->sv_partition & 0xff;
-	randombytes_buf(raw + 3, MCP_SID_BYTES);
-	mac(srv, raw, raw + 3 + MCP_SID_BYTES);
-	sodium_bin2base64(s->s_id, sizeof(s->s_id), raw, SID_RAW,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sealid_new(srv->sv_key, srv->sv_partition, rnd, s->s_id,
+	    sizeof(s->s_id));
 	s->s_srv = srv;
 	s->s_log_level = MCPD_LOG_INFO;
 	s->s_used_ms = now_ms_loop(srv);
 	TAILQ_INIT(&s->s_creqs);
 	TAILQ_INIT(&s->s_calls);
-	b = bucket(raw + 3);
+	b = sealid_bucket(rnd, SESS_BUCKETS);
 	s->s_next = srv->sv_buckets[b];
 	srv->sv_buckets[b] = s;
 	TAILQ_INSERT_TAIL(&srv->sv_sessions, s, s_entry);
@@ -94,15 +50,17 @@ struct mcp_session *
 mcp_session_find(struct mcp_server *srv, const char *id, int *owner)
 {
 	struct mcp_session	*s;
-	unsigned char		 raw[SID_RAW];
+	unsigned char		 rnd[SEALID_RND_BYTES];
+	unsigned		 part;
 
 	*owner = -1;
-	if (sid_open(srv, id, raw) == -1)
+	if (sealid_open(srv->sv_key, id, &part, rnd) == -1)
 		return NULL;
-	*owner = raw[1] << 8 | raw[2];
-	if ((unsigned)*owner != srv->sv_partition)
+	*owner = (int)part;
+	if (part != srv->sv_partition)
 		return NULL;
-	for (s = srv->sv_buckets[bucket(raw + 3)]; s != NULL; s = s->s_next)
+	for (s = srv->sv_buckets[sealid_bucket(rnd, SESS_BUCKETS)]; s != NULL;
+	    s = s->s_next)
 		if (strcmp(s->s_id, id) == 0)
 			return s;
 	return NULL;
@@ -135,8 +93,8 @@ mcp_session_close(struct mcp_server *srv, struct mcp_session *s)
 {
 	struct mcp_session	**pp;
 	struct mcpd_call	*c;
-	unsigned char		 raw[SID_RAW];
-	unsigned		 i;
+	unsigned char		 rnd[SEALID_RND_BYTES];
+	unsigned		 i, part;
 
 	if (s->s_get != NULL && s->s_get->s_ops->so_close != NULL)
 		s->s_get->s_ops->so_close(s->s_get);	/* ends it */
@@ -147,8 +105,9 @@ mcp_session_close(struct mcp_server *srv, struct mcp_session *s)
 		if (TAILQ_FIRST(&s->s_calls) == c)
 			call_session_gone(c);
 	}
-	if (sid_open(srv, s->s_id, raw) == 0) {
-		for (pp = &srv->sv_buckets[bucket(raw + 3)]; *pp != NULL;
+	if (sealid_open(srv->sv_key, s->s_id, &part, rnd) == 0) {
+		for (pp = &srv->sv_buckets[sealid_bucket(rnd, SESS_BUCKETS)];
+		    *pp != NULL;
 		    pp = &(*pp)->s_next) {
 			if (*pp == s) {
 				*pp = s->s_next;

@@ -122,13 +122,13 @@ static struct sb_slot		 slot;
 static struct child		 child;
 static struct worker		 wk;
 static struct mcp_server	*other;		/* worker 1's sessions */
-static char			 osid[MCP_SID_LEN + 1];
+static char			 osid[MCP_SID_MAX_CHARS + 1];
 static int			 peer_fd = -1;	/* worker 1's end */
 static struct client		 clients[CLIENTS_MAX];
 static size_t			 nclients;
-static char			 last_sid[MCP_SID_LEN + 1];
+static char			 last_sid[MCP_SID_MAX_CHARS + 1];
 static char			 last_evt[80];
-static char			 perm_sid[MCP_SID_LEN + 1];
+static char			 perm_sid[MCP_SID_MAX_CHARS + 1];
 static jsmntok_t		 toks[TOKS];
 static http_parser_settings	 req_settings, resp_settings;
 static int			 waited;	/* #WAIT in this input */

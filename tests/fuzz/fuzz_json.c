@@ -3,7 +3,7 @@
  *	fuzz_json.c -- libFuzzer target for the JSON tokenizer and writer
  *
  * DESCRIPTION
- *	Each input goes to json_parse() (mcp/json.c).  A document it accepts
+ *	Each input goes to json_parse() (common/json.c).  A document it accepts
  *	must have sane tokens, and written again with the jw_* writer (strings
  *	unescaped with json_strcpy() and escaped again by jw_strn(), numbers
  *	copied with jw_tok()) it must parse again to the same token structure
@@ -19,8 +19,8 @@
  *	config.h with _GNU_SOURCE in .; $SRC the top of the source tree):
  *
  *	clang -g -O1 -fsanitize=fuzzer,address,undefined \
- *	    -fno-sanitize-recover=undefined -I. -I$SRC/mcp -o fuzz_json \
- *	    $SRC/tests/fuzz/fuzz_json.c $SRC/mcp/json.c -lm
+ *	    -fno-sanitize-recover=undefined -I. -I$SRC/common -o fuzz_json \
+ *	    $SRC/tests/fuzz/fuzz_json.c $SRC/common/json.c -lm
  *	./fuzz_json -max_total_time=60 -print_final_stats=1 corpus seeds
  */
 #include "config.h"

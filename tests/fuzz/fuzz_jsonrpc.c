@@ -68,7 +68,7 @@
 #define SESS_KEEP	100	/* sessions kept across inputs */
 #define LIVE_MAX	1000	/* streams with a request in flight */
 #define TICKS		4	/* loop iterations of a #tick */
-#define ID_TEXT_MAX	(MCP_ID_MAX * 2)
+#define ID_TEXT_MAX	(MCP_ID_MAX_BYTES * 2)
 #define TOKS		4096
 
 #define CHECK(c) do {							\
@@ -398,7 +398,7 @@ message(const char *data, size_t len)
 	f->f_batch = m.m_kind == MCP_BATCH;
 	if (m.m_id >= 0) {
 		t = json_text(&m.m_j, m.m_id, &n);
-		f->f_idlong = n >= MCP_ID_MAX;
+		f->f_idlong = n >= MCP_ID_MAX_BYTES;
 		if (n < sizeof(f->f_id)) {
 			memcpy(f->f_id, t, n);
 			f->f_idlen = n;

@@ -237,7 +237,7 @@ fuzz_tools(struct mcp_server *srv)
 		REG(mcpd_register_tool(&host, &t));
 	}
 	/* enough for two pages of tools/list */
-	for (i = 0; i < MCP_PAGE_SIZE + 20; i++) {
+	for (i = 0; i < MCP_PAGE_ITEMS + 20; i++) {
 		memset(&t, 0, sizeof(t));
 		snprintf(name, sizeof(name), "t%03zu", i);
 		t.name = name;

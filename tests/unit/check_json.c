@@ -3,7 +3,7 @@
  *	check_json.c -- unit tests of the JSON tokenizer and writer
  *
  * DESCRIPTION
- *	json_parse() (mcp/json.c) against tables of valid and invalid
+ *	json_parse() (common/json.c) against tables of valid and invalid
  *	documents, each case its own test: every escape, surrogate pairs,
  *	UTF-8 of every length, numbers of every shape, the depth limit on
  *	both sides, the token limit, and all the ways jsmn alone would let

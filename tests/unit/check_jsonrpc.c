@@ -297,7 +297,7 @@ END_TEST
 START_TEST(test_sessions)
 {
 	struct mcp_session	*s = initialized("2025-11-25"), *f;
-	char			 id[MCP_SID_LEN + 1];
+	char			 id[MCP_SID_MAX_CHARS + 1];
 	int			 owner;
 
 	snprintf(id, sizeof(id), "%s", mcp_session_id(s));

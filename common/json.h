@@ -1,7 +1,7 @@
 /*
- * json.h -- JSON for the MCP engine: a zero-allocation tokenizer (jsmn, in
- * strict mode, plus the checks jsmn leaves out) and a writer that appends
- * to a reusable buffer.
+ * json.h -- JSON for mcpd (the MCP engine, the config parser): a
+ * zero-allocation tokenizer (jsmn, in strict mode, plus the checks jsmn
+ * leaves out) and a writer that appends to a reusable buffer.
  *
  * Parsing never allocates: tokens go into an array the caller owns (one per
  * worker), and strings are read in place.  Writing appends into a growable

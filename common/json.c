@@ -1,7 +1,6 @@
 /*
- * json.c -- JSON for the MCP engine: one validating pass that writes
- * jsmn's tokens behind json_parse(), lookups that read strings in place,
- * and the writer.
+ * json.c -- JSON for mcpd: one validating pass that writes jsmn's tokens
+ * behind json_parse(), lookups that read strings in place, and the writer.
  *
  * Nothing here allocates except the writer's buffer, which grows by
  * doubling and is kept across jw_reset().  Nothing recurses.
@@ -337,10 +336,7 @@ json_check(const unsigned char *s, size_t len, struct tokfill *f)
 		switch (st) {
 		case FIRST_VALUE:
 			if (s[p] == ']') {
-				if ((k = cont[--depth]) != -1)
-					f->t[k].end = (int)(p + 1);
-				p++;
-				st = AFTER;
+				st = AFTER;	/* which closes the empty array */
 				continue;
 			}
 			/* FALLTHROUGH */
@@ -391,10 +387,7 @@ json_check(const unsigned char *s, size_t len, struct tokfill *f)
 			break;
 		case FIRST_KEY:
 			if (s[p] == '}') {
-				if ((k = cont[--depth]) != -1)
-					f->t[k].end = (int)(p + 1);
-				p++;
-				st = AFTER;
+				st = AFTER;	/* which closes the empty object */
 				continue;
 			}
 			/* FALLTHROUGH */

@@ -1,0 +1,310 @@
+/*
+ * taskstore.c -- the tasks a worker keeps (tasks extension of 2026-07-28):
+ * their records, ids, status, the result or error of their call, the
+ * questions they wait on, their expiry, and a task as JSON.
+ *
+ * A task id is a sealed id (sealid.c) under a subkey of the node key: a
+ * forged id costs no table access, and the partition names the worker that
+ * keeps the task, so a tasks/get that lands elsewhere is handed over like
+ * a session-era request.  What a task does to its running call (cancel it,
+ * answer it) is tasks.c's.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mcp_int.h"
+
+#define TASK_BUCKETS	1024
+
+static const char *const status_names[] = {
+	"working", "input_required", "completed", "failed", "cancelled"
+};
+
+uint64_t
+task_now_ms(struct mcp_server *srv)
+{
+	return (uint64_t)(ev_now(srv->sv_loop) * 1000.0);
+}
+
+void
+taskstore_init(struct mcp_server *srv)
+{
+	crypto_kdf_derive_from_key(srv->sv_task_key, sizeof(srv->sv_task_key),
+	    2, "mcpdtask", srv->sv_key);
+}
+
+void
+taskstore_free(struct mcp_server *srv)
+{
+	free(srv->sv_task_buckets);
+	srv->sv_task_buckets = NULL;
+	sodium_memzero(srv->sv_task_key, sizeof(srv->sv_task_key));
+}
+
+int
+mcp_task_owner(struct mcp_server *srv, const char *id)
+{
+	unsigned char	rnd[SEALID_RND_BYTES];
+	unsigned	part;
+
+	if (sealid_open(srv->sv_task_key, id, &part, rnd) == -1)
+		return -1;
+	return (int)part;
+}
+
+unsigned
+mcp_task_count(const struct mcp_server *srv)
+{
+	return srv->sv_ntasks;
+}
+
+int
+task_id_open(struct mcp_server *srv, const char *id, unsigned char *rnd)
+{
+	unsigned part;
+
+	if (srv->sv_task_buckets == NULL ||
+	    sealid_open(srv->sv_task_key, id, &part, rnd) == -1)
+		return -1;
+	return 0;
+}
+
+struct mcp_task *
+task_lookup(struct mcp_server *srv, const unsigned char *rnd)
+{
+	struct mcp_task *k;
+
+	for (k = srv->sv_task_buckets[sealid_bucket(rnd, TASK_BUCKETS)];
+	    k != NULL; k = k->k_next)
+		if (memcmp(k->k_rnd, rnd, SEALID_RND_BYTES) == 0)
+			return k;
+	return NULL;
+}
+
+struct mcp_task *
+task_new(struct mcp_server *srv, struct mcpd_call *c)
+{
+	struct mcp_task	*k;
+	unsigned	 b;
+
+	if (srv->sv_task_buckets == NULL &&
+	    (srv->sv_task_buckets = calloc(TASK_BUCKETS,
+	    sizeof(*srv->sv_task_buckets))) == NULL)
+		return NULL;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return NULL;
+	sealid_new(srv->sv_task_key, srv->sv_partition, k->k_rnd, k->k_id,
+	    sizeof(k->k_id));
+	k->k_created = k->k_updated = task_now_ms(srv);
+	k->k_expires = k->k_created + srv->sv_task_ttl_ms;
+	k->k_status = T_WORKING;
+	k->k_call = c;
+	b = sealid_bucket(k->k_rnd, TASK_BUCKETS);
+	k->k_next = srv->sv_task_buckets[b];
+	srv->sv_task_buckets[b] = k;
+	TAILQ_INSERT_TAIL(&srv->sv_tasks, k, k_entry);
+	srv->sv_ntasks++;
+	c->c_task = k;
+	return k;
+}
+
+/* (they are in creation order: the first is the oldest) */
+struct mcp_task *
+task_expired(struct mcp_server *srv)
+{
+	struct mcp_task *k = TAILQ_FIRST(&srv->sv_tasks);
+
+	return k != NULL && k->k_expires <= task_now_ms(srv) ? k : NULL;
+}
+
+static void
+input_free(struct task_input *in)
+{
+	free(in->i_key);
+	free(in->i_request);
+	memset(in, 0, sizeof(*in));
+}
+
+/* (when c has ended already, its replies can only let go of what they hold) */
+void
+task_inputs_drop(struct mcp_task *k, struct mcpd_call *c, const char *why)
+{
+	struct task_input	 in;
+	char			 err[200];
+	int			 n;
+
+	n = snprintf(err, sizeof(err), "{\"code\":%d,\"message\":\"%s\"}",
+	    MCP_SERVER_ERROR, why);
+	while (k->k_nin > 0) {
+		in = k->k_in[--k->k_nin];
+		memset(&k->k_in[k->k_nin], 0, sizeof(in));
+		if (c != NULL && in.i_fn != NULL)
+			in.i_fn(c, 1, err, (size_t)n, in.i_arg);
+		free(in.i_key);
+		free(in.i_request);
+	}
+}
+
+void
+task_unlink(struct mcp_server *srv, struct mcp_task *k)
+{
+	struct mcp_task **pp;
+
+	for (pp = &srv->sv_task_buckets[sealid_bucket(k->k_rnd,
+	    TASK_BUCKETS)]; *pp != NULL; pp = &(*pp)->k_next)
+		if (*pp == k) {
+			*pp = k->k_next;
+			break;
+		}
+	TAILQ_REMOVE(&srv->sv_tasks, k, k_entry);
+	srv->sv_ntasks--;
+}
+
+void
+task_free(struct mcp_task *k)
+{
+	while (k->k_nin > 0)
+		input_free(&k->k_in[--k->k_nin]);
+	free(k->k_end);
+	free(k);
+}
+
+static void
+iso_time(uint64_t ms, char *buf, size_t len)
+{
+	struct tm	tm;
+	time_t		t = (time_t)(ms / 1000);
+
+	gmtime_r(&t, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000));
+}
+
+void
+task_write(struct jw *w, const struct mcp_task *k)
+{
+	char		 t[64];
+	unsigned	 i;
+
+	jw_key(w, "taskId");
+	jw_str(w, k->k_id);
+	jw_key(w, "status");
+	jw_str(w, status_names[k->k_status]);
+	iso_time(k->k_created, t, sizeof(t));
+	jw_key(w, "createdAt");
+	jw_str(w, t);
+	iso_time(k->k_updated, t, sizeof(t));
+	jw_key(w, "lastUpdatedAt");
+	jw_str(w, t);
+	jw_key(w, "ttlMs");
+	jw_uint(w, k->k_expires - k->k_created);
+	jw_key(w, "pollIntervalMs");
+	jw_uint(w, MCP_TASK_POLL_MS);
+	if (k->k_status == T_INPUT && k->k_nin > 0) {
+		jw_key(w, "inputRequests");
+		jw_obj(w);
+		for (i = 0; i < k->k_nin; i++) {
+			jw_key(w, k->k_in[i].i_key);
+			jw_raw(w, k->k_in[i].i_request,
+			    strlen(k->k_in[i].i_request));
+		}
+		jw_obj_end(w);
+	}
+	if (k->k_status == T_COMPLETED && k->k_end != NULL) {
+		jw_key(w, "result");
+		jw_raw(w, k->k_end, strlen(k->k_end));
+	}
+	if (k->k_status == T_FAILED && k->k_end != NULL) {
+		jw_key(w, "error");
+		jw_raw(w, k->k_end, strlen(k->k_end));
+	}
+}
+
+void
+task_set_status(struct mcp_server *srv, struct mcp_task *k,
+    enum task_status s)
+{
+	k->k_status = s;
+	k->k_updated = task_now_ms(srv);
+}
+
+int
+task_terminal(const struct mcp_task *k)
+{
+	return k->k_status >= T_COMPLETED;
+}
+
+void
+task_end(struct mcpd_call *c, int is_error, const char *json, size_t len)
+{
+	struct mcp_task *k = c->c_task;
+
+	if (k == NULL || task_terminal(k))
+		return;		/* cancelled meanwhile: it goes nowhere */
+	free(k->k_end);
+	if ((k->k_end = strndup(json, len)) != NULL) {
+		char *p;
+
+		/* a plugin's JSON: CR and LF only between tokens */
+		for (p = k->k_end; *p != '\0'; p++)
+			if (*p == '\n' || *p == '\r')
+				*p = ' ';
+	}
+	task_set_status(c->c_srv, k, is_error ? T_FAILED : T_COMPLETED);
+	/* the call is done (c_done): its replies only let go */
+	task_inputs_drop(k, c, "the task ended");
+}
+
+void
+task_call_gone(struct mcpd_call *c)
+{
+	struct mcp_task *k = c->c_task;
+
+	if (k == NULL)
+		return;
+	c->c_task = NULL;
+	k->k_call = NULL;
+	if (!task_terminal(k)) {
+		/* ended without a word: a failure */
+		free(k->k_end);
+		k->k_end = strdup("{\"code\":-32603,\"message\":\"the tool "
+		    "ended without a result\"}");
+		task_set_status(c->c_srv, k, T_FAILED);
+	}
+}
+
+int
+task_input(struct mcpd_call *c, const char *key, const char *method,
+    const char *params, mcpd_reply_fn fn, void *arg)
+{
+	struct mcp_task		*k = c->c_task;
+	struct task_input	*in;
+	struct jw		 w;
+	unsigned		 i;
+
+	if (task_terminal(k) || k->k_nin >= MCP_INPUTS_MAX)
+		return -1;
+	for (i = 0; i < k->k_nin; i++)
+		if (strcmp(k->k_in[i].i_key, key) == 0)
+			return -1;	/* keys are unique */
+	jw_init(&w);
+	jw_obj(&w);
+	rpc_write_request(&w, method, params);
+	jw_obj_end(&w);
+	in = &k->k_in[k->k_nin];
+	if (w.err || (in->i_key = strdup(key)) == NULL) {
+		jw_free(&w);
+		return -1;
+	}
+	in->i_request = w.buf;		/* the buffer is the text */
+	in->i_fn = fn;
+	in->i_arg = arg;
+	k->k_nin++;
+	task_set_status(c->c_srv, k, T_INPUT);
+	return 0;
+}
