@@ -155,7 +155,7 @@ LOGFN(log_notice, LOG_NOTICE, 1)
 LOGFN(log_debug, LOG_DEBUG, log_verbose)
 
 /* the line with strerror(errno) after it */
-static void
+static void __attribute__((format(printf, 2, 0)))
 vlog_errno(int pri, const char *fmt, va_list ap)
 {
 	char err[128];
