@@ -292,6 +292,16 @@ int	cap_bit(const char *);
 
 /* abijson.c: mcpd_json_*() of the plugin ABI, nothing else */
 
+/*
+ * The engine's clock: the loop's wall time (ev_now) in ms, what session
+ * use, requestState expiry and task times are counted in.
+ */
+static inline uint64_t
+loop_ms(const struct mcp_server *srv)
+{
+	return (uint64_t)(ev_now(srv->sv_loop) * 1000.0);
+}
+
 /* sealid.c */
 /* a new id of partition into id (SEALID_LEN + 1), its randomness in rnd */
 void	sealid_new(const unsigned char *key, unsigned partition,
@@ -407,7 +417,6 @@ void	task_free(struct mcp_task *);
 int	task_terminal(const struct mcp_task *);
 void	task_set_status(struct mcp_server *, struct mcp_task *,
 	    enum task_status);
-uint64_t task_now_ms(struct mcp_server *);
 /* the task's fields (a Task object's members) into an open object */
 void	task_write(struct jw *, const struct mcp_task *);
 /*

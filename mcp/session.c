@@ -16,12 +16,6 @@
 
 static void	ring_drop_oldest(struct mcp_session *);
 
-static uint64_t
-now_ms_loop(struct mcp_server *srv)
-{
-	return (uint64_t)(ev_now(srv->sv_loop) * 1000.0);
-}
-
 struct mcp_session *
 mcp_session_new(struct mcp_server *srv)
 {
@@ -35,7 +29,7 @@ mcp_session_new(struct mcp_server *srv)
 	    sizeof(s->s_id));
 	s->s_srv = srv;
 	s->s_log_level = MCPD_LOG_INFO;
-	s->s_used_ms = now_ms_loop(srv);
+	s->s_used_ms = loop_ms(srv);
 	TAILQ_INIT(&s->s_creqs);
 	TAILQ_INIT(&s->s_calls);
 	b = sealid_bucket(rnd, SESS_BUCKETS);
@@ -83,7 +77,7 @@ mcp_session_touch(struct mcp_session *s)
 {
 	struct mcp_server *srv = s->s_srv;
 
-	s->s_used_ms = now_ms_loop(srv);
+	s->s_used_ms = loop_ms(srv);
 	TAILQ_REMOVE(&srv->sv_sessions, s, s_entry);
 	TAILQ_INSERT_TAIL(&srv->sv_sessions, s, s_entry);
 }
@@ -145,7 +139,7 @@ unsigned
 mcp_session_expire(struct mcp_server *srv, uint64_t idle_ms)
 {
 	struct mcp_session	*s, *next;
-	uint64_t		 now = now_ms_loop(srv);
+	uint64_t		 now = loop_ms(srv);
 	unsigned		 n = 0;
 
 	/* the list is in order of last use: stop at the first fresh one */

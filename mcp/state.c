@@ -74,7 +74,7 @@ state_seal(struct mcp_server *srv, const struct mcpd_call *c,
 	randombytes_buf(raw + 1, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
 	ct = raw + 1 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
 	/* plaintext: expiry (ms, big-endian), then the answers */
-	exp = (uint64_t)(ev_now(srv->sv_loop) * 1000.0) + srv->sv_state_ttl_ms;
+	exp = loop_ms(srv) + srv->sv_state_ttl_ms;
 	for (i = 0; i < 8; i++)
 		ct[i] = (unsigned char)(exp >> (56 - 8 * i));
 	memcpy(ct + 8, answers, len);
@@ -132,7 +132,7 @@ state_open(struct mcp_server *srv, const struct mcpd_call *c,
 	}
 	for (i = 0; i < 8; i++)
 		exp = exp << 8 | raw[hdr + i];
-	if ((uint64_t)(ev_now(srv->sv_loop) * 1000.0) > exp) {
+	if (loop_ms(srv) > exp) {
 		free(raw);
 		*why = "requestState has expired";
 		return -1;

@@ -219,7 +219,7 @@ do_update(struct mcp_server *srv, const struct mcp_msg *m,
 	if (ngot > 0 && k->k_nin == 0)
 		task_set_status(srv, k, T_WORKING);
 	else if (ngot > 0)
-		k->k_updated = task_now_ms(srv);
+		k->k_updated = loop_ms(srv);
 	/* the answers go to the call; it may ask again, or end */
 	for (i = 0; i < ngot; i++) {
 		if (k->k_call != NULL && !c->c_done)

@@ -24,12 +24,6 @@ static const char *const status_names[] = {
 	"working", "input_required", "completed", "failed", "cancelled"
 };
 
-uint64_t
-task_now_ms(struct mcp_server *srv)
-{
-	return (uint64_t)(ev_now(srv->sv_loop) * 1000.0);
-}
-
 void
 taskstore_init(struct mcp_server *srv)
 {
@@ -99,7 +93,7 @@ task_new(struct mcp_server *srv, struct mcpd_call *c)
 		return NULL;
 	sealid_new(srv->sv_task_key, srv->sv_partition, k->k_rnd, k->k_id,
 	    sizeof(k->k_id));
-	k->k_created = k->k_updated = task_now_ms(srv);
+	k->k_created = k->k_updated = loop_ms(srv);
 	k->k_expires = k->k_created + srv->sv_task_ttl_ms;
 	k->k_status = T_WORKING;
 	k->k_call = c;
@@ -118,7 +112,7 @@ task_expired(struct mcp_server *srv)
 {
 	struct mcp_task *k = TAILQ_FIRST(&srv->sv_tasks);
 
-	return k != NULL && k->k_expires <= task_now_ms(srv) ? k : NULL;
+	return k != NULL && k->k_expires <= loop_ms(srv) ? k : NULL;
 }
 
 static void
@@ -230,7 +224,7 @@ task_set_status(struct mcp_server *srv, struct mcp_task *k,
     enum task_status s)
 {
 	k->k_status = s;
-	k->k_updated = task_now_ms(srv);
+	k->k_updated = loop_ms(srv);
 }
 
 int

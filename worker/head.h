@@ -53,7 +53,7 @@ struct rhead {
 	char		 rh_origin[256];
 	char		 rh_accept[256];
 	char		 rh_ctype[128];
-	char		 rh_sid[MCP_SID_LEN + 2];
+	char		 rh_sid[MCP_SID_MAX_CHARS + 2];
 	char		 rh_proto[32];
 	char		 rh_lastevent[80];
 	char		 rh_method[80];

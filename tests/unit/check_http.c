@@ -126,9 +126,9 @@ START_TEST(a_value_kept_whole_or_refused)
 	    NULL);
 	/* the longest that fits is kept */
 	head_init(&h, MAX);
-	sid[MCP_SID_LEN + 1] = '\0';
+	sid[MCP_SID_MAX_CHARS + 1] = '\0';
 	ck_assert_int_eq(head_add(&h, "Mcp-Session-Id", sid), 0);
-	ck_assert_uint_eq(strlen(head_get(&h, HH_SID)), MCP_SID_LEN + 1);
+	ck_assert_uint_eq(strlen(head_get(&h, HH_SID)), MCP_SID_MAX_CHARS + 1);
 }
 END_TEST
 
