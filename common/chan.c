@@ -4,7 +4,7 @@
  * Outgoing messages are packed into a batch frame that is sent at the end of
  * the loop iteration (ev_prepare) or as soon as the next message would not
  * fit.  A frame the socket cannot take now waits in a queue bounded by
- * CHAN_QUEUE_MAX bytes.  Incoming frames are decoded strictly, checked for
+ * CHAN_QUEUE_MAX_BYTES.  Incoming frames are decoded strictly, checked for
  * sequence and generation, and handed to the owner one message at a time.
  */
 #include "config.h"
@@ -56,7 +56,7 @@ struct chan {
 };
 
 /* one receive buffer per process; frames are handled before the next read */
-static char	rxbuf[MSG_FRAME_MAX + 1];
+static char	rxbuf[MSG_FRAME_MAX_BYTES + 1];
 
 static void	chan_read_cb(struct ev_loop *, ev_io *, int);
 static void	chan_write_cb(struct ev_loop *, ev_io *, int);
@@ -255,7 +255,7 @@ chan_send(struct chan *ch, uint32_t type, int fd, ...)
 		errno = EPIPE;
 		return -1;
 	}
-	if (chan_queued(ch) > CHAN_QUEUE_MAX) {
+	if (chan_queued(ch) > CHAN_QUEUE_MAX_BYTES) {
 		if (fd != -1)
 			close(fd);
 		errno = ENOBUFS;

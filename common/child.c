@@ -193,7 +193,7 @@ on_start(void)
 static void
 dispatch_sup(struct chan *ch, struct msg *m, void *arg)
 {
-	char addr[CONF_ADDR_MAX];
+	char addr[CONF_ADDR_MAX_BYTES];
 
 	switch (m->m_type) {
 	case MSG_SUP_CONF:

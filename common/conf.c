@@ -183,7 +183,7 @@ conf_defaults(struct conf *c)
 	c->c_task_ttl_ms = DEF_TASK_TTL_MS;
 	c->c_max_pending = DEF_MAX_PENDING;
 	c->c_max_pending_conn = DEF_MAX_PENDING_CONN;
-	c->c_max_output_buffer = DEF_MAX_OUTPUT_BUFFER;
+	c->c_max_output_buffer = DEF_MAX_OUTPUT_BUFFER_BYTES;
 	c->c_alert_window_ms = DEF_ALERT_WINDOW_MS;
 	c->c_alert_min_requests = DEF_ALERT_MIN_REQUESTS;
 	c->c_alert_errors_ppm[0] = DEF_ALERT_YELLOW_PPM;

@@ -14,18 +14,18 @@
 #include "mcpd.h"
 
 #define CONF_LISTENERS_MAX	16
-#define CONF_PATH_MAX		256	/* bytes in a path, including NUL */
-#define CONF_ADDR_MAX		64	/* bytes in a listen address */
+#define CONF_PATH_MAX_BYTES		256	/* a path, including NUL */
+#define CONF_ADDR_MAX_BYTES		64	/* a listen address */
 #define CONF_ERRORS_MAX		32	/* errors kept for the caller */
 #define CONF_INCLUDE_DEPTH	8	/* nested includes below the top file */
 #define CONF_DURATION_LEN	16	/* conf_fmt_duration() buffer */
 #define CONF_SIZE_LEN		24	/* conf_fmt_size() buffer */
 #define CONF_PLUGINS_MAX	16
-#define CONF_PLUGIN_ARG_MAX	1024	/* bytes in a plugin argument, with NUL */
-#define CONF_MCP_PATH_MAX	128	/* bytes in mcp-path, including NUL */
+#define CONF_PLUGIN_ARG_MAX_BYTES	1024	/* an argument, with NUL */
+#define CONF_MCP_PATH_MAX_BYTES	128	/* mcp-path, including NUL */
 #define CONF_ALLOW_MAX		32	/* allow-host, and allow-origin, lines */
-#define CONF_HOST_MAX		256	/* bytes in an allow-host, with NUL */
-#define CONF_ORIGIN_MAX		256	/* bytes in an allow-origin, with NUL */
+#define CONF_HOST_MAX_BYTES		256	/* an allow-host, with NUL */
+#define CONF_ORIGIN_MAX_BYTES		256	/* an allow-origin, with NUL */
 #define CONF_HEADER_SIZE_MIN	1024U		/* max-header-size 1K.. */
 #define CONF_HEADER_SIZE_MAX	(64U * 1024)	/* ..64K */
 #define CONF_BODY_SIZE_MIN	1024U		/* max-body-size 1K.. */
@@ -56,7 +56,7 @@
 #define DEF_RESOURCE_CACHE_TTL_MS 0		/* resources/read ttlMs */
 #define DEF_MAX_PENDING		500000		/* requests in flight */
 #define DEF_MAX_PENDING_CONN	10000		/* the same, per conn */
-#define DEF_MAX_OUTPUT_BUFFER	(8U * 1024 * 1024) /* bytes per conn */
+#define DEF_MAX_OUTPUT_BUFFER_BYTES	(8U * 1024 * 1024) /* bytes per conn */
 #define DEF_ALERT_WINDOW_MS	60000		/* sliding window */
 #define DEF_ALERT_MIN_REQUESTS	100		/* in the window, to judge */
 #define DEF_ALERT_YELLOW_PPM	500		/* 0.05 % failures */
@@ -97,15 +97,16 @@ enum conf_auto_shutdown {
 
 struct conf_listener {
 	enum listen_kind	l_kind;
-	char			l_addr[CONF_ADDR_MAX];	/* "127.0.0.1", "::1", "*" */
+	/* "127.0.0.1", "::1", "*" */
+	char			l_addr[CONF_ADDR_MAX_BYTES];
 	uint16_t		l_port;
 	int			l_line;			/* where it was declared */
 };
 
 /* "plugin PATH [ARGUMENT]", in the order of the file. */
 struct conf_plugin {
-	char			p_path[CONF_PATH_MAX];	/* absolute */
-	char			p_arg[CONF_PLUGIN_ARG_MAX]; /* "": none */
+	char			p_path[CONF_PATH_MAX_BYTES];	/* absolute */
+	char			p_arg[CONF_PLUGIN_ARG_MAX_BYTES]; /* "": none */
 	int			p_line;			/* where it was declared */
 };
 
@@ -125,7 +126,7 @@ struct conf_spec {
 #define CONF_PROMPT_ARGS_MAX	32
 #define CONF_PROMPT_MSGS_MAX	32
 #define DEF_TOOL_TIMEOUT_MS	30000
-#define DEF_TOOL_OUTPUT_MAX	(1024 * 1024)	/* bytes of stdout kept */
+#define DEF_TOOL_OUTPUT_MAX_BYTES	(1024 * 1024)	/* of stdout, kept */
 #define DEF_TOOL_CONCURRENCY	4		/* runs at once, per worker */
 #define DEF_RESOURCE_SIZE_MAX	(4 * 1024 * 1024) /* bytes read */
 
@@ -187,15 +188,15 @@ struct conf_prompt {
 };
 
 struct conf {
-	char			 c_file[CONF_PATH_MAX];
+	char			 c_file[CONF_PATH_MAX_BYTES];
 
 	uint32_t		 c_workers;		/* 0: computed */
 	uint64_t		 c_max_connections;
 	uint32_t		 c_worker_connections;	/* 0: computed */
 
-	char			 c_pidfile[CONF_PATH_MAX];
-	char			 c_control_socket[CONF_PATH_MAX];
-	char			 c_log_file[CONF_PATH_MAX]; /* "": syslog */
+	char			 c_pidfile[CONF_PATH_MAX_BYTES];
+	char			 c_control_socket[CONF_PATH_MAX_BYTES];
+	char			 c_log_file[CONF_PATH_MAX_BYTES]; /* "" syslog */
 
 	enum conf_strategy	 c_strategy;
 	uint32_t		 c_restart_intensity;
@@ -212,7 +213,7 @@ struct conf {
 	uint32_t		 c_nlisteners;
 
 	/* MCP Streamable HTTP */
-	char			 c_mcp_path[CONF_MCP_PATH_MAX];
+	char			 c_mcp_path[CONF_MCP_PATH_MAX_BYTES];
 	uint32_t		 c_max_header_size;	/* bytes */
 	uint32_t		 c_max_body_size;	/* bytes */
 	uint32_t		 c_header_timeout_ms;
@@ -234,7 +235,8 @@ struct conf {
 	uint32_t		 c_alert_p95_ms[2];	/* yellow, red */
 	uint32_t		 c_alert_pending_ppm;	/* of max-pending */
 	uint32_t		 c_alert_hold_ms;
-	char			 c_alert_command[CONF_PATH_MAX]; /* "": none */
+	/* "": none */
+	char			 c_alert_command[CONF_PATH_MAX_BYTES];
 	uint32_t		 c_connections_soft;	/* 0: 80 % of max */
 	uint32_t		 c_max_sessions;	/* session era, node */
 	uint32_t		 c_initialize_rate;	/* a second, address */
@@ -245,13 +247,15 @@ struct conf {
 	 * Host header names (lower case, no port; "[::1]" for IPv6), the
 	 * defaults unless the file has allow-host lines.  A single "*": any.
 	 */
-	char			 c_allow_hosts[CONF_ALLOW_MAX][CONF_HOST_MAX];
+	char			 c_allow_hosts[CONF_ALLOW_MAX]
+				    [CONF_HOST_MAX_BYTES];
 	uint32_t		 c_nallow_hosts;
 	/*
 	 * Origin header values, "scheme://host[:port]" in lower case.  None:
 	 * an origin whose host is an allowed host passes.  A single "*": any.
 	 */
-	char			 c_allow_origins[CONF_ALLOW_MAX][CONF_ORIGIN_MAX];
+	char			 c_allow_origins[CONF_ALLOW_MAX]
+				    [CONF_ORIGIN_MAX_BYTES];
 	uint32_t		 c_nallow_origins;
 
 	struct conf_plugin	 c_plugins[CONF_PLUGINS_MAX];
@@ -269,7 +273,7 @@ struct conf {
 };
 
 struct conf_errors {
-	char	e_msg[CONF_ERRORS_MAX][CONF_PATH_MAX + 160];
+	char	e_msg[CONF_ERRORS_MAX][CONF_PATH_MAX_BYTES + 160];
 	int	e_count;	/* total, may exceed CONF_ERRORS_MAX */
 };
 

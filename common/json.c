@@ -21,8 +21,9 @@
 #if JSON_DEPTH_MAX > 64
 #error "json_check keeps its stack of containers in 64 bits"
 #endif
-#define NUMBER_MAX	512		/* longest number json_double reads */
-#define JW_CAP_MIN	256
+/* the longest number json_double reads */
+#define NUMBER_MAX_BYTES	512
+#define JW_CAP_MIN_BYTES	256
 
 /*
  * String bytes that need a closer look: the quote, the backslash, control
@@ -723,14 +724,14 @@ json_int64(const struct json *j, int i, int64_t *v)
 int
 json_double(const struct json *j, int i, double *v)
 {
-	char	 buf[NUMBER_MAX + 1];
+	char	 buf[NUMBER_MAX_BYTES + 1];
 	double	 d;
 	size_t	 n;
 
 	if (json_type(j, i) != JSON_NUMBER)
 		return -1;
 	n = (size_t)(j->t[i].end - j->t[i].start);
-	if (n > NUMBER_MAX)
+	if (n > NUMBER_MAX_BYTES)
 		return -1;
 	memcpy(buf, j->js + j->t[i].start, n);
 	buf[n] = '\0';
@@ -799,7 +800,7 @@ jw_grow(struct jw *w, size_t n)
 	if (n > SIZE_MAX - 1 - w->len)
 		goto fail;
 	need = w->len + n + 1;
-	cap = w->cap ? w->cap : JW_CAP_MIN;
+	cap = w->cap ? w->cap : JW_CAP_MIN_BYTES;
 	while (cap < need) {
 		if (cap > SIZE_MAX / 2) {
 			cap = need;
@@ -915,7 +916,7 @@ jw_arr_end(struct jw *w)
  * Room is made for the worst case (6 bytes out for one in) of one chunk
  * at a time, then the chunk is written without further checks.
  */
-#define ESC_CHUNK	4096
+#define ESC_CHUNK_BYTES	4096
 
 static void
 jw_esc(struct jw *w, const unsigned char *s, size_t n)
@@ -925,7 +926,7 @@ jw_esc(struct jw *w, const unsigned char *s, size_t n)
 
 	jw_putc(w, '"');
 	while (i < n) {
-		end = n - i > ESC_CHUNK ? i + ESC_CHUNK : n;
+		end = n - i > ESC_CHUNK_BYTES ? i + ESC_CHUNK_BYTES : n;
 		/* a UTF-8 sequence may run 3 bytes past end */
 		if (jw_room(w, 6 * (end - i) + 4) == -1)
 			return;

@@ -14,7 +14,7 @@
 
 #include "log.h"
 
-#define LOG_LINE_MAX	2048	/* bytes in one formatted line */
+#define LOG_LINE_MAX_BYTES	2048	/* bytes in one formatted line */
 
 static enum log_dest	 log_dest = LOG_TO_STDERR;
 static int		 log_verbose;
@@ -96,7 +96,8 @@ static void vlog(int, const char *, va_list, const char *)
 static void
 vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 {
-	char		 msg[LOG_LINE_MAX], line[LOG_LINE_MAX + 128];
+	char		 msg[LOG_LINE_MAX_BYTES];
+	char		 line[LOG_LINE_MAX_BYTES + 128];
 	struct timespec	 ts;
 	struct tm	 tm;
 	int		 saved = errno, n;

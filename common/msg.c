@@ -85,7 +85,7 @@ msg_vpack(msgpack_sbuffer *sb, const struct msg_proto *p, uint32_t type,
 		case 's':
 			s = va_arg(ap, const char *);
 			n = s != NULL ? strlen(s) : 0;
-			if (n > MSG_FRAME_MAX) {
+			if (n > MSG_FRAME_MAX_BYTES) {
 				sb->size = before;
 				errno = EMSGSIZE;
 				return -1;
@@ -97,7 +97,7 @@ msg_vpack(msgpack_sbuffer *sb, const struct msg_proto *p, uint32_t type,
 		case 'b':
 			s = va_arg(ap, const char *);
 			n = va_arg(ap, size_t);
-			if (n > MSG_FRAME_MAX) {
+			if (n > MSG_FRAME_MAX_BYTES) {
 				sb->size = before;
 				errno = EMSGSIZE;
 				return -1;
@@ -112,7 +112,7 @@ msg_vpack(msgpack_sbuffer *sb, const struct msg_proto *p, uint32_t type,
 			return -1;
 		}
 	}
-	if (sb->size > MSG_FRAME_MAX) {
+	if (sb->size > MSG_FRAME_MAX_BYTES) {
 		sb->size = before;
 		errno = EMSGSIZE;
 		return -1;
@@ -306,9 +306,9 @@ msg_unpack_frame(const struct msg_proto *p, const char *buf, size_t len,
 		snprintf(err, errlen, "empty frame");
 		return -1;
 	}
-	if (len > MSG_FRAME_MAX) {
+	if (len > MSG_FRAME_MAX_BYTES) {
 		snprintf(err, errlen, "frame of %zu bytes exceeds %d", len,
-		    MSG_FRAME_MAX);
+		    MSG_FRAME_MAX_BYTES);
 		return -1;
 	}
 	if (fd != -1 && !allow_fd) {

@@ -22,10 +22,10 @@
 #include <ev.h>
 #include <msgpack.h>
 
-#define MSG_FRAME_MAX		(64 * 1024)	/* bytes in one frame */
+#define MSG_FRAME_MAX_BYTES	(64 * 1024)	/* one frame */
 #define MSG_FIELDS_MAX		24		/* fields in one message */
 #define MSG_PER_FRAME_MAX	256		/* messages in one frame */
-#define CHAN_QUEUE_MAX		(4 * 1024 * 1024) /* bytes queued to a peer */
+#define CHAN_QUEUE_MAX_BYTES	(4 * 1024 * 1024) /* queued to a peer */
 #define CHAN_READ_ROUNDS	64		/* frames read per wakeup */
 
 #define MSG(name, fmt, fd, dir)	MSG_##name,
@@ -88,7 +88,7 @@ const char	*msg_dir(const struct msg_proto *, uint32_t type);
  * Codec, usable without a channel (tests, fuzzers).  msg_pack appends one
  * message to buf; fields are passed as uint64_t (u), int64_t (i),
  * const char * (s) and const void *, size_t (b: bytes).  Returns 0, or -1 with errno EMSGSIZE when the frame
- * would pass MSG_FRAME_MAX (buf unchanged) or EINVAL for a bad type.
+ * would pass MSG_FRAME_MAX_BYTES (buf unchanged) or EINVAL for a bad type.
  */
 int	msg_pack(msgpack_sbuffer *, const struct msg_proto *, uint32_t type,
 	    uint32_t gen, uint32_t seq, ...);
@@ -124,7 +124,7 @@ void		 chan_set_gen(struct chan *, uint32_t ours, uint32_t theirs);
  * Queue one message (fields as for msg_pack); a message with fd >= 0 takes
  * ownership of fd.  Batched messages go out at the end of the loop
  * iteration or when the frame is full.  -1 with errno ENOBUFS when the peer
- * has CHAN_QUEUE_MAX bytes unread (the caller decides: kill or drop it).
+ * has CHAN_QUEUE_MAX_BYTES bytes unread (the caller decides: kill or drop it).
  */
 int		 chan_send(struct chan *, uint32_t type, int fd, ...);
 int		 chan_flush(struct chan *);

@@ -1346,9 +1346,9 @@ add_allow(int origin, const char *s)
 			    sizeof(c->c_allow_hosts[0]);
 	char		*list = origin ? c->c_allow_origins[0] :
 			    c->c_allow_hosts[0];
-	char		 val[CONF_HOST_MAX > CONF_ORIGIN_MAX ? CONF_HOST_MAX :
-			    CONF_ORIGIN_MAX];
-	char		 wbuf[CONF_PATH_MAX + 32];
+	char		 val[CONF_HOST_MAX_BYTES > CONF_ORIGIN_MAX_BYTES ?
+			    CONF_HOST_MAX_BYTES : CONF_ORIGIN_MAX_BYTES];
+	char		 wbuf[CONF_PATH_MAX_BYTES + 32];
 	struct in6_addr	 bin;
 	uint32_t	 i, n;
 
@@ -1466,8 +1466,8 @@ add_plugin(const char *path, const char *arg)
 {
 	struct conf		*c = ps.conf;
 	struct conf_plugin	*p;
-	char			 abs[CONF_PATH_MAX];
-	char			 wbuf[CONF_PATH_MAX + 32];
+	char			 abs[CONF_PATH_MAX_BYTES];
+	char			 wbuf[CONF_PATH_MAX_BYTES + 32];
 	uint32_t		 i;
 
 	if (path[0] == '\0') {
@@ -1963,7 +1963,7 @@ add_env(void)
 	struct conf_tool	*t = &ps.tool;
 	struct where		*w;
 	const char		*s;
-	char			 wbuf[CONF_PATH_MAX + 32];
+	char			 wbuf[CONF_PATH_MAX_BYTES + 32];
 	uint32_t		 i, j;
 
 	for (i = 0; i < ps.nwords; i++) {
@@ -2006,7 +2006,7 @@ add_argument(void)
 	struct conf_prompt_arg	*a;
 	struct where		*w;
 	const char		*name = ps.words[0], *desc = NULL;
-	char			 wbuf[CONF_PATH_MAX + 32];
+	char			 wbuf[CONF_PATH_MAX_BYTES + 32];
 	uint32_t		 i = 1, j;
 	int			 required = 0;
 
@@ -2288,7 +2288,7 @@ cat_open(enum cat_kind kind, const char *name)
 {
 	struct conf	*c = ps.conf;
 	struct where	 w;
-	char		 wbuf[CONF_PATH_MAX + 32];
+	char		 wbuf[CONF_PATH_MAX_BYTES + 32];
 	char		**dst;
 	uint32_t	 i, n, max;
 	int		 ok;
@@ -2325,7 +2325,7 @@ cat_open(enum cat_kind kind, const char *name)
 	case CAT_TOOL:
 		ps.tool.t_line = ps.stmt_line;
 		ps.tool.t_timeout_ms = DEF_TOOL_TIMEOUT_MS;
-		ps.tool.t_output_max = DEF_TOOL_OUTPUT_MAX;
+		ps.tool.t_output_max = DEF_TOOL_OUTPUT_MAX_BYTES;
 		ps.tool.t_concurrency = DEF_TOOL_CONCURRENCY;
 		dst = &ps.tool.t_name;
 		n = c->c_ntools;
@@ -2562,7 +2562,7 @@ add_listener(const char *kind, const char *addr, const char *port)
 	struct conf		*c = ps.conf;
 	struct conf_listener	*l;
 	struct in6_addr		 bin;
-	char			 canon[CONF_ADDR_MAX];
+	char			 canon[CONF_ADDR_MAX_BYTES];
 	long long		 n;
 	uint32_t		 i;
 	int			 k;

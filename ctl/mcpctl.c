@@ -144,17 +144,18 @@ fmt_uptime(char *buf, size_t len, uint64_t ms)
 int
 main(int argc, char *argv[])
 {
-	static char		 buf[MSG_FRAME_MAX + 1];
+	static char		 buf[MSG_FRAME_MAX_BYTES + 1];
 	struct msg		 msgs[MSG_PER_FRAME_MAX];
 	struct row		*rows = NULL;
 	size_t			 nrows = 0;
 	msgpack_sbuffer		 sb;
 	const char		*conffile = MCPD_CONF_PATH, *sock = NULL, *cmd;
-	char			 sockbuf[CONF_PATH_MAX], err[160];
-	char			 dconf[CONF_PATH_MAX] = "", dstate[16] = "";
+	char			 sockbuf[CONF_PATH_MAX_BYTES], err[160];
+	char			 dconf[CONF_PATH_MAX_BYTES] = "";
+	char			 dstate[16] = "";
 	char			 atier[16] = "green", awhy[256] = "";
 	int			 ashed = 0;
-	char			 result[MSG_FRAME_MAX + 1] = "";
+	char			 result[MSG_FRAME_MAX_BYTES + 1] = "";
 	uint64_t		 dpid = 0, dgen = 0, dup_ms = 0, dworkers = 0;
 	uint32_t		 type;
 	int			 ch, fd, json = 0, done = 0, status = -1, i, n;

@@ -25,7 +25,7 @@
 #include "util.h"
 
 #define STDIO_READ_BYTES	(64 * 1024)
-#define STDIO_OUT_MAX		(64 * 1024 * 1024) /* unwritten bytes */
+#define STDIO_OUT_MAX_BYTES		(64 * 1024 * 1024) /* unwritten bytes */
 #define STDIO_DRAIN_MS		5000
 
 static struct ev_loop		*loop;
@@ -67,9 +67,9 @@ out_add(const char *buf, size_t len)
 {
 	char *p;
 
-	if (outlen + len + 1 > STDIO_OUT_MAX)
+	if (outlen + len + 1 > STDIO_OUT_MAX_BYTES)
 		fatalx("the client does not read stdout (%d bytes waiting)",
-		    STDIO_OUT_MAX);
+		    STDIO_OUT_MAX_BYTES);
 	if (outlen + len + 1 > outcap) {
 		size_t cap = outcap ? outcap : 4096;
 

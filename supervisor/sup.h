@@ -92,7 +92,7 @@ enum sup_state {
 struct sup {
 	struct ev_loop		*s_loop;
 	struct conf		*s_conf;
-	char			 s_conf_path[CONF_PATH_MAX];
+	char			 s_conf_path[CONF_PATH_MAX_BYTES];
 	char			*s_conf_text;	/* normalized, for children */
 	size_t			 s_conf_len;
 	int			 s_debug;

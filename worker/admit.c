@@ -42,7 +42,7 @@ shedding(void)
 static const unsigned char *
 principal(struct conn *c)
 {
-	static unsigned char	 key[ADDR_KEY];
+	static unsigned char	 key[ADDR_KEY_BYTES];
 	const char		*a = c->c_req->r_head.rh_auth;
 
 	if (strncasecmp(a, "Bearer ", 7) != 0)

@@ -90,7 +90,7 @@ void
 hreq_put(struct hreq *r)
 {
 	pending_drop(r);
-	if (npool >= HREQ_POOL_MAX || r->r_bodycap > HREQ_BODY_KEEP) {
+	if (npool >= HREQ_POOL_MAX || r->r_bodycap > HREQ_BODY_KEEP_BYTES) {
 		free(r->r_body);
 		free(r);
 		return;
@@ -679,7 +679,7 @@ conn_new(struct worker *w, int fd, enum listen_kind kind,
 	c->c_fd = fd;
 	c->c_kind = kind;
 	if (addr != NULL) {
-		memcpy(c->c_addr, addr, ADDR_KEY);
+		memcpy(c->c_addr, addr, ADDR_KEY_BYTES);
 		c->c_has_addr = counted != 0;
 	}
 	c->c_slot = nconns;
@@ -724,7 +724,7 @@ http_adopt(struct worker *w, int fd, const struct handoff *h)
 {
 	struct conn	*c;
 	struct hreq	*r;
-	unsigned char	 key[ADDR_KEY];
+	unsigned char	 key[ADDR_KEY_BYTES];
 
 	worker_addr_take(fd, key);
 	if ((c = conn_new(w, fd, h->h_kind, key, w->w_per_address != 0)) ==

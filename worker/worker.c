@@ -102,7 +102,7 @@ pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
 #define ADDR_BUCKETS		4096
 struct addr_count {
 	struct addr_count	*a_next;
-	unsigned char		 a_key[ADDR_KEY];
+	unsigned char		 a_key[ADDR_KEY_BYTES];
 	uint32_t		 a_n;
 };
 static struct addr_count	*addrs[ADDR_BUCKETS];
@@ -113,7 +113,7 @@ addr_hash(const unsigned char *k)
 	uint32_t h = 2166136261u;
 	int i;
 
-	for (i = 0; i < ADDR_KEY; i++)
+	for (i = 0; i < ADDR_KEY_BYTES; i++)
 		h = (h ^ k[i]) * 16777619u;
 	return h % ADDR_BUCKETS;
 }
@@ -125,11 +125,11 @@ addr_find(const unsigned char *k, int make)
 	unsigned		 b = addr_hash(k);
 
 	for (a = addrs[b]; a != NULL; a = a->a_next)
-		if (memcmp(a->a_key, k, ADDR_KEY) == 0)
+		if (memcmp(a->a_key, k, ADDR_KEY_BYTES) == 0)
 			return a;
 	if (!make || (a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
-	memcpy(a->a_key, k, ADDR_KEY);
+	memcpy(a->a_key, k, ADDR_KEY_BYTES);
 	a->a_next = addrs[b];
 	addrs[b] = a;
 	return a;
@@ -138,7 +138,7 @@ addr_find(const unsigned char *k, int make)
 static void
 addr_key(const struct sockaddr_storage *ss, unsigned char *k)
 {
-	memset(k, 0, ADDR_KEY);
+	memset(k, 0, ADDR_KEY_BYTES);
 	if (ss->ss_family == AF_INET6)
 		memcpy(k, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
 	else if (ss->ss_family == AF_INET) {
@@ -174,7 +174,7 @@ worker_addr_take(int fd, unsigned char *k)
 	socklen_t		len = sizeof(ss);
 	struct addr_count	*a;
 
-	memset(k, 0, ADDR_KEY);
+	memset(k, 0, ADDR_KEY_BYTES);
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
 		return;
 	addr_key(&ss, k);
@@ -236,7 +236,7 @@ accept_cb(struct ev_loop *loop, ev_io *ev, int revents)
 	struct wlistener	*l = ev->data;
 	struct sockaddr_storage	 ss;
 	struct addr_count	*a = NULL;
-	unsigned char		 key[ADDR_KEY];
+	unsigned char		 key[ADDR_KEY_BYTES];
 	socklen_t		 sslen;
 	int			 fd, i, one = 1;
 
@@ -403,7 +403,7 @@ hcfg_load(struct hcfg *h, const struct conf *conf)
  */
 #define RATE_SLOTS		8192
 struct rate_slot {
-	unsigned char	r_key[ADDR_KEY];
+	unsigned char	r_key[ADDR_KEY_BYTES];
 	double		r_tokens;
 	ev_tstamp	r_at;
 };
@@ -422,11 +422,11 @@ worker_rate(int which, const unsigned char *key, uint32_t rate)
 	if (rates[which] == NULL &&
 	    (rates[which] = calloc(RATE_SLOTS, sizeof(**rates))) == NULL)
 		return 1;
-	for (i = 0; i < ADDR_KEY; i++)
+	for (i = 0; i < ADDR_KEY_BYTES; i++)
 		h = (h ^ key[i]) * 16777619u;
 	r = &rates[which][h % RATE_SLOTS];
-	if (r->r_at == 0 || memcmp(r->r_key, key, ADDR_KEY) != 0) {
-		memcpy(r->r_key, key, ADDR_KEY);
+	if (r->r_at == 0 || memcmp(r->r_key, key, ADDR_KEY_BYTES) != 0) {
+		memcpy(r->r_key, key, ADDR_KEY_BYTES);
 		r->r_tokens = rate;
 		r->r_at = now;
 	}

@@ -17,12 +17,12 @@
 #define ACCEPT_PAUSE_MS		1000	/* after EMFILE/ENFILE (bgpd) */
 #define SESSION_SWEEP_MS	1000	/* idle-session expiry check */
 /*
- * Request states kept for reuse, with body buffers up to HREQ_BODY_KEEP
+ * Request states kept for reuse, with body buffers up to HREQ_BODY_KEEP_BYTES
  * bytes: at most 256 x (11 KiB + 16 KiB) stay allocated per worker (the
  * head's buffers are most of it: worker/head.h).
  */
 #define HREQ_POOL_MAX		256
-#define HREQ_BODY_KEEP		(16 * 1024)
+#define HREQ_BODY_KEEP_BYTES		(16 * 1024)
 #define SSE_RETRY_MS		1000	/* retry: field of SEP-1699 */
 #define READ_SCRATCH_BYTES	(64 * 1024) /* one buffer per worker */
 
@@ -83,7 +83,7 @@ extern struct worker	*worker;
 /* worker.c */
 void	worker_conn_closed(void);
 /* the per-address count of a connection's peer (16 bytes, v4 mapped) */
-#define ADDR_KEY		16
+#define ADDR_KEY_BYTES		16
 void	worker_addr_release(const unsigned char *);
 void	worker_addr_take(int fd, unsigned char *key);
 /*
@@ -136,7 +136,7 @@ void	http_init(struct worker *);
 void	http_adopt(struct worker *, int fd, const struct handoff *);
 /* take a connection; bytes already read from it (a hand-over) or NULL */
 /*
- * addr: the peer's key (ADDR_KEY bytes) or NULL; counted: it is counted
+ * addr: the peer's key (ADDR_KEY_BYTES bytes) or NULL; counted: it is counted
  * for max-connections-per-address (released at close).
  */
 void	http_conn_new(struct worker *, int fd, enum listen_kind,

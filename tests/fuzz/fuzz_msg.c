@@ -35,7 +35,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static struct msg	 msgs[MSG_PER_FRAME_MAX];
 static struct msg	 again[MSG_PER_FRAME_MAX];
-static char		 str[MSG_FIELDS_MAX][MSG_FRAME_MAX + 1];
+static char		 str[MSG_FIELDS_MAX][MSG_FRAME_MAX_BYTES + 1];
 
 /* msg_pack() is variadic: one call per field format of the .def lists. */
 static int

@@ -592,16 +592,16 @@ START_TEST(test_http_keys)
 	c = parse_ok(path);
 	ck_assert_uint_eq(c->c_nallow_hosts, CONF_ALLOW_MAX);
 	ck_assert_uint_eq(strlen(c->c_allow_hosts[CONF_ALLOW_MAX - 1]),
-	    CONF_HOST_MAX - 1);
+	    CONF_HOST_MAX_BYTES - 1);
 	ck_assert_uint_eq(c->c_nallow_origins, CONF_ALLOW_MAX);
 	ck_assert_uint_eq(strlen(c->c_allow_origins[CONF_ALLOW_MAX - 1]),
-	    CONF_ORIGIN_MAX - 1);
+	    CONF_ORIGIN_MAX_BYTES - 1);
 	ck_assert_uint_eq(c->c_nplugins, CONF_PLUGINS_MAX);
 	ck_assert_uint_eq(strlen(c->c_plugins[CONF_PLUGINS_MAX - 1].p_path),
-	    CONF_PATH_MAX - 1);
+	    CONF_PATH_MAX_BYTES - 1);
 	ck_assert_uint_eq(strlen(c->c_plugins[CONF_PLUGINS_MAX - 1].p_arg),
-	    CONF_PLUGIN_ARG_MAX - 1);
-	ck_assert_uint_eq(strlen(c->c_mcp_path), CONF_MCP_PATH_MAX - 1);
+	    CONF_PLUGIN_ARG_MAX_BYTES - 1);
+	ck_assert_uint_eq(strlen(c->c_mcp_path), CONF_MCP_PATH_MAX_BYTES - 1);
 	ck_assert_uint_eq(c->c_max_header_size, CONF_HEADER_SIZE_MIN);
 	ck_assert_uint_eq(c->c_max_body_size, CONF_BODY_SIZE_MAX);
 	conf_free(&c);
@@ -989,7 +989,7 @@ START_TEST(test_catalog)
 	ck_assert_ptr_null(t->t_cwd);
 	ck_assert_uint_eq(t->t_nenv, 0);
 	ck_assert_uint_eq(t->t_timeout_ms, DEF_TOOL_TIMEOUT_MS);
-	ck_assert_uint_eq(t->t_output_max, DEF_TOOL_OUTPUT_MAX);
+	ck_assert_uint_eq(t->t_output_max, DEF_TOOL_OUTPUT_MAX_BYTES);
 	ck_assert_uint_eq(t->t_concurrency, DEF_TOOL_CONCURRENCY);
 	/* in the included file, its line */
 	ck_assert_str_eq(c->c_tools[2].t_name, "date");

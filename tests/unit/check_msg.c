@@ -337,7 +337,7 @@ START_TEST(test_roundtrip_batch)
 		ck_assert_msg(n == i + 1, "%d: %s", i, err);
 		check_fields(&rx[i], p, type, 9, i + 1, &v[i]);
 	}
-	ck_assert_uint_le(sb.size, MSG_FRAME_MAX);
+	ck_assert_uint_le(sb.size, MSG_FRAME_MAX_BYTES);
 	n = msg_unpack_frame(p, sb.data, sb.size, -1, 1, rx, err, sizeof(err));
 	ck_assert_int_eq(n, MSG_PER_FRAME_MAX);
 	for (i = 0; i < n; i++) {
@@ -357,10 +357,10 @@ START_TEST(test_pack_emsgsize)
 	size_t		 before, h0, len;
 	int		 n = 0, rv;
 
-	big = malloc(MSG_FRAME_MAX + 2);
+	big = malloc(MSG_FRAME_MAX_BYTES + 2);
 	ck_assert_ptr_nonnull(big);
-	memset(big, 'x', MSG_FRAME_MAX + 1);
-	big[MSG_FRAME_MAX + 1] = '\0';
+	memset(big, 'x', MSG_FRAME_MAX_BYTES + 1);
+	big[MSG_FRAME_MAX_BYTES + 1] = '\0';
 
 	/* one string longer than a frame: buf unchanged */
 	ck_assert_int_eq(msg_pack(&sb, &msg_proto_ctl, MSG_CTL_STATUS, 0, 1,
@@ -395,22 +395,22 @@ START_TEST(test_pack_emsgsize)
 	ck_assert_uint_eq(sb.size, before);
 	ck_assert(memcmp(sb.data, copy, before) == 0);
 	free(copy);
-	ck_assert_uint_le(sb.size, MSG_FRAME_MAX);
-	ck_assert_uint_gt(sb.size + 1020, MSG_FRAME_MAX);
+	ck_assert_uint_le(sb.size, MSG_FRAME_MAX_BYTES);
+	ck_assert_uint_gt(sb.size + 1020, MSG_FRAME_MAX_BYTES);
 	expect_accept(&msg_proto_ctl, -1, 0, n + 1);
 
-	/* exactly MSG_FRAME_MAX fits, one byte more does not */
+	/* exactly MSG_FRAME_MAX_BYTES fits, one byte more does not */
 	big[1000] = 'x';
 	ck_assert_int_eq(msg_pack(&sb, &msg_proto_ctl, MSG_CTL_RESULT, 0, 1,
 	    (uint64_t)0, ""), 0);
 	h0 = sb.size - 1 + 3;		/* fixstr header -> str16 header */
 	msgpack_sbuffer_clear(&sb);
-	len = MSG_FRAME_MAX - h0;
+	len = MSG_FRAME_MAX_BYTES - h0;
 	ck_assert_uint_gt(len, 255);
 	big[len] = '\0';
 	ck_assert_int_eq(msg_pack(&sb, &msg_proto_ctl, MSG_CTL_RESULT, 0, 1,
 	    (uint64_t)0, big), 0);
-	ck_assert_uint_eq(sb.size, MSG_FRAME_MAX);
+	ck_assert_uint_eq(sb.size, MSG_FRAME_MAX_BYTES);
 	expect_accept(&msg_proto_ctl, -1, 0, 1);
 	big[len] = 'x';
 	big[len + 1] = '\0';
@@ -726,11 +726,11 @@ START_TEST(test_reject_size)
 	ck_assert_str_eq(err, "empty frame");
 
 	/* a frame of valid messages, one byte too long */
-	buf = malloc(MSG_FRAME_MAX + 1);
-	for (i = 0; i < MSG_FRAME_MAX + 1; i++)
+	buf = malloc(MSG_FRAME_MAX_BYTES + 1);
+	for (i = 0; i < MSG_FRAME_MAX_BYTES + 1; i++)
 		buf[i] = 0;
 	ck_assert_int_eq(msg_unpack_frame(&msg_proto_sup, buf,
-	    MSG_FRAME_MAX + 1, -1, 1, rx, err, sizeof(err)), -1);
+	    MSG_FRAME_MAX_BYTES + 1, -1, 1, rx, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "exceeds") != NULL, "%s", err);
 	free(buf);
 
@@ -1176,7 +1176,7 @@ END_TEST
 START_TEST(test_chan_strings)
 {
 	char	*big;
-	size_t	 len = MSG_FRAME_MAX - 64;
+	size_t	 len = MSG_FRAME_MAX_BYTES - 64;
 
 	big = malloc(len + 1);
 	memset(big, 'q', len);
@@ -1221,13 +1221,13 @@ END_TEST
 static void
 read_raw(int fd, int *frames, int *msgs, uint32_t *seq)
 {
-	static char	 buf[MSG_FRAME_MAX + 1];
+	static char	 buf[MSG_FRAME_MAX_BYTES + 1];
 	char		 err[160];
 	ssize_t		 n;
 	int		 nm, i;
 
 	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
-		ck_assert_int_le(n, MSG_FRAME_MAX);
+		ck_assert_int_le(n, MSG_FRAME_MAX_BYTES);
 		nm = msg_unpack_frame(&msg_proto_sup, buf, n, -1, 1, rx, err,
 		    sizeof(err));
 		ck_assert_msg(nm > 0, "%s", err);
@@ -1265,7 +1265,7 @@ START_TEST(test_chan_batching)
 		read_raw(sp[1], &frames, &msgs, &seq);
 	}
 	ck_assert_int_eq(msgs, 59800);
-	ck_assert_int_ge(frames, 59800 * 5 / MSG_FRAME_MAX);
+	ck_assert_int_ge(frames, 59800 * 5 / MSG_FRAME_MAX_BYTES);
 	ck_assert_int_lt(frames, 59800 / 100);
 	ck_assert_int_eq(A.nerr, 0);
 }
@@ -1554,11 +1554,11 @@ START_TEST(test_chan_malformed)
 	r = raw_reason(&msg_proto_ctl, 0, b.data, b.size, 1);
 	ck_assert_reason(r, "fd passed on a channel without fds");
 	msgpack_sbuffer_destroy(&b);
-	/* frames longer than MSG_FRAME_MAX, by one byte and by far */
-	big = calloc(1, MSG_FRAME_MAX + 4096);
-	r = raw_reason(&msg_proto_sup, 1, big, MSG_FRAME_MAX + 1, 0);
+	/* frames longer than MSG_FRAME_MAX_BYTES, by one byte and by far */
+	big = calloc(1, MSG_FRAME_MAX_BYTES + 4096);
+	r = raw_reason(&msg_proto_sup, 1, big, MSG_FRAME_MAX_BYTES + 1, 0);
 	ck_assert_reason(r, "exceeds");
-	r = raw_reason(&msg_proto_sup, 1, big, MSG_FRAME_MAX + 4096, 1);
+	r = raw_reason(&msg_proto_sup, 1, big, MSG_FRAME_MAX_BYTES + 4096, 1);
 	ck_assert_reason(r, "oversize frame");
 	free(big);
 }
@@ -1608,7 +1608,7 @@ fill_queue(struct chan *ch, int ctl, const char *str)
 		fails = 0;
 		accepted++;
 		ck_assert_uint_le(chan_queued(ch),
-		    CHAN_QUEUE_MAX + MSG_FRAME_MAX);
+		    CHAN_QUEUE_MAX_BYTES + MSG_FRAME_MAX_BYTES);
 		ck_assert_int_lt(accepted, 1000000);
 	}
 	return accepted;
@@ -1624,11 +1624,11 @@ START_TEST(test_chan_queue_bound)
 	memset(str, 'z', 1000);
 	str[1000] = '\0';
 	peer_open(&A, 0, &msg_proto_ctl, 0);
-	ck_assert_int_gt(fill_queue(A.ch, 1, str), CHAN_QUEUE_MAX / 1100);
+	ck_assert_int_gt(fill_queue(A.ch, 1, str), CHAN_QUEUE_MAX_BYTES / 1100);
 	q = chan_queued(A.ch);
-	ck_assert_uint_le(q, CHAN_QUEUE_MAX + MSG_FRAME_MAX);
-	/* it did not give up early: the peer has about CHAN_QUEUE_MAX */
-	ck_assert_uint_gt(q + MSG_FRAME_MAX, CHAN_QUEUE_MAX);
+	ck_assert_uint_le(q, CHAN_QUEUE_MAX_BYTES + MSG_FRAME_MAX_BYTES);
+	/* it did not give up early: the peer has about CHAN_QUEUE_MAX_BYTES */
+	ck_assert_uint_gt(q + MSG_FRAME_MAX_BYTES, CHAN_QUEUE_MAX_BYTES);
 	/* small messages do not slip in, and nothing grows */
 	for (i = 0; i < 100; i++) {
 		errno = 0;
@@ -1646,7 +1646,7 @@ START_TEST(test_chan_queue_bound)
 	    0, sp), 0);
 	ck_assert_int_eq(fd_nonblock(sp[0]), 0);
 	peer_open(&A, 0, &msg_proto_sup, 1);
-	ck_assert_int_gt(fill_queue(A.ch, 0, NULL), CHAN_QUEUE_MAX / 40);
+	ck_assert_int_gt(fill_queue(A.ch, 0, NULL), CHAN_QUEUE_MAX_BYTES / 40);
 	q = chan_queued(A.ch);
 	ck_assert_int_eq(pipe(p1), 0);
 	errno = 0;
@@ -1690,7 +1690,8 @@ START_TEST(test_chan_queue_full_keeps_accepted)
 	for (i = 0; i < 5; i++)
 		ev_run(loop, EVRUN_NOWAIT);
 	ck_assert_msg(A.nerr == 0, "after %d messages: %s", accepted, A.err);
-	ck_assert_uint_le(chan_queued(A.ch), CHAN_QUEUE_MAX + MSG_FRAME_MAX);
+	ck_assert_uint_le(chan_queued(A.ch), CHAN_QUEUE_MAX_BYTES +
+	    MSG_FRAME_MAX_BYTES);
 	/* now the peer reads */
 	peer_open(&B, 1, &msg_proto_ctl, 0);
 	run_until(&B, accepted);
@@ -1723,19 +1724,20 @@ START_TEST(test_chan_queue_fd_keeps_seq)
 	ck_assert_int_eq(pipe(p1), 0);
 	peer_open(&A, 0, &msg_proto_sup, 1);
 	/* big batches, then one-message frames up to just below the fit */
-	while (chan_queued(A.ch) + 2 * MSG_FRAME_MAX < CHAN_QUEUE_MAX) {
+	while (chan_queued(A.ch) + 2 * MSG_FRAME_MAX_BYTES <
+	    CHAN_QUEUE_MAX_BYTES) {
 		ck_assert_int_eq(chan_send(A.ch, MSG_CHILD_READY, -1,
 		    UINT64_MAX, UINT64_MAX, UINT64_MAX), 0);
 		accepted++;
 	}
 	ck_assert_int_eq(chan_flush(A.ch), 0);
-	while (chan_queued(A.ch) + fdlen <= CHAN_QUEUE_MAX) {
+	while (chan_queued(A.ch) + fdlen <= CHAN_QUEUE_MAX_BYTES) {
 		ck_assert_int_eq(chan_send(A.ch, MSG_CHILD_READY, -1,
 		    UINT64_MAX, UINT64_MAX, UINT64_MAX), 0);
 		ck_assert_int_eq(chan_flush(A.ch), 0);
 		accepted++;
 	}
-	ck_assert_uint_le(chan_queued(A.ch), CHAN_QUEUE_MAX);
+	ck_assert_uint_le(chan_queued(A.ch), CHAN_QUEUE_MAX_BYTES);
 	rv = chan_send(A.ch, MSG_SUP_LISTENER, p1[0], (uint64_t)1, addr,
 	    (uint64_t)80, (uint64_t)0);
 	if (rv == 0)
