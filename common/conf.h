@@ -196,7 +196,8 @@ struct conf {
 
 	char			 c_pidfile[CONF_PATH_MAX_BYTES];
 	char			 c_control_socket[CONF_PATH_MAX_BYTES];
-	char			 c_log_file[CONF_PATH_MAX_BYTES]; /* "" syslog */
+	/* "": syslog */
+	char			 c_log_file[CONF_PATH_MAX_BYTES];
 
 	enum conf_strategy	 c_strategy;
 	uint32_t		 c_restart_intensity;
