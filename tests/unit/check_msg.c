@@ -256,8 +256,12 @@ expect_accept(const struct msg_proto *p, int fd, int allow_fd, int want)
 START_TEST(test_name)
 {
 	ck_assert_str_eq(msg_name(&msg_proto_sup, MSG_SUP_QUIT), "SUP_QUIT");
-	ck_assert_str_eq(msg_name(&msg_proto_sup, MSG_CHILD_DRAINED),
-	    "CHILD_DRAINED");
+	ck_assert_str_eq(msg_name(&msg_proto_sup, MSG_CHILD_READY),
+	    "CHILD_READY");
+	ck_assert_str_eq(msg_dir(&msg_proto_sup, MSG_CHILD_READY),
+	    "child>sup");
+	ck_assert_str_eq(msg_dir(&msg_proto_ctl, MSG_CTL_RESULT), "sup>ctl");
+	ck_assert_str_eq(msg_dir(&msg_proto_ctl, UINT32_MAX), "");
 	ck_assert_str_eq(msg_name(&msg_proto_ctl, MSG_CTL_RESULT),
 	    "CTL_RESULT");
 	ck_assert_str_eq(msg_name(&msg_proto_sup, MSG_SUP_COUNT), "unknown");
@@ -942,8 +946,8 @@ on_msg(struct chan *ch, struct msg *m, void *arg)
 		close(m->m_fd);
 	p->nmsg++;
 	if (p->reply && m->m_type == MSG_SUP_QUIT)
-		ck_assert_int_eq(chan_send(ch, MSG_CHILD_DRAINED, -1,
-		    m->m_f[0].u + 1), 0);
+		ck_assert_int_eq(chan_send(ch, MSG_CHILD_READY, -1,
+		    m->m_f[0].u + 1, (uint64_t)0, (uint64_t)0), 0);
 	if (p->free_after != 0 && p->nmsg == p->free_after) {
 		ck_assert_ptr_eq(ch, p->ch);
 		chan_free(&p->ch);
@@ -1083,7 +1087,7 @@ send_mixed(struct chan *ch, int i)
 		    (uint64_t)7, (uint64_t)i);
 		break;
 	case 2:
-		rv = chan_send(ch, MSG_CHILD_DRAINED, -1, UINT64_MAX - i);
+		rv = chan_send(ch, MSG_SUP_QUIT, -1, UINT64_MAX - i);
 		break;
 	case 3:
 		rv = chan_send(ch, MSG_SUP_START, -1);
@@ -1099,7 +1103,7 @@ static void
 check_mixed(const struct rec *r, int i, uint32_t gen)
 {
 	static const uint32_t types[] = {
-		MSG_SUP_QUIT, MSG_CHILD_READY, MSG_CHILD_DRAINED,
+		MSG_SUP_QUIT, MSG_CHILD_READY, MSG_SUP_QUIT,
 		MSG_SUP_START, MSG_SUP_LOG_REOPEN
 	};
 
@@ -1164,11 +1168,30 @@ START_TEST(test_chan_both_ways)
 	ck_assert_int_eq(B.nmsg, n);
 	ck_assert_int_eq(A.seq_gaps + B.seq_gaps, 0);
 	for (i = 0; i < n; i++) {
-		ck_assert_uint_eq(A.rec[i].type, MSG_CHILD_DRAINED);
+		ck_assert_uint_eq(A.rec[i].type, MSG_CHILD_READY);
 		ck_assert_uint_eq(A.rec[i].gen, 3);
 		ck_assert_uint_eq(A.rec[i].seq, i + 1);
 		ck_assert_uint_eq(A.rec[i].u[0], (uint64_t)i * 1000 + 1);
 	}
+}
+END_TEST
+
+/* A message going the way the receiver does not take fails its channel. */
+START_TEST(test_chan_direction)
+{
+	peer_open(&A, 0, &msg_proto_sup, 1);
+	peer_open(&B, 1, &msg_proto_sup, 1);
+	chan_set_accept(B.ch, "sup>child");
+	ck_assert_int_eq(chan_send(A.ch, MSG_SUP_QUIT, -1, (uint64_t)5), 0);
+	ck_assert_int_eq(chan_send(A.ch, MSG_CHILD_READY, -1, (uint64_t)1,
+	    (uint64_t)1, (uint64_t)1), 0);
+	chan_flush(A.ch);
+	/* one frame: refused whole, before any of it is handled */
+	ck_assert_run(&B, 0);
+	ck_assert_int_eq(B.nmsg, 0);
+	ck_assert_int_eq(B.nerr, 1);
+	ck_assert_msg(strstr(B.err, "CHILD_READY goes child>sup, not "
+	    "sup>child") != NULL, "reason: %s", B.err);
 }
 END_TEST
 
@@ -1427,8 +1450,7 @@ START_TEST(test_chan_send_after_eof)
 	ck_assert_run(&B, 0);
 	ck_assert_int_eq(B.eof, 1);
 	errno = 0;
-	ck_assert_int_eq(chan_send(B.ch, MSG_CHILD_DRAINED, -1, (uint64_t)1),
-	    -1);
+	ck_assert_int_eq(chan_send(B.ch, MSG_SUP_QUIT, -1, (uint64_t)1), -1);
 	ck_assert_int_eq(errno, EPIPE);
 	ck_assert_int_eq(chan_send(B.ch, MSG_SUP_CONF, p1[0]), -1);
 	ck_assert(reader_gone(p1[1]));
@@ -1792,6 +1814,7 @@ msg_suite(void)
 	tcase_add_checked_fixture(tc, chan_setup, chan_teardown);
 	tcase_set_timeout(tc, TEST_TIMEOUT_SECS);
 	tcase_add_test(tc, test_chan_order);
+	tcase_add_test(tc, test_chan_direction);
 	tcase_add_test(tc, test_chan_both_ways);
 	tcase_add_test(tc, test_chan_strings);
 	tcase_add_test(tc, test_chan_batching);
