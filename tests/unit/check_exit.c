@@ -23,8 +23,11 @@
  *
  *	The frames are sent and the sending end closed before the reader
  *	runs, so a frame that were wrongly taken would end in the orderly
- *	exit 0 of a closed channel (as the control cases show), not in a
- *	hang: exit 1 is the frame's rejection.
+ *	exit 0 of a closed channel (as the good-frame cases show), not in a
+ *	hang: exit 1 is the frame's rejection.  A message of another
+ *	generation is not a bad frame: a child takes the supervisor's of any
+ *	generation (test_child_any_generation), the supervisor drops a
+ *	child's of a retired one (chan.c), and a peer channel has none set.
  */
 #include "config.h"
 
