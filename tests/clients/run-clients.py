@@ -89,7 +89,7 @@ RUN_TIMEOUT = 75.0     # seconds, each run (the scripts stop themselves at 60)
 START_TIMEOUT = 10.0   # until every process of mcpd is ready
 STOP_TIMEOUT = 15.0    # SIGTERM to exit (the drain is 10 s by default)
 NRUNS = 6
-SLOW_GONE_TIMEOUT = 3.0    # until the cancelled "slow" tool is gone
+SLOW_GONE_TIMEOUT = 10.0   # until the cancelled "slow" tool is gone
 RELOAD_TIMEOUT = 10.0      # SIGHUP until every worker reloaded the catalog
 RELOAD_LINE = "# mcpd-clients: reload"
 

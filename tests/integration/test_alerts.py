@@ -23,6 +23,10 @@ V = "2026-07-28"
 META = {"io.modelcontextprotocol/protocolVersion": V,
         "io.modelcontextprotocol/clientCapabilities": {}}
 WINDOW = 2.0        # alert-window, seconds
+# alert-hold: the shedding lasts this long after the emergency's failures
+# have left the window, so that the test (on a busy machine, slowly) sees
+# it shed
+HOLD = 4.0
 
 
 def request(name, rid):
@@ -77,7 +81,7 @@ def test_tiers():
                 '$MCPD_ALERT_REASON" >> %s\n' % out)
     os.chmod(cmd, 0o755)
     d.set_keys(**{"alert-window": "2s", "alert-min-requests": "50",
-                  "alert-hold": "1s", "alert-command": '"%s"' % cmd})
+                  "alert-hold": "%ds" % HOLD, "alert-command": '"%s"' % cmd})
     d.start()
     try:
         p = d.http_port
@@ -89,8 +93,14 @@ def test_tiers():
         rc, o, _ = d.ctl("status", "--json")
         j = json.loads(o)
         check_eq(j["alert"]["tier"], "yellow", "mcpctl status --json")
-        check(re.match(r"failures 0\.0999% >= 0\.05% of 2002 requests",
-                       j["alert"]["reason"]),
+        # 2 of 2002 (0.0999 %) when the 2002 answers fell in one judgement
+        # of the window; a busy machine may have spread them over two, and
+        # the tier turned yellow on a part: 1 or 2 failures of that part
+        m = re.match(r"failures ([\d.]+)% >= 0\.05% of (\d+) requests",
+                     j["alert"]["reason"])
+        check(m and 50 <= int(m.group(2)) <= 2002 and
+              any(abs(float(m.group(1)) - 100.0 * f / int(m.group(2))) <
+                  0.0001 for f in (1, 2)),
               "the reason: %r" % j["alert"]["reason"])
         time.sleep(WINDOW + 0.5)    # the window forgets
         wait_tier(d, 0, "green again")
@@ -125,7 +135,7 @@ def test_tiers():
               data[:40])
         s.close()
         # calm: the window empties, then alert-hold passes, shedding ends
-        T.wait_until(lambda: drive(p, 1, 0) == [200], WINDOW + 6,
+        T.wait_until(lambda: drive(p, 1, 0) == [200], WINDOW + HOLD + 6,
                      "new work accepted again")
         log = d.log()
         for want in ("alert: yellow (was green)", "alert: red (was green)",
@@ -134,7 +144,7 @@ def test_tiers():
                      "shedding ends: below emergency"):
             check(want in log, "the log says %r" % want)
         T.wait_until(lambda: os.path.exists(out) and
-                     len(open(out).read().splitlines()) >= 6, 5,
+                     len(open(out).read().splitlines()) >= 6, 10,
                      "the alert command ran for each change")
         lines = open(out).read().splitlines()
         info("alert-command saw: %s" % " | ".join(lines))

@@ -125,6 +125,13 @@ def rss_kb(pid):
     return 0
 
 
+def bucket_max(burst, rate, elapsed):
+    """The most a token bucket (burst tokens, refilled at rate a second)
+    lets through in elapsed seconds, timed by the client: the daemon's
+    window lies inside it.  +1 for the rounding of its clock."""
+    return int(burst + rate * elapsed) + 1
+
+
 def worker_pid(d):
     return T.Daemon.row(d.status(), "worker")["pid"]
 
@@ -161,7 +168,7 @@ def test_connection_limit():
         # room again
         # (the admin listener is never refused: ask there)
         T.wait_until(lambda: re.search(r"^mcpd_connections [01]$", metrics(d),
-                                       re.M), 3, "the connections gone")
+                                       re.M), 10, "the connections gone")
         s = connect(p)
         check_eq(ask(s)[0], 200, "accepted again under the limit")
         s.close()
@@ -185,11 +192,23 @@ def test_per_address_and_rate():
         check_eq(ask(other)[0], 200, "another address is not capped")
         other.close()
         held.pop().close()
-        time.sleep(0.2)
-        s = connect(p)
-        check_eq(ask(s)[0], 200, "a slot freed by a close")
-        s.close()
-        check_eq(rejections(d, "address"), 1, "rejections_total{address}")
+        # a slot freed by a close, once the worker has seen it (on a busy
+        # machine it may not have yet: refused again meanwhile, counted)
+        early = 0
+        for _ in range(100):
+            s = connect(p)
+            r = ask(s)
+            s.close()
+            if r is not None and r[0] == 200:
+                break
+            check_refused(r, "a 4th connection before the close was seen")
+            early += 1
+            time.sleep(0.1)
+        check_eq(r[0], 200, "a slot freed by a close")
+        if early:
+            info("refused %d more time(s) before the close was seen" % early)
+        check_eq(rejections(d, "address"), 1 + early,
+                 "rejections_total{address}")
         for s in held:
             s.close()
     finally:
@@ -198,6 +217,7 @@ def test_per_address_and_rate():
     try:
         p = d.http_port
         ok = refused = 0
+        t0 = time.monotonic()
         for _ in range(40):
             s = connect(p)
             r = ask(s)
@@ -207,9 +227,14 @@ def test_per_address_and_rate():
                 check_refused(r, "past accept-rate")
                 refused += 1
             s.close()
-        info("accept-rate 5: %d accepted, %d refused" % (ok, refused))
-        check(5 <= ok <= 15, "about the burst accepted: %d" % ok)
-        check(refused >= 25, "the rest refused: %d" % refused)
+        dt = time.monotonic() - t0
+        info("accept-rate 5: %d accepted, %d refused in %.2f s" %
+             (ok, refused, dt))
+        # the burst (1 s of the rate), then 5 a second: how many that is
+        # depends on how long the client took, not on a fixed count
+        check(5 <= ok <= bucket_max(5, 5, dt), "accepted %d in %.2f s, want "
+              "the burst of 5 and at most 5 a second more" % (ok, dt))
+        check(refused >= 1, "none refused")
         check_eq(rejections(d, "accept_rate"), refused,
                  "rejections_total{accept_rate}")
         time.sleep(1.1)
@@ -231,7 +256,7 @@ def test_pending():
             busy.append(s)
         T.wait_until(lambda: len([q for q in T.descendants(d.pid)
                                   if (T.cmdline(q) or b"").startswith(
-                                      b"/bin/sleep")]) == 2, 3,
+                                      b"/bin/sleep")]) == 2, 10,
                      "two calls in flight")
         s = connect(p)
         r = ask(s, rid=7)
@@ -247,7 +272,7 @@ def test_pending():
             s.close()       # cancels them
         T.wait_until(lambda: not [q for q in T.descendants(d.pid)
                                   if (T.cmdline(q) or b"").startswith(
-                                      b"/bin/sleep")], 3, "the calls gone")
+                                      b"/bin/sleep")], 10, "the calls gone")
         s = connect(p)
         check_eq(ask(s)[0], 200, "new work accepted again")
         s.close()
@@ -281,9 +306,15 @@ def test_sessions_and_rates():
     d = daemon(**{"initialize-rate": "2", "session-responses": "json"})
     try:
         s = connect(d.http_port)
+        t0 = time.monotonic()
         got = [initialize(s, i)[0] for i in range(5)]
+        dt = time.monotonic() - t0
+        info("initialize-rate 2: %r in %.2f s" % (got, dt))
         check_eq(got[:2], [200, 200], "the burst of initialize-rate")
-        check(got.count(503) >= 2, "then 503: %r" % got)
+        check(got.count(200) + got.count(503) == 5 and
+              got.count(200) <= bucket_max(2, 2, dt) and got.count(503) >= 1,
+              "then 503, at most 2 a second accepted: %r in %.2f s" %
+              (got, dt))
         o = connect(d.http_port, "127.0.0.3")
         check_eq(initialize(o, 9)[0], 200, "another address")
         o.close()
@@ -294,6 +325,7 @@ def test_sessions_and_rates():
     try:
         s = connect(d.http_port)
         got = []
+        t0 = time.monotonic()
         for i in range(20):
             r = ask(s, rid=i)
             got.append(r[0])
@@ -302,9 +334,13 @@ def test_sessions_and_rates():
                 e = json.loads(r[2])["error"]
                 check_eq((e["code"], json.loads(r[2])["id"]), (-32000, i),
                          "429's JSON-RPC error")
-        info("request-rate 5: %r" % got)
-        check(5 <= got.count(200) <= 7, "about 5 a second: %r" % got)
-        check(got.count(429) >= 13, "the rest 429")
+        dt = time.monotonic() - t0
+        info("request-rate 5: %r in %.2f s" % (got, dt))
+        check(5 <= got.count(200) <= bucket_max(5, 5, dt),
+              "the burst of 5, then at most 5 a second: %r in %.2f s" %
+              (got, dt))
+        check(got.count(200) + got.count(429) == 20 and got.count(429) >= 1,
+              "the rest 429: %r" % got)
         check_eq(rejections(d, "rate"), got.count(429), "rejections{rate}")
         # a bearer token is its own principal
         b = request("tools/list")

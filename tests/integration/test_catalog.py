@@ -135,7 +135,7 @@ def test_exec_tools():
         check(r["result"]["isError"] and "timed out" in text_of(r),
               "timeout text %r" % text_of(r))
         check(dt < 3, "timeout took %.2f s" % dt)
-        T.wait_until(lambda: not descendants_named(d, "sleep"), 3,
+        T.wait_until(lambda: not descendants_named(d, "sleep"), 10,
                      "the timed-out process group is gone")
         r = call(p, sid, "seq", {})
         t = text_of(r)
@@ -170,16 +170,16 @@ def test_cancel_exec():
 
         th = threading.Thread(target=run)
         th.start()
-        T.wait_until(lambda: descendants_named(d, "sleep"), 3,
+        T.wait_until(lambda: descendants_named(d, "sleep"), 10,
                      "the tool started")
         st, _, _ = post(p, {"jsonrpc": "2.0",
                             "method": "notifications/cancelled",
                             "params": {"requestId": 77,
                                        "reason": "test"}}, sid)
         check_eq(st, 202, "notifications/cancelled")
-        th.join(5)
+        th.join(10)
         check(not th.is_alive(), "the cancelled call's stream ended")
-        T.wait_until(lambda: not descendants_named(d, "sleep"), 3,
+        T.wait_until(lambda: not descendants_named(d, "sleep"), 10,
                      "the cancelled tool is killed")
         status, _, msgs = out["r"]
         check(all(m.get("id") != 77 or "error" in m for m in msgs),
@@ -302,7 +302,9 @@ tool "nap" {
 
         th = threading.Thread(target=nap)
         th.start()
-        time.sleep(0.3)
+        # the run is in flight (its "sleep 1" runs), not a fixed 0.3 s
+        T.wait_until(lambda: descendants_named(d, "sleep"), 10,
+                     "the nap started")
         d.extra = extra.replace('tool "echo" {', 'tool "echo2" {') + """
 tool "added" {
 	description "new"
@@ -329,7 +331,8 @@ tool "added" {
                                                       "arguments": {}},
                                       rid=3), sid)
         check_eq(msgs[-1]["error"]["code"], -32602, "a removed tool")
-        th.join(5)
+        th.join(10)
+        check(not th.is_alive() and "r" in out, "the nap did not end")
         check_eq(text_of(out["r"]), "rested\n",
                  "the run in flight during the reload")
         check_eq(d.pids(d.status()), before, "no process was replaced")

@@ -44,7 +44,7 @@ def kill_and_compare(d, victim, want_new, timeout=5.0):
              "killing %s" % victim)
     check_eq(now["supervisor"], before["supervisor"], "supervisor pid")
     gone = [before[n] for n in want_new]
-    left = T.wait_gone(gone, 3)
+    left = T.wait_gone(gone, 10)
     check(not left, "old pids still running: %r" % left)
     for n in want_new:
         check(T.proc_stat(now[n])["ppid"] == d.pid,

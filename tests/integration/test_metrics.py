@@ -156,7 +156,7 @@ def test_metrics():
         check(get(s, "mcp_server_operation_duration_seconds_sum",
                   mcp_method_name="tools/call") > 0, "a latency sum")
         # gauges: every worker sets its own each second
-        T.wait_until(lambda: get(scrape(d), "mcpd_sessions") == 1, 3,
+        T.wait_until(lambda: get(scrape(d), "mcpd_sessions") == 1, 10,
                      "the session in mcpd_sessions")
         check(get(s, "mcpd_connections_accepted_total") >= 12,
               "connections accepted")
@@ -188,7 +188,7 @@ def test_metrics():
                  "tools/call ok after the workers died")
         check_eq(get(s, H, mcp_method_name="tools/call"), 7,
                  "latencies after the workers died")
-        T.wait_until(lambda: get(scrape(d), "mcpd_sessions") == 0, 3,
+        T.wait_until(lambda: get(scrape(d), "mcpd_sessions") == 0, 10,
                      "the sessions gone with their workers")
         check(get(s, "mcpd_restarts_total") >= 2, "restarts counted")
 

@@ -116,8 +116,9 @@ def test_workers_resize():
     for p in st["processes"]:
         check_eq(p["generation"], 1, "%s %d generation" % (p["role"],
                                                             p["index"]))
-    # the new ones serve
-    seen = T.workers_answering(d.http_port, {0, 1, 2, 3})
+    # the new ones serve (the kernel spreads the connections: load until
+    # each has answered, however long a busy machine takes)
+    seen = T.workers_answering(d.http_port, {0, 1, 2, 3}, timeout=10)
     check_eq(seen, {0, 1, 2, 3}, "workers that answered")
     new = [now["worker 2"], now["worker 3"]]
 
@@ -128,7 +129,7 @@ def test_workers_resize():
     check_eq(rc, 0, "mcpctl reload 4 -> 2 (stderr %r)" % err)
     check_eq(out.strip(), "reloaded: workers 4 -> 2", "mcpctl reload stdout")
     st = d.wait_ready(workers=2)
-    left = T.wait_gone(new, 3)
+    left = T.wait_gone(new, 10)
     check(not left, "workers 2 and 3 still running: %r" % left)
     for i in (3, 2):
         d.wait_log(r"supervisor: worker %d: stopping, 2 workers wanted" % i,
@@ -138,7 +139,8 @@ def test_workers_resize():
     check_eq(d.pids(st), before, "pids after 4 -> 2")
     check_eq([p["index"] for p in d.rows(st, "worker")], [0, 1],
              "worker rows")
-    seen = T.workers_answering(d.http_port, {0, 1, 2, 3}, timeout=0.5)
+    # workers 2 and 3 are gone (above): 0 and 1 answer, nobody else
+    seen = T.workers_answering(d.http_port, {0, 1}, timeout=10)
     check_eq(seen, {0, 1}, "workers that answered after 4 -> 2")
     check_eq(d.stop(), 0, "exit status")
 
@@ -182,13 +184,23 @@ def regrow(d, small, big, parked):
                                  (small, big)), "mcpctl reload (%r)" % err)
     for i in parked:
         d.wait_log(r"worker %d: drain deadline passed" % i, since=mark,
-                   timeout=3)
-    time.sleep(0.2)
-    st = d.status()
-    rows = [(p["index"], p["state"]) for p in d.rows(st, "worker")]
-    check_eq(rows, [(i, "ready") for i in range(big)],
-             "worker rows once the removed workers have drained")
-    return st
+                   timeout=10)
+    # once the drained workers have exited (under ASan an exit takes a
+    # while): one ready row per worker, nothing else
+    want = [(i, "ready") for i in range(big)]
+    last = []
+
+    def rows_settled():
+        st = d.status()
+        last[:] = [(p["index"], p["state"]) for p in d.rows(st, "worker")]
+        return st if last == want else None
+    try:
+        return T.wait_until(rows_settled, 10, "worker rows %r" % want,
+                            interval=0.1)
+    except T.TestFailure:
+        check_eq(last, want, "worker rows once the removed workers have "
+                 "drained")
+        raise
 
 
 def test_workers_regrow_while_draining():
@@ -228,8 +240,14 @@ def test_new_generation_under_load():
     before = d.pids(st)
     old_workers = [before["worker 0"], before["worker 1"]]
     loop = T.ClientLoop(d.http_port, threads=4).start()
+
+    def answered(pred, what):
+        def some():
+            with loop.lock:
+                return [o for o in loop.ok if pred(o)]
+        return T.wait_until(some, 10, what)
     try:
-        time.sleep(0.3)
+        answered(lambda o: o[4] == 1, "an answer of generation 1")
         d.set_keys(drain_timeout="3s")
         t0 = time.monotonic()
         rc, out, err = d.ctl("reload")
@@ -237,15 +255,21 @@ def test_new_generation_under_load():
         check_eq(out.strip(), "reloaded: generation 2, 2 workers",
                  "mcpctl reload stdout")
         st = d.wait_ready(generation=2)
-        left = T.wait_gone(old_workers, 5)
+        # they drain for at most drain-timeout (3 s), from when their
+        # successors were ready
+        left = T.wait_gone(old_workers, 3.0 + 5.0)
         t1 = time.monotonic()
-        time.sleep(0.3)
+        answered(lambda o: o[0] > t1, "an answer begun after generation 1 "
+                 "was gone")
+        time.sleep(0.1)
     finally:
         loop.stop()
     T.info("client loop: %s; generation 2 in %.3f s" % (loop.summary(),
                                                          t1 - t0))
     check(not left, "old workers still running: %r" % left)
-    check(len(loop.ok) > 100, "only %d requests" % len(loop.ok))
+    # a few answers, none refused or failed: how many the client managed
+    # says how much CPU it got, not what mcpd does
+    check(len(loop.ok) >= 10, "only %d requests" % len(loop.ok))
     check(not loop.refused, "%d connections refused during the reload" %
           len(loop.refused))
     # a draining worker answers what it accepted, even a connection whose
@@ -321,7 +345,7 @@ def test_listen_port_change():
             return False
         except ConnectionRefusedError:
             return True
-    T.wait_until(refused, 3, "port %d refused after the change" % old_port)
+    T.wait_until(refused, 10, "port %d refused after the change" % old_port)
     check_eq(d.healthz(d.admin_port)["generation"], 2,
              "healthz on the unchanged admin port")
     check(d.log_lines(r"reloaded: generation 2", since=mark),

@@ -286,7 +286,7 @@ def test_detach_and_log_file():
           "a child still writes to the rotated file")
     check(os.path.getsize(rotated) == before, "the rotated file grew")
     check(not os.path.exists(d.pidfile), "the pidfile is left after stop")
-    left = T.wait_gone([p["pid"] for p in st["processes"]], 3)
+    left = T.wait_gone([p["pid"] for p in st["processes"]], 10)
     check(not left, "processes left after stop: %r" % left)
 
 

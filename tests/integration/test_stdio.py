@@ -33,7 +33,7 @@ class Stdio(object):
         self.p.stdin.write(data + b"\n")
         self.p.stdin.flush()
 
-    def recv(self, timeout=5.0):
+    def recv(self, timeout=10.0):
         deadline = time.monotonic() + timeout
         while b"\n" not in self.buf:
             left = deadline - time.monotonic()
@@ -52,7 +52,7 @@ class Stdio(object):
         except OSError:
             pass
         try:
-            return self.p.wait(timeout=5)
+            return self.p.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.p.kill()
             self.p.wait()
@@ -96,7 +96,10 @@ def test_session_over_stdio():
         t0 = time.monotonic()
         rc = s.close()
         check_eq(rc, 0, "exit status on EOF")
-        check(time.monotonic() - t0 < 2, "exit took too long")
+        # at once, not held to any deadline; timed by the test, with the
+        # slack of a busy machine and of a sanitized exit (the leak check)
+        check(time.monotonic() - t0 < 5, "exit took %.2f s" %
+              (time.monotonic() - t0))
         err = s.p.stderr.read().decode()
         check("{" not in err or "jsonrpc" not in err,
               "JSON-RPC on stderr: %r" % err[:200])
@@ -120,7 +123,7 @@ def test_eof_waits_for_inflight():
             if m.get("id") == 7:
                 break
         check_eq(msgs[-1]["id"], 7, "the call answered after EOF")
-        check_eq(s.p.wait(timeout=5), 0, "exit status")
+        check_eq(s.p.wait(timeout=10), 0, "exit status")
     finally:
         s.close()
 

@@ -12,7 +12,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcpdtest as T  # noqa: E402
 from mcpdtest import check, check_eq  # noqa: E402
 
-SLACK_S = 0.5
+# A restart or a kill is not early (but for a fork's few ms: the supervisor
+# arms its timers on libev's loop time, taken before the fork); a busy
+# machine (other builds and tests beside this one, a sanitized build) may
+# make it late by this much.
+EARLY_S = 0.05
+LATE_S = 1.0
 
 
 def wait_partly_ready(d, workers, timeout=10.0):
@@ -58,7 +63,7 @@ def test_crash_loop_backoff():
                 if s is not None:
                     samples.append((time.monotonic(), d.row(s, "worker", 1),
                                     d.row(s, "worker", 0)))
-                health.append(d.healthz())
+                health.append((time.time(), d.healthz()))
             except Exception as e:  # noqa: reported below
                 errors.append(repr(e))
             stop.wait(0.1)
@@ -69,27 +74,41 @@ def test_crash_loop_backoff():
         starts = d.wait_log(r"worker 1: MCPD_FAULT: crash-start", count=4,
                             timeout=20)
         crashes = d.wait_log(r"supervisor: worker 1 \(pid (\d+)\) exited on "
-                             r"signal 6 \(Aborted\)[^;]*; restarting in "
-                             r"([\d.]+) s \((.*)\)$", count=4, timeout=2)
+                             r"signal 6 \(Aborted\) after ([\d.]+) s; "
+                             r"restarting in ([\d.]+) s \((.*)\)$",
+                             count=4, timeout=5)
     finally:
         stop.set()
         th.join(5)
     st = d.status()
-    delays = [c.group(2) for c in crashes[:4]]
+    delays = [c.group(3) for c in crashes[:4]]
     check_eq(delays, ["2.000", "4.000", "8.000", "16.000"],
              "the 'restarting in' delays")
     for i, c in enumerate(crashes[:4]):
         check(re.search(r"one_for_one: restart %d of 100 allowed in 30\.000 "
                         r"s; died [\d.]+ s after start, before READY: "
-                        r"throttled %s s" % (i + 1, delays[i]), c.group(3)),
-              "reason of crash %d: %r" % (i + 1, c.group(3)))
+                        r"throttled %s s" % (i + 1, delays[i]), c.group(4)),
+              "reason of crash %d: %r" % (i + 1, c.group(4)))
     times = [T.log_time(s.string) for s in starts[:4]]
-    gaps = [round(b - a, 3) for a, b in zip(times, times[1:])]
     T.info("worker 1 started at +%s s" %
            ", +".join("%.3f" % (t - times[0]) for t in times))
-    for gap, want in zip(gaps, (2.0, 4.0, 8.0)):
-        check(abs(gap - want) <= SLACK_S, "restart spacing %r, want 2, 4, 8 "
-              "s (+-%.1f)" % (gaps, SLACK_S))
+    # The promise: restarted 2, 4, 8 s after the crash.  Judged on the
+    # supervisor's clock, not on the child's (whose first line comes after
+    # exec and its set-up, late on a busy machine): crash i is logged at
+    # exit_i, the next process was forked at exit_{i+1} - up_{i+1} ("after
+    # X s" is its uptime from fork), so it waited the difference.  A
+    # restart never comes early; late only by what a busy machine delays
+    # a timer.
+    exits = [T.log_time(c.string) for c in crashes[:4]]
+    ups = [float(c.group(2)) for c in crashes[:4]]
+    waits = [round(exits[i + 1] - ups[i + 1] - exits[i], 3)
+             for i in range(3)]
+    T.info("restarted %s s after each crash (supervisor's clock)" %
+           ", ".join("%.3f" % w for w in waits))
+    for w, want in zip(waits, (2.0, 4.0, 8.0)):
+        check(want - EARLY_S <= w <= want + LATE_S, "restarted %r s after "
+              "the crashes, want 2, 4, 8 s (-%.2f/+%.1f)" %
+              (waits, EARLY_S, LATE_S))
     # the pids differ each time
     pids = [int(c.group(1)) for c in crashes[:4]]
     check(len(set(pids)) == 4, "crashed pids %r" % pids)
@@ -112,11 +131,18 @@ def test_crash_loop_backoff():
     check_eq(d.row(st, "worker", 1)["restarts"], 4, "worker 1 restarts now")
 
     # worker 0 served all along, the same process
+    # (the promise is that it answers, each time it is asked, through the
+    # crash loop: a few answers, none failed, some while worker 1 waited
+    # its 8 s -- not how many a polling loop managed on a busy machine)
     check(not errors, "status or healthz failed meanwhile: %r" % errors[:3])
-    check(len(health) > 50, "only %d healthz samples" % len(health))
-    check(all(h["pid"] == pid0 and h["worker"] == 0 for h in health),
+    T.info("%d healthz answers, %d status samples" % (len(health),
+                                                      len(samples)))
+    check(len(health) >= 5, "only %d healthz answers" % len(health))
+    check([h for t, h in health if exits[2] < t < times[3]],
+          "no healthz answer while worker 1 waited its 8 s")
+    check(all(h["pid"] == pid0 and h["worker"] == 0 for _, h in health),
           "healthz answered by %r, want worker 0 pid %d" %
-          (sorted(set((h["worker"], h["pid"]) for h in health)), pid0))
+          (sorted(set((h["worker"], h["pid"]) for _, h in health)), pid0))
     w0 = [s0 for _, _, s0 in samples if s0]
     check(all(s0["pid"] == pid0 and s0["state"] == "ready" for s0 in w0),
           "worker 0 changed meanwhile")
@@ -180,37 +206,61 @@ def test_gone_child_does_not_block_start():
 
 def test_ready_timeout():
     """A worker that never says READY is killed at ready-timeout and
-    throttled."""
+    throttled; it comes back after the delay, and is killed again."""
     d = T.Daemon(keys={"workers": "2", "ready-timeout": "1s"},
                  env={"MCPD_FAULT": "worker.0:hang-start"})
     d.start(wait=False)
     st = wait_partly_ready(d, [1])
     w0 = d.row(st, "worker", 0)
     check_eq(w0["state"], "starting", "worker 0 state before the deadline")
-    m = d.wait_log(r"supervisor: worker 0 \(pid (\d+)\) not READY within "
-                   r"1\.000 s; killing", timeout=3)
+    kill_re = (r"supervisor: worker 0 \(pid (\d+)\) not READY within "
+               r"1\.000 s; killing")
+    m = d.wait_log(kill_re, timeout=5)
     pid = int(m[0].group(1))
     check_eq(pid, w0["pid"], "pid in the log")
-    k = d.wait_log(r"supervisor: worker 0 \(pid %d\) exited on signal 9 "
-                   r"\(Killed\) after ([\d.]+) s; restarting in 2\.000 s "
-                   r"\(.*before READY: throttled 2\.000 s\)" % pid, timeout=2)
+    exit_re = (r"supervisor: worker 0 \(pid %d\) exited on signal 9 "
+               r"\(Killed\) after ([\d.]+) s; restarting in 2\.000 s "
+               r"\(.*before READY: throttled 2\.000 s\)")
+    k = d.wait_log(exit_re % pid, timeout=5)
+    # "after X s" is the uptime from fork() on the supervisor's clock.
+    # Late only by what a busy machine delays a timer.  Not checked for
+    # being early here: worker 0 was forked in the same loop iteration as
+    # the agent, the runner and worker 1, and its deadline is armed on
+    # libev's loop time of that iteration, not on its fork time, so each
+    # fork before it (tens of ms under ASan on a busy machine) comes off
+    # its ready-timeout (seen: killed after 0.920 s).  The restart below is
+    # forked alone, and that deadline is checked both ways (early only by
+    # the time the fork itself took: seen 0.998 s).
     up = float(k[0].group(1))
-    check(0.95 <= up <= 1.5, "killed after %.3f s, want 1 s" % up)
-    start = d.log_lines(r"worker 0: MCPD_FAULT: hang-start")[0]
-    dt = T.log_time(m[0].string) - T.log_time(start.string)
-    # the deadline runs from fork(); the child logs only after exec and its
-    # set-up, which takes a few hundred ms under ASan
-    check(0.5 <= dt <= 1.5, "deadline hit %.3f s after the start" % dt)
+    T.info("first worker 0 killed %.3f s after its fork" % up)
+    check(up <= 1.0 + LATE_S, "killed after %.3f s, want 1 s (+%.1f)" %
+          (up, LATE_S))
     check(not T.alive(pid), "the hung worker (pid %d) is still there" % pid)
     st = d.status()
     w0 = d.row(st, "worker", 0)
+    # (unless this status came more than 2 s after the kill)
     check_eq(w0["state"], "throttled", "worker 0 state after the kill")
     check(0 < w0["restart_delay_ms"] <= 2000, "restart_delay_ms %r" %
           w0["restart_delay_ms"])
     check_eq(w0["restarts"], 1, "worker 0 restarts")
     check_eq(d.healthz()["worker"], 1, "healthz worker meanwhile")
-    # it comes back (and hangs again)
-    d.wait_log(r"worker 0: MCPD_FAULT: hang-start", count=2, timeout=3)
+    # it comes back 2 s after the kill (and hangs again) and is killed 1 s
+    # after that fork
+    m2 = d.wait_log(kill_re, count=2, timeout=10)
+    pid2 = int(m2[1].group(1))
+    check(pid2 != pid, "the same pid %d again" % pid)
+    k2 = d.wait_log(r"supervisor: worker 0 \(pid %d\) exited on signal 9 "
+                    r"\(Killed\) after ([\d.]+) s; restarting in 4\.000 s"
+                    % pid2, timeout=5)
+    up2 = float(k2[0].group(1))
+    wait = T.log_time(k2[0].string) - up2 - T.log_time(k[0].string)
+    T.info("restarted %.3f s after the kill, killed again %.3f s after its "
+           "fork" % (wait, up2))
+    check(2.0 - EARLY_S <= wait <= 2.0 + LATE_S, "restarted %.3f s after "
+          "the kill, want 2 s" % wait)
+    check(1.0 - EARLY_S <= up2 <= 1.0 + LATE_S, "the restarted worker 0 "
+          "was killed %.3f s after its fork, want 1 s (-%.2f/+%.1f)" %
+          (up2, EARLY_S, LATE_S))
     check_eq(d.stop(), 0, "exit status")
 
 
