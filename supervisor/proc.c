@@ -280,6 +280,11 @@ spawn(enum proc_role role, uint32_t index, int member)
 	}
 	chan_send(p->p_chan, MSG_SUP_START, -1);
 
+	/*
+	 * The deadline counts from now: the loop's time is from before the
+	 * forks of this iteration (under load, tens of ms before).
+	 */
+	ev_now_update(sup->s_loop);
 	ev_timer_init(&p->p_to, proc_timeout_cb,
 	    sup->s_conf->c_ready_timeout_ms / 1000.0, 0.);
 	p->p_to.data = p;
@@ -380,7 +385,8 @@ proc_stop(struct proc *p, uint32_t drain_ms)
 	}
 	ev_timer_stop(sup->s_loop, &p->p_to);
 	/* the child stops itself at the deadline; give it a moment more */
-	ev_timer_set(&p->p_to, (drain_ms + 250) / 1000.0, 0.);
+	ev_now_update(sup->s_loop);
+	ev_timer_set(&p->p_to, (drain_ms + QUIT_GRACE_MS) / 1000.0, 0.);
 	ev_timer_start(sup->s_loop, &p->p_to);
 }
 
@@ -400,6 +406,14 @@ proc_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	proc_name(p, name, sizeof(name));
 	switch (p->p_state) {
 	case P_STARTING:
+		/* never before its time, whatever the loop's clock said */
+		ms = now_ms() - p->p_start_ms;
+		if (ms < sup->s_conf->c_ready_timeout_ms) {
+			ev_timer_set(w, (sup->s_conf->c_ready_timeout_ms - ms) /
+			    1000.0, 0.);
+			ev_timer_start(loop, w);
+			break;
+		}
 		log_warnx("%s (pid %ld) not READY within %u.%03u s; killing",
 		    name, (long)p->p_pid,
 		    sup->s_conf->c_ready_timeout_ms / 1000,
@@ -413,8 +427,9 @@ proc_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		ms = shutdown_ms(p);
 		log_warnx("%s (pid %ld) still running %u.%03u s after QUIT; "
 		    "sending SIGTERM, SIGKILL in %u.%03u s", name,
-		    (long)p->p_pid, p->p_drain_ms / 1000, p->p_drain_ms % 1000,
-		    ms / 1000, ms % 1000);
+		    (long)p->p_pid, (p->p_drain_ms + QUIT_GRACE_MS) / 1000,
+		    (p->p_drain_ms + QUIT_GRACE_MS) % 1000, ms / 1000,
+		    ms % 1000);
 		p->p_state = P_TERMINATING;
 		p->p_term_ms = ms;
 		signal_proc(p, SIGTERM);

@@ -22,6 +22,7 @@
 #define CTL_CLIENTS_MAX		16	/* concurrent mcpctl connections */
 #define CTL_IDLE_MS		5000	/* a ctl client that says nothing */
 #define FAST_STOP_MS		1000	/* SIGQUIT: SIGTERM, then SIGKILL */
+#define QUIT_GRACE_MS		250	/* past its drain deadline, then SIGTERM */
 
 /* exit statuses of mcpd(8) */
 #define EXIT_OK			0

@@ -171,7 +171,7 @@ def test_stop_ladder():
     q = d.wait_log(r"supervisor: SIGTERM: stopping 4 processes, drain "
                    r"deadline 0\.500 s")
     d.wait_log(r"worker 0: MCPD_FAULT stuck-stop: ignoring QUIT")
-    t = d.wait_log(r"supervisor: worker 0 \(pid %d\) still running 0\.500 s "
+    t = d.wait_log(r"supervisor: worker 0 \(pid %d\) still running 0\.750 s "
                    r"after QUIT; sending SIGTERM, SIGKILL in 0\.500 s" % w0)
     d.wait_log(r"worker 0: MCPD_FAULT stuck-stop: ignoring SIGTERM")
     k = d.wait_log(r"supervisor: worker 0 \(pid %d\) ignored SIGTERM for "
