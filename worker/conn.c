@@ -397,8 +397,13 @@ parse_error(struct conn *c, int err)
 	char		 why[160];
 
 	log_debug("fd %d: %s", c->c_fd, http_errno_description(err));
-	/* the parser's guess of the method is no request's method */
-	c->c_parser.method = HTTP_GET;
+	/*
+	 * A head our rules refused came after a whole request line, whose
+	 * method holds (a HEAD gets no body); else the parser's guess of the
+	 * method is no request's method.
+	 */
+	if (r == NULL || r->r_head.rh_err == HEAD_OK)
+		c->c_parser.method = HTTP_GET;
 	c->c_close = 1;		/* said in the answer */
 	if (r != NULL && r->r_too_big)
 		;	/* answered 413 from the headers already */
