@@ -161,6 +161,17 @@ on_scoreboard(int fd, uint64_t slot, uint64_t restarts)
 	SB_SET(s, s_state, SB_STARTING);
 }
 
+/*
+ * The heartbeat: every WATCHDOG_BEAT_MS the loop turns, and says so in our
+ * slot; a loop that stops turning (blocked, SIGSTOPped) is one the
+ * supervisor's watchdog kills and replaces.
+ */
+static void
+beat_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	SB_SET(self.c_slot, s_beat_ms, now_ms());
+}
+
 static void
 on_start(void)
 {
@@ -182,6 +193,11 @@ on_start(void)
 	if (ops->r_start != NULL)
 		ops->r_start(&self);
 	self.c_started = 1;
+	beat_cb(self.c_loop, &self.c_beat_to, 0);
+	ev_timer_init(&self.c_beat_to, beat_cb, WATCHDOG_BEAT_MS / 1000.0,
+	    WATCHDOG_BEAT_MS / 1000.0);
+	ev_timer_start(self.c_loop, &self.c_beat_to);
+	ev_unref(self.c_loop);		/* it keeps no loop alive */
 	SB_SET(self.c_slot, s_state, SB_READY);
 	if (chan_send(self.c_chan, MSG_CHILD_READY, -1,
 	    (uint64_t)MCPD_PROTO_VERSION, (uint64_t)self.c_gen,

@@ -34,6 +34,7 @@ struct child {
 	int			 c_have_key;
 	int			 c_started;
 	ev_timer		 c_drain_to;
+	ev_timer		 c_beat_to;	/* the watchdog's heartbeat */
 	ev_signal		 c_sigterm;
 	ev_signal		 c_sigint;
 	ev_signal		 c_sighup;

@@ -162,6 +162,7 @@ conf_defaults(struct conf *c)
 	c->c_throttle_max_ms = DEF_THROTTLE_MAX_MS;
 	c->c_throttle_reset_ms = DEF_THROTTLE_RESET_MS;
 	c->c_ready_timeout_ms = DEF_READY_TIMEOUT_MS;
+	c->c_watchdog_timeout_ms = DEF_WATCHDOG_TIMEOUT_MS;
 	c->c_drain_timeout_ms = DEF_DRAIN_TIMEOUT_MS;
 	c->c_auto_shutdown = AUTO_SHUTDOWN_NEVER;
 	for (r = 0; r < ROLE_MAX; r++) {
@@ -499,6 +500,7 @@ conf_print(FILE *fp, const struct conf *c)
 	print_duration(fp, "throttle-reset", c->c_throttle_reset_ms);
 	print_duration(fp, "ready-timeout", c->c_ready_timeout_ms);
 	print_duration(fp, "drain-timeout", c->c_drain_timeout_ms);
+	print_duration(fp, "watchdog-timeout", c->c_watchdog_timeout_ms);
 	fprintf(fp, "auto-shutdown %s\n",
 	    conf_auto_shutdown_name(c->c_auto_shutdown));
 

@@ -40,6 +40,9 @@
 #define DEF_THROTTLE_RESET_MS	10000		/* up this long = healthy */
 #define DEF_READY_TIMEOUT_MS	10000
 #define DEF_DRAIN_TIMEOUT_MS	10000
+#define DEF_WATCHDOG_TIMEOUT_MS	10000		/* a loop not turning */
+#define WATCHDOG_TIMEOUT_MIN_MS	2000		/* 4 heartbeats */
+#define WATCHDOG_BEAT_MS	500		/* a child's heartbeat */
 #define DEF_SHUTDOWN_TIMEOUT_MS	5000		/* SIGTERM -> SIGKILL */
 #define DEF_HTTP_PORT		8080
 #define DEF_ADMIN_PORT		8081
@@ -207,6 +210,7 @@ struct conf {
 	uint32_t		 c_throttle_reset_ms;
 	uint32_t		 c_ready_timeout_ms;
 	uint32_t		 c_drain_timeout_ms;
+	uint32_t		 c_watchdog_timeout_ms;	/* 0: off */
 	enum conf_auto_shutdown	 c_auto_shutdown;
 	struct conf_spec	 c_spec[ROLE_MAX];	/* [ROLE_SUPERVISOR] unused */
 

@@ -95,6 +95,7 @@ enum key {
 	K_THROTTLE_RESET,
 	K_READY_TIMEOUT,
 	K_DRAIN_TIMEOUT,
+	K_WATCHDOG_TIMEOUT,
 	K_AUTO_SHUTDOWN,
 	K_MCP_PATH,
 	K_MAX_HEADER_SIZE,
@@ -306,6 +307,7 @@ static const char *const key_names[K_MAX] = {
 	[K_THROTTLE_RESET] =		"throttle-reset",
 	[K_READY_TIMEOUT] =		"ready-timeout",
 	[K_DRAIN_TIMEOUT] =		"drain-timeout",
+	[K_WATCHDOG_TIMEOUT] =		"watchdog-timeout",
 	[K_AUTO_SHUTDOWN] =		"auto-shutdown",
 	[K_MCP_PATH] =			"mcp-path",
 	[K_MAX_HEADER_SIZE] =		"max-header-size",
@@ -345,6 +347,7 @@ static const char *const key_names[K_MAX] = {
 %token	INCLUDE WORKERS MAXCONNECTIONS WORKERCONNECTIONS PIDFILE
 %token	CONTROLSOCKET LOGFILE STRATEGY RESTARTINTENSITY RESTARTPERIOD
 %token	THROTTLEMIN THROTTLEMAX THROTTLERESET READYTIMEOUT DRAINTIMEOUT
+%token	WATCHDOGTIMEOUT
 %token	AUTOSHUTDOWN LISTEN PORT WORKER AGENT RUNNER RESTART SHUTDOWNTIMEOUT
 %token	SIGNIFICANT PLUGIN MCPPATH SESSIONTIMEOUT MAXBODYSIZE MAXHEADERSIZE
 %token	HEADERTIMEOUT BODYTIMEOUT IDLETIMEOUT SSEKEEPALIVE ALLOWHOST
@@ -460,6 +463,23 @@ main		: WORKERS STRING		{
 		| DRAINTIMEOUT STRING		{
 			set_duration(K_DRAIN_TIMEOUT, $2,
 			    &ps.conf->c_drain_timeout_ms);
+		}
+		| WATCHDOGTIMEOUT STRING	{
+			const char	*k = key_names[K_WATCHDOG_TIMEOUT];
+			uint32_t	 ms;
+
+			/* 0s: off; else room for a few heartbeats */
+			if (key_first(&ps.seen[K_WATCHDOG_TIMEOUT], k) &&
+			    get_duration_min(k, $2, 0, &ms)) {
+				if (ms != 0 && ms < WATCHDOG_TIMEOUT_MIN_MS)
+					stmt_error("%s: %s is out of range: 0s "
+					    "(off), or %us..24h", k, $2,
+					    WATCHDOG_TIMEOUT_MIN_MS / 1000);
+				else {
+					ps.conf->c_watchdog_timeout_ms = ms;
+					ps.seen[K_WATCHDOG_TIMEOUT].w_ok = 1;
+				}
+			}
 		}
 		| AUTOSHUTDOWN STRING		{
 			const char	*w[] = {
@@ -822,6 +842,7 @@ static const struct keywords keywords[] = {
 	{ "timeout",		TIMEOUT },
 	{ "title",		TITLE },
 	{ "tool",		TOOL },
+	{ "watchdog-timeout",	WATCHDOGTIMEOUT },
 	{ "worker",		WORKER },
 	{ "worker-connections",	WORKERCONNECTIONS },
 	{ "workers",		WORKERS }

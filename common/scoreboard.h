@@ -17,7 +17,7 @@
 /* two generations of workers during a reload, plus agent, runner, us */
 #define SB_SLOTS		(2 * (WORKERS_MAX + 2) + 1)
 #define SB_MAGIC		0x6d637064736230ULL	/* "mcpdsb0" */
-#define SB_VERSION		2
+#define SB_VERSION		3
 
 enum sb_state {
 	SB_FREE,
@@ -36,7 +36,8 @@ struct sb_slot {
 	uint64_t	s_restarts;
 	uint64_t	s_conns;	/* open client connections */
 	uint64_t	s_accepted;	/* connections accepted, total */
-	uint64_t	s_spare[7];	/* later issues: counters */
+	uint64_t	s_beat_ms;	/* CLOCK_MONOTONIC: its loop turned */
+	uint64_t	s_spare[6];	/* later issues: counters */
 } __attribute__((aligned(64)));
 
 struct sb_header {

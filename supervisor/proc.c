@@ -37,6 +37,7 @@ static void	proc_dispatch(struct chan *, struct msg *, void *);
 static void	proc_chan_err(struct chan *, const char *, void *);
 static void	apply(const struct rs_decision *, uint64_t);
 static uint32_t	shutdown_ms(const struct proc *);
+static void	signal_proc(struct proc *, int);
 
 const char *
 pstate_name(enum pstate s)
@@ -73,10 +74,48 @@ member_name(int i, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * The watchdog: a ready child whose loop has not turned (its heartbeat in
+ * the scoreboard, every WATCHDOG_BEAT_MS) for watchdog-timeout is blocked
+ * or stopped; it is killed, and its death is handled like any other (a
+ * permanent worker's successor takes over its listening socket).  Before
+ * READY the ready-timeout rules, after QUIT the stop ladder.
+ */
+static void
+watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct proc	*p;
+	uint64_t	 now = now_ms(), beat;
+	uint32_t	 limit;
+	char		 name[32];
+
+	if ((limit = sup->s_conf->c_watchdog_timeout_ms) == 0)
+		return;
+	TAILQ_FOREACH(p, &sup->s_procs, p_entry) {
+		if (p->p_state != P_READY || p->p_pid <= 0)
+			continue;
+		beat = SB_GET(&sup->s_sb.sb_slots[p->p_slot], s_beat_ms);
+		if (beat == 0 || now < beat || now - beat <= limit)
+			continue;
+		proc_name(p, name, sizeof(name));
+		log_err("%s (pid %ld): its event loop has not turned for "
+		    "%llu.%03llu s (watchdog-timeout %u.%03u s); killing it",
+		    name, (long)p->p_pid, (unsigned long long)(now - beat) /
+		    1000, (unsigned long long)(now - beat) % 1000,
+		    limit / 1000, limit % 1000);
+		p->p_state = P_KILLED;
+		signal_proc(p, SIGKILL);
+	}
+}
+
 void
 proc_init(void)
 {
 	TAILQ_INIT(&sup->s_procs);
+	ev_timer_init(&sup->s_watchdog_to, watchdog_cb,
+	    WATCHDOG_BEAT_MS / 1000.0, WATCHDOG_BEAT_MS / 1000.0);
+	ev_timer_start(sup->s_loop, &sup->s_watchdog_to);
+	ev_unref(sup->s_loop);
 	rs_init(&sup->s_rs, &(struct rs_params){
 	    .strategy = sup->s_conf->c_strategy,
 	    .max_restarts = sup->s_conf->c_restart_intensity,

@@ -125,6 +125,7 @@ struct sup {
 
 	ev_child		 s_child_ev;
 	ev_timer		 s_start_to;	/* next pending (re)start */
+	ev_timer		 s_watchdog_to;	/* heartbeats looked at */
 	ev_signal		 s_sig[6];
 };
 
