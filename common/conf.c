@@ -179,6 +179,7 @@ conf_defaults(struct conf *c)
 	c->c_body_timeout_ms = DEF_BODY_TIMEOUT_MS;
 	c->c_idle_timeout_ms = DEF_IDLE_TIMEOUT_MS;
 	c->c_session_timeout_ms = DEF_SESSION_TIMEOUT_MS;
+	c->c_session_start_timeout_ms = DEF_SESSION_START_TIMEOUT_MS;
 	c->c_sse_keepalive_ms = DEF_SSE_KEEPALIVE_MS;
 	c->c_cache_ttl_ms = DEF_CACHE_TTL_MS;
 	c->c_task_ttl_ms = DEF_TASK_TTL_MS;
@@ -195,6 +196,8 @@ conf_defaults(struct conf *c)
 	c->c_alert_pending_ppm = DEF_ALERT_PENDING_PPM;
 	c->c_alert_hold_ms = DEF_ALERT_HOLD_MS;
 	c->c_max_sessions = DEF_MAX_SESSIONS;
+	c->c_max_per_address = DEF_MAX_PER_ADDRESS;
+	c->c_initialize_rate = DEF_INITIALIZE_RATE;
 	for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
 		snprintf(c->c_allow_hosts[i], sizeof(c->c_allow_hosts[i]),
 		    "%s", hosts[i]);
@@ -520,6 +523,8 @@ conf_print(FILE *fp, const struct conf *c)
 	print_duration(fp, "body-timeout", c->c_body_timeout_ms);
 	print_duration(fp, "idle-timeout", c->c_idle_timeout_ms);
 	print_duration(fp, "session-timeout", c->c_session_timeout_ms);
+	print_duration(fp, "session-start-timeout",
+	    c->c_session_start_timeout_ms);
 	print_duration(fp, "sse-keepalive", c->c_sse_keepalive_ms);
 	print_duration(fp, "list-cache-ttl", c->c_cache_ttl_ms);
 	print_duration(fp, "task-ttl", c->c_task_ttl_ms);

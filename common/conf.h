@@ -53,6 +53,8 @@
 #define DEF_BODY_TIMEOUT_MS	30000		/* the whole body, after it */
 #define DEF_IDLE_TIMEOUT_MS	60000		/* keep-alive, between requests */
 #define DEF_SESSION_TIMEOUT_MS	600000		/* an idle MCP session */
+/* one that nothing came for after its initialize */
+#define DEF_SESSION_START_TIMEOUT_MS 10000
 #define DEF_SSE_KEEPALIVE_MS	15000		/* SSE comment interval */
 #define DEF_CACHE_TTL_MS	0		/* results are stale at once */
 #define DEF_TASK_TTL_MS		300000		/* a task's result is kept */
@@ -70,6 +72,13 @@
 #define DEF_ALERT_PENDING_PPM	800000		/* 80 % of max-pending */
 #define DEF_ALERT_HOLD_MS	30000		/* calm before shedding ends */
 #define DEF_MAX_SESSIONS	100000		/* session-era sessions */
+/*
+ * On by default at what no single busy client reaches, so that one
+ * address cannot take a worker's connections or fill its sessions; 0
+ * turns them off (behind a proxy every client has its address).
+ */
+#define DEF_MAX_PER_ADDRESS	1000		/* connections, per worker */
+#define DEF_INITIALIZE_RATE	100		/* a second, address, worker */
 /* allow-host when none is given: { DEF_ALLOW_HOSTS }, any port */
 #define DEF_ALLOW_HOSTS		"localhost", "127.0.0.1", "[::1]"
 #define DEF_ALLOW_HOSTS_COUNT	3
@@ -225,6 +234,7 @@ struct conf {
 	uint32_t		 c_body_timeout_ms;
 	uint32_t		 c_idle_timeout_ms;
 	uint32_t		 c_session_timeout_ms;
+	uint32_t		 c_session_start_timeout_ms;
 	uint32_t		 c_sse_keepalive_ms;
 	uint32_t		 c_cache_ttl_ms;	/* ttlMs of lists */
 	uint32_t		 c_task_ttl_ms;		/* tasks are kept */

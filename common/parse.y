@@ -104,6 +104,7 @@ enum key {
 	K_BODY_TIMEOUT,
 	K_IDLE_TIMEOUT,
 	K_SESSION_TIMEOUT,
+	K_SESSION_START_TIMEOUT,
 	K_SSE_KEEPALIVE,
 	K_SESSION_RESPONSES,
 	K_CACHE_TTL,
@@ -316,6 +317,7 @@ static const char *const key_names[K_MAX] = {
 	[K_BODY_TIMEOUT] =		"body-timeout",
 	[K_IDLE_TIMEOUT] =		"idle-timeout",
 	[K_SESSION_TIMEOUT] =		"session-timeout",
+	[K_SESSION_START_TIMEOUT] =	"session-start-timeout",
 	[K_SSE_KEEPALIVE] =		"sse-keepalive",
 	[K_CACHE_TTL] =			"list-cache-ttl",
 	[K_TASK_TTL] =			"task-ttl",
@@ -347,7 +349,7 @@ static const char *const key_names[K_MAX] = {
 %token	INCLUDE WORKERS MAXCONNECTIONS WORKERCONNECTIONS PIDFILE
 %token	CONTROLSOCKET LOGFILE STRATEGY RESTARTINTENSITY RESTARTPERIOD
 %token	THROTTLEMIN THROTTLEMAX THROTTLERESET READYTIMEOUT DRAINTIMEOUT
-%token	WATCHDOGTIMEOUT
+%token	WATCHDOGTIMEOUT SESSIONSTARTTIMEOUT
 %token	AUTOSHUTDOWN LISTEN PORT WORKER AGENT RUNNER RESTART SHUTDOWNTIMEOUT
 %token	SIGNIFICANT PLUGIN MCPPATH SESSIONTIMEOUT MAXBODYSIZE MAXHEADERSIZE
 %token	HEADERTIMEOUT BODYTIMEOUT IDLETIMEOUT SSEKEEPALIVE ALLOWHOST
@@ -529,6 +531,11 @@ main		: WORKERS STRING		{
 			set_duration_min(K_SESSION_TIMEOUT, $2,
 			    SESSION_TIMEOUT_MIN_MS,
 			    &ps.conf->c_session_timeout_ms);
+		}
+		| SESSIONSTARTTIMEOUT STRING	{
+			set_duration_min(K_SESSION_START_TIMEOUT, $2,
+			    SESSION_TIMEOUT_MIN_MS,
+			    &ps.conf->c_session_start_timeout_ms);
 		}
 		| SSEKEEPALIVE STRING		{
 			set_duration(K_SSE_KEEPALIVE, $2,
@@ -829,6 +836,7 @@ static const struct keywords keywords[] = {
 	{ "restart-period",	RESTARTPERIOD },
 	{ "runner",		RUNNER },
 	{ "session-responses",	SESSIONRESPONSES },
+	{ "session-start-timeout", SESSIONSTARTTIMEOUT },
 	{ "session-timeout",	SESSIONTIMEOUT },
 	{ "shutdown-timeout",	SHUTDOWNTIMEOUT },
 	{ "significant",	SIGNIFICANT },

@@ -144,8 +144,12 @@ void		 mcp_session_close(struct mcp_server *, struct mcp_session *);
 /* the standalone (GET) stream: 0, or -1 when one is open already */
 int		 mcp_session_attach(struct mcp_session *, struct mcp_stream *);
 void		 mcp_session_detach(struct mcp_session *, struct mcp_stream *);
-/* sessions idle for longer than ms are closed; returns how many */
-unsigned	 mcp_session_expire(struct mcp_server *, uint64_t idle_ms);
+/*
+ * Sessions idle for longer than idle_ms are closed, and those nothing came
+ * for after their initialize after start_ms; returns how many.
+ */
+unsigned	 mcp_session_expire(struct mcp_server *, uint64_t idle_ms,
+		    uint64_t start_ms);
 unsigned	 mcp_session_count(const struct mcp_server *);
 
 /*

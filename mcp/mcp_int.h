@@ -169,6 +169,8 @@ TAILQ_HEAD(calllist, mcpd_call);
 struct mcp_session {
 	struct mcp_session	*s_next;	/* hash chain */
 	TAILQ_ENTRY(mcp_session) s_entry;	/* all, by last use */
+	TAILQ_ENTRY(mcp_session) s_fresh_entry;	/* unused since initialize */
+	int			 s_fresh;
 	char			 s_id[MCP_SID_MAX_CHARS + 1];
 	char			 s_proto[16];
 	int			 s_initialized;
@@ -261,6 +263,7 @@ struct mcp_server {
 	unsigned		 sv_partition;
 	struct mcp_session	*sv_buckets[SESS_BUCKETS];
 	struct sesslist		 sv_sessions;
+	struct sesslist		 sv_fresh;	/* by creation, never used */
 	unsigned		 sv_nsessions;
 	struct calllist		 sv_orphans;	/* calls without session */
 	void			**sv_dl;	/* dlopen handles */

@@ -42,6 +42,7 @@ mcp_server_new(struct ev_loop *loop, const char *name, const char *version)
 	}
 	jw_init(&srv->sv_out);
 	TAILQ_INIT(&srv->sv_sessions);
+	TAILQ_INIT(&srv->sv_fresh);
 	TAILQ_INIT(&srv->sv_orphans);
 	TAILQ_INIT(&srv->sv_tasks);
 	srv->sv_state_ttl_ms = MCP_STATE_TTL_MS;

@@ -36,6 +36,8 @@ mcp_session_new(struct mcp_server *srv)
 	s->s_next = srv->sv_buckets[b];
 	srv->sv_buckets[b] = s;
 	TAILQ_INSERT_TAIL(&srv->sv_sessions, s, s_entry);
+	TAILQ_INSERT_TAIL(&srv->sv_fresh, s, s_fresh_entry);
+	s->s_fresh = 1;
 	srv->sv_nsessions++;
 	return s;
 }
@@ -80,6 +82,10 @@ mcp_session_touch(struct mcp_session *s)
 	s->s_used_ms = loop_ms(srv);
 	TAILQ_REMOVE(&srv->sv_sessions, s, s_entry);
 	TAILQ_INSERT_TAIL(&srv->sv_sessions, s, s_entry);
+	if (s->s_fresh) {
+		TAILQ_REMOVE(&srv->sv_fresh, s, s_fresh_entry);
+		s->s_fresh = 0;
+	}
 }
 
 void
@@ -110,6 +116,8 @@ mcp_session_close(struct mcp_server *srv, struct mcp_session *s)
 		}
 	}
 	TAILQ_REMOVE(&srv->sv_sessions, s, s_entry);
+	if (s->s_fresh)
+		TAILQ_REMOVE(&srv->sv_fresh, s, s_fresh_entry);
 	srv->sv_nsessions--;
 	for (i = 0; i < s->s_nsubs; i++)
 		free(s->s_subs[i]);
@@ -125,6 +133,7 @@ mcp_session_attach(struct mcp_session *s, struct mcp_stream *st)
 	if (s->s_get != NULL)
 		return -1;
 	s->s_get = st;
+	mcp_session_touch(s);
 	return 0;
 }
 
@@ -136,11 +145,22 @@ mcp_session_detach(struct mcp_session *s, struct mcp_stream *st)
 }
 
 unsigned
-mcp_session_expire(struct mcp_server *srv, uint64_t idle_ms)
+mcp_session_expire(struct mcp_server *srv, uint64_t idle_ms,
+    uint64_t start_ms)
 {
 	struct mcp_session	*s, *next;
 	uint64_t		 now = loop_ms(srv);
 	unsigned		 n = 0;
+
+	/*
+	 * Sessions nothing came for after their initialize, oldest first:
+	 * they hold a place of max-sessions for start_ms, not idle_ms.
+	 */
+	while ((s = TAILQ_FIRST(&srv->sv_fresh)) != NULL &&
+	    now - s->s_used_ms > start_ms) {
+		mcp_session_close(srv, s);
+		n++;
+	}
 
 	/* the list is in order of last use: stop at the first fresh one */
 	for (s = TAILQ_FIRST(&srv->sv_sessions); s != NULL; s = next) {

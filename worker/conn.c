@@ -217,6 +217,7 @@ on_headers_complete(http_parser *p)
 
 	if (head_end(&r->r_head) == -1)
 		return -1;
+	r->r_in_body = 1;
 	if (p->content_length != ULLONG_MAX &&
 	    p->content_length > worker->w_http.h_body_max) {
 		/* refuse now, before the client uploads all of it */
@@ -262,6 +263,7 @@ on_body(http_parser *p, const char *at, size_t len)
 {
 	struct conn *c = p->data;
 
+	conn_arm(c);		/* body-timeout: between two reads */
 	return body_add(c->c_req, at, len);
 }
 
@@ -331,8 +333,10 @@ conn_arm(struct conn *c)
 	else if (c->c_busy)
 		ms = 0;			/* the engine's timeouts apply */
 	else if (c->c_inreq)
-		ms = c->c_parser.state >= 0 && c->c_req != NULL &&
-		    c->c_req->r_bodylen > 0 ? h->h_body_ms : h->h_header_ms;
+		ms = c->c_req != NULL && c->c_req->r_in_body ? h->h_body_ms :
+		    h->h_header_ms;
+	else if (!c->c_served)
+		ms = h->h_header_ms;	/* not a byte yet: its first header */
 	else
 		ms = h->h_idle_ms;
 	conn_deadline(c, ms);
@@ -641,7 +645,8 @@ sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	unsigned n;
 
 	update_gauges();
-	n = mcp_session_expire(worker->w_mcp, worker->w_http.h_session_ms);
+	n = mcp_session_expire(worker->w_mcp, worker->w_http.h_session_ms,
+	    worker->w_http.h_session_start_ms);
 	if (n > 0)
 		log_debug("%u idle sessions expired", n);
 }

@@ -30,6 +30,7 @@ struct hreq {
 	size_t			 r_bodylen;
 	size_t			 r_bodycap;
 	int			 r_too_big;
+	int			 r_in_body;	/* the header is whole */
 	/* answering */
 	struct mcp_session	*r_sess;
 	int			 r_headers_sent;

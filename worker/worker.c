@@ -385,6 +385,7 @@ hcfg_load(struct hcfg *h, const struct conf *conf)
 	h->h_idle_ms = conf->c_idle_timeout_ms;
 	h->h_keepalive_ms = conf->c_sse_keepalive_ms;
 	h->h_session_ms = conf->c_session_timeout_ms;
+	h->h_session_start_ms = conf->c_session_start_timeout_ms;
 	h->h_sse_always = conf->c_session_responses == RESPONSES_SSE;
 	h->h_out_max = conf->c_max_output_buffer;
 	/* the node's bound on requests in flight, shared by the workers */

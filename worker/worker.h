@@ -44,6 +44,7 @@ struct hcfg {
 	uint32_t		 h_idle_ms;
 	uint32_t		 h_keepalive_ms;	/* SSE comments */
 	uint32_t		 h_session_ms;		/* idle session */
+	uint32_t		 h_session_start_ms;	/* unused since initialize */
 	int			 h_sse_always;		/* no JSON answers */
 	uint64_t		 h_out_max;		/* bytes queued, conn */
 	uint32_t		 h_pending_max;		/* in flight, worker */

@@ -322,7 +322,7 @@ command(const char *line, size_t len)
 			get_sess = NULL;
 		}
 	} else if (len == 7 && memcmp(line, "#expire", 7) == 0) {
-		mcp_session_expire(srv, 0);
+		mcp_session_expire(srv, 0, 0);
 		if (cur != NULL && !sess_alive(cur))
 			cur = NULL;
 		/* a session with a standalone stream is in use */

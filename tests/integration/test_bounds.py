@@ -353,6 +353,90 @@ def test_sessions_and_rates():
         d.stop()
 
 
+def session_post(s, sid, body):
+    b = json.dumps(body).encode()
+    s.sendall(("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+               "application/json\r\nAccept: %s\r\nMcp-Session-Id: %s\r\n"
+               "MCP-Protocol-Version: 2025-11-25\r\nContent-Length: %d\r\n"
+               "\r\n" % (ACCEPT, sid, len(b))).encode() + b)
+    return read_response(s)
+
+
+def test_unused_sessions_expire_soon():
+    """A session nothing came for after its initialize holds its place of
+    max-sessions for session-start-timeout, not session-timeout."""
+    d = daemon(**{"session-start-timeout": "1s", "session-timeout": "1m",
+                  "session-responses": "json"})
+    try:
+        s = connect(d.http_port)
+        unused = initialize(s, 1)[1]["mcp-session-id"]
+        used = initialize(s, 2)[1]["mcp-session-id"]
+        check_eq(session_post(s, used, {
+            "jsonrpc": "2.0", "method": "notifications/initialized"})[0],
+            202, "the used one's notifications/initialized")
+        t0 = time.monotonic()
+        # the sweep runs every second; an unused session is not touched
+        # by asking about it: a 404 or 200 would say so (no ping is sent)
+        T.wait_until(lambda: d.healthz()["sessions"] == 1, 10,
+                     "the unused session to end")
+        info("the unused session ended %.2f s after its initialize" %
+             (time.monotonic() - t0))
+        check_eq(session_post(s, unused, {"jsonrpc": "2.0", "id": 3,
+                                          "method": "ping"})[0], 404,
+                 "the unused session ended")
+        check_eq(session_post(s, used, {"jsonrpc": "2.0", "id": 4,
+                                        "method": "ping"})[0], 200,
+                 "the used session lives on")
+        s.close()
+    finally:
+        d.stop()
+
+
+def test_silent_connections():
+    """A connection that sends nothing is closed at header-timeout, one
+    that was served waits for its next request idle-timeout."""
+    d = daemon(**{"header-timeout": "1s", "idle-timeout": "1m"})
+    try:
+        served = connect(d.http_port)
+        check_eq(ask(served)[0], 200, "a request")
+        t0 = time.monotonic()
+        silent = [connect(d.http_port) for _ in range(20)]
+        for c in silent:
+            c.settimeout(10)
+            check_eq(c.recv(1), b"", "closed, without a word")
+        dt = time.monotonic() - t0
+        info("20 silent connections closed after %.2f s" % dt)
+        check(dt < 10, "at header-timeout (1 s), not idle-timeout (60 s)")
+        served.settimeout(0.5)
+        try:
+            served.recv(1)
+            check(False, "the served connection was closed")
+        except socket.timeout:
+            pass
+        check_eq(ask(served)[0], 200, "the served connection serves on")
+        served.close()
+    finally:
+        d.stop()
+
+
+def test_default_per_address():
+    """max-connections-per-address is 1000 unless said otherwise."""
+    d = daemon()
+    try:
+        conns = [connect(d.http_port) for _ in range(1000)]
+        check_eq(ask(conns[-1])[0], 200, "the 1000th connection")
+        extra = connect(d.http_port)
+        r = read_response(extra, timeout=10)
+        check_refused(r, "the 1001st connection from one address")
+        check_eq(rejections(d, "address"), 1, "rejections{address}")
+        check_eq(ask(connect(d.http_port, "127.0.0.7"))[0], 200,
+                 "another address")
+        for c in conns:
+            c.close()
+    finally:
+        d.stop()
+
+
 def test_stdio_pending():
     conf = os.path.join(T._short_tmpdir(), "stdio.conf")
     with open(conf, "w") as f:
@@ -411,4 +495,6 @@ if __name__ == "__main__":
               % PLUGIN)
         sys.exit(99)
     T.main([test_connection_limit, test_per_address_and_rate, test_pending,
-            test_sessions_and_rates, test_stdio_pending, test_output_buffer])
+            test_sessions_and_rates, test_unused_sessions_expire_soon,
+            test_silent_connections, test_default_per_address,
+            test_stdio_pending, test_output_buffer])

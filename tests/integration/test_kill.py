@@ -232,7 +232,8 @@ def test_kill_worker_many_connections():
     its exit can be reaped): the successor does not wait for that."""
     import socket
     d = T.Daemon(keys={"workers": "1", "throttle-reset": "100ms",
-                       "max-connections": "10000"})
+                       "max-connections": "10000",
+                       "max-connections-per-address": "0"})
     st = d.start()
     old = d.worker_pids(st)[0]
     socks = []

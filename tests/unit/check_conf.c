@@ -509,6 +509,7 @@ START_TEST(test_every_key)
 	ck_assert_uint_eq(c->c_ready_timeout_ms, 1500);
 	ck_assert_uint_eq(c->c_drain_timeout_ms, 86400000);
 	ck_assert_uint_eq(c->c_watchdog_timeout_ms, 86400000);
+	ck_assert_uint_eq(c->c_session_start_timeout_ms, 30000);
 	ck_assert_int_eq(c->c_auto_shutdown, AUTO_SHUTDOWN_ALL_SIGNIFICANT);
 
 	ck_assert_uint_eq(c->c_nlisteners, 3);
