@@ -42,6 +42,14 @@ wall_ms(void)
 }
 
 int
+is_tchar(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || (c != '\0' &&
+	    strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+int
 fd_nonblock(int fd)
 {
 	int fl;

@@ -14,6 +14,8 @@
 uint64_t	 now_us(void);
 uint64_t	 now_ms(void);
 uint64_t	 wall_ms(void);
+/* c may be in a token of HTTP (RFC 9110 5.6.2): a header's name */
+int		 is_tchar(int c);
 int		 fd_nonblock(int);
 int		 fd_cloexec(int, int on);
 void		 close_from(int lowfd);

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "mcp_int.h"
+#include "util.h"
 
 #define SCHEMA_TOKENS_MAX	4096	/* tokens of a tool's inputSchema */
 #define XHDR_DEPTH_MAX		8	/* properties down to x-mcp-header */
@@ -252,13 +253,6 @@ struct xhdr_check {
 	size_t			 whylen;
 };
 
-static int
-tchar(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 /*
  * Every object under token t; reachable: t is the root or a property
  * reached through "properties" only (not items, *Of, not, if/then/else,
@@ -295,7 +289,7 @@ xhdr_scan(struct xhdr_check *x, int t, int reachable, int depth)
 			return -1;
 		}
 		for (i = 0; name[i] != '\0'; i++)
-			if (!tchar((unsigned char)name[i])) {
+			if (!is_tchar((unsigned char)name[i])) {
 				snprintf(x->why, x->whylen, "x-mcp-header \"%s\" "
 				    "is not an HTTP token", name);
 				return -1;

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -209,15 +210,39 @@ on_header_value(http_parser *p, const char *at, size_t len)
 	return head_value(&c->c_req->r_head, at, len);
 }
 
+/* A request refused from its head: answered, and the connection closes. */
+static int
+refuse_head(struct conn *c, int status, const char *message)
+{
+	c->c_inreq = 0;
+	c->c_close = 1;
+	c->c_req->r_answered = 1;
+	c->c_req->r_t0_us = now_us();
+	reply_error(c, status, MCP_SERVER_ERROR, message, NULL);
+	return -1;
+}
+
 static int
 on_headers_complete(http_parser *p)
 {
 	struct conn	*c = p->data;
 	struct hreq	*r = c->c_req;
+	const char	*e;
 
 	if (head_end(&r->r_head) == -1)
 		return -1;
 	r->r_in_body = 1;
+	if (p->http_major != 1 || p->http_minor > 1)
+		return refuse_head(c, 505, "HTTP Version Not Supported: "
+		    "HTTP/1.1 or HTTP/1.0 only");
+	/*
+	 * No Transfer-Encoding in a request (RFC 9112 6.3 allows 411): every
+	 * MCP client sends a length, and http-parser is lenient with chunk
+	 * framing (LF in an extension, any two bytes after chunk data).
+	 */
+	if (head_has(&r->r_head, HH_TE))
+		return refuse_head(c, 411, "Length Required: send the body "
+		    "with Content-Length, not Transfer-Encoding");
 	if (p->content_length != ULLONG_MAX &&
 	    p->content_length > worker->w_http.h_body_max) {
 		/* refuse now, before the client uploads all of it */
@@ -225,6 +250,16 @@ on_headers_complete(http_parser *p)
 		c->c_inreq = 0;
 		serve(c);
 		return -1;
+	}
+	if (head_has(&r->r_head, HH_EXPECT)) {
+		e = head_get(&r->r_head, HH_EXPECT);
+		if (strcasecmp(e, "100-continue") != 0)
+			return refuse_head(c, 417, "Expectation Failed: only "
+			    "100-continue");
+		/* the body may come: say so now (HTTP/1.0 knows no 100) */
+		if (p->http_minor >= 1 && p->content_length != ULLONG_MAX &&
+		    p->content_length > 0)
+			reply_continue(c);
 	}
 	conn_arm(c);
 	return 0;
@@ -409,8 +444,8 @@ parse_error(struct conn *c, int err)
 	if (r == NULL || r->r_head.rh_err == HEAD_OK)
 		c->c_parser.method = HTTP_GET;
 	c->c_close = 1;		/* said in the answer */
-	if (r != NULL && r->r_too_big)
-		;	/* answered 413 from the headers already */
+	if (r != NULL && (r->r_too_big || r->r_answered))
+		;	/* answered from the headers already */
 	else if (r != NULL && r->r_head.rh_err != HEAD_OK)
 		reply_error(c, head_status(&r->r_head), MCP_SERVER_ERROR,
 		    head_why(&r->r_head, why, sizeof(why)), NULL);
@@ -423,12 +458,22 @@ parse_error(struct conn *c, int err)
 static void
 parse(struct conn *c, const char *buf, size_t n)
 {
-	size_t	done;
+	size_t	done, k;
 	int	err;
 
 	out_cork(c);
 	c->c_inparse = 1;
 	done = http_parser_execute(&c->c_parser, &settings, buf, n);
+	/*
+	 * An Upgrade (h2c, websocket) is not taken: the request was served
+	 * as HTTP/1.1, and what follows it is the next request, which the
+	 * parser leaves to us after one with Upgrade.
+	 */
+	while (HTTP_PARSER_ERRNO(&c->c_parser) == HPE_OK && done < n &&
+	    c->c_parser.upgrade && !c->c_close && !c->c_dead &&
+	    (k = http_parser_execute(&c->c_parser, &settings, buf + done,
+	    n - done)) > 0)
+		done += k;
 	c->c_inparse = 0;
 	out_uncork(c);
 	err = HTTP_PARSER_ERRNO(&c->c_parser);

@@ -544,7 +544,7 @@ endpoint_serve(struct conn *c)
 	int			 method = c->c_parser.method;
 
 	/* DNS rebinding: a foreign Host or Origin never reaches MCP */
-	if (!conf_host_allowed(conf, h->rh_host, strlen(h->rh_host))) {
+	if (!conf_host_allowed(conf, head_host(h), strlen(head_host(h)))) {
 		reply_error(c, 403, MCP_SERVER_ERROR,
 		    "Forbidden: Invalid Host header", NULL);
 		return;

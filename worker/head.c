@@ -30,6 +30,7 @@
 #include <strings.h>
 
 #include "head.h"
+#include "util.h"
 
 #define HH_PARAM	HH_COUNT	/* rh_cur: an Mcp-Param-* value */
 #define HH_NONE		(-1)		/* rh_cur: a header we do not keep */
@@ -55,6 +56,8 @@ static const struct {
 	[HH_METHOD] =		H("Mcp-Method", rh_method, 0),
 	[HH_NAME] =		H("Mcp-Name", rh_name, 0),
 	[HH_AUTH] =		H("Authorization", rh_auth, 0),
+	[HH_TE] =		H("Transfer-Encoding", rh_te, 1),
+	[HH_EXPECT] =		H("Expect", rh_expect, 0),
 #undef H
 };
 
@@ -76,6 +79,8 @@ head_init(struct rhead *h, uint32_t max_bytes)
 	h->rh_url[0] = '\0';
 	h->rh_urllen = 0;
 	h->rh_url_long = 0;
+	h->rh_authority[0] = '\0';
+	h->rh_absolute = 0;
 	h->rh_fieldlen = 0;
 	h->rh_in_value = 0;
 	h->rh_cur = HH_NONE;
@@ -191,6 +196,8 @@ name_end(struct rhead *h)
 	int	i;
 
 	h->rh_cur = HH_NONE;
+	if (n == 0)
+		return refuse(h, HEAD_E_BAD_NAME, "");
 	if (n >= sizeof(h->rh_field)) {
 		/* longer than any we keep, but it may not hide a param */
 		if (strncasecmp(h->rh_field, PARAM_PREFIX,
@@ -226,8 +233,14 @@ name_end(struct rhead *h)
 int
 head_field(struct rhead *h, const char *at, size_t len)
 {
+	size_t i;
+
 	if (count(h, len) == -1)
 		return -1;
+	/* a name is a token: no space before the colon (RFC 9112 5.1) */
+	for (i = 0; i < len; i++)
+		if (!is_tchar((unsigned char)at[i]))
+			return refuse(h, HEAD_E_BAD_NAME, "");
 	if (h->rh_in_value) {
 		value_end(h);
 		h->rh_in_value = 0;
@@ -275,11 +288,47 @@ head_value(struct rhead *h, const char *at, size_t len)
 	return 0;
 }
 
+/*
+ * The path of the target: an absolute-form target ("http://host/mcp",
+ * RFC 9112 3.2.2) names its host, whose authority is kept apart.
+ */
+static const char *
+target_path(const struct rhead *h, const char **auth, size_t *authlen)
+{
+	const char	*u = h->rh_url, *a, *p;
+
+	if (strncasecmp(u, "http://", 7) == 0)
+		a = u + 7;
+	else if (strncasecmp(u, "https://", 8) == 0)
+		a = u + 8;
+	else {
+		if (auth != NULL)
+			*auth = NULL;
+		return u;
+	}
+	p = a + strcspn(a, "/?");
+	if (auth != NULL) {
+		*auth = a;
+		*authlen = p - a;
+	}
+	return p;
+}
+
 int
 head_end(struct rhead *h)
 {
+	const char	*auth;
+	size_t		 n;
+
 	if (h->rh_err != HEAD_OK)
 		return -1;
+	target_path(h, &auth, &n);
+	if ((h->rh_absolute = auth != NULL)) {
+		if (n >= sizeof(h->rh_authority))
+			return refuse(h, HEAD_E_VALUE_LONG, "Host");
+		memcpy(h->rh_authority, auth, n);
+		h->rh_authority[n] = '\0';
+	}
 	if (h->rh_in_value) {
 		value_end(h);
 		h->rh_in_value = 0;
@@ -360,6 +409,7 @@ head_status(const struct rhead *h)
 	case HEAD_E_VALUE_LONG:
 		return 431;
 	case HEAD_E_REPEATED:
+	case HEAD_E_BAD_NAME:
 		break;
 	}
 	return 400;
@@ -384,6 +434,10 @@ head_why(const struct rhead *h, char *buf, size_t len)
 		snprintf(buf, len, "Bad Request: more than one %s header",
 		    h->rh_errhdr);
 		break;
+	case HEAD_E_BAD_NAME:
+		snprintf(buf, len, "Bad Request: a header name that is not a "
+		    "token (a space before its colon?)");
+		break;
 	}
 	return buf;
 }
@@ -391,10 +445,17 @@ head_why(const struct rhead *h, char *buf, size_t len)
 int
 head_path_is(const struct rhead *h, const char *path)
 {
-	size_t n = strlen(path);
+	const char	*u = target_path(h, NULL, NULL);
+	size_t		 n = strlen(path);
 
-	return !h->rh_url_long && strncmp(h->rh_url, path, n) == 0 &&
-	    (h->rh_url[n] == '\0' || h->rh_url[n] == '?');
+	return !h->rh_url_long && strncmp(u, path, n) == 0 &&
+	    (u[n] == '\0' || u[n] == '?');
+}
+
+const char *
+head_host(const struct rhead *h)
+{
+	return h->rh_absolute ? h->rh_authority : h->rh_host;
 }
 
 int

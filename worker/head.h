@@ -28,6 +28,8 @@ enum head_hdr {
 	HH_METHOD,		/* Mcp-Method */
 	HH_NAME,		/* Mcp-Name */
 	HH_AUTH,		/* Authorization */
+	HH_TE,			/* Transfer-Encoding: refused (411) */
+	HH_EXPECT,		/* Expect */
 	HH_COUNT
 };
 
@@ -36,7 +38,8 @@ enum head_err {
 	HEAD_OK,
 	HEAD_E_TOO_BIG,		/* past max-header-size: 431 */
 	HEAD_E_VALUE_LONG,	/* one header's value longer than we keep: 431 */
-	HEAD_E_REPEATED		/* a header that may come once came twice: 400 */
+	HEAD_E_REPEATED,	/* a header that may come once came twice: 400 */
+	HEAD_E_BAD_NAME		/* not a token (a space before the colon): 400 */
 };
 
 struct rhead {
@@ -59,6 +62,11 @@ struct rhead {
 	char		 rh_method[80];
 	char		 rh_name[1024];
 	char		 rh_auth[HEAD_AUTH_BYTES];
+	char		 rh_te[64];
+	char		 rh_expect[64];
+	/* an absolute-form target (RFC 9112 3.2.2): its host, not Host's */
+	char		 rh_authority[256];
+	int		 rh_absolute;
 	uint32_t	 rh_seen;		/* 1 << enum head_hdr */
 	/* Mcp-Param-*: name NUL value NUL ..., at rh_poff[] / rh_pval[] */
 	char		 rh_params[MCP_PARAM_HEADER_BYTES];
@@ -103,6 +111,8 @@ int	 head_status(const struct rhead *);
 const char *head_why(const struct rhead *, char *buf, size_t len);
 /* the request's path is path (the target up to a query) */
 int	 head_path_is(const struct rhead *, const char *path);
+/* the host the request names: an absolute target's, else Host's */
+const char *head_host(const struct rhead *);
 /* v, a list-valued header, holds the token (case-insensitive) */
 int	 head_list_has(const char *v, const char *token);
 

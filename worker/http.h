@@ -31,6 +31,7 @@ struct hreq {
 	size_t			 r_bodycap;
 	int			 r_too_big;
 	int			 r_in_body;	/* the header is whole */
+	int			 r_answered;	/* refused from its head */
 	/* answering */
 	struct mcp_session	*r_sess;
 	int			 r_headers_sent;
@@ -114,6 +115,7 @@ void	reply(struct conn *, int status, const char *ctype, const char *extra,
 /* an HTTP error whose body is a JSON-RPC error (id null) */
 void	reply_error(struct conn *, int status, int code, const char *message,
 	    const char *extra);
+void	reply_continue(struct conn *);
 /* the answer in the server's output buffer, as it is */
 void	reply_out(struct conn *, int status, const char *extra);
 const char *status_reason(int);

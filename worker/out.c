@@ -271,12 +271,15 @@ status_reason(int status)
 	case 406:	return "Not Acceptable";
 	case 408:	return "Request Timeout";
 	case 409:	return "Conflict";
+	case 411:	return "Length Required";
 	case 413:	return "Payload Too Large";
 	case 415:	return "Unsupported Media Type";
+	case 417:	return "Expectation Failed";
 	case 429:	return "Too Many Requests";
 	case 431:	return "Request Header Fields Too Large";
 	case 500:	return "Internal Server Error";
 	case 503:	return "Service Unavailable";
+	case 505:	return "HTTP Version Not Supported";
 	default:	return "Error";
 	}
 }
@@ -328,6 +331,15 @@ reply(struct conn *c, int status, const char *ctype, const char *extra,
 	/* HEAD: the length of what GET would send, and no body */
 	out_writev(c, iov, len > 0 && c->c_parser.method != HTTP_HEAD ? 2 : 1);
 	c->c_served = 1;
+}
+
+/* An interim answer to Expect: 100-continue: the client sends its body. */
+void
+reply_continue(struct conn *c)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+	out_write(c, cont, sizeof(cont) - 1);
 }
 
 void

@@ -195,6 +195,52 @@ START_TEST(mcp_headers_of_the_engine)
 }
 END_TEST
 
+START_TEST(a_name_is_a_token)
+{
+	char why[160];
+
+	ck_assert_int_eq(head_field(&h, "Host ", 5), -1);
+	ck_assert_int_eq(h.rh_err, HEAD_E_BAD_NAME);
+	ck_assert_int_eq(head_status(&h), 400);
+	ck_assert(strstr(head_why(&h, why, sizeof(why)), "token") != NULL);
+	head_init(&h, MAX);
+	ck_assert_int_eq(head_field(&h, "Ho", 2), 0);
+	ck_assert_int_eq(head_field(&h, "st\t", 3), -1);	/* in pieces too */
+	head_init(&h, MAX);
+	ck_assert_int_eq(head_add(&h, "X(y)", "z"), -1);
+}
+END_TEST
+
+START_TEST(absolute_form)
+{
+	ck_assert_int_eq(head_url(&h, "http://127.0.0.1:8080/mcp?a=1", 29),
+	    0);
+	ck_assert_int_eq(head_add(&h, "Host", "evil.example"), 0);
+	ck_assert(head_path_is(&h, "/mcp"));
+	ck_assert_str_eq(head_host(&h), "127.0.0.1:8080");
+	head_init(&h, MAX);
+	ck_assert_int_eq(head_url(&h, "HTTPS://a.example", 17), 0);
+	ck_assert_int_eq(head_end(&h), 0);
+	ck_assert_str_eq(head_host(&h), "a.example");
+	ck_assert(!head_path_is(&h, "/mcp"));
+	head_init(&h, MAX);
+	ck_assert_int_eq(head_url(&h, "/mcp", 4), 0);
+	ck_assert_int_eq(head_add(&h, "Host", "127.0.0.1"), 0);
+	ck_assert_str_eq(head_host(&h), "127.0.0.1");
+}
+END_TEST
+
+START_TEST(transfer_encoding_and_expect)
+{
+	ck_assert_int_eq(head_add(&h, "Transfer-Encoding", "gzip"), 0);
+	ck_assert_int_eq(head_add(&h, "transfer-encoding", "chunked"), 0);
+	ck_assert(head_has(&h, HH_TE));
+	ck_assert_str_eq(head_get(&h, HH_TE), "gzip, chunked");
+	ck_assert_int_eq(head_add(&h, "Expect", "100-continue"), 0);
+	ck_assert_int_eq(head_add(&h, "Expect", "100-continue"), -1);
+}
+END_TEST
+
 /* The hand-over's record */
 
 struct seen {
@@ -312,6 +358,9 @@ suite(void)
 	tcase_add_test(tc, mcp_params);
 	tcase_add_test(tc, mcp_params_bytes);
 	tcase_add_test(tc, mcp_headers_of_the_engine);
+	tcase_add_test(tc, a_name_is_a_token);
+	tcase_add_test(tc, absolute_form);
+	tcase_add_test(tc, transfer_encoding_and_expect);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("record");
 	tcase_add_test(tc, record_round_trip);
