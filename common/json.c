@@ -422,6 +422,8 @@ json_check(const unsigned char *s, size_t len, struct tokfill *f)
 	}
 }
 
+static int	dup_check(const struct json *);
+
 int
 json_parse(struct json *j, const char *buf, size_t len, jsmntok_t *toks,
     int maxtoks)
@@ -444,7 +446,9 @@ json_parse(struct json *j, const char *buf, size_t len, jsmntok_t *toks,
 	if (f.full)
 		return JSON_E_TOKENS;
 	j->ntok = f.n;
-	return JSON_OK;
+	if ((r = dup_check(j)) != JSON_OK)
+		j->ntok = 0;
+	return r;
 }
 
 const char *
@@ -459,6 +463,8 @@ json_strerror(int e)
 		return "too many JSON values";
 	case JSON_E_DEPTH:
 		return "JSON nested too deep";
+	case JSON_E_DUPKEY:
+		return "a key twice in one object";
 	default:
 		return "unknown JSON error";
 	}
@@ -564,6 +570,167 @@ unescape(const char **pp, const char *end, char *out)
 	return 1;
 }
 
+/* The bytes of a string token, unescaped, one at a time. */
+struct ustr {
+	const char	*p, *end;
+	char		 u[4];
+	int		 ul, ui;
+};
+
+static void
+ustr_init(struct ustr *u, const struct json *j, int i)
+{
+	u->p = j->js + j->t[i].start;
+	u->end = j->js + j->t[i].end;
+	u->ul = u->ui = 0;
+}
+
+/* the next byte, or -1 at the end */
+static int
+ustr_next(struct ustr *u)
+{
+	if (u->ui < u->ul)
+		return (unsigned char)u->u[u->ui++];
+	if (u->p >= u->end)
+		return -1;
+	if (*u->p != '\\')
+		return (unsigned char)*u->p++;
+	u->ul = unescape(&u->p, u->end, u->u);
+	u->ui = 1;
+	return (unsigned char)u->u[0];
+}
+
+/* string tokens a and b are equal once unescaped */
+static int
+keys_equal(const struct json *j, int a, int b)
+{
+	const char	*pa = j->js + j->t[a].start, *pb = j->js + j->t[b].start;
+	size_t		 la = j->t[a].end - j->t[a].start;
+	size_t		 lb = j->t[b].end - j->t[b].start;
+	struct ustr	 ua, ub;
+	int		 ca, cb;
+
+	if (memchr(pa, '\\', la) == NULL && memchr(pb, '\\', lb) == NULL)
+		return la == lb && memcmp(pa, pb, la) == 0;
+	ustr_init(&ua, j, a);
+	ustr_init(&ub, j, b);
+	do {
+		ca = ustr_next(&ua);
+		cb = ustr_next(&ub);
+	} while (ca == cb && ca != -1);
+	return ca == cb;
+}
+
+static uint32_t
+key_hash(const struct json *j, int k)
+{
+	struct ustr	u;
+	uint32_t	h = 2166136261u;
+	int		c;
+
+	ustr_init(&u, j, k);
+	while ((c = ustr_next(&u)) != -1)
+		h = (h ^ (uint32_t)c) * 16777619u;
+	return h;
+}
+
+/*
+ * Objects of more keys than DUP_PAIRWISE_MAX are checked by sorting their
+ * keys' hashes: a key twice costs O(n log n), not O(n^2), for an object
+ * an attacker made large.
+ */
+#define DUP_PAIRWISE_MAX	16
+struct keyref {
+	uint32_t	obj, hash;
+	int		key;
+};
+
+static int
+keyref_cmp(const void *a, const void *b)
+{
+	const struct keyref *x = a, *y = b;
+
+	if (x->obj != y->obj)
+		return x->obj < y->obj ? -1 : 1;
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return x->key - y->key;
+}
+
+/*
+ * No key twice in an object.  A key is a string whose parent is an object;
+ * prev[k] links each key to the one before it in its object, so a small
+ * object's keys are compared pairwise; the keys of large ones go through
+ * a sort.  prev and refs hold ntok entries each.
+ */
+static int
+no_dup_keys(const struct json *j, int *prev, int *last, int *count,
+    struct keyref *refs)
+{
+	int	 k, o, q, n, nbig = 0, i;
+
+	for (k = 0; k < j->ntok; k++)
+		last[k] = -1, count[k] = 0;
+	for (k = 0; k < j->ntok; k++) {
+		o = j->t[k].parent;
+		if (o < 0 || j->t[o].type != JSMN_OBJECT)
+			continue;
+		prev[k] = last[o];
+		last[o] = k;
+		if (++count[o] > DUP_PAIRWISE_MAX) {
+			if (count[o] == DUP_PAIRWISE_MAX + 1)
+				for (q = prev[k]; q != -1; q = prev[q])
+					refs[nbig++] = (struct keyref){ o,
+					    key_hash(j, q), q };
+			refs[nbig++] = (struct keyref){ o, key_hash(j, k), k };
+			continue;
+		}
+		for (q = prev[k]; q != -1; q = prev[q])
+			if (keys_equal(j, q, k))
+				return JSON_E_DUPKEY;
+	}
+	if (nbig == 0)
+		return JSON_OK;
+	qsort(refs, nbig, sizeof(*refs), keyref_cmp);
+	for (i = 0; i < nbig; i = n) {
+		for (n = i + 1; n < nbig && refs[n].obj == refs[i].obj &&
+		    refs[n].hash == refs[i].hash; n++)
+			for (q = i; q < n; q++)
+				if (keys_equal(j, refs[q].key, refs[n].key))
+					return JSON_E_DUPKEY;
+	}
+	return JSON_OK;
+}
+
+/* no_dup_keys() with scratch of the right size: the engine's messages
+ * fit the static one, a larger document (a schema of mcpd.conf) gets its
+ * own */
+static int
+dup_check(const struct json *j)
+{
+	static int		 sprev[JSON_TOKENS_MAX], slast[JSON_TOKENS_MAX];
+	static int		 scount[JSON_TOKENS_MAX];
+	static struct keyref	 srefs[JSON_TOKENS_MAX];
+	int			*prev = sprev, *last = slast, *count = scount;
+	struct keyref		*refs = srefs;
+	int			 r;
+
+	if (j->ntok > JSON_TOKENS_MAX) {
+		prev = calloc(j->ntok, sizeof(*prev));
+		last = calloc(j->ntok, sizeof(*last));
+		count = calloc(j->ntok, sizeof(*count));
+		refs = calloc(j->ntok, sizeof(*refs));
+		r = prev && last && count && refs ? no_dup_keys(j, prev, last,
+		    count, refs) : JSON_E_TOKENS;
+		free(prev);
+		free(last);
+		free(count);
+		free(refs);
+		return r;
+	}
+	return no_dup_keys(j, prev, last, count, refs);
+}
+
 /* s (n bytes) equals string token i after unescaping */
 static int
 streq_n(const struct json *j, int i, const char *s, size_t n)
@@ -657,10 +824,27 @@ json_strcpy(const struct json *j, int i, char *dst, size_t dstlen)
 		n += (size_t)ul;
 	}
 	dst[n] = '\0';
+	if (memchr(dst, '\0', n) != NULL)
+		goto toolong;	/* \u0000: no C string holds it */
 	return (int)n;
 toolong:
 	dst[0] = '\0';
 	return -1;
+}
+
+int
+json_has_nul(const struct json *j, int i)
+{
+	struct ustr	u;
+	int		c;
+
+	if (i < 0 || i >= j->ntok || j->t[i].type != JSMN_STRING)
+		return 0;
+	ustr_init(&u, j, i);
+	while ((c = ustr_next(&u)) != -1)
+		if (c == 0)
+			return 1;
+	return 0;
 }
 
 const char *

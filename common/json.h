@@ -30,7 +30,8 @@ enum json_err {
 	JSON_OK = 0,
 	JSON_E_SYNTAX = -1,	/* not JSON (JSON-RPC -32700) */
 	JSON_E_TOKENS = -2,	/* more than the token array holds */
-	JSON_E_DEPTH = -3	/* nested deeper than JSON_DEPTH_MAX */
+	JSON_E_DEPTH = -3,	/* nested deeper than JSON_DEPTH_MAX */
+	JSON_E_DUPKEY = -4	/* a key twice in one object */
 };
 
 enum json_type {
@@ -54,8 +55,10 @@ struct json {
 /*
  * Parse exactly one JSON value (with surrounding whitespace) of len bytes.
  * Checks what strict jsmn does not: number and literal grammar, control
- * characters and escapes in strings, UTF-8, depth, nothing after the value.
- * Returns JSON_OK or a json_err.
+ * characters and escapes in strings, UTF-8, depth, nothing after the value,
+ * and no key twice in an object (compared unescaped: JavaScript and Python
+ * parsers take the last, ours the first, so a gateway and mcpd could
+ * disagree).  Returns JSON_OK or a json_err.
  */
 int		 json_parse(struct json *, const char *buf, size_t len,
 		    jsmntok_t *toks, int maxtoks);
@@ -69,9 +72,13 @@ int		 json_get(const struct json *, int obj, const char *key);
 int		 json_streq(const struct json *, int i, const char *s);
 /*
  * Unescape string token i into dst (NUL-terminated); returns its length,
- * or -1 when it does not fit or i is not a string.
+ * or -1 when it does not fit, i is not a string or it holds a NUL
+ * (\u0000: as a C string it would be cut short, a name taken for
+ * another).
  */
 int		 json_strcpy(const struct json *, int i, char *dst, size_t dstlen);
+/* String token i holds a NUL (\u0000) once unescaped. */
+int		 json_has_nul(const struct json *, int i);
 /* The raw bytes of token i (for strings: without quotes, still escaped). */
 const char	*json_raw(const struct json *, int i, size_t *len);
 /* The raw text of token i as it appeared, quotes included for strings. */

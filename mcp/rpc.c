@@ -89,8 +89,16 @@ mcp_msg_parse(struct mcp_server *srv, struct mcp_msg *m, const char *buf,
 	if ((v = json_get(j, 0, "method")) != -1) {
 		if (json_type(j, v) != JSON_STRING)
 			goto invalid;
-		if (json_strcpy(j, v, m->m_method, sizeof(m->m_method)) == -1)
+		if (json_strcpy(j, v, m->m_method, sizeof(m->m_method)) == -1) {
+			/* "tools/list\u0000x" is no name of tools/list */
+			if (json_has_nul(j, v)) {
+				mcp_write_error(srv, m, JSONRPC_INVALID_REQUEST,
+				    "Invalid Request: a method name holding a "
+				    "NUL character");
+				return -1;
+			}
 			m->m_method[0] = '\0';	/* too long: unknown */
+		}
 		m->m_kind = m->m_id >= 0 ? MCP_REQUEST : MCP_NOTIFICATION;
 		if ((v = json_get(j, 0, "params")) != -1) {
 			if (json_type(j, v) != JSON_OBJECT &&

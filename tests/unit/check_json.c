@@ -80,7 +80,7 @@ static const struct jcase valid[] = {
 	C("[1,2,3]", 4),
 	C("[[],{},\"\",[[]]]", 6),
 	C("{\"\":\"\"}", 3),
-	C("{\"a\":1,\"a\":2}", 5),
+	C("{\"a\":1,\"\\u0062\":2}", 5),
 	C("{\"a\":{\"b\":[1,{\"c\":null}]}}", 9),
 	C("\"str\"", 1),
 	C("\"\"", 1),
@@ -254,6 +254,11 @@ static const struct jcase invalid[] = {
 	C("[\xc2\xa0]", JSON_E_SYNTAX),		/* NBSP is not whitespace */
 	C("/**/{}", JSON_E_SYNTAX),
 	C("{}//", JSON_E_SYNTAX),
+	/* a key twice: JavaScript and Python take the last, we would not */
+	C("{\"a\":1,\"a\":2}", JSON_E_DUPKEY),
+	C("{\"a\":1,\"\\u0061\":2}", JSON_E_DUPKEY),
+	C("{\"x\":[{\"b\":1,\"c\":0,\"b\":1}]}", JSON_E_DUPKEY),
+	C("{\"\":1,\"\":1}", JSON_E_DUPKEY),
 };
 
 START_TEST(test_valid)
@@ -345,8 +350,9 @@ random_value(char *buf, size_t *n, size_t cap, int d)
 		m = random() % 4;
 		while (m-- > 0 && *n + 64 < cap) {
 			if (k == 0) {
+				/* a key once in its object */
 				*n += (size_t)snprintf(buf + *n, cap - *n,
-				    "\"k%d\" : ", (int)(random() % 10));
+				    "\"k%d\" : ", m);
 			}
 			random_value(buf, n, cap, d - 1);
 			if (m > 0)
@@ -383,6 +389,27 @@ START_TEST(test_tokens_random)
 		buf[n] = '\0';
 		same_as_jsmn(buf, n);
 	}
+}
+END_TEST
+
+/* Objects of many keys: a key twice anywhere among them is found. */
+START_TEST(test_dup_keys_large)
+{
+	char	buf[8192];
+	size_t	n;
+	int	i, keys = 40 + _i * 300;
+
+	n = 0;
+	buf[n++] = '{';
+	for (i = 0; i < keys; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s\"k%d\":%d",
+		    i ? "," : "", i, i);
+	buf[n++] = '}';
+	ck_assert_int_eq(parse_n(buf, n), JSON_OK);
+	/* the first key again, last, escaped: it is the same key */
+	n--;
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, ",\"\\u006b0\":1}");
+	ck_assert_int_eq(parse_n(buf, n), JSON_E_DUPKEY);
 }
 END_TEST
 
@@ -611,9 +638,9 @@ START_TEST(test_get_nested)
 	ck_assert_int_gt(p = json_get(&j, 0, "c"), 0);
 	ck_assert_int_eq(json_get(&j, p, "name"), -1);
 	ck_assert_int_eq(json_get(&j, 0, "d"), -1);
-	/* the first of duplicate keys */
-	ck_assert_int_eq(parse("{\"k\":1,\"k\":2}"), JSON_OK);
-	ck_assert_int_eq(json_get(&j, 0, "k"), 2);
+	/* duplicate keys: no value is picked, the document is refused */
+	ck_assert_int_eq(parse("{\"k\":1,\"k\":2}"), JSON_E_DUPKEY);
+	ck_assert_int_eq(j.ntok, 0);
 }
 END_TEST
 
@@ -652,8 +679,12 @@ START_TEST(test_strcpy)
 	ck_assert_str_eq(buf, "A\xc3\xa9\xe2\x82\xac\xef\xbf\xbf");
 	ck_assert_int_eq(json_strcpy(&j, 3, buf, sizeof(buf)), 5);
 	ck_assert_str_eq(buf, "\xf0\x9f\x98\x80!");
-	ck_assert_int_eq(json_strcpy(&j, 4, buf, sizeof(buf)), 3);
-	ck_assert(memcmp(buf, "x\0y\0", 4) == 0);
+	/* \u0000: no C string holds it, so it is refused, not cut */
+	ck_assert_int_eq(json_strcpy(&j, 4, buf, sizeof(buf)), -1);
+	ck_assert_str_eq(buf, "");
+	ck_assert(json_has_nul(&j, 4));
+	ck_assert(!json_has_nul(&j, 1));
+	ck_assert(!json_has_nul(&j, 6));	/* not a string */
 	ck_assert_int_eq(json_strcpy(&j, 7, buf, sizeof(buf)), 2);
 	ck_assert_str_eq(buf, "\xc3\xa9");
 	/* exactly fitting, one short; the escapes count decoded */
@@ -1178,6 +1209,7 @@ json_suite(void)
 	tcase_add_test(tc, test_tokens);
 	tcase_add_test(tc, test_tokens_as_jsmn);
 	tcase_add_test(tc, test_tokens_random);
+	tcase_add_loop_test(tc, test_dup_keys_large, 0, 3);
 	tcase_add_test(tc, test_tokens_full);
 	suite_add_tcase(s, tc);
 

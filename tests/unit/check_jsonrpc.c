@@ -176,6 +176,21 @@ START_TEST(test_parse_errors)
 	    "\"method\":\"ping\",\"params\":3}"), -1);
 	ck_assert_int_eq(run(&s, "{\"jsonrpc\":\"2.0\",\"id\":1,"
 	    "\"result\":{},\"error\":{}}"), -1);
+	/* a name cut at \u0000 would be another: tools/list is not run */
+	ck_assert_int_eq(run(&s, "{\"jsonrpc\":\"2.0\",\"id\":9,"
+	    "\"method\":\"tools/list\\u0000x\"}"), -1);
+	HAS("-32600");
+	HAS("NUL");
+	HAS("\"id\":9");
+	/* a key twice: a gateway would read the last, we would the first */
+	ck_assert_int_eq(run(&s, "{\"jsonrpc\":\"2.0\",\"id\":1,"
+	    "\"method\":\"tools/list\",\"method\":\"tools/call\"}"), -1);
+	HAS("-32600");
+	HAS("a key twice");
+	ck_assert_int_eq(run(&s, "{\"jsonrpc\":\"2.0\",\"id\":1,"
+	    "\"method\":\"tools/call\",\"params\":{\"name\":\"echo\","
+	    "\"arguments\":{\"a\":1,\"\\u0061\":2}}}"), -1);
+	HAS("-32600");
 }
 END_TEST
 
@@ -252,6 +267,12 @@ START_TEST(test_tools)
 	    "\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":"
 	    "[1]}}"), MCP_DONE);
 	HAS("-32602");
+	/* "echo\u0000x" names no tool, and is not echo */
+	ck_assert_int_eq(run(&s, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":"
+	    "\"tools/call\",\"params\":{\"name\":\"echo\\u0000x\"}}"),
+	    MCP_DONE);
+	HAS("-32602");
+	HAS("\"id\":7");
 	/* a call that answers later holds the stream until it does */
 	ck_assert_int_eq(run(&s, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":"
 	    "\"tools/call\",\"params\":{\"name\":\"later\"}}"), MCP_ASYNC);
