@@ -182,9 +182,12 @@ special8(const unsigned char *s)
 #endif
 }
 
-/* A string's contents from s[p] (after the quote); returns past its end. */
+/*
+ * A string's contents from s[p] (after the quote); returns past its end.
+ * *esc is set when it holds an escape.
+ */
 static size_t
-scan_string(const unsigned char *s, size_t p, size_t len)
+scan_string(const unsigned char *s, size_t p, size_t len, int *esc)
 {
 	long	 cp, lo;
 	size_t	 n, k;
@@ -210,6 +213,7 @@ scan_string(const unsigned char *s, size_t p, size_t len)
 			p += n;
 			continue;
 		}
+		*esc = 1;
 		if (++p == len)
 			return BAD;
 		switch (s[p]) {
@@ -287,10 +291,35 @@ scan_word(const unsigned char *s, size_t p, size_t len, const char *w,
  * of the parse), written as the grammar is checked.  Past maxtoks the
  * check goes on, so that a syntax error still wins over JSON_E_TOKENS.
  */
+/*
+ * An object's keys are compared as they come (json_check): up to
+ * DUP_PAIRWISE_MAX of them pairwise, which is what a message holds; the
+ * keys of a larger object, one an attacker made, go through a sort of
+ * their hashes at the end, so a key twice costs O(n log n), not O(n^2).
+ */
+#define DUP_PAIRWISE_MAX	16
+
 struct tokfill {
 	jsmntok_t	*t;
 	int		 n, max, full;
+	/* a key twice: each token's entry, where it applies */
+	int		*prev;		/* a key: the one before it, or -1 */
+	int		*last;		/* an object: its last key so far */
+	int		*nkeys;		/* an object: its keys so far */
+	char		*esc;		/* a key: it holds an escape */
+	int		 big;		/* some object has many keys */
 };
+
+/* a key of a large object, for the sort */
+struct keyref {
+	uint32_t	obj, hash;
+	int		key;
+};
+
+static int	keys_equal(const char *, const jsmntok_t *, const char *, int,
+		    int);
+static int	big_objects(const char *, const struct tokfill *,
+		    struct keyref *);
 
 static int
 tok_new(struct tokfill *f, jsmntype_t type, size_t start, size_t end,
@@ -326,6 +355,7 @@ json_check(const unsigned char *s, size_t len, struct tokfill *f)
 	uint64_t	 objbits = 0, top;
 	size_t		 p = 0, start;
 	int		 depth = 0, cont[JSON_DEPTH_MAX], key = -1, parent, k;
+	int		 q, esc;
 	jsmntype_t	 type;
 
 	for (;;) {
@@ -358,11 +388,16 @@ json_check(const unsigned char *s, size_t len, struct tokfill *f)
 					st = FIRST_VALUE;
 					type = JSMN_ARRAY;
 				}
-				cont[depth++] = tok_new(f, type, p, BAD, parent);
+				cont[depth++] = k = tok_new(f, type, p, BAD,
+				    parent);
+				if (k != -1 && type == JSMN_OBJECT) {
+					f->last[k] = -1;
+					f->nkeys[k] = 0;
+				}
 				p++;
 				continue;
 			case '"':
-				p = scan_string(s, p + 1, len);
+				p = scan_string(s, p + 1, len, &esc);
 				if (p != BAD)
 					tok_new(f, JSMN_STRING, start + 1, p - 1,
 					    parent);
@@ -394,11 +429,30 @@ json_check(const unsigned char *s, size_t len, struct tokfill *f)
 			/* FALLTHROUGH */
 		case KEY:
 			start = p;
+			esc = 0;
 			if (s[p] != '"' ||
-			    (p = scan_string(s, p + 1, len)) == BAD)
+			    (p = scan_string(s, p + 1, len, &esc)) == BAD)
 				return JSON_E_SYNTAX;
 			key = tok_new(f, JSMN_STRING, start + 1, p - 1,
 			    cont[depth - 1]);
+			if (key != -1 && (k = cont[depth - 1]) != -1) {
+				/* the same key before it in its object? */
+				f->esc[key] = (char)esc;
+				f->prev[key] = f->last[k];
+				f->last[k] = key;
+				if (++f->nkeys[k] > DUP_PAIRWISE_MAX)
+					f->big = 1;
+				else for (q = f->prev[key]; q != -1;
+				    q = f->prev[q]) {
+					/* most differ in length: that settles it */
+					if (!esc && !f->esc[q] && f->t[q].end -
+					    f->t[q].start != (int)(p - start - 2))
+						continue;
+					if (keys_equal((const char *)s, f->t,
+					    f->esc, q, key))
+						return JSON_E_DUPKEY;
+				}
+			}
 			while (p < len && is_ws(s[p]))
 				p++;
 			if (p == len || s[p] != ':')
@@ -422,13 +476,21 @@ json_check(const unsigned char *s, size_t len, struct tokfill *f)
 	}
 }
 
-static int	dup_check(const struct json *);
+/*
+ * The key check's scratch: the engine's messages fit the static one; a
+ * larger document (a schema in mcpd.conf) gets its own.
+ */
+static int		 sprev[JSON_TOKENS_MAX], slast[JSON_TOKENS_MAX];
+static int		 snkeys[JSON_TOKENS_MAX];
+static char		 sesc[JSON_TOKENS_MAX];
 
 int
 json_parse(struct json *j, const char *buf, size_t len, jsmntok_t *toks,
     int maxtoks)
 {
-	struct tokfill	 f = { toks, 0, maxtoks, 0 };
+	struct tokfill	 f = { toks, 0, maxtoks, 0, sprev, slast, snkeys,
+			    sesc, 0 };
+	struct keyref	*refs;
 	int		 r;
 
 	j->js = buf;
@@ -440,14 +502,37 @@ json_parse(struct json *j, const char *buf, size_t len, jsmntok_t *toks,
 		return JSON_E_SYNTAX;
 	if (maxtoks < 1)
 		f.full = 1;
+	if (maxtoks > JSON_TOKENS_MAX) {
+		f.prev = calloc(maxtoks, sizeof(*f.prev));
+		f.last = calloc(maxtoks, sizeof(*f.last));
+		f.nkeys = calloc(maxtoks, sizeof(*f.nkeys));
+		f.esc = calloc(maxtoks, sizeof(*f.esc));
+		if (f.prev == NULL || f.last == NULL || f.nkeys == NULL ||
+		    f.esc == NULL) {
+			r = JSON_E_TOKENS;
+			goto done;
+		}
+	}
 	r = json_check((const unsigned char *)buf, len, &f);
-	if (r != JSON_OK)
-		return r;
-	if (f.full)
-		return JSON_E_TOKENS;
-	j->ntok = f.n;
-	if ((r = dup_check(j)) != JSON_OK)
-		j->ntok = 0;
+	if (r == JSON_OK && f.full)
+		r = JSON_E_TOKENS;
+	if (r == JSON_OK && f.big) {
+		if ((refs = calloc(f.n, sizeof(*refs))) == NULL)
+			r = JSON_E_TOKENS;
+		else {
+			r = big_objects(buf, &f, refs);
+			free(refs);
+		}
+	}
+	if (r == JSON_OK)
+		j->ntok = f.n;
+done:
+	if (f.prev != sprev) {
+		free(f.prev);
+		free(f.last);
+		free(f.nkeys);
+		free(f.esc);
+	}
 	return r;
 }
 
@@ -578,10 +663,10 @@ struct ustr {
 };
 
 static void
-ustr_init(struct ustr *u, const struct json *j, int i)
+ustr_init(struct ustr *u, const char *js, const jsmntok_t *t)
 {
-	u->p = j->js + j->t[i].start;
-	u->end = j->js + j->t[i].end;
+	u->p = js + t->start;
+	u->end = js + t->end;
 	u->ul = u->ui = 0;
 }
 
@@ -600,20 +685,23 @@ ustr_next(struct ustr *u)
 	return (unsigned char)u->u[0];
 }
 
-/* string tokens a and b are equal once unescaped */
+/*
+ * Keys a and b are the same once unescaped; without an escape in either
+ * (esc) their bytes say it.
+ */
 static int
-keys_equal(const struct json *j, int a, int b)
+keys_equal(const char *js, const jsmntok_t *t, const char *esc, int a,
+    int b)
 {
-	const char	*pa = j->js + j->t[a].start, *pb = j->js + j->t[b].start;
-	size_t		 la = j->t[a].end - j->t[a].start;
-	size_t		 lb = j->t[b].end - j->t[b].start;
-	struct ustr	 ua, ub;
-	int		 ca, cb;
+	struct ustr	ua, ub;
+	int		ca, cb;
 
-	if (memchr(pa, '\\', la) == NULL && memchr(pb, '\\', lb) == NULL)
-		return la == lb && memcmp(pa, pb, la) == 0;
-	ustr_init(&ua, j, a);
-	ustr_init(&ub, j, b);
+	if (!esc[a] && !esc[b])
+		return t[a].end - t[a].start == t[b].end - t[b].start &&
+		    memcmp(js + t[a].start, js + t[b].start,
+		    t[a].end - t[a].start) == 0;
+	ustr_init(&ua, js, &t[a]);
+	ustr_init(&ub, js, &t[b]);
 	do {
 		ca = ustr_next(&ua);
 		cb = ustr_next(&ub);
@@ -622,28 +710,17 @@ keys_equal(const struct json *j, int a, int b)
 }
 
 static uint32_t
-key_hash(const struct json *j, int k)
+key_hash(const char *js, const jsmntok_t *t)
 {
 	struct ustr	u;
 	uint32_t	h = 2166136261u;
 	int		c;
 
-	ustr_init(&u, j, k);
+	ustr_init(&u, js, t);
 	while ((c = ustr_next(&u)) != -1)
 		h = (h ^ (uint32_t)c) * 16777619u;
 	return h;
 }
-
-/*
- * Objects of more keys than DUP_PAIRWISE_MAX are checked by sorting their
- * keys' hashes: a key twice costs O(n log n), not O(n^2), for an object
- * an attacker made large.
- */
-#define DUP_PAIRWISE_MAX	16
-struct keyref {
-	uint32_t	obj, hash;
-	int		key;
-};
 
 static int
 keyref_cmp(const void *a, const void *b)
@@ -658,77 +735,31 @@ keyref_cmp(const void *a, const void *b)
 }
 
 /*
- * No key twice in an object.  A key is a string whose parent is an object;
- * prev[k] links each key to the one before it in its object, so a small
- * object's keys are compared pairwise; the keys of large ones go through
- * a sort.  prev and refs hold ntok entries each.
+ * The objects of more than DUP_PAIRWISE_MAX keys, which json_check leaves
+ * here: their keys sorted by hash, those of one hash compared.
  */
 static int
-no_dup_keys(const struct json *j, int *prev, int *last, int *count,
-    struct keyref *refs)
+big_objects(const char *js, const struct tokfill *f, struct keyref *refs)
 {
-	int	 k, o, q, n, nbig = 0, i;
+	int	o, k, i, n, q, nrefs = 0;
 
-	for (k = 0; k < j->ntok; k++)
-		last[k] = -1, count[k] = 0;
-	for (k = 0; k < j->ntok; k++) {
-		o = j->t[k].parent;
-		if (o < 0 || j->t[o].type != JSMN_OBJECT)
+	for (o = 0; o < f->n; o++) {
+		if (f->t[o].type != JSMN_OBJECT ||
+		    f->nkeys[o] <= DUP_PAIRWISE_MAX)
 			continue;
-		prev[k] = last[o];
-		last[o] = k;
-		if (++count[o] > DUP_PAIRWISE_MAX) {
-			if (count[o] == DUP_PAIRWISE_MAX + 1)
-				for (q = prev[k]; q != -1; q = prev[q])
-					refs[nbig++] = (struct keyref){ o,
-					    key_hash(j, q), q };
-			refs[nbig++] = (struct keyref){ o, key_hash(j, k), k };
-			continue;
-		}
-		for (q = prev[k]; q != -1; q = prev[q])
-			if (keys_equal(j, q, k))
-				return JSON_E_DUPKEY;
+		for (k = f->last[o]; k != -1; k = f->prev[k])
+			refs[nrefs++] = (struct keyref){ (uint32_t)o,
+			    key_hash(js, &f->t[k]), k };
 	}
-	if (nbig == 0)
-		return JSON_OK;
-	qsort(refs, nbig, sizeof(*refs), keyref_cmp);
-	for (i = 0; i < nbig; i = n) {
-		for (n = i + 1; n < nbig && refs[n].obj == refs[i].obj &&
+	qsort(refs, nrefs, sizeof(*refs), keyref_cmp);
+	for (i = 0; i < nrefs; i = n)
+		for (n = i + 1; n < nrefs && refs[n].obj == refs[i].obj &&
 		    refs[n].hash == refs[i].hash; n++)
 			for (q = i; q < n; q++)
-				if (keys_equal(j, refs[q].key, refs[n].key))
+				if (keys_equal(js, f->t, f->esc, refs[q].key,
+				    refs[n].key))
 					return JSON_E_DUPKEY;
-	}
 	return JSON_OK;
-}
-
-/* no_dup_keys() with scratch of the right size: the engine's messages
- * fit the static one, a larger document (a schema of mcpd.conf) gets its
- * own */
-static int
-dup_check(const struct json *j)
-{
-	static int		 sprev[JSON_TOKENS_MAX], slast[JSON_TOKENS_MAX];
-	static int		 scount[JSON_TOKENS_MAX];
-	static struct keyref	 srefs[JSON_TOKENS_MAX];
-	int			*prev = sprev, *last = slast, *count = scount;
-	struct keyref		*refs = srefs;
-	int			 r;
-
-	if (j->ntok > JSON_TOKENS_MAX) {
-		prev = calloc(j->ntok, sizeof(*prev));
-		last = calloc(j->ntok, sizeof(*last));
-		count = calloc(j->ntok, sizeof(*count));
-		refs = calloc(j->ntok, sizeof(*refs));
-		r = prev && last && count && refs ? no_dup_keys(j, prev, last,
-		    count, refs) : JSON_E_TOKENS;
-		free(prev);
-		free(last);
-		free(count);
-		free(refs);
-		return r;
-	}
-	return no_dup_keys(j, prev, last, count, refs);
 }
 
 /* s (n bytes) equals string token i after unescaping */
@@ -797,6 +828,20 @@ json_get(const struct json *j, int obj, const char *key)
 int
 json_strcpy(const struct json *j, int i, char *dst, size_t dstlen)
 {
+	int n;
+
+	if ((n = json_unescape(j, i, dst, dstlen)) == -1)
+		return -1;
+	if (memchr(dst, '\0', (size_t)n) != NULL) {
+		dst[0] = '\0';		/* \u0000: no C string holds it */
+		return -1;
+	}
+	return n;
+}
+
+int
+json_unescape(const struct json *j, int i, char *dst, size_t dstlen)
+{
 	const char	*p, *q, *end;
 	char		 u[4];
 	size_t		 n = 0, run;
@@ -824,8 +869,6 @@ json_strcpy(const struct json *j, int i, char *dst, size_t dstlen)
 		n += (size_t)ul;
 	}
 	dst[n] = '\0';
-	if (memchr(dst, '\0', n) != NULL)
-		goto toolong;	/* \u0000: no C string holds it */
 	return (int)n;
 toolong:
 	dst[0] = '\0';
@@ -840,7 +883,7 @@ json_has_nul(const struct json *j, int i)
 
 	if (i < 0 || i >= j->ntok || j->t[i].type != JSMN_STRING)
 		return 0;
-	ustr_init(&u, j, i);
+	ustr_init(&u, j->js, &j->t[i]);
 	while ((c = ustr_next(&u)) != -1)
 		if (c == 0)
 			return 1;

@@ -77,6 +77,9 @@ int		 json_streq(const struct json *, int i, const char *s);
  * another).
  */
 int		 json_strcpy(const struct json *, int i, char *dst, size_t dstlen);
+/* The same, NULs and all: a decoder, for what is not a C string. */
+int		 json_unescape(const struct json *, int i, char *dst,
+		    size_t dstlen);
 /* String token i holds a NUL (\u0000) once unescaped. */
 int		 json_has_nul(const struct json *, int i);
 /* The raw bytes of token i (for strings: without quotes, still escaped). */

@@ -5,7 +5,7 @@
  * DESCRIPTION
  *	Each input goes to json_parse() (common/json.c).  A document it accepts
  *	must have sane tokens, and written again with the jw_* writer (strings
- *	unescaped with json_strcpy() and escaped again by jw_strn(), numbers
+ *	unescaped with json_unescape() and escaped again by jw_strn(), numbers
  *	copied with jw_tok()) it must parse again to the same token structure
  *	and the same strings; writing that once more must give the same
  *	bytes.  Then the input as raw bytes goes through jw_strn(), which must
@@ -99,7 +99,7 @@ emit(struct jw *w, const struct json *j, char *buf, size_t buflen)
 		p = t->parent;
 		if (p >= 0 && j->t[p].type == JSMN_OBJECT) {
 			CHECK(t->type == JSMN_STRING && t->size == 1);
-			CHECK(json_strcpy(j, i, buf, buflen) >= 0);
+			CHECK(json_unescape(j, i, buf, buflen) >= 0);
 			jw_key(w, buf);
 			continue;
 		}
@@ -114,7 +114,7 @@ emit(struct jw *w, const struct json *j, char *buf, size_t buflen)
 				jw_arr(w);
 			break;
 		case JSON_STRING:
-			CHECK((n = json_strcpy(j, i, buf, buflen)) >= 0);
+			CHECK((n = json_unescape(j, i, buf, buflen)) >= 0);
 			jw_strn(w, buf, (size_t)n);
 			break;
 		case JSON_NUMBER:
@@ -157,8 +157,8 @@ same(const struct json *a, const struct json *b, char *ba, char *bb,
 		CHECK(json_type(a, i) == json_type(b, i));
 		switch (json_type(a, i)) {
 		case JSON_STRING:
-			na = json_strcpy(a, i, ba, buflen);
-			nb = json_strcpy(b, i, bb, buflen);
+			na = json_unescape(a, i, ba, buflen);
+			nb = json_unescape(b, i, bb, buflen);
 			CHECK(na >= 0 && nb >= 0);
 			key = a->t[i].parent >= 0 &&
 			    a->t[a->t[i].parent].type == JSMN_OBJECT;
@@ -266,7 +266,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	r = json_parse(&a, (const char *)data, size, t1, TOKS);
 	CHECK(r == JSON_OK || r == JSON_E_SYNTAX || r == JSON_E_TOKENS ||
-	    r == JSON_E_DEPTH);
+	    r == JSON_E_DEPTH || r == JSON_E_DUPKEY);
 #ifdef FUZZ_JSONC
 	diff_jsonc(data, size, r);
 #endif
@@ -294,7 +294,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(ba);
 		if ((ba = malloc(w1.len)) == NULL)
 			abort();
-		n = json_strcpy(&b, 0, ba, w1.len);
+		n = json_unescape(&b, 0, ba, w1.len);
 		CHECK(n >= 0 && (size_t)n == size && memcmp(ba, data, size) == 0);
 	}
 	free(ba);
