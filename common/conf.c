@@ -423,6 +423,7 @@ print_resource(FILE *fp, const struct conf_resource *r)
 	print_duration(fp, "\tcache-ttl", r->r_cache_ttl_ms);
 	fprintf(fp, "\tcache-scope %s\n", r->r_cache_public ? "public" :
 	    "private");
+	fprintf(fp, "\tdot-files %s\n", r->r_dot_files ? "yes" : "no");
 	fprintf(fp, "}\n");
 }
 

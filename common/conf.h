@@ -173,6 +173,7 @@ struct conf_resource {
 	uint32_t	 r_size_max;	/* bytes */
 	uint32_t	 r_cache_ttl_ms;	/* ttlMs of reads */
 	int		 r_cache_public;	/* cacheScope of reads */
+	int		 r_dot_files;	/* list and read .names */
 	int		 r_line;
 };
 
@@ -302,6 +303,13 @@ void		 conf_defaults(struct conf *);
  * Safe to call again and again (start-up, every reload): it keeps no state.
  */
 struct conf	*conf_parse(const char *path, struct conf_errors *errs);
+/*
+ * conf_parse() also looks at what the file names in the file system (a
+ * resource's path must exist); the unit tests turn that off to parse
+ * examples.  conf_parse_file(), a child re-reading the supervisor's text,
+ * never looks.
+ */
+extern int	 conf_check_paths;
 /* The same, from a stream (name is used in messages). */
 struct conf	*conf_parse_file(FILE *, const char *name, struct conf_errors *);
 void		 conf_free(struct conf **);

@@ -168,6 +168,7 @@ enum cat_key {
 	CK_TASK,
 	CK_CACHE_TTL,
 	CK_CACHE_SCOPE,
+	CK_DOT_FILES,
 	CK_MAX
 };
 
@@ -217,7 +218,8 @@ static struct {
 
 	/* the catalog block being read, in_block with block_cat set */
 	enum cat_kind		 block_cat;
-	int			 cat_ok;	/* a right header: keep it */
+	int			 cat_ok;
+	int			 check_fs;	/* the supervisor's: look */	/* a right header: keep it */
 	char			 cat_label[CAT_LABEL_MAX]; /* "tool grep" */
 	struct where		 cseen[CK_MAX];
 	struct conf_tool	 tool;		/* filled, then appended */
@@ -284,6 +286,7 @@ static void	 add_allow(int, const char *);
 static void	 add_plugin(const char *, const char *);
 static void	 spec_item(enum spec_key, const char *, const char *);
 static void	 include_file(const char *);
+static void	 check_paths(void);
 static void	 add_listener(const char *, const char *, const char *);
 static void	 block_open(int);
 static void	 block_close(void);
@@ -349,7 +352,7 @@ static const char *const key_names[K_MAX] = {
 %token	INCLUDE WORKERS MAXCONNECTIONS WORKERCONNECTIONS PIDFILE
 %token	CONTROLSOCKET LOGFILE STRATEGY RESTARTINTENSITY RESTARTPERIOD
 %token	THROTTLEMIN THROTTLEMAX THROTTLERESET READYTIMEOUT DRAINTIMEOUT
-%token	WATCHDOGTIMEOUT SESSIONSTARTTIMEOUT
+%token	WATCHDOGTIMEOUT SESSIONSTARTTIMEOUT DOTFILES
 %token	AUTOSHUTDOWN LISTEN PORT WORKER AGENT RUNNER RESTART SHUTDOWNTIMEOUT
 %token	SIGNIFICANT PLUGIN MCPPATH SESSIONTIMEOUT MAXBODYSIZE MAXHEADERSIZE
 %token	HEADERTIMEOUT BODYTIMEOUT IDLETIMEOUT SSEKEEPALIVE ALLOWHOST
@@ -754,6 +757,7 @@ item		: RESTART STRING		{
 		| TASK words			{ cat_item(CK_TASK); }
 		| CACHETTL words		{ cat_item(CK_CACHE_TTL); }
 		| CACHESCOPE words		{ cat_item(CK_CACHE_SCOPE); }
+		| DOTFILES words		{ cat_item(CK_DOT_FILES); }
 		;
 
 words		: STRING			{
@@ -797,6 +801,7 @@ static const struct keywords keywords[] = {
 	{ "control-socket",	CONTROLSOCKET },
 	{ "description",	DESCRIPTION },
 	{ "directory",		DIRECTORY },
+	{ "dot-files",		DOTFILES },
 	{ "drain-timeout",	DRAINTIMEOUT },
 	{ "env",		ENV },
 	{ "header-timeout",	HEADERTIMEOUT },
@@ -1725,7 +1730,8 @@ static const struct {
 	[CK_MESSAGE] = { "message", IN_PROMPT, "prompt", 0, 1 },
 	[CK_TASK] = { "task", IN_TOOL, "tool", 1, 0 },
 	[CK_CACHE_TTL] = { "cache-ttl", IN_RESOURCE, "resource", 1, 0 },
-	[CK_CACHE_SCOPE] = { "cache-scope", IN_RESOURCE, "resource", 1, 0 }
+	[CK_CACHE_SCOPE] = { "cache-scope", IN_RESOURCE, "resource", 1, 0 },
+	[CK_DOT_FILES] = { "dot-files", IN_RESOURCE, "resource", 1, 0 }
 };
 #undef IN_TOOL
 #undef IN_RESOURCE
@@ -2247,6 +2253,15 @@ cat_item(enum cat_key k)
 		ps.res.r_cache_public = i;
 		break;
 	}
+	case CK_DOT_FILES: {
+		const char *sw[] = { "no", "yes" };
+		int i;
+
+		if ((i = get_choice(key, s, sw, 2)) == -1)
+			return;
+		ps.res.r_dot_files = i;
+		break;
+	}
 	case CK_PATH:
 		if (s[0] != '/') {
 			stmt_error("path: \"%s\" is not an absolute path", s);
@@ -2672,6 +2687,25 @@ default_listener(struct file *top, enum listen_kind k, uint16_t port)
 }
 
 /* Checks that involve more than one statement. */
+/*
+ * What a valid configuration names in the file system is there: a
+ * resource's path (mcpd -n says so, where a worker would serve nothing).
+ */
+static void
+check_paths(void)
+{
+	const struct conf_resource	*r;
+	struct stat			 st;
+	uint32_t			 i;
+
+	for (i = 0; i < ps.conf->c_nresources; i++) {
+		r = &ps.conf->c_resources[i];
+		if (stat(r->r_path, &st) == -1)
+			conf_error(ps.res_file[i], r->r_line, "resource %s: path "
+			    "%s: %s", r->r_uri, r->r_path, strerror(errno));
+	}
+}
+
 static void
 check_conf(struct file *top)
 {
@@ -3009,6 +3043,11 @@ parse(FILE *fp, const char *name, struct conf_errors *errs)
 
 	memset(&ps, 0, sizeof(ps));
 	ps.errs = errs;
+	/*
+	 * What names the file system is looked at by the supervisor (mcpd
+	 * -n, start, reload), not by a child re-reading the text it sent.
+	 */
+	ps.check_fs = fp == NULL && conf_check_paths;
 	if (errs != NULL)
 		errs->e_count = 0;
 	if (name == NULL)
@@ -3044,6 +3083,8 @@ parse(FILE *fp, const char *name, struct conf_errors *errs)
 	if (yyparse() != 0 && ps.nerrors == 0)
 		conf_error(top, 0, "cannot parse");
 	check_conf(top);
+	if (ps.nerrors == 0 && ps.check_fs)
+		check_paths();
 
  done:
 	for (f = ps.files; f != NULL; f = fnext) {
@@ -3066,6 +3107,8 @@ parse(FILE *fp, const char *name, struct conf_errors *errs)
 	memset(&ps, 0, sizeof(ps));
 	return c;
 }
+
+int	conf_check_paths = 1;
 
 struct conf *
 conf_parse(const char *path, struct conf_errors *errs)

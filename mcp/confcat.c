@@ -99,7 +99,7 @@ mcp_load_conf(struct mcp_server *srv, struct conf *conf, char *err,
 			return -1;
 		}
 	}
-	return files_load(srv, &host, conf, err, errlen);
+	return files_load(srv, conf, err, errlen);
 }
 
 static void
@@ -115,6 +115,7 @@ mcp_reload_conf(struct mcp_server *srv, struct conf *conf, char *err,
     size_t errlen)
 {
 	cat_drop_owner(&srv->sv_cat, CAT_CONF);
+	cat_drop_owner(&srv->sv_cat, CAT_FILES);
 	files_unload();
 	exec_unload();
 	if (mcp_load_conf(srv, conf, err, errlen) == -1)

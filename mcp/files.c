@@ -1,17 +1,26 @@
 /*
  * files.c -- the file resources of mcpd.conf: a file, or a directory tree
  * served as one resource per file plus a {+path} template, read on demand
- * and watched with inotify, so a change reaches the clients subscribed to
- * it (notifications/resources/updated).
+ * and watched with inotify, so a change of a file reaches the clients
+ * subscribed to it (notifications/resources/updated) and a file that comes
+ * or goes changes the list (notifications/resources/list_changed).
  *
- * A read never leaves the resource's root: ".." is refused, and symbolic
- * links are resolved before the check.
+ * A read never leaves the resource's root, whatever happens meanwhile in
+ * the tree: the file is opened beneath a descriptor of the root with
+ * openat2(2) RESOLVE_BENEATH and RESOLVE_NO_SYMLINKS (a component-wise
+ * O_NOFOLLOW walk where the kernel has no openat2), non-blocking, and only
+ * a regular file is read (a FIFO or a device answers "not found" at once).
+ * Names that begin with a dot are neither listed nor read unless the
+ * resource says dot-files yes.
  */
 #include "config.h"
 
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+
+#include <linux/openat2.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -31,11 +40,14 @@
 #define DIR_DEPTH_MAX		16	/* levels of a directory resource */
 #define WATCHES_MAX		4096	/* inotify watches per worker */
 #define INOTIFY_READ_BYTES	16384	/* bytes of events read at once */
+#define RESCAN_DELAY_MS		100	/* after a name comes or goes, quiet */
+#define OPEN_FLAGS	(O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
 
 struct file_res {
 	const struct conf_resource	*f_conf;
 	char				 f_root[PATH_MAX]; /* realpath */
 	int				 f_dir;
+	int				 f_rootfd;	/* a directory's, O_PATH */
 };
 
 struct watch {
@@ -45,6 +57,8 @@ struct watch {
 };
 
 static struct mcp_server	*files_srv;
+static const struct conf	*files_conf;	/* of the current load */
+static ev_timer			 rescan_to;
 static struct file_res		**files;	/* of the current load */
 static size_t			 nfiles;
 static int			 ino_fd = -1;
@@ -96,37 +110,98 @@ is_text(const char *mime)
 	    strcmp(mime, "image/svg+xml") == 0;
 }
 
-/* The file behind uri, inside the resource's root; -1 when not. */
+/* a name mcpd keeps to itself: "." first, unless the resource says */
 static int
-file_path(const struct file_res *f, const char *uri, char *out,
-    size_t outlen)
+hidden(const struct file_res *f, const char *name)
+{
+	return name[0] == '.' && !f->f_conf->r_dot_files;
+}
+
+/*
+ * The path behind uri, relative to the root of a directory resource: no
+ * "..", no empty or hidden component.  NULL when uri is not beneath it.
+ */
+static const char *
+rel_path(const struct file_res *f, const char *uri)
+{
+	const char	*rel, *c;
+	size_t		 rl = strlen(f->f_conf->r_uri), n;
+
+	if (strncmp(uri, f->f_conf->r_uri, rl) != 0)
+		return NULL;
+	rel = uri + rl;
+	if (*rel == '\0' || strchr(rel, '\\') != NULL)
+		return NULL;
+	for (c = rel; *c != '\0'; c += n + (c[n] == '/')) {
+		n = strcspn(c, "/");
+		if (n == 0 || (n == 2 && c[0] == '.' && c[1] == '.') ||
+		    (n == 1 && c[0] == '.') || hidden(f, c))
+			return NULL;
+	}
+	return rel;
+}
+
+/*
+ * Open rel beneath dirfd without following a symbolic link anywhere: by
+ * openat2(2), or where the kernel has none, one component at a time.
+ */
+static int
+open_beneath(int dirfd, const char *rel)
+{
+	struct open_how	 how;
+	char		 comp[NAME_MAX + 1];
+	const char	*c;
+	size_t		 n;
+	int		 fd, next;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = OPEN_FLAGS;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+	    RESOLVE_NO_MAGICLINKS;
+	if ((fd = (int)syscall(SYS_openat2, dirfd, rel, &how,
+	    sizeof(how))) != -1 || errno != ENOSYS)
+		return fd;
+	if ((fd = dup(dirfd)) == -1)
+		return -1;
+	for (c = rel; ; c += n + 1) {
+		if ((n = strcspn(c, "/")) > NAME_MAX) {
+			close(fd);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(comp, c, n);
+		comp[n] = '\0';
+		next = openat(fd, comp, c[n] == '\0' ? OPEN_FLAGS | O_NOFOLLOW :
+		    O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		if (next == -1 || c[n] == '\0')
+			return next;
+		fd = next;
+	}
+}
+
+/* The file of uri, opened: a regular file of the resource, or -1. */
+static int
+file_open(const struct file_res *f, const char *uri, struct stat *st)
 {
 	const char	*rel;
-	char		 joined[PATH_MAX];
-	size_t		 rl;
+	int		 fd;
 
 	if (!f->f_dir) {
 		if (strcmp(uri, f->f_conf->r_uri) != 0)
 			return -1;
-		snprintf(out, outlen, "%s", f->f_root);
-		return 0;
+		fd = open(f->f_root, OPEN_FLAGS | O_NOFOLLOW);
+	} else if (f->f_rootfd == -1 || (rel = rel_path(f, uri)) == NULL)
+		return -1;
+	else
+		fd = open_beneath(f->f_rootfd, rel);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)) {
+		close(fd);
+		return -1;
 	}
-	rl = strlen(f->f_conf->r_uri);
-	if (strncmp(uri, f->f_conf->r_uri, rl) != 0)
-		return -1;
-	rel = uri + rl;
-	if (*rel == '\0' || *rel == '/' || strstr(rel, "..") != NULL ||
-	    strchr(rel, '\\') != NULL)
-		return -1;
-	if ((size_t)snprintf(joined, sizeof(joined), "%s/%s", f->f_root,
-	    rel) >= sizeof(joined))
-		return -1;
-	/* symbolic links must not lead out of the root either */
-	if (realpath(joined, out) == NULL || strlen(out) >= outlen ||
-	    strncmp(out, f->f_root, strlen(f->f_root)) != 0 ||
-	    out[strlen(f->f_root)] != '/')
-		return -1;
-	return 0;
+	return fd;
 }
 
 static void
@@ -136,19 +211,12 @@ file_read(struct mcpd_call *c, const char *uri, void *arg)
 	const char		*mime;
 	struct stat		 st;
 	struct jw		 w;
-	char			 path[PATH_MAX], *buf = NULL;
+	char			*buf = NULL;
 	ssize_t			 n;
 	size_t			 got = 0;
 	int			 fd;
 
-	if (file_path(f, uri, path, sizeof(path)) == -1 ||
-	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		mcpd_call_error(c, MCP_RESOURCE_NOT_FOUND,
-		    "Resource not found");
-		return;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		close(fd);
+	if ((fd = file_open(f, uri, &st)) == -1) {
 		mcpd_call_error(c, MCP_RESOURCE_NOT_FOUND,
 		    "Resource not found");
 		return;
@@ -168,7 +236,8 @@ file_read(struct mcpd_call *c, const char *uri, void *arg)
 	    (n = read(fd, buf + got, st.st_size - got)) > 0)
 		got += n;
 	close(fd);
-	mime = f->f_conf->r_mime ? f->f_conf->r_mime : mime_of(path);
+	mime = f->f_conf->r_mime ? f->f_conf->r_mime :
+	    mime_of(f->f_dir ? uri : f->f_root);
 	jw_init(&w);
 	jw_obj(&w);
 	jw_key(&w, "contents");
@@ -206,9 +275,12 @@ watch_dir(struct file_res *f, const char *dir)
 
 	if (ino_fd == -1 || nwatches == WATCHES_MAX)
 		return;
-	/* one event per finished write (or rename into place), not per write(2) */
+	/*
+	 * One event per finished write (or rename into place), not per
+	 * write(2); and the names that come and go, for the list.
+	 */
 	wd = inotify_add_watch(ino_fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO |
-	    IN_DELETE);
+	    IN_MOVED_FROM | IN_CREATE | IN_DELETE);
 	if (wd == -1) {
 		log_warn("inotify %s", dir);
 		return;
@@ -241,6 +313,18 @@ ino_cb(struct ev_loop *loop, ev_io *w, int revents)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", watches[i].w_dir,
 		    ev->name);
+		if (watches[i].w_res->f_dir && hidden(watches[i].w_res,
+		    ev->name))
+			continue;
+		/* a name came or went: the list follows, once it is quiet */
+		if (watches[i].w_res->f_dir && (ev->mask & (IN_CREATE |
+		    IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO))) {
+			ev_timer_stop(files_srv->sv_loop, &rescan_to);
+			ev_timer_set(&rescan_to, RESCAN_DELAY_MS / 1000.0, 0.);
+			ev_timer_start(files_srv->sv_loop, &rescan_to);
+		}
+		if (!(ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)))
+			continue;
 		if (!watches[i].w_res->f_dir) {
 			if (strcmp(path, watches[i].w_res->f_root) == 0)
 				mcp_resource_updated(files_srv,
@@ -286,8 +370,9 @@ walk(struct mcpd_host *h, struct file_res *f, const char *dir, int depth,
 		return;
 	watch_dir(f, dir);
 	while ((de = readdir(d)) != NULL && *count < DIR_FILES_MAX) {
-		if (de->d_name[0] == '.')
-			continue;	/* hidden files, "." and ".." */
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 || hidden(f, de->d_name))
+			continue;
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
 		    de->d_name) >= sizeof(path) || lstat(path, &st) == -1)
 			continue;
@@ -303,13 +388,30 @@ walk(struct mcpd_host *h, struct file_res *f, const char *dir, int depth,
 	closedir(d);
 }
 
-int
-files_load(struct mcp_server *srv, struct mcpd_host *host,
-    const struct conf *conf, char *err, size_t errlen)
+static void
+rescan_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	uint32_t i;
+	char err[128];
+
+	if (files_conf == NULL)
+		return;
+	cat_drop_owner(&files_srv->sv_cat, CAT_FILES);
+	files_unload();
+	if (files_load(files_srv, files_conf, err, sizeof(err)) == -1)
+		log_warnx("file resources: %s", err);
+	mcp_notify(files_srv, "notifications/resources/list_changed", NULL);
+}
+
+int
+files_load(struct mcp_server *srv, const struct conf *conf, char *err,
+    size_t errlen)
+{
+	struct mcpd_host	 hst = { srv, "mcpd.conf", CAT_FILES };
+	struct mcpd_host	*host = &hst;
+	uint32_t		 i;
 
 	files_srv = srv;
+	files_conf = conf;
 	if (conf->c_nresources > 0 && ino_fd == -1) {
 		if ((ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
 			log_warn("inotify: resources will not notify changes");
@@ -317,6 +419,7 @@ files_load(struct mcp_server *srv, struct mcpd_host *host,
 			ev_io_init(&ino_ev, ino_cb, ino_fd, EV_READ);
 			ev_io_start(srv->sv_loop, &ino_ev);
 			ev_unref(srv->sv_loop);
+			ev_timer_init(&rescan_to, rescan_cb, 0., 0.);
 		}
 	}
 	for (i = 0; i < conf->c_nresources; i++) {
@@ -335,9 +438,10 @@ files_load(struct mcp_server *srv, struct mcpd_host *host,
 		files = nf;
 		files[nfiles++] = f;
 		f->f_conf = cr;
+		f->f_rootfd = -1;
 		if (realpath(cr->r_path, f->f_root) == NULL ||
 		    stat(f->f_root, &st) == -1) {
-			/* missing now; served once it appears after a reload */
+			/* gone since the supervisor looked: nothing served */
 			log_warnx("resource %s: %s: %s", cr->r_uri, cr->r_path,
 			    strerror(errno));
 			continue;
@@ -347,6 +451,13 @@ files_load(struct mcp_server *srv, struct mcpd_host *host,
 			struct mcpd_resource	t;
 			char			tmpl[PATH_MAX];
 
+			/* what is read is beneath this, whatever moves */
+			if ((f->f_rootfd = open(f->f_root, O_PATH | O_DIRECTORY |
+			    O_CLOEXEC)) == -1) {
+				log_warn("resource %s: %s", cr->r_uri,
+				    f->f_root);
+				continue;
+			}
 			walk(host, f, f->f_root, 0, &count);
 			snprintf(tmpl, sizeof(tmpl), "%s{+path}", cr->r_uri);
 			memset(&t, 0, sizeof(t));
@@ -386,8 +497,11 @@ files_unload(void)
 		free(watches[k].w_dir);
 	}
 	nwatches = 0;
-	for (i = 0; i < nfiles; i++)
+	for (i = 0; i < nfiles; i++) {
+		if (files[i]->f_rootfd != -1)
+			close(files[i]->f_rootfd);
 		free(files[i]);
+	}
 	free(files);
 	files = NULL;
 	nfiles = 0;

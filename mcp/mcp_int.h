@@ -51,6 +51,7 @@ struct cat_prompt {
 /* who registered an entry: a reload of mcpd.conf replaces its own only */
 #define CAT_PLUGIN	0
 #define CAT_CONF	1
+#define CAT_FILES	2	/* mcpd.conf's file resources: they rescan */
 
 struct catalog {
 	struct cat_tool		*tools;
@@ -510,9 +511,12 @@ int	exec_load(struct mcp_server *, struct mcpd_host *, struct conf *,
 void	exec_unload(void);
 
 /* files.c */
-/* the file resources of conf, registered and watched */
-int	files_load(struct mcp_server *, struct mcpd_host *,
-	    const struct conf *, char *err, size_t errlen);
+/*
+ * the file resources of conf, registered (owner CAT_FILES) and watched; a
+ * directory's names that come and go rescan them
+ */
+int	files_load(struct mcp_server *, const struct conf *, char *err,
+	    size_t errlen);
 void	files_unload(void);
 
 /* confcat.c: mcp_load_conf(), mcp_reload_conf() of mcp.h */

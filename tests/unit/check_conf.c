@@ -938,6 +938,37 @@ START_TEST(test_good_value)
 END_TEST
 
 /* Every item of the catalog blocks, read into the struct. */
+/* The supervisor's parse looks at a resource's path: it must exist. */
+START_TEST(test_resource_paths)
+{
+	struct conf_errors	 errs;
+	struct conf		*c;
+	char			 path[] = "/tmp/mcpd-check-conf-XXXXXX";
+	FILE			*f;
+	int			 fd;
+
+	ck_assert_int_ne(fd = mkstemp(path), -1);
+	ck_assert_ptr_nonnull(f = fdopen(fd, "w"));
+	fprintf(f, "resource \"file:///etc/\" {\n\tpath \"/etc\"\n}\n"
+	    "resource \"file:///nowhere/\" {\n"
+	    "\tpath \"/nonexistent/mcpd/dir\"\n}\n");
+	fclose(f);
+	conf_check_paths = 1;
+	c = conf_parse(path, &errs);
+	conf_check_paths = 0;
+	ck_assert_ptr_null(c);
+	ck_assert_int_eq(errs.e_count, 1);
+	ck_assert_msg(strstr(errs.e_msg[0], ":4: resource file:///nowhere/: "
+	    "path /nonexistent/mcpd/dir: No such file or directory") != NULL,
+	    "%s", errs.e_msg[0]);
+	/* without the look (a child's parse) it passes */
+	c = conf_parse(path, &errs);
+	ck_assert_ptr_nonnull(c);
+	conf_free(&c);
+	unlink(path);
+}
+END_TEST
+
 START_TEST(test_catalog)
 {
 	struct conf			*c, tmp;
@@ -1007,8 +1038,8 @@ START_TEST(test_catalog)
 	r = &c->c_resources[0];
 	ck_assert_str_eq(r->r_uri, "file:///docs/");
 	ck_assert_int_eq(r->r_line, 24);
-	ck_assert_str_eq(r->r_path, "/usr/share/doc/mcpd");
-	ck_assert_str_eq(r->r_name, "mcpd");	/* the last component */
+	ck_assert_str_eq(r->r_path, "/usr/share/doc");
+	ck_assert_str_eq(r->r_name, "doc");	/* the last component */
 	ck_assert_ptr_null(r->r_desc);
 	ck_assert_ptr_null(r->r_mime);
 	ck_assert_uint_eq(r->r_size_max, DEF_RESOURCE_SIZE_MAX);
@@ -1021,7 +1052,7 @@ START_TEST(test_catalog)
 	ck_assert_uint_eq(r->r_size_max, 1);
 	r = &c->c_resources[2];
 	ck_assert_str_eq(r->r_uri, "https://example.com/a%20b?q=1#x");
-	ck_assert_str_eq(r->r_name, "a b");
+	ck_assert_str_eq(r->r_name, "srv");
 	ck_assert_str_eq(r->r_mime, "application/vnd.api+json");
 	ck_assert_uint_eq(r->r_size_max, 64 * 1024 * 1024);
 
@@ -1108,7 +1139,7 @@ START_TEST(test_catalog_max)
 	ck_assert_str_eq(c->c_resources[0].r_name, "/");
 	ck_assert_uint_eq(c->c_resources[0].r_size_max, 1);
 	ck_assert_uint_eq(strlen(c->c_resources[0].r_mime), 127 + 1 + 127);
-	ck_assert_str_eq(c->c_resources[1].r_name, "b");
+	ck_assert_str_eq(c->c_resources[1].r_name, "share");
 	ck_assert_uint_eq(c->c_resources[1].r_size_max, 64 * 1024 * 1024);
 
 	ck_assert_uint_eq(c->c_nprompts, 2);
@@ -1987,6 +2018,7 @@ conf_suite(void)
 	    (int)(sizeof(good_values) / sizeof(good_values[0])));
 	tcase_add_test(tc, test_allow_check);
 	tcase_add_test(tc, test_catalog);
+	tcase_add_test(tc, test_resource_paths);
 	tcase_add_test(tc, test_catalog_max);
 	tcase_add_loop_test(tc, test_catalog_limits, 0, 3);
 	tcase_add_loop_test(tc, test_bad_item, 0,
@@ -2020,6 +2052,8 @@ main(void)
 	if ((srcdir = getenv("srcdir")) == NULL || *srcdir == '\0')
 		srcdir = ".";
 	snprintf(cfgdir, sizeof(cfgdir), "%s/tests/config/", srcdir);
+	/* the examples name paths of no machine: test_resource_paths looks */
+	conf_check_paths = 0;
 	n_ok = list_golden(ok_filter, ok_names);
 	n_err = list_golden(err_filter, err_names);
 
