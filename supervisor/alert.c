@@ -293,7 +293,7 @@ static void
 tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	const struct conf	*c = sup->s_conf;
-	struct snap		*now_s, *old = NULL, tmp;
+	struct snap		*now_s, *old, *in = NULL, *out = NULL, tmp;
 	struct mx_hist		 h;
 	uint64_t		 now = now_ms(), step, total, fails, p95 = 0;
 	uint64_t		 ppm = 0, pending, pmax;
@@ -316,14 +316,23 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	tmp.at_ms = now;
 	tmp.used = 1;
-	/* the oldest snapshot still inside the window */
+	/*
+	 * The oldest snapshot still inside the window; when a late tick
+	 * left none inside, the youngest outside it (the window a tick
+	 * longer, never the whole life of the daemon).
+	 */
 	for (i = 0; i < ALERT_SNAPS; i++) {
 		struct snap *s = &snaps[(snap_head + i) % ALERT_SNAPS];
 
-		if (s->used && now - s->at_ms <= c->c_alert_window_ms &&
-		    (old == NULL || s->at_ms < old->at_ms))
-			old = s;
+		if (!s->used)
+			continue;
+		if (now - s->at_ms <= c->c_alert_window_ms) {
+			if (in == NULL || s->at_ms < in->at_ms)
+				in = s;
+		} else if (out == NULL || s->at_ms > out->at_ms)
+			out = s;
 	}
+	old = in != NULL ? in : out;
 	total = tmp.total - (old ? old->total : 0);
 	fails = tmp.failures - (old ? old->failures : 0);
 	if (total >= c->c_alert_min_requests && total > 0) {
@@ -337,7 +346,9 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	step = c->c_alert_window_ms / ALERT_SNAPS;
 	if (step < ALERT_TICK_MS)
 		step = ALERT_TICK_MS;
-	if (snap_last_ms == 0 || now - snap_last_ms >= step) {
+	/* a tick a little early still takes its snapshot */
+	if (snap_last_ms == 0 || now - snap_last_ms + ALERT_TICK_MS / 4 >=
+	    step) {
 		snap_head = (snap_head + ALERT_SNAPS - 1) % ALERT_SNAPS;
 		now_s = &snaps[snap_head];
 		*now_s = tmp;

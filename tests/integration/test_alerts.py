@@ -108,6 +108,7 @@ def test_tiers():
         drive(p, 1000, 7)
         wait_tier(d, 2, "red")
         time.sleep(WINDOW + 0.5)
+        wait_tier(d, 0, "green after red")
         # 5 %: emergency, and the response: shedding
         kept = socket.create_connection(("127.0.0.1", p), timeout=10)
         kept.sendall(request("test_simple_text", 1))
