@@ -38,6 +38,8 @@
 #define CAP_PROBE_MAX		64
 /* getpwnam_r/getgrnam_r buffer when sysconf does not say */
 #define PW_BUF_BYTES		16384
+/* a group's member list may need more; doubled up to this */
+#define GR_BUF_MAX_BYTES	(1024 * 1024)
 
 struct capsets {
 	uint64_t	cs_eff;
@@ -142,7 +144,7 @@ priv_group(const char *name, gid_t *gid, char *err, size_t errlen)
 			return -1;
 		}
 		e = getgrnam_r(name, &gr, buf, len, &r);
-		if (e != ERANGE || len > 64 * PW_BUF_BYTES)
+		if (e != ERANGE || len >= GR_BUF_MAX_BYTES)
 			break;
 		free(buf);
 		len *= 2;
