@@ -519,8 +519,8 @@ START_TEST(test_every_key)
 	ck_assert_uint_eq(c->c_watchdog_timeout_ms, 86400000);
 	ck_assert_uint_eq(c->c_session_start_timeout_ms, 30000);
 	ck_assert_int_eq(c->c_auto_shutdown, AUTO_SHUTDOWN_ALL_SIGNIFICANT);
-	ck_assert_str_eq(c->c_user, "mcpd");
-	ck_assert_str_eq(c->c_group, "_mcpd-2.x");
+	ck_assert_str_eq(c->c_user, "daemon");
+	ck_assert_str_eq(c->c_group, "nogroup");
 
 	ck_assert_uint_eq(c->c_nlisteners, 3);
 	ck_assert_int_eq(c->c_listeners[0].l_kind, LISTEN_HTTP);
