@@ -10,12 +10,15 @@ retried; without root, user is ignored with a warning.
 Needs root and useradd(8): it makes throwaway system users and removes
 them whatever happens (exit 77, skipped, without them)."""
 
+import json
 import os
 import pwd
+import select
 import shutil
 import signal
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcpdtest as T  # noqa: E402
@@ -333,6 +336,77 @@ def test_failed_drop():
     d.stop()
 
 
+def test_reload_keeps_user():
+    """A reload that changes user keeps the running one: a new generation
+    of workers runs as the user of the start."""
+    pw = make_user("j")
+    other = make_user("k")
+    d = T.Daemon(keys={"workers": "2", "user": pw.pw_name})
+    d.start()
+    mark = d.log_mark()
+    d.set_keys(user=other.pw_name, idle_timeout="42s")
+    rc, out, err = d.ctl("reload")
+    check_eq(rc, 0, "mcpctl reload: %s %s" % (out, err))
+    d.wait_log(r"reload: user and group changes take effect at the next "
+               r"start", since=mark)
+    d.wait_ready(generation=2)
+    check_dropped(d, pw)
+    d.stop()
+
+
+def test_stdio():
+    """mcpd --stdio started as root drops too, before it serves."""
+    pw = make_user("l")
+    d = T.Daemon()
+    paths = files(d)
+    conf = os.path.join(d.dir, "stdio.conf")
+    with open(conf, "w") as f:
+        f.write("user %s\n" % pw.pw_name + catalog(paths))
+    p = subprocess.Popen([T.MCPD, "--stdio", "-c", conf],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    buf = b""
+
+    def ask(rid, method, params):
+        nonlocal buf
+        p.stdin.write(json.dumps({"jsonrpc": "2.0", "id": rid,
+                                  "method": method, "params": params})
+                      .encode() + b"\n")
+        p.stdin.flush()
+        deadline = time.monotonic() + 10
+        while b"\n" not in buf:
+            left = deadline - time.monotonic()
+            check(left > 0, "no answer to %s" % method)
+            r, _, _ = select.select([p.stdout], [], [], left)
+            if r:
+                chunk = os.read(p.stdout.fileno(), 65536)
+                check(chunk, "stdout closed")
+                buf += chunk
+        line, buf = buf.split(b"\n", 1)
+        return json.loads(line)
+    try:
+        ask(1, "initialize", {"protocolVersion": "2025-11-25",
+                              "capabilities": {},
+                              "clientInfo": {"name": "t", "version": "1"}})
+        s = status(p.pid)
+        check_eq(s["Uid"], [pw.pw_uid] * 4, "mcpd --stdio uid")
+        check_eq((s["CapEff"], s["CapPrm"]), (0, 0),
+                 "mcpd --stdio capabilities")
+        res = ask(2, "tools/call", {"name": "cat",
+                                    "arguments": {"file": paths["secret"]}})
+        check(res["result"].get("isError") is True,
+              "cat of a root-only file over stdio: %r" % res)
+    finally:
+        p.stdin.close()
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        p.stdout.close()
+        p.stderr.close()
+
+
 class DaemonAs(T.Daemon):
     """mcpd started as pw, not root."""
 
@@ -383,6 +457,7 @@ if __name__ == "__main__":
     try:
         T.main([test_dropped, test_runner_caps, test_group,
                 test_alert_command, test_check, test_no_user,
-                test_failed_drop, test_not_root])
+                test_failed_drop, test_reload_keeps_user, test_stdio,
+                test_not_root])
     finally:
         remove_users()
