@@ -3,13 +3,15 @@
  *
  * Start-up: the supervisor sends CONF (memfd with the normalized text, parsed
  * here by the same parser), SCOREBOARD, the LISTENERs, then START; the role
- * sets up and we answer READY.  The first CONF is where a child started as
- * root becomes the configuration's user (priv_drop), before it does
- * anything of its own: it is the first thing it knows the user from.  Stop: QUIT with a drain deadline, SIGTERM
+ * sets up and we answer READY.  Stop: QUIT with a drain deadline, SIGTERM
  * (the supervisor's ladder: stop now), or EOF on the channel (the supervisor
  * is gone: drain ORPHAN_DRAIN_MS at most, then exit, so nothing is orphaned).
  * A malformed frame from the supervisor is a bug: log it and exit 1, and the
  * supervisor restarts us.
+ *
+ * The first CONF is where a child started as root becomes the user of the
+ * configuration (priv_drop), before it does anything of its own: it is
+ * the first thing that names the user.
  */
 #include "config.h"
 

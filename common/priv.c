@@ -32,8 +32,8 @@
 #include "priv.h"
 
 /* capabilities as one 64-bit mask: two __user_cap_data_struct words */
-#define CAP_BIT(c)		(1ULL << (c))
-#define CAP_SETID_MASK		(CAP_BIT(CAP_SETUID) | CAP_BIT(CAP_SETGID))
+#define CAP_BIT(c)	(1ULL << (c))
+#define CAP_SETID_MASK	(CAP_BIT(CAP_SETUID) | CAP_BIT(CAP_SETGID))
 /* capability numbers probed for the bounding set (the kernel has ~41) */
 #define CAP_PROBE_MAX		64
 /* getpwnam_r/getgrnam_r buffer when sysconf does not say */

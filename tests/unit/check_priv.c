@@ -35,7 +35,7 @@
 /* ids no test machine gives to anything that matters (nobody, nogroup) */
 #define OTHER_UID	65534
 #define OTHER_GID	65534
-#define CAP_SETID_BITS	0xc0ULL		/* CAP_SETGID 6, CAP_SETUID 7 */
+#define CAP_SETID_BITS	0xc0ULL	/* CAP_SETGID 6, CAP_SETUID 7 */
 
 /* The hex value of a "Name:\t..." line of /proc/self/status. */
 static int
