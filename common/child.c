@@ -8,6 +8,10 @@
  * is gone: drain ORPHAN_DRAIN_MS at most, then exit, so nothing is orphaned).
  * A malformed frame from the supervisor is a bug: log it and exit 1, and the
  * supervisor restarts us.
+ *
+ * The first CONF is where a child started as root becomes the user of the
+ * configuration (priv_drop), before it does anything of its own: it is
+ * the first thing that names the user.
  */
 #include "config.h"
 
@@ -25,6 +29,7 @@
 
 #include "child.h"
 #include "log.h"
+#include "priv.h"
 #include "util.h"
 
 static struct child		 self;
@@ -137,6 +142,9 @@ on_conf(int fd)
 	}
 	if (!self_fg && self.c_conf->c_log_file[0] != '\0')
 		log_init(LOG_TO_FILE, self_debug, self.c_conf->c_log_file);
+	/* the runner switches a tool's process to the tool's user */
+	priv_drop(self.c_conf, self.c_role == ROLE_RUNNER &&
+	    priv_tools_switch(self.c_conf));
 }
 
 static void

@@ -155,6 +155,8 @@ conf_defaults(struct conf *c)
 	snprintf(c->c_control_socket, sizeof(c->c_control_socket), "%s",
 	    MCPD_RUNDIR "/mcpd.sock");
 	c->c_log_file[0] = '\0';
+	c->c_user[0] = '\0';
+	c->c_group[0] = '\0';
 	c->c_strategy = STRATEGY_ONE_FOR_ONE;
 	c->c_restart_intensity = DEF_RESTART_INTENSITY;
 	c->c_restart_period_ms = DEF_RESTART_PERIOD_MS;
@@ -240,6 +242,8 @@ conf_tool_free(struct conf_tool *t)
 	free(t->t_cwd);
 	for (i = 0; i < t->t_nenv && i < CONF_ENV_MAX; i++)
 		free(t->t_env[i]);
+	free(t->t_user);
+	free(t->t_group);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -401,6 +405,10 @@ print_tool(FILE *fp, const struct conf_tool *t)
 	if (t->t_nenv > 0)
 		print_words(fp, "env", t->t_env,
 		    t->t_nenv < CONF_ENV_MAX ? t->t_nenv : CONF_ENV_MAX);
+	if (t->t_user != NULL)
+		print_text(fp, "user", t->t_user);
+	if (t->t_group != NULL)
+		print_text(fp, "group", t->t_group);
 	print_duration(fp, "\ttimeout", t->t_timeout_ms);
 	print_size(fp, "\tmax-output", t->t_output_max);
 	fprintf(fp, "\tconcurrency %lu\n", (unsigned long)t->t_concurrency);
@@ -495,7 +503,19 @@ conf_print(FILE *fp, const struct conf *c)
 		fprintf(fp, "none");
 	else
 		print_string(fp, c->c_log_file);
-	fprintf(fp, "\nstrategy %s\n", conf_strategy_name(c->c_strategy));
+	putc('\n', fp);
+	/* no word stands for "none": a user may be called anything */
+	if (c->c_user[0] != '\0') {
+		fprintf(fp, "user ");
+		print_string(fp, c->c_user);
+		putc('\n', fp);
+	}
+	if (c->c_group[0] != '\0') {
+		fprintf(fp, "group ");
+		print_string(fp, c->c_group);
+		putc('\n', fp);
+	}
+	fprintf(fp, "strategy %s\n", conf_strategy_name(c->c_strategy));
 	fprintf(fp, "restart-intensity %lu\n",
 	    (unsigned long)c->c_restart_intensity);
 	print_duration(fp, "restart-period", c->c_restart_period_ms);

@@ -30,6 +30,8 @@
 #define CONF_HEADER_SIZE_MAX	(64U * 1024)	/* ..64K */
 #define CONF_BODY_SIZE_MIN	1024U		/* max-body-size 1K.. */
 #define CONF_BODY_SIZE_MAX	(64U * 1024 * 1024) /* ..64M */
+/* a user or group name, with NUL: useradd(8)'s 32 */
+#define CONF_USER_MAX_BYTES	33
 
 /* Defaults: each one is a key in mcpd.conf(5). */
 #define DEF_MAX_CONNECTIONS	10000
@@ -157,6 +159,8 @@ struct conf_tool {
 	char		*t_cwd;			/* NULL: "/" */
 	char		*t_env[CONF_ENV_MAX];	/* names passed through */
 	uint32_t	 t_nenv;
+	char		*t_user;	/* NULL: the user of mcpd */
+	char		*t_group;	/* NULL: t_user's primary group */
 	uint32_t	 t_timeout_ms;
 	uint32_t	 t_output_max;		/* bytes */
 	uint32_t	 t_concurrency;
@@ -211,6 +215,9 @@ struct conf {
 	char			 c_control_socket[CONF_PATH_MAX_BYTES];
 	/* "": syslog */
 	char			 c_log_file[CONF_PATH_MAX_BYTES];
+	/* children run as (priv.h); "": as mcpd was started */
+	char			 c_user[CONF_USER_MAX_BYTES];
+	char			 c_group[CONF_USER_MAX_BYTES];	/* "": c_user's */
 
 	enum conf_strategy	 c_strategy;
 	uint32_t		 c_restart_intensity;

@@ -3,6 +3,9 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+#include <sys/types.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,6 +24,25 @@ static int		 log_verbose;
 static char		 log_name[64] = "mcpd";
 static char		*log_file;
 static int		 log_fd = -1;
+static uid_t		 log_owner = (uid_t)-1;
+
+/*
+ * The file belongs to the user the children run as, or they could not
+ * reopen it after a rotation (nginx does the same with its logs).
+ */
+static void
+own_file(int fd)
+{
+	struct stat	st;
+
+	if (log_owner == (uid_t)-1 || fstat(fd, &st) == -1 ||
+	    st.st_uid == log_owner)
+		return;
+	if (fchown(fd, log_owner, (gid_t)-1) == -1)
+		syslog(LOG_DAEMON | LOG_ERR, "%s: chown %s to uid %lu: %s",
+		    log_name, log_file, (unsigned long)log_owner,
+		    strerror(errno));
+}
 
 static void
 open_file(void)
@@ -34,9 +56,18 @@ open_file(void)
 		    log_file, strerror(errno));
 		return;
 	}
+	own_file(fd);
 	if (log_fd != -1)
 		close(log_fd);
 	log_fd = fd;
+}
+
+void
+log_set_owner(uid_t uid)
+{
+	log_owner = uid;
+	if (log_fd != -1 && log_dest == LOG_TO_FILE)
+		own_file(log_fd);
 }
 
 void

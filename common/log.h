@@ -8,6 +8,8 @@
 #ifndef MCPD_LOG_H
 #define MCPD_LOG_H
 
+#include <sys/types.h>
+
 #include <stdarg.h>
 
 enum log_dest {
@@ -20,6 +22,8 @@ void	log_init(enum log_dest, int debug, const char *file);
 void	log_procname(const char *);
 const char *log_getprocname(void);
 int	log_reopen(void);
+/* the log file (now and when reopened) goes to uid; -1: left as it is */
+void	log_set_owner(uid_t);
 int	log_getverbose(void);
 void	log_setverbose(int);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));

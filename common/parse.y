@@ -36,6 +36,7 @@
 #include "conf.h"
 #include "json.h"
 #include "mcpd.h"
+#include "priv.h"
 
 #define LEX_TOKEN_MAX		4096	/* bytes in one word or string */
 #define LEX_UNGET_MAX		4	/* the lexer peeks one character */
@@ -130,6 +131,8 @@ enum key {
 	K_REQUEST_RATE,
 	K_MEMORY_SOFT,
 	K_MEMORY_HARD,
+	K_USER,
+	K_GROUP,
 	K_MAX
 };
 
@@ -169,6 +172,8 @@ enum cat_key {
 	CK_CACHE_TTL,
 	CK_CACHE_SCOPE,
 	CK_DOT_FILES,
+	CK_USER,
+	CK_GROUP,
 	CK_MAX
 };
 
@@ -232,6 +237,9 @@ static struct {
 	struct file		*tool_file[CONF_TOOLS_MAX];
 	struct file		*res_file[CONF_RESOURCES_MAX];
 	struct file		*prompt_file[CONF_PROMPTS_MAX];
+	/* the lines of a tool's user and group items, for check_paths() */
+	int			 tool_user_line[CONF_TOOLS_MAX];
+	int			 tool_group_line[CONF_TOOLS_MAX];
 	uint32_t		 tools_cap;	/* allocated entries */
 	uint32_t		 res_cap;
 	uint32_t		 prompts_cap;
@@ -293,6 +301,7 @@ static void	 block_close(void);
 static void	 words_add(const char *);
 static void	 cat_open(enum cat_kind, const char *);
 static void	 cat_item(enum cat_key);
+static void	 user_item(int);
 static const char *cat_kind_name(enum cat_kind);
 static void	 cat_close(void);
 
@@ -345,7 +354,9 @@ static const char *const key_names[K_MAX] = {
 	[K_REQUEST_RATE] =		"request-rate",
 	[K_MEMORY_SOFT] =		"memory-soft-limit",
 	[K_MEMORY_HARD] =		"memory-hard-limit",
-	[K_SESSION_RESPONSES] =		"session-responses"
+	[K_SESSION_RESPONSES] =		"session-responses",
+	[K_USER] =			"user",
+	[K_GROUP] =			"group"
 };
 %}
 
@@ -364,6 +375,7 @@ static const char *const key_names[K_MAX] = {
 %token	ALERTREDERRORS ALERTEMERGENCYERRORS ALERTYELLOWP95 ALERTREDP95
 %token	ALERTEMERGENCYPENDING ALERTHOLD ALERTCOMMAND CONNECTIONSSOFT
 %token	MAXSESSIONS INITIALIZERATE REQUESTRATE MEMORYSOFT MEMORYHARD ERROR
+%token	USER GROUP
 %token	<v.string>	STRING
 %type	<v.number>	role catkind
 
@@ -758,6 +770,8 @@ item		: RESTART STRING		{
 		| CACHETTL words		{ cat_item(CK_CACHE_TTL); }
 		| CACHESCOPE words		{ cat_item(CK_CACHE_SCOPE); }
 		| DOTFILES words		{ cat_item(CK_DOT_FILES); }
+		| USER words			{ user_item(0); }
+		| GROUP words			{ user_item(1); }
 		;
 
 words		: STRING			{
@@ -804,6 +818,7 @@ static const struct keywords keywords[] = {
 	{ "dot-files",		DOTFILES },
 	{ "drain-timeout",	DRAINTIMEOUT },
 	{ "env",		ENV },
+	{ "group",		GROUP },
 	{ "header-timeout",	HEADERTIMEOUT },
 	{ "idle-timeout",	IDLETIMEOUT },
 	{ "include",		INCLUDE },
@@ -855,6 +870,7 @@ static const struct keywords keywords[] = {
 	{ "timeout",		TIMEOUT },
 	{ "title",		TITLE },
 	{ "tool",		TOOL },
+	{ "user",		USER },
 	{ "watchdog-timeout",	WATCHDOGTIMEOUT },
 	{ "worker",		WORKER },
 	{ "worker-connections",	WORKERCONNECTIONS },
@@ -1700,6 +1716,8 @@ block_close(void)
  */
 
 #define NAME_RULE	"1 to 64 letters, digits, \"_\", \".\" or \"-\""
+#define USER_RULE	"1 to 32 letters, digits, \"_\", \".\" or \"-\", " \
+			"not starting with \"-\""
 
 /* Which blocks take an item, and how many values it takes. */
 #define IN_TOOL		(1U << CAT_TOOL)
@@ -1731,7 +1749,9 @@ static const struct {
 	[CK_TASK] = { "task", IN_TOOL, "tool", 1, 0 },
 	[CK_CACHE_TTL] = { "cache-ttl", IN_RESOURCE, "resource", 1, 0 },
 	[CK_CACHE_SCOPE] = { "cache-scope", IN_RESOURCE, "resource", 1, 0 },
-	[CK_DOT_FILES] = { "dot-files", IN_RESOURCE, "resource", 1, 0 }
+	[CK_DOT_FILES] = { "dot-files", IN_RESOURCE, "resource", 1, 0 },
+	[CK_USER] = { "user", IN_TOOL, "tool", 1, 0 },
+	[CK_GROUP] = { "group", IN_TOOL, "tool", 1, 0 }
 };
 #undef IN_TOOL
 #undef IN_RESOURCE
@@ -1831,6 +1851,24 @@ valid_env(const char *s)
 		if (!c_alnum((unsigned char)*s) && *s != '_')
 			return 0;
 	return 1;
+}
+
+/*
+ * A user or group name as useradd(8) and groupadd(8) take them by
+ * default, so that it prints back the same and never looks like an id.
+ */
+static int
+valid_user(const char *key, const char *s)
+{
+	size_t	i, len = strlen(s);
+	int	ok = len > 0 && len < CONF_USER_MAX_BYTES && s[0] != '-';
+
+	for (i = 0; ok && i < len; i++)
+		ok = c_alnum((unsigned char)s[i]) || s[i] == '_' ||
+		    s[i] == '.' || s[i] == '-';
+	if (!ok)
+		stmt_error("%s: invalid name \"%s\" (%s)", key, s, USER_RULE);
+	return ok;
 }
 
 /* One side of type/subtype: an RFC 6838 restricted-name. */
@@ -2294,10 +2332,49 @@ cat_item(enum cat_key k)
 		    &ps.res.r_size_max))
 			return;
 		break;
+	case CK_USER:
+	case CK_GROUP:
+		if (!valid_user(key, s) || !set_text(k == CK_USER ?
+		    &ps.tool.t_user : &ps.tool.t_group, s))
+			return;
+		break;
 	case CK_MAX:
 		return;
 	}
 	w->w_ok = 1;
+}
+
+/*
+ * user, group: at the top level, what mcpd's processes run as; in a tool
+ * block, what the tool runs as.  Whether the names exist is for
+ * check_paths(): a child re-reading the text does not look.
+ */
+static void
+user_item(int group)
+{
+	enum key	 k = group ? K_GROUP : K_USER;
+	const char	*key = key_names[k];
+	char		*dst = group ? ps.conf->c_group : ps.conf->c_user;
+
+	if (ps.in_block) {
+		if (ps.block_cat == CAT_TOOL)
+			cat_item(group ? CK_GROUP : CK_USER);
+		else
+			stmt_error("%s: only allowed at the top level or in "
+			    "a tool block", key);
+		return;
+	}
+	if (!key_first(&ps.seen[k], key))
+		return;
+	if (ps.nwords > 1) {
+		stmt_error("%s: %lu values, one expected", key,
+		    (unsigned long)ps.nwords);
+		return;
+	}
+	if (!valid_user(key, ps.words[0]))
+		return;
+	memcpy(dst, ps.words[0], strlen(ps.words[0]) + 1);
+	ps.seen[k].w_ok = 1;
 }
 
 /* The name of entry i of kind k, and where it was declared. */
@@ -2544,11 +2621,18 @@ cat_close(void)
 			    label);
 		if (ps.cseen[CK_COMMAND].w_file == NULL)
 			conf_error(f, line, "%s: command is required", label);
+		if (ps.cseen[CK_GROUP].w_ok &&
+		    ps.cseen[CK_USER].w_file == NULL)
+			conf_error(ps.cseen[CK_GROUP].w_file,
+			    ps.cseen[CK_GROUP].w_line, "%s: group: only with "
+			    "user (the tool's user)", label);
 		if ((arr = grow(c->c_tools, c->c_ntools, &ps.tools_cap,
 		    sizeof(*c->c_tools))) == NULL)
 			goto nomem;
 		c->c_tools = arr;
 		ps.tool_file[c->c_ntools] = f;
+		ps.tool_user_line[c->c_ntools] = ps.cseen[CK_USER].w_line;
+		ps.tool_group_line[c->c_ntools] = ps.cseen[CK_GROUP].w_line;
 		c->c_tools[c->c_ntools++] = ps.tool;
 		memset(&ps.tool, 0, sizeof(ps.tool));
 		break;
@@ -2686,18 +2770,66 @@ default_listener(struct file *top, enum listen_kind k, uint16_t port)
 	l->l_line = 0;
 }
 
-/* Checks that involve more than one statement. */
 /*
- * What a valid configuration names in the file system is there: a
- * resource's path (mcpd -n says so, where a worker would serve nothing).
+ * A user (and group) to run as exists and is not root: where a child
+ * would fail to drop, or would drop to nothing.  label: "" or "tool t: ".
+ */
+static void
+check_user(const char *label, const char *user, struct file *uf, int uline,
+    const char *group, struct file *gf, int gline)
+{
+	char	err[CONF_USER_MAX_BYTES + 64];
+	uid_t	uid;
+	gid_t	gid;
+
+	if (priv_user(user, &uid, &gid, err, sizeof(err)) == -1) {
+		conf_error(uf, uline, "%suser: %s", label, err);
+		return;
+	}
+	if (uid == 0) {
+		conf_error(uf, uline, "%suser: \"%s\" is root (uid 0): name "
+		    "an unprivileged user", label, user);
+		return;
+	}
+	if (group != NULL && group[0] != '\0') {
+		if (priv_group(group, &gid, err, sizeof(err)) == -1)
+			conf_error(gf, gline, "%sgroup: %s", label, err);
+		else if (gid == 0)
+			conf_error(gf, gline, "%sgroup: \"%s\" is gid 0: name "
+			    "an unprivileged group", label, group);
+	} else if (gid == 0)
+		conf_error(uf, uline, "%suser: the primary group of \"%s\" "
+		    "is gid 0: name another with group", label, user);
+}
+
+/*
+ * What a valid configuration names in the file system (and the user
+ * database) is there: a resource's path (mcpd -n says so, where a worker
+ * would serve nothing), the users and groups to run as.
  */
 static void
 check_paths(void)
 {
 	const struct conf_resource	*r;
+	const struct conf_tool		*t;
+	struct where			*u = &ps.seen[K_USER];
+	struct where			*g = &ps.seen[K_GROUP];
 	struct stat			 st;
+	char				 label[CAT_LABEL_MAX];
 	uint32_t			 i;
 
+	if (ps.conf->c_user[0] != '\0')
+		check_user("", ps.conf->c_user, u->w_file, u->w_line,
+		    ps.conf->c_group, g->w_file, g->w_line);
+	for (i = 0; i < ps.conf->c_ntools; i++) {
+		t = &ps.conf->c_tools[i];
+		if (t->t_user == NULL)
+			continue;
+		snprintf(label, sizeof(label), "tool %s: ", t->t_name);
+		check_user(label, t->t_user, ps.tool_file[i],
+		    ps.tool_user_line[i], t->t_group, ps.tool_file[i],
+		    ps.tool_group_line[i]);
+	}
 	for (i = 0; i < ps.conf->c_nresources; i++) {
 		r = &ps.conf->c_resources[i];
 		if (stat(r->r_path, &st) == -1)
@@ -2706,6 +2838,7 @@ check_paths(void)
 	}
 }
 
+/* Checks that involve more than one statement. */
 static void
 check_conf(struct file *top)
 {
@@ -2727,6 +2860,10 @@ check_conf(struct file *top)
 		    conf_fmt_duration(a, sizeof(a), c->c_throttle_min_ms),
 		    conf_fmt_duration(b, sizeof(b), c->c_throttle_max_ms));
 	}
+	w = &ps.seen[K_GROUP];
+	if (w->w_ok && ps.seen[K_USER].w_file == NULL)
+		conf_error(w->w_file, w->w_line, "group: only with user (the "
+		    "group of mcpd's processes)");
 	if (ps.nerrors != 0)
 		return;
 	if (!ps.has_http)

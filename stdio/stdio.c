@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "log.h"
 #include "mcp.h"
+#include "priv.h"
 #include "stdio_mode.h"
 #include "util.h"
 
@@ -245,6 +246,8 @@ stdio_main(const char *conffile, int debug)
 	unsigned char		 key[NODE_KEY_BYTES];
 	char			 err[512];
 	uint32_t		 i;
+	uid_t			 uid;
+	gid_t			 gid;
 
 	log_procname("stdio");
 	log_init(LOG_TO_STDERR, debug, NULL);
@@ -255,6 +258,9 @@ stdio_main(const char *conffile, int debug)
 			fprintf(stderr, "%s\n", errs.e_msg[i]);
 		exit(1);
 	}
+	/* one process: it is the one that gives up root */
+	(void)priv_announce(conf, "mcpd --stdio and its tools", &uid, &gid);
+	priv_drop(conf, 0);
 	signal(SIGPIPE, SIG_IGN);
 	if ((loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatalx("libev: no event loop");

@@ -21,7 +21,8 @@
  * Ratios and percentiles need alert-min-requests answers in the window.
  * A change of tier is logged (warning, err, crit), published in the
  * scoreboard header (mcpd_alert_tier, mcpctl status) and runs alert-command
- * (one at a time, killed after ALERT_CMD_TIMEOUT_MS).  In the emergency
+ * (one at a time, killed after ALERT_CMD_TIMEOUT_MS) as the user the
+ * children run as, when they drop root.  In the emergency
  * tier the workers shed load -- refuse new connections and answer new work
  * 503 -- until the tier has stayed below emergency for alert-hold.
  *
@@ -37,7 +38,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,14 +45,13 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "priv.h"
 #include "sup.h"
 #include "util.h"
 
 #define ALERT_TICK_MS		1000	/* evaluation interval */
 #define ALERT_SNAPS		60	/* snapshots kept over the window */
 #define ALERT_CMD_TIMEOUT_MS	10000	/* an alert-command runs at most */
-
-extern char **environ;
 
 struct snap {
 	uint64_t	total;		/* answered requests */
@@ -115,15 +114,63 @@ alert_reap(pid_t pid, int status)
 	return 1;
 }
 
+/*
+ * fork and execve, as the children's user when they drop root (which
+ * posix_spawn cannot do).  Returns 0 or an errno, the child's when it
+ * could not become the user or run path: it says so on a close-on-exec
+ * pipe, which an execve that works closes empty.
+ */
+static int
+cmd_spawn(const char *path, char **argv, char **envp)
+{
+	sigset_t	none;
+	ssize_t		n;
+	int		p[2], e, fd;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return errno;
+	switch (cmd_pid = fork()) {
+	case -1:
+		e = errno;
+		close(p[0]);
+		close(p[1]);
+		return e;
+	case 0:
+		/* system calls only until execve */
+		close(p[0]);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if ((fd = open("/dev/null", O_RDONLY)) != -1 && fd != 0) {
+			dup2(fd, 0);
+			close(fd);
+		}
+		if (!sup->s_drop || priv_become(sup->s_uid, sup->s_gid) == 0)
+			execve(path, argv, envp);
+		e = errno;
+		(void)!write(p[1], &e, sizeof(e));
+		_exit(127);
+	}
+	close(p[1]);
+	while ((n = read(p[0], &e, sizeof(e))) == -1 && errno == EINTR)
+		;
+	close(p[0]);
+	if (n == (ssize_t)sizeof(e)) {
+		/* it exits at once: alert_reap() sees an unknown pid */
+		waitpid(cmd_pid, NULL, 0);
+		cmd_pid = -1;
+		return e;
+	}
+	return 0;
+}
+
 /* Run alert-command for the latest change, unless one runs already. */
 static void
 cmd_run(void)
 {
-	posix_spawn_file_actions_t	 fa;
-	char				 e_tier[64], e_prev[64], e_reason[300];
-	char				*argv[2], *envp[5];
-	const char			*path = sup->s_conf->c_alert_command;
-	int				 rv;
+	char		 e_tier[64], e_prev[64], e_reason[300];
+	char		*argv[2], *envp[5];
+	const char	*path = sup->s_conf->c_alert_command;
+	int		 rv;
 
 	if (cmd_pid > 0)
 		return;		/* it runs: the change waits for it */
@@ -142,11 +189,7 @@ cmd_run(void)
 	envp[3] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
 	    "/sbin:/bin";
 	envp[4] = NULL;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	rv = posix_spawn(&cmd_pid, path, &fa, NULL, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rv != 0) {
+	if ((rv = cmd_spawn(path, argv, envp)) != 0) {
 		log_warnx("alert-command %s: %s", path, strerror(rv));
 		cmd_pid = -1;
 		return;

@@ -22,6 +22,7 @@
 
 #include "child.h"
 #include "log.h"
+#include "priv.h"
 #include "stdio_mode.h"
 #include "sup.h"
 #include "util.h"
@@ -260,5 +261,11 @@ main(int argc, char *argv[])
 	proctitle_set("supervisor");
 	log_info("mcpd %s starting, configuration %s, pid %ld",
 	    PACKAGE_VERSION, sup->s_conf_path, (long)getpid());
+	if (priv_announce(sup->s_conf, "workers, agent and runner",
+	    &sup->s_uid, &sup->s_gid)) {
+		sup->s_drop = 1;
+		/* theirs, or they cannot reopen it after a rotation */
+		log_set_owner(sup->s_uid);
+	}
 	sup_run();
 }

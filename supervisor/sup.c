@@ -171,6 +171,16 @@ sup_reload(char *msg, size_t msglen)
 	memcpy(nc->c_pidfile, sup->s_conf->c_pidfile, sizeof(nc->c_pidfile));
 	memcpy(nc->c_control_socket, sup->s_conf->c_control_socket,
 	    sizeof(nc->c_control_socket));
+	/*
+	 * One user for every process of a run: the agent and the runner
+	 * keep theirs, and the log file belongs to it.
+	 */
+	if (strcmp(nc->c_user, sup->s_conf->c_user) != 0 ||
+	    strcmp(nc->c_group, sup->s_conf->c_group) != 0)
+		log_warnx("reload: user and group changes take effect at the "
+		    "next start");
+	memcpy(nc->c_user, sup->s_conf->c_user, sizeof(nc->c_user));
+	memcpy(nc->c_group, sup->s_conf->c_group, sizeof(nc->c_group));
 	if (conf_text(nc, &text, &len) == -1) {
 		conf_free(&nc);
 		snprintf(msg, msglen, "out of memory");

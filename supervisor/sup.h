@@ -98,6 +98,10 @@ struct sup {
 	size_t			 s_conf_len;
 	int			 s_debug;
 	int			 s_foreground;
+	/* root with "user": children and alert-command run as these */
+	int			 s_drop;
+	uid_t			 s_uid;
+	gid_t			 s_gid;
 	enum sup_state		 s_state;
 	int			 s_exit;
 	int			 s_reloading;	/* READY=1 when all are */

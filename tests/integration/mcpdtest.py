@@ -906,6 +906,16 @@ class Daemon(object):
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+_cleanups = []                   # on_cleanup() functions not run yet
+
+
+def on_cleanup(fn):
+    """fn() runs once when the file ends, however it ends (all passed, a
+    failure, a signal, the watchdog), after every daemon is gone: for what
+    a test made outside its directory, such as a user."""
+    _cleanups.append(fn)
+
+
 def cleanup_all():
     with _daemons_lock:
         ds = list(_daemons)
@@ -913,6 +923,12 @@ def cleanup_all():
     for d in ds:
         try:
             d.remove()
+        except Exception:  # noqa: cleanup must go on
+            traceback.print_exc()
+    while _cleanups:
+        fn = _cleanups.pop()
+        try:
+            fn()
         except Exception:  # noqa: cleanup must go on
             traceback.print_exc()
 

@@ -26,7 +26,9 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,8 @@
 #include "mcpd.h"
 
 #define GOLDEN_MAX	128	/* golden cases of one kind */
+#define S16		"0123456789abcdef"
+#define S32		S16 S16
 
 static const char	*srcdir;
 static char		 cfgdir[1024];	/* "$srcdir/tests/config/" */
@@ -217,6 +221,8 @@ assert_same_catalog(const struct conf *a, const struct conf *b)
 		ck_assert_uint_eq(t->t_output_max, u->t_output_max);
 		ck_assert_uint_eq(t->t_concurrency, u->t_concurrency);
 		ck_assert_int_eq(t->t_task, u->t_task);
+		ASSERT_SAME_STR(t->t_user, u->t_user);
+		ASSERT_SAME_STR(t->t_group, u->t_group);
 	}
 	ck_assert_uint_eq(a->c_nresources, b->c_nresources);
 	for (i = 0; i < a->c_nresources; i++) {
@@ -320,6 +326,8 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(c.c_pidfile, MCPD_RUNDIR "/mcpd.pid");
 	ck_assert_str_eq(c.c_control_socket, MCPD_RUNDIR "/mcpd.sock");
 	ck_assert_str_eq(c.c_log_file, "");
+	ck_assert_str_eq(c.c_user, "");
+	ck_assert_str_eq(c.c_group, "");
 	ck_assert_int_eq(c.c_strategy, STRATEGY_ONE_FOR_ONE);
 	ck_assert_uint_eq(c.c_restart_intensity, DEF_RESTART_INTENSITY);
 	ck_assert_uint_eq(c.c_restart_period_ms, DEF_RESTART_PERIOD_MS);
@@ -511,6 +519,8 @@ START_TEST(test_every_key)
 	ck_assert_uint_eq(c->c_watchdog_timeout_ms, 86400000);
 	ck_assert_uint_eq(c->c_session_start_timeout_ms, 30000);
 	ck_assert_int_eq(c->c_auto_shutdown, AUTO_SHUTDOWN_ALL_SIGNIFICANT);
+	ck_assert_str_eq(c->c_user, "daemon");
+	ck_assert_str_eq(c->c_group, "nogroup");
 
 	ck_assert_uint_eq(c->c_nlisteners, 3);
 	ck_assert_int_eq(c->c_listeners[0].l_kind, LISTEN_HTTP);
@@ -845,6 +855,27 @@ static const struct {
 	    "64 letters, digits, \"_\", \".\" or \"-\")" },
 	{ "description x", "description: only allowed in a tool, resource or "
 	    "prompt block" },
+	{ "user \"a b\"", "user: invalid name \"a b\" (1 to 32 letters, "
+	    "digits, \"_\", \".\" or \"-\", not starting with \"-\")" },
+	{ "user -r", "user: invalid name \"-r\" (1 to 32 letters, digits, "
+	    "\"_\", \".\" or \"-\", not starting with \"-\")" },
+	{ "user \"\"", "user: invalid name \"\" (1 to 32 letters, digits, "
+	    "\"_\", \".\" or \"-\", not starting with \"-\")" },
+	{ "user " S32 "x", "user: invalid name \"" S32 "x\" (1 to 32 "
+	    "letters, digits, \"_\", \".\" or \"-\", not starting with "
+	    "\"-\")" },
+	{ "user mcpd$", "user: invalid name \"mcpd$\" (1 to 32 letters, "
+	    "digits, \"_\", \".\" or \"-\", not starting with \"-\")" },
+	{ "user a b", "user: 2 values, one expected" },
+	{ "user", "syntax error" },
+	{ "group", "syntax error" },
+	{ "group \"m:x\"", "group: invalid name \"m:x\" (1 to 32 "
+	    "letters, digits, \"_\", \".\" or \"-\", not starting with "
+	    "\"-\")" },
+	/* the group of mcpd's user: no user, no group */
+	{ "group mcpd", "group: only with user (the group of mcpd's "
+	    "processes)" },
+
 	{ "message user x", "message: only allowed in a prompt block" },
 };
 
@@ -911,6 +942,12 @@ static const struct {
 	{ "memory-soft-limit 1T", "memory-soft-limit 1T" },
 	{ "memory-soft-limit 1000", "memory-soft-limit 1000" },
 	{ "max-sessions 5", "max-sessions 5" },
+	{ "user mcpd", "user \"mcpd\"" },
+	{ "user \"_a.B-9\"", "user \"_a.B-9\"" },
+	{ "user " S32, "user \"" S32 "\"" },
+	{ "user mcpd\ngroup www-data", "user \"mcpd\"\ngroup \"www-data\"" },
+	/* a keyword opens a line only: here it is a value */
+	{ "user group", "user \"group\"" },
 };
 
 START_TEST(test_good_value)
@@ -964,6 +1001,104 @@ START_TEST(test_resource_paths)
 	/* without the look (a child's parse) it passes */
 	c = conf_parse(path, &errs);
 	ck_assert_ptr_nonnull(c);
+	conf_free(&c);
+	unlink(path);
+}
+END_TEST
+
+/* A user that exists, is not root and whose group is not root. */
+static int
+some_user(char *user, size_t ulen, char *group, size_t glen)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+	int		 found = 0;
+
+	setpwent();
+	while (!found && (pw = getpwent()) != NULL) {
+		if (pw->pw_uid == 0 || pw->pw_gid == 0 ||
+		    strlen(pw->pw_name) >= ulen ||
+		    strspn(pw->pw_name, "abcdefghijklmnopqrstuvwxyz0123456789"
+		    "_.-") != strlen(pw->pw_name) ||
+		    (gr = getgrgid(pw->pw_gid)) == NULL ||
+		    strlen(gr->gr_name) >= glen ||
+		    strspn(gr->gr_name, "abcdefghijklmnopqrstuvwxyz0123456789"
+		    "_.-") != strlen(gr->gr_name))
+			continue;
+		snprintf(user, ulen, "%s", pw->pw_name);
+		snprintf(group, glen, "%s", gr->gr_name);
+		found = 1;
+	}
+	endpwent();
+	return found;
+}
+
+/*
+ * The supervisor's parse asks the user database: users and groups to run
+ * as exist and are not root, file:line.  A child's parse does not ask.
+ */
+START_TEST(test_user_lookup)
+{
+	struct conf_errors	 errs;
+	struct conf		*c;
+	struct group		*root;
+	char			 path[] = "/tmp/mcpd-check-conf-XXXXXX";
+	char			 user[CONF_USER_MAX_BYTES];
+	char			 group[CONF_USER_MAX_BYTES];
+	char			 want[256];
+	FILE			*f;
+	int			 fd;
+
+	ck_assert_msg(some_user(user, sizeof(user), group, sizeof(group)),
+	    "no user in the user database but root");
+	ck_assert_ptr_nonnull(root = getgrgid(0));
+	ck_assert_int_ne(fd = mkstemp(path), -1);
+	ck_assert_ptr_nonnull(f = fdopen(fd, "w"));
+	fprintf(f, "user mcpd-no-such-user\n"
+	    "tool a {\n\tdescription d\n\tcommand /bin/true\n"
+	    "\tuser root\n}\n"
+	    "tool b {\n\tdescription d\n\tcommand /bin/true\n"
+	    "\tuser %s\n\tgroup mcpd-no-such-group\n}\n"
+	    "tool c {\n\tdescription d\n\tcommand /bin/true\n"
+	    "\tuser %s\n\tgroup %s\n}\n", user, user, root->gr_name);
+	fclose(f);
+	conf_check_paths = 1;
+	c = conf_parse(path, &errs);
+	conf_check_paths = 0;
+	ck_assert_ptr_null(c);
+	ck_assert_int_eq(errs.e_count, 4);
+	snprintf(want, sizeof(want), "%s:1: user: unknown user "
+	    "\"mcpd-no-such-user\"", path);
+	ck_assert_str_eq(errs.e_msg[0], want);
+	snprintf(want, sizeof(want), "%s:5: tool a: user: \"root\" is root "
+	    "(uid 0): name an unprivileged user", path);
+	ck_assert_str_eq(errs.e_msg[1], want);
+	snprintf(want, sizeof(want), "%s:11: tool b: group: unknown group "
+	    "\"mcpd-no-such-group\"", path);
+	ck_assert_str_eq(errs.e_msg[2], want);
+	snprintf(want, sizeof(want), "%s:17: tool c: group: \"%s\" is gid 0: "
+	    "name an unprivileged group", path, root->gr_name);
+	ck_assert_str_eq(errs.e_msg[3], want);
+	/* without the look (a child's parse) it passes */
+	c = conf_parse(path, &errs);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->c_user, "mcpd-no-such-user");
+	conf_free(&c);
+
+	/* names that exist */
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fprintf(f, "user %s\ngroup %s\n"
+	    "tool a {\n\tdescription d\n\tcommand /bin/true\n"
+	    "\tuser %s\n}\n", user, group, user);
+	fclose(f);
+	conf_check_paths = 1;
+	c = conf_parse(path, &errs);
+	conf_check_paths = 0;
+	ck_assert_msg(c != NULL, "%s", errs.e_msg[0]);
+	ck_assert_str_eq(c->c_user, user);
+	ck_assert_str_eq(c->c_group, group);
+	ck_assert_str_eq(c->c_tools[0].t_user, user);
+	ck_assert_ptr_null(c->c_tools[0].t_group);
 	conf_free(&c);
 	unlink(path);
 }
@@ -1024,6 +1159,8 @@ START_TEST(test_catalog)
 	ck_assert_uint_eq(t->t_timeout_ms, DEF_TOOL_TIMEOUT_MS);
 	ck_assert_uint_eq(t->t_output_max, DEF_TOOL_OUTPUT_MAX_BYTES);
 	ck_assert_uint_eq(t->t_concurrency, DEF_TOOL_CONCURRENCY);
+	ck_assert_ptr_null(t->t_user);		/* the user of mcpd */
+	ck_assert_ptr_null(t->t_group);
 	/* in the included file, its line */
 	ck_assert_str_eq(c->c_tools[2].t_name, "date");
 	ck_assert_int_eq(c->c_tools[2].t_line, 2);
@@ -1033,6 +1170,8 @@ START_TEST(test_catalog)
 	ck_assert_ptr_null(t->t_title);		/* "" is none */
 	ck_assert_ptr_null(t->t_schema);	/* auto */
 	ck_assert_ptr_null(t->t_cwd);		/* none */
+	ck_assert_str_eq(t->t_user, "nobody");
+	ck_assert_str_eq(t->t_group, "nogroup");
 
 	ck_assert_uint_eq(c->c_nresources, 3);
 	r = &c->c_resources[0];
@@ -1245,7 +1384,6 @@ block_text(const char *kind, const char *item)
 	return text;
 }
 
-#define S16	"0123456789abcdef"
 
 /* One wrong item in a catalog block; the message is about line 2. */
 static const struct {
@@ -1319,6 +1457,19 @@ static const struct {
 	{ "tool", "name x", "tool t: name: only allowed in a resource block" },
 	{ "tool", "restart transient", "tool t: restart: only allowed in a "
 	    "worker, agent or runner block" },
+	{ "tool", "user \"\"", "tool t: user: invalid name \"\" (1 to 32 "
+	    "letters, digits, \"_\", \".\" or \"-\", not starting with "
+	    "\"-\")" },
+	{ "tool", "user a b", "tool t: user: 2 values, one expected" },
+	{ "tool", "group -g", "tool t: group: invalid name \"-g\" (1 to 32 "
+	    "letters, digits, \"_\", \".\" or \"-\", not starting with "
+	    "\"-\")" },
+	{ "tool", "group g", "tool t: group: only with user (the tool's "
+	    "user)" },
+	{ "resource", "user u", "resource file:///r: user: only allowed at "
+	    "the top level or in a tool block" },
+	{ "prompt", "group g", "prompt p: group: only allowed at the top "
+	    "level or in a tool block" },
 	{ "resource", "path \"\"", "resource file:///r: path: \"\" is not an "
 	    "absolute path" },
 	{ "resource", "path a/b", "resource file:///r: path: \"a/b\" is not "
@@ -1416,6 +1567,8 @@ static const struct {
 	{ "tool", "description \"# not a comment\"",
 	    "description \"# not a comment\"" },
 	{ "tool", "description required", "description \"required\"" },
+	{ "tool", "user nobody", "user \"nobody\"" },
+	{ "tool", "user \"_x.Y-1\"", "user \"_x.Y-1\"" },
 	{ "resource", "path /a/b/", "path \"/a/b/\"\n\tname \"b\"" },
 	{ "resource", "path //", "path \"//\"\n\tname \"/\"" },
 	{ "resource", "path /x.txt", "path \"/x.txt\"\n\tname \"x.txt\"" },
@@ -2019,6 +2172,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_allow_check);
 	tcase_add_test(tc, test_catalog);
 	tcase_add_test(tc, test_resource_paths);
+	tcase_add_test(tc, test_user_lookup);
 	tcase_add_test(tc, test_catalog_max);
 	tcase_add_loop_test(tc, test_catalog_limits, 0, 3);
 	tcase_add_loop_test(tc, test_bad_item, 0,
