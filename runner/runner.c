@@ -475,6 +475,10 @@ answer(struct rclient *cl, uint32_t id, enum mx_run o, uint32_t detail,
 static void
 refuse(struct rclient *cl, uint32_t id, const char *tool, int name,
     enum mx_run o, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static void
+refuse(struct rclient *cl, uint32_t id, const char *tool, int name,
+    enum mx_run o, const char *fmt, ...)
 {
 	char	msg[RUN_MSG_MAX_BYTES];
 	va_list	ap;
