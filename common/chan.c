@@ -144,6 +144,21 @@ chan_fail(struct chan *ch, const char *reason)
 		chan_free(&ch);
 }
 
+/*
+ * A system call failed: a peer that went away is the end of the channel
+ * (reason NULL), whether a read or a write finds out first (a worker
+ * killed while a message to it waits to be flushed); anything else is
+ * the error it is.
+ */
+static void
+chan_fail_errno(struct chan *ch)
+{
+	if (errno == EPIPE || errno == ECONNRESET)
+		chan_fail(ch, NULL);
+	else
+		chan_fail(ch, strerror(errno));
+}
+
 /* Send one frame now; 1 sent, 0 would block, -1 error. */
 static int
 send_frame(struct chan *ch, const char *buf, size_t len, int fd)
@@ -311,7 +326,7 @@ chan_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	struct chan *ch = w->data;
 
 	if (chan_flush(ch) == -1)
-		chan_fail(ch, strerror(errno));
+		chan_fail_errno(ch);
 }
 
 static void
@@ -326,7 +341,7 @@ chan_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		if (rv == 0)
 			return;
 		if (rv == -1) {
-			chan_fail(ch, strerror(errno));
+			chan_fail_errno(ch);
 			return;
 		}
 		TAILQ_REMOVE(&ch->ch_queue, f, f_entry);
@@ -365,7 +380,7 @@ read_frame(struct chan *ch)
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return 0;
-		chan_fail(ch, strerror(errno));
+		chan_fail_errno(ch);
 		return -1;
 	}
 	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {

@@ -51,6 +51,11 @@ struct role_ops {
 		    const char *addr, uint16_t port, int standby);
 	/* a channel to worker index (the worker mesh; fd is ours) */
 	void	(*r_peer)(struct child *, uint32_t index, int fd);
+	/*
+	 * the worker's channel to the runner; the runner's to worker index
+	 * (msg_run.def; fd is ours)
+	 */
+	void	(*r_runner)(struct child *, uint32_t index, int fd);
 	/* a new configuration after start (a catalog-only reload) */
 	void	(*r_reconf)(struct child *, struct conf *old);
 	/* set up after everything arrived; READY follows */

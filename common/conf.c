@@ -18,6 +18,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "conf.h"
 #include "mcpd.h"
 
@@ -415,6 +417,26 @@ print_tool(FILE *fp, const struct conf_tool *t)
 	fprintf(fp, "\ttask %s\n", t->t_task == 2 ? "required" :
 	    t->t_task == 1 ? "optional" : "forbidden");
 	fprintf(fp, "}\n");
+}
+
+int
+conf_tool_digest(const struct conf_tool *t, unsigned char *out)
+{
+	FILE	*f;
+	char	*text = NULL;
+	size_t	 len = 0;
+
+	if (sodium_init() == -1 || (f = open_memstream(&text, &len)) == NULL)
+		return -1;
+	print_tool(f, t);
+	if (fclose(f) != 0) {
+		free(text);
+		return -1;
+	}
+	crypto_generichash(out, CONF_TOOL_DIGEST_BYTES,
+	    (const unsigned char *)text, len, NULL, 0);
+	free(text);
+	return 0;
 }
 
 static void

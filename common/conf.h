@@ -141,7 +141,7 @@ struct conf_spec {
 #define CONF_PROMPT_MSGS_MAX	32
 #define DEF_TOOL_TIMEOUT_MS	30000
 #define DEF_TOOL_OUTPUT_MAX_BYTES	(1024 * 1024)	/* of stdout, kept */
-#define DEF_TOOL_CONCURRENCY	4		/* runs at once, per worker */
+#define DEF_TOOL_CONCURRENCY	4		/* runs at once, node */
 #define DEF_RESOURCE_SIZE_MAX	(4 * 1024 * 1024) /* bytes read */
 
 enum session_responses {
@@ -326,6 +326,12 @@ void		 conf_resource_free(struct conf_resource *);
 void		 conf_prompt_free(struct conf_prompt *);
 /* The normalized configuration: every key, re-parseable to the same text. */
 void		 conf_print(FILE *, const struct conf *);
+/*
+ * A digest of a tool's normalized text: a worker and the runner agree on
+ * what a tool is across reloads (msg_run.def).  0, or -1 out of memory.
+ */
+#define CONF_TOOL_DIGEST_BYTES	16
+int		 conf_tool_digest(const struct conf_tool *, unsigned char *out);
 /* Effective numbers that depend on the machine (fd limit, CPUs). */
 uint32_t	 conf_workers(const struct conf *);
 uint32_t	 conf_worker_connections(const struct conf *);

@@ -34,6 +34,17 @@ static const char *const outcome_names[MX_OUTCOMES] = {
 	"ok", "error", "failure", "rejected"
 };
 
+static const char *const run_names[MX_RUNS] = {
+	[MX_RUN_OK] = "ok",
+	[MX_RUN_ERROR] = "error",
+	[MX_RUN_KILLED] = "killed",
+	[MX_RUN_TIMEOUT] = "timeout",
+	[MX_RUN_OVERFLOW] = "overflow",
+	[MX_RUN_FAILED_TO_START] = "failed_to_start",
+	[MX_RUN_BUSY] = "busy",
+	[MX_RUN_CANCELLED] = "cancelled"
+};
+
 static const char *const reason_names[MX_REASONS] = {
 	"connections", "address", "accept_rate", "pending", "rate",
 	"sessions", "output", "shed"
@@ -97,6 +108,148 @@ const char *
 mx_tier_name(unsigned t)
 {
 	return t < MX_TIERS ? tier_names[t] : "green";
+}
+
+const char *
+mx_run_name(enum mx_run r)
+{
+	return r < MX_RUNS ? run_names[r] : "error";
+}
+
+/* The tools block: the runner writes, anyone reads */
+
+static void
+tool_name_get(const struct mx_tool *t, char *name)
+{
+	uint64_t	w[MX_TOOL_NAME_WORDS];
+	int		i;
+
+	for (i = 0; i < MX_TOOL_NAME_WORDS; i++)
+		w[i] = MX_GET(&t->t_name[i]);
+	memcpy(name, w, sizeof(w));
+	name[sizeof(w) - 1] = '\0';
+}
+
+int
+mx_tool_entry(struct scoreboard *sb, const char *name, const uint8_t *keep)
+{
+	struct mx_tool	*t;
+	uint64_t	 w[MX_TOOL_NAME_WORDS];
+	char		 have[sizeof(w)];
+	int		 i, k, free_at = -1, spare = -1;
+
+	if (sb == NULL || sb->sb_tools == NULL ||
+	    strlen(name) >= sizeof(w))
+		return -1;
+	for (i = 0; i < MX_TOOLS_MAX; i++) {
+		t = &sb->sb_tools->x_tool[i];
+		tool_name_get(t, have);
+		if (have[0] == '\0') {
+			if (free_at == -1)
+				free_at = i;
+			continue;
+		}
+		if (strcmp(have, name) == 0)
+			return i;
+		if (spare == -1 && !keep[i])
+			spare = i;
+	}
+	if ((i = free_at != -1 ? free_at : spare) == -1)
+		return -1;
+	/* a seqlock's writer: odd while the entry changes names */
+	t = &sb->sb_tools->x_tool[i];
+	MX_SET(&t->t_seq, MX_GET(&t->t_seq) + 1);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	memset(w, 0, sizeof(w));
+	memcpy(w, name, strlen(name));
+	for (k = 0; k < MX_TOOL_NAME_WORDS; k++)
+		MX_SET(&t->t_name[k], w[k]);
+	MX_SET(&t->t_running, 0);
+	for (k = 0; k < MX_RUNS; k++)
+		MX_SET(&t->t_runs[k], 0);
+	__atomic_store_n(&t->t_seq, MX_GET(&t->t_seq) + 1, __ATOMIC_RELEASE);
+	return i;
+}
+
+void
+mx_tool_ran(struct scoreboard *sb, int entry, enum mx_run r)
+{
+	if (sb == NULL || sb->sb_tools == NULL || entry < 0 ||
+	    entry >= MX_TOOLS_MAX || r >= MX_RUNS)
+		return;
+	MX_ADD(&sb->sb_tools->x_tool[entry].t_runs[r], 1);
+}
+
+void
+mx_tool_running(struct scoreboard *sb, int entry, int delta)
+{
+	struct mx_tool	*t;
+
+	if (sb == NULL || sb->sb_tools == NULL || entry < 0 ||
+	    entry >= MX_TOOLS_MAX)
+		return;
+	t = &sb->sb_tools->x_tool[entry];
+	if (delta < 0 && MX_GET(&t->t_running) < (uint64_t)-delta)
+		MX_SET(&t->t_running, 0);
+	else
+		MX_SET(&t->t_running, MX_GET(&t->t_running) + delta);
+}
+
+void
+mx_tools_idle(struct scoreboard *sb)
+{
+	int i;
+
+	if (sb == NULL || sb->sb_tools == NULL)
+		return;
+	for (i = 0; i < MX_TOOLS_MAX; i++)
+		MX_SET(&sb->sb_tools->x_tool[i].t_running, 0);
+}
+
+/* A reader's copy of the entries in use. */
+struct tool_row {
+	char		name[MX_TOOL_NAME_WORDS * 8];
+	uint64_t	running;
+	uint64_t	runs[MX_RUNS];
+};
+
+struct tool_rows {
+	struct tool_row	*r;
+	size_t		 n;
+};
+
+#define TOOL_READ_TRIES		4	/* an entry changing names, then skip */
+
+static void
+tools_copy(const struct scoreboard *sb, struct tool_rows *rows)
+{
+	const struct mx_tool	*t;
+	struct tool_row		 row;
+	uint64_t		 s1, s2;
+	int			 i, k, try;
+
+	rows->n = 0;
+	if (sb->sb_tools == NULL || (rows->r = calloc(MX_TOOLS_MAX,
+	    sizeof(*rows->r))) == NULL)
+		return;
+	for (i = 0; i < MX_TOOLS_MAX; i++) {
+		t = &sb->sb_tools->x_tool[i];
+		for (try = 0; try < TOOL_READ_TRIES; try++) {
+			s1 = __atomic_load_n(&t->t_seq, __ATOMIC_ACQUIRE);
+			if (s1 & 1)
+				continue;
+			tool_name_get(t, row.name);
+			row.running = MX_GET(&t->t_running);
+			for (k = 0; k < MX_RUNS; k++)
+				row.runs[k] = MX_GET(&t->t_runs[k]);
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			s2 = MX_GET(&t->t_seq);
+			if (s1 == s2)
+				break;
+		}
+		if (try < TOOL_READ_TRIES && row.name[0] != '\0')
+			rows->r[rows->n++] = row;
+	}
 }
 
 unsigned
@@ -272,10 +425,12 @@ slot_sums(const struct scoreboard *sb, struct sb_sums *s)
 
 static void
 write_prometheus(FILE *fp, const struct scoreboard *sb,
-    const struct sb_metrics *m, const struct sb_sums *s)
+    const struct sb_metrics *m, const struct sb_sums *s,
+    const struct tool_rows *tr)
 {
 	uint64_t		 cum;
 	unsigned		 i, k, b, e;
+	size_t			 t;
 	fprintf(fp, "# HELP mcp_server_operation_duration_seconds Time from "
 	    "a request's arrival to its answer, by MCP method.\n"
 	    "# TYPE mcp_server_operation_duration_seconds histogram\n");
@@ -353,13 +508,33 @@ write_prometheus(FILE *fp, const struct scoreboard *sb,
 	    "work.\n# TYPE mcpd_shedding gauge\nmcpd_shedding %llu\n",
 	    (unsigned long long)SB_HDR_GET(sb, SB_H_ALERT_TIER),
 	    (unsigned long long)SB_HDR_GET(sb, SB_H_SHEDDING));
+	fprintf(fp, "# HELP mcpd_tool_runs_total Runs of exec tools ended, by "
+	    "tool and outcome (ok, error: a non-zero exit, killed: a signal, "
+	    "timeout, overflow: past max-output, failed_to_start, busy: "
+	    "refused at its concurrency, cancelled).\n"
+	    "# TYPE mcpd_tool_runs_total counter\n");
+	for (t = 0; t < tr->n; t++)
+		for (k = 0; k < MX_RUNS; k++)
+			if (tr->r[t].runs[k] != 0 || k == MX_RUN_OK)
+				fprintf(fp, "mcpd_tool_runs_total{tool=\"%s\","
+				    "outcome=\"%s\"} %llu\n", tr->r[t].name,
+				    run_names[k],
+				    (unsigned long long)tr->r[t].runs[k]);
+	fprintf(fp, "# HELP mcpd_tool_runs_in_progress Runs of exec tools "
+	    "in progress, by tool.\n"
+	    "# TYPE mcpd_tool_runs_in_progress gauge\n");
+	for (t = 0; t < tr->n; t++)
+		fprintf(fp, "mcpd_tool_runs_in_progress{tool=\"%s\"} %llu\n",
+		    tr->r[t].name, (unsigned long long)tr->r[t].running);
 }
 
 static void
 write_json(FILE *fp, const struct scoreboard *sb,
-    const struct sb_metrics *m, const struct sb_sums *s)
+    const struct sb_metrics *m, const struct sb_sums *s,
+    const struct tool_rows *tr)
 {
 	unsigned		 i, k, first = 1;
+	size_t			 t;
 	fprintf(fp, "{\"alert_tier\":%llu,\"shedding\":%llu,",
 	    (unsigned long long)SB_HDR_GET(sb, SB_H_ALERT_TIER),
 	    (unsigned long long)SB_HDR_GET(sb, SB_H_SHEDDING));
@@ -392,6 +567,15 @@ write_json(FILE *fp, const struct scoreboard *sb,
 		    (unsigned long long)mx_hist_quantile(h, 0.99),
 		    (unsigned long long)mx_hist_quantile(h, 1.0));
 	}
+	fprintf(fp, "},\"tools\":{");
+	for (t = 0; t < tr->n; t++) {
+		fprintf(fp, "%s\"%s\":{", t ? "," : "", tr->r[t].name);
+		for (k = 0; k < MX_RUNS; k++)
+			fprintf(fp, "\"%s\":%llu,", run_names[k],
+			    (unsigned long long)tr->r[t].runs[k]);
+		fprintf(fp, "\"in_progress\":%llu}",
+		    (unsigned long long)tr->r[t].running);
+	}
 	fprintf(fp, "}}\n");
 }
 
@@ -408,10 +592,12 @@ fmt_us(char *buf, size_t len, uint64_t us)
 
 static void
 write_table(FILE *fp, const struct scoreboard *sb,
-    const struct sb_metrics *m, const struct sb_sums *s)
+    const struct sb_metrics *m, const struct sb_sums *s,
+    const struct tool_rows *tr)
 {
 	char			 p50[16], p95[16], p99[16];
 	unsigned		 i;
+	size_t			 t;
 	fprintf(fp, "alert tier %s%s\n",
 	    mx_tier_name(SB_HDR_GET(sb, SB_H_ALERT_TIER)),
 	    SB_HDR_GET(sb, SB_H_SHEDDING) ? ", shedding load" : "");
@@ -446,6 +632,26 @@ write_table(FILE *fp, const struct scoreboard *sb,
 		    (unsigned long long)m->m_req[i][MX_FAILURE],
 		    (unsigned long long)m->m_req[i][MX_REJECTED], p50, p95, p99);
 	}
+	if (tr->n == 0)
+		return;
+	fprintf(fp, "\n%-26s %9s %7s %7s %7s %8s %7s %7s %9s %7s\n", "TOOL",
+	    "OK", "ERROR", "KILLED", "TIMEOUT", "OVERFLOW", "NOSTART", "BUSY",
+	    "CANCELLED", "RUNNING");
+	for (t = 0; t < tr->n; t++) {
+		const uint64_t *r = tr->r[t].runs;
+
+		fprintf(fp, "%-26s %9llu %7llu %7llu %7llu %8llu %7llu %7llu "
+		    "%9llu %7llu\n", tr->r[t].name,
+		    (unsigned long long)r[MX_RUN_OK],
+		    (unsigned long long)r[MX_RUN_ERROR],
+		    (unsigned long long)r[MX_RUN_KILLED],
+		    (unsigned long long)r[MX_RUN_TIMEOUT],
+		    (unsigned long long)r[MX_RUN_OVERFLOW],
+		    (unsigned long long)r[MX_RUN_FAILED_TO_START],
+		    (unsigned long long)r[MX_RUN_BUSY],
+		    (unsigned long long)r[MX_RUN_CANCELLED],
+		    (unsigned long long)tr->r[t].running);
+	}
 }
 
 /*
@@ -455,10 +661,11 @@ write_table(FILE *fp, const struct scoreboard *sb,
 static char *
 report(const struct scoreboard *sb, size_t *len,
     void (*fn)(FILE *, const struct scoreboard *, const struct sb_metrics *,
-    const struct sb_sums *))
+    const struct sb_sums *, const struct tool_rows *))
 {
 	struct sb_metrics	*m;
 	struct sb_sums		 s;
+	struct tool_rows	 tr = { NULL, 0 };
 	FILE			*fp;
 	char			*buf = NULL;
 
@@ -466,15 +673,18 @@ report(const struct scoreboard *sb, size_t *len,
 		return NULL;
 	mx_collect(sb, m);
 	slot_sums(sb, &s);
+	tools_copy(sb, &tr);
 	if ((fp = open_memstream(&buf, len)) == NULL) {
+		free(tr.r);
 		free(m);
 		return NULL;
 	}
-	fn(fp, sb, m, &s);
+	fn(fp, sb, m, &s, &tr);
 	if (fclose(fp) != 0) {
 		free(buf);
 		buf = NULL;
 	}
+	free(tr.r);
 	free(m);
 	return buf;
 }

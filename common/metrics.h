@@ -87,6 +87,27 @@ enum mx_gauge {
 	MX_GAUGES
 };
 
+/*
+ * How a run of an exec tool ended (the runner counts, msg_run.def carries
+ * it): ok; error (a non-zero exit); killed (a signal it did not get from
+ * us, or the runner stopped); timeout; overflow (past max-output: the
+ * output is cut, the run goes on); failed_to_start (no such program or
+ * directory, the runner knows no such tool...); busy (refused: the
+ * tool's concurrency is reached); cancelled (its call was, or its worker
+ * is gone).
+ */
+enum mx_run {
+	MX_RUN_OK,
+	MX_RUN_ERROR,
+	MX_RUN_KILLED,
+	MX_RUN_TIMEOUT,
+	MX_RUN_OVERFLOW,
+	MX_RUN_FAILED_TO_START,
+	MX_RUN_BUSY,
+	MX_RUN_CANCELLED,
+	MX_RUNS
+};
+
 struct mx_hist {
 	uint64_t	h_count;
 	uint64_t	h_sum_us;
@@ -100,6 +121,30 @@ struct sb_metrics {
 	struct mx_hist	m_lat[MX_METHODS];
 };
 
+/*
+ * The exec tools' runs, one entry per tool name the runner has seen
+ * (mcpd.conf's tools, 1024 at most: CONF_TOOLS_MAX), in a block of the
+ * scoreboard of its own that only the runner writes.  Entries are keyed
+ * by name, not by a tool's place in the file, so a reload that moves or
+ * adds tools keeps every tool's counts, and a restarted runner goes on
+ * counting where its predecessor stopped.  An entry whose tool is gone
+ * from every configuration the runner keeps may be given to a new name:
+ * t_seq is odd while it is rewritten, and readers skip it then.
+ */
+#define MX_TOOLS_MAX		1024
+#define MX_TOOL_NAME_WORDS	9	/* 64 bytes of name, NUL-padded */
+
+struct mx_tool {
+	uint64_t	t_seq;
+	uint64_t	t_name[MX_TOOL_NAME_WORDS];
+	uint64_t	t_running;		/* runs in progress */
+	uint64_t	t_runs[MX_RUNS];	/* runs ended, by outcome */
+} __attribute__((aligned(64)));
+
+struct mx_tools {
+	struct mx_tool	 x_tool[MX_TOOLS_MAX];
+};
+
 #define MX_GET(p)	__atomic_load_n((p), __ATOMIC_RELAXED)
 #define MX_SET(p, v)	__atomic_store_n((p), (uint64_t)(v), __ATOMIC_RELAXED)
 #define MX_ADD(p, d)	MX_SET((p), MX_GET(p) + (d))	/* one writer */
@@ -110,6 +155,8 @@ const char	*mx_outcome_name(enum mx_outcome);
 const char	*mx_reason_name(enum mx_reason);
 /* a tier's name: green, yellow, red, emergency */
 const char	*mx_tier_name(unsigned);
+/* ok, error, killed, timeout, overflow, failed_to_start, busy, cancelled */
+const char	*mx_run_name(enum mx_run);
 
 unsigned	 mx_bucket(uint64_t us);
 /* the smallest and largest value of a bucket */
@@ -129,6 +176,17 @@ void		 mx_merge(struct sb_metrics *a, const struct sb_metrics *b);
 void		 mx_hist_merge(struct mx_hist *a, const struct mx_hist *b);
 
 struct scoreboard;
+/*
+ * The runner's side of the tools block: the entry of name (found, free,
+ * or one whose flag in keep[MX_TOOLS_MAX] is 0, cleared), or -1 when
+ * every entry is kept; a run ended with an outcome; runs in progress.
+ * mx_tools_idle() says no run is in progress (a new runner's first act).
+ */
+int		 mx_tool_entry(struct scoreboard *, const char *name,
+		    const uint8_t *keep);
+void		 mx_tool_ran(struct scoreboard *, int entry, enum mx_run);
+void		 mx_tool_running(struct scoreboard *, int entry, int delta);
+void		 mx_tools_idle(struct scoreboard *);
 /* every block added up, into *out (a plain copy) */
 void		 mx_collect(const struct scoreboard *, struct sb_metrics *out);
 /* the slot's metrics go to slot 0 (the supervisor's), and are cleared */

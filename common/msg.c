@@ -25,6 +25,9 @@ static const struct msg_def ctl_defs[] = {
 static const struct msg_def peer_defs[] = {
 #include "msg_peer.def"
 };
+static const struct msg_def run_defs[] = {
+#include "msg_run.def"
+};
 #undef MSG
 
 const struct msg_proto msg_proto_sup = {
@@ -35,6 +38,9 @@ const struct msg_proto msg_proto_ctl = {
 };
 const struct msg_proto msg_proto_peer = {
 	"peer", peer_defs, sizeof(peer_defs) / sizeof(peer_defs[0])
+};
+const struct msg_proto msg_proto_run = {
+	"run", run_defs, sizeof(run_defs) / sizeof(run_defs[0])
 };
 
 const char *

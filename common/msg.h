@@ -41,9 +41,19 @@ enum msg_peer_type {
 #include "msg_peer.def"
 	MSG_PEER_COUNT
 };
+enum msg_run_type {
+#include "msg_run.def"
+	MSG_RUN_COUNT
+};
 #undef MSG
 
 #define CTL_PROTO_VERSION	2
+
+/* the run channel (msg_run.def): what both ends agree on */
+#define RUN_INLINE_MAX_BYTES	(48 * 1024)	/* words, output in a frame */
+#define RUN_ARGV_MAX_BYTES	(2 * 1024 * 1024) /* a run's words, packed */
+#define RUN_TAIL_BYTES		2048		/* of standard error, kept */
+#define RUN_MSG_MAX_BYTES	512		/* RUN_DONE's message */
 
 struct msg_def {
 	const char	*md_name;
@@ -61,6 +71,7 @@ struct msg_proto {
 extern const struct msg_proto msg_proto_sup;
 extern const struct msg_proto msg_proto_ctl;
 extern const struct msg_proto msg_proto_peer;
+extern const struct msg_proto msg_proto_run;
 
 union msg_field {
 	uint64_t	u;

@@ -13,7 +13,10 @@
 #include "metrics.h"
 #include "scoreboard.h"
 
-/* the slots, then (page aligned) a metrics block per slot */
+/*
+ * The slots, then (page aligned) a metrics block per slot, then the
+ * runner's block of exec tools (metrics.h).
+ */
 static size_t
 sb_metrics_off(void)
 {
@@ -23,9 +26,17 @@ sb_metrics_off(void)
 }
 
 static size_t
+sb_tools_off(void)
+{
+	size_t n = sb_metrics_off() + SB_SLOTS * sizeof(struct sb_metrics);
+
+	return (n + 4095) & ~(size_t)4095;
+}
+
+static size_t
 sb_bytes(void)
 {
-	return sb_metrics_off() + SB_SLOTS * sizeof(struct sb_metrics);
+	return sb_tools_off() + sizeof(struct mx_tools);
 }
 
 struct sb_metrics *
@@ -48,6 +59,7 @@ sb_map(struct scoreboard *sb, int fd)
 	sb->sb_hdr = p;
 	sb->sb_slots = (struct sb_slot *)((char *)p + sizeof(struct sb_header));
 	sb->sb_metrics = (struct sb_metrics *)((char *)p + sb_metrics_off());
+	sb->sb_tools = (struct mx_tools *)((char *)p + sb_tools_off());
 	sb->sb_fd = fd;
 	return 0;
 }

@@ -17,7 +17,7 @@
 /* two generations of workers during a reload, plus agent, runner, us */
 #define SB_SLOTS		(2 * (WORKERS_MAX + 2) + 1)
 #define SB_MAGIC		0x6d637064736230ULL	/* "mcpdsb0" */
-#define SB_VERSION		3
+#define SB_VERSION		4
 
 enum sb_state {
 	SB_FREE,
@@ -48,11 +48,13 @@ struct sb_header {
 } __attribute__((aligned(64)));
 
 struct sb_metrics;
+struct mx_tools;
 
 struct scoreboard {
 	struct sb_header	*sb_hdr;
 	struct sb_slot		*sb_slots;
 	struct sb_metrics	*sb_metrics;	/* one block per slot */
+	struct mx_tools		*sb_tools;	/* the runner's, exec tools */
 	size_t			 sb_size;
 	int			 sb_fd;
 };

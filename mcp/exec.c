@@ -1,27 +1,38 @@
 /*
- * exec.c -- the exec tools of mcpd.conf: each runs a configured argv, with
- * the call's arguments substituted as whole words, from the worker.
+ * exec.c -- the exec tools of mcpd.conf: a call's side; the runner runs.
  *
- * A run is posix_spawn(3)ed: every fd of ours is close-on-exec, so the
- * child gets stdin from /dev/null, two pipes, and nothing else; no shell
- * ever sees an argument.  Each run is its own process group, killed whole
- * at the timeout, on cancellation and once the tool exits (leftover
- * grandchildren would hold its pipes open).  Runs are bounded per tool
- * (concurrency), in time and in output.
+ * A call of an exec tool stays in this process (the engine's call API:
+ * tasks, cancellation, the result), but its program runs in the runner
+ * (runner/runner.c): this process never forks.  The call's arguments
+ * are checked here -- every argument the tool's input schema (given, or
+ * derived: each placeholder) says is required must be there and not
+ * null, else -32602 naming it and nothing runs -- and substituted into
+ * the command's words (subst.c), which go to the runner with the tool's
+ * name and the digest of its definition (RUN_START, msg_run.def).  The
+ * runner checks them against its own copy of the tool, enforces the
+ * timeout, output cap, concurrency (per tool, across the node),
+ * environment, directory and limits, kills every process of the run
+ * with it, and answers RUN_DONE: how it ended, its output and the end
+ * of its standard error, which become the call's result here.  A
+ * cancelled call (the client's notifications/cancelled, tasks/cancel, a
+ * closed stream) sends RUN_CANCEL and ends when the run is gone.
  *
- * The exec tools of one load of mcpd.conf are a generation: a reload makes
- * a new one, and the old one (with its struct conf) is freed once its last
- * run has ended.
+ * The channel to the runner comes from the supervisor (mcp_exec_runner(),
+ * again when the runner was restarted); when it closes, the calls
+ * waiting on it fail at once.  mcpd --stdio has its runner in-process.
+ *
+ * The exec tools of one load of mcpd.conf are a generation: a reload
+ * makes a new one, and the old one (with its struct conf) is freed once
+ * its last run has ended.
  */
 #include "config.h"
 
-#include <sys/types.h>
-#include <sys/wait.h>
+#include <sys/mman.h>
+#include <sys/queue.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +41,12 @@
 #include "conf.h"
 #include "log.h"
 #include "mcp_int.h"
+#include "metrics.h"
+#include "msg.h"
+#include "util.h"
 
-#define EXEC_ERR_TAIL_BYTES	2048	/* bytes of stderr kept */
-#define EXEC_READ_BYTES		16384	/* bytes read from a pipe at once */
 #define EXEC_ARGS_TOKENS_MAX	1024	/* tokens of a call's arguments */
-
-extern char **environ;
+#define EXEC_NOTE_BYTES		128	/* "[output truncated ...]" */
 
 /* One loaded mcpd.conf: kept while tool runs of it are in flight. */
 struct exec_gen {
@@ -48,47 +59,60 @@ struct exec_gen {
 
 struct exec_tool {
 	const struct conf_tool	*x_conf;
-	uint32_t		 x_running;
 	struct exec_gen		*x_gen;
+	unsigned char		 x_digest[CONF_TOOL_DIGEST_BYTES];
+	char			**x_required;	/* NULL-terminated */
 };
 
+/* A call whose run is in the runner. */
 struct exec_run {
+	TAILQ_ENTRY(exec_run)	 r_entry;
+	uint32_t		 r_id;
 	struct mcpd_call	*r_call;
 	struct exec_tool	*r_tool;
-	struct mcp_server	*r_srv;
-	pid_t			 r_pid;
-	int			 r_out;
-	int			 r_err;
-	ev_io			 r_out_ev;
-	ev_io			 r_err_ev;
-	ev_child		 r_child_ev;
-	ev_timer		 r_to;
-	char			*r_buf;
-	size_t			 r_len;
-	int			 r_truncated;
-	char			 r_tail[EXEC_ERR_TAIL_BYTES];
-	size_t			 r_tail_len;
-	int			 r_exited;
-	int			 r_status;
-	int			 r_timed_out;
 	int			 r_cancelled;
 };
 
-static struct mcp_server	*exec_srv;
-static struct exec_gen		*cur_gen;
+static struct exec_gen	*cur_gen;
+
+/* The channel to the runner, and the runs waiting on it. */
+static struct {
+	struct chan		*chan;
+	int			 out_fd;	/* RUN_OUTPUT for RUN_DONE */
+	uint32_t		 next_id;
+	TAILQ_HEAD(, exec_run)	 runs;
+	int			 init;
+} rx;
+
+static void
+rx_init(void)
+{
+	if (rx.init)
+		return;
+	rx.init = 1;
+	rx.out_fd = -1;
+	TAILQ_INIT(&rx.runs);
+}
 
 /* A replaced gen goes once its last run has ended. */
 static void
 gen_release(struct exec_gen *g)
 {
-	uint32_t i;
+	uint32_t	i;
+	char		**r;
 
 	if (g->g_runs > 0)
 		g->g_runs--;
 	if (g->g_current || g->g_runs > 0)
 		return;
-	for (i = 0; i < g->g_ntools; i++)
+	for (i = 0; i < g->g_ntools; i++) {
+		if (g->g_tools[i]->x_required != NULL) {
+			for (r = g->g_tools[i]->x_required; *r != NULL; r++)
+				free(*r);
+			free(g->g_tools[i]->x_required);
+		}
 		free(g->g_tools[i]);
+	}
 	free(g->g_tools);
 	conf_free(&g->g_conf);
 	free(g);
@@ -97,158 +121,207 @@ gen_release(struct exec_gen *g)
 static void
 run_free(struct exec_run *r)
 {
-	struct ev_loop *loop = r->r_srv->sv_loop;
-
-	ev_io_stop(loop, &r->r_out_ev);
-	ev_io_stop(loop, &r->r_err_ev);
-	ev_child_stop(loop, &r->r_child_ev);
-	ev_timer_stop(loop, &r->r_to);
-	if (r->r_out != -1)
-		close(r->r_out);
-	if (r->r_err != -1)
-		close(r->r_err);
-	r->r_tool->x_running--;
+	TAILQ_REMOVE(&rx.runs, r, r_entry);
 	gen_release(r->r_tool->x_gen);
-	free(r->r_buf);
 	free(r);
 }
 
+/* A call ends with a text result. */
 static void
-run_finish(struct exec_run *r)
+run_text(struct exec_run *r, int is_error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void
+run_text(struct exec_run *r, int is_error, const char *fmt, ...)
+{
+	char	msg[RUN_TAIL_BYTES + RUN_MSG_MAX_BYTES + 256];
+	va_list	ap;
+
+	if (r->r_cancelled) {
+		mcpd_call_error(r->r_call, MCP_SERVER_ERROR, "cancelled");
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	mcpd_call_result_text(r->r_call, msg, is_error);
+}
+
+/* RUN_DONE: the call's result, from how the run ended. */
+static void
+run_done(struct exec_run *r, enum mx_run o, uint32_t detail,
+    const char *out, size_t outlen, const char *tail, size_t taillen,
+    const char *why)
 {
 	const struct conf_tool	*t = r->r_tool->x_conf;
-	char			 msg[EXEC_ERR_TAIL_BYTES + 256];
 	char			*text;
-	int			 n;
+	int			 nl = taillen > 0;
 
-	if (!r->r_exited || r->r_out != -1 || r->r_err != -1)
-		return;
-	if (r->r_cancelled) {
-		mcpd_call_error(r->r_call, MCP_SERVER_ERROR,
-		    "cancelled");
-	} else if (r->r_timed_out) {
-		n = snprintf(msg, sizeof(msg), "%s: timed out after "
-		    "%u.%03u s and was killed\n%.*s", t->t_name,
-		    t->t_timeout_ms / 1000, t->t_timeout_ms % 1000,
-		    (int)r->r_tail_len, r->r_tail);
-		mcpd_call_result_text(r->r_call, msg, 1);
-	} else if (!WIFEXITED(r->r_status) || WEXITSTATUS(r->r_status) != 0) {
-		if (WIFSIGNALED(r->r_status))
-			n = snprintf(msg, sizeof(msg), "%s: killed by signal "
-			    "%d", t->t_name, WTERMSIG(r->r_status));
-		else
-			n = snprintf(msg, sizeof(msg), "%s: exit status %d",
-			    t->t_name, WEXITSTATUS(r->r_status));
-		if (r->r_tail_len > 0 && n > 0 && (size_t)n < sizeof(msg))
-			snprintf(msg + n, sizeof(msg) - n, "\n%.*s",
-			    (int)r->r_tail_len, r->r_tail);
-		mcpd_call_result_text(r->r_call, msg, 1);
-	} else {
-		if ((text = malloc(r->r_len + 128)) == NULL) {
+	switch (o) {
+	case MX_RUN_OK:
+	case MX_RUN_OVERFLOW:
+		if (r->r_cancelled) {
+			mcpd_call_error(r->r_call, MCP_SERVER_ERROR,
+			    "cancelled");
+			break;
+		}
+		if ((text = malloc(outlen + EXEC_NOTE_BYTES)) == NULL) {
 			mcpd_call_error(r->r_call, JSONRPC_INTERNAL_ERROR,
 			    "out of memory");
-		} else {
-			memcpy(text, r->r_buf ? r->r_buf : "", r->r_len);
-			if (r->r_truncated)
-				snprintf(text + r->r_len, 128, "\n[output "
-				    "truncated at %u bytes]", t->t_output_max);
-			else
-				text[r->r_len] = '\0';
-			mcpd_call_result_text(r->r_call, text, 0);
-			free(text);
+			break;
 		}
+		memcpy(text, out, outlen);
+		if (o == MX_RUN_OVERFLOW)
+			snprintf(text + outlen, EXEC_NOTE_BYTES, "\n[output "
+			    "truncated at %u bytes]", t->t_output_max);
+		else
+			text[outlen] = '\0';
+		mcpd_call_result_text(r->r_call, text, 0);
+		free(text);
+		break;
+	case MX_RUN_ERROR:
+		if (why[0] != '\0')
+			run_text(r, 1, "%s: %s", t->t_name, why);
+		else
+			run_text(r, 1, "%s: exit status %u%s%.*s", t->t_name,
+			    detail, nl ? "\n" : "", (int)taillen, tail);
+		break;
+	case MX_RUN_KILLED:
+		if (why[0] != '\0')
+			run_text(r, 1, "%s: %s%s%.*s", t->t_name, why,
+			    nl ? "\n" : "", (int)taillen, tail);
+		else
+			run_text(r, 1, "%s: killed by signal %u%s%.*s",
+			    t->t_name, detail, nl ? "\n" : "", (int)taillen,
+			    tail);
+		break;
+	case MX_RUN_TIMEOUT:
+		run_text(r, 1, "%s: timed out after %u.%03u s and was "
+		    "killed%s%.*s", t->t_name, t->t_timeout_ms / 1000,
+		    t->t_timeout_ms % 1000, nl ? "\n" : "", (int)taillen,
+		    tail);
+		break;
+	case MX_RUN_CANCELLED:
+		mcpd_call_error(r->r_call, MCP_SERVER_ERROR, "cancelled");
+		break;
+	default:	/* failed to start, busy: the runner says why */
+		run_text(r, 1, "%s: %s", t->t_name, why);
+		break;
 	}
 	run_free(r);
 }
 
-static void
-kill_group(struct exec_run *r)
+static struct exec_run *
+run_find(uint32_t id)
 {
-	if (r->r_pid > 0)
-		kill(-r->r_pid, SIGKILL);
+	struct exec_run *r;
+
+	TAILQ_FOREACH(r, &rx.runs, r_entry)
+		if (r->r_id == id)
+			return r;
+	return NULL;
 }
 
 static void
-out_cb(struct ev_loop *loop, ev_io *w, int revents)
+on_done(struct msg *m)
 {
-	struct exec_run	*r = w->data;
-	char		 buf[EXEC_READ_BYTES];
-	uint32_t	 max = r->r_tool->x_conf->t_output_max;
-	ssize_t		 n;
-	size_t		 keep;
+	struct exec_run	*r;
+	char		 why[RUN_MSG_MAX_BYTES];
+	const char	*out;
+	char		*map = NULL;
+	uint64_t	 outlen = m->m_f[4].u;
+	off_t		 size;
 
-	n = read(w->fd, buf, sizeof(buf));
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		ev_io_stop(loop, w);
-		close(w->fd);
-		if (w == &r->r_out_ev)
-			r->r_out = -1;
-		else
-			r->r_err = -1;
-		run_finish(r);
-		return;
+	if (m->m_f[0].u > UINT32_MAX ||
+	    (r = run_find((uint32_t)m->m_f[0].u)) == NULL ||
+	    m->m_f[1].u >= MX_RUNS || m->m_f[2].u > UINT32_MAX ||
+	    m->m_f[5].u > 1 || m->m_f[7].s.len > RUN_TAIL_BYTES ||
+	    msg_strcpy(why, sizeof(why), &m->m_f[8]) == -1)
+		fatalx("a bad RUN_DONE from the runner");
+	if (m->m_f[5].u) {
+		if (rx.out_fd == -1)
+			fatalx("RUN_DONE without its RUN_OUTPUT");
+		size = lseek(rx.out_fd, 0, SEEK_END);
+		if (size < 0 || (uint64_t)size != outlen)
+			fatalx("RUN_OUTPUT of %lld bytes, not %llu",
+			    (long long)size, (unsigned long long)outlen);
+		if ((map = mmap(NULL, outlen, PROT_READ, MAP_PRIVATE,
+		    rx.out_fd, 0)) == MAP_FAILED)
+			fatal("map a run's output");
+		out = map;
+	} else {
+		if (m->m_f[6].s.len != outlen)
+			fatalx("RUN_DONE's output is not %llu bytes",
+			    (unsigned long long)outlen);
+		out = m->m_f[6].s.p;
 	}
-	if (w == &r->r_err_ev) {
-		/* keep the tail of stderr */
-		if ((size_t)n >= sizeof(r->r_tail)) {
-			memcpy(r->r_tail, buf + n - sizeof(r->r_tail),
-			    sizeof(r->r_tail));
-			r->r_tail_len = sizeof(r->r_tail);
-		} else {
-			keep = sizeof(r->r_tail) - n;
-			if (r->r_tail_len > keep) {
-				memmove(r->r_tail, r->r_tail + r->r_tail_len -
-				    keep, keep);
-				r->r_tail_len = keep;
-			}
-			memcpy(r->r_tail + r->r_tail_len, buf, n);
-			r->r_tail_len += n;
-		}
-		return;
+	run_done(r, (enum mx_run)m->m_f[1].u, (uint32_t)m->m_f[2].u, out,
+	    outlen, m->m_f[7].s.p, m->m_f[7].s.len, why);
+	if (map != NULL)
+		munmap(map, outlen);
+	if (rx.out_fd != -1) {
+		close(rx.out_fd);
+		rx.out_fd = -1;
 	}
-	if (r->r_len >= max) {
-		r->r_truncated = 1;	/* read and drop the rest */
-		return;
-	}
-	keep = (size_t)n > max - r->r_len ? max - r->r_len : (size_t)n;
-	if (keep < (size_t)n)
-		r->r_truncated = 1;
-	{
-		char *p = realloc(r->r_buf, r->r_len + keep);
-
-		if (p == NULL) {
-			r->r_truncated = 1;
-			return;
-		}
-		r->r_buf = p;
-	}
-	memcpy(r->r_buf + r->r_len, buf, keep);
-	r->r_len += keep;
 }
 
 static void
-child_cb(struct ev_loop *loop, ev_child *w, int revents)
+rx_dispatch(struct chan *ch, struct msg *m, void *arg)
 {
-	struct exec_run *r = w->data;
+	switch (m->m_type) {
+	case MSG_RUN_OUTPUT:
+		if (rx.out_fd != -1)
+			close(rx.out_fd);
+		rx.out_fd = m->m_fd;
+		break;
+	case MSG_RUN_DONE:
+		on_done(m);
+		break;
+	default:
+		fatalx("unexpected %s from the runner",
+		    msg_name(&msg_proto_run, m->m_type));
+	}
+}
 
-	ev_child_stop(loop, w);
-	r->r_exited = 1;
-	r->r_status = w->rstatus;
-	ev_timer_stop(loop, &r->r_to);
-	kill_group(r);		/* what it left behind holds its pipes */
-	r->r_pid = 0;
-	run_finish(r);
+/* The runner is gone (a new one gets a new channel): its runs fail. */
+static void
+rx_lost(const char *why)
+{
+	struct exec_run *r;
+
+	while ((r = TAILQ_FIRST(&rx.runs)) != NULL) {
+		run_text(r, 1, "%s: %s; try again", r->r_tool->x_conf->t_name,
+		    why);
+		run_free(r);
+	}
+	chan_free(&rx.chan);
+	if (rx.out_fd != -1) {
+		close(rx.out_fd);
+		rx.out_fd = -1;
+	}
 }
 
 static void
-timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+rx_err(struct chan *ch, const char *reason, void *arg)
 {
-	struct exec_run *r = w->data;
+	/* an internal channel carries no garbage: a bug, restart us */
+	if (reason != NULL)
+		fatalx("channel to the runner: %s", reason);
+	log_debug("channel to the runner closed");
+	rx_lost("the runner stopped");
+}
 
-	r->r_timed_out = 1;
-	kill_group(r);
+void
+mcp_exec_runner(struct ev_loop *loop, int fd)
+{
+	rx_init();
+	if (rx.chan != NULL)
+		rx_lost("the runner was replaced");
+	if (fd_nonblock(fd) == -1 ||
+	    (rx.chan = chan_new(loop, fd, &msg_proto_run, 1, rx_dispatch,
+	    rx_err, NULL, "runner")) == NULL)
+		fatal("channel to the runner");
+	chan_set_accept(rx.chan, "runner>worker");
+	log_debug("channel to the runner");
 }
 
 static void
@@ -257,141 +330,144 @@ cancel_cb(struct mcpd_call *c, void *arg)
 	struct exec_run *r = arg;
 
 	r->r_cancelled = 1;
-	kill_group(r);
+	if (rx.chan != NULL && chan_send(rx.chan, MSG_RUN_CANCEL, -1,
+	    (uint64_t)r->r_id) == -1)
+		log_warn("cancel a run of %s", r->r_tool->x_conf->t_name);
+}
+
+/* The words of a run (msg_run.def), packed */
+struct words {
+	char	*buf;
+	size_t	 len, cap;
+};
+
+static int
+words_add(struct words *w, uint32_t idx, const char *s)
+{
+	size_t	n = strlen(s), cap;
+	char	*p;
+
+	if (w->len + n + 2 > RUN_ARGV_MAX_BYTES)
+		return -1;
+	if (w->len + n + 2 > w->cap) {
+		cap = w->cap ? w->cap : 256;
+		while (cap < w->len + n + 2)
+			cap *= 2;
+		if ((p = realloc(w->buf, cap)) == NULL)
+			return -1;
+		w->buf = p;
+		w->cap = cap;
+	}
+	w->buf[w->len++] = (char)idx;
+	memcpy(w->buf + w->len, s, n + 1);
+	w->len += n + 1;
+	return 0;
+}
+
+static int
+words_memfd(const struct words *w)
+{
+	int fd;
+
+	if ((fd = memfd_create("mcpd-args", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1)
+		return -1;
+	if (write(fd, w->buf, w->len) != (ssize_t)w->len ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static void
 exec_call(struct mcpd_call *c, const char *args, size_t alen, void *arg)
 {
-	struct exec_tool		*x = arg;
-	const struct conf_tool		*t = x->x_conf;
-	struct exec_run			*r = NULL;
-	posix_spawn_file_actions_t	 fa;
-	posix_spawnattr_t		 attr;
-	sigset_t			 none, all;
-	jsmntok_t			 toks[EXEC_ARGS_TOKENS_MAX];
-	struct json			 j;
-	char				*argv[CONF_ARGV_MAX + 1];
-	char				*envp[CONF_ENV_MAX + 1];
-	char				 msg[512];
-	int				 outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	int				 argc = 0, nenv = 0, whole, rv;
-	uint32_t			 i;
+	struct exec_tool	*x = arg;
+	const struct conf_tool	*t = x->x_conf;
+	struct exec_run		*r;
+	struct words		 w = { NULL, 0, 0 };
+	jsmntok_t		 toks[EXEC_ARGS_TOKENS_MAX];
+	struct json		 j;
+	char			 msg[256], *word, **req;
+	uint32_t		 i;
+	int			 whole, v, fd, inmemfd = 0;
 
-	memset(argv, 0, sizeof(argv));
-	memset(envp, 0, sizeof(envp));
-	if (x->x_running >= t->t_concurrency) {
-		snprintf(msg, sizeof(msg), "%s: %u runs in progress already "
-		    "(concurrency %u); try again later", t->t_name,
-		    x->x_running, t->t_concurrency);
+	if (json_parse(&j, args, alen, toks, EXEC_ARGS_TOKENS_MAX) != JSON_OK) {
+		mcpd_call_error(c, JSONRPC_INVALID_PARAMS,
+		    "arguments too complex");
+		return;
+	}
+	/* what the schema requires is there: else the program never runs */
+	for (req = x->x_required; req != NULL && *req != NULL; req++) {
+		if ((v = json_get(&j, 0, *req)) == -1 ||
+		    json_type(&j, v) == JSON_NULL) {
+			snprintf(msg, sizeof(msg), "Missing required argument: "
+			    "%s", *req);
+			mcpd_call_error(c, JSONRPC_INVALID_PARAMS, msg);
+			return;
+		}
+	}
+	for (i = 0; i < t->t_argc; i++) {
+		if ((word = subst_args(t->t_argv[i], &j, &whole)) == NULL &&
+		    whole)
+			continue;	/* an absent optional argument */
+		if (word == NULL) {
+			free(w.buf);
+			mcpd_call_error(c, JSONRPC_INVALID_PARAMS,
+			    "an argument is too long or holds a NUL");
+			return;
+		}
+		v = words_add(&w, i, word);
+		free(word);
+		if (v == -1) {
+			free(w.buf);
+			mcpd_call_error(c, JSONRPC_INVALID_PARAMS,
+			    "the arguments are too long");
+			return;
+		}
+	}
+	if (rx.chan == NULL) {
+		free(w.buf);
+		snprintf(msg, sizeof(msg), "%s: the runner is not running; "
+		    "try again later", t->t_name);
 		mcpd_call_result_text(c, msg, 1);
 		return;
 	}
 	/* "task optional|required": a client that takes tasks polls */
 	if (t->t_task != 0)
 		(void)mcpd_call_task(c);
-	if (json_parse(&j, args, alen, toks, EXEC_ARGS_TOKENS_MAX) != JSON_OK) {
-		mcpd_call_error(c, JSONRPC_INVALID_PARAMS,
-		    "arguments too complex");
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		free(w.buf);
+		mcpd_call_error(c, JSONRPC_INTERNAL_ERROR, "out of memory");
 		return;
 	}
-	for (i = 0; i < t->t_argc; i++) {
-		char *w = subst_args(t->t_argv[i], &j, &whole);
-
-		if (w == NULL && whole)
-			continue;	/* an absent optional argument */
-		if (w == NULL) {
-			mcpd_call_error(c, JSONRPC_INVALID_PARAMS,
-			    "an argument is too long or holds a NUL");
-			goto out;
-		}
-		argv[argc++] = w;
-	}
-	for (i = 0; i < t->t_nenv; i++) {
-		const char *v = getenv(t->t_env[i]);
-		size_t n;
-
-		if (v == NULL)
-			continue;
-		n = strlen(t->t_env[i]) + strlen(v) + 2;
-		if ((envp[nenv] = malloc(n)) == NULL)
-			goto nomem;
-		snprintf(envp[nenv++], n, "%s=%s", t->t_env[i], v);
-	}
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		goto nomem;
-	r->r_out = r->r_err = -1;
-	/* non-blocking on our side only: the tool writes as it likes */
-	if (pipe2(outp, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1 ||
-	    fcntl(outp[0], F_SETFL, O_NONBLOCK) == -1 ||
-	    fcntl(errp[0], F_SETFL, O_NONBLOCK) == -1)
-		goto syserr;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
-	posix_spawn_file_actions_addchdir_np(&fa, t->t_cwd ? t->t_cwd : "/");
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	rv = posix_spawn(&r->r_pid, argv[0], &fa, &attr, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	close(outp[1]);
-	close(errp[1]);
-	outp[1] = errp[1] = -1;
-	if (rv != 0) {
-		errno = rv;
-		goto syserr;
-	}
+	r->r_id = ++rx.next_id;
 	r->r_call = c;
 	r->r_tool = x;
-	r->r_srv = exec_srv;
-	r->r_out = outp[0];
-	r->r_err = errp[0];
-	x->x_running++;
+	if (w.len > RUN_INLINE_MAX_BYTES) {
+		if ((fd = words_memfd(&w)) == -1 || chan_send(rx.chan,
+		    MSG_RUN_ARGS, fd, (uint64_t)w.len) == -1)
+			goto fail;
+		inmemfd = 1;
+	}
+	if (chan_send(rx.chan, MSG_RUN_START, -1, (uint64_t)r->r_id,
+	    t->t_name, (const char *)x->x_digest, (size_t)sizeof(x->x_digest),
+	    (uint64_t)w.len, (uint64_t)inmemfd, inmemfd ? "" : w.buf,
+	    inmemfd ? (size_t)0 : w.len) == -1)
+		goto fail;
+	free(w.buf);
+	TAILQ_INSERT_TAIL(&rx.runs, r, r_entry);
 	x->x_gen->g_runs++;
-	ev_io_init(&r->r_out_ev, out_cb, r->r_out, EV_READ);
-	ev_io_init(&r->r_err_ev, out_cb, r->r_err, EV_READ);
-	ev_child_init(&r->r_child_ev, child_cb, r->r_pid, 0);
-	ev_timer_init(&r->r_to, timeout_cb, t->t_timeout_ms / 1000.0, 0.);
-	r->r_out_ev.data = r->r_err_ev.data = r->r_child_ev.data =
-	    r->r_to.data = r;
-	ev_io_start(exec_srv->sv_loop, &r->r_out_ev);
-	ev_io_start(exec_srv->sv_loop, &r->r_err_ev);
-	ev_child_start(exec_srv->sv_loop, &r->r_child_ev);
-	ev_timer_start(exec_srv->sv_loop, &r->r_to);
 	mcpd_call_on_cancel(c, cancel_cb, r);
-	r = NULL;
-	goto out;
-syserr:
-	snprintf(msg, sizeof(msg), "%s: cannot run %s: %s", t->t_name,
-	    argv[0] ? argv[0] : "?", strerror(errno));
+	return;
+fail:
+	snprintf(msg, sizeof(msg), "%s: cannot reach the runner: %s; try "
+	    "again later", t->t_name, strerror(errno));
 	mcpd_call_result_text(c, msg, 1);
-	if (outp[0] != -1)
-		close(outp[0]);
-	if (outp[1] != -1)
-		close(outp[1]);
-	if (errp[0] != -1)
-		close(errp[0]);
-	if (errp[1] != -1)
-		close(errp[1]);
+	free(w.buf);
 	free(r);
-	r = NULL;
-	goto out;
-nomem:
-	mcpd_call_error(c, JSONRPC_INTERNAL_ERROR, "out of memory");
-out:
-	free(r);
-	for (i = 0; i < (uint32_t)argc; i++)
-		free(argv[i]);
-	for (i = 0; i < (uint32_t)nenv; i++)
-		free(envp[i]);
 }
 
 /* The input schema of a tool without one: every placeholder a string. */
@@ -451,6 +527,45 @@ derive_schema(const struct conf_tool *t)
 	return res;
 }
 
+/*
+ * The names a schema requires (its "required", strings), NULL-terminated;
+ * NULL when out of memory.  parse.y checked the schema is a JSON object.
+ */
+static char **
+required_of(const char *schema)
+{
+	struct json	 j;
+	jsmntok_t	*toks;
+	size_t		 len = strlen(schema);
+	char		**out;
+	int		 a, k, i, n = 0, size;
+
+	if ((toks = calloc(len + 1, sizeof(*toks))) == NULL)
+		return NULL;
+	if (json_parse(&j, schema, len, toks, (int)len + 1) != JSON_OK ||
+	    (a = json_get(&j, 0, "required")) == -1 ||
+	    json_type(&j, a) != JSON_ARRAY)
+		size = 0;
+	else
+		size = j.t[a].size;
+	if ((out = calloc(size + 1, sizeof(*out))) == NULL)
+		goto done;
+	for (i = 0, k = a + 1; i < size; i++, k = json_skip(&j, k)) {
+		if (json_type(&j, k) != JSON_STRING)
+			continue;
+		if ((out[n] = malloc(j.t[k].end - j.t[k].start + 1)) == NULL ||
+		    json_strcpy(&j, k, out[n], j.t[k].end - j.t[k].start +
+		    1) == -1) {
+			free(out[n]);
+			continue;
+		}
+		n++;
+	}
+done:
+	free(toks);
+	return out;
+}
+
 int
 exec_load(struct mcp_server *srv, struct mcpd_host *host, struct conf *conf,
     char *err, size_t errlen)
@@ -458,7 +573,7 @@ exec_load(struct mcp_server *srv, struct mcpd_host *host, struct conf *conf,
 	struct exec_gen	*g;
 	uint32_t	 i;
 
-	exec_srv = srv;
+	rx_init();
 	if ((g = calloc(1, sizeof(*g))) == NULL ||
 	    (conf->c_ntools > 0 && (g->g_tools = calloc(conf->c_ntools,
 	    sizeof(*g->g_tools))) == NULL)) {
@@ -479,8 +594,13 @@ exec_load(struct mcp_server *srv, struct mcpd_host *host, struct conf *conf,
 		x->x_conf = t;
 		x->x_gen = g;
 		g->g_tools[g->g_ntools++] = x;
-		if (t->t_schema == NULL && (schema = derive_schema(t)) == NULL)
+		if ((t->t_schema == NULL && (schema = derive_schema(t)) ==
+		    NULL) || conf_tool_digest(t, x->x_digest) == -1 ||
+		    (x->x_required = required_of(t->t_schema ? t->t_schema :
+		    schema)) == NULL) {
+			free(schema);
 			goto nomem;
+		}
 		memset(&mt, 0, sizeof(mt));
 		mt.name = t->t_name;
 		mt.title = t->t_title;

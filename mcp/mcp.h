@@ -179,6 +179,12 @@ int	mcp_load_conf(struct mcp_server *, struct conf *, char *err,
 int	mcp_reload_conf(struct mcp_server *, struct conf *, char *err,
 	    size_t errlen);
 /*
+ * The channel to the runner (msg_run.def), where the exec tools run; fd
+ * is the engine's.  A new one replaces the old, whose calls fail, as
+ * they do when it closes.  Without one a call fails at once.
+ */
+void	mcp_exec_runner(struct ev_loop *, int fd);
+/*
  * Change notifications (notify.c): notifications/resources/updated to
  * every session subscribed to uri.
  */

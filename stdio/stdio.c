@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +24,7 @@
 #include "log.h"
 #include "mcp.h"
 #include "priv.h"
+#include "runner.h"
 #include "stdio_mode.h"
 #include "util.h"
 
@@ -248,6 +251,7 @@ stdio_main(const char *conffile, int debug)
 	uint32_t		 i;
 	uid_t			 uid;
 	gid_t			 gid;
+	int			 sp[2];
 
 	log_procname("stdio");
 	log_init(LOG_TO_STDERR, debug, NULL);
@@ -270,6 +274,11 @@ stdio_main(const char *conffile, int debug)
 	mcp_server_set_key(srv, key, 0);
 	if (mcp_load_conf(srv, conf, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	/* no runner process: this one runs the exec tools (runner.c) */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1)
+		fatal("runner socketpair");
+	runner_local(loop, conf, sp[1]);
+	mcp_exec_runner(loop, sp[0]);
 	for (i = 0; i < conf->c_nplugins; i++) {
 		if (mcp_plugin_load(srv, conf->c_plugins[i].p_path,
 		    conf->c_plugins[i].p_arg[0] ? conf->c_plugins[i].p_arg :

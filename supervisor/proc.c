@@ -245,6 +245,41 @@ wire_peers(struct proc *p)
 	}
 }
 
+/*
+ * The channels of the exec tools (msg_run.def): a new worker gets one to
+ * the runner, and a new runner one to every worker, a draining one too
+ * (its calls in flight may still run tools).  A worker of a new
+ * generation has its own, beside its predecessor's.
+ */
+static void
+wire_runner_pair(struct proc *w, struct proc *r)
+{
+	int sp[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1) {
+		log_warn("runner channel socketpair");
+		return;
+	}
+	chan_send(w->p_chan, MSG_SUP_RUNNER, sp[0], (uint64_t)w->p_index);
+	chan_send(r->p_chan, MSG_SUP_RUNNER, sp[1], (uint64_t)w->p_index);
+}
+
+static void
+wire_runner(struct proc *p)
+{
+	struct proc *q;
+
+	TAILQ_FOREACH(q, &sup->s_procs, p_entry) {
+		if (q == p || q->p_chan == NULL || q->p_state > P_STOPPING)
+			continue;
+		if (p->p_role == ROLE_WORKER && q->p_role == ROLE_RUNNER &&
+		    q->p_member >= 0 && q->p_state < P_STOPPING)
+			wire_runner_pair(p, q);
+		else if (p->p_role == ROLE_RUNNER && q->p_role == ROLE_WORKER)
+			wire_runner_pair(q, p);
+	}
+}
+
 static struct proc *
 spawn(enum proc_role role, uint32_t index, int member)
 {
@@ -309,6 +344,8 @@ spawn(enum proc_role role, uint32_t index, int member)
 		proc_send_listeners(p);
 	if (role == ROLE_WORKER)
 		wire_peers(p);
+	if (role == ROLE_WORKER || role == ROLE_RUNNER)
+		wire_runner(p);
 	if (role == ROLE_WORKER) {
 		char hex[2 * NODE_KEY_BYTES + 1];
 
@@ -848,6 +885,30 @@ proc_chan_err(struct chan *ch, const char *reason, void *arg)
 		signal_proc(p, SIGKILL);
 	}
 	chan_free(&p->p_chan);
+}
+
+/*
+ * Hand the current configuration to the runner: it checks every run
+ * against its own copy of the tool, and keeps the older ones a while for
+ * the workers that still run with them.  Sent before the workers get
+ * theirs, so that it is there before a run of a new tool.
+ */
+void
+proc_reconf_runner(void)
+{
+	struct proc	*p;
+	int		 fd;
+
+	TAILQ_FOREACH(p, &sup->s_procs, p_entry) {
+		if (p->p_role != ROLE_RUNNER || p->p_chan == NULL ||
+		    p->p_state >= P_STOPPING)
+			continue;
+		if ((fd = conf_memfd()) == -1) {
+			log_warn("config memfd");
+			continue;
+		}
+		chan_send(p->p_chan, MSG_SUP_CONF, fd);
+	}
 }
 
 /* Hand the current configuration to the running workers (catalog only). */

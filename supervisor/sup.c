@@ -131,7 +131,8 @@ apply_policy(const struct conf *c)
  * Parse the file again into a new object; keep the running one on error.
  * A change of "workers" alone starts or stops workers; any other change
  * starts a new generation of workers with the new configuration.  The
- * agent and the runner keep running (they take no part of it yet).
+ * agent and the runner keep running; the runner gets the new
+ * configuration first (the tools it checks runs against).
  */
 int
 sup_reload(char *msg, size_t msglen)
@@ -244,6 +245,7 @@ sup_reload(char *msg, size_t msglen)
 	sup->s_conf_text = text;
 	sup->s_conf_len = len;
 	apply_policy(nc);
+	proc_reconf_runner();
 	if (catalog_only) {
 		/* tools, resources, prompts: in place, sessions live on */
 		unsigned n = proc_reconf_workers();

@@ -546,6 +546,14 @@ worker_listener_init(struct child *c, enum listen_kind kind, int fd,
 	worker_listener(c, kind, fd, addr, port, standby);
 }
 
+/* Our channel to the runner: exec tools run there. */
+static void
+worker_runner(struct child *c, uint32_t index, int fd)
+{
+	worker_bind(c);
+	mcp_exec_runner(c->c_loop, fd);
+}
+
 static void
 worker_start_init(struct child *c)
 {
@@ -556,6 +564,7 @@ worker_start_init(struct child *c)
 const struct role_ops worker_ops = {
 	.r_listener = worker_listener_init,
 	.r_peer = peer_add,
+	.r_runner = worker_runner,
 	.r_reconf = worker_reconf,
 	.r_start = worker_start_init,
 	.r_quit = worker_quit,

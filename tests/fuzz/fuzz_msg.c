@@ -3,8 +3,8 @@
  *	fuzz_msg.c -- libFuzzer target for the frame decoder
  *
  * DESCRIPTION
- *	Feeds each input to msg_unpack_frame() as one frame of the supervisor
- *	and of the control protocol, with fd passing off and on and no fd,
+ *	Feeds each input to msg_unpack_frame() as one frame of the supervisor,
+ *	the control and the run protocol, with fd passing off and on and no fd,
  *	then once more with an fd (never touched: the codec only hands the
  *	number on).  A frame that decodes must be sane, and each of its
  *	messages, packed again with msg_pack(), must decode to the same
@@ -55,6 +55,9 @@ repack(msgpack_sbuffer *sb, const struct msg_proto *p, const struct msg *m)
 		s[k] = str[k];
 	}
 #define U(k)	(m->m_f[k].u)
+/* bytes: NULs and all */
+#define B(k)	(m->m_f[k].s.len ? m->m_f[k].s.p : ""), \
+		(size_t)m->m_f[k].s.len
 #define PACK(...) msg_pack(sb, p, m->m_type, m->m_gen, m->m_seq, __VA_ARGS__)
 	if (strcmp(fmt, "") == 0)
 		return msg_pack(sb, p, m->m_type, m->m_gen, m->m_seq);
@@ -80,7 +83,13 @@ repack(msgpack_sbuffer *sb, const struct msg_proto *p, const struct msg *m)
 	if (strcmp(fmt, "suuusuuuu") == 0)
 		return PACK(s[0], U(1), U(2), U(3), s[4], U(5), U(6), U(7),
 		    U(8));
+	if (strcmp(fmt, "usbuub") == 0)
+		return PACK(U(0), s[1], B(2), U(3), U(4), B(5));
+	if (strcmp(fmt, "uuuuuubbs") == 0)
+		return PACK(U(0), U(1), U(2), U(3), U(4), U(5), B(6), B(7),
+		    s[8]);
 #undef PACK
+#undef B
 #undef U
 	fprintf(stderr, "fuzz_msg: add format \"%s\" (%s) to repack()\n", fmt,
 	    msg_name(p, m->m_type));
@@ -190,7 +199,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct msg_proto *protos[] = {
-		&msg_proto_sup, &msg_proto_ctl
+		&msg_proto_sup, &msg_proto_ctl, &msg_proto_run
 	};
 	const char	*buf = (const char *)data;
 	char		 err[160];

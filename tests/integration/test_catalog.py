@@ -46,7 +46,8 @@ tool "echo" {
 	command "/bin/echo" "{text}"
 }
 tool "printf" {
-	description "printf an argument as one word"
+	description "printf an argument as one word (b optional)"
+	input-schema "{\\"type\\":\\"object\\",\\"properties\\":{\\"a\\":{\\"type\\":\\"string\\"},\\"b\\":{\\"type\\":\\"string\\"}},\\"required\\":[\\"a\\"]}"
 	command "/usr/bin/printf" "[%%s]" "{a}" "{b}"
 }
 tool "fail" {

@@ -18,6 +18,11 @@
  *	- a worker's channel to a peer worker, made by peer_add() as a
  *	  SUP_PEER message makes it (worker/peer.c: peer_err and
  *	  peer_dispatch call fatalx);
+ *	- the run channel at both ends: the runner's end to a worker, as
+ *	  mcpd --stdio makes it (runner_local(); runner/runner.c:
+ *	  client_err and client_dispatch call fatalx), and a worker's end
+ *	  to the runner (mcp_exec_runner(); mcp/exec.c: rx_err and
+ *	  rx_dispatch call fatalx);
  *	- the control socket, set up by control_open() and control_start()
  *	  (supervisor/control.c: client_err drops the client).
  *
@@ -47,7 +52,9 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "mcp.h"
 #include "msg.h"
+#include "runner.h"
 #include "sup.h"
 #include "util.h"
 #include "worker.h"
@@ -447,6 +454,155 @@ START_TEST(test_peer_two_fds)
 }
 END_TEST
 
+/* -------------------------------------------- the run channel, both ends */
+
+/*
+ * The runner's end of a worker's channel, with a configuration of no
+ * tools (mcpd --stdio's way); EOF ends the loop: exit 0.
+ */
+static void
+run_runner(int other_end, int our_end)
+{
+	struct ev_loop	*loop;
+	struct conf	*c;
+
+	close(other_end);
+	ck_assert_ptr_nonnull(c = calloc(1, sizeof(*c)));
+	conf_defaults(c);
+	ck_assert_ptr_nonnull(loop = ev_default_loop(EVFLAG_AUTO));
+	runner_local(loop, c, our_end);
+	ev_run(loop, 0);
+}
+
+/* A worker's end of its channel to the runner. */
+static void
+run_worker(int other_end, int our_end)
+{
+	struct ev_loop *loop;
+
+	close(other_end);
+	ck_assert_ptr_nonnull(loop = ev_default_loop(EVFLAG_AUTO));
+	mcp_exec_runner(loop, our_end);
+	ev_run(loop, 0);
+}
+
+static const unsigned char no_digest[CONF_TOOL_DIGEST_BYTES];
+
+/* Control: a cancel of a run that ended (ignored), EOF. */
+START_TEST(test_run_good_frame)
+{
+	int sp[2];
+
+	pair(sp);
+	PACK(&msg_proto_run, MSG_RUN_CANCEL, 0, 1, (uint64_t)5);
+	send_frame(sp[0], 0);
+	run_runner(sp[0], sp[1]);
+}
+END_TEST
+
+/* A tool the runner does not know is refused, not a bad frame. */
+START_TEST(test_run_unknown_tool)
+{
+	int sp[2];
+
+	pair(sp);
+	PACK(&msg_proto_run, MSG_RUN_START, 0, 1, (uint64_t)1, "nope",
+	    (const char *)no_digest, sizeof(no_digest), (uint64_t)6,
+	    (uint64_t)0, "\0/bin/", (size_t)6);
+	send_frame(sp[0], 0);
+	run_runner(sp[0], sp[1]);
+}
+END_TEST
+
+START_TEST(test_run_garbage)
+{
+	static const char junk[] = "\xc1\xc1\xc1 garbage";
+	int sp[2];
+
+	pair(sp);
+	raw(junk, sizeof(junk) - 1);
+	send_frame(sp[0], 0);
+	run_runner(sp[0], sp[1]);
+}
+END_TEST
+
+/* What the runner sends, sent to it. */
+START_TEST(test_run_wrong_way)
+{
+	int sp[2];
+
+	pair(sp);
+	PACK(&msg_proto_run, MSG_RUN_DONE, 0, 1, (uint64_t)1, (uint64_t)0,
+	    (uint64_t)0, (uint64_t)0, (uint64_t)0, (uint64_t)0, "", (size_t)0,
+	    "", (size_t)0, "");
+	send_frame(sp[0], 0);
+	run_runner(sp[0], sp[1]);
+}
+END_TEST
+
+/* A digest that is not one. */
+START_TEST(test_run_bad_digest)
+{
+	int sp[2];
+
+	pair(sp);
+	PACK(&msg_proto_run, MSG_RUN_START, 0, 1, (uint64_t)1, "nope",
+	    "abc", (size_t)3, (uint64_t)0, (uint64_t)0, "", (size_t)0);
+	send_frame(sp[0], 0);
+	run_runner(sp[0], sp[1]);
+}
+END_TEST
+
+/* Words said to be in a RUN_ARGS that never came. */
+START_TEST(test_run_args_missing)
+{
+	int sp[2];
+
+	pair(sp);
+	PACK(&msg_proto_run, MSG_RUN_START, 0, 1, (uint64_t)1, "nope",
+	    (const char *)no_digest, sizeof(no_digest), (uint64_t)6,
+	    (uint64_t)1, "", (size_t)0);
+	send_frame(sp[0], 0);
+	run_runner(sp[0], sp[1]);
+}
+END_TEST
+
+/* Control on the worker's end: nothing, EOF (the runner stopped). */
+START_TEST(test_exec_eof)
+{
+	int sp[2];
+
+	pair(sp);
+	run_worker(sp[0], sp[1]);
+}
+END_TEST
+
+/* What a worker sends, sent to it. */
+START_TEST(test_exec_wrong_way)
+{
+	int sp[2];
+
+	pair(sp);
+	PACK(&msg_proto_run, MSG_RUN_CANCEL, 0, 1, (uint64_t)5);
+	send_frame(sp[0], 0);
+	run_worker(sp[0], sp[1]);
+}
+END_TEST
+
+/* The end of a run that was never asked for. */
+START_TEST(test_exec_unknown_run)
+{
+	int sp[2];
+
+	pair(sp);
+	PACK(&msg_proto_run, MSG_RUN_DONE, 0, 1, (uint64_t)1, (uint64_t)0,
+	    (uint64_t)0, (uint64_t)0, (uint64_t)0, (uint64_t)0, "", (size_t)0,
+	    "", (size_t)0, "");
+	send_frame(sp[0], 0);
+	run_worker(sp[0], sp[1]);
+}
+END_TEST
+
 /* ------------------------------------------------- the control socket */
 
 static char	ctl_dir[64], ctl_path[128];
@@ -602,6 +758,20 @@ exit_suite(void)
 	tcase_add_exit_test(tc, test_peer_fd_missing, EXIT_FATAL);
 	tcase_add_exit_test(tc, test_peer_fd_not_expected, EXIT_FATAL);
 	tcase_add_exit_test(tc, test_peer_two_fds, EXIT_FATAL);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("run");
+	tcase_add_checked_fixture(tc, frames_setup, frames_teardown);
+	tcase_set_timeout(tc, TEST_TIMEOUT_SECS);
+	tcase_add_exit_test(tc, test_run_good_frame, 0);
+	tcase_add_exit_test(tc, test_run_unknown_tool, 0);
+	tcase_add_exit_test(tc, test_run_garbage, EXIT_FATAL);
+	tcase_add_exit_test(tc, test_run_wrong_way, EXIT_FATAL);
+	tcase_add_exit_test(tc, test_run_bad_digest, EXIT_FATAL);
+	tcase_add_exit_test(tc, test_run_args_missing, EXIT_FATAL);
+	tcase_add_exit_test(tc, test_exec_eof, 0);
+	tcase_add_exit_test(tc, test_exec_wrong_way, EXIT_FATAL);
+	tcase_add_exit_test(tc, test_exec_unknown_run, EXIT_FATAL);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("control");

@@ -100,6 +100,13 @@ pack_fields(msgpack_sbuffer *b, const struct msg_proto *p, uint32_t type,
 	if (strcmp(fmt, "suuusuuuu") == 0)
 		return msg_pack(b, p, type, gen, seq, S(0), U(1), U(2), U(3),
 		    S(4), U(5), U(6), U(7), U(8));
+	/* msg_run.def */
+	if (strcmp(fmt, "usbuub") == 0)
+		return msg_pack(b, p, type, gen, seq, U(0), S(1), S(2),
+		    strlen(S(2)), U(3), U(4), S(5), strlen(S(5)));
+	if (strcmp(fmt, "uuuuuubbs") == 0)
+		return msg_pack(b, p, type, gen, seq, U(0), U(1), U(2), U(3),
+		    U(4), U(5), S(6), strlen(S(6)), S(7), strlen(S(7)), S(8));
 #undef U
 #undef I
 #undef S
@@ -268,6 +275,11 @@ START_TEST(test_name)
 	ck_assert_str_eq(msg_name(&msg_proto_ctl, UINT32_MAX), "unknown");
 	ck_assert_uint_eq(msg_proto_sup.mp_ndefs, MSG_SUP_COUNT);
 	ck_assert_uint_eq(msg_proto_ctl.mp_ndefs, MSG_CTL_COUNT);
+	ck_assert_uint_eq(msg_proto_run.mp_ndefs, MSG_RUN_COUNT);
+	ck_assert_str_eq(msg_dir(&msg_proto_run, MSG_RUN_START),
+	    "worker>runner");
+	ck_assert_str_eq(msg_dir(&msg_proto_run, MSG_RUN_DONE),
+	    "runner>worker");
 }
 END_TEST
 
@@ -275,7 +287,7 @@ END_TEST
 START_TEST(test_roundtrip_types)
 {
 	static const struct msg_proto *protos[] = {
-		&msg_proto_sup, &msg_proto_ctl, &test_proto
+		&msg_proto_sup, &msg_proto_ctl, &msg_proto_run, &test_proto
 	};
 	static const uint32_t gens[NVARIANTS] = {
 		UINT32_MAX, 0, 1, 255, 65536
@@ -312,7 +324,8 @@ START_TEST(test_roundtrip_types)
 			}
 		}
 	}
-	ck_assert_uint_eq(ntypes, MSG_SUP_COUNT + MSG_CTL_COUNT + T_COUNT - 1);
+	ck_assert_uint_eq(ntypes, MSG_SUP_COUNT + MSG_CTL_COUNT +
+	    MSG_RUN_COUNT + T_COUNT - 1);
 }
 END_TEST
 
