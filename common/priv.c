@@ -13,12 +13,15 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <linux/capability.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -368,6 +371,95 @@ priv_become(uid_t uid, gid_t gid)
 	    sg != gid || cap_get(&cs) == -1 || cs.cs_eff != 0 ||
 	    cs.cs_prm != 0 || setuid(0) != -1) {
 		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
+int
+priv_watch(uid_t uid)
+{
+	struct capsets	cs;
+	uid_t		ru, eu, su;
+
+	if (getresuid(&ru, &eu, &su) == -1)
+		return -1;
+	if (eu == uid)
+		return 0;
+	if (uid == 0) {
+		errno = EPERM;
+		return -1;
+	}
+	if (cap_get(&cs) == -1)
+		return -1;
+	if ((cs.cs_prm & CAP_SETID_MASK) != CAP_SETID_MASK) {
+		errno = EPERM;
+		return -1;
+	}
+	if (cap_set(CAP_BIT(CAP_SETUID), CAP_SETID_MASK, 0) == -1 ||
+	    setresuid(-1, uid, -1) == -1 ||
+	    cap_set(0, CAP_SETID_MASK, 0) == -1)
+		return -1;
+	if (getresuid(&ru, &eu, &su) == -1 || eu != uid || ru == uid ||
+	    su == uid) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
+/* The real uid of a process, from /proc/PID/status: 0, or -1. */
+static int
+proc_uid(pid_t pid, uid_t *uid)
+{
+	char		 path[64], buf[4096], *p;
+	unsigned long	 u;
+	ssize_t		 n;
+	int		 fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if ((p = strstr(buf, "\nUid:")) == NULL ||
+	    sscanf(p + 5, "%lu", &u) != 1)
+		return -1;
+	*uid = (uid_t)u;
+	return 0;
+}
+
+int
+priv_kill(pid_t pid, int sig)
+{
+	pid_t	c;
+	uid_t	uid;
+	int	status, e;
+
+	if (kill(pid, sig) == 0)
+		return 0;
+	if ((e = errno) != EPERM)
+		return -1;
+	if (proc_uid(pid, &uid) == -1 || uid == 0) {
+		errno = e;
+		return -1;
+	}
+	switch (c = fork()) {
+	case -1:
+		return -1;
+	case 0:
+		if (priv_watch(uid) == -1)
+			_exit(errno & 0xff);
+		_exit(kill(pid, sig) == 0 ? 0 : errno & 0xff);
+	}
+	while (waitpid(c, &status, 0) == -1)
+		if (errno != EINTR)
+			return -1;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		errno = WIFEXITED(status) ? WEXITSTATUS(status) : EPERM;
 		return -1;
 	}
 	return 0;

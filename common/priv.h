@@ -85,4 +85,29 @@ void	priv_drop(const struct conf *, int keep_setid);
  */
 int	priv_become(uid_t uid, gid_t gid);
 
+/*
+ * priv_watch(uid) -- the shepherd of a run whose tool is uid's: it must
+ * be able to kill every process of the run, and no process of the run
+ * may kill it (the run would lose the one that kills what it left).
+ * kill(2) lets a sender whose real or effective uid is the target's real
+ * or saved uid; so the shepherd takes uid as its effective uid only and
+ * keeps the runner's real and saved uids.  A process of uid can then be
+ * signalled by the shepherd and cannot signal it; nor ptrace it (the
+ * change makes it non-dumpable, and it holds capabilities the tool has
+ * not).  CAP_SETUID and CAP_SETGID stay permitted, not effective, for
+ * the tool's priv_become().  Nothing to do when uid is the effective uid
+ * already.  Clears the parent-death signal (any change of the effective
+ * uid does): set it after.  0, or -1 with errno.
+ */
+int	priv_watch(uid_t uid);
+
+/*
+ * kill(2), and when that is EPERM because the process is another user's
+ * (a tool of its own user whose shepherd is gone), again from a child
+ * that takes the process's real uid as its effective uid for the one
+ * call (the runner holds CAP_SETUID for this, and it is its child, so
+ * its pid is not reused meanwhile).  0, or -1 with errno.
+ */
+int	priv_kill(pid_t pid, int sig);
+
 #endif

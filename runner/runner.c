@@ -57,6 +57,7 @@
 #include "child.h"
 #include "log.h"
 #include "metrics.h"
+#include "priv.h"
 #include "runner.h"
 #include "util.h"
 
@@ -77,12 +78,23 @@ enum run_kill {
 	KILL_STOP	/* the runner stops: its supervisor is gone */
 };
 
+/*
+ * Who a tool's processes are: its own user (looked up as its configuration
+ * arrives), else the runner's.
+ */
+struct rcred {
+	uid_t	cr_uid;
+	gid_t	cr_gid;
+	int	cr_ok;		/* else the user or group is unknown now */
+};
+
 /* A configuration the runner knows, newest first. */
 struct rconf {
 	TAILQ_ENTRY(rconf)	 rc_entry;
 	struct conf		*rc_conf;
 	unsigned char		*rc_digest;	/* a digest a tool */
 	int			*rc_name;	/* tool i's names[], or -1 */
+	struct rcred		*rc_cred;	/* tool i's user */
 	uint32_t		 rc_runs;	/* in progress */
 	int			 rc_owned;	/* ours (else child.c's) */
 };
@@ -112,6 +124,8 @@ struct run {
 	char			*r_words;	/* what r_argv points into */
 	char			*r_argv[CONF_ARGV_MAX + 1];
 	pid_t			 r_pid;		/* the shepherd */
+	uid_t			 r_uid;		/* the tool's */
+	gid_t			 r_gid;
 	int			 r_reaped;
 	int			 r_ctl;
 	int			 r_out;
@@ -242,6 +256,7 @@ conf_drop(struct rconf *rc)
 		conf_free(&rc->rc_conf);
 	free(rc->rc_digest);
 	free(rc->rc_name);
+	free(rc->rc_cred);
 	free(rc);
 }
 
@@ -260,6 +275,28 @@ conf_trim(void)
 	keep_names();
 }
 
+/*
+ * A tool's user and group now (the parse checked them; the user database
+ * may have changed since): said once here when they are gone, and each
+ * run is refused.
+ */
+static void
+cred_set(const struct conf_tool *t, struct rcred *cr)
+{
+	char	err[256];
+
+	cr->cr_ok = 1;
+	cr->cr_uid = getuid();
+	cr->cr_gid = getgid();
+	if (t->t_user == NULL)
+		return;
+	if (priv_lookup(t->t_user, t->t_group, &cr->cr_uid, &cr->cr_gid,
+	    err, sizeof(err)) == -1) {
+		log_warnx("tool %s: %s: its runs fail", t->t_name, err);
+		cr->cr_ok = 0;
+	}
+}
+
 static void
 conf_add(struct conf *c, int owned)
 {
@@ -270,7 +307,9 @@ conf_add(struct conf *c, int owned)
 	if ((rc = calloc(1, sizeof(*rc))) == NULL ||
 	    (rc->rc_digest = calloc(c->c_ntools + 1,
 	    CONF_TOOL_DIGEST_BYTES)) == NULL ||
-	    (rc->rc_name = calloc(c->c_ntools + 1, sizeof(int))) == NULL)
+	    (rc->rc_name = calloc(c->c_ntools + 1, sizeof(int))) == NULL ||
+	    (rc->rc_cred = calloc(c->c_ntools + 1,
+	    sizeof(*rc->rc_cred))) == NULL)
 		fatal("runner: configuration");
 	rc->rc_conf = c;
 	rc->rc_owned = owned;
@@ -278,6 +317,7 @@ conf_add(struct conf *c, int owned)
 		if (conf_tool_digest(&c->c_tools[i], rc->rc_digest +
 		    i * CONF_TOOL_DIGEST_BYTES) == -1)
 			fatal("runner: tool digest");
+		cred_set(&c->c_tools[i], &rc->rc_cred[i]);
 		if ((rc->rc_name[i] = name_entry(c->c_tools[i].t_name)) >= 0)
 			R.keep[rc->rc_name[i]] = 1;
 		else if (!warned++)
@@ -667,6 +707,7 @@ stage_name(int stage)
 	case SHEP_STAGE_FORK:		return "fork";
 	case SHEP_STAGE_LIMITS:		return "limits";
 	case SHEP_STAGE_DIRECTORY:	return "directory";
+	case SHEP_STAGE_USER:		return "user";
 	default:			return "exec";
 	}
 }
@@ -683,6 +724,11 @@ outcome(const struct run *r, uint32_t *detail, char *msg, size_t len)
 		if (r->r_stage == SHEP_STAGE_EXEC)
 			snprintf(msg, len, "cannot run %s: %s", r->r_argv[0],
 			    strerror(r->r_errno));
+		else if (r->r_stage == SHEP_STAGE_USER)
+			snprintf(msg, len, "cannot run %s as user %s (uid %lu, "
+			    "gid %lu): %s", r->r_argv[0], t->t_user != NULL ?
+			    t->t_user : "of mcpd", (unsigned long)r->r_uid,
+			    (unsigned long)r->r_gid, strerror(r->r_errno));
 		else if (r->r_stage == SHEP_STAGE_DIRECTORY)
 			snprintf(msg, len, "cannot run %s: directory %s: %s",
 			    r->r_argv[0], t->t_cwd ? t->t_cwd : "/",
@@ -838,7 +884,7 @@ sweep(void)
 		TAILQ_FOREACH(r, &R.runs, r_entry)
 			if (r->r_pid == pids[i] && !r->r_reaped)
 				break;
-		if (r == NULL && kill(pids[i], SIGKILL) == 0)
+		if (r == NULL && priv_kill(pids[i], SIGKILL) == 0)
 			k++;
 	}
 	if (k > 0)
@@ -908,6 +954,15 @@ run_start(struct rclient *cl, uint32_t id, struct rconf *rc, uint32_t ti,
 		    R.names[name].n_running, t->t_concurrency);
 		return;
 	}
+	if (!rc->rc_cred[ti].cr_ok) {
+		free(r->r_words);
+		free(r);
+		refuse(cl, id, t->t_name, name, MX_RUN_FAILED_TO_START,
+		    "user %s%s%s is not known (any more)", t->t_user,
+		    t->t_group != NULL ? ", group " : "",
+		    t->t_group != NULL ? t->t_group : "");
+		return;
+	}
 	if ((envp = env_build(t)) == NULL ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) == -1 ||
 	    pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1 ||
@@ -923,6 +978,11 @@ run_start(struct rclient *cl, uint32_t id, struct rconf *rc, uint32_t ti,
 	sp.s_out = out[1];
 	sp.s_err = err[1];
 	sp.s_runner = getpid();
+	sp.s_uid = rc->rc_cred[ti].cr_uid;
+	sp.s_gid = rc->rc_cred[ti].cr_gid;
+	sp.s_switch = sp.s_uid != 0;
+	r->r_uid = sp.s_uid;
+	r->r_gid = sp.s_gid;
 	switch (pid = fork()) {
 	case -1:
 		goto fail;

@@ -39,6 +39,14 @@ struct shepherd_spec {
 	int		  s_out;	/* SHEP_*_FD */
 	int		  s_err;
 	pid_t		  s_runner;
+	/*
+	 * The tool's user and group (the tool's own, else the runner's),
+	 * and whether its process takes them (not when they are root: mcpd
+	 * runs as root with no user).
+	 */
+	uid_t		  s_uid;
+	gid_t		  s_gid;
+	int		  s_switch;
 };
 
 /*
@@ -60,7 +68,8 @@ enum shep_stage {
 	SHEP_STAGE_FORK,
 	SHEP_STAGE_DIRECTORY,
 	SHEP_STAGE_LIMITS,
-	SHEP_STAGE_EXEC
+	SHEP_STAGE_EXEC,
+	SHEP_STAGE_USER		/* becoming the tool's user */
 };
 
 struct shep_rec {

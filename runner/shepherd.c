@@ -11,6 +11,11 @@
  *	so every process of the run stays among its descendants, and its
  *	children are all there is to kill.
  *
+ *	A tool of its own user: the shepherd takes that user as its
+ *	effective uid only (priv_watch), so that it may kill every process
+ *	of the run and none may kill it; the tool's process takes the user
+ *	for good (priv_become) with no capability and no new privileges.
+ *
  *	It forks the tool (its own process group; stdin /dev/null, stdout
  *	and stderr the runner's pipes, nothing else open; no core files and
  *	RUN_NOFILE descriptors; the tool's directory; the tool's environment
@@ -48,6 +53,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "priv.h"
 #include "runner.h"
 #include "util.h"
 
@@ -234,6 +240,14 @@ tool_exec(const struct shepherd_spec *sp, int st, pid_t shepherd)
 	int		fd, sig;
 
 	(void)setpgid(0, 0);
+	/*
+	 * The tool's user first: the directory is entered as the tool, and
+	 * a change of uid clears the parent-death signal.  Unprivileged, it
+	 * gains nothing from a set-user-ID program or file capabilities.
+	 */
+	if (sp->s_switch && (priv_become(sp->s_uid, sp->s_gid) == -1 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1))
+		tool_fail(st, SHEP_STAGE_USER);
 	/* it dies with the shepherd, if ever the shepherd is SIGKILLed */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != shepherd)
 		_exit(127);
@@ -256,12 +270,6 @@ tool_exec(const struct shepherd_spec *sp, int st, pid_t shepherd)
 	}
 	if (chdir(sp->s_cwd) == -1)
 		tool_fail(st, SHEP_STAGE_DIRECTORY);
-	/*
-	 * PRIVSEP: the tool's own user (the tool item "user" of mcpd.conf)
-	 * is taken here, after the directory and the limits and before the
-	 * exec, by the function the privilege separation provides; a
-	 * failure is tool_fail(st, SHEP_STAGE_...) like the others.
-	 */
 	for (sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			(void)signal(sig, SIG_DFL);
@@ -351,6 +359,15 @@ shepherd_main(const struct shepherd_spec *sp)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			(void)signal(sig, SIG_DFL);
 	take_fds(sp);
+	/*
+	 * A tool of another user: kill what it makes, and be out of its
+	 * reach (priv.h); before the parent-death signal, which it clears.
+	 */
+	if (sp->s_switch && priv_watch(sp->s_uid) == -1) {
+		report(SHEP_NOSTART, SHEP_STAGE_USER, errno);
+		report(SHEP_GONE, 0, 0);
+		_exit(0);
+	}
 	/* the runner's death is our SIGTERM; it may have died already */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
 	    getppid() != sp->s_runner)

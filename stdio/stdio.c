@@ -262,9 +262,9 @@ stdio_main(const char *conffile, int debug)
 			fprintf(stderr, "%s\n", errs.e_msg[i]);
 		exit(1);
 	}
-	/* one process: it is the one that gives up root */
+	/* one process: it gives up root, and is its tools' runner */
 	(void)priv_announce(conf, "mcpd --stdio and its tools", &uid, &gid);
-	priv_drop(conf, 0);
+	priv_drop(conf, priv_tools_switch(conf));
 	signal(SIGPIPE, SIG_IGN);
 	if ((loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatalx("libev: no event loop");

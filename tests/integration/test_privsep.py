@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -407,6 +408,140 @@ def test_stdio():
         p.stderr.close()
 
 
+def uid_procs(uid):
+    """The pids of the processes whose real uid is uid."""
+    out = []
+    for e in os.listdir("/proc"):
+        if not e.isdigit():
+            continue
+        try:
+            if status(int(e))["Uid"][0] == uid:
+                out.append(int(e))
+        except (OSError, KeyError, ValueError):
+            pass
+    return out
+
+
+def test_tool_user():
+    """A tool that names a user runs as it: its ids, its group only, no
+    capability, no new privileges; a file only mcpd's user reads is out
+    of its reach; it cannot kill its shepherd, and what it detaches is
+    killed at the timeout, and when its shepherd is SIGKILLed (by the
+    runner, through a child that takes the tool's uid)."""
+    pw = make_user("m")
+    tw = make_user("n")
+    d = T.Daemon(keys={"workers": "1", "user": pw.pw_name})
+    os.chmod(d.dir, 0o711)
+    mine = os.path.join(d.dir, "mine.txt")
+    with open(mine, "w") as f:
+        f.write("only mcpd's user reads this\n")
+    os.chmod(mine, 0o600)
+    os.chown(mine, pw.pw_uid, pw.pw_gid)
+    who = os.path.join(d.dir, "who.sh")
+    with open(who, "w") as f:
+        f.write("#!/bin/sh\nid -u; id -G\n"
+                "grep -E '^(CapPrm|CapEff|NoNewPrivs)' /proc/self/status\n"
+                "cat %s >/dev/null 2>&1 && echo mine:read || echo mine:denied\n"
+                "kill -KILL $PPID 2>/dev/null && echo kill:done || "
+                "echo kill:refused\n"
+                "grep -E '^Uid' /proc/$PPID/status\n" % mine)
+    os.chmod(who, 0o755)
+    # mcpd's user: it could kill its shepherd (the same uid), so it does not
+    whome = os.path.join(d.dir, "whome.sh")
+    with open(who) as f:
+        text = f.read()
+    with open(whome, "w") as f:
+        f.write(text[:text.index("kill -KILL")])
+    os.chmod(whome, 0o755)
+    tag = "mcpdtn%d" % os.getpid()
+    hold = os.path.join(d.dir, "hold.sh")
+    with open(hold, "w") as f:
+        f.write("#!/bin/sh\nsetsid sh -c 'exec -a %s sleep 300' &\n"
+                "echo started\nexec sleep 300\n" % tag)
+    os.chmod(hold, 0o755)
+    d.extra = """
+tool "who" {
+	description "who runs it"
+	command "%s"
+	user "%s"
+}
+tool "mine" {
+	description "the same as mcpd's user"
+	command "%s"
+}
+tool "hold" {
+	description "detaches a child and holds"
+	command "%s"
+	user "%s"
+	timeout 2s
+}
+tool "hold_long" {
+	description "detaches a child and holds"
+	command "%s"
+	user "%s"
+	timeout 60s
+}
+""" % (who, tw.pw_name, whome, hold, tw.pw_name, hold, tw.pw_name)
+    d.write_conf()
+    d.start()
+    check_dropped(d, pw, runner_caps=CAP_SETID)
+    p = d.http_port
+    sid, _ = init(p)
+
+    out = text_of(call(p, sid, "who", {})).split("\n")
+    T.info("tool who as %s: %r" % (tw.pw_name, out))
+    check_eq(out[0:2], [str(tw.pw_uid), str(tw.pw_gid)],
+             "the tool's uid and groups")
+    check_eq([" ".join(x.split()) for x in out[2:5]],
+             ["CapPrm: 0000000000000000", "CapEff: 0000000000000000",
+              "NoNewPrivs: 1"], "the tool's capabilities")
+    check_eq(out[5], "mine:denied", "the tool reads mcpd's user's file")
+    check_eq(out[6], "kill:refused", "the tool kills its shepherd")
+    check_eq(out[7].split()[1:], [str(pw.pw_uid), str(tw.pw_uid),
+                                  str(pw.pw_uid), str(tw.pw_uid)],
+             "the shepherd's uids (real, effective, saved, fs)")
+    out = text_of(call(p, sid, "mine", {})).split("\n")
+    check_eq(out[0:2], [str(pw.pw_uid), str(pw.pw_gid)],
+             "a tool without user: mcpd's user")
+    check_eq([" ".join(x.split()) for x in out[2:5]],
+             ["CapPrm: 0000000000000000", "CapEff: 0000000000000000",
+              "NoNewPrivs: 1"], "a tool without user: capabilities")
+    check_eq(out[5], "mine:read", "a tool without user reads mcpd's file")
+
+    # the timeout kills what it detached, though it is another user's
+    res = call(p, sid, "hold", {})
+    check(res.get("isError") is True, "hold past its timeout: %r" % res)
+    T.wait_until(lambda: not uid_procs(tw.pw_uid), 10,
+                 "no process of %s left after the timeout" % tw.pw_name)
+
+    # the shepherd SIGKILLed: the runner kills the orphans
+    results = {}
+
+    def bg():
+        try:
+            results["r"] = call(p, sid, "hold_long", {})
+        except Exception as e:  # noqa: looked at below
+            results["e"] = e
+    th = threading.Thread(target=bg, daemon=True)
+    mark = d.log_mark()
+    th.start()
+    procs = T.wait_until(lambda: len(uid_procs(tw.pw_uid)) >= 2 and
+                         uid_procs(tw.pw_uid), 10, "the hold tool's processes")
+    shep = [pid for pid in T.descendants(d.pid)
+            if "runner: tool hold_long" in T.proc_title(pid)]
+    check_eq(len(shep), 1, "the shepherd of hold")
+    os.kill(shep[0], signal.SIGKILL)
+    T.wait_until(lambda: not uid_procs(tw.pw_uid), 10,
+                 "no process of %s left after its shepherd died (%r)" %
+                 (tw.pw_name, procs))
+    th.join(15)
+    check("r" in results and results["r"].get("isError"),
+          "the call of a run whose shepherd died: %r" % results)
+    d.wait_log(r"killed \d+ process(es)? of runs whose shepherd is gone",
+               since=mark)
+    d.stop()
+
+
 class DaemonAs(T.Daemon):
     """mcpd started as pw, not root."""
 
@@ -437,6 +572,15 @@ def test_not_root():
     pw = make_user("h")
     other = make_user("i")
     d = DaemonAs(pw, keys={"workers": "1", "user": other.pw_name})
+    d.extra = """
+session-responses json
+tool "id" {
+	description "id"
+	command "/usr/bin/id" "-u"
+	user "%s"
+}
+""" % other.pw_name
+    d.write_conf()
     d.start()
     d.wait_log(r"supervisor: user %s: ignored: mcpd does not run as root, "
                r"so workers, agent and runner stay uid %d gid %d" %
@@ -445,6 +589,13 @@ def test_not_root():
         s = status(pid)
         check_eq(s["Uid"], [pw.pw_uid] * 4, "%s uid" % name)
         check_eq(s["CapEff"], 0, "%s capabilities" % name)
+    # a tool of another user cannot start, and says why
+    sid, _ = init(d.http_port)
+    res = call(d.http_port, sid, "id", {})
+    check(res.get("isError") is True and
+          "cannot run /usr/bin/id as user %s (uid %d, gid %d): Operation "
+          "not permitted" % (other.pw_name, other.pw_uid, other.pw_gid)
+          in text_of(res), "a tool of another user, not root: %r" % res)
     d.stop()
 
 
@@ -456,7 +607,7 @@ if __name__ == "__main__":
     T.on_cleanup(remove_users)
     try:
         T.main([test_dropped, test_runner_caps, test_group,
-                test_alert_command, test_check, test_no_user,
+                test_tool_user, test_alert_command, test_check, test_no_user,
                 test_failed_drop, test_reload_keeps_user, test_stdio,
                 test_not_root])
     finally:
