@@ -3,6 +3,8 @@
  */
 #include "config.h"
 
+#include <sys/mman.h>
+
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -67,6 +69,25 @@ fd_cloexec(int fd, int on)
 	if ((fl = fcntl(fd, F_GETFD)) == -1)
 		return -1;
 	return fcntl(fd, F_SETFD, on ? fl | FD_CLOEXEC : fl & ~FD_CLOEXEC);
+}
+
+int
+memfd_sealed(const char *name, const void *a, size_t alen, const void *b,
+    size_t blen)
+{
+	int fd;
+
+	if ((fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING)) == -1)
+		return -1;
+	if ((alen > 0 && write(fd, a, alen) != (ssize_t)alen) ||
+	    (blen > 0 && write(fd, b, blen) != (ssize_t)blen) ||
+	    lseek(fd, 0, SEEK_SET) == -1 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 void

@@ -19,6 +19,12 @@ int		 is_tchar(int c);
 int		 fd_nonblock(int);
 int		 fd_cloexec(int, int on);
 void		 close_from(int lowfd);
+/*
+ * A memfd of a's alen bytes then b's blen, at offset 0, sealed against
+ * any change (a message's large part, sent by SCM_RIGHTS): its fd, or -1.
+ */
+int		 memfd_sealed(const char *name, const void *a, size_t alen,
+		    const void *b, size_t blen);
 /* "signal 9" / "status 1" for a wait status */
 const char	*wait_status_str(int status, char *buf, size_t len);
 

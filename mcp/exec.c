@@ -367,18 +367,7 @@ words_add(struct words *w, uint32_t idx, const char *s)
 static int
 words_memfd(const struct words *w)
 {
-	int fd;
-
-	if ((fd = memfd_create("mcpd-args", MFD_CLOEXEC |
-	    MFD_ALLOW_SEALING)) == -1)
-		return -1;
-	if (write(fd, w->buf, w->len) != (ssize_t)w->len ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
-	    F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return memfd_sealed("mcpd-args", w->buf, w->len, NULL, 0);
 }
 
 static void

@@ -466,18 +466,7 @@ env_free(char **envp)
 static int
 output_memfd(const char *buf, size_t len)
 {
-	int fd;
-
-	if ((fd = memfd_create("mcpd-output", MFD_CLOEXEC |
-	    MFD_ALLOW_SEALING)) == -1)
-		return -1;
-	if (write(fd, buf, len) != (ssize_t)len ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
-	    F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return memfd_sealed("mcpd-output", buf, len, NULL, 0);
 }
 
 static void

@@ -172,20 +172,8 @@ slot_alloc(void)
 static int
 conf_memfd(void)
 {
-	int fd;
-
-	if ((fd = memfd_create("mcpd-conf", MFD_CLOEXEC |
-	    MFD_ALLOW_SEALING)) == -1)
-		return -1;
-	if (write(fd, sup->s_conf_text, sup->s_conf_len) !=
-	    (ssize_t)sup->s_conf_len ||
-	    lseek(fd, 0, SEEK_SET) == -1 ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
-	    F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return memfd_sealed("mcpd-conf", sup->s_conf_text, sup->s_conf_len,
+	    NULL, 0);
 }
 
 static void

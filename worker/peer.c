@@ -177,20 +177,8 @@ handoff_head_unpack(struct rhead *h, uint32_t max_bytes, const char *buf,
 static int
 data_memfd(const struct handoff *h)
 {
-	int fd;
-
-	if ((fd = memfd_create("mcpd-body", MFD_CLOEXEC |
-	    MFD_ALLOW_SEALING)) == -1)
-		return -1;
-	if (write(fd, h->h_body, h->h_bodylen) != (ssize_t)h->h_bodylen ||
-	    (h->h_pendlen > 0 && write(fd, h->h_pend, h->h_pendlen) !=
-	    (ssize_t)h->h_pendlen) ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
-	    F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return memfd_sealed("mcpd-body", h->h_body, h->h_bodylen, h->h_pend,
+	    h->h_pendlen);
 }
 
 /* Send fd and its request to the owner; fd is taken in all cases. */
