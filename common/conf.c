@@ -414,6 +414,11 @@ print_tool(FILE *fp, const struct conf_tool *t)
 	print_duration(fp, "\ttimeout", t->t_timeout_ms);
 	print_size(fp, "\tmax-output", t->t_output_max);
 	fprintf(fp, "\tconcurrency %lu\n", (unsigned long)t->t_concurrency);
+	if (t->t_mem_max > 0)
+		print_size(fp, "\tmax-memory", t->t_mem_max);
+	if (t->t_nproc_max > 0)
+		fprintf(fp, "\tmax-processes %lu\n",
+		    (unsigned long)t->t_nproc_max);
 	fprintf(fp, "\ttask %s\n", t->t_task == 2 ? "required" :
 	    t->t_task == 1 ? "optional" : "forbidden");
 	fprintf(fp, "}\n");

@@ -164,6 +164,8 @@ struct conf_tool {
 	uint32_t	 t_timeout_ms;
 	uint32_t	 t_output_max;		/* bytes */
 	uint32_t	 t_concurrency;
+	uint32_t	 t_mem_max;	/* bytes of address space; 0 none */
+	uint32_t	 t_nproc_max;	/* processes of its user; 0 none */
 	int		 t_task;		/* 0 forbidden, 1 optional, 2 required */
 	int		 t_line;
 };

@@ -56,6 +56,9 @@
 #define TOOL_OUTPUT_MIN		1024U			/* max-output 1K.. */
 #define TOOL_OUTPUT_MAX		(64U * 1024 * 1024)	/* ..64M */
 #define TOOL_CONCURRENCY_MAX	1000
+#define TOOL_MEMORY_MIN		(1U << 20)		/* max-memory 1M.. */
+#define TOOL_MEMORY_MAX		(3U << 30)		/* ..3G */
+#define TOOL_PROCESSES_MAX	100000			/* max-processes */
 #define RESOURCE_SIZE_MAX	(64U * 1024 * 1024)	/* max-size 1..64M */
 #define MIME_PART_MAX		127	/* RFC 6838 restricted-name */
 #define WORDS_MAX		CONF_ARGV_MAX	/* values kept of one line */
@@ -162,6 +165,8 @@ enum cat_key {
 	CK_TIMEOUT,
 	CK_MAX_OUTPUT,
 	CK_CONCURRENCY,
+	CK_MAX_MEMORY,
+	CK_MAX_PROCESSES,
 	CK_PATH,
 	CK_NAME,
 	CK_MIME_TYPE,
@@ -363,7 +368,7 @@ static const char *const key_names[K_MAX] = {
 %token	INCLUDE WORKERS MAXCONNECTIONS WORKERCONNECTIONS PIDFILE
 %token	CONTROLSOCKET LOGFILE STRATEGY RESTARTINTENSITY RESTARTPERIOD
 %token	THROTTLEMIN THROTTLEMAX THROTTLERESET READYTIMEOUT DRAINTIMEOUT
-%token	WATCHDOGTIMEOUT SESSIONSTARTTIMEOUT DOTFILES
+%token	WATCHDOGTIMEOUT SESSIONSTARTTIMEOUT DOTFILES MAXMEMORY MAXPROCESSES
 %token	AUTOSHUTDOWN LISTEN PORT WORKER AGENT RUNNER RESTART SHUTDOWNTIMEOUT
 %token	SIGNIFICANT PLUGIN MCPPATH SESSIONTIMEOUT MAXBODYSIZE MAXHEADERSIZE
 %token	HEADERTIMEOUT BODYTIMEOUT IDLETIMEOUT SSEKEEPALIVE ALLOWHOST
@@ -760,6 +765,8 @@ item		: RESTART STRING		{
 		| TIMEOUT words			{ cat_item(CK_TIMEOUT); }
 		| MAXOUTPUT words		{ cat_item(CK_MAX_OUTPUT); }
 		| CONCURRENCY words		{ cat_item(CK_CONCURRENCY); }
+		| MAXMEMORY words		{ cat_item(CK_MAX_MEMORY); }
+		| MAXPROCESSES words		{ cat_item(CK_MAX_PROCESSES); }
 		| PATH words			{ cat_item(CK_PATH); }
 		| NAME words			{ cat_item(CK_NAME); }
 		| MIMETYPE words		{ cat_item(CK_MIME_TYPE); }
@@ -831,10 +838,12 @@ static const struct keywords keywords[] = {
 	{ "max-connections",	MAXCONNECTIONS },
 	{ "max-connections-per-address", MAXPERADDRESS },
 	{ "max-header-size",	MAXHEADERSIZE },
+	{ "max-memory",		MAXMEMORY },
 	{ "max-output",		MAXOUTPUT },
 	{ "max-output-buffer",	MAXOUTPUTBUFFER },
 	{ "max-pending",	MAXPENDING },
 	{ "max-pending-per-connection", MAXPENDINGCONN },
+	{ "max-processes",	MAXPROCESSES },
 	{ "max-sessions",	MAXSESSIONS },
 	{ "max-size",		MAXSIZE },
 	{ "mcp-path",		MCPPATH },
@@ -1740,6 +1749,8 @@ static const struct {
 	[CK_TIMEOUT] = { "timeout", IN_TOOL, "tool", 1, 0 },
 	[CK_MAX_OUTPUT] = { "max-output", IN_TOOL, "tool", 1, 0 },
 	[CK_CONCURRENCY] = { "concurrency", IN_TOOL, "tool", 1, 0 },
+	[CK_MAX_MEMORY] = { "max-memory", IN_TOOL, "tool", 1, 0 },
+	[CK_MAX_PROCESSES] = { "max-processes", IN_TOOL, "tool", 1, 0 },
 	[CK_PATH] = { "path", IN_RESOURCE, "resource", 1, 0 },
 	[CK_NAME] = { "name", IN_RESOURCE, "resource", 1, 1 },
 	[CK_MIME_TYPE] = { "mime-type", IN_RESOURCE, "resource", 1, 0 },
@@ -2268,6 +2279,21 @@ cat_item(enum cat_key k)
 		if (!get_number(key, s, 1, TOOL_CONCURRENCY_MAX, &n))
 			return;
 		ps.tool.t_concurrency = (uint32_t)n;
+		break;
+	case CK_MAX_MEMORY:
+		if (strcmp(s, "none") == 0)
+			ps.tool.t_mem_max = 0;
+		else if (!get_size(key, s, TOOL_MEMORY_MIN, TOOL_MEMORY_MAX,
+		    &ps.tool.t_mem_max))
+			return;
+		break;
+	case CK_MAX_PROCESSES:
+		if (strcmp(s, "none") == 0)
+			ps.tool.t_nproc_max = 0;
+		else if (!get_number(key, s, 1, TOOL_PROCESSES_MAX, &n))
+			return;
+		else
+			ps.tool.t_nproc_max = (uint32_t)n;
 		break;
 	case CK_TASK: {
 		const char *tw[] = { "forbidden", "optional", "required" };

@@ -963,6 +963,8 @@ run_start(struct rclient *cl, uint32_t id, struct rconf *rc, uint32_t ti,
 	sp.s_argv = r->r_argv;
 	sp.s_envp = envp;
 	sp.s_cwd = t->t_cwd != NULL ? t->t_cwd : "/";
+	sp.s_mem_max = t->t_mem_max;
+	sp.s_nproc_max = t->t_nproc_max;
 	sp.s_ctl = ctl[1];
 	sp.s_out = out[1];
 	sp.s_err = err[1];

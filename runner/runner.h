@@ -35,6 +35,8 @@ struct shepherd_spec {
 	char		**s_argv;
 	char		**s_envp;
 	const char	 *s_cwd;
+	uint32_t	  s_mem_max;	/* RLIMIT_AS, bytes; 0 none */
+	uint32_t	  s_nproc_max;	/* RLIMIT_NPROC; 0 none */
 	int		  s_ctl;	/* the shepherd's ends, moved to */
 	int		  s_out;	/* SHEP_*_FD */
 	int		  s_err;

@@ -268,6 +268,17 @@ tool_exec(const struct shepherd_spec *sp, int st, pid_t shepherd)
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 			tool_fail(st, SHEP_STAGE_LIMITS);
 	}
+	if (sp->s_mem_max > 0) {
+		rl.rlim_cur = rl.rlim_max = sp->s_mem_max;
+		if (setrlimit(RLIMIT_AS, &rl) == -1)
+			tool_fail(st, SHEP_STAGE_LIMITS);
+	}
+	/* its user's processes: set as that user, counted for its uid */
+	if (sp->s_nproc_max > 0) {
+		rl.rlim_cur = rl.rlim_max = sp->s_nproc_max;
+		if (setrlimit(RLIMIT_NPROC, &rl) == -1)
+			tool_fail(st, SHEP_STAGE_LIMITS);
+	}
 	if (chdir(sp->s_cwd) == -1)
 		tool_fail(st, SHEP_STAGE_DIRECTORY);
 	for (sig = 1; sig < NSIG; sig++)

@@ -547,7 +547,8 @@ tool "one" {
 
 def test_large_output_and_env():
     """An output larger than a channel frame arrives whole (memfd); the
-    environment is the allowlist and a fixed PATH; the directory is set."""
+    environment is the allowlist and a fixed PATH; the directory is set;
+    the limits are set, and max-memory holds."""
     d = T.Daemon(keys={"workers": "1"}, env={"MCPD_TEST_PASS": "passed",
                                              "MCPD_TEST_HIDE": "hidden"})
     try:
@@ -569,9 +570,20 @@ tool "pwd" {
 }
 tool "limits" {
 	description "its limits"
-	command "/bin/sh" "-c" "ulimit -c; ulimit -n"
+	command "/bin/sh" "-c" "ulimit -c; ulimit -n; ulimit -v; ulimit -p"
+	max-memory 256M
+	max-processes 50
 }
-""" % d.dir
+tool "hog" {
+	description "asks for 512 MiB"
+	command "%s" "-c" "bytearray(512 << 20); print('allocated')"
+	max-memory 256M
+}
+tool "hog_free" {
+	description "asks for 512 MiB, with no limit"
+	command "%s" "-c" "bytearray(512 << 20); print('allocated')"
+}
+""" % (d.dir, sys.executable, sys.executable)
         d.write_conf()
         d.start()
         p = d.http_port
@@ -591,6 +603,15 @@ tool "limits" {
         lim = text_of(call(p, sid, "limits")).split()
         check_eq(lim[0], "0", "RLIMIT_CORE")
         check(int(lim[1]) <= 1024, "RLIMIT_NOFILE %s" % lim[1])
+        check_eq(lim[2:4], [str(256 * 1024), "50"],
+                 "RLIMIT_AS (KiB) and RLIMIT_NPROC")
+        r = call(p, sid, "hog")
+        check(r["result"].get("isError") is True and
+              "MemoryError" in text_of(r),
+              "512 MiB under max-memory 256M: %r" % r)
+        r = call(p, sid, "hog_free")
+        check(not r["result"].get("isError") and "allocated" in text_of(r),
+              "512 MiB with no max-memory: %r" % r)
     finally:
         d.stop()
 

@@ -459,6 +459,14 @@ def test_tool_user():
         f.write("#!/bin/sh\nsetsid sh -c 'exec -a %s sleep 300' &\n"
                 "echo started\nexec sleep 300\n" % tag)
     os.chmod(hold, 0o755)
+    forks = os.path.join(d.dir, "forks.py")
+    with open(forks, "w") as f:
+        f.write("import os, time\nn = 0\nwhile n < 20:\n"
+                "    try:\n        pid = os.fork()\n"
+                "    except OSError:\n        break\n"
+                "    if pid == 0:\n        time.sleep(2)\n        os._exit(0)\n"
+                "    n += 1\nprint(n)\n")
+    os.chmod(forks, 0o644)
     d.extra = """
 tool "who" {
 	description "who runs it"
@@ -475,13 +483,20 @@ tool "hold" {
 	user "%s"
 	timeout 2s
 }
+tool "forks" {
+	description "forks until it cannot"
+	command "%s" "%s"
+	user "%s"
+	max-processes 4
+}
 tool "hold_long" {
 	description "detaches a child and holds"
 	command "%s"
 	user "%s"
 	timeout 60s
 }
-""" % (who, tw.pw_name, whome, hold, tw.pw_name, hold, tw.pw_name)
+""" % (who, tw.pw_name, whome, hold, tw.pw_name, "/usr/bin/python3", forks,
+       tw.pw_name, hold, tw.pw_name)
     d.write_conf()
     d.start()
     check_dropped(d, pw, runner_caps=CAP_SETID)
@@ -507,6 +522,12 @@ tool "hold_long" {
              ["CapPrm: 0000000000000000", "CapEff: 0000000000000000",
               "NoNewPrivs: 1"], "a tool without user: capabilities")
     check_eq(out[5], "mine:read", "a tool without user reads mcpd's file")
+
+    # max-processes counts the processes of the tool's user: itself and 3
+    check_eq(text_of(call(p, sid, "forks", {})).strip(), "3",
+             "forks under max-processes 4")
+    T.wait_until(lambda: not uid_procs(tw.pw_uid), 10,
+                 "the forks' children gone")
 
     # the timeout kills what it detached, though it is another user's
     res = call(p, sid, "hold", {})
@@ -549,6 +570,10 @@ class DaemonAs(T.Daemon):
         self.as_pw = pw
         T.Daemon.__init__(self, **kw)
         os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+        # the build may be where pw cannot go (a clone in a 0700 dir)
+        self.binary = os.path.join(self.dir, "mcpd")
+        shutil.copy(T.MCPD, self.binary)
+        os.chmod(self.binary, 0o755)
 
     def _popen(self, args):
         pw = self.as_pw
@@ -561,7 +586,8 @@ class DaemonAs(T.Daemon):
             self.logf.close()
         self.logf = open(self.logpath, "ab")
         return subprocess.Popen(
-            [T.MCPD] + args + ["-c", self.conf], stdin=subprocess.DEVNULL,
+            [self.binary] + args + ["-c", self.conf],
+            stdin=subprocess.DEVNULL,
             stdout=self.logf, stderr=self.logf, env=self.env, cwd=self.dir,
             start_new_session=True, close_fds=True, preexec_fn=become)
 

@@ -1159,6 +1159,8 @@ START_TEST(test_catalog)
 	ck_assert_uint_eq(t->t_timeout_ms, DEF_TOOL_TIMEOUT_MS);
 	ck_assert_uint_eq(t->t_output_max, DEF_TOOL_OUTPUT_MAX_BYTES);
 	ck_assert_uint_eq(t->t_concurrency, DEF_TOOL_CONCURRENCY);
+	ck_assert_uint_eq(t->t_mem_max, 0);	/* none */
+	ck_assert_uint_eq(t->t_nproc_max, 0);
 	ck_assert_ptr_null(t->t_user);		/* the user of mcpd */
 	ck_assert_ptr_null(t->t_group);
 	/* in the included file, its line */
@@ -1167,6 +1169,8 @@ START_TEST(test_catalog)
 	t = &c->c_tools[3];
 	ck_assert_str_eq(t->t_name, "last");
 	ck_assert_int_eq(t->t_line, 54);
+	ck_assert_uint_eq(t->t_mem_max, 512U << 20);
+	ck_assert_uint_eq(t->t_nproc_max, 64);
 	ck_assert_ptr_null(t->t_title);		/* "" is none */
 	ck_assert_ptr_null(t->t_schema);	/* auto */
 	ck_assert_ptr_null(t->t_cwd);		/* none */
