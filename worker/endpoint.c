@@ -555,6 +555,8 @@ endpoint_serve(struct conn *c)
 		    "Forbidden: Invalid Origin header", NULL);
 		return;
 	}
+	if (auth_check(c) == -1)
+		return;
 	if (r->r_too_big) {
 		c->c_close = 1;
 		reply_error(c, 413, MCP_SERVER_ERROR, "Payload Too Large",
@@ -597,6 +599,7 @@ endpoint_handoff(struct conn *c)
 
 	memset(&h, 0, sizeof(h));
 	h.h_kind = c->c_kind;
+	h.h_auth = c->c_auth;
 	h.h_method = c->c_parser.method;
 	h.h_major = c->c_parser.http_major;
 	h.h_minor = c->c_parser.http_minor;

@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""Authentication (issue 12, first part): an HTTP listener that names an
+auth block is an OAuth 2.1 resource server with static tokens.  Without a
+token: 401 and a WWW-Authenticate challenge that points to the RFC 9728
+metadata, which is served; a token that is not in the file: 401
+invalid_token; a listed one: served, and its name is the principal that
+request-rate counts.  A listener on a non-loopback address without an
+auth line does not start.  mcpctl token new prints a token and the line
+of its hash."""
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mcpdtest as T  # noqa: E402
+from mcpdtest import check, check_eq, info  # noqa: E402
+from test_mcp_http import post, request  # noqa: E402
+
+RESOURCE = "https://mcp.example.com/mcp"
+META = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp"
+
+
+def new_token(name, *scopes):
+    r = subprocess.run([T.MCPCTL, "token", "new", name] + list(scopes),
+                       capture_output=True, timeout=10)
+    check_eq(r.returncode, 0, "mcpctl token new: %r" % r.stderr)
+    out = r.stdout.decode().splitlines()
+    check(out[0].startswith("token: mcpd_") and out[1].startswith("line:  "),
+          "mcpctl token new printed %r" % out)
+    return out[0][7:], out[1][7:]
+
+
+def auth_daemon(lines, keys=None, scopes="mcp:tools mcp:read"):
+    d = T.Daemon(keys=keys or {"workers": "2"})
+    d.auth_port = T.free_port()
+    tokens = os.path.join(d.dir, "tokens")
+    with open(tokens, "w") as f:
+        f.write("# written by test_auth.py\n\n" + "\n".join(lines) + "\n")
+    os.chmod(d.dir, 0o755)
+    os.chmod(tokens, 0o644)
+    d.extra = """
+session-responses json
+listen http 127.0.0.1 port %d auth corp
+auth corp {
+	resource-uri "%s"
+	authorization-server "https://login.example.com"
+	scopes-supported %s
+	static-tokens "%s"
+}
+""" % (d.auth_port, RESOURCE, scopes, tokens)
+    d.write_conf()
+    return d
+
+
+def get(port, path, headers=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    c.request("GET", path, headers=dict({"Host": "127.0.0.1:%d" % port},
+                                        **(headers or {})))
+    r = c.getresponse()
+    body = r.read().decode()
+    h = {k.lower(): v for k, v in r.getheaders()}
+    c.close()
+    return r.status, h, body
+
+
+def initialize(port, token=None):
+    h = {"Authorization": "Bearer " + token} if token else {}
+    return post(port, request("initialize", {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "test_auth", "version": "1"}}), headers=h)
+
+
+def test_challenge_and_metadata():
+    """No token: 401, a challenge with the metadata's URL and the scopes,
+    and the metadata at both well-known paths; a wrong token:
+    invalid_token; the listener without auth serves as before."""
+    tok, line = new_token("alice", "mcp:tools")
+    d = auth_daemon([line])
+    d.start()
+    p = d.auth_port
+    st, h, body = initialize(p)
+    check_eq(st, 401, "no token")
+    check_eq(h.get("www-authenticate"),
+             'Bearer resource_metadata="%s", scope="mcp:tools mcp:read"' %
+             META, "the challenge without a token")
+    check_eq(body[0]["error"]["code"], -32000, "401's JSON-RPC error")
+    for path in ("/.well-known/oauth-protected-resource/mcp",
+                 "/.well-known/oauth-protected-resource"):
+        st, h, text = get(p, path)
+        check_eq(st, 200, "GET %s" % path)
+        check_eq(h.get("content-type"), "application/json", "its type")
+        check_eq(json.loads(text), {
+            "resource": RESOURCE,
+            "authorization_servers": ["https://login.example.com"],
+            "scopes_supported": ["mcp:tools", "mcp:read"],
+            "bearer_methods_supported": ["header"],
+            "resource_name": "mcpd"}, "the RFC 9728 metadata")
+    for bad in ("mcpd_not-a-token", tok + "x", tok[:-1], "", " " + tok[1:]):
+        st, h, _ = initialize(p, bad)
+        check_eq(st, 401, "token %r" % bad)
+        want = 'Bearer resource_metadata="%s"' % META + \
+            (', error="invalid_token", error_description="The access '
+             'token is not valid"' if bad.strip() else
+             ', scope="mcp:tools mcp:read"')
+        check_eq(h.get("www-authenticate"), want, "challenge for %r" % bad)
+    # another scheme, a token in the query: not a bearer token
+    st, _, _ = post(p, request("tools/list"),
+                    headers={"Authorization": "Basic " + tok})
+    check_eq(st, 401, "Basic")
+    st, h, _ = initialize(p, tok)
+    check_eq(st, 200, "alice's token")
+    sid = h.get("mcp-session-id")
+    st, _, msgs = post(p, request("tools/list", rid=2), sid,
+                       headers={"Authorization": "Bearer " + tok})
+    check_eq(st, 200, "tools/list with the token")
+    st, _, _ = post(p, request("tools/list", rid=3), sid)
+    check_eq(st, 401, "the session without the token")
+    # the listener without auth: as before, and no metadata there
+    st, _, _ = initialize(d.http_port)
+    check_eq(st, 200, "the loopback listener without auth")
+    st, _, _ = get(d.http_port, "/.well-known/oauth-protected-resource")
+    check_eq(st, 404, "metadata on a listener without auth")
+    d.stop()
+
+
+def test_rate_per_principal():
+    """request-rate counts the principal of a verified token: alice past
+    her rate gets 429, bob is served; made-up tokens get 401 and take
+    nobody's budget."""
+    a, la = new_token("alice")
+    b, lb = new_token("bob")
+    d = auth_daemon([la, lb], keys={"workers": "1", "request-rate": "3"})
+    d.start()
+    p = d.auth_port
+    got = [initialize(p, a)[0] for _ in range(8)]
+    info("alice, request-rate 3: %r" % got)
+    check(got.count(429) >= 1 and got[0] == 200,
+          "alice past her rate: %r" % got)
+    check_eq(initialize(p, b)[0], 200, "bob, at once")
+    made_up = [initialize(p, "mcpd_%d" % i)[0] for i in range(5)]
+    check_eq(made_up, [401] * 5, "made-up tokens")
+    d.stop()
+
+
+def test_tokens_file_checked():
+    """mcpd -n reads static-tokens: a line that is wrong is file:line;
+    one token listed twice is said."""
+    tok, line = new_token("carol")
+    for lines, want in (
+            (["carol sha256:abc"], "tokens:3: carol: a hash"),
+            (["car/ol " + line.split()[1]], "invalid name"),
+            ([line, line.replace("carol", "dave")], "is the token of")):
+        d = auth_daemon(lines)
+        r = subprocess.run([T.MCPD, "-n", "-c", d.conf], capture_output=True,
+                           timeout=30)
+        err = r.stderr.decode()
+        check(r.returncode == 1 and "static-tokens" in err and want in err,
+              "mcpd -n on %r: %r" % (lines, err))
+
+
+def test_non_loopback_needs_auth():
+    """A listener on a non-loopback address without an auth line: mcpd
+    -n and a start refuse it, file:line, saying what to write."""
+    d = T.Daemon()
+    d.extra = "listen http 0.0.0.0 port %d\n" % T.free_port()
+    d.write_conf()
+    r = subprocess.run([T.MCPD, "-n", "-c", d.conf], capture_output=True,
+                       timeout=30)
+    err = r.stderr.decode()
+    check(r.returncode == 1 and "not a loopback address, so say how "
+          "requests are authenticated" in err and "auth none" in err,
+          "mcpd -n: %r" % err)
+    d.extra = "listen http 0.0.0.0 port %d auth none\n" % T.free_port()
+    d.write_conf()
+    r = subprocess.run([T.MCPD, "-n", "-c", d.conf], capture_output=True,
+                       timeout=30)
+    check_eq((r.returncode, r.stderr.decode()), (0, "configuration OK\n"),
+             "auth none said")
+
+
+def test_mcpctl_token():
+    """mcpctl token new: a new token each time, its hash's line, names
+    checked."""
+    t1, l1 = new_token("x", "a", "b")
+    t2, l2 = new_token("x")
+    check(t1 != t2 and len(t1) == len("mcpd_") + 43, "tokens %r %r" % (t1, t2))
+    import hashlib
+    check_eq(l1, "x sha256:%s a b" % hashlib.sha256(t1.encode()).hexdigest(),
+             "the line")
+    r = subprocess.run([T.MCPCTL, "token", "new", "a b"], capture_output=True)
+    check(r.returncode == 2 and b"invalid name" in r.stderr,
+          "a name with a space: %r" % r.stderr)
+
+
+if __name__ == "__main__":
+    T.main([test_challenge_and_metadata, test_rate_per_principal,
+            test_tokens_file_checked, test_non_loopback_needs_auth,
+            test_mcpctl_token])
