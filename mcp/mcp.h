@@ -281,6 +281,13 @@ struct mcp_route {
 	const char		*rt_version;	/* MCP-Protocol-Version, NULL */
 	const char		*rt_sid;	/* Mcp-Session-Id, NULL */
 	int			 rt_by_header;	/* sessions are named by rt_sid */
+	/*
+	 * Who asks, as the transport verified it (NULL: nobody).  A
+	 * session belongs to the principal of its initialize; asked for by
+	 * another, it is as unknown (404), so that an id does not say
+	 * whether it exists.
+	 */
+	const char		*rt_principal;
 	/* what mcp_route() says */
 	struct mcp_session	*rt_sess;	/* by header: the one named */
 	enum mcp_era		 rt_era;

@@ -13,6 +13,7 @@
 /* a sealed id (sealid.c): session ids, task ids */
 #define SEALID_RND_BYTES	MCP_SID_BYTES
 #define SEALID_LEN		MCP_SID_MAX_CHARS	/* characters, max */
+#define MCP_OWNER_BYTES		16	/* a session's principal, hashed */
 
 struct cat_tool {
 	char		*t_name;
@@ -173,6 +174,8 @@ struct mcp_session {
 	TAILQ_ENTRY(mcp_session) s_fresh_entry;	/* unused since initialize */
 	int			 s_fresh;
 	char			 s_id[MCP_SID_MAX_CHARS + 1];
+	/* a hash of the principal of its initialize; all 0: nobody's */
+	unsigned char		 s_owner[MCP_OWNER_BYTES];
 	char			 s_proto[16];
 	int			 s_initialized;
 	int			 s_cap_sampling;

@@ -20,6 +20,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+#include <string.h>
+
 #include "mcp_int.h"
 
 #define TASK_ID_MAX		128	/* bytes of a taskId we look at */
@@ -37,6 +40,26 @@ task_owner(struct mcp_server *srv, const struct mcp_msg *m)
 	    json_strcpy(&m->m_j, v, id, sizeof(id)) == -1)
 		return -1;
 	return mcp_task_owner(srv, id);
+}
+
+/* The hash that stands for a principal in a session ("": all 0). */
+static void
+owner_hash(const char *principal, unsigned char out[MCP_OWNER_BYTES])
+{
+	memset(out, 0, MCP_OWNER_BYTES);
+	if (principal != NULL && principal[0] != '\0')
+		crypto_generichash(out, MCP_OWNER_BYTES,
+		    (const unsigned char *)principal, strlen(principal), NULL,
+		    0);
+}
+
+static int
+session_owned_by(const struct mcp_session *s, const char *principal)
+{
+	unsigned char	h[MCP_OWNER_BYTES];
+
+	owner_hash(principal, h);
+	return sodium_memcmp(h, s->s_owner, sizeof(h)) == 0;
 }
 
 /* The session era's rules: the session the request names, if any. */
@@ -63,6 +86,10 @@ session_route(struct mcp_server *srv, const struct mcp_msg *m,
 			rt->rt_owner = owner;
 			return MCP_ROUTE_PEER;
 		}
+		return MCP_ROUTE_NO_SESSION;
+	}
+	if (!session_owned_by(rt->rt_sess, rt->rt_principal)) {
+		rt->rt_sess = NULL;
 		return MCP_ROUTE_NO_SESSION;
 	}
 	return init ? MCP_ROUTE_INITIALIZED : MCP_ROUTE_SERVE;
@@ -142,6 +169,9 @@ mcp_serve(struct mcp_server *srv, const struct mcp_route *rt,
     struct mcp_session **sessp, struct mcp_msg *m, struct mcp_stream *st,
     const struct mcp_headers *h)
 {
+	enum mcp_disp		 d;
+	struct mcp_session	*before = *sessp;
+
 	if (rt->rt_verdict != MCP_ROUTE_SERVE) {
 		st->s_status = mcp_route_error(srv, m, rt);
 		mcp_send(st, &srv->sv_out, 1);
@@ -153,5 +183,9 @@ mcp_serve(struct mcp_server *srv, const struct mcp_route *rt,
 	if (m->m_kind == MCP_NOTIFICATION &&
 	    strcmp(m->m_method, "notifications/cancelled") == 0)
 		(void)mcp_dispatch_stateless(srv, m, st, NULL);
-	return mcp_dispatch(srv, sessp, m, st);
+	d = mcp_dispatch(srv, sessp, m, st);
+	/* an initialize opened it: it is its principal's */
+	if (*sessp != NULL && *sessp != before)
+		owner_hash(rt->rt_principal, (*sessp)->s_owner);
+	return d;
 }

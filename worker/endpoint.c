@@ -272,6 +272,7 @@ route_of(struct conn *c, const struct mcp_msg *m, struct mcp_route *rt)
 	rt->rt_version = h->rh_proto[0] != '\0' ? h->rh_proto : NULL;
 	rt->rt_sid = h->rh_sid[0] != '\0' ? h->rh_sid : NULL;
 	rt->rt_by_header = 1;
+	rt->rt_principal = c->c_req->r_principal;
 	(void)mcp_route(worker->w_mcp, m, rt);
 }
 

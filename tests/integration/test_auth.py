@@ -145,6 +145,32 @@ def test_rate_per_principal():
     d.stop()
 
 
+def test_session_owner():
+    """A session is its initialize's principal's: bob naming alice's
+    session gets 404, as for an id that does not exist, on every worker
+    (a hand-over carries the token); alice keeps using it."""
+    a, la = new_token("alice")
+    b, lb = new_token("bob")
+    d = auth_daemon([la, lb], keys={"workers": "3"})
+    d.start()
+    p = d.auth_port
+    ha = {"Authorization": "Bearer " + a}
+    hb = {"Authorization": "Bearer " + b}
+    for i in range(6):
+        st, h, _ = initialize(p, a)
+        check_eq(st, 200, "alice's initialize")
+        sid = h["mcp-session-id"]
+        st, _, _ = post(p, request("tools/list", rid=2), sid, headers=hb)
+        check_eq(st, 404, "bob with alice's session")
+        st, _, _ = post(p, request("tools/list", rid=3), sid, headers=ha)
+        check_eq(st, 200, "alice with her session")
+    # unknown to bob as an unknown id is: the same answer
+    st, _, body = post(p, request("tools/list", rid=4), "x" + sid[1:],
+                       headers=hb)
+    check_eq(st, 404, "an id that does not exist")
+    d.stop()
+
+
 def test_tokens_file_checked():
     """mcpd -n reads static-tokens: a line that is wrong is file:line;
     one token listed twice is said."""
@@ -197,5 +223,5 @@ def test_mcpctl_token():
 
 if __name__ == "__main__":
     T.main([test_challenge_and_metadata, test_rate_per_principal,
-            test_tokens_file_checked, test_non_loopback_needs_auth,
+            test_session_owner, test_tokens_file_checked, test_non_loopback_needs_auth,
             test_mcpctl_token])
