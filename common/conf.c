@@ -274,6 +274,9 @@ conf_auth_free(struct conf_auth *a)
 	for (i = 0; i < a->a_nscopes; i++)
 		free(a->a_scopes[i]);
 	free(a->a_static_tokens);
+	free(a->a_jwt_issuer);
+	free(a->a_jwks_file);
+	free(a->a_audience);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -507,6 +510,13 @@ print_auth(FILE *fp, const struct conf_auth *a)
 	}
 	if (a->a_static_tokens != NULL)
 		print_text(fp, "static-tokens", a->a_static_tokens);
+	if (a->a_jwt_issuer != NULL)
+		print_text(fp, "jwt-issuer", a->a_jwt_issuer);
+	if (a->a_jwks_file != NULL)
+		print_text(fp, "jwks-file", a->a_jwks_file);
+	if (a->a_audience != NULL)
+		print_text(fp, "audience", a->a_audience);
+	print_duration(fp, "\tclock-skew", a->a_skew_ms);
 	fprintf(fp, "}\n");
 }
 

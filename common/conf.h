@@ -129,6 +129,8 @@ struct conf_listener {
 #define CONF_AUTH_SERVERS_MAX	8	/* authorization-server lines */
 #define CONF_AUTH_SCOPES_MAX	32	/* scopes-supported values */
 #define CONF_AUTH_URI_MAX_BYTES	512	/* a resource or server URI */
+#define DEF_AUTH_SKEW_MS	60000	/* clock-skew */
+#define AUTH_SKEW_MAX_MS	600000	/* clock-skew at most */
 struct conf_auth {
 	char		*a_name;
 	char		*a_resource;	/* canonical resource URI (RFC 8707) */
@@ -137,6 +139,11 @@ struct conf_auth {
 	char		*a_scopes[CONF_AUTH_SCOPES_MAX];
 	uint32_t	 a_nscopes;
 	char		*a_static_tokens;	/* a file of token hashes */
+	/* JSON Web Tokens (RFC 9068) signed by an issuer's keys */
+	char		*a_jwt_issuer;		/* iss, exactly */
+	char		*a_jwks_file;		/* its public keys (RFC 7517) */
+	char		*a_audience;		/* NULL: a_resource */
+	uint32_t	 a_skew_ms;		/* exp, nbf, iat leeway */
 	int		 a_line;
 };
 

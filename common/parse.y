@@ -185,6 +185,10 @@ enum cat_key {
 	CK_AUTH_SERVER,
 	CK_SCOPES,
 	CK_STATIC_TOKENS,
+	CK_JWT_ISSUER,
+	CK_JWKS_FILE,
+	CK_AUDIENCE,
+	CK_CLOCK_SKEW,
 	CK_MAX
 };
 
@@ -244,6 +248,7 @@ static struct {
 	struct conf_auth	 auth;
 	struct file		*auth_file[CONF_AUTHS_MAX];
 	int			 auth_tokens_line[CONF_AUTHS_MAX + 1];
+	int			 auth_jwks_line[CONF_AUTHS_MAX + 1];
 	uint32_t		 auths_cap;
 	struct where		 env_at[CONF_ENV_MAX];
 	struct where		 arg_at[CONF_PROMPT_ARGS_MAX];
@@ -383,6 +388,7 @@ static const char *const key_names[K_MAX] = {
 %token	THROTTLEMIN THROTTLEMAX THROTTLERESET READYTIMEOUT DRAINTIMEOUT
 %token	WATCHDOGTIMEOUT SESSIONSTARTTIMEOUT DOTFILES MAXMEMORY MAXPROCESSES
 %token	AUTH RESOURCEURI AUTHSERVER SCOPESSUPPORTED STATICTOKENS
+%token	JWTISSUER JWKSFILE AUDIENCE CLOCKSKEW
 %token	AUTOSHUTDOWN LISTEN PORT WORKER AGENT RUNNER RESTART SHUTDOWNTIMEOUT
 %token	SIGNIFICANT PLUGIN MCPPATH SESSIONTIMEOUT MAXBODYSIZE MAXHEADERSIZE
 %token	HEADERTIMEOUT BODYTIMEOUT IDLETIMEOUT SSEKEEPALIVE ALLOWHOST
@@ -799,6 +805,10 @@ item		: RESTART STRING		{
 		| AUTHSERVER words		{ cat_item(CK_AUTH_SERVER); }
 		| SCOPESSUPPORTED words		{ cat_item(CK_SCOPES); }
 		| STATICTOKENS words		{ cat_item(CK_STATIC_TOKENS); }
+		| JWTISSUER words		{ cat_item(CK_JWT_ISSUER); }
+		| JWKSFILE words		{ cat_item(CK_JWKS_FILE); }
+		| AUDIENCE words		{ cat_item(CK_AUDIENCE); }
+		| CLOCKSKEW words		{ cat_item(CK_CLOCK_SKEW); }
 		| USER words			{ user_item(0); }
 		| GROUP words			{ user_item(1); }
 		;
@@ -834,12 +844,14 @@ static const struct keywords keywords[] = {
 	{ "allow-host",		ALLOWHOST },
 	{ "allow-origin",	ALLOWORIGIN },
 	{ "argument",		ARGUMENT },
+	{ "audience",		AUDIENCE },
 	{ "auth",		AUTH },
 	{ "authorization-server", AUTHSERVER },
 	{ "auto-shutdown",	AUTOSHUTDOWN },
 	{ "body-timeout",	BODYTIMEOUT },
 	{ "cache-scope",	CACHESCOPE },
 	{ "cache-ttl",		CACHETTL },
+	{ "clock-skew",		CLOCKSKEW },
 	{ "command",		COMMAND },
 	{ "concurrency",	CONCURRENCY },
 	{ "connections-soft-limit", CONNECTIONSSOFT },
@@ -855,6 +867,8 @@ static const struct keywords keywords[] = {
 	{ "include",		INCLUDE },
 	{ "initialize-rate",	INITIALIZERATE },
 	{ "input-schema",	INPUTSCHEMA },
+	{ "jwks-file",		JWKSFILE },
+	{ "jwt-issuer",		JWTISSUER },
 	{ "list-cache-ttl",	LISTCACHETTL },
 	{ "listen",		LISTEN },
 	{ "log-file",		LOGFILE },
@@ -1795,7 +1809,11 @@ static const struct {
 	[CK_AUTH_SERVER] = { "authorization-server", IN_AUTH, "auth", 0, 0 },
 	[CK_SCOPES] = { "scopes-supported", IN_AUTH, "auth",
 	    CONF_AUTH_SCOPES_MAX, 0 },
-	[CK_STATIC_TOKENS] = { "static-tokens", IN_AUTH, "auth", 1, 0 }
+	[CK_STATIC_TOKENS] = { "static-tokens", IN_AUTH, "auth", 1, 0 },
+	[CK_JWT_ISSUER] = { "jwt-issuer", IN_AUTH, "auth", 1, 0 },
+	[CK_JWKS_FILE] = { "jwks-file", IN_AUTH, "auth", 1, 0 },
+	[CK_AUDIENCE] = { "audience", IN_AUTH, "auth", 1, 0 },
+	[CK_CLOCK_SKEW] = { "clock-skew", IN_AUTH, "auth", 1, 0 }
 };
 #undef IN_TOOL
 #undef IN_RESOURCE
@@ -2439,6 +2457,33 @@ cat_item(enum cat_key k)
 		}
 		break;
 	}
+	case CK_JWT_ISSUER:
+		if (!auth_uri(key, s, 0) ||
+		    !set_text(&ps.auth.a_jwt_issuer, s))
+			return;
+		break;
+	case CK_AUDIENCE:
+		if (!auth_uri(key, s, 1) || !set_text(&ps.auth.a_audience, s))
+			return;
+		break;
+	case CK_CLOCK_SKEW:
+		if (!get_duration(key, s, &ps.auth.a_skew_ms))
+			return;
+		if (ps.auth.a_skew_ms > AUTH_SKEW_MAX_MS) {
+			stmt_error("%s: at most 10m", key);
+			return;
+		}
+		break;
+	case CK_JWKS_FILE:
+		if (s[0] != '/') {
+			stmt_error("%s: \"%s\" is not an absolute path", key,
+			    s);
+			return;
+		}
+		if (!set_text(&ps.auth.a_jwks_file, s))
+			return;
+		ps.auth_jwks_line[ps.conf->c_nauths] = ps.stmt_line;
+		break;
 	case CK_STATIC_TOKENS:
 		if (s[0] != '/') {
 			stmt_error("%s: \"%s\" is not an absolute path", key,
@@ -2584,6 +2629,7 @@ cat_open(enum cat_kind kind, const char *name)
 		break;
 	case CAT_AUTH:
 		ps.auth.a_line = ps.stmt_line;
+		ps.auth.a_skew_ms = DEF_AUTH_SKEW_MS;
 		dst = &ps.auth.a_name;
 		n = c->c_nauths;
 		max = CONF_AUTHS_MAX;
@@ -2799,9 +2845,20 @@ cat_close(void)
 		if (ps.cseen[CK_RESOURCE_URI].w_file == NULL)
 			conf_error(f, line, "%s: resource-uri is required (the "
 			    "URI clients use for this server)", label);
-		if (ps.auth.a_static_tokens == NULL)
+		if (ps.auth.a_static_tokens == NULL &&
+		    ps.auth.a_jwks_file == NULL)
 			conf_error(f, line, "%s: no way to check a token "
-			    "(static-tokens)", label);
+			    "(static-tokens, or jwt-issuer and jwks-file)",
+			    label);
+		if ((ps.auth.a_jwks_file == NULL) !=
+		    (ps.auth.a_jwt_issuer == NULL))
+			conf_error(f, line, "%s: jwt-issuer and jwks-file go "
+			    "together (the issuer's tokens, its keys)", label);
+		if (ps.auth.a_audience != NULL &&
+		    ps.auth.a_jwt_issuer == NULL)
+			conf_error(ps.cseen[CK_AUDIENCE].w_file,
+			    ps.cseen[CK_AUDIENCE].w_line, "%s: audience: only "
+			    "with jwt-issuer", label);
 		if ((arr = grow(c->c_auths, c->c_nauths, &ps.auths_cap,
 		    sizeof(*c->c_auths))) == NULL)
 			goto nomem;

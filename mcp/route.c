@@ -42,9 +42,8 @@ task_owner(struct mcp_server *srv, const struct mcp_msg *m)
 	return mcp_task_owner(srv, id);
 }
 
-/* The hash that stands for a principal in a session ("": all 0). */
-static void
-owner_hash(const char *principal, unsigned char out[MCP_OWNER_BYTES])
+void
+mcp_owner_hash(const char *principal, unsigned char out[MCP_OWNER_BYTES])
 {
 	memset(out, 0, MCP_OWNER_BYTES);
 	if (principal != NULL && principal[0] != '\0')
@@ -53,13 +52,14 @@ owner_hash(const char *principal, unsigned char out[MCP_OWNER_BYTES])
 		    0);
 }
 
-static int
-session_owned_by(const struct mcp_session *s, const char *principal)
+int
+mcp_owned_by(const unsigned char owner[MCP_OWNER_BYTES],
+    const char *principal)
 {
 	unsigned char	h[MCP_OWNER_BYTES];
 
-	owner_hash(principal, h);
-	return sodium_memcmp(h, s->s_owner, sizeof(h)) == 0;
+	mcp_owner_hash(principal, h);
+	return sodium_memcmp(h, owner, sizeof(h)) == 0;
 }
 
 /* The session era's rules: the session the request names, if any. */
@@ -88,7 +88,7 @@ session_route(struct mcp_server *srv, const struct mcp_msg *m,
 		}
 		return MCP_ROUTE_NO_SESSION;
 	}
-	if (!session_owned_by(rt->rt_sess, rt->rt_principal)) {
+	if (!mcp_owned_by(rt->rt_sess->s_owner, rt->rt_principal)) {
 		rt->rt_sess = NULL;
 		return MCP_ROUTE_NO_SESSION;
 	}
@@ -177,8 +177,13 @@ mcp_serve(struct mcp_server *srv, const struct mcp_route *rt,
 		mcp_send(st, &srv->sv_out, 1);
 		return MCP_DONE;
 	}
-	if (rt->rt_era == MCP_ERA_STATELESS)
-		return mcp_dispatch_stateless(srv, m, st, h);
+	if (rt->rt_era == MCP_ERA_STATELESS) {
+		/* what the dispatch makes (a task) is the principal's */
+		srv->sv_principal = rt->rt_principal;
+		d = mcp_dispatch_stateless(srv, m, st, h);
+		srv->sv_principal = NULL;
+		return d;
+	}
 	/* a cancel names a request of this stream, of either era (stdio) */
 	if (m->m_kind == MCP_NOTIFICATION &&
 	    strcmp(m->m_method, "notifications/cancelled") == 0)
@@ -186,6 +191,6 @@ mcp_serve(struct mcp_server *srv, const struct mcp_route *rt,
 	d = mcp_dispatch(srv, sessp, m, st);
 	/* an initialize opened it: it is its principal's */
 	if (*sessp != NULL && *sessp != before)
-		owner_hash(rt->rt_principal, (*sessp)->s_owner);
+		mcp_owner_hash(rt->rt_principal, (*sessp)->s_owner);
 	return d;
 }

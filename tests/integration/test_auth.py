@@ -171,6 +171,51 @@ def test_session_owner():
     d.stop()
 
 
+def test_task_owner():
+    """A task (2026-07-28) is its call's principal's: bob's tasks/get and
+    tasks/cancel of alice's task are "not found", as for a forged id, on
+    every worker; alice's work."""
+    import test_stateless as S
+    a, la = new_token("alice")
+    b, lb = new_token("bob")
+    d = auth_daemon([la, lb], keys={"workers": "3"})
+    d.extra += """
+tool "later" {
+	description "answers after a while, as a task if the client takes one"
+	command "/bin/sh" "-c" "sleep 3; echo done-later"
+	task optional
+}
+"""
+    d.write_conf()
+    d.start()
+    p = d.auth_port
+    ha = {"Authorization": "Bearer " + a}
+    hb = {"Authorization": "Bearer " + b}
+    st, _, msgs = S.post(p, S.body("tools/call", {"name": "later"}),
+                         headers=ha)
+    check_eq(st, 200, "alice's call")
+    r = msgs[0]["result"]
+    check_eq(r["resultType"], "task", "a task")
+    tid = r["taskId"]
+    for i in range(6):
+        st, _, msgs = S.post(p, S.body("tasks/get", {"taskId": tid}),
+                             headers=hb)
+        check_eq(msgs[0].get("error", {}).get("message"),
+                 "Failed to retrieve task: Task not found",
+                 "bob's tasks/get of alice's task")
+        st, _, msgs = S.post(p, S.body("tasks/get", {"taskId": tid}),
+                             headers=ha)
+        check_eq(msgs[0]["result"]["taskId"], tid, "alice's tasks/get")
+    st, _, msgs = S.post(p, S.body("tasks/cancel", {"taskId": tid}),
+                         headers=hb)
+    check("error" in msgs[0], "bob's tasks/cancel: %r" % msgs)
+    st, _, msgs = S.post(p, S.body("tasks/get", {"taskId": tid}),
+                         headers=ha)
+    check_eq(msgs[0]["result"]["status"], "working",
+             "alice's task after bob's cancel")
+    d.stop()
+
+
 def test_tokens_file_checked():
     """mcpd -n reads static-tokens: a line that is wrong is file:line;
     one token listed twice is said."""
@@ -223,5 +268,5 @@ def test_mcpctl_token():
 
 if __name__ == "__main__":
     T.main([test_challenge_and_metadata, test_rate_per_principal,
-            test_session_owner, test_tokens_file_checked, test_non_loopback_needs_auth,
+            test_session_owner, test_task_owner, test_tokens_file_checked, test_non_loopback_needs_auth,
             test_mcpctl_token])
