@@ -37,7 +37,9 @@
 #include "json.h"
 #include "mcpd.h"
 #include "priv.h"
+#include "jwt.h"
 #include "tokens.h"
+#include "util.h"
 
 #define LEX_TOKEN_MAX		4096	/* bytes in one word or string */
 #define LEX_UNGET_MAX		4	/* the lexer peeks one character */
@@ -3115,6 +3117,31 @@ check_paths(void)
 			conf_error(ps.auth_file[i], ps.auth_tokens_line[i],
 			    "auth %s: static-tokens: %s", a->a_name, terr);
 		tokens_free(&ts);
+	}
+	for (i = 0; i < ps.conf->c_nauths; i++) {
+		const struct conf_auth	*a = &ps.conf->c_auths[i];
+		struct jwks		*ks;
+		char			 jerr[CONF_PATH_MAX_BYTES + 256], *buf;
+		size_t			 len;
+
+		if (a->a_jwks_file == NULL)
+			continue;
+		if (file_read(a->a_jwks_file, JWKS_MAX_BYTES, &buf, &len, jerr,
+		    sizeof(jerr)) == -1) {
+			conf_error(ps.auth_file[i], ps.auth_jwks_line[i],
+			    "auth %s: jwks-file: %s", a->a_name, jerr);
+			continue;
+		}
+		if ((ks = jwks_parse(buf, len, jerr, sizeof(jerr))) == NULL)
+			conf_error(ps.auth_file[i], ps.auth_jwks_line[i],
+			    "auth %s: jwks-file: %s: %s", a->a_name,
+			    a->a_jwks_file, jerr);
+		else if (jwks_count(ks) == 0)
+			conf_error(ps.auth_file[i], ps.auth_jwks_line[i],
+			    "auth %s: jwks-file: %s: no key to verify a "
+			    "signature with", a->a_name, a->a_jwks_file);
+		jwks_free(&ks);
+		free(buf);
 	}
 	for (i = 0; i < ps.conf->c_nresources; i++) {
 		r = &ps.conf->c_resources[i];

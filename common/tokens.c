@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "tokens.h"
+#include "util.h"
 
 static int
 name_char(int c)
@@ -171,33 +172,13 @@ tokens_parse(const char *text, size_t len, struct tokens *out, char *err,
 int
 tokens_load(const char *path, struct tokens *out, char *err, size_t errlen)
 {
-	struct stat	 st;
 	char		*buf, why[256];
-	ssize_t		 r;
-	size_t		 got = 0;
-	int		 fd;
+	size_t		 got;
 
 	memset(out, 0, sizeof(*out));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (file_read(path, TOKENS_FILE_MAX_BYTES, &buf, &got, err,
+	    errlen) == -1)
 		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > TOKENS_FILE_MAX_BYTES) {
-		snprintf(err, errlen, "%s: %s", path, S_ISREG(st.st_mode) ?
-		    "larger than 4M" : "not a regular file");
-		close(fd);
-		return -1;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		close(fd);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	while (got < (size_t)st.st_size &&
-	    (r = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
-		got += (size_t)r;
-	close(fd);
 	if (tokens_parse(buf, got, out, why, sizeof(why)) == -1) {
 		snprintf(err, errlen, "%s:%s", path, why);
 		free(buf);

@@ -9,6 +9,14 @@
  * static tokens (common/tokens.c: a hash and a binary search); the
  * principal it stands for is what the request's rate is counted on.
  *
+ * A token with two dots is a JSON Web Token when the block has an issuer
+ * and its keys (common/jwt.c: the signature, iss, aud, exp...); one
+ * verified once is kept in a small cache, by a hash of the token, until
+ * it expires, so that a client that sends the same token on every request
+ * costs a hash and a compare, not a signature check.  An entry is
+ * overwritten by the next token of the same slot: the cache is bounded
+ * (AUTH_CACHE_ENTRIES a worker) and never grows.
+ *
  * Everything here is made once, when the configuration is loaded: the
  * metadata document, its path, and the two challenges.
  */
@@ -18,6 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+
+#include <sodium.h>
 
 #include "auth.h"
 #include "conf.h"
@@ -25,9 +36,13 @@
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
+#include "jwt.h"
 #include "tokens.h"
+#include "util.h"
 
 #define AUTH_HEADER_MAX_BYTES	2048	/* a WWW-Authenticate line */
+#define AUTH_CACHE_ENTRIES	1024	/* verified JWTs kept, a worker */
+#define AUTH_CACHE_KEY_BYTES	16	/* a token's hash */
 
 struct wauth {
 	const struct conf_auth	*wa_conf;
@@ -36,7 +51,20 @@ struct wauth {
 	char			 wa_meta_path[CONF_AUTH_URI_MAX_BYTES + 64];
 	char			 wa_challenge[AUTH_HEADER_MAX_BYTES];
 	char			 wa_invalid[AUTH_HEADER_MAX_BYTES];
+	char			 wa_expired[AUTH_HEADER_MAX_BYTES];
+	struct jwks		*wa_jwks;	/* NULL: no JWTs */
+	struct jwt_policy	 wa_policy;
 };
+
+/* A verified JWT: whose it is, until when. */
+struct cached {
+	unsigned char	ce_key[AUTH_CACHE_KEY_BYTES];
+	int64_t		ce_exp;		/* 0: empty */
+	int		ce_auth;
+	char		ce_principal[PRINCIPAL_MAX_BYTES];
+};
+
+static struct cached	*cache;
 
 static struct wauth	auths[CONF_AUTHS_MAX];
 static uint32_t		nauths;
@@ -51,6 +79,30 @@ uri_path(const char *uri, size_t *originlen)
 	p = strchr(host, '/');
 	*originlen = p != NULL ? (size_t)(p - uri) : strlen(uri);
 	return p != NULL ? p : "";
+}
+
+/* The issuer's keys; none when they do not load: every JWT is 401. */
+static void
+jwks_load(struct wauth *wa, const struct conf_auth *a)
+{
+	char	*buf, err[CONF_PATH_MAX_BYTES + 256];
+	size_t	 len;
+
+	jwt_policy_init(&wa->wa_policy);
+	wa->wa_policy.p_issuer = a->a_jwt_issuer;
+	wa->wa_policy.p_audience = a->a_audience != NULL ? a->a_audience :
+	    a->a_resource;
+	wa->wa_policy.p_skew_secs = (int)(a->a_skew_ms / 1000);
+	if (file_read(a->a_jwks_file, JWKS_MAX_BYTES, &buf, &len, err,
+	    sizeof(err)) == -1) {
+		log_warnx("auth %s: jwks-file: %s: every JSON Web Token is "
+		    "refused", a->a_name, err);
+		return;
+	}
+	if ((wa->wa_jwks = jwks_parse(buf, len, err, sizeof(err))) == NULL)
+		log_warnx("auth %s: jwks-file: %s: %s: every JSON Web Token "
+		    "is refused", a->a_name, a->a_jwks_file, err);
+	free(buf);
 }
 
 static void
@@ -120,6 +172,12 @@ make(struct wauth *wa, const struct conf_auth *a)
 	    "WWW-Authenticate: Bearer resource_metadata=\"%s\", "
 	    "error=\"invalid_token\", error_description=\"The access token "
 	    "is not valid\"\r\n", url);
+	snprintf(wa->wa_expired, sizeof(wa->wa_expired),
+	    "WWW-Authenticate: Bearer resource_metadata=\"%s\", "
+	    "error=\"invalid_token\", error_description=\"The access token "
+	    "expired\"\r\n", url);
+	if (a->a_jwks_file != NULL)
+		jwks_load(wa, a);
 
 	/*
 	 * Read as mcpd's user; the supervisor's parse found it readable
@@ -140,11 +198,18 @@ auth_load(const struct conf *c)
 	for (i = 0; i < nauths; i++) {
 		tokens_free(&auths[i].wa_tokens);
 		jw_free(&auths[i].wa_meta);
+		jwks_free(&auths[i].wa_jwks);
 	}
+	free(cache);
+	cache = NULL;
 	memset(auths, 0, sizeof(auths));
 	nauths = 0;
-	for (i = 0; i < c->c_nauths && i < CONF_AUTHS_MAX; i++)
-		make(&auths[nauths++], &c->c_auths[i]);
+	for (i = 0; i < c->c_nauths && i < CONF_AUTHS_MAX; i++) {
+		make(&auths[nauths], &c->c_auths[i]);
+		if (auths[nauths++].wa_jwks != NULL && cache == NULL &&
+		    (cache = calloc(AUTH_CACHE_ENTRIES, sizeof(*cache))) == NULL)
+			fatal("auth: the token cache");
+	}
 }
 
 int
@@ -192,6 +257,74 @@ unauthorized(struct conn *c, const char *challenge, const char *message)
 	return -1;
 }
 
+/* A compact JWS: three parts. */
+static int
+is_jwt(const char *tok)
+{
+	const char *d1 = strchr(tok, '.');
+
+	return d1 != NULL && strchr(d1 + 1, '.') != NULL;
+}
+
+/*
+ * A JSON Web Token: from the cache while it is valid, else verified (and
+ * cached).  The principal is the issuer and the subject (or the client,
+ * for a token of a client acting for itself).
+ */
+static int
+jwt_check(struct conn *c, const struct wauth *wa, const char *tok)
+{
+	struct hreq		*r = c->c_req;
+	struct jwt_claims	 cl;
+	struct cached		*ce;
+	unsigned char		 key[AUTH_CACHE_KEY_BYTES];
+	char			 why[256];
+	size_t			 len = strlen(tok);
+	time_t			 now = time(NULL);
+	uint32_t		 slot;
+	int			 e;
+
+	crypto_generichash(key, sizeof(key), (const unsigned char *)tok, len,
+	    NULL, 0);
+	memcpy(&slot, key, sizeof(slot));
+	ce = &cache[slot % AUTH_CACHE_ENTRIES];
+	if (ce->ce_exp != 0 && ce->ce_auth == c->c_auth &&
+	    sodium_memcmp(ce->ce_key, key, sizeof(key)) == 0) {
+		if (now < ce->ce_exp + wa->wa_policy.p_skew_secs) {
+			memcpy(r->r_principal, ce->ce_principal,
+			    sizeof(r->r_principal));
+			return 0;
+		}
+		ce->ce_exp = 0;		/* it expired: said below */
+	}
+	if (wa->wa_jwks == NULL)
+		return unauthorized(c, wa->wa_invalid, "Unauthorized: the "
+		    "access token is not valid");
+	if ((e = jwt_verify(wa->wa_jwks, tok, len, &wa->wa_policy, now, &cl,
+	    why, sizeof(why))) != JWT_OK) {
+		log_debug("fd %d: auth %s: a JSON Web Token refused: %s",
+		    c->c_fd, wa->wa_conf->a_name, why);
+		return unauthorized(c, e == JWT_E_EXPIRED ? wa->wa_expired :
+		    wa->wa_invalid, e == JWT_E_EXPIRED ? "Unauthorized: the "
+		    "access token expired" : "Unauthorized: the access token "
+		    "is not valid");
+	}
+	if (cl.c_sub[0] != '\0')
+		snprintf(r->r_principal, sizeof(r->r_principal), "jwt:%s#%s",
+		    cl.c_iss, cl.c_sub);
+	else if (cl.c_client_id[0] != '\0')
+		snprintf(r->r_principal, sizeof(r->r_principal),
+		    "jwt:%s#client:%s", cl.c_iss, cl.c_client_id);
+	else
+		return unauthorized(c, wa->wa_invalid, "Unauthorized: the "
+		    "access token names no subject");
+	memcpy(ce->ce_key, key, sizeof(key));
+	ce->ce_exp = cl.c_exp;
+	ce->ce_auth = c->c_auth;
+	memcpy(ce->ce_principal, r->r_principal, sizeof(ce->ce_principal));
+	return 0;
+}
+
 int
 auth_check(struct conn *c)
 {
@@ -212,8 +345,12 @@ auth_check(struct conn *c)
 		    "bearer token is required");
 	for (tok = a + 7; *tok == ' '; tok++)
 		;
-	if (*tok == '\0' ||
-	    (t = tokens_find(&wa->wa_tokens, tok, strlen(tok))) == NULL)
+	if (*tok == '\0')
+		return unauthorized(c, wa->wa_invalid, "Unauthorized: the "
+		    "access token is not valid");
+	if (wa->wa_conf->a_jwks_file != NULL && is_jwt(tok))
+		return jwt_check(c, wa, tok);
+	if ((t = tokens_find(&wa->wa_tokens, tok, strlen(tok))) == NULL)
 		return unauthorized(c, wa->wa_invalid, "Unauthorized: the "
 		    "access token is not valid");
 	snprintf(r->r_principal, sizeof(r->r_principal), "static:%s",

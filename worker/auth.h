@@ -7,7 +7,8 @@
 
 #include <stddef.h>
 
-#define PRINCIPAL_MAX_BYTES	256	/* "static:NAME", with NUL */
+/* "static:NAME", or "jwt:ISS#SUB" (512 + 256), with NUL */
+#define PRINCIPAL_MAX_BYTES	800
 #define AUTH_META_PREFIX	"/.well-known/oauth-protected-resource"
 
 struct conf;

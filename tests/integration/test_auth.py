@@ -8,11 +8,15 @@ request-rate counts.  A listener on a non-loopback address without an
 auth line does not start.  mcpctl token new prints a token and the line
 of its hash."""
 
+import base64
+import hashlib
+import hmac
 import http.client
 import json
 import os
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcpdtest as T  # noqa: E402
@@ -216,6 +220,191 @@ tool "later" {
     d.stop()
 
 
+def b64u(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def int_b64u(n):
+    return b64u(n.to_bytes((n.bit_length() + 7) // 8, "big"))
+
+
+class Keys(object):
+    """An issuer's keys, made now: RSA 2048, P-256, Ed25519."""
+
+    def __init__(self):
+        from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        self.rsa = rsa.generate_private_key(public_exponent=65537,
+                                            key_size=2048)
+        self.ec = ec.generate_private_key(ec.SECP256R1())
+        self.ed = ed25519.Ed25519PrivateKey.generate()
+
+    def jwks(self):
+        from cryptography.hazmat.primitives import serialization as ser
+        rn = self.rsa.public_key().public_numbers()
+        en = self.ec.public_key().public_numbers()
+        ed = self.ed.public_key().public_bytes(ser.Encoding.Raw,
+                                               ser.PublicFormat.Raw)
+        return {"keys": [
+            {"kty": "RSA", "kid": "r1", "use": "sig", "alg": "RS256",
+             "n": int_b64u(rn.n), "e": int_b64u(rn.e)},
+            {"kty": "EC", "kid": "e1", "crv": "P-256",
+             "x": b64u(en.x.to_bytes(32, "big")),
+             "y": b64u(en.y.to_bytes(32, "big"))},
+            {"kty": "OKP", "kid": "d1", "crv": "Ed25519", "x": b64u(ed)}]}
+
+    def sign(self, alg, kid, claims, header=None):
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives import serialization as ser
+        from cryptography.hazmat.primitives.asymmetric import ec, padding
+        from cryptography.hazmat.primitives.asymmetric.utils import \
+            decode_dss_signature
+        h = {"alg": alg, "typ": "at+jwt"}
+        if kid:
+            h["kid"] = kid
+        h.update(header or {})
+        si = (b64u(json.dumps(h).encode()) + "." +
+              b64u(json.dumps(claims).encode())).encode()
+        if alg == "RS256":
+            sig = self.rsa.sign(si, padding.PKCS1v15(), hashes.SHA256())
+        elif alg == "ES256":
+            r, s_ = decode_dss_signature(self.ec.sign(
+                si, ec.ECDSA(hashes.SHA256())))
+            sig = r.to_bytes(32, "big") + s_.to_bytes(32, "big")
+        elif alg == "EdDSA":
+            sig = self.ed.sign(si)
+        elif alg == "HS256":
+            # the confusion attack: the RSA public key as an HMAC secret
+            pem = self.rsa.public_key().public_bytes(
+                ser.Encoding.PEM, ser.PublicFormat.SubjectPublicKeyInfo)
+            sig = hmac.new(pem, si, hashlib.sha256).digest()
+        else:
+            sig = b""
+        return si.decode() + "." + b64u(sig)
+
+
+ISSUER = "https://login.example.com"
+
+
+def jwt_daemon(keys, extra_keys=None):
+    d = T.Daemon(keys=extra_keys or {"workers": "2"})
+    d.auth_port = T.free_port()
+    jwks = os.path.join(d.dir, "jwks.json")
+    with open(jwks, "w") as f:
+        json.dump(keys.jwks(), f)
+    os.chmod(d.dir, 0o755)
+    os.chmod(jwks, 0o644)
+    d.extra = """
+session-responses json
+listen http 127.0.0.1 port %d auth idp
+auth idp {
+	resource-uri "%s"
+	authorization-server "%s"
+	jwt-issuer "%s"
+	jwks-file "%s"
+	clock-skew 30s
+}
+""" % (d.auth_port, RESOURCE, ISSUER, ISSUER, jwks)
+    d.write_conf()
+    return d
+
+
+def claims(sub="alice", **kw):
+    now = int(time.time())
+    c = {"iss": ISSUER, "sub": sub, "aud": RESOURCE, "iat": now,
+         "exp": now + 300, "scope": "mcp:tools", "client_id": "c1"}
+    c.update(kw)
+    return {k: v for k, v in c.items() if v is not None}
+
+
+def test_jwt():
+    """JSON Web Tokens of the issuer, signed with RS256, ES256 and EdDSA,
+    are taken; expired, not yet valid, another audience or issuer, alg
+    none, HS256 with the public key as its secret, an unknown kid, a
+    flipped signature are 401; the principal is issuer and subject: a
+    session opened with one of alice's tokens serves another of hers,
+    and is 404 to bob's."""
+    k = Keys()
+    d = jwt_daemon(k)
+    d.start()
+    p = d.auth_port
+    good = {alg: k.sign(alg, kid, claims())
+            for alg, kid in (("RS256", "r1"), ("ES256", "e1"),
+                             ("EdDSA", "d1"))}
+    sids = {}
+    for alg, tok in good.items():
+        st, h, _ = initialize(p, tok)
+        check_eq(st, 200, "a %s token" % alg)
+        sids[alg] = h["mcp-session-id"]
+    # again: from the cache, the same answer
+    for alg, tok in good.items():
+        check_eq(initialize(p, tok)[0], 200, "a %s token, again" % alg)
+    now = int(time.time())
+    sig = good["ES256"].rsplit(".", 1)
+    flipped = sig[0] + "." + b64u(bytes(
+        [base64.urlsafe_b64decode(sig[1] + "==")[0] ^ 1]) +
+        base64.urlsafe_b64decode(sig[1] + "==")[1:])
+    bad = [
+        ("expired", k.sign("ES256", "e1", claims(exp=now - 120)),
+         "expired"),
+        ("not yet valid", k.sign("ES256", "e1", claims(nbf=now + 600)),
+         "not valid"),
+        ("another audience", k.sign("ES256", "e1", claims(
+            aud="https://other.example.com/mcp")), "not valid"),
+        ("another issuer", k.sign("ES256", "e1", claims(
+            iss="https://evil.example.com")), "not valid"),
+        ("no exp", k.sign("ES256", "e1", claims(exp=None)), "expired"),
+        ("alg none", k.sign("none", "e1", claims()), "not valid"),
+        ("HS256 with the public key", k.sign("HS256", "r1", claims()),
+         "not valid"),
+        ("RS256 naming the EC key", k.sign("RS256", "e1", claims()),
+         "not valid"),
+        ("an unknown kid", k.sign("ES256", "zz", claims()), "not valid"),
+        ("a flipped signature", flipped, "not valid"),
+    ]
+    for what, tok, desc in bad:
+        st, h, _ = initialize(p, tok)
+        check_eq(st, 401, what)
+        check('error="invalid_token"' in h.get("www-authenticate", "") and
+              desc in h.get("www-authenticate", ""),
+              "%s: the challenge %r" % (what, h.get("www-authenticate")))
+    # the principal: alice's other token opens her session, bob's not
+    other = k.sign("EdDSA", "d1", claims(jti="another"))
+    bob = k.sign("EdDSA", "d1", claims(sub="bob"))
+    st, _, _ = post(p, request("tools/list", rid=2), sids["ES256"],
+                    headers={"Authorization": "Bearer " + other})
+    check_eq(st, 200, "alice's session with another of her tokens")
+    st, _, _ = post(p, request("tools/list", rid=3), sids["ES256"],
+                    headers={"Authorization": "Bearer " + bob})
+    check_eq(st, 404, "alice's session with bob's token")
+    info("RS256, ES256, EdDSA taken; %d forms refused" % len(bad))
+    d.stop()
+
+
+def test_jwks_checked():
+    """mcpd -n reads jwks-file: one that is not a JWKS, one with a
+    private key, one missing are file:line."""
+    k = Keys()
+    d = jwt_daemon(k)
+    jwks = os.path.join(d.dir, "jwks.json")
+    priv = k.jwks()
+    priv["keys"][1]["d"] = b64u(b"x" * 32)
+    for text, want in (("{}", "jwks-file"), (json.dumps(priv), "jwks-file"),
+                       ("[1,", "jwks-file")):
+        with open(jwks, "w") as f:
+            f.write(text)
+        r = subprocess.run([T.MCPD, "-n", "-c", d.conf], capture_output=True,
+                           timeout=30)
+        err = r.stderr.decode()
+        check(r.returncode == 1 and "auth idp: jwks-file: " in err,
+              "mcpd -n with %r: %r" % (text[:40], err))
+    os.unlink(jwks)
+    r = subprocess.run([T.MCPD, "-n", "-c", d.conf], capture_output=True,
+                       timeout=30)
+    check("No such file" in r.stderr.decode(), "a missing jwks-file: %r" %
+          r.stderr)
+
+
 def test_tokens_file_checked():
     """mcpd -n reads static-tokens: a line that is wrong is file:line;
     one token listed twice is said."""
@@ -268,5 +457,6 @@ def test_mcpctl_token():
 
 if __name__ == "__main__":
     T.main([test_challenge_and_metadata, test_rate_per_principal,
-            test_session_owner, test_task_owner, test_tokens_file_checked, test_non_loopback_needs_auth,
+            test_session_owner, test_task_owner, test_jwt,
+            test_jwks_checked, test_tokens_file_checked, test_non_loopback_needs_auth,
             test_mcpctl_token])
