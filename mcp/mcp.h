@@ -25,6 +25,7 @@
 
 #define MCP_SID_BYTES		16	/* randomness in a session id */
 #define MCP_SID_MAX_CHARS	64	/* characters in a session id, max */
+#define MCP_PRINCIPAL_MAX_BYTES	800	/* who asks, as the transport says */
 #define MCP_ID_MAX_BYTES	128	/* bytes of a request id's JSON text */
 #define MCP_METHOD_MAX_BYTES	64	/* bytes of a method name */
 #define MCP_PAGE_ITEMS		100	/* items per list page */

@@ -177,9 +177,9 @@ mcp_serve(struct mcp_server *srv, const struct mcp_route *rt,
 		mcp_send(st, &srv->sv_out, 1);
 		return MCP_DONE;
 	}
+	/* what the dispatch makes (a task, a run) is the principal's */
+	srv->sv_principal = rt->rt_principal;
 	if (rt->rt_era == MCP_ERA_STATELESS) {
-		/* what the dispatch makes (a task) is the principal's */
-		srv->sv_principal = rt->rt_principal;
 		d = mcp_dispatch_stateless(srv, m, st, h);
 		srv->sv_principal = NULL;
 		return d;
@@ -189,6 +189,7 @@ mcp_serve(struct mcp_server *srv, const struct mcp_route *rt,
 	    strcmp(m->m_method, "notifications/cancelled") == 0)
 		(void)mcp_dispatch_stateless(srv, m, st, NULL);
 	d = mcp_dispatch(srv, sessp, m, st);
+	srv->sv_principal = NULL;
 	/* an initialize opened it: it is its principal's */
 	if (*sessp != NULL && *sessp != before)
 		mcp_owner_hash(rt->rt_principal, (*sessp)->s_owner);

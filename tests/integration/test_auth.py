@@ -405,6 +405,52 @@ def test_jwks_checked():
           r.stderr)
 
 
+def test_principal_in_tools():
+    """An exec tool sees who called in MCPD_PRINCIPAL, never the token:
+    static:NAME, or jwt:ISSUER#SUBJECT; a call on the listener without
+    auth has none, and one in mcpd's own environment is not passed."""
+    tok, line = new_token("alice")
+    k = Keys()
+    d = auth_daemon([line])
+    jwks = os.path.join(d.dir, "jwks.json")
+    with open(jwks, "w") as f:
+        json.dump(k.jwks(), f)
+    os.chmod(jwks, 0o644)
+    d.extra = d.extra.replace("	static-tokens", '	jwt-issuer "%s"\n'
+                              '	jwks-file "%s"\n	static-tokens' %
+                              (ISSUER, jwks))
+    d.extra += """
+tool "env" {
+	description "its environment"
+	command "/usr/bin/env"
+	env MCPD_PRINCIPAL
+}
+"""
+    d.env["MCPD_PRINCIPAL"] = "forged"
+    d.write_conf()
+    d.start()
+
+    def env_of(port, token):
+        h = {"Authorization": "Bearer " + token} if token else {}
+        st, hh, _ = initialize(port, token)
+        check_eq(st, 200, "initialize")
+        st, _, msgs = post(port, request("tools/call", {
+            "name": "env", "arguments": {}}, rid=2),
+            hh["mcp-session-id"], headers=h)
+        check_eq(st, 200, "tools/call env")
+        text = "".join(c.get("text", "") for c in
+                       msgs[-1]["result"]["content"])
+        return [ln for ln in text.splitlines() if "MCPD_PRINCIPAL" in ln or
+                (token and token in ln)]
+    check_eq(env_of(d.auth_port, tok), ["MCPD_PRINCIPAL=static:alice"],
+             "a static token's call")
+    jwt = k.sign("ES256", "e1", claims(sub="bob"))
+    check_eq(env_of(d.auth_port, jwt),
+             ["MCPD_PRINCIPAL=jwt:%s#bob" % ISSUER], "a JWT's call")
+    check_eq(env_of(d.http_port, None), [], "no auth: no principal")
+    d.stop()
+
+
 def test_tokens_file_checked():
     """mcpd -n reads static-tokens: a line that is wrong is file:line;
     one token listed twice is said."""
@@ -458,5 +504,6 @@ def test_mcpctl_token():
 if __name__ == "__main__":
     T.main([test_challenge_and_metadata, test_rate_per_principal,
             test_session_owner, test_task_owner, test_jwt,
-            test_jwks_checked, test_tokens_file_checked, test_non_loopback_needs_auth,
+            test_jwks_checked, test_principal_in_tools,
+            test_tokens_file_checked, test_non_loopback_needs_auth,
             test_mcpctl_token])
