@@ -85,10 +85,10 @@ struct jwt_policy {
 struct jwt_claims {
 	char		c_iss[JWT_ISS_MAX_BYTES];
 	char		c_sub[JWT_SUB_MAX_BYTES];	/* "" when absent */
-	char		c_aud[JWT_AUD_MAX_BYTES];	/* the one that matched */
+	char		c_aud[JWT_AUD_MAX_BYTES];	/* ours, matched */
 	char		c_client_id[JWT_CLIENT_ID_MAX_BYTES];
 	char		c_jti[JWT_JTI_MAX_BYTES];
-	char		c_scope[JWT_SCOPE_MAX_BYTES];	/* scope, or scp joined */
+	char		c_scope[JWT_SCOPE_MAX_BYTES];	/* or scp, joined */
 	int64_t		c_exp;
 	int64_t		c_nbf;		/* 0 when absent */
 	int64_t		c_iat;		/* 0 when absent */
