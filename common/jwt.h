@@ -6,6 +6,8 @@
  * caller fetches the JWKS, parses it with jwks_parse() and keeps the set;
  * jwt_verify() then checks a bearer token against it and a policy.  What
  * went wrong comes back as a negative jwt_error and a sentence in err.
+ * Like json.c, whose parser keeps static scratch, it is for one thread
+ * of a process at a time.
  *
  * Only asymmetric signatures, each key pinned to one algorithm: RS256
  * (RSA PKCS#1 v1.5, SHA-256, modulus of 2048 to 8192 bits), ES256 (P-256,
