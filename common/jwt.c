@@ -20,7 +20,6 @@
  */
 #include "config.h"
 
-#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -273,7 +272,9 @@ date(const struct json *j, int i, int up, int64_t *v)
 	if (json_double(j, i, &d) == -1 || !(d >= 0 &&
 	    d <= (double)JWT_DATE_MAX))
 		return -1;
-	*v = (int64_t)(up ? ceil(d) : floor(d));
+	*v = (int64_t)d;		/* d >= 0: rounded down */
+	if (up && (double)*v < d)
+		(*v)++;
 	return 0;
 }
 

@@ -6,6 +6,8 @@
  * caller fetches the JWKS, parses it with jwks_parse() and keeps the set;
  * jwt_verify() then checks a bearer token against it and a policy.  What
  * went wrong comes back as a negative jwt_error and a sentence in err.
+ * Like json.c, whose parser keeps static scratch, it is for one thread
+ * of a process at a time.
  *
  * Only asymmetric signatures, each key pinned to one algorithm: RS256
  * (RSA PKCS#1 v1.5, SHA-256, modulus of 2048 to 8192 bits), ES256 (P-256,
@@ -85,10 +87,10 @@ struct jwt_policy {
 struct jwt_claims {
 	char		c_iss[JWT_ISS_MAX_BYTES];
 	char		c_sub[JWT_SUB_MAX_BYTES];	/* "" when absent */
-	char		c_aud[JWT_AUD_MAX_BYTES];	/* the one that matched */
+	char		c_aud[JWT_AUD_MAX_BYTES];	/* ours, matched */
 	char		c_client_id[JWT_CLIENT_ID_MAX_BYTES];
 	char		c_jti[JWT_JTI_MAX_BYTES];
-	char		c_scope[JWT_SCOPE_MAX_BYTES];	/* scope, or scp joined */
+	char		c_scope[JWT_SCOPE_MAX_BYTES];	/* or scp, joined */
 	int64_t		c_exp;
 	int64_t		c_nbf;		/* 0 when absent */
 	int64_t		c_iat;		/* 0 when absent */

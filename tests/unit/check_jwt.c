@@ -798,8 +798,8 @@ START_TEST(base64url)
 	r = (int)(d2 - d1 - 1) % 4;
 	ck_assert(r == 2 || r == 3);
 	{
-		const char	*b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
-		    "opqrstuvwxyz0123456789-_";
+		const char	*b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789-_";
 		const char	*at;
 
 		snprintf(m, sizeof(m), "%.*s", (int)(d2 - tok), tok);
@@ -939,7 +939,8 @@ START_TEST(typ)
 	claims(p, sizeof(p), "");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (cases[i].typ == NULL)
-			fmt(h, sizeof(h), "{\"alg\":\"ES256\",\"kid\":\"ec1\"}");
+			fmt(h, sizeof(h), "{\"alg\":\"ES256\","
+			    "\"kid\":\"ec1\"}");
 		else
 			fmt(h, sizeof(h), "{\"alg\":\"ES256\",\"kid\":\"ec1\","
 			    "\"typ\":%s}", cases[i].typ);
