@@ -375,8 +375,11 @@ tool "v" {
         check_eq(text_of(call(p, sid, "v")), "one\n", "before")
         d.extra = tool % "two"
         d.write_conf()
+        mark = d.log_mark()
         rc, o, e = d.ctl("reload")
         check(rc == 0 and "catalog updated" in o, "reload: %r %r" % (o, e))
+        # mcpctl returns once the workers are told, not when they took it
+        d.wait_log(r"worker \d+: catalog reloaded", count=2, since=mark)
         check_eq(text_of(call(p, sid, "v")), "two\n", "a catalog reload")
         d.extra = tool % "three"
         d.set_keys(idle_timeout="59s")
