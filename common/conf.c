@@ -157,6 +157,7 @@ conf_defaults(struct conf *c)
 	snprintf(c->c_control_socket, sizeof(c->c_control_socket), "%s",
 	    MCPD_RUNDIR "/mcpd.sock");
 	c->c_log_file[0] = '\0';
+	c->c_access_log[0] = '\0';
 	c->c_user[0] = '\0';
 	c->c_group[0] = '\0';
 	c->c_strategy = STRATEGY_ONE_FOR_ONE;
@@ -588,6 +589,13 @@ conf_print(FILE *fp, const struct conf *c)
 		fprintf(fp, "none");
 	else
 		print_string(fp, c->c_log_file);
+	fprintf(fp, "\naccess-log ");
+	if (c->c_access_log[0] == '\0')
+		fprintf(fp, "none");
+	else if (strcmp(c->c_access_log, "syslog") == 0)
+		fprintf(fp, "syslog");
+	else
+		print_string(fp, c->c_access_log);
 	putc('\n', fp);
 	/* no word stands for "none": a user may be called anything */
 	if (c->c_user[0] != '\0') {

@@ -247,6 +247,8 @@ struct conf {
 	char			 c_control_socket[CONF_PATH_MAX_BYTES];
 	/* "": syslog */
 	char			 c_log_file[CONF_PATH_MAX_BYTES];
+	/* the audit log: "" none, "syslog", or a file */
+	char			 c_access_log[CONF_PATH_MAX_BYTES];
 	/* children run as (priv.h); "": as mcpd was started */
 	char			 c_user[CONF_USER_MAX_BYTES];
 	char			 c_group[CONF_USER_MAX_BYTES];	/* "": c_user's */

@@ -94,6 +94,7 @@ enum key {
 	K_PIDFILE,
 	K_CONTROL_SOCKET,
 	K_LOG_FILE,
+	K_ACCESS_LOG,
 	K_STRATEGY,
 	K_RESTART_INTENSITY,
 	K_RESTART_PERIOD,
@@ -337,6 +338,7 @@ static const char *const key_names[K_MAX] = {
 	[K_PIDFILE] =			"pidfile",
 	[K_CONTROL_SOCKET] =		"control-socket",
 	[K_LOG_FILE] =			"log-file",
+	[K_ACCESS_LOG] =		"access-log",
 	[K_STRATEGY] =			"strategy",
 	[K_RESTART_INTENSITY] =		"restart-intensity",
 	[K_RESTART_PERIOD] =		"restart-period",
@@ -389,7 +391,7 @@ static const char *const key_names[K_MAX] = {
 %token	CONTROLSOCKET LOGFILE STRATEGY RESTARTINTENSITY RESTARTPERIOD
 %token	THROTTLEMIN THROTTLEMAX THROTTLERESET READYTIMEOUT DRAINTIMEOUT
 %token	WATCHDOGTIMEOUT SESSIONSTARTTIMEOUT DOTFILES MAXMEMORY MAXPROCESSES
-%token	AUTH RESOURCEURI AUTHSERVER SCOPESSUPPORTED STATICTOKENS
+%token	AUTH RESOURCEURI AUTHSERVER SCOPESSUPPORTED STATICTOKENS ACCESSLOG
 %token	JWTISSUER JWKSFILE AUDIENCE CLOCKSKEW
 %token	AUTOSHUTDOWN LISTEN PORT WORKER AGENT RUNNER RESTART SHUTDOWNTIMEOUT
 %token	SIGNIFICANT PLUGIN MCPPATH SESSIONTIMEOUT MAXBODYSIZE MAXHEADERSIZE
@@ -452,6 +454,24 @@ main		: WORKERS STRING		{
 			    ps.conf->c_control_socket,
 			    sizeof(ps.conf->c_control_socket)))
 				ps.seen[K_CONTROL_SOCKET].w_ok = 1;
+		}
+		| ACCESSLOG STRING		{
+			struct where *w = &ps.seen[K_ACCESS_LOG];
+
+			if (key_first(w, "access-log")) {
+				if (strcmp($2, "none") == 0) {
+					ps.conf->c_access_log[0] = '\0';
+					w->w_ok = 1;
+				} else if (strcmp($2, "syslog") == 0) {
+					snprintf(ps.conf->c_access_log,
+					    sizeof(ps.conf->c_access_log),
+					    "syslog");
+					w->w_ok = 1;
+				} else if (get_path("access-log", $2,
+				    ps.conf->c_access_log,
+				    sizeof(ps.conf->c_access_log)))
+					w->w_ok = 1;
+			}
 		}
 		| LOGFILE STRING		{
 			if (key_first(&ps.seen[K_LOG_FILE], "log-file")) {
@@ -832,6 +852,7 @@ struct keywords {
 /* Sorted for bsearch(). */
 static const struct keywords keywords[] = {
 	{ "accept-rate",	ACCEPTRATE },
+	{ "access-log",		ACCESSLOG },
 	{ "agent",		AGENT },
 	{ "alert-command",	ALERTCOMMAND },
 	{ "alert-emergency-errors", ALERTEMERGENCYERRORS },

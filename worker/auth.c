@@ -247,12 +247,15 @@ auth_serve_metadata(struct conn *c)
 	return 1;
 }
 
-/* 401, with the challenge; counted as a refusal of authentication. */
+/* 401, with the challenge; counted as a refusal, and audited. */
 static int
 unauthorized(struct conn *c, const char *challenge, const char *message)
 {
 	if (worker->w_metrics != NULL)
 		MX_ADD(&worker->w_metrics->m_rejected[MX_R_AUTH], 1);
+	audit_denied(c, strstr(challenge, "expired") != NULL ? "expired" :
+	    strstr(challenge, "invalid_token") != NULL ? "invalid_token" :
+	    "no_token");
 	reply_error(c, 401, MCP_SERVER_ERROR, message, challenge);
 	return -1;
 }

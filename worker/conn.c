@@ -143,6 +143,7 @@ request_done(struct conn *c)
 	c->c_busy = 0;
 	c->c_served = 1;
 	if (r != NULL) {
+		audit_request(c);
 		count_request(r);
 		pending_drop(r);
 		if (r->r_get && r->r_sess != NULL)

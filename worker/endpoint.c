@@ -348,6 +348,24 @@ serve_batch(struct conn *c, struct mcp_msg *bm)
 	}
 }
 
+/* What an audited request names: params.name, or params.uri. */
+static void
+audit_name(struct hreq *r, const struct mcp_msg *m)
+{
+	int v;
+
+	r->r_audit_name[0] = '\0';
+	if (m->m_params < 0 || (r->r_mx != MX_TOOLS_CALL &&
+	    r->r_mx != MX_PROMPTS_GET && r->r_mx != MX_RESOURCES_READ))
+		return;
+	v = json_get(&m->m_j, m->m_params, r->r_mx == MX_RESOURCES_READ ?
+	    "uri" : "name");
+	/* too long, not a string, a NUL: "-" */
+	if (v < 0 || json_strcpy(&m->m_j, v, r->r_audit_name,
+	    sizeof(r->r_audit_name)) == -1)
+		r->r_audit_name[0] = '\0';
+}
+
 static void
 serve_post(struct conn *c)
 {
@@ -378,6 +396,7 @@ serve_post(struct conn *c)
 	}
 	r->r_mx = m.m_kind == MCP_REQUEST ? (int)mx_method_of(m.m_method) :
 	    m.m_kind == MCP_BATCH ? MX_OTHER : MX_NOTIFICATION;
+	audit_name(r, &m);
 	if (admit_request(c, &m) == -1)
 		return;
 	switch (route_of(c, &m, &rt), rt.rt_verdict) {

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "auth.h"
 #include "log.h"
 #include "mcp.h"
@@ -461,6 +462,7 @@ worker_start(struct child *c)
 	worker->w_cap = conf_worker_connections(c->c_conf);
 	hcfg_load(&worker->w_http, c->c_conf);
 	auth_load(c->c_conf);
+	audit_open(c->c_conf);
 	worker->w_max_conns = c->c_conf->c_max_connections;
 	worker->w_per_address = c->c_conf->c_max_per_address;
 	worker->w_accept_rate = c->c_conf->c_accept_rate;
@@ -528,6 +530,13 @@ worker_reconf(struct child *c, struct conf *old)
 	    c->c_conf->c_nprompts);
 }
 
+static void
+worker_reopen(struct child *c)
+{
+	(void)c;
+	audit_reopen();
+}
+
 static uint64_t
 worker_busy(struct child *c)
 {
@@ -572,5 +581,6 @@ const struct role_ops worker_ops = {
 	.r_reconf = worker_reconf,
 	.r_start = worker_start_init,
 	.r_quit = worker_quit,
+	.r_reopen = worker_reopen,
 	.r_busy = worker_busy,
 };

@@ -451,6 +451,84 @@ tool "env" {
     d.stop()
 
 
+def test_audit_log():
+    """access-log: a line for each tools/call, resources/read and
+    prompts/get (who, from where, what, how it ended, how long, how many
+    bytes) and each 401, never the token; a name that could forge a
+    field or a line is escaped; SIGUSR1 opens a rotated file again."""
+    import signal
+    import re
+    tok, line = new_token("alice")
+    d = auth_daemon([line])
+    log = os.path.join(d.dir, "access.log")
+    res = os.path.join(d.dir, "r.txt")
+    with open(res, "w") as f:
+        f.write("resource text\n")
+    d.extra += """
+access-log "%s"
+tool "echo" {
+	description "echo"
+	command "/bin/echo" "hello"
+}
+resource "file:///r.txt" {
+	path "%s"
+}
+prompt "p" {
+	message user "hi"
+}
+""" % (log, res)
+    d.write_conf()
+    d.start()
+    p = d.auth_port
+    h = {"Authorization": "Bearer " + tok}
+    st, hh, _ = initialize(p, tok)
+    sid = hh["mcp-session-id"]
+    for i, (m, params) in enumerate((
+            ("tools/call", {"name": "echo", "arguments": {}}),
+            ("resources/read", {"uri": "file:///r.txt"}),
+            ("prompts/get", {"name": "p"}),
+            ("tools/call", {"name": 'x" outcome=ok\nforged', "arguments": {}}),
+            ("tools/list", None))):
+        st, _, _ = post(p, request(m, params, rid=10 + i), sid, headers=h)
+        check_eq(st, 200, m)
+    initialize(p, "mcpd_wrong")
+    initialize(p)
+    lines = T.wait_until(lambda: (os.path.exists(log) and
+                                  len(open(log).read().splitlines()) >= 6 and
+                                  open(log).read().splitlines()), 10,
+                         "six audit lines")
+    info("audit: %s" % lines[0])
+    check_eq(len(lines), 6, "lines: %r" % lines)
+    check(all(tok not in ln for ln in lines), "the token is written")
+    pat = (r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z '
+           r'principal=static:alice addr=127\.0\.0\.1 method=%s '
+           r'name="%s" outcome=%s status=200 rpc=%s ms=[\d.]+ bytes=\d+$')
+    for ln, (m, n, o, rpc) in zip(lines, (
+            ("tools/call", "echo", "ok", "0"),
+            ("resources/read", "file:///r.txt", "ok", "0"),
+            ("prompts/get", "p", "ok", "0"),
+            ("tools/call", r"x\\x22\\x20outcome=ok\\x0aforged", "error",
+             "-32602"))):
+        check(re.match(pat % (re.escape(m), n, o, rpc), ln),
+              "audit line %r" % ln)
+    check(re.search(r"principal=- addr=127\.0\.0\.1 method=auth name=\"-\" "
+                    r"outcome=denied status=401 reason=invalid_token$",
+                    lines[4]), "a wrong token: %r" % lines[4])
+    check(lines[5].endswith("reason=no_token"), "no token: %r" % lines[5])
+    # rotation: move it away, SIGUSR1, a new file takes the next line
+    os.rename(log, log + ".1")
+    os.kill(d.pid, signal.SIGUSR1)
+    T.wait_until(lambda: os.path.exists(log), 10, "a new access.log")
+    st, _, _ = post(p, request("tools/call", {"name": "echo",
+                                              "arguments": {}}, rid=20),
+                    sid, headers=h)
+    T.wait_until(lambda: "method=tools/call" in open(log).read(), 10,
+                 "the call in the new file")
+    check_eq(len(open(log + ".1").read().splitlines()), 6,
+             "the rotated file")
+    d.stop()
+
+
 def test_tokens_file_checked():
     """mcpd -n reads static-tokens: a line that is wrong is file:line;
     one token listed twice is said."""
@@ -504,6 +582,6 @@ def test_mcpctl_token():
 if __name__ == "__main__":
     T.main([test_challenge_and_metadata, test_rate_per_principal,
             test_session_owner, test_task_owner, test_jwt,
-            test_jwks_checked, test_principal_in_tools,
+            test_jwks_checked, test_principal_in_tools, test_audit_log,
             test_tokens_file_checked, test_non_loopback_needs_auth,
             test_mcpctl_token])
