@@ -11,11 +11,13 @@
  *
  * A token with two dots is a JSON Web Token when the block has an issuer
  * and its keys (common/jwt.c: the signature, iss, aud, exp...); one
- * verified once is kept in a small cache, by a hash of the token, until
- * it expires, so that a client that sends the same token on every request
- * costs a hash and a compare, not a signature check.  An entry is
+ * verified once is kept in a small cache until it expires, so that a
+ * client that sends the same token on every request costs a short hash
+ * (SipHash of its signature, under a key of this process, picks the slot)
+ * and a compare of the whole token, not a signature check.  An entry is
  * overwritten by the next token of the same slot: the cache is bounded
- * (AUTH_CACHE_ENTRIES a worker) and never grows.
+ * (AUTH_CACHE_ENTRIES a worker, each token at most JWT_MAX_BYTES) and
+ * never grows.
  *
  * Everything here is made once, when the configuration is loaded: the
  * metadata document, its path, and the two challenges.
@@ -42,7 +44,6 @@
 
 #define AUTH_HEADER_MAX_BYTES	2048	/* a WWW-Authenticate line */
 #define AUTH_CACHE_ENTRIES	1024	/* verified JWTs kept, a worker */
-#define AUTH_CACHE_KEY_BYTES	16	/* a token's hash */
 
 struct wauth {
 	const struct conf_auth	*wa_conf;
@@ -58,13 +59,15 @@ struct wauth {
 
 /* A verified JWT: whose it is, until when. */
 struct cached {
-	unsigned char	ce_key[AUTH_CACHE_KEY_BYTES];
+	char		*ce_tok;	/* the token, whole */
+	size_t		 ce_len;
 	int64_t		ce_exp;		/* 0: empty */
 	int		ce_auth;
 	char		ce_principal[PRINCIPAL_MAX_BYTES];
 };
 
 static struct cached	*cache;
+static unsigned char	 cache_key[crypto_shorthash_KEYBYTES];
 
 static struct wauth	auths[CONF_AUTHS_MAX];
 static uint32_t		nauths;
@@ -200,8 +203,12 @@ auth_load(const struct conf *c)
 		jw_free(&auths[i].wa_meta);
 		jwks_free(&auths[i].wa_jwks);
 	}
+	if (cache != NULL)
+		for (i = 0; i < AUTH_CACHE_ENTRIES; i++)
+			free(cache[i].ce_tok);
 	free(cache);
 	cache = NULL;
+	randombytes_buf(cache_key, sizeof(cache_key));
 	memset(auths, 0, sizeof(auths));
 	nauths = 0;
 	for (i = 0; i < c->c_nauths && i < CONF_AUTHS_MAX; i++) {
@@ -280,22 +287,24 @@ jwt_check(struct conn *c, const struct wauth *wa, const char *tok)
 	struct hreq		*r = c->c_req;
 	struct jwt_claims	 cl;
 	struct cached		*ce;
-	unsigned char		 key[AUTH_CACHE_KEY_BYTES];
+	unsigned char		 h[crypto_shorthash_BYTES];
+	const char		*sig = strrchr(tok, '.') + 1;
 	char			 why[256];
 	size_t			 len = strlen(tok);
 	time_t			 now = time(NULL);
-	uint32_t		 slot;
+	uint64_t		 slot;
 	int			 e;
 
-	crypto_generichash(key, sizeof(key), (const unsigned char *)tok, len,
-	    NULL, 0);
-	memcpy(&slot, key, sizeof(slot));
+	/* the signature tells tokens apart; the compare is of all of it */
+	crypto_shorthash(h, (const unsigned char *)sig, strlen(sig),
+	    cache_key);
+	memcpy(&slot, h, sizeof(slot));
 	ce = &cache[slot % AUTH_CACHE_ENTRIES];
 	if (ce->ce_exp != 0 && ce->ce_auth == c->c_auth &&
-	    sodium_memcmp(ce->ce_key, key, sizeof(key)) == 0) {
+	    ce->ce_len == len && sodium_memcmp(ce->ce_tok, tok, len) == 0) {
 		if (now < ce->ce_exp + wa->wa_policy.p_skew_secs) {
 			memcpy(r->r_principal, ce->ce_principal,
-			    sizeof(r->r_principal));
+			    strlen(ce->ce_principal) + 1);
 			return 0;
 		}
 		ce->ce_exp = 0;		/* it expired: said below */
@@ -321,7 +330,13 @@ jwt_check(struct conn *c, const struct wauth *wa, const char *tok)
 	else
 		return unauthorized(c, wa->wa_invalid, "Unauthorized: the "
 		    "access token names no subject");
-	memcpy(ce->ce_key, key, sizeof(key));
+	free(ce->ce_tok);
+	if ((ce->ce_tok = malloc(len)) == NULL) {
+		ce->ce_exp = 0;		/* not kept: checked again next time */
+		return 0;
+	}
+	memcpy(ce->ce_tok, tok, len);
+	ce->ce_len = len;
 	ce->ce_exp = cl.c_exp;
 	ce->ce_auth = c->c_auth;
 	memcpy(ce->ce_principal, r->r_principal, sizeof(ce->ce_principal));
