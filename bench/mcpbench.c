@@ -89,6 +89,8 @@ struct mixent {
 	unsigned	 weight;
 };
 
+#define HEADER_BYTES_MAX	4096	/* -H */
+
 struct opts {
 	struct sockaddr_in	 dst[TARGETS_MAX];
 	unsigned		 ndst;
@@ -106,6 +108,7 @@ struct opts {
 	int			 spread;	/* bind 127.x source addresses */
 	int			 allow_remote;
 	int			 no_id;		/* -I: any 200 result will do */
+	const char		*header;	/* -H: one more header line */
 	uint64_t		 churn;		/* -K: requests a connection */
 	const char		*json;
 	struct mixent		 mix[MIX_MAX];
@@ -192,7 +195,8 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: mcpbench [-AIiS] [-c connections] [-d seconds] [-e era]\n"
-	    "                [-j | --json file] [-K requests] [-m mix]\n"
+	    "                [-H header] [-j | --json file] [-K requests]\n"
+	    "                [-m mix]\n"
 	    "                [-n requests]"
 	    " [-P processes] [-p path] [-R ramp] [-r rate]\n"
 	    "                [-T timeout] [-w warmup]\n"
@@ -294,7 +298,7 @@ static void
 post(struct conn *c, const char *method, const char *name,
     const char *body, size_t len)
 {
-	char	hdr[1024];
+	char	hdr[HEADER_BYTES_MAX + 1024];
 	int	n;
 
 	n = snprintf(hdr, sizeof(hdr), "POST %s HTTP/1.1\r\n"
@@ -313,6 +317,9 @@ post(struct conn *c, const char *method, const char *name,
 	else if (c->o->era == ERA_NOSESSION)
 		n += snprintf(hdr + n, sizeof(hdr) - n, "MCP-Protocol-Version: "
 		    "2025-11-25\r\n");
+	if (c->o->header != NULL)
+		n += snprintf(hdr + n, sizeof(hdr) - n, "%s\r\n",
+		    c->o->header);
 	n += snprintf(hdr + n, sizeof(hdr) - n, "\r\n");
 	out_add(c, hdr, (size_t)n);
 	out_add(c, body, len);
@@ -1138,7 +1145,7 @@ main(int argc, char **argv)
 	o.spread = 1;
 	snprintf(o.path, sizeof(o.path), "/mcp");
 	parse_mix(&o, "tools/list");
-	while ((ch = getopt_long(argc, argv, "Ac:d:e:IiK:j:m:n:P:p:R:r:ST:w:",
+	while ((ch = getopt_long(argc, argv, "Ac:d:e:H:IiK:j:m:n:P:p:R:r:ST:w:",
 	    longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
@@ -1147,6 +1154,14 @@ main(int argc, char **argv)
 			break;
 		case 'I':
 			o.no_id = 1;
+			break;
+		case 'H':
+			if (strlen(optarg) > HEADER_BYTES_MAX ||
+			    strchr(optarg, ':') == NULL ||
+			    strpbrk(optarg, "\r\n") != NULL)
+				die("-H: one \"Name: value\" line of at most "
+				    "%d bytes", HEADER_BYTES_MAX);
+			o.header = optarg;
 			break;
 		case 'c':
 			o.conns = (unsigned)strtoul(optarg, NULL, 10);

@@ -271,6 +271,8 @@ dispatch_sup(struct chan *ch, struct msg *m, void *arg)
 	case MSG_SUP_LOG_REOPEN:
 		if (log_reopen() == -1)
 			log_warn("reopen log file");
+		if (ops->r_reopen != NULL)
+			ops->r_reopen(&self);
 		break;
 	default:
 		fatalx("unexpected %s from the supervisor",

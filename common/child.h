@@ -62,6 +62,8 @@ struct role_ops {
 	void	(*r_start)(struct child *);
 	/* stop taking new work; child_drained() when the last one ends */
 	void	(*r_quit)(struct child *);
+	/* SIGUSR1: reopen what the role writes to by name */
+	void	(*r_reopen)(struct child *);
 	/* work still in progress, for the drain log line */
 	uint64_t (*r_busy)(struct child *);
 };

@@ -157,6 +157,7 @@ conf_defaults(struct conf *c)
 	snprintf(c->c_control_socket, sizeof(c->c_control_socket), "%s",
 	    MCPD_RUNDIR "/mcpd.sock");
 	c->c_log_file[0] = '\0';
+	c->c_access_log[0] = '\0';
 	c->c_user[0] = '\0';
 	c->c_group[0] = '\0';
 	c->c_strategy = STRATEGY_ONE_FOR_ONE;
@@ -216,6 +217,8 @@ conf_defaults(struct conf *c)
 	c->c_nresources = 0;
 	c->c_prompts = NULL;
 	c->c_nprompts = 0;
+	c->c_auths = NULL;
+	c->c_nauths = 0;
 }
 
 const char *
@@ -261,6 +264,30 @@ conf_resource_free(struct conf_resource *r)
 }
 
 void
+conf_auth_free(struct conf_auth *a)
+{
+	uint32_t	i;
+
+	free(a->a_name);
+	free(a->a_resource);
+	for (i = 0; i < a->a_nservers; i++)
+		free(a->a_servers[i]);
+	for (i = 0; i < a->a_nscopes; i++)
+		free(a->a_scopes[i]);
+	free(a->a_static_tokens);
+	free(a->a_jwt_issuer);
+	free(a->a_jwks_file);
+	free(a->a_audience);
+	memset(a, 0, sizeof(*a));
+}
+
+int
+conf_addr_loopback(const char *addr)
+{
+	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0;
+}
+
+void
 conf_prompt_free(struct conf_prompt *p)
 {
 	uint32_t	i;
@@ -294,6 +321,9 @@ conf_free(struct conf **cp)
 	for (i = 0; i < c->c_nprompts; i++)
 		conf_prompt_free(&c->c_prompts[i]);
 	free(c->c_prompts);
+	for (i = 0; i < c->c_nauths; i++)
+		conf_auth_free(&c->c_auths[i]);
+	free(c->c_auths);
 	free(c);
 	*cp = NULL;
 }
@@ -463,6 +493,35 @@ print_resource(FILE *fp, const struct conf_resource *r)
 }
 
 static void
+print_auth(FILE *fp, const struct conf_auth *a)
+{
+	uint32_t	i;
+
+	fprintf(fp, "auth %s {\n", a->a_name);
+	print_text(fp, "resource-uri", a->a_resource);
+	for (i = 0; i < a->a_nservers; i++)
+		print_text(fp, "authorization-server", a->a_servers[i]);
+	if (a->a_nscopes > 0) {
+		fprintf(fp, "\tscopes-supported");
+		for (i = 0; i < a->a_nscopes; i++) {
+			fprintf(fp, " ");
+			print_string(fp, a->a_scopes[i]);
+		}
+		fprintf(fp, "\n");
+	}
+	if (a->a_static_tokens != NULL)
+		print_text(fp, "static-tokens", a->a_static_tokens);
+	if (a->a_jwt_issuer != NULL)
+		print_text(fp, "jwt-issuer", a->a_jwt_issuer);
+	if (a->a_jwks_file != NULL)
+		print_text(fp, "jwks-file", a->a_jwks_file);
+	if (a->a_audience != NULL)
+		print_text(fp, "audience", a->a_audience);
+	print_duration(fp, "\tclock-skew", a->a_skew_ms);
+	fprintf(fp, "}\n");
+}
+
+static void
 print_prompt(FILE *fp, const struct conf_prompt *p)
 {
 	const struct conf_prompt_arg	*a;
@@ -530,6 +589,13 @@ conf_print(FILE *fp, const struct conf *c)
 		fprintf(fp, "none");
 	else
 		print_string(fp, c->c_log_file);
+	fprintf(fp, "\naccess-log ");
+	if (c->c_access_log[0] == '\0')
+		fprintf(fp, "none");
+	else if (strcmp(c->c_access_log, "syslog") == 0)
+		fprintf(fp, "syslog");
+	else
+		print_string(fp, c->c_access_log);
 	putc('\n', fp);
 	/* no word stands for "none": a user may be called anything */
 	if (c->c_user[0] != '\0') {
@@ -557,9 +623,12 @@ conf_print(FILE *fp, const struct conf *c)
 
 	for (i = 0; i < c->c_nlisteners && i < CONF_LISTENERS_MAX; i++) {
 		l = &c->c_listeners[i];
-		fprintf(fp, "listen %s %s port %u\n",
+		fprintf(fp, "listen %s %s port %u",
 		    conf_listen_kind_name(l->l_kind), l->l_addr,
 		    (unsigned int)l->l_port);
+		if (l->l_auth[0] != '\0')
+			fprintf(fp, " auth %s", l->l_auth);
+		fprintf(fp, "\n");
 	}
 
 	fprintf(fp, "mcp-path ");
@@ -647,6 +716,8 @@ conf_print(FILE *fp, const struct conf *c)
 		print_resource(fp, &c->c_resources[i]);
 	for (i = 0; i < c->c_nprompts; i++)
 		print_prompt(fp, &c->c_prompts[i]);
+	for (i = 0; i < c->c_nauths; i++)
+		print_auth(fp, &c->c_auths[i]);
 }
 
 /* A list that is only "*". */

@@ -16,6 +16,7 @@
 #define CONF_LISTENERS_MAX	16
 #define CONF_PATH_MAX_BYTES		256	/* a path, including NUL */
 #define CONF_ADDR_MAX_BYTES		64	/* a listen address */
+#define CONF_NAME_MAX_BYTES		65	/* a block's name (64), with NUL */
 #define CONF_ERRORS_MAX		32	/* errors kept for the caller */
 #define CONF_INCLUDE_DEPTH	8	/* nested includes below the top file */
 #define CONF_DURATION_LEN	16	/* conf_fmt_duration() buffer */
@@ -115,6 +116,35 @@ struct conf_listener {
 	char			l_addr[CONF_ADDR_MAX_BYTES];
 	uint16_t		l_port;
 	int			l_line;			/* where it was declared */
+	/* "listen ... auth NAME": "" not said, "none", or an auth block's */
+	char			l_auth[CONF_NAME_MAX_BYTES];
+	int			l_auth_idx;	/* c_auths[], or -1: none */
+};
+
+/*
+ * "auth NAME { ... }": how an HTTP listener authenticates requests, as an
+ * OAuth 2.1 resource server (RFC 9728 metadata; bearer tokens).
+ */
+#define CONF_AUTHS_MAX		16
+#define CONF_AUTH_SERVERS_MAX	8	/* authorization-server lines */
+#define CONF_AUTH_SCOPES_MAX	32	/* scopes-supported values */
+#define CONF_AUTH_URI_MAX_BYTES	512	/* a resource or server URI */
+#define DEF_AUTH_SKEW_MS	60000	/* clock-skew */
+#define AUTH_SKEW_MAX_MS	600000	/* clock-skew at most */
+struct conf_auth {
+	char		*a_name;
+	char		*a_resource;	/* canonical resource URI (RFC 8707) */
+	char		*a_servers[CONF_AUTH_SERVERS_MAX];
+	uint32_t	 a_nservers;
+	char		*a_scopes[CONF_AUTH_SCOPES_MAX];
+	uint32_t	 a_nscopes;
+	char		*a_static_tokens;	/* a file of token hashes */
+	/* JSON Web Tokens (RFC 9068) signed by an issuer's keys */
+	char		*a_jwt_issuer;		/* iss, exactly */
+	char		*a_jwks_file;		/* its public keys (RFC 7517) */
+	char		*a_audience;		/* NULL: a_resource */
+	uint32_t	 a_skew_ms;		/* exp, nbf, iat leeway */
+	int		 a_line;
 };
 
 /* "plugin PATH [ARGUMENT]", in the order of the file. */
@@ -217,6 +247,8 @@ struct conf {
 	char			 c_control_socket[CONF_PATH_MAX_BYTES];
 	/* "": syslog */
 	char			 c_log_file[CONF_PATH_MAX_BYTES];
+	/* the audit log: "" none, "syslog", or a file */
+	char			 c_access_log[CONF_PATH_MAX_BYTES];
 	/* children run as (priv.h); "": as mcpd was started */
 	char			 c_user[CONF_USER_MAX_BYTES];
 	char			 c_group[CONF_USER_MAX_BYTES];	/* "": c_user's */
@@ -295,6 +327,8 @@ struct conf {
 	uint32_t		 c_nresources;
 	struct conf_prompt	*c_prompts;
 	uint32_t		 c_nprompts;
+	struct conf_auth	*c_auths;
+	uint32_t		 c_nauths;
 };
 
 struct conf_errors {
@@ -326,6 +360,9 @@ void		 conf_free(struct conf **);
 void		 conf_tool_free(struct conf_tool *);
 void		 conf_resource_free(struct conf_resource *);
 void		 conf_prompt_free(struct conf_prompt *);
+void		 conf_auth_free(struct conf_auth *);
+/* Is this listen address one of loopback ("127.x.y.z", "::1")? */
+int		 conf_addr_loopback(const char *addr);
 /* The normalized configuration: every key, re-parseable to the same text. */
 void		 conf_print(FILE *, const struct conf *);
 /*

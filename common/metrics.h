@@ -66,6 +66,7 @@ enum mx_reason {
 	MX_R_SESSIONS,		/* the session cap, initialize rate */
 	MX_R_OUTPUT,		/* a client that does not read */
 	MX_R_SHED,		/* the emergency tier sheds load */
+	MX_R_AUTH,		/* no valid bearer token (401) */
 	MX_REASONS
 };
 

@@ -37,6 +37,9 @@
 #include "json.h"
 #include "mcpd.h"
 #include "priv.h"
+#include "jwt.h"
+#include "tokens.h"
+#include "util.h"
 
 #define LEX_TOKEN_MAX		4096	/* bytes in one word or string */
 #define LEX_UNGET_MAX		4	/* the lexer peeks one character */
@@ -91,6 +94,7 @@ enum key {
 	K_PIDFILE,
 	K_CONTROL_SOCKET,
 	K_LOG_FILE,
+	K_ACCESS_LOG,
 	K_STRATEGY,
 	K_RESTART_INTENSITY,
 	K_RESTART_PERIOD,
@@ -151,7 +155,8 @@ enum cat_kind {
 	CAT_NONE,
 	CAT_TOOL,
 	CAT_RESOURCE,
-	CAT_PROMPT
+	CAT_PROMPT,
+	CAT_AUTH
 };
 
 /* The items of catalog blocks. */
@@ -179,6 +184,14 @@ enum cat_key {
 	CK_DOT_FILES,
 	CK_USER,
 	CK_GROUP,
+	CK_RESOURCE_URI,
+	CK_AUTH_SERVER,
+	CK_SCOPES,
+	CK_STATIC_TOKENS,
+	CK_JWT_ISSUER,
+	CK_JWKS_FILE,
+	CK_AUDIENCE,
+	CK_CLOCK_SKEW,
 	CK_MAX
 };
 
@@ -235,6 +248,11 @@ static struct {
 	struct conf_tool	 tool;		/* filled, then appended */
 	struct conf_resource	 res;
 	struct conf_prompt	 prompt;
+	struct conf_auth	 auth;
+	struct file		*auth_file[CONF_AUTHS_MAX];
+	int			 auth_tokens_line[CONF_AUTHS_MAX + 1];
+	int			 auth_jwks_line[CONF_AUTHS_MAX + 1];
+	uint32_t		 auths_cap;
 	struct where		 env_at[CONF_ENV_MAX];
 	struct where		 arg_at[CONF_PROMPT_ARGS_MAX];
 	struct where		 msg_at[CONF_PROMPT_MSGS_MAX];
@@ -300,13 +318,16 @@ static void	 add_plugin(const char *, const char *);
 static void	 spec_item(enum spec_key, const char *, const char *);
 static void	 include_file(const char *);
 static void	 check_paths(void);
-static void	 add_listener(const char *, const char *, const char *);
+static void	 add_listener(const char *, const char *, const char *,
+	    const char *, const char *);
 static void	 block_open(int);
 static void	 block_close(void);
 static void	 words_add(const char *);
 static void	 cat_open(enum cat_kind, const char *);
 static void	 cat_item(enum cat_key);
 static void	 user_item(int);
+static int	 auth_uri(const char *, const char *, int);
+static int	 valid_scope(const char *);
 static const char *cat_kind_name(enum cat_kind);
 static void	 cat_close(void);
 
@@ -317,6 +338,7 @@ static const char *const key_names[K_MAX] = {
 	[K_PIDFILE] =			"pidfile",
 	[K_CONTROL_SOCKET] =		"control-socket",
 	[K_LOG_FILE] =			"log-file",
+	[K_ACCESS_LOG] =		"access-log",
 	[K_STRATEGY] =			"strategy",
 	[K_RESTART_INTENSITY] =		"restart-intensity",
 	[K_RESTART_PERIOD] =		"restart-period",
@@ -369,6 +391,8 @@ static const char *const key_names[K_MAX] = {
 %token	CONTROLSOCKET LOGFILE STRATEGY RESTARTINTENSITY RESTARTPERIOD
 %token	THROTTLEMIN THROTTLEMAX THROTTLERESET READYTIMEOUT DRAINTIMEOUT
 %token	WATCHDOGTIMEOUT SESSIONSTARTTIMEOUT DOTFILES MAXMEMORY MAXPROCESSES
+%token	AUTH RESOURCEURI AUTHSERVER SCOPESSUPPORTED STATICTOKENS ACCESSLOG
+%token	JWTISSUER JWKSFILE AUDIENCE CLOCKSKEW
 %token	AUTOSHUTDOWN LISTEN PORT WORKER AGENT RUNNER RESTART SHUTDOWNTIMEOUT
 %token	SIGNIFICANT PLUGIN MCPPATH SESSIONTIMEOUT MAXBODYSIZE MAXHEADERSIZE
 %token	HEADERTIMEOUT BODYTIMEOUT IDLETIMEOUT SSEKEEPALIVE ALLOWHOST
@@ -430,6 +454,24 @@ main		: WORKERS STRING		{
 			    ps.conf->c_control_socket,
 			    sizeof(ps.conf->c_control_socket)))
 				ps.seen[K_CONTROL_SOCKET].w_ok = 1;
+		}
+		| ACCESSLOG STRING		{
+			struct where *w = &ps.seen[K_ACCESS_LOG];
+
+			if (key_first(w, "access-log")) {
+				if (strcmp($2, "none") == 0) {
+					ps.conf->c_access_log[0] = '\0';
+					w->w_ok = 1;
+				} else if (strcmp($2, "syslog") == 0) {
+					snprintf(ps.conf->c_access_log,
+					    sizeof(ps.conf->c_access_log),
+					    "syslog");
+					w->w_ok = 1;
+				} else if (get_path("access-log", $2,
+				    ps.conf->c_access_log,
+				    sizeof(ps.conf->c_access_log)))
+					w->w_ok = 1;
+			}
 		}
 		| LOGFILE STRING		{
 			if (key_first(&ps.seen[K_LOG_FILE], "log-file")) {
@@ -522,7 +564,10 @@ main		: WORKERS STRING		{
 			}
 		}
 		| LISTEN STRING STRING PORT STRING {
-			add_listener($2, $3, $5);
+			add_listener($2, $3, $5, NULL, NULL);
+		}
+		| LISTEN STRING STRING PORT STRING STRING STRING {
+			add_listener($2, $3, $5, $6, $7);
 		}
 		| MCPPATH STRING		{
 			set_mcp_path($2);
@@ -730,6 +775,7 @@ block		: role '{' { block_open($1); } '\n' items '}' {
 catkind		: TOOL				{ $$ = CAT_TOOL; }
 		| RESOURCE			{ $$ = CAT_RESOURCE; }
 		| PROMPT			{ $$ = CAT_PROMPT; }
+		| AUTH				{ $$ = CAT_AUTH; }
 		;
 
 role		: WORKER			{ $$ = ROLE_WORKER; }
@@ -777,6 +823,14 @@ item		: RESTART STRING		{
 		| CACHETTL words		{ cat_item(CK_CACHE_TTL); }
 		| CACHESCOPE words		{ cat_item(CK_CACHE_SCOPE); }
 		| DOTFILES words		{ cat_item(CK_DOT_FILES); }
+		| RESOURCEURI words		{ cat_item(CK_RESOURCE_URI); }
+		| AUTHSERVER words		{ cat_item(CK_AUTH_SERVER); }
+		| SCOPESSUPPORTED words		{ cat_item(CK_SCOPES); }
+		| STATICTOKENS words		{ cat_item(CK_STATIC_TOKENS); }
+		| JWTISSUER words		{ cat_item(CK_JWT_ISSUER); }
+		| JWKSFILE words		{ cat_item(CK_JWKS_FILE); }
+		| AUDIENCE words		{ cat_item(CK_AUDIENCE); }
+		| CLOCKSKEW words		{ cat_item(CK_CLOCK_SKEW); }
 		| USER words			{ user_item(0); }
 		| GROUP words			{ user_item(1); }
 		;
@@ -798,6 +852,7 @@ struct keywords {
 /* Sorted for bsearch(). */
 static const struct keywords keywords[] = {
 	{ "accept-rate",	ACCEPTRATE },
+	{ "access-log",		ACCESSLOG },
 	{ "agent",		AGENT },
 	{ "alert-command",	ALERTCOMMAND },
 	{ "alert-emergency-errors", ALERTEMERGENCYERRORS },
@@ -812,10 +867,14 @@ static const struct keywords keywords[] = {
 	{ "allow-host",		ALLOWHOST },
 	{ "allow-origin",	ALLOWORIGIN },
 	{ "argument",		ARGUMENT },
+	{ "audience",		AUDIENCE },
+	{ "auth",		AUTH },
+	{ "authorization-server", AUTHSERVER },
 	{ "auto-shutdown",	AUTOSHUTDOWN },
 	{ "body-timeout",	BODYTIMEOUT },
 	{ "cache-scope",	CACHESCOPE },
 	{ "cache-ttl",		CACHETTL },
+	{ "clock-skew",		CLOCKSKEW },
 	{ "command",		COMMAND },
 	{ "concurrency",	CONCURRENCY },
 	{ "connections-soft-limit", CONNECTIONSSOFT },
@@ -831,6 +890,8 @@ static const struct keywords keywords[] = {
 	{ "include",		INCLUDE },
 	{ "initialize-rate",	INITIALIZERATE },
 	{ "input-schema",	INPUTSCHEMA },
+	{ "jwks-file",		JWKSFILE },
+	{ "jwt-issuer",		JWTISSUER },
 	{ "list-cache-ttl",	LISTCACHETTL },
 	{ "listen",		LISTEN },
 	{ "log-file",		LOGFILE },
@@ -860,16 +921,19 @@ static const struct keywords keywords[] = {
 	{ "ready-timeout",	READYTIMEOUT },
 	{ "request-rate",	REQUESTRATE },
 	{ "resource",		RESOURCE },
+	{ "resource-uri",	RESOURCEURI },
 	{ "restart",		RESTART },
 	{ "restart-intensity",	RESTARTINTENSITY },
 	{ "restart-period",	RESTARTPERIOD },
 	{ "runner",		RUNNER },
+	{ "scopes-supported",	SCOPESSUPPORTED },
 	{ "session-responses",	SESSIONRESPONSES },
 	{ "session-start-timeout", SESSIONSTARTTIMEOUT },
 	{ "session-timeout",	SESSIONTIMEOUT },
 	{ "shutdown-timeout",	SHUTDOWNTIMEOUT },
 	{ "significant",	SIGNIFICANT },
 	{ "sse-keepalive",	SSEKEEPALIVE },
+	{ "static-tokens",	STATICTOKENS },
 	{ "strategy",		STRATEGY },
 	{ "task",		TASK },
 	{ "task-ttl",		TASKTTL },
@@ -1732,6 +1796,7 @@ block_close(void)
 #define IN_TOOL		(1U << CAT_TOOL)
 #define IN_RESOURCE	(1U << CAT_RESOURCE)
 #define IN_PROMPT	(1U << CAT_PROMPT)
+#define IN_AUTH		(1U << CAT_AUTH)
 static const struct {
 	const char	*ck_name;
 	unsigned int	 ck_blocks;
@@ -1762,11 +1827,21 @@ static const struct {
 	[CK_CACHE_SCOPE] = { "cache-scope", IN_RESOURCE, "resource", 1, 0 },
 	[CK_DOT_FILES] = { "dot-files", IN_RESOURCE, "resource", 1, 0 },
 	[CK_USER] = { "user", IN_TOOL, "tool", 1, 0 },
-	[CK_GROUP] = { "group", IN_TOOL, "tool", 1, 0 }
+	[CK_GROUP] = { "group", IN_TOOL, "tool", 1, 0 },
+	[CK_RESOURCE_URI] = { "resource-uri", IN_AUTH, "auth", 1, 0 },
+	[CK_AUTH_SERVER] = { "authorization-server", IN_AUTH, "auth", 0, 0 },
+	[CK_SCOPES] = { "scopes-supported", IN_AUTH, "auth",
+	    CONF_AUTH_SCOPES_MAX, 0 },
+	[CK_STATIC_TOKENS] = { "static-tokens", IN_AUTH, "auth", 1, 0 },
+	[CK_JWT_ISSUER] = { "jwt-issuer", IN_AUTH, "auth", 1, 0 },
+	[CK_JWKS_FILE] = { "jwks-file", IN_AUTH, "auth", 1, 0 },
+	[CK_AUDIENCE] = { "audience", IN_AUTH, "auth", 1, 0 },
+	[CK_CLOCK_SKEW] = { "clock-skew", IN_AUTH, "auth", 1, 0 }
 };
 #undef IN_TOOL
 #undef IN_RESOURCE
 #undef IN_PROMPT
+#undef IN_AUTH
 
 static const char *
 cat_kind_name(enum cat_kind k)
@@ -1778,6 +1853,8 @@ cat_kind_name(enum cat_kind k)
 		return "resource";
 	case CAT_PROMPT:
 		return "prompt";
+	case CAT_AUTH:
+		return "auth";
 	case CAT_NONE:
 		break;
 	}
@@ -2194,11 +2271,13 @@ cat_item(enum cat_key k)
 
 	if (!ps.in_block ||
 	    (cat_keys[k].ck_blocks & (1U << ps.block_cat)) == 0) {
-		stmt_error("%s: only allowed in a %s block", key,
+		stmt_error("%s: only allowed in a%s %s block", key,
+		    cat_keys[k].ck_blocks_text[0] == 'a' ? "n" : "",
 		    cat_keys[k].ck_blocks_text);
 		return;
 	}
-	if (k == CK_ENV || k == CK_ARGUMENT || k == CK_MESSAGE) {
+	if (k == CK_ENV || k == CK_ARGUMENT || k == CK_MESSAGE ||
+	    k == CK_AUTH_SERVER) {
 		/* lists: seen, even if wrong ("a message is required") */
 		if (w->w_file == NULL) {
 			w->w_file = ps.stmt_file;
@@ -2364,6 +2443,80 @@ cat_item(enum cat_key k)
 		    &ps.tool.t_user : &ps.tool.t_group, s))
 			return;
 		break;
+	case CK_RESOURCE_URI:
+		if (!auth_uri(key, s, 1) ||
+		    !set_text(&ps.auth.a_resource, s))
+			return;
+		break;
+	case CK_AUTH_SERVER:
+		if (ps.auth.a_nservers == CONF_AUTH_SERVERS_MAX) {
+			stmt_error("%s: too many (at most %d)", key,
+			    CONF_AUTH_SERVERS_MAX);
+			return;
+		}
+		if (ps.nwords != 1) {
+			stmt_error("%s: one URI a line", key);
+			return;
+		}
+		if (!auth_uri(key, s, 0) ||
+		    !set_text(&ps.auth.a_servers[ps.auth.a_nservers], s))
+			return;
+		ps.auth.a_nservers++;
+		break;
+	case CK_SCOPES: {
+		uint32_t i;
+
+		for (i = 0; i < ps.nwords; i++) {
+			if (!valid_scope(ps.words[i])) {
+				stmt_error("%s: invalid scope \"%s\" (visible "
+				    "ASCII but '\"' and '\\')", key,
+				    ps.words[i]);
+				return;
+			}
+			if (!set_text(&ps.auth.a_scopes[ps.auth.a_nscopes],
+			    ps.words[i]))
+				return;
+			ps.auth.a_nscopes++;
+		}
+		break;
+	}
+	case CK_JWT_ISSUER:
+		if (!auth_uri(key, s, 0) ||
+		    !set_text(&ps.auth.a_jwt_issuer, s))
+			return;
+		break;
+	case CK_AUDIENCE:
+		if (!auth_uri(key, s, 1) || !set_text(&ps.auth.a_audience, s))
+			return;
+		break;
+	case CK_CLOCK_SKEW:
+		if (!get_duration(key, s, &ps.auth.a_skew_ms))
+			return;
+		if (ps.auth.a_skew_ms > AUTH_SKEW_MAX_MS) {
+			stmt_error("%s: at most 10m", key);
+			return;
+		}
+		break;
+	case CK_JWKS_FILE:
+		if (s[0] != '/') {
+			stmt_error("%s: \"%s\" is not an absolute path", key,
+			    s);
+			return;
+		}
+		if (!set_text(&ps.auth.a_jwks_file, s))
+			return;
+		ps.auth_jwks_line[ps.conf->c_nauths] = ps.stmt_line;
+		break;
+	case CK_STATIC_TOKENS:
+		if (s[0] != '/') {
+			stmt_error("%s: \"%s\" is not an absolute path", key,
+			    s);
+			return;
+		}
+		if (!set_text(&ps.auth.a_static_tokens, s))
+			return;
+		ps.auth_tokens_line[ps.conf->c_nauths] = ps.stmt_line;
+		break;
 	case CK_MAX:
 		return;
 	}
@@ -2423,6 +2576,10 @@ cat_entry(enum cat_kind k, uint32_t i, struct where *w)
 		w->w_file = ps.prompt_file[i];
 		w->w_line = c->c_prompts[i].p_line;
 		return c->c_prompts[i].p_name;
+	case CAT_AUTH:
+		w->w_file = ps.auth_file[i];
+		w->w_line = c->c_auths[i].a_line;
+		return c->c_auths[i].a_name;
 	case CAT_NONE:
 		break;
 	}
@@ -2457,6 +2614,7 @@ cat_open(enum cat_kind kind, const char *name)
 	conf_tool_free(&ps.tool);
 	conf_resource_free(&ps.res);
 	conf_prompt_free(&ps.prompt);
+	conf_auth_free(&ps.auth);
 
 	ok = name != NULL && (kind == CAT_RESOURCE ? valid_uri(name) :
 	    valid_name(name, strlen(name)));
@@ -2491,6 +2649,18 @@ cat_open(enum cat_kind kind, const char *name)
 		dst = &ps.prompt.p_name;
 		n = c->c_nprompts;
 		max = CONF_PROMPTS_MAX;
+		break;
+	case CAT_AUTH:
+		ps.auth.a_line = ps.stmt_line;
+		ps.auth.a_skew_ms = DEF_AUTH_SKEW_MS;
+		dst = &ps.auth.a_name;
+		n = c->c_nauths;
+		max = CONF_AUTHS_MAX;
+		if (ok && strcmp(name, "none") == 0) {
+			stmt_error("\"none\" is not a name for an auth block "
+			    "(it says a listener has none)");
+			return;
+		}
 		break;
 	case CAT_NONE:
 	default:
@@ -2692,22 +2862,105 @@ cat_close(void)
 		c->c_prompts[c->c_nprompts++] = ps.prompt;
 		memset(&ps.prompt, 0, sizeof(ps.prompt));
 		break;
+	case CAT_AUTH:
+		if (!ps.cat_ok)
+			break;
+		if (ps.cseen[CK_RESOURCE_URI].w_file == NULL)
+			conf_error(f, line, "%s: resource-uri is required (the "
+			    "URI clients use for this server)", label);
+		if (ps.auth.a_static_tokens == NULL &&
+		    ps.auth.a_jwks_file == NULL)
+			conf_error(f, line, "%s: no way to check a token "
+			    "(static-tokens, or jwt-issuer and jwks-file)",
+			    label);
+		if ((ps.auth.a_jwks_file == NULL) !=
+		    (ps.auth.a_jwt_issuer == NULL))
+			conf_error(f, line, "%s: jwt-issuer and jwks-file go "
+			    "together (the issuer's tokens, its keys)", label);
+		if (ps.auth.a_audience != NULL &&
+		    ps.auth.a_jwt_issuer == NULL)
+			conf_error(ps.cseen[CK_AUDIENCE].w_file,
+			    ps.cseen[CK_AUDIENCE].w_line, "%s: audience: only "
+			    "with jwt-issuer", label);
+		if ((arr = grow(c->c_auths, c->c_nauths, &ps.auths_cap,
+		    sizeof(*c->c_auths))) == NULL)
+			goto nomem;
+		c->c_auths = arr;
+		ps.auth_file[c->c_nauths] = f;
+		c->c_auths[c->c_nauths++] = ps.auth;
+		memset(&ps.auth, 0, sizeof(ps.auth));
+		break;
 	case CAT_NONE:
 		break;
 	}
 	conf_tool_free(&ps.tool);
 	conf_resource_free(&ps.res);
 	conf_prompt_free(&ps.prompt);
+	conf_auth_free(&ps.auth);
 	return;
  nomem:
 	conf_error(f, line, "%s: out of memory", label);
 	conf_tool_free(&ps.tool);
 	conf_resource_free(&ps.res);
 	conf_prompt_free(&ps.prompt);
+	conf_auth_free(&ps.auth);
+}
+
+/*
+ * A URI of an auth block: absolute https (http only for a loopback host,
+ * for tests and a local setup), visible ASCII, no fragment; the resource
+ * URI no query either (RFC 8707 2, RFC 9728 1.2).
+ */
+static int
+auth_uri(const char *key, const char *s, int resource)
+{
+	const char	*host, *p;
+	size_t		 n = strlen(s);
+
+	if (strncmp(s, "https://", 8) == 0)
+		host = s + 8;
+	else if (strncmp(s, "http://", 7) == 0 &&
+	    (strncmp(s + 7, "127.", 4) == 0 ||
+	    strncmp(s + 7, "localhost", 9) == 0 ||
+	    strncmp(s + 7, "[::1]", 5) == 0))
+		host = s + 7;
+	else {
+		stmt_error("%s: \"%s\" is not an https URI (http only for "
+		    "127.0.0.1, [::1] or localhost)", key, s);
+		return 0;
+	}
+	if (n > CONF_AUTH_URI_MAX_BYTES - 1 || *host == '\0' || *host == '/') {
+		stmt_error("%s: \"%s\": a host, and at most %d bytes", key, s,
+		    CONF_AUTH_URI_MAX_BYTES - 1);
+		return 0;
+	}
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f ||
+		    *p == '"' || *p == '\\' || *p == '#' ||
+		    (resource && *p == '?')) {
+			stmt_error("%s: \"%s\": visible ASCII, no fragment%s",
+			    key, s, resource ? " and no query" : "");
+			return 0;
+		}
+	return 1;
+}
+
+/* A scope token (RFC 6749 3.3). */
+static int
+valid_scope(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f ||
+		    *s == '"' || *s == '\\')
+			return 0;
+	return 1;
 }
 
 static void
-add_listener(const char *kind, const char *addr, const char *port)
+add_listener(const char *kind, const char *addr, const char *port,
+    const char *authkw, const char *auth)
 {
 	const char		*kinds[] = {
 		conf_listen_kind_name(LISTEN_HTTP),
@@ -2735,6 +2988,20 @@ add_listener(const char *kind, const char *addr, const char *port)
 	}
 	if (!get_number("listen port", port, 1, UINT16_MAX, &n))
 		return;
+	if (authkw != NULL && strcmp(authkw, "auth") != 0) {
+		stmt_error("listen: \"%s\" after the port (\"auth NAME\" or "
+		    "\"auth none\" expected)", authkw);
+		return;
+	}
+	if (auth != NULL && k != LISTEN_HTTP) {
+		stmt_error("listen: auth is for http listeners");
+		return;
+	}
+	if (auth != NULL && strcmp(auth, "none") != 0 &&
+	    !valid_name(auth, strlen(auth))) {
+		stmt_error("listen: auth: invalid name (%s)", NAME_RULE);
+		return;
+	}
 	for (i = 0; i < c->c_nlisteners; i++) {
 		l = &c->c_listeners[i];
 		if (l->l_port != n || strcmp(l->l_addr, canon) != 0)
@@ -2758,6 +3025,8 @@ add_listener(const char *kind, const char *addr, const char *port)
 	snprintf(l->l_addr, sizeof(l->l_addr), "%s", canon);
 	l->l_port = (uint16_t)n;
 	l->l_line = ps.stmt_line;
+	l->l_auth_idx = -1;
+	snprintf(l->l_auth, sizeof(l->l_auth), "%s", auth != NULL ? auth : "");
 	ps.listen_file[c->c_nlisteners++] = ps.stmt_file;
 	if (k == LISTEN_HTTP)
 		ps.has_http = 1;
@@ -2793,6 +3062,7 @@ default_listener(struct file *top, enum listen_kind k, uint16_t port)
 	l->l_kind = k;
 	snprintf(l->l_addr, sizeof(l->l_addr), "127.0.0.1");
 	l->l_port = port;
+	l->l_auth_idx = -1;	/* loopback: none needed */
 	l->l_line = 0;
 }
 
@@ -2856,11 +3126,91 @@ check_paths(void)
 		    ps.tool_user_line[i], t->t_group, ps.tool_file[i],
 		    ps.tool_group_line[i]);
 	}
+	for (i = 0; i < ps.conf->c_nauths; i++) {
+		const struct conf_auth	*a = &ps.conf->c_auths[i];
+		struct tokens		 ts;
+		char			 terr[CONF_PATH_MAX_BYTES + 128];
+
+		if (a->a_static_tokens == NULL)
+			continue;
+		if (tokens_load(a->a_static_tokens, &ts, terr,
+		    sizeof(terr)) == -1)
+			conf_error(ps.auth_file[i], ps.auth_tokens_line[i],
+			    "auth %s: static-tokens: %s", a->a_name, terr);
+		tokens_free(&ts);
+	}
+	for (i = 0; i < ps.conf->c_nauths; i++) {
+		const struct conf_auth	*a = &ps.conf->c_auths[i];
+		struct jwks		*ks;
+		char			 jerr[CONF_PATH_MAX_BYTES + 256], *buf;
+		size_t			 len;
+
+		if (a->a_jwks_file == NULL)
+			continue;
+		if (file_read(a->a_jwks_file, JWKS_MAX_BYTES, &buf, &len, jerr,
+		    sizeof(jerr)) == -1) {
+			conf_error(ps.auth_file[i], ps.auth_jwks_line[i],
+			    "auth %s: jwks-file: %s", a->a_name, jerr);
+			continue;
+		}
+		if ((ks = jwks_parse(buf, len, jerr, sizeof(jerr))) == NULL)
+			conf_error(ps.auth_file[i], ps.auth_jwks_line[i],
+			    "auth %s: jwks-file: %s: %s", a->a_name,
+			    a->a_jwks_file, jerr);
+		else if (jwks_count(ks) == 0)
+			conf_error(ps.auth_file[i], ps.auth_jwks_line[i],
+			    "auth %s: jwks-file: %s: no key to verify a "
+			    "signature with", a->a_name, a->a_jwks_file);
+		jwks_free(&ks);
+		free(buf);
+	}
 	for (i = 0; i < ps.conf->c_nresources; i++) {
 		r = &ps.conf->c_resources[i];
 		if (stat(r->r_path, &st) == -1)
 			conf_error(ps.res_file[i], r->r_line, "resource %s: path "
 			    "%s: %s", r->r_uri, r->r_path, strerror(errno));
+	}
+}
+
+/*
+ * Each HTTP listener's auth names a block, or none; one on an address
+ * other than loopback says which (a server on a network that anyone can
+ * call is never the default).
+ */
+static void
+check_listen_auth(void)
+{
+	struct conf		*c = ps.conf;
+	struct conf_listener	*l;
+	uint32_t		 i, j;
+
+	for (i = 0; i < c->c_nlisteners; i++) {
+		l = &c->c_listeners[i];
+		l->l_auth_idx = -1;
+		if (l->l_kind != LISTEN_HTTP)
+			continue;
+		if (l->l_auth[0] == '\0') {
+			if (!conf_addr_loopback(l->l_addr))
+				conf_error(ps.listen_file[i], l->l_line,
+				    "listen http %s port %u: not a loopback "
+				    "address, so say how requests are "
+				    "authenticated: \"auth NAME\" (an auth "
+				    "block) or \"auth none\" (anyone who "
+				    "reaches it may call every tool)",
+				    l->l_addr, (unsigned int)l->l_port);
+			continue;
+		}
+		if (strcmp(l->l_auth, "none") == 0)
+			continue;
+		for (j = 0; j < c->c_nauths; j++)
+			if (strcmp(c->c_auths[j].a_name, l->l_auth) == 0)
+				break;
+		if (j == c->c_nauths)
+			conf_error(ps.listen_file[i], l->l_line, "listen http "
+			    "%s port %u: auth %s: no such auth block",
+			    l->l_addr, (unsigned int)l->l_port, l->l_auth);
+		else
+			l->l_auth_idx = (int)j;
 	}
 }
 
@@ -2886,6 +3236,7 @@ check_conf(struct file *top)
 		    conf_fmt_duration(a, sizeof(a), c->c_throttle_min_ms),
 		    conf_fmt_duration(b, sizeof(b), c->c_throttle_max_ms));
 	}
+	check_listen_auth();
 	w = &ps.seen[K_GROUP];
 	if (w->w_ok && ps.seen[K_USER].w_file == NULL)
 		conf_error(w->w_file, w->w_line, "group: only with user (the "

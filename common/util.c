@@ -5,10 +5,12 @@
 
 #include <sys/mman.h>
 
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -69,6 +71,42 @@ fd_cloexec(int fd, int on)
 	if ((fl = fcntl(fd, F_GETFD)) == -1)
 		return -1;
 	return fcntl(fd, F_SETFD, on ? fl | FD_CLOEXEC : fl & ~FD_CLOEXEC);
+}
+
+int
+file_read(const char *path, size_t max, char **bufp, size_t *lenp,
+    char *err, size_t errlen)
+{
+	struct stat	 st;
+	char		*buf;
+	ssize_t		 r;
+	size_t		 got = 0;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size > max) {
+		snprintf(err, errlen, "%s: %s", path, S_ISREG(st.st_mode) ?
+		    "too large" : "not a regular file");
+		close(fd);
+		return -1;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		close(fd);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	while (got < (size_t)st.st_size &&
+	    (r = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
+		got += (size_t)r;
+	close(fd);
+	buf[got] = '\0';
+	*bufp = buf;
+	*lenp = got;
+	return 0;
 }
 
 int

@@ -23,6 +23,13 @@ void		 close_from(int lowfd);
  * A memfd of a's alen bytes then b's blen, at offset 0, sealed against
  * any change (a message's large part, sent by SCM_RIGHTS): its fd, or -1.
  */
+/*
+ * A regular file of at most max bytes, read whole (non-blocking open: a
+ * FIFO does not hang us), NUL-terminated in *buf (free it): 0, or -1 and
+ * "path: why" in err.
+ */
+int		 file_read(const char *path, size_t max, char **buf,
+		    size_t *len, char *err, size_t errlen);
 int		 memfd_sealed(const char *name, const void *a, size_t alen,
 		    const void *b, size_t blen);
 /* "signal 9" / "status 1" for a wait status */

@@ -17,8 +17,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "conf.h"
 #include "msg.h"
+#include "tokens.h"
 
 #ifndef MCPD_CONF_PATH
 #define MCPD_CONF_PATH	"/etc/mcpd/mcpd.conf"
@@ -45,8 +48,61 @@ usage(void)
 	    "usage: mcpctl [-c file | -s socket] status [--json]\n"
 	    "       mcpctl [-c file | -s socket] stats [--json]\n"
 	    "       mcpctl [-c file | -s socket] reload\n"
-	    "       mcpctl [-c file | -s socket] stop\n");
+	    "       mcpctl [-c file | -s socket] stop\n"
+	    "       mcpctl token new NAME [SCOPE ...]\n");
 	exit(CTL_EXIT_USAGE);
+}
+
+/*
+ * "token new NAME [SCOPE ...]": a new static token, printed once, and
+ * the line of its hash for an auth block's static-tokens file.  Nothing
+ * is asked of mcpd and nothing is written: the token exists only on this
+ * terminal, the file holds only its hash.
+ */
+static int
+token_new(int argc, char *argv[])
+{
+	char	tok[TOKEN_TEXT_MAX_BYTES], hex[2 * TOKEN_HASH_BYTES + 1];
+	char	line[TOKEN_NAME_MAX_BYTES + TOKEN_SCOPES_MAX_BYTES + 80];
+	char	err[128];
+	struct tokens ts;
+	size_t	used;
+	int	i;
+
+	if (argc < 3 || strcmp(argv[1], "new") != 0)
+		usage();
+	if (sodium_init() == -1) {
+		fprintf(stderr, "mcpctl: libsodium does not start\n");
+		return CTL_EXIT_FAIL;
+	}
+	if (strlen(argv[2]) >= TOKEN_NAME_MAX_BYTES || argv[2][0] == '\0' ||
+	    argv[2][strspn(argv[2], "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-@")] != '\0') {
+		fprintf(stderr, "mcpctl: token new: invalid name \"%s\" (1 to "
+		    "%d letters, digits, \"_\", \".\", \"-\", \"@\")\n", argv[2],
+		    TOKEN_NAME_MAX_BYTES - 1);
+		return CTL_EXIT_USAGE;
+	}
+	tokens_new(tok, sizeof(tok), hex, sizeof(hex));
+	used = (size_t)snprintf(line, sizeof(line), "%s sha256:%s", argv[2],
+	    hex);
+	for (i = 3; i < argc && used < sizeof(line); i++)
+		used += (size_t)snprintf(line + used, sizeof(line) - used,
+		    " %s", argv[i]);
+	/* the line must read back as the daemon will read it */
+	if (used >= sizeof(line) ||
+	    tokens_parse(line, strlen(line), &ts, err, sizeof(err)) == -1) {
+		fprintf(stderr, "mcpctl: token new: %s\n", used >= sizeof(line) ?
+		    "too long" : strchr(err, ' ') != NULL ?
+		    strchr(err, ' ') + 1 : err);
+		sodium_memzero(tok, sizeof(tok));
+		return CTL_EXIT_USAGE;
+	}
+	tokens_free(&ts);
+	printf("token: %s\n", tok);
+	printf("line:  %s\n", line);
+	sodium_memzero(tok, sizeof(tok));
+	return CTL_EXIT_OK;
 }
 
 static int
@@ -178,6 +234,8 @@ main(int argc, char *argv[])
 	if (argc < 1)
 		usage();
 	cmd = argv[0];
+	if (strcmp(cmd, "token") == 0)
+		return token_new(argc, argv);
 	if (strcmp(cmd, "status") == 0) {
 		type = MSG_CTL_STATUS;
 		if (argc == 2 && strcmp(argv[1], "--json") == 0)

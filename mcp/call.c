@@ -51,6 +51,7 @@ call_new(struct mcp_server *srv, struct mcp_session *s,
 		struct mcp_ctx *x = srv->sv_ctx;
 
 		c->c_stateless = 1;
+		memcpy(c->c_owner, x->x_owner, sizeof(c->c_owner));
 		c->c_caps = x->x_caps;
 		c->c_log_level = x->x_log_level;
 		memcpy(c->c_trace, x->x_trace, sizeof(c->c_trace));

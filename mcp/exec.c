@@ -441,10 +441,12 @@ exec_call(struct mcpd_call *c, const char *args, size_t alen, void *arg)
 			goto fail;
 		inmemfd = 1;
 	}
+	/* who asks (MCPD_PRINCIPAL), never how it proved it */
 	if (chan_send(rx.chan, MSG_RUN_START, -1, (uint64_t)r->r_id,
 	    t->t_name, (const char *)x->x_digest, (size_t)sizeof(x->x_digest),
 	    (uint64_t)w.len, (uint64_t)inmemfd, inmemfd ? "" : w.buf,
-	    inmemfd ? (size_t)0 : w.len) == -1)
+	    inmemfd ? (size_t)0 : w.len, c->c_srv->sv_principal != NULL ?
+	    c->c_srv->sv_principal : "") == -1)
 		goto fail;
 	free(w.buf);
 	TAILQ_INSERT_TAIL(&rx.runs, r, r_entry);

@@ -25,6 +25,7 @@
 
 #define MCP_SID_BYTES		16	/* randomness in a session id */
 #define MCP_SID_MAX_CHARS	64	/* characters in a session id, max */
+#define MCP_PRINCIPAL_MAX_BYTES	800	/* who asks, as the transport says */
 #define MCP_ID_MAX_BYTES	128	/* bytes of a request id's JSON text */
 #define MCP_METHOD_MAX_BYTES	64	/* bytes of a method name */
 #define MCP_PAGE_ITEMS		100	/* items per list page */
@@ -281,6 +282,13 @@ struct mcp_route {
 	const char		*rt_version;	/* MCP-Protocol-Version, NULL */
 	const char		*rt_sid;	/* Mcp-Session-Id, NULL */
 	int			 rt_by_header;	/* sessions are named by rt_sid */
+	/*
+	 * Who asks, as the transport verified it (NULL: nobody).  A
+	 * session belongs to the principal of its initialize; asked for by
+	 * another, it is as unknown (404), so that an id does not say
+	 * whether it exists.
+	 */
+	const char		*rt_principal;
 	/* what mcp_route() says */
 	struct mcp_session	*rt_sess;	/* by header: the one named */
 	enum mcp_era		 rt_era;

@@ -13,6 +13,7 @@
 /* a sealed id (sealid.c): session ids, task ids */
 #define SEALID_RND_BYTES	MCP_SID_BYTES
 #define SEALID_LEN		MCP_SID_MAX_CHARS	/* characters, max */
+#define MCP_OWNER_BYTES		16	/* a session's principal, hashed */
 
 struct cat_tool {
 	char		*t_name;
@@ -103,6 +104,7 @@ struct call_timer {
  * session era keeps the same in the session).
  */
 struct mcp_ctx {
+	unsigned char		 x_owner[MCP_OWNER_BYTES]; /* who asks */
 	int			 x_caps;	/* CAP_* */
 	int			 x_log_level;	/* -1: no notifications/message */
 	char			 x_trace[128];	/* traceparent, or "" */
@@ -142,6 +144,7 @@ struct mcpd_call {
 	char			 c_uri[512];	/* resources/read */
 	/* the stateless era */
 	int			 c_stateless;
+	unsigned char		 c_owner[MCP_OWNER_BYTES]; /* its principal */
 	int			 c_caps;	/* CAP_* the client declared */
 	int			 c_log_level;	/* -1: none */
 	char			 c_trace[128];
@@ -173,6 +176,8 @@ struct mcp_session {
 	TAILQ_ENTRY(mcp_session) s_fresh_entry;	/* unused since initialize */
 	int			 s_fresh;
 	char			 s_id[MCP_SID_MAX_CHARS + 1];
+	/* a hash of the principal of its initialize; all 0: nobody's */
+	unsigned char		 s_owner[MCP_OWNER_BYTES];
 	char			 s_proto[16];
 	int			 s_initialized;
 	int			 s_cap_sampling;
@@ -250,6 +255,7 @@ struct mcp_task {
 	struct task_input	 k_in[MCP_INPUTS_MAX];
 	unsigned		 k_nin;
 	char			*k_end;		/* result, or error object */
+	unsigned char		 k_owner[MCP_OWNER_BYTES]; /* its principal */
 };
 TAILQ_HEAD(tasklist, mcp_task);
 
@@ -271,6 +277,7 @@ struct mcp_server {
 	size_t			 sv_ndl;
 	/* the stateless era */
 	struct mcp_ctx		*sv_ctx;	/* the request being dispatched */
+	const char		*sv_principal;	/* of the one being served */
 	unsigned		 sv_list_ttl_ms;	/* ttlMs of lists */
 	char			*sv_stamp;	/* resultType + serverInfo, "," */
 	size_t			 sv_stamplen;
@@ -410,6 +417,14 @@ void	taskstore_init(struct mcp_server *);
 void	taskstore_free(struct mcp_server *);
 /* a task for call c (c->c_task), or NULL */
 struct mcp_task *task_new(struct mcp_server *, struct mcpd_call *);
+/*
+ * What stands for a principal in what it owns: a hash, all 0 for nobody
+ * (route.c).  Owned by: the same hash, compared in constant time.
+ */
+void	mcp_owner_hash(const char *principal,
+	    unsigned char out[MCP_OWNER_BYTES]);
+int	mcp_owned_by(const unsigned char owner[MCP_OWNER_BYTES],
+	    const char *principal);
 /* 0 with the randomness of a task id of ours, or -1 */
 int	task_id_open(struct mcp_server *, const char *id, unsigned char *rnd);
 struct mcp_task *task_lookup(struct mcp_server *, const unsigned char *rnd);

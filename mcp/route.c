@@ -20,6 +20,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+#include <string.h>
+
 #include "mcp_int.h"
 
 #define TASK_ID_MAX		128	/* bytes of a taskId we look at */
@@ -37,6 +40,39 @@ task_owner(struct mcp_server *srv, const struct mcp_msg *m)
 	    json_strcpy(&m->m_j, v, id, sizeof(id)) == -1)
 		return -1;
 	return mcp_task_owner(srv, id);
+}
+
+void
+mcp_owner_hash(const char *principal, unsigned char out[MCP_OWNER_BYTES])
+{
+	/*
+	 * SipHash-2-4 of 128 bits under a key of this process: what owns a
+	 * session or a task is compared here only (a hand-over is judged
+	 * again by the worker that keeps it), and a principal is hashed on
+	 * every request: a keyed short hash is a tenth of a BLAKE2b's cost.
+	 */
+	static unsigned char	key[crypto_shorthash_siphashx24_KEYBYTES];
+	static int		keyed;
+
+	memset(out, 0, MCP_OWNER_BYTES);
+	if (principal == NULL || principal[0] == '\0')
+		return;
+	if (!keyed) {
+		randombytes_buf(key, sizeof(key));
+		keyed = 1;
+	}
+	crypto_shorthash_siphashx24(out, (const unsigned char *)principal,
+	    strlen(principal), key);
+}
+
+int
+mcp_owned_by(const unsigned char owner[MCP_OWNER_BYTES],
+    const char *principal)
+{
+	unsigned char	h[MCP_OWNER_BYTES];
+
+	mcp_owner_hash(principal, h);
+	return sodium_memcmp(h, owner, sizeof(h)) == 0;
 }
 
 /* The session era's rules: the session the request names, if any. */
@@ -63,6 +99,10 @@ session_route(struct mcp_server *srv, const struct mcp_msg *m,
 			rt->rt_owner = owner;
 			return MCP_ROUTE_PEER;
 		}
+		return MCP_ROUTE_NO_SESSION;
+	}
+	if (!mcp_owned_by(rt->rt_sess->s_owner, rt->rt_principal)) {
+		rt->rt_sess = NULL;
 		return MCP_ROUTE_NO_SESSION;
 	}
 	return init ? MCP_ROUTE_INITIALIZED : MCP_ROUTE_SERVE;
@@ -142,16 +182,29 @@ mcp_serve(struct mcp_server *srv, const struct mcp_route *rt,
     struct mcp_session **sessp, struct mcp_msg *m, struct mcp_stream *st,
     const struct mcp_headers *h)
 {
+	enum mcp_disp		 d;
+	struct mcp_session	*before = *sessp;
+
 	if (rt->rt_verdict != MCP_ROUTE_SERVE) {
 		st->s_status = mcp_route_error(srv, m, rt);
 		mcp_send(st, &srv->sv_out, 1);
 		return MCP_DONE;
 	}
-	if (rt->rt_era == MCP_ERA_STATELESS)
-		return mcp_dispatch_stateless(srv, m, st, h);
+	/* what the dispatch makes (a task, a run) is the principal's */
+	srv->sv_principal = rt->rt_principal;
+	if (rt->rt_era == MCP_ERA_STATELESS) {
+		d = mcp_dispatch_stateless(srv, m, st, h);
+		srv->sv_principal = NULL;
+		return d;
+	}
 	/* a cancel names a request of this stream, of either era (stdio) */
 	if (m->m_kind == MCP_NOTIFICATION &&
 	    strcmp(m->m_method, "notifications/cancelled") == 0)
 		(void)mcp_dispatch_stateless(srv, m, st, NULL);
-	return mcp_dispatch(srv, sessp, m, st);
+	d = mcp_dispatch(srv, sessp, m, st);
+	srv->sv_principal = NULL;
+	/* an initialize opened it: it is its principal's */
+	if (*sessp != NULL && *sessp != before)
+		mcp_owner_hash(rt->rt_principal, (*sessp)->s_owner);
+	return d;
 }

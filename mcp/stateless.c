@@ -254,6 +254,7 @@ mcp_dispatch_stateless(struct mcp_server *srv, struct mcp_msg *m,
 		break;
 	}
 	memset(&x, 0, sizeof(x));
+	mcp_owner_hash(srv->sv_principal, x.x_owner);
 	if (read_meta(srv, m, st, &x, version, sizeof(version)) == -1)
 		return MCP_DONE;
 	log_debug("%s%s%s", m->m_method, x.x_trace[0] ? ": " : "", x.x_trace);

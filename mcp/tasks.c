@@ -268,8 +268,10 @@ tasks_method(struct mcp_server *srv, const struct mcp_msg *m,
 		    "Missing required client capability", data);
 		return 0;
 	}
+	/* another principal's task is one that does not exist */
 	if (rpc_param_str(m, "taskId", id, sizeof(id)) == -1 ||
-	    (k = task_find(srv, id)) == NULL) {
+	    (k = task_find(srv, id)) == NULL ||
+	    !mcp_owned_by(k->k_owner, srv->sv_principal)) {
 		*d = rpc_fail(srv, m, st, JSONRPC_INVALID_PARAMS,
 		    "Failed to retrieve task: Task not found");
 		return 0;

@@ -97,6 +97,7 @@ task_new(struct mcp_server *srv, struct mcpd_call *c)
 	k->k_expires = k->k_created + srv->sv_task_ttl_ms;
 	k->k_status = T_WORKING;
 	k->k_call = c;
+	memcpy(k->k_owner, c->c_owner, sizeof(k->k_owner));
 	b = sealid_bucket(k->k_rnd, TASK_BUCKETS);
 	k->k_next = srv->sv_task_buckets[b];
 	srv->sv_task_buckets[b] = k;

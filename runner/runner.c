@@ -419,7 +419,7 @@ words_parse(const struct conf_tool *t, char *buf, size_t len, char **argv)
 
 /* The tool's environment: its env names that are set, and a PATH. */
 static char **
-env_build(const struct conf_tool *t)
+env_build(const struct conf_tool *t, const char *principal)
 {
 	char		**envp;
 	const char	 *v;
@@ -427,13 +427,22 @@ env_build(const struct conf_tool *t)
 	uint32_t	  i, n = 0;
 	int		  path = 0;
 
-	if ((envp = calloc(t->t_nenv + 2, sizeof(*envp))) == NULL)
+	if ((envp = calloc(t->t_nenv + 3, sizeof(*envp))) == NULL)
 		return NULL;
+	/* the caller's; one in mcpd's own environment is never passed */
+	if (principal[0] != '\0') {
+		len = sizeof(RUN_PRINCIPAL_VAR) + strlen(principal) + 1;
+		if ((envp[n] = malloc(len)) == NULL)
+			goto fail;
+		snprintf(envp[n++], len, "%s=%s", RUN_PRINCIPAL_VAR, principal);
+	}
 	for (i = 0; i < t->t_nenv; i++) {
 		if ((v = getenv(t->t_env[i])) == NULL)
 			continue;
 		if (strcmp(t->t_env[i], "PATH") == 0)
 			path = 1;
+		if (strcmp(t->t_env[i], RUN_PRINCIPAL_VAR) == 0)
+			continue;
 		len = strlen(t->t_env[i]) + strlen(v) + 2;
 		if ((envp[n] = malloc(len)) == NULL)
 			goto fail;
@@ -910,7 +919,7 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
 
 static void
 run_start(struct rclient *cl, uint32_t id, struct rconf *rc, uint32_t ti,
-    char *words, size_t wlen)
+    char *words, size_t wlen, const char *principal)
 {
 	const struct conf_tool	*t = &rc->rc_conf->c_tools[ti];
 	struct shepherd_spec	 sp;
@@ -952,7 +961,7 @@ run_start(struct rclient *cl, uint32_t id, struct rconf *rc, uint32_t ti,
 		    t->t_group != NULL ? t->t_group : "");
 		return;
 	}
-	if ((envp = env_build(t)) == NULL ||
+	if ((envp = env_build(t, principal)) == NULL ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) == -1 ||
 	    pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1 ||
 	    fd_nonblock(ctl[0]) == -1 || fd_nonblock(out[0]) == -1 ||
@@ -1051,6 +1060,7 @@ static void
 on_start(struct rclient *cl, struct msg *m)
 {
 	char		 name[MX_TOOL_NAME_WORDS * 8];
+	char		 principal[RUN_PRINCIPAL_MAX_BYTES];
 	struct rconf	*rc;
 	uint64_t	 id = m->m_f[0].u, len = m->m_f[3].u;
 	uint32_t	 ti;
@@ -1062,6 +1072,7 @@ on_start(struct rclient *cl, struct msg *m)
 	if (id > UINT32_MAX || msg_strcpy(name, sizeof(name),
 	    &m->m_f[1]) == -1 || m->m_f[2].s.len != CONF_TOOL_DIGEST_BYTES ||
 	    len > RUN_ARGV_MAX_BYTES || m->m_f[4].u > 1 ||
+	    msg_strcpy(principal, sizeof(principal), &m->m_f[6]) == -1 ||
 	    run_of(cl, (uint32_t)id) != NULL)
 		fatalx("worker %u: a bad RUN_START", cl->cl_index);
 	if ((words = malloc(len + 1)) == NULL)
@@ -1102,7 +1113,7 @@ on_start(struct rclient *cl, struct msg *m)
 		    MX_RUN_FAILED_TO_START, "the runner is stopping");
 		return;
 	}
-	run_start(cl, (uint32_t)id, rc, ti, words, len);
+	run_start(cl, (uint32_t)id, rc, ti, words, len, principal);
 }
 
 static void

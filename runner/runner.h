@@ -28,6 +28,9 @@
  */
 #define RUN_PATH		"PATH=/usr/local/bin:/usr/bin:/bin"
 #define PROC_CHILDREN_MAX	4096	/* pids listed at once */
+/* who called, in the tool's environment (never the token) */
+#define RUN_PRINCIPAL_VAR	"MCPD_PRINCIPAL"
+#define RUN_PRINCIPAL_MAX_BYTES	1024
 
 /* What a shepherd is to do. */
 struct shepherd_spec {

@@ -4,8 +4,8 @@
  *
  *  - the emergency alert tier sheds new work (503; tasks/ requests, which
  *    only look at accepted work, still pass);
- *  - a principal past request-rate gets 429 (its bearer token, hashed,
- *    else its address);
+ *  - a principal past request-rate gets 429 (the principal of its
+ *    verified token, else its address);
  *  - requests in flight are bounded by this worker's share of max-pending
  *    (503);
  *  - a new session is bounded by this worker's share of max-sessions and
@@ -36,19 +36,20 @@ shedding(void)
 }
 
 /*
- * Who a request is from, for request-rate: its bearer token, hashed, or
- * its address.
+ * Who a request is from, for request-rate: the principal its token was
+ * verified for (auth.c), hashed, or its address.  An unverified token
+ * names nobody: one made up for each request was a fresh budget.
  */
 static const unsigned char *
 principal(struct conn *c)
 {
 	static unsigned char	 key[ADDR_KEY_BYTES];
-	const char		*a = c->c_req->r_head.rh_auth;
+	const char		*p = c->c_req->r_principal;
 
-	if (strncasecmp(a, "Bearer ", 7) != 0)
+	if (p[0] == '\0')
 		return c->c_addr;
-	crypto_generichash(key, sizeof(key), (const unsigned char *)a + 7,
-	    strlen(a + 7), NULL, 0);
+	crypto_generichash(key, sizeof(key), (const unsigned char *)p,
+	    strlen(p), NULL, 0);
 	return key;
 }
 

@@ -143,6 +143,7 @@ request_done(struct conn *c)
 	c->c_busy = 0;
 	c->c_served = 1;
 	if (r != NULL) {
+		audit_request(c);
 		count_request(r);
 		pending_drop(r);
 		if (r->r_get && r->r_sess != NULL)
@@ -161,7 +162,7 @@ serve(struct conn *c)
 	struct hreq *r = c->c_req;
 
 	r->r_t0_us = now_us();
-	if (admin_serve(c))
+	if (admin_serve(c) || auth_serve_metadata(c))
 		return;
 	if (c->c_kind != LISTEN_HTTP ||
 	    !head_path_is(&r->r_head, worker->w_http.h_path)) {
@@ -715,7 +716,7 @@ http_init(struct worker *w)
 
 /* A new connection, or NULL after closing fd. */
 static struct conn *
-conn_new(struct worker *w, int fd, enum listen_kind kind,
+conn_new(struct worker *w, int fd, enum listen_kind kind, int auth,
     const unsigned char *addr, int counted)
 {
 	struct conn *c;
@@ -733,6 +734,7 @@ conn_new(struct worker *w, int fd, enum listen_kind kind,
 		goto fail;
 	c->c_fd = fd;
 	c->c_kind = kind;
+	c->c_auth = auth;
 	if (addr != NULL) {
 		memcpy(c->c_addr, addr, ADDR_KEY_BYTES);
 		c->c_has_addr = counted != 0;
@@ -760,12 +762,12 @@ fail:
 }
 
 void
-http_conn_new(struct worker *w, int fd, enum listen_kind kind,
+http_conn_new(struct worker *w, int fd, enum listen_kind kind, int auth,
     const char *pre, size_t prelen, const unsigned char *addr, int counted)
 {
 	struct conn *c;
 
-	if ((c = conn_new(w, fd, kind, addr, counted)) != NULL &&
+	if ((c = conn_new(w, fd, kind, auth, addr, counted)) != NULL &&
 	    pre != NULL && prelen > 0)
 		parse(c, pre, prelen);
 }
@@ -782,8 +784,8 @@ http_adopt(struct worker *w, int fd, const struct handoff *h)
 	unsigned char	 key[ADDR_KEY_BYTES];
 
 	worker_addr_take(fd, key);
-	if ((c = conn_new(w, fd, h->h_kind, key, w->w_per_address != 0)) ==
-	    NULL)
+	if ((c = conn_new(w, fd, h->h_kind, h->h_auth, key,
+	    w->w_per_address != 0)) == NULL)
 		return;
 	if ((r = c->c_req = hreq_get()) == NULL) {
 		conn_close(c);

@@ -272,6 +272,7 @@ route_of(struct conn *c, const struct mcp_msg *m, struct mcp_route *rt)
 	rt->rt_version = h->rh_proto[0] != '\0' ? h->rh_proto : NULL;
 	rt->rt_sid = h->rh_sid[0] != '\0' ? h->rh_sid : NULL;
 	rt->rt_by_header = 1;
+	rt->rt_principal = c->c_req->r_principal;
 	(void)mcp_route(worker->w_mcp, m, rt);
 }
 
@@ -347,6 +348,24 @@ serve_batch(struct conn *c, struct mcp_msg *bm)
 	}
 }
 
+/* What an audited request names: params.name, or params.uri. */
+static void
+audit_name(struct hreq *r, const struct mcp_msg *m)
+{
+	int v;
+
+	r->r_audit_name[0] = '\0';
+	if (m->m_params < 0 || (r->r_mx != MX_TOOLS_CALL &&
+	    r->r_mx != MX_PROMPTS_GET && r->r_mx != MX_RESOURCES_READ))
+		return;
+	v = json_get(&m->m_j, m->m_params, r->r_mx == MX_RESOURCES_READ ?
+	    "uri" : "name");
+	/* too long, not a string, a NUL: "-" */
+	if (v < 0 || json_strcpy(&m->m_j, v, r->r_audit_name,
+	    sizeof(r->r_audit_name)) == -1)
+		r->r_audit_name[0] = '\0';
+}
+
 static void
 serve_post(struct conn *c)
 {
@@ -377,6 +396,7 @@ serve_post(struct conn *c)
 	}
 	r->r_mx = m.m_kind == MCP_REQUEST ? (int)mx_method_of(m.m_method) :
 	    m.m_kind == MCP_BATCH ? MX_OTHER : MX_NOTIFICATION;
+	audit_name(r, &m);
 	if (admit_request(c, &m) == -1)
 		return;
 	switch (route_of(c, &m, &rt), rt.rt_verdict) {
@@ -555,6 +575,8 @@ endpoint_serve(struct conn *c)
 		    "Forbidden: Invalid Origin header", NULL);
 		return;
 	}
+	if (auth_check(c) == -1)
+		return;
 	if (r->r_too_big) {
 		c->c_close = 1;
 		reply_error(c, 413, MCP_SERVER_ERROR, "Payload Too Large",
@@ -597,6 +619,7 @@ endpoint_handoff(struct conn *c)
 
 	memset(&h, 0, sizeof(h));
 	h.h_kind = c->c_kind;
+	h.h_auth = c->c_auth;
 	h.h_method = c->c_parser.method;
 	h.h_major = c->c_parser.http_major;
 	h.h_minor = c->c_parser.http_minor;

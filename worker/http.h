@@ -16,6 +16,8 @@
 
 #include <http_parser.h>
 
+#include "audit.h"
+#include "auth.h"
 #include "head.h"
 #include "mcp.h"
 #include "worker.h"
@@ -46,6 +48,9 @@ struct hreq {
 	uint64_t		 r_event;
 	int			 r_stateless;	/* a request of 2026-07-28 */
 	int			 r_admitted;	/* a hand-over: rates were taken */
+	char			 r_principal[PRINCIPAL_MAX_BYTES]; /* "": none */
+	char			 r_audit_name[AUDIT_NAME_MAX_BYTES]; /* tool... */
+	uint64_t		 r_bytes;	/* of its answer, written */
 	/* metrics: what it was, when it came, how it ended */
 	int			 r_mx;		/* enum mx_method; -1: none */
 	uint64_t		 r_t0_us;
@@ -58,6 +63,7 @@ struct hreq {
 struct conn {
 	int			 c_fd;
 	enum listen_kind	 c_kind;
+	int			 c_auth;	/* its listener's, -1: none */
 	http_parser		 c_parser;
 	ev_io			 c_rd;
 	ev_io			 c_wr;

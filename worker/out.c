@@ -168,9 +168,11 @@ out_writev(struct conn *c, struct iovec *iov, int n)
 
 	if (c->c_dead)
 		return;
+	for (i = 0; i < n; i++)
+		total += iov[i].iov_len;
+	if (c->c_req != NULL)
+		c->c_req->r_bytes += total;
 	if (c == cork_owner && c->c_out == NULL) {
-		for (i = 0; i < n; i++)
-			total += iov[i].iov_len;
 		if (corklen + total <= sizeof(corkbuf)) {
 			for (i = 0; i < n; i++) {
 				memcpy(corkbuf + corklen, iov[i].iov_base,

@@ -38,6 +38,9 @@
 /* PEER_CONN's flags */
 #define CONN_F_KEEPALIVE	0x01
 #define CONN_F_ADMITTED		0x02
+/* the listener's auth block + 1 (0: none), in bits 8 to 15 */
+#define CONN_F_AUTH_SHIFT	8
+#define CONN_F_AUTH_MASK	0xff
 
 static struct peer {
 	struct chan	*p_chan;
@@ -210,6 +213,8 @@ peer_handoff(uint32_t owner, int fd, const struct handoff *h)
 		flags |= CONN_F_KEEPALIVE;
 	if (h->h_admitted)
 		flags |= CONN_F_ADMITTED;
+	flags |= (uint64_t)((h->h_auth + 1) & CONN_F_AUTH_MASK) <<
+	    CONN_F_AUTH_SHIFT;
 	rv = chan_send(ch, MSG_PEER_CONN, fd, (uint64_t)h->h_kind,
 	    (uint64_t)h->h_method, (uint64_t)h->h_major,
 	    (uint64_t)h->h_minor, flags, head, headlen,
@@ -240,6 +245,9 @@ on_conn(struct peer *p, struct msg *m)
 	h.h_minor = (unsigned)m->m_f[3].u;
 	h.h_keepalive = (flags & CONN_F_KEEPALIVE) != 0;
 	h.h_admitted = (flags & CONN_F_ADMITTED) != 0;
+	h.h_auth = (int)((flags >> CONN_F_AUTH_SHIFT) & CONN_F_AUTH_MASK) - 1;
+	if (h.h_auth >= CONF_AUTHS_MAX)
+		fatalx("a hand-over names auth block %d", h.h_auth);
 	if (handoff_head_unpack(&head, worker->w_http.h_header_max,
 	    m->m_f[5].s.p, m->m_f[5].s.len) == -1)
 		fatalx("a hand-over whose head does not unpack");

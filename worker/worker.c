@@ -28,6 +28,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit.h"
+#include "auth.h"
 #include "log.h"
 #include "mcp.h"
 #include "metrics.h"
@@ -311,7 +313,8 @@ accept_cb(struct ev_loop *loop, ev_io *ev, int revents)
 		worker->w_conns++;
 		SB_SET(worker->w_child->c_slot, s_conns, worker->w_conns);
 		SB_ADD(worker->w_child->c_slot, s_accepted, 1);
-		http_conn_new(worker, fd, l->wl_kind, NULL, 0, key, a != NULL);
+		http_conn_new(worker, fd, l->wl_kind, l->wl_auth, NULL, 0, key,
+		    a != NULL);
 		a = NULL;
 	}
 }
@@ -364,6 +367,7 @@ worker_listener(struct child *c, enum listen_kind kind, int fd,
 	l = &worker->w_listeners[worker->w_nlisteners++];
 	l->wl_fd = fd;
 	l->wl_kind = kind;
+	l->wl_auth = auth_of_listener(c->c_conf, addr, port);
 	l->wl_standby = standby;
 	l->wl_waiting = 0;
 	ev_io_init(&l->wl_ev, accept_cb, fd, EV_READ);
@@ -457,6 +461,8 @@ worker_start(struct child *c)
 	worker->w_loop = c->c_loop;
 	worker->w_cap = conf_worker_connections(c->c_conf);
 	hcfg_load(&worker->w_http, c->c_conf);
+	auth_load(c->c_conf);
+	audit_open(c->c_conf);
 	worker->w_max_conns = c->c_conf->c_max_connections;
 	worker->w_per_address = c->c_conf->c_max_per_address;
 	worker->w_accept_rate = c->c_conf->c_accept_rate;
@@ -524,6 +530,13 @@ worker_reconf(struct child *c, struct conf *old)
 	    c->c_conf->c_nprompts);
 }
 
+static void
+worker_reopen(struct child *c)
+{
+	(void)c;
+	audit_reopen();
+}
+
 static uint64_t
 worker_busy(struct child *c)
 {
@@ -568,5 +581,6 @@ const struct role_ops worker_ops = {
 	.r_reconf = worker_reconf,
 	.r_start = worker_start_init,
 	.r_quit = worker_quit,
+	.r_reopen = worker_reopen,
 	.r_busy = worker_busy,
 };

@@ -29,6 +29,7 @@
 struct wlistener {
 	int			 wl_fd;
 	enum listen_kind	 wl_kind;
+	int			 wl_auth;	/* an auth block, -1: none */
 	ev_io			 wl_ev;
 	int			 wl_standby;	/* another worker's: polled */
 	int			 wl_waiting;	/* queue seen non-empty */
@@ -103,6 +104,7 @@ int	worker_rate(int which, const unsigned char *key, uint32_t rate);
 struct rhead;
 struct handoff {
 	enum listen_kind	 h_kind;
+	int			 h_auth;	/* its listener's, -1: none */
 	unsigned		 h_method;	/* enum http_method */
 	unsigned		 h_major;
 	unsigned		 h_minor;
@@ -140,7 +142,7 @@ void	http_adopt(struct worker *, int fd, const struct handoff *);
  * addr: the peer's key (ADDR_KEY_BYTES bytes) or NULL; counted: it is counted
  * for max-connections-per-address (released at close).
  */
-void	http_conn_new(struct worker *, int fd, enum listen_kind,
+void	http_conn_new(struct worker *, int fd, enum listen_kind, int auth,
 	    const char *pre, size_t prelen, const unsigned char *addr,
 	    int counted);
 void	http_quit(struct worker *);

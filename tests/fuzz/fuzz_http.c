@@ -654,6 +654,7 @@ adopt(int sv0, enum listen_kind kind, const char *buf, size_t len)
 	    n) == 0);
 	memset(&h, 0, sizeof(h));
 	h.h_kind = kind;
+	h.h_auth = -1;		/* the listeners here have no auth */
 	h.h_method = p.method;
 	h.h_major = p.http_major;
 	h.h_minor = p.http_minor;
@@ -715,8 +716,8 @@ connection(const char *p, const char *end)
 	buf = subst(p, &len);
 	sent(cl, buf, len);
 	if (!adopted || adopt(sv[0], kind, buf, len) == -1)
-		http_conn_new(&wk, sv[0], kind, len ? buf : NULL, len, NULL,
-		    0);
+		http_conn_new(&wk, sv[0], kind, -1, len ? buf : NULL, len,
+		    NULL, 0);
 	free(buf);
 	pump();
 	for (i = 1; i < PIECES_MAX && e < end; i++) {

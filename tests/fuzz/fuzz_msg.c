@@ -83,8 +83,8 @@ repack(msgpack_sbuffer *sb, const struct msg_proto *p, const struct msg *m)
 	if (strcmp(fmt, "suuusuuuu") == 0)
 		return PACK(s[0], U(1), U(2), U(3), s[4], U(5), U(6), U(7),
 		    U(8));
-	if (strcmp(fmt, "usbuub") == 0)
-		return PACK(U(0), s[1], B(2), U(3), U(4), B(5));
+	if (strcmp(fmt, "usbuubs") == 0)
+		return PACK(U(0), s[1], B(2), U(3), U(4), B(5), s[6]);
 	if (strcmp(fmt, "uuuuuubbs") == 0)
 		return PACK(U(0), U(1), U(2), U(3), U(4), U(5), B(6), B(7),
 		    s[8]);

@@ -89,7 +89,7 @@ ready-timeout 1500ms
 drain-timeout 3s
 auto-shutdown any_significant
 listen http ::1 port 9000
-listen http * port 9001
+listen http * port 9001 auth none
 listen admin 127.0.0.1 port 9002
 worker {
 	restart transient
@@ -110,7 +110,7 @@ runner {
                  "throttle-min 250ms", "throttle-max 2m",
                  "throttle-reset 1h", "ready-timeout 1500ms",
                  "drain-timeout 3s", "auto-shutdown any_significant",
-                 "listen http ::1 port 9000", "listen http * port 9001",
+                 "listen http ::1 port 9000", "listen http * port 9001 auth none",
                  "listen admin 127.0.0.1 port 9002",
                  "\trestart transient", "\tshutdown-timeout 500ms",
                  "\tsignificant yes", "\trestart temporary",

@@ -263,6 +263,29 @@ assert_same_catalog(const struct conf *a, const struct conf *b)
 	}
 }
 
+/* The auth blocks, by content. */
+static void
+assert_same_auths(const struct conf *a, const struct conf *b)
+{
+	const struct conf_auth	*x, *y;
+	uint32_t		 i, k;
+
+	ck_assert_uint_eq(a->c_nauths, b->c_nauths);
+	for (i = 0; i < a->c_nauths; i++) {
+		x = &a->c_auths[i];
+		y = &b->c_auths[i];
+		ASSERT_SAME_STR(x->a_name, y->a_name);
+		ASSERT_SAME_STR(x->a_resource, y->a_resource);
+		ASSERT_SAME_STR(x->a_static_tokens, y->a_static_tokens);
+		ck_assert_uint_eq(x->a_nservers, y->a_nservers);
+		for (k = 0; k < x->a_nservers; k++)
+			ASSERT_SAME_STR(x->a_servers[k], y->a_servers[k]);
+		ck_assert_uint_eq(x->a_nscopes, y->a_nscopes);
+		for (k = 0; k < x->a_nscopes; k++)
+			ASSERT_SAME_STR(x->a_scopes[k], y->a_scopes[k]);
+	}
+}
+
 /* The catalog entries were declared on the same lines. */
 static void
 assert_same_lines(const struct conf *a, const struct conf *b)
@@ -296,6 +319,7 @@ assert_same_conf(const struct conf *a, const struct conf *b)
 	uint32_t	i;
 
 	assert_same_catalog(a, b);
+	assert_same_auths(a, b);
 	memcpy(&x, a, sizeof(x));
 	memcpy(&y, b, sizeof(y));
 
@@ -308,6 +332,7 @@ assert_same_conf(const struct conf *a, const struct conf *b)
 	x.c_tools = y.c_tools = NULL;
 	x.c_resources = y.c_resources = NULL;
 	x.c_prompts = y.c_prompts = NULL;
+	x.c_auths = y.c_auths = NULL;
 	/* both start zeroed (calloc, conf_defaults): padding compares too */
 	ck_assert_msg(memcmp(&x, &y, sizeof(x)) == 0, "struct conf differs");
 }

@@ -101,9 +101,9 @@ pack_fields(msgpack_sbuffer *b, const struct msg_proto *p, uint32_t type,
 		return msg_pack(b, p, type, gen, seq, S(0), U(1), U(2), U(3),
 		    S(4), U(5), U(6), U(7), U(8));
 	/* msg_run.def */
-	if (strcmp(fmt, "usbuub") == 0)
+	if (strcmp(fmt, "usbuubs") == 0)
 		return msg_pack(b, p, type, gen, seq, U(0), S(1), S(2),
-		    strlen(S(2)), U(3), U(4), S(5), strlen(S(5)));
+		    strlen(S(2)), U(3), U(4), S(5), strlen(S(5)), S(6));
 	if (strcmp(fmt, "uuuuuubbs") == 0)
 		return msg_pack(b, p, type, gen, seq, U(0), U(1), U(2), U(3),
 		    U(4), U(5), S(6), strlen(S(6)), S(7), strlen(S(7)), S(8));

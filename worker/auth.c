@@ -1,0 +1,377 @@
+/*
+ * auth.c -- bearer tokens on the HTTP listeners that name an auth block.
+ *
+ * A request to such a listener carries "Authorization: Bearer TOKEN"
+ * (RFC 6750 2.1; a token in the query or the body is not looked at), or
+ * gets 401 with a WWW-Authenticate challenge that points to the RFC 9728
+ * metadata of the resource, served here, so that a client can find its
+ * authorization server.  A token is checked against the auth block's
+ * static tokens (common/tokens.c: a hash and a binary search); the
+ * principal it stands for is what the request's rate is counted on.
+ *
+ * A token with two dots is a JSON Web Token when the block has an issuer
+ * and its keys (common/jwt.c: the signature, iss, aud, exp...); one
+ * verified once is kept in a small cache until it expires, so that a
+ * client that sends the same token on every request costs a short hash
+ * (SipHash of its signature, under a key of this process, picks the slot)
+ * and a compare of the whole token, not a signature check.  An entry is
+ * overwritten by the next token of the same slot: the cache is bounded
+ * (AUTH_CACHE_ENTRIES a worker, each token at most JWT_MAX_BYTES) and
+ * never grows.
+ *
+ * Everything here is made once, when the configuration is loaded: the
+ * metadata document, its path, and the two challenges.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "auth.h"
+#include "conf.h"
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "metrics.h"
+#include "jwt.h"
+#include "tokens.h"
+#include "util.h"
+
+#define AUTH_HEADER_MAX_BYTES	2048	/* a WWW-Authenticate line */
+#define AUTH_CACHE_ENTRIES	1024	/* verified JWTs kept, a worker */
+
+struct wauth {
+	const struct conf_auth	*wa_conf;
+	struct tokens		 wa_tokens;
+	struct jw		 wa_meta;	/* the metadata document */
+	char			 wa_meta_path[CONF_AUTH_URI_MAX_BYTES + 64];
+	char			 wa_challenge[AUTH_HEADER_MAX_BYTES];
+	char			 wa_invalid[AUTH_HEADER_MAX_BYTES];
+	char			 wa_expired[AUTH_HEADER_MAX_BYTES];
+	struct jwks		*wa_jwks;	/* NULL: no JWTs */
+	struct jwt_policy	 wa_policy;
+};
+
+/* A verified JWT: whose it is, until when. */
+struct cached {
+	char		*ce_tok;	/* the token, whole */
+	size_t		 ce_len;
+	int64_t		ce_exp;		/* 0: empty */
+	int		ce_auth;
+	char		ce_principal[PRINCIPAL_MAX_BYTES];
+};
+
+static struct cached	*cache;
+static unsigned char	 cache_key[crypto_shorthash_KEYBYTES];
+
+static struct wauth	auths[CONF_AUTHS_MAX];
+static uint32_t		nauths;
+
+/* The path of an https URI ("" for none), and the URI up to it. */
+static const char *
+uri_path(const char *uri, size_t *originlen)
+{
+	const char *host = strstr(uri, "://"), *p;
+
+	host = host != NULL ? host + 3 : uri;
+	p = strchr(host, '/');
+	*originlen = p != NULL ? (size_t)(p - uri) : strlen(uri);
+	return p != NULL ? p : "";
+}
+
+/* The issuer's keys; none when they do not load: every JWT is 401. */
+static void
+jwks_load(struct wauth *wa, const struct conf_auth *a)
+{
+	char	*buf, err[CONF_PATH_MAX_BYTES + 256];
+	size_t	 len;
+
+	jwt_policy_init(&wa->wa_policy);
+	wa->wa_policy.p_issuer = a->a_jwt_issuer;
+	wa->wa_policy.p_audience = a->a_audience != NULL ? a->a_audience :
+	    a->a_resource;
+	wa->wa_policy.p_skew_secs = (int)(a->a_skew_ms / 1000);
+	if (file_read(a->a_jwks_file, JWKS_MAX_BYTES, &buf, &len, err,
+	    sizeof(err)) == -1) {
+		log_warnx("auth %s: jwks-file: %s: every JSON Web Token is "
+		    "refused", a->a_name, err);
+		return;
+	}
+	if ((wa->wa_jwks = jwks_parse(buf, len, err, sizeof(err))) == NULL)
+		log_warnx("auth %s: jwks-file: %s: %s: every JSON Web Token "
+		    "is refused", a->a_name, a->a_jwks_file, err);
+	free(buf);
+}
+
+static void
+make(struct wauth *wa, const struct conf_auth *a)
+{
+	char		 url[2 * CONF_AUTH_URI_MAX_BYTES + 64];
+	char		 scope[CONF_AUTH_SCOPES_MAX * 64];
+	const char	*path;
+	size_t		 olen, used = 0;
+	uint32_t	 i;
+	char		 err[CONF_PATH_MAX_BYTES + 128];
+
+	wa->wa_conf = a;
+	/* RFC 9728 3.1: the well-known part goes between host and path */
+	path = uri_path(a->a_resource, &olen);
+	if (strcmp(path, "/") == 0)
+		path = "";
+	snprintf(wa->wa_meta_path, sizeof(wa->wa_meta_path), "%s%s",
+	    AUTH_META_PREFIX, path);
+	snprintf(url, sizeof(url), "%.*s%s", (int)olen, a->a_resource,
+	    wa->wa_meta_path);
+
+	jw_init(&wa->wa_meta);
+	jw_obj(&wa->wa_meta);
+	jw_key(&wa->wa_meta, "resource");
+	jw_str(&wa->wa_meta, a->a_resource);
+	if (a->a_nservers > 0) {
+		jw_key(&wa->wa_meta, "authorization_servers");
+		jw_arr(&wa->wa_meta);
+		for (i = 0; i < a->a_nservers; i++)
+			jw_str(&wa->wa_meta, a->a_servers[i]);
+		jw_arr_end(&wa->wa_meta);
+	}
+	if (a->a_nscopes > 0) {
+		jw_key(&wa->wa_meta, "scopes_supported");
+		jw_arr(&wa->wa_meta);
+		for (i = 0; i < a->a_nscopes; i++)
+			jw_str(&wa->wa_meta, a->a_scopes[i]);
+		jw_arr_end(&wa->wa_meta);
+	}
+	jw_key(&wa->wa_meta, "bearer_methods_supported");
+	jw_arr(&wa->wa_meta);
+	jw_str(&wa->wa_meta, "header");
+	jw_arr_end(&wa->wa_meta);
+	jw_key(&wa->wa_meta, "resource_name");
+	jw_str(&wa->wa_meta, "mcpd");
+	jw_obj_end(&wa->wa_meta);
+	jw_raw(&wa->wa_meta, "\n", 1);
+	if (wa->wa_meta.err)
+		fatalx("auth %s: the metadata: out of memory", a->a_name);
+
+	scope[0] = '\0';
+	for (i = 0; i < a->a_nscopes && used + strlen(a->a_scopes[i]) + 2 <
+	    sizeof(scope); i++)
+		used += (size_t)snprintf(scope + used, sizeof(scope) - used,
+		    "%s%s", i > 0 ? " " : "", a->a_scopes[i]);
+	/* RFC 6750 3.1: no error code when the request had no token */
+	if (snprintf(wa->wa_challenge, sizeof(wa->wa_challenge),
+	    "WWW-Authenticate: Bearer resource_metadata=\"%s\"%s%s%s\r\n",
+	    url, scope[0] ? ", scope=\"" : "", scope, scope[0] ? "\"" : "") >=
+	    (int)sizeof(wa->wa_challenge))
+		/* the scopes are in the metadata too */
+		snprintf(wa->wa_challenge, sizeof(wa->wa_challenge),
+		    "WWW-Authenticate: Bearer resource_metadata=\"%s\"\r\n",
+		    url);
+	snprintf(wa->wa_invalid, sizeof(wa->wa_invalid),
+	    "WWW-Authenticate: Bearer resource_metadata=\"%s\", "
+	    "error=\"invalid_token\", error_description=\"The access token "
+	    "is not valid\"\r\n", url);
+	snprintf(wa->wa_expired, sizeof(wa->wa_expired),
+	    "WWW-Authenticate: Bearer resource_metadata=\"%s\", "
+	    "error=\"invalid_token\", error_description=\"The access token "
+	    "expired\"\r\n", url);
+	if (a->a_jwks_file != NULL)
+		jwks_load(wa, a);
+
+	/*
+	 * Read as mcpd's user; the supervisor's parse found it readable
+	 * as root.  One that fails now leaves no token valid: closed.
+	 */
+	if (a->a_static_tokens != NULL &&
+	    tokens_load(a->a_static_tokens, &wa->wa_tokens, err,
+	    sizeof(err)) == -1)
+		log_warnx("auth %s: static-tokens: %s: every request to its "
+		    "listeners gets 401", a->a_name, err);
+}
+
+void
+auth_load(const struct conf *c)
+{
+	uint32_t	i;
+
+	for (i = 0; i < nauths; i++) {
+		tokens_free(&auths[i].wa_tokens);
+		jw_free(&auths[i].wa_meta);
+		jwks_free(&auths[i].wa_jwks);
+	}
+	if (cache != NULL)
+		for (i = 0; i < AUTH_CACHE_ENTRIES; i++)
+			free(cache[i].ce_tok);
+	free(cache);
+	cache = NULL;
+	randombytes_buf(cache_key, sizeof(cache_key));
+	memset(auths, 0, sizeof(auths));
+	nauths = 0;
+	for (i = 0; i < c->c_nauths && i < CONF_AUTHS_MAX; i++) {
+		make(&auths[nauths], &c->c_auths[i]);
+		if (auths[nauths++].wa_jwks != NULL && cache == NULL &&
+		    (cache = calloc(AUTH_CACHE_ENTRIES, sizeof(*cache))) == NULL)
+			fatal("auth: the token cache");
+	}
+}
+
+int
+auth_of_listener(const struct conf *c, const char *addr, unsigned port)
+{
+	const struct conf_listener	*l;
+	uint32_t			 i;
+
+	for (i = 0; i < c->c_nlisteners; i++) {
+		l = &c->c_listeners[i];
+		if (l->l_kind == LISTEN_HTTP && l->l_port == port &&
+		    strcmp(l->l_addr, addr) == 0)
+			return l->l_auth_idx;
+	}
+	return -1;
+}
+
+int
+auth_serve_metadata(struct conn *c)
+{
+	const struct rhead	*h = &c->c_req->r_head;
+	const struct wauth	*wa;
+	int			 m = c->c_parser.method;
+
+	if (c->c_auth < 0 || (uint32_t)c->c_auth >= nauths)
+		return 0;
+	if (m != HTTP_GET && m != HTTP_HEAD)
+		return 0;
+	wa = &auths[c->c_auth];
+	if (!head_path_is(h, wa->wa_meta_path) &&
+	    !head_path_is(h, AUTH_META_PREFIX))
+		return 0;
+	reply(c, 200, "application/json", "Cache-Control: max-age=300\r\n",
+	    wa->wa_meta.buf, wa->wa_meta.len);
+	return 1;
+}
+
+/* 401, with the challenge; counted as a refusal, and audited. */
+static int
+unauthorized(struct conn *c, const char *challenge, const char *message)
+{
+	if (worker->w_metrics != NULL)
+		MX_ADD(&worker->w_metrics->m_rejected[MX_R_AUTH], 1);
+	audit_denied(c, strstr(challenge, "expired") != NULL ? "expired" :
+	    strstr(challenge, "invalid_token") != NULL ? "invalid_token" :
+	    "no_token");
+	reply_error(c, 401, MCP_SERVER_ERROR, message, challenge);
+	return -1;
+}
+
+/* A compact JWS: three parts. */
+static int
+is_jwt(const char *tok)
+{
+	const char *d1 = strchr(tok, '.');
+
+	return d1 != NULL && strchr(d1 + 1, '.') != NULL;
+}
+
+/*
+ * A JSON Web Token: from the cache while it is valid, else verified (and
+ * cached).  The principal is the issuer and the subject (or the client,
+ * for a token of a client acting for itself).
+ */
+static int
+jwt_check(struct conn *c, const struct wauth *wa, const char *tok)
+{
+	struct hreq		*r = c->c_req;
+	struct jwt_claims	 cl;
+	struct cached		*ce;
+	unsigned char		 h[crypto_shorthash_BYTES];
+	const char		*sig = strrchr(tok, '.') + 1;
+	char			 why[256];
+	size_t			 len = strlen(tok);
+	time_t			 now = time(NULL);
+	uint64_t		 slot;
+	int			 e;
+
+	/* the signature tells tokens apart; the compare is of all of it */
+	crypto_shorthash(h, (const unsigned char *)sig, strlen(sig),
+	    cache_key);
+	memcpy(&slot, h, sizeof(slot));
+	ce = &cache[slot % AUTH_CACHE_ENTRIES];
+	if (ce->ce_exp != 0 && ce->ce_auth == c->c_auth &&
+	    ce->ce_len == len && sodium_memcmp(ce->ce_tok, tok, len) == 0) {
+		if (now < ce->ce_exp + wa->wa_policy.p_skew_secs) {
+			memcpy(r->r_principal, ce->ce_principal,
+			    strlen(ce->ce_principal) + 1);
+			return 0;
+		}
+		ce->ce_exp = 0;		/* it expired: said below */
+	}
+	if (wa->wa_jwks == NULL)
+		return unauthorized(c, wa->wa_invalid, "Unauthorized: the "
+		    "access token is not valid");
+	if ((e = jwt_verify(wa->wa_jwks, tok, len, &wa->wa_policy, now, &cl,
+	    why, sizeof(why))) != JWT_OK) {
+		log_debug("fd %d: auth %s: a JSON Web Token refused: %s",
+		    c->c_fd, wa->wa_conf->a_name, why);
+		return unauthorized(c, e == JWT_E_EXPIRED ? wa->wa_expired :
+		    wa->wa_invalid, e == JWT_E_EXPIRED ? "Unauthorized: the "
+		    "access token expired" : "Unauthorized: the access token "
+		    "is not valid");
+	}
+	if (cl.c_sub[0] != '\0')
+		snprintf(r->r_principal, sizeof(r->r_principal), "jwt:%s#%s",
+		    cl.c_iss, cl.c_sub);
+	else if (cl.c_client_id[0] != '\0')
+		snprintf(r->r_principal, sizeof(r->r_principal),
+		    "jwt:%s#client:%s", cl.c_iss, cl.c_client_id);
+	else
+		return unauthorized(c, wa->wa_invalid, "Unauthorized: the "
+		    "access token names no subject");
+	free(ce->ce_tok);
+	if ((ce->ce_tok = malloc(len)) == NULL) {
+		ce->ce_exp = 0;		/* not kept: checked again next time */
+		return 0;
+	}
+	memcpy(ce->ce_tok, tok, len);
+	ce->ce_len = len;
+	ce->ce_exp = cl.c_exp;
+	ce->ce_auth = c->c_auth;
+	memcpy(ce->ce_principal, r->r_principal, sizeof(ce->ce_principal));
+	return 0;
+}
+
+int
+auth_check(struct conn *c)
+{
+	struct hreq		*r = c->c_req;
+	const struct wauth	*wa;
+	const struct token	*t;
+	const char		*a = r->r_head.rh_auth, *tok;
+
+	r->r_principal[0] = '\0';
+	if (c->c_auth < 0)
+		return 0;
+	if ((uint32_t)c->c_auth >= nauths)
+		return unauthorized(c, "", "Unauthorized");
+	wa = &auths[c->c_auth];
+	/* RFC 6750 2.1: b64token after "Bearer" and one or more spaces */
+	if (strncasecmp(a, "Bearer ", 7) != 0)
+		return unauthorized(c, wa->wa_challenge, "Unauthorized: a "
+		    "bearer token is required");
+	for (tok = a + 7; *tok == ' '; tok++)
+		;
+	if (*tok == '\0')
+		return unauthorized(c, wa->wa_invalid, "Unauthorized: the "
+		    "access token is not valid");
+	if (wa->wa_conf->a_jwks_file != NULL && is_jwt(tok))
+		return jwt_check(c, wa, tok);
+	if ((t = tokens_find(&wa->wa_tokens, tok, strlen(tok))) == NULL)
+		return unauthorized(c, wa->wa_invalid, "Unauthorized: the "
+		    "access token is not valid");
+	snprintf(r->r_principal, sizeof(r->r_principal), "static:%s",
+	    t->tk_name);
+	return 0;
+}

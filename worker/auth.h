@@ -1,0 +1,35 @@
+/*
+ * auth.h -- a worker's side of authentication: mcpd as an OAuth 2.1
+ * resource server on the HTTP listeners that name an auth block.
+ */
+#ifndef MCPD_WORKER_AUTH_H
+#define MCPD_WORKER_AUTH_H
+
+#include <stddef.h>
+
+/* "static:NAME", or "jwt:ISS#SUB" (512 + 256), with NUL */
+#define PRINCIPAL_MAX_BYTES	800
+#define AUTH_META_PREFIX	"/.well-known/oauth-protected-resource"
+
+struct conf;
+struct conn;
+
+/* The auth blocks of the configuration: tokens read, answers made. */
+void	auth_load(const struct conf *);
+/* The auth block of a listener (addr, port), or -1: none. */
+int	auth_of_listener(const struct conf *, const char *addr,
+	    unsigned port);
+/*
+ * A GET of the listener's RFC 9728 metadata: answered, 1; else 0.
+ * Served whatever the request's token: it is how a client learns where
+ * to get one.
+ */
+int	auth_serve_metadata(struct conn *);
+/*
+ * The request's bearer token, checked: 0 with the principal in the
+ * request (r_principal), or -1 when it was answered 401.  A listener
+ * without auth: 0, and no principal.
+ */
+int	auth_check(struct conn *);
+
+#endif
