@@ -60,7 +60,8 @@ hreq_get(void)
 		return NULL;
 	body = r->r_body;
 	cap = r->r_bodycap;
-	memset(r, 0, offsetof(struct hreq, r_head));
+	memset(r, 0, offsetof(struct hreq, r_principal));
+	r->r_principal[0] = r->r_audit_name[0] = '\0';
 	head_init(&r->r_head, worker->w_http.h_header_max);
 	r->r_body = body;
 	r->r_bodycap = cap;

@@ -48,8 +48,6 @@ struct hreq {
 	uint64_t		 r_event;
 	int			 r_stateless;	/* a request of 2026-07-28 */
 	int			 r_admitted;	/* a hand-over: rates were taken */
-	char			 r_principal[PRINCIPAL_MAX_BYTES]; /* "": none */
-	char			 r_audit_name[AUDIT_NAME_MAX_BYTES]; /* tool... */
 	uint64_t		 r_bytes;	/* of its answer, written */
 	/* metrics: what it was, when it came, how it ended */
 	int			 r_mx;		/* enum mx_method; -1: none */
@@ -57,6 +55,9 @@ struct hreq {
 	int			 r_status;	/* HTTP status of the answer */
 	int			 r_rpc_code;	/* its JSON-RPC error, 0: none */
 	int			 r_pending;	/* counted in w_pending */
+	/* not cleared whole (a kilobyte a request): strings, "" when new */
+	char			 r_principal[PRINCIPAL_MAX_BYTES]; /* "": none */
+	char			 r_audit_name[AUDIT_NAME_MAX_BYTES]; /* tool... */
 	struct rhead		 r_head;	/* last: not cleared whole */
 };
 
