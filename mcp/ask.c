@@ -93,8 +93,12 @@ method_cap(const char *method)
 static const char *
 answer_find(const struct mcpd_call *c, const char *key, size_t *len)
 {
-	const char	*p = c->c_answers, *end = p + c->c_answers_len;
+	const char	*p = c->c_answers, *end;
 	const char	*found = NULL, *v;
+
+	if (p == NULL)
+		return NULL;		/* no answer yet (NULL + 0 is UB) */
+	end = p + c->c_answers_len;
 
 	/* later entries (this round's inputResponses) win */
 	while (p != NULL && p < end) {
