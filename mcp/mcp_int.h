@@ -419,7 +419,7 @@ void	taskstore_free(struct mcp_server *);
 struct mcp_task *task_new(struct mcp_server *, struct mcpd_call *);
 /*
  * What stands for a principal in what it owns: a hash, all 0 for nobody
- * (route.c).  Owned by: the same hash, compared in constant time.
+ * (sealid.c).  Owned by: the same hash, compared in constant time.
  */
 void	mcp_owner_hash(const char *principal,
 	    unsigned char out[MCP_OWNER_BYTES]);
