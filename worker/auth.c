@@ -64,6 +64,7 @@ struct cached {
 	int64_t		ce_exp;		/* 0: empty */
 	int		ce_auth;
 	char		ce_principal[PRINCIPAL_MAX_BYTES];
+	char		ce_scopes[SCOPES_MAX_BYTES];
 };
 
 static struct cached	*cache;
@@ -305,6 +306,8 @@ jwt_check(struct conn *c, const struct wauth *wa, const char *tok)
 		if (now < ce->ce_exp + wa->wa_policy.p_skew_secs) {
 			memcpy(r->r_principal, ce->ce_principal,
 			    strlen(ce->ce_principal) + 1);
+			memcpy(r->r_scopes, ce->ce_scopes,
+			    strlen(ce->ce_scopes) + 1);
 			return 0;
 		}
 		ce->ce_exp = 0;		/* it expired: said below */
@@ -330,6 +333,9 @@ jwt_check(struct conn *c, const struct wauth *wa, const char *tok)
 	else
 		return unauthorized(c, wa->wa_invalid, "Unauthorized: the "
 		    "access token names no subject");
+	if (snprintf(r->r_scopes, sizeof(r->r_scopes), "%s", cl.c_scope) >=
+	    (int)sizeof(r->r_scopes))
+		r->r_scopes[0] = '\0';	/* more than we keep: none counted */
 	free(ce->ce_tok);
 	if ((ce->ce_tok = malloc(len)) == NULL) {
 		ce->ce_exp = 0;		/* not kept: checked again next time */
@@ -340,6 +346,7 @@ jwt_check(struct conn *c, const struct wauth *wa, const char *tok)
 	ce->ce_exp = cl.c_exp;
 	ce->ce_auth = c->c_auth;
 	memcpy(ce->ce_principal, r->r_principal, sizeof(ce->ce_principal));
+	memcpy(ce->ce_scopes, r->r_scopes, sizeof(ce->ce_scopes));
 	return 0;
 }
 
@@ -351,7 +358,7 @@ auth_check(struct conn *c)
 	const struct token	*t;
 	const char		*a = r->r_head.rh_auth, *tok;
 
-	r->r_principal[0] = '\0';
+	r->r_principal[0] = r->r_scopes[0] = '\0';
 	if (c->c_auth < 0)
 		return 0;
 	if ((uint32_t)c->c_auth >= nauths)
@@ -373,5 +380,6 @@ auth_check(struct conn *c)
 		    "access token is not valid");
 	snprintf(r->r_principal, sizeof(r->r_principal), "static:%s",
 	    t->tk_name);
+	snprintf(r->r_scopes, sizeof(r->r_scopes), "%s", t->tk_scopes);
 	return 0;
 }

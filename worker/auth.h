@@ -9,6 +9,8 @@
 
 /* "static:NAME", or "jwt:ISS#SUB" (512 + 256), with NUL */
 #define PRINCIPAL_MAX_BYTES	800
+/* a token's granted scopes, " "-separated (a JWT's scope, a static token's) */
+#define SCOPES_MAX_BYTES	2048
 #define AUTH_META_PREFIX	"/.well-known/oauth-protected-resource"
 
 struct conf;
@@ -27,7 +29,7 @@ int	auth_of_listener(const struct conf *, const char *addr,
 int	auth_serve_metadata(struct conn *);
 /*
  * The request's bearer token, checked: 0 with the principal in the
- * request (r_principal), or -1 when it was answered 401.  A listener
+ * request (r_principal, and its scopes in r_scopes), or -1 when it was answered 401.  A listener
  * without auth: 0, and no principal.
  */
 int	auth_check(struct conn *);

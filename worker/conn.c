@@ -61,7 +61,7 @@ hreq_get(void)
 	body = r->r_body;
 	cap = r->r_bodycap;
 	memset(r, 0, offsetof(struct hreq, r_principal));
-	r->r_principal[0] = r->r_audit_name[0] = '\0';
+	r->r_principal[0] = r->r_audit_name[0] = r->r_scopes[0] = '\0';
 	head_init(&r->r_head, worker->w_http.h_header_max);
 	r->r_body = body;
 	r->r_bodycap = cap;

@@ -58,6 +58,7 @@ struct hreq {
 	/* not cleared whole (a kilobyte a request): strings, "" when new */
 	char			 r_principal[PRINCIPAL_MAX_BYTES]; /* "": none */
 	char			 r_audit_name[AUDIT_NAME_MAX_BYTES]; /* tool... */
+	char			 r_scopes[SCOPES_MAX_BYTES]; /* " "-separated */
 	struct rhead		 r_head;	/* last: not cleared whole */
 };
 
