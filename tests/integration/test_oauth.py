@@ -29,7 +29,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcpdtest as T  # noqa: E402
 from mcpdtest import check, check_eq, info  # noqa: E402
-from oauth_as import TestAS, jwt_claims, pkce_s256  # noqa: E402
+from oauth_as import Keys, TestAS, jwt_claims, pkce_s256  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PKG_DIR = os.path.abspath(os.environ.get("MCPD_CONFORMANCE_DIR") or
@@ -405,6 +405,45 @@ def test_sdk_no_token():
     d.stop()
 
 
+def test_401_status_line():
+    """mcpd's 401 says so in its status line: "401 Unauthorized" (it
+    said "401 Error"); the SDK reads only the code, others show the
+    phrase."""
+    import http.client
+    d = T.Daemon(keys={"workers": "1"})
+    d.auth_port = T.free_port()
+    resource = "http://127.0.0.1:%d/mcp" % d.auth_port
+    d.extra = """
+listen http 127.0.0.1 port %d auth oauth
+auth oauth {
+	resource-uri "%s"
+	authorization-server "http://127.0.0.1:9"
+	jwt-issuer "http://127.0.0.1:9"
+	jwks-file "%s"
+}
+""" % (d.auth_port, resource, os.path.join(d.dir, "jwks.json"))
+    with open(os.path.join(d.dir, "jwks.json"), "w") as f:
+        json.dump(Keys().jwks(), f)
+    os.chmod(d.dir, 0o755)
+    os.chmod(os.path.join(d.dir, "jwks.json"), 0o644)
+    d.write_conf()
+    d.start()
+    for tok in (None, "not-a-token"):
+        c = http.client.HTTPConnection("127.0.0.1", d.auth_port, timeout=5)
+        h = {"Content-Type": "application/json",
+             "Accept": "application/json, text/event-stream"}
+        if tok:
+            h["Authorization"] = "Bearer " + tok
+        c.request("POST", "/mcp", body=b'{"jsonrpc":"2.0","id":1,'
+                  b'"method":"ping"}', headers=h)
+        r = c.getresponse()
+        r.read()
+        c.close()
+        check_eq((r.status, r.reason), (401, "Unauthorized"),
+                 "the status line with token %r" % tok)
+    d.stop()
+
+
 if __name__ == "__main__":
     T.main([test_as_fixture, test_sdk_bearer_token, test_sdk_oauth_flow,
-            test_sdk_no_token])
+            test_sdk_no_token, test_401_status_line])
