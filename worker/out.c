@@ -267,6 +267,7 @@ status_reason(int status)
 	case 200:	return "OK";
 	case 202:	return "Accepted";
 	case 400:	return "Bad Request";
+	case 401:	return "Unauthorized";
 	case 403:	return "Forbidden";
 	case 404:	return "Not Found";
 	case 405:	return "Method Not Allowed";

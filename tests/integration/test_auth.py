@@ -9,8 +9,6 @@ auth line does not start.  mcpctl token new prints a token and the line
 of its hash."""
 
 import base64
-import hashlib
-import hmac
 import http.client
 import json
 import os
@@ -22,6 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcpdtest as T  # noqa: E402
 from mcpdtest import check, check_eq, info  # noqa: E402
 from test_mcp_http import post, request  # noqa: E402
+from oauth_as import Keys, b64u  # noqa: E402
 
 RESOURCE = "https://mcp.example.com/mcp"
 META = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp"
@@ -218,69 +217,6 @@ tool "later" {
     check_eq(msgs[0]["result"]["status"], "working",
              "alice's task after bob's cancel")
     d.stop()
-
-
-def b64u(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-
-def int_b64u(n):
-    return b64u(n.to_bytes((n.bit_length() + 7) // 8, "big"))
-
-
-class Keys(object):
-    """An issuer's keys, made now: RSA 2048, P-256, Ed25519."""
-
-    def __init__(self):
-        from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-        from cryptography.hazmat.primitives.asymmetric import rsa
-        self.rsa = rsa.generate_private_key(public_exponent=65537,
-                                            key_size=2048)
-        self.ec = ec.generate_private_key(ec.SECP256R1())
-        self.ed = ed25519.Ed25519PrivateKey.generate()
-
-    def jwks(self):
-        from cryptography.hazmat.primitives import serialization as ser
-        rn = self.rsa.public_key().public_numbers()
-        en = self.ec.public_key().public_numbers()
-        ed = self.ed.public_key().public_bytes(ser.Encoding.Raw,
-                                               ser.PublicFormat.Raw)
-        return {"keys": [
-            {"kty": "RSA", "kid": "r1", "use": "sig", "alg": "RS256",
-             "n": int_b64u(rn.n), "e": int_b64u(rn.e)},
-            {"kty": "EC", "kid": "e1", "crv": "P-256",
-             "x": b64u(en.x.to_bytes(32, "big")),
-             "y": b64u(en.y.to_bytes(32, "big"))},
-            {"kty": "OKP", "kid": "d1", "crv": "Ed25519", "x": b64u(ed)}]}
-
-    def sign(self, alg, kid, claims, header=None):
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives import serialization as ser
-        from cryptography.hazmat.primitives.asymmetric import ec, padding
-        from cryptography.hazmat.primitives.asymmetric.utils import \
-            decode_dss_signature
-        h = {"alg": alg, "typ": "at+jwt"}
-        if kid:
-            h["kid"] = kid
-        h.update(header or {})
-        si = (b64u(json.dumps(h).encode()) + "." +
-              b64u(json.dumps(claims).encode())).encode()
-        if alg == "RS256":
-            sig = self.rsa.sign(si, padding.PKCS1v15(), hashes.SHA256())
-        elif alg == "ES256":
-            r, s_ = decode_dss_signature(self.ec.sign(
-                si, ec.ECDSA(hashes.SHA256())))
-            sig = r.to_bytes(32, "big") + s_.to_bytes(32, "big")
-        elif alg == "EdDSA":
-            sig = self.ed.sign(si)
-        elif alg == "HS256":
-            # the confusion attack: the RSA public key as an HMAC secret
-            pem = self.rsa.public_key().public_bytes(
-                ser.Encoding.PEM, ser.PublicFormat.SubjectPublicKeyInfo)
-            sig = hmac.new(pem, si, hashlib.sha256).digest()
-        else:
-            sig = b""
-        return si.decode() + "." + b64u(sig)
 
 
 ISSUER = "https://login.example.com"
