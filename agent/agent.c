@@ -1,16 +1,170 @@
 /*
- * agent.c -- the agent: registry replica, notification hub and cluster
- * member of this node.
+ * agent.c -- the agent: this node's one client of the network outside,
+ * and later its registry replica, notification hub and cluster member.
  *
- * For now it starts, reports READY and stops when told; the registry and
- * the cluster come in later issues.  It holds no listener.
+ * Today it does what a worker must not (DESIGN 9a: workers need no
+ * outbound network): it fetches the issuers' keys (keys.c) and asks
+ * authorization servers about opaque tokens (introspect.c), over libcurl
+ * (fetch.c).  Each worker process has a channel to it (msg_agent.def),
+ * wired by the supervisor when either starts; a worker that comes gets
+ * the keys at once.  It holds no listener.
  */
 #include "config.h"
 
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "child.h"
+#include "jwt.h"
 #include "log.h"
+#include "msg.h"
+#include "util.h"
+
+/* A channel to a worker process; num tells old and new ones apart. */
+struct wchan {
+	TAILQ_ENTRY(wchan)	 w_entry;
+	struct chan		*w_chan;
+	uint32_t		 w_index;
+	uint32_t		 w_num;
+};
+
+static struct {
+	struct child		*child;
+	TAILQ_HEAD(, wchan)	 chans;
+	uint32_t		 nchans;	/* made so far */
+	int			 quitting;
+	int			 inited;
+} A;
+
+static void
+agent_init(struct child *c)
+{
+	if (A.inited)
+		return;
+	A.inited = 1;
+	A.child = c;
+	TAILQ_INIT(&A.chans);
+	fetch_init(c->c_loop);
+	keys_load(c->c_loop, c->c_conf);
+	introspect_load(c->c_conf);
+}
+
+static void
+check_drained(void)
+{
+	if (A.quitting && introspect_busy() == 0)
+		child_drained(A.child);
+}
+
+static struct wchan *
+wchan_of(uint32_t num)
+{
+	struct wchan *w;
+
+	TAILQ_FOREACH(w, &A.chans, w_entry)
+		if (w->w_num == num)
+			return w;
+	return NULL;
+}
+
+void
+agent_send_keys(int worker, uint32_t auth, const char *name,
+    const char *doc, size_t len)
+{
+	struct wchan	*w;
+	int		 fd;
+
+	TAILQ_FOREACH(w, &A.chans, w_entry) {
+		if (worker != -1 && w->w_num != (uint32_t)worker)
+			continue;
+		if ((fd = memfd_sealed("mcpd-jwks", doc, len, NULL, 0)) == -1) {
+			log_warn("auth %s: keys to worker %u", name,
+			    w->w_index);
+			continue;
+		}
+		if (chan_send(w->w_chan, MSG_AGT_KEYS, fd, (uint64_t)auth,
+		    name, (uint64_t)len) == -1)
+			log_warn("auth %s: keys to worker %u", name,
+			    w->w_index);
+	}
+}
+
+void
+agent_answer(uint32_t worker, uint32_t id, int verdict,
+    const char *principal, const char *scopes, uint64_t until)
+{
+	struct wchan *w;
+
+	if ((w = wchan_of(worker)) != NULL &&
+	    chan_send(w->w_chan, MSG_AGT_INTROSPECTED, -1, (uint64_t)id,
+	    (uint64_t)verdict, principal, scopes, until) == -1)
+		log_warn("an introspection to worker %u", w->w_index);
+	check_drained();
+}
+
+static void
+wchan_dispatch(struct chan *ch, struct msg *m, void *arg)
+{
+	struct wchan	*w = arg;
+	char		 tok[JWT_MAX_BYTES + 1];
+
+	switch (m->m_type) {
+	case MSG_AGT_KEY_MISS:
+		keys_miss((uint32_t)m->m_f[0].u);
+		break;
+	case MSG_AGT_INTROSPECT:
+		if (m->m_f[0].u > UINT32_MAX || m->m_f[1].u > UINT32_MAX ||
+		    msg_strcpy(tok, sizeof(tok), &m->m_f[2]) == -1)
+			fatalx("worker %u: a bad AGT_INTROSPECT", w->w_index);
+		introspect_ask(w->w_num, (uint32_t)m->m_f[0].u,
+		    (uint32_t)m->m_f[1].u, tok, m->m_f[2].s.len);
+		explicit_bzero(tok, sizeof(tok));
+		break;
+	default:
+		fatalx("unexpected %s from worker %u",
+		    msg_name(&msg_proto_agent, m->m_type), w->w_index);
+	}
+}
+
+static void
+wchan_err(struct chan *ch, const char *reason, void *arg)
+{
+	struct wchan *w = arg;
+
+	/* a worker's channel carries no garbage: a bug, restart us */
+	if (reason != NULL)
+		fatalx("channel to worker %u: %s", w->w_index, reason);
+	log_debug("worker %u (channel %u) went away", w->w_index, w->w_num);
+	introspect_forget(w->w_num);
+	TAILQ_REMOVE(&A.chans, w, w_entry);
+	chan_free(&w->w_chan);
+	free(w);
+}
+
+static void
+agent_worker(struct child *c, uint32_t index, int fd)
+{
+	struct wchan	*w;
+	char		 name[32];
+
+	agent_init(c);
+	snprintf(name, sizeof(name), "worker %u", index);
+	if ((w = calloc(1, sizeof(*w))) == NULL || fd_nonblock(fd) == -1 ||
+	    (w->w_chan = chan_new(c->c_loop, fd, &msg_proto_agent, 1,
+	    wchan_dispatch, wchan_err, w, name)) == NULL)
+		fatal("agent: channel to %s", name);
+	chan_set_accept(w->w_chan, "worker>agent");
+	w->w_index = index;
+	w->w_num = ++A.nchans;
+	TAILQ_INSERT_TAIL(&A.chans, w, w_entry);
+	log_debug("channel %u to worker %u", w->w_num, index);
+	keys_send_all((int)w->w_num);
+}
 
 static void
 agent_listener(struct child *c, enum listen_kind kind, int fd,
@@ -19,9 +173,45 @@ agent_listener(struct child *c, enum listen_kind kind, int fd,
 	close(fd);	/* the agent serves no clients */
 }
 
+static void
+agent_start(struct child *c)
+{
+	agent_init(c);
+}
+
+/* A new configuration: the keys of unchanged auth blocks stay. */
+static void
+agent_reconf(struct child *c, struct conf *old)
+{
+	conf_free(&old);
+	keys_load(c->c_loop, c->c_conf);
+	introspect_load(c->c_conf);
+	keys_send_all(-1);
+}
+
+/*
+ * Asked to stop, the agent answers what workers asked (fetch-timeout
+ * bounds it) and exits.
+ */
+static void
+agent_quit(struct child *c)
+{
+	A.quitting = 1;
+	A.child = c;
+	check_drained();
+}
+
+static uint64_t
+agent_busy(struct child *c)
+{
+	return introspect_busy();
+}
+
 const struct role_ops agent_ops = {
 	.r_listener = agent_listener,
-	.r_start = NULL,
-	.r_quit = NULL,		/* nothing to drain yet */
-	.r_busy = NULL,
+	.r_agent = agent_worker,
+	.r_reconf = agent_reconf,
+	.r_start = agent_start,
+	.r_quit = agent_quit,
+	.r_busy = agent_busy,
 };

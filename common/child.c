@@ -250,6 +250,12 @@ dispatch_sup(struct chan *ch, struct msg *m, void *arg)
 		else
 			close(m->m_fd);
 		break;
+	case MSG_SUP_AGENT:
+		if (ops->r_agent != NULL && !self.c_quitting)
+			ops->r_agent(&self, (uint32_t)m->m_f[0].u, m->m_fd);
+		else
+			close(m->m_fd);
+		break;
 	case MSG_SUP_KEY:
 		if (m->m_f[0].s.len != 2 * NODE_KEY_BYTES ||
 		    sodium_hex2bin(self.c_key, sizeof(self.c_key),

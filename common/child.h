@@ -56,6 +56,11 @@ struct role_ops {
 	 * (msg_run.def; fd is ours)
 	 */
 	void	(*r_runner)(struct child *, uint32_t index, int fd);
+	/*
+	 * the worker's channel to the agent; the agent's to worker index
+	 * (msg_agent.def; fd is ours)
+	 */
+	void	(*r_agent)(struct child *, uint32_t index, int fd);
 	/* a new configuration after start (a catalog-only reload) */
 	void	(*r_reconf)(struct child *, struct conf *old);
 	/* set up after everything arrived; READY follows */

@@ -278,6 +278,10 @@ conf_auth_free(struct conf_auth *a)
 	free(a->a_jwt_issuer);
 	free(a->a_jwks_file);
 	free(a->a_audience);
+	free(a->a_jwks_uri);
+	free(a->a_introspection);
+	free(a->a_client_id);
+	free(a->a_client_secret_file);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -518,6 +522,22 @@ print_auth(FILE *fp, const struct conf_auth *a)
 	if (a->a_audience != NULL)
 		print_text(fp, "audience", a->a_audience);
 	print_duration(fp, "\tclock-skew", a->a_skew_ms);
+	if (a->a_jwks_uri != NULL)
+		print_text(fp, "jwks-uri", a->a_jwks_uri);
+	print_duration(fp, "\tjwks-refresh", a->a_jwks_refresh_ms);
+	print_duration(fp, "\tjwks-refresh-min", a->a_jwks_refresh_min_ms);
+	if (a->a_introspection != NULL)
+		print_text(fp, "introspection-endpoint", a->a_introspection);
+	if (a->a_client_id != NULL)
+		print_text(fp, "introspection-client-id", a->a_client_id);
+	if (a->a_client_secret_file != NULL)
+		print_text(fp, "introspection-secret-file",
+		    a->a_client_secret_file);
+	print_duration(fp, "\tintrospection-cache",
+	    a->a_introspection_cache_ms);
+	fprintf(fp, "\tintrospection-pending %u\n",
+	    a->a_introspection_pending);
+	print_duration(fp, "\tfetch-timeout", a->a_fetch_timeout_ms);
 	fprintf(fp, "}\n");
 }
 

@@ -131,6 +131,19 @@ struct conf_listener {
 #define CONF_AUTH_URI_MAX_BYTES	512	/* a resource or server URI */
 #define DEF_AUTH_SKEW_MS	60000	/* clock-skew */
 #define AUTH_SKEW_MAX_MS	600000	/* clock-skew at most */
+#define DEF_JWKS_REFRESH_MS	3600000	/* jwks-refresh: fetch the keys again */
+#define DEF_JWKS_REFRESH_MIN_MS	30000	/* jwks-refresh-min: for a new kid */
+#define JWKS_REFRESH_FLOOR_MS	1000	/* either, at least */
+#define DEF_FETCH_TIMEOUT_MS	5000	/* fetch-timeout: the agent's requests */
+#define FETCH_TIMEOUT_MAX_MS	60000	/* fetch-timeout at most */
+#define DEF_INTROSPECTION_CACHE_MS 300000 /* introspection-cache */
+#define DEF_INTROSPECTION_PENDING 256	/* introspection-pending, a worker */
+#define INTROSPECTION_PENDING_MAX 65536	/* introspection-pending at most */
+#define CONF_CLIENT_ID_MAX_BYTES 256	/* introspection-client-id */
+/* Whether the agent fetches the auth block's keys (a JWKS) for it. */
+#define CONF_AUTH_FETCHES_KEYS(a) \
+	((a)->a_jwt_issuer != NULL && (a)->a_jwks_file == NULL)
+
 struct conf_auth {
 	char		*a_name;
 	char		*a_resource;	/* canonical resource URI (RFC 8707) */
@@ -144,6 +157,20 @@ struct conf_auth {
 	char		*a_jwks_file;		/* its public keys (RFC 7517) */
 	char		*a_audience;		/* NULL: a_resource */
 	uint32_t	 a_skew_ms;		/* exp, nbf, iat leeway */
+	/*
+	 * The keys fetched by the agent: from jwks-uri, or (jwt-issuer
+	 * without jwks-file or jwks-uri) from the issuer's metadata
+	 */
+	char		*a_jwks_uri;
+	uint32_t	 a_jwks_refresh_ms;
+	uint32_t	 a_jwks_refresh_min_ms;	/* between two for a new kid */
+	/* opaque tokens, asked about through the agent (RFC 7662) */
+	char		*a_introspection;	/* the endpoint; NULL: none */
+	char		*a_client_id;
+	char		*a_client_secret_file;
+	uint32_t	 a_introspection_cache_ms;
+	uint32_t	 a_introspection_pending; /* queries a worker waits on */
+	uint32_t	 a_fetch_timeout_ms;	/* each request of the agent */
 	int		 a_line;
 };
 

@@ -28,6 +28,9 @@ static const struct msg_def peer_defs[] = {
 static const struct msg_def run_defs[] = {
 #include "msg_run.def"
 };
+static const struct msg_def agent_defs[] = {
+#include "msg_agent.def"
+};
 #undef MSG
 
 const struct msg_proto msg_proto_sup = {
@@ -41,6 +44,9 @@ const struct msg_proto msg_proto_peer = {
 };
 const struct msg_proto msg_proto_run = {
 	"run", run_defs, sizeof(run_defs) / sizeof(run_defs[0])
+};
+const struct msg_proto msg_proto_agent = {
+	"agent", agent_defs, sizeof(agent_defs) / sizeof(agent_defs[0])
 };
 
 const char *

@@ -45,6 +45,10 @@ enum msg_run_type {
 #include "msg_run.def"
 	MSG_RUN_COUNT
 };
+enum msg_agent_type {
+#include "msg_agent.def"
+	MSG_AGENT_COUNT
+};
 #undef MSG
 
 #define CTL_PROTO_VERSION	2
@@ -54,6 +58,13 @@ enum msg_run_type {
 #define RUN_ARGV_MAX_BYTES	(2 * 1024 * 1024) /* a run's words, packed */
 #define RUN_TAIL_BYTES		2048		/* of standard error, kept */
 #define RUN_MSG_MAX_BYTES	512		/* RUN_DONE's message */
+
+/* the agent channel (msg_agent.def): AGT_INTROSPECTED's verdict */
+enum agt_verdict {
+	AGT_ACTIVE = 0,		/* the token is good: principal, scopes */
+	AGT_INACTIVE = 1,	/* the server says not active (or not ours) */
+	AGT_UNAVAILABLE = 2	/* no answer: the server is down, slow, odd */
+};
 
 struct msg_def {
 	const char	*md_name;
@@ -72,6 +83,7 @@ extern const struct msg_proto msg_proto_sup;
 extern const struct msg_proto msg_proto_ctl;
 extern const struct msg_proto msg_proto_peer;
 extern const struct msg_proto msg_proto_run;
+extern const struct msg_proto msg_proto_agent;
 
 union msg_field {
 	uint64_t	u;

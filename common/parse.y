@@ -33,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "conf.h"
 #include "json.h"
 #include "mcpd.h"
@@ -192,6 +194,15 @@ enum cat_key {
 	CK_JWKS_FILE,
 	CK_AUDIENCE,
 	CK_CLOCK_SKEW,
+	CK_JWKS_URI,
+	CK_JWKS_REFRESH,
+	CK_JWKS_REFRESH_MIN,
+	CK_INTRO_ENDPOINT,
+	CK_INTRO_CLIENT_ID,
+	CK_INTRO_SECRET,
+	CK_INTRO_CACHE,
+	CK_INTRO_PENDING,
+	CK_FETCH_TIMEOUT,
 	CK_MAX
 };
 
@@ -252,6 +263,7 @@ static struct {
 	struct file		*auth_file[CONF_AUTHS_MAX];
 	int			 auth_tokens_line[CONF_AUTHS_MAX + 1];
 	int			 auth_jwks_line[CONF_AUTHS_MAX + 1];
+	int			 auth_secret_line[CONF_AUTHS_MAX + 1];
 	uint32_t		 auths_cap;
 	struct where		 env_at[CONF_ENV_MAX];
 	struct where		 arg_at[CONF_PROMPT_ARGS_MAX];
@@ -393,6 +405,8 @@ static const char *const key_names[K_MAX] = {
 %token	WATCHDOGTIMEOUT SESSIONSTARTTIMEOUT DOTFILES MAXMEMORY MAXPROCESSES
 %token	AUTH RESOURCEURI AUTHSERVER SCOPESSUPPORTED STATICTOKENS ACCESSLOG
 %token	JWTISSUER JWKSFILE AUDIENCE CLOCKSKEW
+%token	JWKSURI JWKSREFRESH JWKSREFRESHMIN INTROENDPOINT INTROCLIENTID
+%token	INTROSECRET INTROCACHE INTROPENDING FETCHTIMEOUT
 %token	AUTOSHUTDOWN LISTEN PORT WORKER AGENT RUNNER RESTART SHUTDOWNTIMEOUT
 %token	SIGNIFICANT PLUGIN MCPPATH SESSIONTIMEOUT MAXBODYSIZE MAXHEADERSIZE
 %token	HEADERTIMEOUT BODYTIMEOUT IDLETIMEOUT SSEKEEPALIVE ALLOWHOST
@@ -831,6 +845,15 @@ item		: RESTART STRING		{
 		| JWKSFILE words		{ cat_item(CK_JWKS_FILE); }
 		| AUDIENCE words		{ cat_item(CK_AUDIENCE); }
 		| CLOCKSKEW words		{ cat_item(CK_CLOCK_SKEW); }
+		| JWKSURI words			{ cat_item(CK_JWKS_URI); }
+		| JWKSREFRESH words		{ cat_item(CK_JWKS_REFRESH); }
+		| JWKSREFRESHMIN words		{ cat_item(CK_JWKS_REFRESH_MIN); }
+		| INTROENDPOINT words		{ cat_item(CK_INTRO_ENDPOINT); }
+		| INTROCLIENTID words		{ cat_item(CK_INTRO_CLIENT_ID); }
+		| INTROSECRET words		{ cat_item(CK_INTRO_SECRET); }
+		| INTROCACHE words		{ cat_item(CK_INTRO_CACHE); }
+		| INTROPENDING words		{ cat_item(CK_INTRO_PENDING); }
+		| FETCHTIMEOUT words		{ cat_item(CK_FETCH_TIMEOUT); }
 		| USER words			{ user_item(0); }
 		| GROUP words			{ user_item(1); }
 		;
@@ -884,13 +907,22 @@ static const struct keywords keywords[] = {
 	{ "dot-files",		DOTFILES },
 	{ "drain-timeout",	DRAINTIMEOUT },
 	{ "env",		ENV },
+	{ "fetch-timeout",	FETCHTIMEOUT },
 	{ "group",		GROUP },
 	{ "header-timeout",	HEADERTIMEOUT },
 	{ "idle-timeout",	IDLETIMEOUT },
 	{ "include",		INCLUDE },
 	{ "initialize-rate",	INITIALIZERATE },
 	{ "input-schema",	INPUTSCHEMA },
+	{ "introspection-cache", INTROCACHE },
+	{ "introspection-client-id", INTROCLIENTID },
+	{ "introspection-endpoint", INTROENDPOINT },
+	{ "introspection-pending", INTROPENDING },
+	{ "introspection-secret-file", INTROSECRET },
 	{ "jwks-file",		JWKSFILE },
+	{ "jwks-refresh",	JWKSREFRESH },
+	{ "jwks-refresh-min",	JWKSREFRESHMIN },
+	{ "jwks-uri",		JWKSURI },
 	{ "jwt-issuer",		JWTISSUER },
 	{ "list-cache-ttl",	LISTCACHETTL },
 	{ "listen",		LISTEN },
@@ -1836,7 +1868,20 @@ static const struct {
 	[CK_JWT_ISSUER] = { "jwt-issuer", IN_AUTH, "auth", 1, 0 },
 	[CK_JWKS_FILE] = { "jwks-file", IN_AUTH, "auth", 1, 0 },
 	[CK_AUDIENCE] = { "audience", IN_AUTH, "auth", 1, 0 },
-	[CK_CLOCK_SKEW] = { "clock-skew", IN_AUTH, "auth", 1, 0 }
+	[CK_CLOCK_SKEW] = { "clock-skew", IN_AUTH, "auth", 1, 0 },
+	[CK_JWKS_URI] = { "jwks-uri", IN_AUTH, "auth", 1, 0 },
+	[CK_JWKS_REFRESH] = { "jwks-refresh", IN_AUTH, "auth", 1, 0 },
+	[CK_JWKS_REFRESH_MIN] = { "jwks-refresh-min", IN_AUTH, "auth", 1, 0 },
+	[CK_INTRO_ENDPOINT] = { "introspection-endpoint", IN_AUTH, "auth", 1,
+	    0 },
+	[CK_INTRO_CLIENT_ID] = { "introspection-client-id", IN_AUTH, "auth",
+	    1, 1 },
+	[CK_INTRO_SECRET] = { "introspection-secret-file", IN_AUTH, "auth", 1,
+	    0 },
+	[CK_INTRO_CACHE] = { "introspection-cache", IN_AUTH, "auth", 1, 0 },
+	[CK_INTRO_PENDING] = { "introspection-pending", IN_AUTH, "auth", 1,
+	    0 },
+	[CK_FETCH_TIMEOUT] = { "fetch-timeout", IN_AUTH, "auth", 1, 0 }
 };
 #undef IN_TOOL
 #undef IN_RESOURCE
@@ -2507,11 +2552,67 @@ cat_item(enum cat_key k)
 			return;
 		ps.auth_jwks_line[ps.conf->c_nauths] = ps.stmt_line;
 		break;
+	case CK_JWKS_URI:
+		if (!auth_uri(key, s, 0) || !set_text(&ps.auth.a_jwks_uri, s))
+			return;
+		break;
+	case CK_JWKS_REFRESH:
+	case CK_JWKS_REFRESH_MIN:
+		if (!get_duration_min(key, s, JWKS_REFRESH_FLOOR_MS,
+		    k == CK_JWKS_REFRESH ? &ps.auth.a_jwks_refresh_ms :
+		    &ps.auth.a_jwks_refresh_min_ms))
+			return;
+		break;
+	case CK_INTRO_ENDPOINT:
+		if (!auth_uri(key, s, 0) ||
+		    !set_text(&ps.auth.a_introspection, s))
+			return;
+		break;
+	case CK_INTRO_CLIENT_ID: {
+		const char *p;
+
+		for (p = s; *p != '\0'; p++)
+			if ((unsigned char)*p < ' ' || (unsigned char)*p >= 0x7f)
+				break;
+		if (*p != '\0' || *s == '\0' ||
+		    strlen(s) >= CONF_CLIENT_ID_MAX_BYTES) {
+			stmt_error("%s: printable ASCII, at most %d bytes",
+			    key, CONF_CLIENT_ID_MAX_BYTES - 1);
+			return;
+		}
+		if (!set_text(&ps.auth.a_client_id, s))
+			return;
+		break;
+	}
+	case CK_INTRO_CACHE:
+		if (!get_duration(key, s, &ps.auth.a_introspection_cache_ms))
+			return;
+		break;
+	case CK_INTRO_PENDING:
+		if (!get_number(key, s, 1, INTROSPECTION_PENDING_MAX, &n))
+			return;
+		ps.auth.a_introspection_pending = (uint32_t)n;
+		break;
+	case CK_FETCH_TIMEOUT:
+		if (!get_duration(key, s, &ps.auth.a_fetch_timeout_ms))
+			return;
+		if (ps.auth.a_fetch_timeout_ms > FETCH_TIMEOUT_MAX_MS) {
+			stmt_error("%s: at most 1m", key);
+			return;
+		}
+		break;
+	case CK_INTRO_SECRET:
 	case CK_STATIC_TOKENS:
 		if (s[0] != '/') {
 			stmt_error("%s: \"%s\" is not an absolute path", key,
 			    s);
 			return;
+		}
+		if (k == CK_INTRO_SECRET) {
+			if (!set_text(&ps.auth.a_client_secret_file, s))
+				return;
+			ps.auth_secret_line[ps.conf->c_nauths] = ps.stmt_line;
+			break;
 		}
 		if (!set_text(&ps.auth.a_static_tokens, s))
 			return;
@@ -2653,6 +2754,11 @@ cat_open(enum cat_kind kind, const char *name)
 	case CAT_AUTH:
 		ps.auth.a_line = ps.stmt_line;
 		ps.auth.a_skew_ms = DEF_AUTH_SKEW_MS;
+		ps.auth.a_jwks_refresh_ms = DEF_JWKS_REFRESH_MS;
+		ps.auth.a_jwks_refresh_min_ms = DEF_JWKS_REFRESH_MIN_MS;
+		ps.auth.a_introspection_cache_ms = DEF_INTROSPECTION_CACHE_MS;
+		ps.auth.a_introspection_pending = DEF_INTROSPECTION_PENDING;
+		ps.auth.a_fetch_timeout_ms = DEF_FETCH_TIMEOUT_MS;
 		dst = &ps.auth.a_name;
 		n = c->c_nauths;
 		max = CONF_AUTHS_MAX;
@@ -2869,14 +2975,31 @@ cat_close(void)
 			conf_error(f, line, "%s: resource-uri is required (the "
 			    "URI clients use for this server)", label);
 		if (ps.auth.a_static_tokens == NULL &&
-		    ps.auth.a_jwks_file == NULL)
+		    ps.auth.a_jwt_issuer == NULL &&
+		    ps.auth.a_introspection == NULL)
 			conf_error(f, line, "%s: no way to check a token "
-			    "(static-tokens, or jwt-issuer and jwks-file)",
+			    "(static-tokens, jwt-issuer, or "
+			    "introspection-endpoint)", label);
+		if (ps.auth.a_jwks_file != NULL &&
+		    ps.auth.a_jwt_issuer == NULL)
+			conf_error(f, line, "%s: jwks-file: only with "
+			    "jwt-issuer (the issuer's tokens, its keys)",
 			    label);
-		if ((ps.auth.a_jwks_file == NULL) !=
-		    (ps.auth.a_jwt_issuer == NULL))
-			conf_error(f, line, "%s: jwt-issuer and jwks-file go "
-			    "together (the issuer's tokens, its keys)", label);
+		if (ps.auth.a_jwks_uri != NULL &&
+		    (ps.auth.a_jwt_issuer == NULL ||
+		    ps.auth.a_jwks_file != NULL))
+			conf_error(ps.cseen[CK_JWKS_URI].w_file,
+			    ps.cseen[CK_JWKS_URI].w_line, "%s: jwks-uri: "
+			    "only with jwt-issuer, and not with jwks-file",
+			    label);
+		if ((ps.auth.a_introspection == NULL) !=
+		    (ps.auth.a_client_id == NULL) ||
+		    (ps.auth.a_introspection == NULL) !=
+		    (ps.auth.a_client_secret_file == NULL))
+			conf_error(f, line, "%s: introspection-endpoint, "
+			    "introspection-client-id and "
+			    "introspection-secret-file go together (RFC 7662 "
+			    "2.1: the server knows who asks)", label);
 		if (ps.auth.a_audience != NULL &&
 		    ps.auth.a_jwt_issuer == NULL)
 			conf_error(ps.cseen[CK_AUDIENCE].w_file,
@@ -3138,6 +3261,28 @@ check_paths(void)
 			conf_error(ps.auth_file[i], ps.auth_tokens_line[i],
 			    "auth %s: static-tokens: %s", a->a_name, terr);
 		tokens_free(&ts);
+	}
+	for (i = 0; i < ps.conf->c_nauths; i++) {
+		const struct conf_auth	*a = &ps.conf->c_auths[i];
+		char			 serr[CONF_PATH_MAX_BYTES + 128], *sb;
+		size_t			 slen;
+
+		if (a->a_client_secret_file == NULL)
+			continue;
+		if (file_read(a->a_client_secret_file, CLIENT_SECRET_MAX_BYTES,
+		    &sb, &slen, serr, sizeof(serr)) == -1) {
+			conf_error(ps.auth_file[i], ps.auth_secret_line[i],
+			    "auth %s: introspection-secret-file: %s",
+			    a->a_name, serr);
+			continue;
+		}
+		if (client_secret_trim(sb, slen) == 0)
+			conf_error(ps.auth_file[i], ps.auth_secret_line[i],
+			    "auth %s: introspection-secret-file: %s: no secret "
+			    "(one line of printable ASCII)", a->a_name,
+			    a->a_client_secret_file);
+		sodium_memzero(sb, slen);
+		free(sb);
 	}
 	for (i = 0; i < ps.conf->c_nauths; i++) {
 		const struct conf_auth	*a = &ps.conf->c_auths[i];

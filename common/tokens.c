@@ -238,3 +238,21 @@ tokens_new(char *buf, size_t len, char *hex, size_t hexlen)
 	sodium_bin2hex(hex, hexlen, h, sizeof(h));
 	sodium_memzero(rnd, sizeof(rnd));
 }
+
+size_t
+client_secret_trim(char *buf, size_t len)
+{
+	size_t i;
+
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	buf[len] = '\0';
+	if (len == 0 || len >= CLIENT_SECRET_MAX_BYTES)
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)buf[i] < ' ' || (unsigned char)buf[i] >= 0x7f)
+			return 0;
+	return len;
+}

@@ -54,6 +54,15 @@ const struct token *tokens_find(const struct tokens *, const char *token,
 	    size_t len);
 /* Does a " "-separated scope list hold scope? */
 int	tokens_scope_has(const char *scopes, const char *scope);
+/*
+ * An OAuth client's secret (introspection-secret-file): one line of
+ * printable ASCII, at most CLIENT_SECRET_MAX_BYTES - 1.  Trims the line's
+ * end in place and NUL-terminates (buf holds len + 1 bytes, as
+ * file_read() leaves it); returns the secret's length, 0 when it is not
+ * one.
+ */
+#define CLIENT_SECRET_MAX_BYTES	1024
+size_t	client_secret_trim(char *buf, size_t len);
 /* A new token into buf (TOKEN_TEXT_MAX_BYTES) and its hash's hex (65). */
 void	tokens_new(char *buf, size_t len, char *hex, size_t hexlen);
 

@@ -234,37 +234,40 @@ wire_peers(struct proc *p)
 }
 
 /*
- * The channels of the exec tools (msg_run.def): a new worker gets one to
- * the runner, and a new runner one to every worker, a draining one too
- * (its calls in flight may still run tools).  A worker of a new
+ * The channels of a service process to the workers: the exec tools'
+ * (msg_run.def, to the runner) and the agent's (msg_agent.def).  A new
+ * worker gets one to the service, and a new service one to every worker,
+ * a draining one too (its calls in flight may still run tools, its
+ * requests still wait for an introspection).  A worker of a new
  * generation has its own, beside its predecessor's.
  */
 static void
-wire_runner_pair(struct proc *w, struct proc *r)
+wire_service_pair(struct proc *w, struct proc *s, uint32_t type)
 {
 	int sp[2];
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1) {
-		log_warn("runner channel socketpair");
+		log_warn("%s channel socketpair",
+		    type == MSG_SUP_RUNNER ? "runner" : "agent");
 		return;
 	}
-	chan_send(w->p_chan, MSG_SUP_RUNNER, sp[0], (uint64_t)w->p_index);
-	chan_send(r->p_chan, MSG_SUP_RUNNER, sp[1], (uint64_t)w->p_index);
+	chan_send(w->p_chan, type, sp[0], (uint64_t)w->p_index);
+	chan_send(s->p_chan, type, sp[1], (uint64_t)w->p_index);
 }
 
 static void
-wire_runner(struct proc *p)
+wire_service(struct proc *p, enum proc_role role, uint32_t type)
 {
 	struct proc *q;
 
 	TAILQ_FOREACH(q, &sup->s_procs, p_entry) {
 		if (q == p || q->p_chan == NULL || q->p_state > P_STOPPING)
 			continue;
-		if (p->p_role == ROLE_WORKER && q->p_role == ROLE_RUNNER &&
+		if (p->p_role == ROLE_WORKER && q->p_role == role &&
 		    q->p_member >= 0 && q->p_state < P_STOPPING)
-			wire_runner_pair(p, q);
-		else if (p->p_role == ROLE_RUNNER && q->p_role == ROLE_WORKER)
-			wire_runner_pair(q, p);
+			wire_service_pair(p, q, type);
+		else if (p->p_role == role && q->p_role == ROLE_WORKER)
+			wire_service_pair(q, p, type);
 	}
 }
 
@@ -333,7 +336,9 @@ spawn(enum proc_role role, uint32_t index, int member)
 	if (role == ROLE_WORKER)
 		wire_peers(p);
 	if (role == ROLE_WORKER || role == ROLE_RUNNER)
-		wire_runner(p);
+		wire_service(p, ROLE_RUNNER, MSG_SUP_RUNNER);
+	if (role == ROLE_WORKER || role == ROLE_AGENT)
+		wire_service(p, ROLE_AGENT, MSG_SUP_AGENT);
 	if (role == ROLE_WORKER) {
 		char hex[2 * NODE_KEY_BYTES + 1];
 
@@ -876,19 +881,21 @@ proc_chan_err(struct chan *ch, const char *reason, void *arg)
 }
 
 /*
- * Hand the current configuration to the runner: it checks every run
- * against its own copy of the tool, and keeps the older ones a while for
- * the workers that still run with them.  Sent before the workers get
+ * Hand the current configuration to the runner and the agent.  The runner
+ * checks every run against its own copy of the tool, and keeps the older
+ * ones a while for the workers that still run with them; the agent
+ * fetches the keys of new auth blocks.  Sent before the workers get
  * theirs, so that it is there before a run of a new tool.
  */
 void
-proc_reconf_runner(void)
+proc_reconf_services(void)
 {
 	struct proc	*p;
 	int		 fd;
 
 	TAILQ_FOREACH(p, &sup->s_procs, p_entry) {
-		if (p->p_role != ROLE_RUNNER || p->p_chan == NULL ||
+		if ((p->p_role != ROLE_RUNNER && p->p_role != ROLE_AGENT) ||
+		    p->p_chan == NULL ||
 		    p->p_state >= P_STOPPING)
 			continue;
 		if ((fd = conf_memfd()) == -1) {

@@ -245,7 +245,7 @@ sup_reload(char *msg, size_t msglen)
 	sup->s_conf_text = text;
 	sup->s_conf_len = len;
 	apply_policy(nc);
-	proc_reconf_runner();
+	proc_reconf_services();
 	if (catalog_only) {
 		/* tools, resources, prompts: in place, sessions live on */
 		unsigned n = proc_reconf_workers();

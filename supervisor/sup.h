@@ -159,7 +159,7 @@ void	proc_stop(struct proc *, uint32_t drain_ms);
 void	proc_kill_all(int sig);
 void	proc_swap_workers(void);
 unsigned proc_reconf_workers(void);
-void	proc_reconf_runner(void);
+void	proc_reconf_services(void);
 void	proc_resize_workers(uint32_t n);
 void	proc_send_listeners(struct proc *);
 void	proc_reap(pid_t pid, int status);

@@ -19,6 +19,18 @@
  * (AUTH_CACHE_ENTRIES a worker, each token at most JWT_MAX_BYTES) and
  * never grows.
  *
+ * An auth block without a jwks-file has its keys from the agent (over
+ * msg_agent.def: the agent fetches them, and again when a token names a
+ * kid they lack, which we tell it, at most once in AUTH_MISS_TELL_MS).
+ * Until they come, a JSON Web Token gets 503: we cannot say it is bad.
+ *
+ * An opaque token of a block with an introspection-endpoint is asked
+ * about through the agent (RFC 7662): the request waits, its connection
+ * held (a reference, as a call holds it), until the answer comes; an
+ * active token is cached like a JWT, until the time the agent gives.  At
+ * most introspection-pending requests of a block wait in a worker, and
+ * without an agent none: beyond, 503 with Retry-After.
+ *
  * Everything here is made once, when the configuration is loaded: the
  * metadata document, its path, and the two challenges.
  */
@@ -30,6 +42,11 @@
 #include <strings.h>
 #include <time.h>
 
+#include <sys/mman.h>
+#include <sys/queue.h>
+
+#include <unistd.h>
+
 #include <sodium.h>
 
 #include "auth.h"
@@ -38,12 +55,14 @@
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
+#include "msg.h"
 #include "jwt.h"
 #include "tokens.h"
 #include "util.h"
 
 #define AUTH_HEADER_MAX_BYTES	2048	/* a WWW-Authenticate line */
-#define AUTH_CACHE_ENTRIES	1024	/* verified JWTs kept, a worker */
+#define AUTH_CACHE_ENTRIES	1024	/* verified tokens kept, a worker */
+#define AUTH_MISS_TELL_MS	1000	/* "a kid we lack", to the agent */
 
 struct wauth {
 	const struct conf_auth	*wa_conf;
@@ -55,6 +74,19 @@ struct wauth {
 	char			 wa_expired[AUTH_HEADER_MAX_BYTES];
 	struct jwks		*wa_jwks;	/* NULL: no JWTs */
 	struct jwt_policy	 wa_policy;
+	int			 wa_fetched;	/* the agent brings the keys */
+	ev_tstamp		 wa_miss_told;
+	uint32_t		 wa_waiting;	/* requests on introspection */
+};
+
+/* A request waiting for the agent's word on its token. */
+struct waiting {
+	TAILQ_ENTRY(waiting)	 q_entry;
+	uint32_t		 q_id;
+	int			 q_auth;
+	struct conn		*q_conn;
+	char			*q_tok;
+	size_t			 q_len;
 };
 
 /* A verified JWT: whose it is, until when. */
@@ -72,6 +104,11 @@ static unsigned char	 cache_key[crypto_shorthash_KEYBYTES];
 
 static struct wauth	auths[CONF_AUTHS_MAX];
 static uint32_t		nauths;
+static int		loaded;
+
+static struct chan			*agent;	/* NULL: none now */
+static TAILQ_HEAD(, waiting)		 waits = TAILQ_HEAD_INITIALIZER(waits);
+static uint32_t				 wait_ids;
 
 /* The path of an https URI ("" for none), and the URI up to it. */
 static const char *
@@ -182,6 +219,14 @@ make(struct wauth *wa, const struct conf_auth *a)
 	    "expired\"\r\n", url);
 	if (a->a_jwks_file != NULL)
 		jwks_load(wa, a);
+	else if (CONF_AUTH_FETCHES_KEYS(a)) {
+		jwt_policy_init(&wa->wa_policy);
+		wa->wa_policy.p_issuer = a->a_jwt_issuer;
+		wa->wa_policy.p_audience = a->a_audience != NULL ?
+		    a->a_audience : a->a_resource;
+		wa->wa_policy.p_skew_secs = (int)(a->a_skew_ms / 1000);
+		wa->wa_fetched = 1;
+	}
 
 	/*
 	 * Read as mcpd's user; the supervisor's parse found it readable
@@ -194,30 +239,25 @@ make(struct wauth *wa, const struct conf_auth *a)
 		    "listeners gets 401", a->a_name, err);
 }
 
+/*
+ * Once a process: a reload that changes an auth block starts a new
+ * generation of workers (a catalog-only one leaves them as they are).
+ * The agent's channel may come first: it loads them then.
+ */
 void
 auth_load(const struct conf *c)
 {
 	uint32_t	i;
 
-	for (i = 0; i < nauths; i++) {
-		tokens_free(&auths[i].wa_tokens);
-		jw_free(&auths[i].wa_meta);
-		jwks_free(&auths[i].wa_jwks);
-	}
-	if (cache != NULL)
-		for (i = 0; i < AUTH_CACHE_ENTRIES; i++)
-			free(cache[i].ce_tok);
-	free(cache);
-	cache = NULL;
+	if (loaded)
+		return;
+	loaded = 1;
 	randombytes_buf(cache_key, sizeof(cache_key));
-	memset(auths, 0, sizeof(auths));
-	nauths = 0;
-	for (i = 0; i < c->c_nauths && i < CONF_AUTHS_MAX; i++) {
-		make(&auths[nauths], &c->c_auths[i]);
-		if (auths[nauths++].wa_jwks != NULL && cache == NULL &&
-		    (cache = calloc(AUTH_CACHE_ENTRIES, sizeof(*cache))) == NULL)
-			fatal("auth: the token cache");
-	}
+	for (i = 0; i < c->c_nauths && i < CONF_AUTHS_MAX; i++)
+		make(&auths[nauths++], &c->c_auths[i]);
+	if (nauths > 0 &&
+	    (cache = calloc(AUTH_CACHE_ENTRIES, sizeof(*cache))) == NULL)
+		fatal("auth: the token cache");
 }
 
 int
@@ -268,6 +308,20 @@ unauthorized(struct conn *c, const char *challenge, const char *message)
 	return -1;
 }
 
+/* 503: the token cannot be judged now (no keys, no answer); try again. */
+static int
+unavailable(struct conn *c, const char *why)
+{
+	char msg[256];
+
+	if (worker->w_metrics != NULL)
+		MX_ADD(&worker->w_metrics->m_rejected[MX_R_AUTH], 1);
+	audit_denied(c, "unavailable");
+	snprintf(msg, sizeof(msg), "Service Unavailable: %s", why);
+	reply_error(c, 503, MCP_SERVER_ERROR, msg, "Retry-After: 1\r\n");
+	return -1;
+}
+
 /* A compact JWS: three parts. */
 static int
 is_jwt(const char *tok)
@@ -278,40 +332,109 @@ is_jwt(const char *tok)
 }
 
 /*
+ * The cache's slot for a token: SipHash, under a key of this process, of
+ * what tells tokens apart (a JWT's signature, an opaque token whole).
+ */
+static struct cached *
+cache_slot(const char *tok, size_t len, int jwt)
+{
+	unsigned char	 h[crypto_shorthash_BYTES];
+	const char	*part = jwt ? strrchr(tok, '.') + 1 : tok;
+	uint64_t	 slot;
+
+	crypto_shorthash(h, (const unsigned char *)part,
+	    jwt ? strlen(part) : len, cache_key);
+	memcpy(&slot, h, sizeof(slot));
+	return &cache[slot % AUTH_CACHE_ENTRIES];
+}
+
+/* A cached token's principal and scopes, while it is valid: 1; else 0. */
+static int
+cache_find(struct conn *c, const struct wauth *wa, const char *tok,
+    size_t len, int jwt, time_t now)
+{
+	struct hreq	*r = c->c_req;
+	struct cached	*ce = cache_slot(tok, len, jwt);
+
+	if (ce->ce_exp == 0 || ce->ce_auth != c->c_auth ||
+	    ce->ce_len != len || sodium_memcmp(ce->ce_tok, tok, len) != 0)
+		return 0;
+	if (now >= ce->ce_exp + (jwt ? wa->wa_policy.p_skew_secs : 0)) {
+		ce->ce_exp = 0;		/* it expired: said below */
+		return 0;
+	}
+	memcpy(r->r_principal, ce->ce_principal,
+	    strlen(ce->ce_principal) + 1);
+	memcpy(r->r_scopes, ce->ce_scopes, strlen(ce->ce_scopes) + 1);
+	return 1;
+}
+
+/* Keep the request's principal and scopes for tok, until exp. */
+static void
+cache_put(struct conn *c, const char *tok, size_t len, int jwt,
+    int64_t exp)
+{
+	struct hreq	*r = c->c_req;
+	struct cached	*ce = cache_slot(tok, len, jwt);
+
+	free(ce->ce_tok);
+	if ((ce->ce_tok = malloc(len)) == NULL) {
+		ce->ce_exp = 0;		/* not kept: checked again next time */
+		return;
+	}
+	memcpy(ce->ce_tok, tok, len);
+	ce->ce_len = len;
+	ce->ce_exp = exp;
+	ce->ce_auth = c->c_auth;
+	memcpy(ce->ce_principal, r->r_principal, sizeof(ce->ce_principal));
+	memcpy(ce->ce_scopes, r->r_scopes, sizeof(ce->ce_scopes));
+}
+
+/* New keys of auth block i: what the old ones verified is verified again. */
+static void
+cache_drop(int auth)
+{
+	uint32_t i;
+
+	for (i = 0; cache != NULL && i < AUTH_CACHE_ENTRIES; i++)
+		if (cache[i].ce_auth == auth)
+			cache[i].ce_exp = 0;
+}
+
+/* A token named a key we lack: tell the agent (it limits the fetches). */
+static void
+tell_miss(struct conn *c, struct wauth *wa)
+{
+	ev_tstamp now = ev_now(worker->w_loop);
+
+	if (agent == NULL || !wa->wa_fetched ||
+	    (now - wa->wa_miss_told) * 1000 < AUTH_MISS_TELL_MS)
+		return;
+	wa->wa_miss_told = now;
+	if (chan_send(agent, MSG_AGT_KEY_MISS, -1, (uint64_t)c->c_auth,
+	    "") == -1)
+		log_warn("auth %s: to the agent", wa->wa_conf->a_name);
+}
+
+/*
  * A JSON Web Token: from the cache while it is valid, else verified (and
  * cached).  The principal is the issuer and the subject (or the client,
  * for a token of a client acting for itself).
  */
 static int
-jwt_check(struct conn *c, const struct wauth *wa, const char *tok)
+jwt_check(struct conn *c, struct wauth *wa, const char *tok)
 {
 	struct hreq		*r = c->c_req;
 	struct jwt_claims	 cl;
-	struct cached		*ce;
-	unsigned char		 h[crypto_shorthash_BYTES];
-	const char		*sig = strrchr(tok, '.') + 1;
 	char			 why[256];
 	size_t			 len = strlen(tok);
 	time_t			 now = time(NULL);
-	uint64_t		 slot;
 	int			 e;
 
-	/* the signature tells tokens apart; the compare is of all of it */
-	crypto_shorthash(h, (const unsigned char *)sig, strlen(sig),
-	    cache_key);
-	memcpy(&slot, h, sizeof(slot));
-	ce = &cache[slot % AUTH_CACHE_ENTRIES];
-	if (ce->ce_exp != 0 && ce->ce_auth == c->c_auth &&
-	    ce->ce_len == len && sodium_memcmp(ce->ce_tok, tok, len) == 0) {
-		if (now < ce->ce_exp + wa->wa_policy.p_skew_secs) {
-			memcpy(r->r_principal, ce->ce_principal,
-			    strlen(ce->ce_principal) + 1);
-			memcpy(r->r_scopes, ce->ce_scopes,
-			    strlen(ce->ce_scopes) + 1);
-			return 0;
-		}
-		ce->ce_exp = 0;		/* it expired: said below */
-	}
+	if (cache_find(c, wa, tok, len, 1, now))
+		return 0;
+	if (wa->wa_jwks == NULL && wa->wa_fetched)
+		return unavailable(c, "the issuer's keys are not here yet");
 	if (wa->wa_jwks == NULL)
 		return unauthorized(c, wa->wa_invalid, "Unauthorized: the "
 		    "access token is not valid");
@@ -319,6 +442,8 @@ jwt_check(struct conn *c, const struct wauth *wa, const char *tok)
 	    why, sizeof(why))) != JWT_OK) {
 		log_debug("fd %d: auth %s: a JSON Web Token refused: %s",
 		    c->c_fd, wa->wa_conf->a_name, why);
+		if (e == JWT_E_KID)
+			tell_miss(c, wa);
 		return unauthorized(c, e == JWT_E_EXPIRED ? wa->wa_expired :
 		    wa->wa_invalid, e == JWT_E_EXPIRED ? "Unauthorized: the "
 		    "access token expired" : "Unauthorized: the access token "
@@ -336,25 +461,58 @@ jwt_check(struct conn *c, const struct wauth *wa, const char *tok)
 	if (snprintf(r->r_scopes, sizeof(r->r_scopes), "%s", cl.c_scope) >=
 	    (int)sizeof(r->r_scopes))
 		r->r_scopes[0] = '\0';	/* more than we keep: none counted */
-	free(ce->ce_tok);
-	if ((ce->ce_tok = malloc(len)) == NULL) {
-		ce->ce_exp = 0;		/* not kept: checked again next time */
-		return 0;
-	}
-	memcpy(ce->ce_tok, tok, len);
-	ce->ce_len = len;
-	ce->ce_exp = cl.c_exp;
-	ce->ce_auth = c->c_auth;
-	memcpy(ce->ce_principal, r->r_principal, sizeof(ce->ce_principal));
-	memcpy(ce->ce_scopes, r->r_scopes, sizeof(ce->ce_scopes));
+	cache_put(c, tok, len, 1, cl.c_exp);
 	return 0;
+}
+
+/*
+ * An opaque token of a block with introspection: cached, or asked about
+ * through the agent while the request waits (1).
+ */
+static int
+introspect(struct conn *c, struct wauth *wa, const char *tok)
+{
+	struct waiting	*q;
+	size_t		 len = strlen(tok);
+
+	if (cache_find(c, wa, tok, len, 0, time(NULL)))
+		return 0;
+	if (agent == NULL)
+		return unavailable(c, "the token cannot be checked now");
+	if (wa->wa_waiting >= wa->wa_conf->a_introspection_pending)
+		return unavailable(c, "too many tokens being checked");
+	if (len > JWT_MAX_BYTES)
+		return unauthorized(c, wa->wa_invalid, "Unauthorized: the "
+		    "access token is not valid");
+	if ((q = calloc(1, sizeof(*q))) == NULL ||
+	    (q->q_tok = malloc(len)) == NULL) {
+		free(q);
+		return unavailable(c, "out of memory");
+	}
+	memcpy(q->q_tok, tok, len);
+	q->q_len = len;
+	q->q_id = ++wait_ids;
+	q->q_auth = c->c_auth;
+	q->q_conn = c;
+	if (chan_send(agent, MSG_AGT_INTROSPECT, -1, (uint64_t)q->q_id,
+	    (uint64_t)c->c_auth, tok) == -1) {
+		sodium_memzero(q->q_tok, len);
+		free(q->q_tok);
+		free(q);
+		return unavailable(c, "the token cannot be checked now");
+	}
+	TAILQ_INSERT_TAIL(&waits, q, q_entry);
+	wa->wa_waiting++;
+	c->c_refs++;		/* held until the answer, even if closed */
+	c->c_busy = 1;
+	return 1;
 }
 
 int
 auth_check(struct conn *c)
 {
 	struct hreq		*r = c->c_req;
-	const struct wauth	*wa;
+	struct wauth		*wa;
 	const struct token	*t;
 	const char		*a = r->r_head.rh_auth, *tok;
 
@@ -373,13 +531,179 @@ auth_check(struct conn *c)
 	if (*tok == '\0')
 		return unauthorized(c, wa->wa_invalid, "Unauthorized: the "
 		    "access token is not valid");
-	if (wa->wa_conf->a_jwks_file != NULL && is_jwt(tok))
+	if (wa->wa_conf->a_jwt_issuer != NULL && is_jwt(tok))
 		return jwt_check(c, wa, tok);
-	if ((t = tokens_find(&wa->wa_tokens, tok, strlen(tok))) == NULL)
-		return unauthorized(c, wa->wa_invalid, "Unauthorized: the "
-		    "access token is not valid");
-	snprintf(r->r_principal, sizeof(r->r_principal), "static:%s",
-	    t->tk_name);
-	snprintf(r->r_scopes, sizeof(r->r_scopes), "%s", t->tk_scopes);
-	return 0;
+	if ((t = tokens_find(&wa->wa_tokens, tok, strlen(tok))) != NULL) {
+		snprintf(r->r_principal, sizeof(r->r_principal), "static:%s",
+		    t->tk_name);
+		snprintf(r->r_scopes, sizeof(r->r_scopes), "%s",
+		    t->tk_scopes);
+		return 0;
+	}
+	if (wa->wa_conf->a_introspection != NULL)
+		return introspect(c, wa, tok);
+	return unauthorized(c, wa->wa_invalid, "Unauthorized: the access "
+	    "token is not valid");
+}
+
+/* The agent's channel */
+
+static void
+waiting_free(struct waiting *q)
+{
+	TAILQ_REMOVE(&waits, q, q_entry);
+	if ((uint32_t)q->q_auth < nauths)
+		auths[q->q_auth].wa_waiting--;
+	sodium_memzero(q->q_tok, q->q_len);
+	free(q->q_tok);
+	free(q);
+}
+
+/*
+ * The word on a waiting request's token: it goes on (or is refused) as if
+ * it had just come.  A connection closed meanwhile is let go.
+ */
+static void
+answered(struct waiting *q, int verdict, const char *principal,
+    const char *scopes, uint64_t until)
+{
+	struct conn	*c = q->q_conn;
+	struct hreq	*r = c->c_req;
+	struct wauth	*wa = &auths[q->q_auth];
+
+	c->c_busy = 0;
+	if (--c->c_refs == 0 && c->c_dead) {
+		waiting_free(q);
+		conn_release(c);
+		return;
+	}
+	if (c->c_dead) {
+		waiting_free(q);
+		return;
+	}
+	switch (verdict) {
+	case AGT_ACTIVE:
+		snprintf(r->r_principal, sizeof(r->r_principal), "%s",
+		    principal);
+		snprintf(r->r_scopes, sizeof(r->r_scopes), "%s", scopes);
+		cache_put(c, q->q_tok, q->q_len, 0, (int64_t)until);
+		waiting_free(q);
+		endpoint_authed(c);
+		break;
+	case AGT_INACTIVE:
+		waiting_free(q);
+		unauthorized(c, wa->wa_invalid, "Unauthorized: the access "
+		    "token is not valid");
+		break;
+	default:
+		waiting_free(q);
+		unavailable(c, "the token cannot be checked now");
+		break;
+	}
+	request_served(c);
+}
+
+/* Keys from the agent: checked, and used from now on. */
+static void
+keys_came(struct msg *m)
+{
+	struct wauth	*wa;
+	struct jwks	*ks;
+	char		 name[CONF_NAME_MAX_BYTES], err[256], *doc;
+	uint64_t	 i = m->m_f[0].u, len = m->m_f[2].u;
+
+	if (msg_strcpy(name, sizeof(name), &m->m_f[1]) == -1 ||
+	    len > JWKS_MAX_BYTES || m->m_fd == -1)
+		fatalx("a bad AGT_KEYS from the agent");
+	if (i >= nauths || !(wa = &auths[i])->wa_fetched ||
+	    strcmp(wa->wa_conf->a_name, name) != 0) {
+		/* for the configuration after ours or before */
+		close(m->m_fd);
+		return;
+	}
+	if (len == 0 || (doc = mmap(NULL, len, PROT_READ, MAP_PRIVATE,
+	    m->m_fd, 0)) == MAP_FAILED) {
+		log_warn("auth %s: the keys from the agent", name);
+		close(m->m_fd);
+		return;
+	}
+	close(m->m_fd);
+	ks = jwks_parse(doc, len, err, sizeof(err));
+	munmap(doc, len);
+	if (ks == NULL) {
+		log_warnx("auth %s: the keys from the agent: %s", name, err);
+		return;
+	}
+	jwks_free(&wa->wa_jwks);
+	wa->wa_jwks = ks;
+	cache_drop((int)i);
+	log_debug("auth %s: %zu keys from the agent", name, jwks_count(ks));
+}
+
+static void
+agent_dispatch(struct chan *ch, struct msg *m, void *arg)
+{
+	struct waiting	*q;
+	char		 principal[PRINCIPAL_MAX_BYTES];
+	char		 scopes[SCOPES_MAX_BYTES];
+
+	switch (m->m_type) {
+	case MSG_AGT_KEYS:
+		keys_came(m);
+		break;
+	case MSG_AGT_INTROSPECTED:
+		if (msg_strcpy(principal, sizeof(principal), &m->m_f[2]) ==
+		    -1 || msg_strcpy(scopes, sizeof(scopes), &m->m_f[3]) == -1)
+			fatalx("a bad AGT_INTROSPECTED from the agent");
+		TAILQ_FOREACH(q, &waits, q_entry)
+			if (q->q_id == m->m_f[0].u)
+				break;
+		if (q == NULL)
+			break;		/* asked on a channel gone since */
+		if (m->m_f[1].u == AGT_ACTIVE && principal[0] == '\0')
+			fatalx("AGT_INTROSPECTED: active, and nobody's");
+		answered(q, (int)m->m_f[1].u, principal, scopes,
+		    m->m_f[4].u);
+		break;
+	default:
+		fatalx("unexpected %s from the agent",
+		    msg_name(&msg_proto_agent, m->m_type));
+	}
+}
+
+/* Without the agent, what waits on it gets 503 now. */
+static void
+agent_lost(void)
+{
+	struct waiting *q;
+
+	while ((q = TAILQ_FIRST(&waits)) != NULL)
+		answered(q, AGT_UNAVAILABLE, "", "", 0);
+}
+
+static void
+agent_err(struct chan *ch, const char *reason, void *arg)
+{
+	/* an internal channel carries no garbage: a bug, restart us */
+	if (reason != NULL)
+		fatalx("channel to the agent: %s", reason);
+	log_debug("channel to the agent closed");
+	chan_free(&agent);
+	agent_lost();
+}
+
+void
+auth_agent(struct ev_loop *loop, const struct conf *c, int fd)
+{
+	auth_load(c);
+	if (agent != NULL) {
+		chan_free(&agent);
+		agent_lost();
+	}
+	if (fd_nonblock(fd) == -1 ||
+	    (agent = chan_new(loop, fd, &msg_proto_agent, 1, agent_dispatch,
+	    agent_err, NULL, "agent")) == NULL)
+		fatal("channel to the agent");
+	chan_set_accept(agent, "agent>worker");
+	log_debug("channel to the agent");
 }

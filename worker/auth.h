@@ -13,6 +13,8 @@
 #define SCOPES_MAX_BYTES	2048
 #define AUTH_META_PREFIX	"/.well-known/oauth-protected-resource"
 
+#include <ev.h>
+
 struct conf;
 struct conn;
 
@@ -29,9 +31,14 @@ int	auth_of_listener(const struct conf *, const char *addr,
 int	auth_serve_metadata(struct conn *);
 /*
  * The request's bearer token, checked: 0 with the principal in the
- * request (r_principal, and its scopes in r_scopes), or -1 when it was answered 401.  A listener
- * without auth: 0, and no principal.
+ * request (r_principal, and its scopes in r_scopes); -1 when it was
+ * answered (401, or 503); 1 when the request waits for the agent's word
+ * on it (the connection busy), after which it goes on with
+ * endpoint_authed() or is answered, and then request_served().  A
+ * listener without auth: 0, and no principal.
  */
 int	auth_check(struct conn *);
+/* The channel to the agent (fd), new or replacing the one before. */
+void	auth_agent(struct ev_loop *, const struct conf *, int fd);
 
 #endif

@@ -806,6 +806,14 @@ http_adopt(struct worker *w, int fd, const struct handoff *h)
 	keep_pending(c, h->h_pend, h->h_pendlen);
 	ev_io_stop(w->w_loop, &c->c_rd);
 	serve(c);
+	if (!c->c_dead && c->c_busy)
+		http_parser_pause(&c->c_parser, 1);
+	request_served(c);
+}
+
+void
+request_served(struct conn *c)
+{
 	if (c->c_dead)
 		return;
 	if (c->c_handoff) {
@@ -816,8 +824,6 @@ http_adopt(struct worker *w, int fd, const struct handoff *h)
 		request_done(c);	/* may free c */
 		return;
 	}
-	if (c->c_busy)
-		http_parser_pause(&c->c_parser, 1);
 	conn_flush(c);
 }
 

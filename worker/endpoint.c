@@ -560,8 +560,6 @@ endpoint_serve(struct conn *c)
 	struct hreq		*r = c->c_req;
 	struct rhead		*h = &r->r_head;
 	const struct conf	*conf = worker->w_child->c_conf;
-	struct mcp_route	 rt;
-	int			 method = c->c_parser.method;
 
 	/* DNS rebinding: a foreign Host or Origin never reaches MCP */
 	if (!conf_host_allowed(conf, head_host(h), strlen(head_host(h)))) {
@@ -575,8 +573,19 @@ endpoint_serve(struct conn *c)
 		    "Forbidden: Invalid Origin header", NULL);
 		return;
 	}
-	if (auth_check(c) == -1)
-		return;
+	if (auth_check(c) != 0)
+		return;		/* answered, or waiting for the agent */
+	endpoint_authed(c);
+}
+
+/* The request, its token accepted (or none needed). */
+void
+endpoint_authed(struct conn *c)
+{
+	struct hreq		*r = c->c_req;
+	struct mcp_route	 rt;
+	int			 method = c->c_parser.method;
+
 	if (r->r_too_big) {
 		c->c_close = 1;
 		reply_error(c, 413, MCP_SERVER_ERROR, "Payload Too Large",

@@ -103,6 +103,8 @@ extern struct conn	**conns;	/* every live connection */
 extern size_t		  nconns;
 extern struct conn	 *deadlist;	/* closed, still referenced */
 void	request_done(struct conn *);
+/* after serving: hand over, finish, or wait (what serve() leaves) */
+void	request_served(struct conn *);
 void	pending_take(struct hreq *);
 void	conn_arm(struct conn *);
 void	conn_flush(struct conn *);
@@ -140,6 +142,7 @@ void	sse_end(struct conn *);
 /* endpoint.c */
 extern const struct mcp_stream_ops conn_stream_ops;
 void	endpoint_serve(struct conn *);
+void	endpoint_authed(struct conn *);
 void	endpoint_handoff(struct conn *);
 
 /* admit.c */

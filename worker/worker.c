@@ -567,6 +567,14 @@ worker_runner(struct child *c, uint32_t index, int fd)
 	mcp_exec_runner(c->c_loop, fd);
 }
 
+/* Our channel to the agent: keys, introspection. */
+static void
+worker_agent(struct child *c, uint32_t index, int fd)
+{
+	worker_bind(c);
+	auth_agent(c->c_loop, c->c_conf, fd);
+}
+
 static void
 worker_start_init(struct child *c)
 {
@@ -578,6 +586,7 @@ const struct role_ops worker_ops = {
 	.r_listener = worker_listener_init,
 	.r_peer = peer_add,
 	.r_runner = worker_runner,
+	.r_agent = worker_agent,
 	.r_reconf = worker_reconf,
 	.r_start = worker_start_init,
 	.r_quit = worker_quit,

@@ -50,6 +50,7 @@ import json
 import secrets
 import threading
 import time
+import sys
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -250,7 +251,7 @@ class _Handler(BaseHTTPRequestHandler):
                                 "error_description": "playing a broken "
                                 "authorization server"})
             return
-        route = self.ROUTES.get(path)
+        route = None if path in a.missing else self.ROUTES.get(path)
         if route is None:
             self._body()
             self._send(404, {"error": "not_found"})
@@ -533,6 +534,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, answer, headers={"Pragma": "no-cache"})
 
 
+class _Server(ThreadingHTTPServer):
+    """A client that left before its answer (mcpd's fetch-timeout) is no
+    error of the server's: no traceback for it."""
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        ThreadingHTTPServer.handle_error(self, request, client_address)
+
+
 class TestAS(object):
     """An authorization server for `resource` on host:port (0: a free
     one), serving in a daemon thread until close()."""
@@ -551,6 +562,7 @@ class TestAS(object):
         self.hits = collections.Counter()
         self.delay = 0
         self.fail = None
+        self.missing = set()          # paths answered 404, as if absent
         self.user = "alice"           # whom /authorize approves
         self.scopes = ["mcp:tools", "mcp:read", "mcp:write"]
         self.lock = threading.Lock()
@@ -563,7 +575,7 @@ class TestAS(object):
         self.introspections = []      # each authenticated /introspect form
         self.issued = []              # each /token answer
         self.errors = []              # (path, error, description)
-        self.httpd = ThreadingHTTPServer((host, port), _Handler)
+        self.httpd = _Server((host, port), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.oauth = self
         self.port = self.httpd.server_address[1]

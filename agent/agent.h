@@ -1,0 +1,62 @@
+/*
+ * agent.h -- the insides of the agent, shared by the files that make it:
+ *
+ *	agent.c		the role: its channels to the workers
+ *	fetch.c		HTTP requests (libcurl's multi on the libev loop)
+ *	keys.c		the issuers' keys (JWKS), fetched and refreshed
+ *	introspect.c	opaque tokens, asked about (RFC 7662) and cached
+ */
+#ifndef MCPD_AGENT_H
+#define MCPD_AGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+
+#define FETCH_ERR_MAX_BYTES	256
+
+struct conf;
+
+/* fetch.c */
+struct fetch_result {
+	int		 fr_status;	/* HTTP status, 0: none came */
+	const char	*fr_body;	/* NUL-terminated; NULL on error */
+	size_t		 fr_len;
+	char		 fr_err[FETCH_ERR_MAX_BYTES]; /* "": a 2xx answer */
+};
+typedef void (*fetch_cb)(const struct fetch_result *, void *arg);
+void	fetch_init(struct ev_loop *);
+/*
+ * GET url (post NULL) or POST the form post, with HTTP Basic when user is
+ * not NULL; an answer over max bytes or later than timeout_ms is an
+ * error.  0, and cb runs once later; -1: out of memory, no callback.
+ */
+int	fetch_start(const char *url, const char *post, const char *user,
+	    const char *pass, size_t max, uint32_t timeout_ms, fetch_cb,
+	    void *arg);
+unsigned fetch_count(void);		/* in flight */
+/* s, URL-encoded (malloc'd), or NULL */
+char	*fetch_escape(const char *s);
+
+/* agent.c: to every worker, or to one (index) */
+void	agent_send_keys(int worker, uint32_t auth, const char *name,
+	    const char *doc, size_t len);
+void	agent_answer(uint32_t worker, uint32_t id, int verdict,
+	    const char *principal, const char *scopes, uint64_t until);
+
+/* keys.c */
+void	keys_load(struct ev_loop *, const struct conf *);
+void	keys_miss(uint32_t auth);
+/* a new worker channel: what keys we have */
+void	keys_send_all(int worker);
+
+/* introspect.c */
+void	introspect_load(const struct conf *);
+void	introspect_ask(uint32_t worker, uint32_t id, uint32_t auth,
+	    const char *token, size_t len);
+/* a worker's channel closed: its questions are forgotten */
+void	introspect_forget(uint32_t worker);
+uint64_t introspect_busy(void);
+
+#endif
