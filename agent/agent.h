@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <ev.h>
 
@@ -51,7 +52,26 @@ void	keys_miss(uint32_t auth);
 /* a new worker channel: what keys we have */
 void	keys_send_all(int worker);
 
+/* keys.c: the URL of an issuer's metadata, RFC 8414 (step 0), OIDC (1) */
+int	keys_meta_url(const char *issuer, int step, char *buf, size_t len);
+
 /* introspect.c */
+#define INTRO_PRINCIPAL_MAX_BYTES 800	/* as a worker keeps it */
+#define INTRO_SCOPES_MAX_BYTES	2048
+struct introspection {
+	int		in_verdict;	/* enum agt_verdict */
+	uint64_t	in_until;	/* Unix seconds: keep it until */
+	char		in_principal[INTRO_PRINCIPAL_MAX_BYTES];
+	char		in_scopes[INTRO_SCOPES_MAX_BYTES];
+};
+/*
+ * An RFC 7662 answer of len bytes (the server's: hostile), judged for
+ * audience, with issuer for a principal when the answer names none, kept
+ * at most cache_ms from now.  Fills out.
+ */
+void	introspect_judge(const char *body, size_t len, const char *audience,
+	    const char *issuer, uint32_t cache_ms, time_t now,
+	    struct introspection *out);
 void	introspect_load(const struct conf *);
 void	introspect_ask(uint32_t worker, uint32_t id, uint32_t auth,
 	    const char *token, size_t len);

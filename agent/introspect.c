@@ -47,7 +47,6 @@
 #define INTROSPECT_INFLIGHT_MAX	1024	/* tokens asked about at once */
 #define INTROSPECT_MAX_BYTES	(16 * 1024)	/* an answer */
 #define INTROSPECT_TOKENS_MAX	512	/* its JSON tokens */
-#define PRINCIPAL_OUT_MAX_BYTES	800	/* as a worker keeps it */
 
 struct iauth {
 	char		*ia_name;
@@ -76,12 +75,9 @@ struct query {
 };
 
 struct answer {
-	unsigned char	a_key[crypto_generichash_BYTES];
-	uint64_t	a_until;	/* Unix seconds; 0: empty */
-	uint32_t	a_gen;
-	int		a_verdict;
-	char		a_principal[PRINCIPAL_OUT_MAX_BYTES];
-	char		a_scopes[JWT_SCOPE_MAX_BYTES];
+	unsigned char		a_key[crypto_generichash_BYTES];
+	uint32_t		a_gen;
+	struct introspection	a_in;		/* in_until 0: empty */
 };
 
 static struct iauth		*auths;
@@ -218,10 +214,10 @@ aud_has(const struct json *j, int i, const char *ours)
 	return 0;
 }
 
-/* The server's answer, judged: AGT_ACTIVE with a->a_principal... */
-static void
-judge(const struct iauth *ia, const struct fetch_result *res,
-    struct answer *a)
+void
+introspect_judge(const char *body, size_t len, const char *audience,
+    const char *issuer, uint32_t cache_ms, time_t now,
+    struct introspection *a)
 {
 	struct json	 j;
 	jsmntok_t	 t[INTROSPECT_TOKENS_MAX];
@@ -229,19 +225,16 @@ judge(const struct iauth *ia, const struct fetch_result *res,
 	char		 cid[JWT_CLIENT_ID_MAX_BYTES];
 	int64_t		 exp = 0;
 	int		 i, active = 0;
-	time_t		 now = time(NULL);
 
-	a->a_verdict = AGT_INACTIVE;
-	a->a_until = (uint64_t)now + INTROSPECT_NEGATIVE_MS / 1000;
-	if (json_parse(&j, res->fr_body, res->fr_len, t,
-	    INTROSPECT_TOKENS_MAX) != JSON_OK ||
+	memset(a, 0, sizeof(*a));
+	a->in_verdict = AGT_INACTIVE;
+	a->in_until = (uint64_t)now + INTROSPECT_NEGATIVE_MS / 1000;
+	if (json_parse(&j, body, len, t, INTROSPECT_TOKENS_MAX) != JSON_OK ||
 	    json_type(&j, 0) != JSON_OBJECT ||
 	    (i = json_get(&j, 0, "active")) == -1 ||
 	    json_bool(&j, i, &active) == -1) {
-		log_warnx("auth %s: %s: the answer is not an introspection "
-		    "(a JSON object with \"active\")", ia->ia_name,
-		    ia->ia_endpoint);
-		a->a_verdict = AGT_UNAVAILABLE;
+		a->in_verdict = AGT_UNAVAILABLE;	/* not an answer */
+		a->in_until = 0;
 		return;
 	}
 	if (!active)
@@ -249,14 +242,14 @@ judge(const struct iauth *ia, const struct fetch_result *res,
 	if ((i = json_get(&j, 0, "exp")) != -1 &&
 	    (json_int64(&j, i, &exp) == -1 || exp <= now))
 		return;
-	if ((i = json_get(&j, 0, "aud")) != -1 &&
-	    !aud_has(&j, i, ia->ia_audience))
+	if ((i = json_get(&j, 0, "aud")) != -1 && !aud_has(&j, i, audience))
 		return;		/* another server's token */
 	if ((i = json_get(&j, 0, "iss")) != -1) {
 		if (json_strcpy(&j, i, iss, sizeof(iss)) == -1)
 			return;
-	} else
-		snprintf(iss, sizeof(iss), "%s", ia->ia_issuer);
+	} else if (snprintf(iss, sizeof(iss), "%s", issuer) >=
+	    (int)sizeof(iss))
+		return;
 	sub[0] = cid[0] = '\0';
 	if ((i = json_get(&j, 0, "sub")) != -1 &&
 	    json_strcpy(&j, i, sub, sizeof(sub)) == -1)
@@ -267,21 +260,22 @@ judge(const struct iauth *ia, const struct fetch_result *res,
 	if (!printable(iss) || !printable(sub) || !printable(cid) ||
 	    strchr(iss, '#') != NULL || (sub[0] == '\0' && cid[0] == '\0'))
 		return;
-	a->a_scopes[0] = '\0';
 	if ((i = json_get(&j, 0, "scope")) != -1 &&
-	    (json_strcpy(&j, i, a->a_scopes, sizeof(a->a_scopes)) == -1 ||
-	    !printable(a->a_scopes)))
+	    (json_strcpy(&j, i, a->in_scopes, sizeof(a->in_scopes)) == -1 ||
+	    !printable(a->in_scopes))) {
+		a->in_scopes[0] = '\0';
 		return;
+	}
 	if (sub[0] != '\0')
-		snprintf(a->a_principal, sizeof(a->a_principal),
+		snprintf(a->in_principal, sizeof(a->in_principal),
 		    "oauth:%s#%s", iss, sub);
 	else
-		snprintf(a->a_principal, sizeof(a->a_principal),
+		snprintf(a->in_principal, sizeof(a->in_principal),
 		    "oauth:%s#client:%s", iss, cid);
-	a->a_verdict = AGT_ACTIVE;
-	a->a_until = (uint64_t)now + ia->ia_cache_ms / 1000;
-	if (exp > 0 && (uint64_t)exp < a->a_until)
-		a->a_until = (uint64_t)exp;
+	a->in_verdict = AGT_ACTIVE;
+	a->in_until = (uint64_t)now + cache_ms / 1000;
+	if (exp > 0 && (uint64_t)exp < a->in_until)
+		a->in_until = (uint64_t)exp;
 }
 
 static void
@@ -297,27 +291,37 @@ static void
 on_answer(const struct fetch_result *res, void *arg)
 {
 	struct query	*q = arg;
-	struct answer	 a, *slot;
-	size_t		 i;
+	const struct iauth	*ia;
+	struct answer		 a, *slot;
+	size_t			 i;
 
 	memset(&a, 0, sizeof(a));
 	if (q->q_gen != gen || q->q_auth >= nauths)
-		a.a_verdict = AGT_UNAVAILABLE;	/* a reload in between */
+		a.a_in.in_verdict = AGT_UNAVAILABLE; /* a reload in between */
 	else if (res->fr_err[0] != '\0') {
-		log_warnx("auth %s: %s: %s", auths[q->q_auth].ia_name,
-		    auths[q->q_auth].ia_endpoint, res->fr_err);
-		a.a_verdict = AGT_UNAVAILABLE;
-	} else
-		judge(&auths[q->q_auth], res, &a);
-	if (a.a_verdict != AGT_UNAVAILABLE) {
+		ia = &auths[q->q_auth];
+		log_warnx("auth %s: %s: %s", ia->ia_name, ia->ia_endpoint,
+		    res->fr_err);
+		a.a_in.in_verdict = AGT_UNAVAILABLE;
+	} else {
+		ia = &auths[q->q_auth];
+		introspect_judge(res->fr_body, res->fr_len, ia->ia_audience,
+		    ia->ia_issuer, ia->ia_cache_ms, time(NULL), &a.a_in);
+		if (a.a_in.in_verdict == AGT_UNAVAILABLE)
+			log_warnx("auth %s: %s: the answer is not an "
+			    "introspection (a JSON object with \"active\")",
+			    ia->ia_name, ia->ia_endpoint);
+	}
+	if (a.a_in.in_verdict != AGT_UNAVAILABLE) {
 		memcpy(a.a_key, q->q_key, sizeof(a.a_key));
 		a.a_gen = gen;
 		slot = slot_of(q->q_key);
 		*slot = a;
 	}
 	for (i = 0; i < q->q_nw; i++)
-		agent_answer(q->q_w[i].w_peer, q->q_w[i].w_id, a.a_verdict,
-		    a.a_principal, a.a_scopes, a.a_until);
+		agent_answer(q->q_w[i].w_peer, q->q_w[i].w_id,
+		    a.a_in.in_verdict, a.a_in.in_principal, a.a_in.in_scopes,
+		    a.a_in.in_until);
 	sodium_memzero(&a, sizeof(a));
 	query_free(q);
 }
@@ -360,10 +364,10 @@ introspect_ask(uint32_t peer, uint32_t id, uint32_t auth, const char *tok,
 	}
 	key_of(auth, tok, len, key);
 	a = slot_of(key);
-	if (a->a_until > (uint64_t)time(NULL) && a->a_gen == gen &&
+	if (a->a_in.in_until > (uint64_t)time(NULL) && a->a_gen == gen &&
 	    sodium_memcmp(a->a_key, key, sizeof(key)) == 0) {
-		agent_answer(peer, id, a->a_verdict, a->a_principal,
-		    a->a_scopes, a->a_until);
+		agent_answer(peer, id, a->a_in.in_verdict,
+		    a->a_in.in_principal, a->a_in.in_scopes, a->a_in.in_until);
 		return;
 	}
 	TAILQ_FOREACH(q, &queries, q_entry)

@@ -156,12 +156,18 @@ on_jwks(const struct fetch_result *res, void *arg)
 static int
 meta_url(const struct keyset *k, char *buf, size_t len)
 {
-	const char	*iss = k->k_issuer, *host, *path;
+	return keys_meta_url(k->k_issuer, k->k_step, buf, len);
+}
+
+int
+keys_meta_url(const char *iss, int step, char *buf, size_t len)
+{
+	const char	*host, *path;
 	size_t		 ilen = strlen(iss);
 
 	while (ilen > 0 && iss[ilen - 1] == '/')
 		ilen--;
-	if (k->k_step == 1)	/* OIDC: appended to the issuer */
+	if (step == 1)	/* OIDC: appended to the issuer */
 		return snprintf(buf, len, "%.*s/.well-known/"
 		    "openid-configuration", (int)ilen, iss) < (int)len ? 0 :
 		    -1;
