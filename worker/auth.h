@@ -12,6 +12,11 @@
 /* a token's granted scopes, " "-separated (a JWT's scope, a static token's) */
 #define SCOPES_MAX_BYTES	2048
 #define AUTH_META_PREFIX	"/.well-known/oauth-protected-resource"
+/*
+ * A WWW-Authenticate line: the metadata's URL (2 x 512 + 64 bytes at
+ * most), the scopes an item needs (SCOPE_ITEM_MAX_BYTES) and our words
+ */
+#define AUTH_HEADER_MAX_BYTES	2048
 
 struct conf;
 struct conn;
@@ -29,9 +34,15 @@ int	auth_of_listener(const struct conf *, const char *addr,
 int	auth_serve_metadata(struct conn *);
 /*
  * The request's bearer token, checked: 0 with the principal in the
- * request (r_principal, and its scopes in r_scopes), or -1 when it was answered 401.  A listener
- * without auth: 0, and no principal.
+ * request (r_principal, and its scopes in r_scopes), or -1 when it was
+ * answered 401.  A listener without auth: 0, and no principal.
  */
 int	auth_check(struct conn *);
+/*
+ * Step-up: the token is good but lacks a scope of need, what the item
+ * the request names needs.  Answered 403 with an insufficient_scope
+ * challenge (RFC 6750 3.1), counted and audited.
+ */
+void	auth_insufficient_scope(struct conn *, const char *need);
 
 #endif
