@@ -2976,8 +2976,8 @@ set_scope(const char *key)
 
 	for (i = 0; i < ps.nwords; i++) {
 		if (!valid_scope(ps.words[i])) {
-			stmt_error("%s: invalid scope \"%s\" (visible ASCII but "
-			    "'\"' and '\\')", key, ps.words[i]);
+			stmt_error("%s: invalid scope \"%s\" (visible ASCII "
+			    "but '\"' and '\\')", key, ps.words[i]);
 			return 0;
 		}
 		n = strlen(ps.words[i]);

@@ -15,8 +15,8 @@
  * What one item may need: a few scopes, short enough that the 403's
  * WWW-Authenticate line (auth.c) holds them next to the metadata URL.
  */
-#define SCOPE_ITEM_MAX		16	/* scopes a tool, resource, prompt */
-#define SCOPE_ITEM_MAX_BYTES	512	/* those, " "-separated, with NUL */
+#define SCOPE_ITEM_MAX		16	/* scopes of one item */
+#define SCOPE_ITEM_MAX_BYTES	512	/* those, joined, with NUL */
 
 /* s[0..len) is one scope token. */
 int	scope_token_valid(const char *s, size_t len);

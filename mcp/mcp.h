@@ -305,7 +305,7 @@ struct mcp_route {
 	int			 rt_owner;	/* MCP_ROUTE_PEER: partition */
 	int			 rt_task;	/* it names a task, not a session */
 	int			 rt_new_session; /* an initialize opens one */
-	const char		*rt_need;	/* MCP_ROUTE_SCOPE: the item's */
+	const char		*rt_need;	/* SCOPE: what it needs */
 };
 /* m: the message, or NULL for a request that has none (GET, DELETE) */
 enum mcp_verdict mcp_route(struct mcp_server *, const struct mcp_msg *m,
@@ -317,8 +317,8 @@ enum mcp_verdict mcp_route(struct mcp_server *, const struct mcp_msg *m,
  * a transport that judges messages mcp_route() does not see one by one
  * (a batch).  The string is the catalog's: valid until it changes.
  */
-const char	*mcp_scope_lacking(struct mcp_server *, const struct mcp_msg *,
-		    const char *granted);
+const char	*mcp_scope_lacking(struct mcp_server *,
+		    const struct mcp_msg *, const char *granted);
 /*
  * The error of a verdict that refuses, into the server's output buffer;
  * returns the HTTP status that goes with it.

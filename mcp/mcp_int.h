@@ -25,7 +25,7 @@ struct cat_tool {
 	void		*t_arg;
 	int		 t_owner;	/* CAT_PLUGIN, CAT_CONF */
 	int		 t_task;	/* enum mcpd_task_support */
-	char		*t_scope;	/* needed, " "-separated; NULL: none */
+	char		*t_scope;	/* needed, " "-joined; NULL none */
 };
 
 struct cat_res {
@@ -37,7 +37,7 @@ struct cat_res {
 	mcpd_read_fn	 r_read;
 	void		*r_arg;
 	int		 r_owner;
-	char		*r_scope;	/* needed, " "-separated; NULL: none */
+	char		*r_scope;	/* needed, " "-joined; NULL none */
 };
 
 struct cat_prompt {

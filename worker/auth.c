@@ -50,6 +50,7 @@ struct wauth {
 	struct tokens		 wa_tokens;
 	struct jw		 wa_meta;	/* the metadata document */
 	char			 wa_meta_path[CONF_AUTH_URI_MAX_BYTES + 64];
+	/* its URL: the resource's origin, the prefix and the path */
 	char			 wa_meta_url[2 * CONF_AUTH_URI_MAX_BYTES + 64];
 	char			 wa_challenge[AUTH_HEADER_MAX_BYTES];
 	char			 wa_invalid[AUTH_HEADER_MAX_BYTES];

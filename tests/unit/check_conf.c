@@ -1669,7 +1669,8 @@ static const struct {
 	{ "prompt", "title T", "title \"T\"" },
 	{ "tool", "scope a", "scope \"a\"" },
 	{ "resource", "scope \"#x\" y", "scope \"#x\" \"y\"" },
-	{ "prompt", "scope s0 s1 s2 s3 s4 s5 s6 s7 s8 s9 s10 s11 s12 s13 s14 s15",
+	{ "prompt",
+	    "scope s0 s1 s2 s3 s4 s5 s6 s7 s8 s9 s10 s11 s12 s13 s14 s15",
 	    "scope \"s0\" \"s1\" \"s2\" \"s3\" \"s4\" \"s5\" \"s6\" \"s7\" "
 	    "\"s8\" \"s9\" \"s10\" \"s11\" \"s12\" \"s13\" \"s14\" \"s15\"" },
 };
