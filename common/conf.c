@@ -249,6 +249,7 @@ conf_tool_free(struct conf_tool *t)
 		free(t->t_env[i]);
 	free(t->t_user);
 	free(t->t_group);
+	free(t->t_scope);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -260,6 +261,7 @@ conf_resource_free(struct conf_resource *r)
 	free(r->r_name);
 	free(r->r_desc);
 	free(r->r_mime);
+	free(r->r_scope);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -305,6 +307,7 @@ conf_prompt_free(struct conf_prompt *p)
 	}
 	for (i = 0; i < p->p_nmsgs && i < CONF_PROMPT_MSGS_MAX; i++)
 		free(p->p_msgs[i].m_text);
+	free(p->p_scope);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -426,6 +429,23 @@ print_words(FILE *fp, const char *key, char *const *words, uint32_t n)
 	putc('\n', fp);
 }
 
+/* "\tscope \"a\" \"b\"": each scope quoted (one may hold a "#") */
+static void
+print_scope(FILE *fp, const char *scope)
+{
+	const char	*p, *e;
+
+	if (scope == NULL)
+		return;
+	fprintf(fp, "\tscope");
+	for (p = scope; *p != '\0'; p = *e != '\0' ? e + 1 : e) {
+		if ((e = strchr(p, ' ')) == NULL)
+			e = p + strlen(p);
+		fprintf(fp, " \"%.*s\"", (int)(e - p), p);
+	}
+	putc('\n', fp);
+}
+
 static void
 print_tool(FILE *fp, const struct conf_tool *t)
 {
@@ -455,6 +475,7 @@ print_tool(FILE *fp, const struct conf_tool *t)
 		    (unsigned long)t->t_nproc_max);
 	fprintf(fp, "\ttask %s\n", t->t_task == 2 ? "required" :
 	    t->t_task == 1 ? "optional" : "forbidden");
+	print_scope(fp, t->t_scope);
 	fprintf(fp, "}\n");
 }
 
@@ -493,6 +514,7 @@ print_resource(FILE *fp, const struct conf_resource *r)
 	fprintf(fp, "\tcache-scope %s\n", r->r_cache_public ? "public" :
 	    "private");
 	fprintf(fp, "\tdot-files %s\n", r->r_dot_files ? "yes" : "no");
+	print_scope(fp, r->r_scope);
 	fprintf(fp, "}\n");
 }
 
@@ -573,6 +595,7 @@ print_prompt(FILE *fp, const struct conf_prompt *p)
 		print_string(fp, m->m_text);
 		putc('\n', fp);
 	}
+	print_scope(fp, p->p_scope);
 	fprintf(fp, "}\n");
 }
 

@@ -224,6 +224,7 @@ struct conf_tool {
 	uint32_t	 t_mem_max;	/* bytes of address space; 0 none */
 	uint32_t	 t_nproc_max;	/* processes of its user; 0 none */
 	int		 t_task;		/* 0 forbidden, 1 optional, 2 required */
+	char		*t_scope;	/* all needed, " "-separated */
 	int		 t_line;
 };
 
@@ -237,6 +238,7 @@ struct conf_resource {
 	uint32_t	 r_cache_ttl_ms;	/* ttlMs of reads */
 	int		 r_cache_public;	/* cacheScope of reads */
 	int		 r_dot_files;	/* list and read .names */
+	char		*r_scope;	/* all needed, " "-separated */
 	int		 r_line;
 };
 
@@ -260,6 +262,7 @@ struct conf_prompt {
 	uint32_t		 p_nargs;
 	struct conf_prompt_msg	 p_msgs[CONF_PROMPT_MSGS_MAX];
 	uint32_t		 p_nmsgs;
+	char			*p_scope;	/* all needed; NULL none */
 	int			 p_line;
 };
 

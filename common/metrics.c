@@ -47,7 +47,7 @@ static const char *const run_names[MX_RUNS] = {
 
 static const char *const reason_names[MX_REASONS] = {
 	"connections", "address", "accept_rate", "pending", "rate",
-	"sessions", "output", "shed", "auth"
+	"sessions", "output", "shed", "auth", "scope"
 };
 
 static const char *const gauge_names[MX_GAUGES] = {

@@ -67,6 +67,7 @@ enum mx_reason {
 	MX_R_OUTPUT,		/* a client that does not read */
 	MX_R_SHED,		/* the emergency tier sheds load */
 	MX_R_AUTH,		/* no valid bearer token (401) */
+	MX_R_SCOPE,		/* a token without a scope it needs (403) */
 	MX_REASONS
 };
 

@@ -40,6 +40,7 @@
 #include "mcpd.h"
 #include "priv.h"
 #include "jwt.h"
+#include "scope.h"
 #include "tokens.h"
 #include "util.h"
 
@@ -203,6 +204,7 @@ enum cat_key {
 	CK_INTRO_CACHE,
 	CK_INTRO_PENDING,
 	CK_FETCH_TIMEOUT,
+	CK_SCOPE,
 	CK_MAX
 };
 
@@ -340,6 +342,7 @@ static void	 cat_item(enum cat_key);
 static void	 user_item(int);
 static int	 auth_uri(const char *, const char *, int);
 static int	 valid_scope(const char *);
+static int	 set_scope(const char *);
 static const char *cat_kind_name(enum cat_kind);
 static void	 cat_close(void);
 
@@ -418,7 +421,7 @@ static const char *const key_names[K_MAX] = {
 %token	ALERTREDERRORS ALERTEMERGENCYERRORS ALERTYELLOWP95 ALERTREDP95
 %token	ALERTEMERGENCYPENDING ALERTHOLD ALERTCOMMAND CONNECTIONSSOFT
 %token	MAXSESSIONS INITIALIZERATE REQUESTRATE MEMORYSOFT MEMORYHARD ERROR
-%token	USER GROUP
+%token	USER GROUP SCOPE
 %token	<v.string>	STRING
 %type	<v.number>	role catkind
 
@@ -854,6 +857,7 @@ item		: RESTART STRING		{
 		| INTROCACHE words		{ cat_item(CK_INTRO_CACHE); }
 		| INTROPENDING words		{ cat_item(CK_INTRO_PENDING); }
 		| FETCHTIMEOUT words		{ cat_item(CK_FETCH_TIMEOUT); }
+		| SCOPE words			{ cat_item(CK_SCOPE); }
 		| USER words			{ user_item(0); }
 		| GROUP words			{ user_item(1); }
 		;
@@ -958,6 +962,7 @@ static const struct keywords keywords[] = {
 	{ "restart-intensity",	RESTARTINTENSITY },
 	{ "restart-period",	RESTARTPERIOD },
 	{ "runner",		RUNNER },
+	{ "scope",		SCOPE },
 	{ "scopes-supported",	SCOPESSUPPORTED },
 	{ "session-responses",	SESSIONRESPONSES },
 	{ "session-start-timeout", SESSIONSTARTTIMEOUT },
@@ -1881,7 +1886,9 @@ static const struct {
 	[CK_INTRO_CACHE] = { "introspection-cache", IN_AUTH, "auth", 1, 0 },
 	[CK_INTRO_PENDING] = { "introspection-pending", IN_AUTH, "auth", 1,
 	    0 },
-	[CK_FETCH_TIMEOUT] = { "fetch-timeout", IN_AUTH, "auth", 1, 0 }
+	[CK_FETCH_TIMEOUT] = { "fetch-timeout", IN_AUTH, "auth", 1, 0 },
+	[CK_SCOPE] = { "scope", IN_TOOL | IN_RESOURCE | IN_PROMPT,
+	    "tool, resource or prompt", SCOPE_ITEM_MAX, 0 }
 };
 #undef IN_TOOL
 #undef IN_RESOURCE
@@ -2525,6 +2532,10 @@ cat_item(enum cat_key k)
 		}
 		break;
 	}
+	case CK_SCOPE:
+		if (!set_scope(key))
+			return;
+		break;
 	case CK_JWT_ISSUER:
 		if (!auth_uri(key, s, 0) ||
 		    !set_text(&ps.auth.a_jwt_issuer, s))
@@ -3072,13 +3083,47 @@ auth_uri(const char *key, const char *s, int resource)
 static int
 valid_scope(const char *s)
 {
-	if (*s == '\0')
-		return 0;
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f ||
-		    *s == '"' || *s == '\\')
+	return scope_token_valid(s, strlen(s));
+}
+
+/*
+ * "scope A B": what a caller needs, all of it, to call the tool, read the
+ * resource, get the prompt; kept " "-separated, as a token grants them.
+ */
+static int
+set_scope(const char *key)
+{
+	char		**dst, list[SCOPE_ITEM_MAX_BYTES], why[128];
+	size_t		  used = 0, n;
+	uint32_t	  i;
+
+	for (i = 0; i < ps.nwords; i++) {
+		if (!valid_scope(ps.words[i])) {
+			stmt_error("%s: invalid scope \"%s\" (visible ASCII "
+			    "but '\"' and '\\')", key, ps.words[i]);
 			return 0;
-	return 1;
+		}
+		n = strlen(ps.words[i]);
+		if (used + n + 1 >= sizeof(list)) {
+			stmt_error("%s: longer than %d bytes", key,
+			    SCOPE_ITEM_MAX_BYTES - 1);
+			return 0;
+		}
+		if (i > 0)
+			list[used++] = ' ';
+		memcpy(list + used, ps.words[i], n);
+		used += n;
+	}
+	list[used] = '\0';
+	/* the rule the plugin ABI checks too */
+	if (scope_list_valid(list, why, sizeof(why)) == -1) {
+		stmt_error("%s: %s", key, why);
+		return 0;
+	}
+	dst = ps.block_cat == CAT_TOOL ? &ps.tool.t_scope :
+	    ps.block_cat == CAT_RESOURCE ? &ps.res.r_scope :
+	    &ps.prompt.p_scope;
+	return set_text(dst, list);
 }
 
 static void

@@ -49,46 +49,88 @@ usage(void)
 	    "       mcpctl [-c file | -s socket] stats [--json]\n"
 	    "       mcpctl [-c file | -s socket] reload\n"
 	    "       mcpctl [-c file | -s socket] stop\n"
-	    "       mcpctl token new NAME [SCOPE ...]\n");
+	    "       mcpctl token new NAME [--scope SCOPE ...] [SCOPE ...]\n");
 	exit(CTL_EXIT_USAGE);
 }
 
 /*
- * "token new NAME [SCOPE ...]": a new static token, printed once, and
- * the line of its hash for an auth block's static-tokens file.  Nothing
- * is asked of mcpd and nothing is written: the token exists only on this
- * terminal, the file holds only its hash.
+ * The scopes of "token new": each word of "--scope S" (or "--scope=S";
+ * S may be a " "-separated list) and each bare word after NAME, in order,
+ * appended to line.  The name is argv[0]; NULL: a usage error.
+ */
+static const char *
+token_scopes(int argc, char *argv[], char *line, size_t len, size_t *used)
+{
+	const char	*name = NULL, *v, *e;
+	int		 i;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--scope") == 0) {
+			if (++i == argc)
+				return NULL;
+			v = argv[i];
+		} else if (strncmp(argv[i], "--scope=", 8) == 0)
+			v = argv[i] + 8;
+		else if (name == NULL) {
+			name = argv[i];
+			continue;
+		} else
+			v = argv[i];
+		for (; *v != '\0' && *used < len; v = e) {
+			if (*v == ' ') {
+				e = v + 1;
+				continue;
+			}
+			if ((e = strchr(v, ' ')) == NULL)
+				e = v + strlen(v);
+			*used += (size_t)snprintf(line + *used, len - *used,
+			    " %.*s", (int)(e - v), v);
+		}
+	}
+	return name;
+}
+
+/*
+ * "token new NAME [--scope SCOPE ...] [SCOPE ...]": a new static token,
+ * printed once, and the line of its hash for an auth block's
+ * static-tokens file.  Nothing is asked of mcpd and nothing is written:
+ * the token exists only on this terminal, the file holds only its hash.
  */
 static int
 token_new(int argc, char *argv[])
 {
 	char	tok[TOKEN_TEXT_MAX_BYTES], hex[2 * TOKEN_HASH_BYTES + 1];
 	char	line[TOKEN_NAME_MAX_BYTES + TOKEN_SCOPES_MAX_BYTES + 80];
-	char	err[128];
+	char	scopes[TOKEN_SCOPES_MAX_BYTES + 80], err[128];
+	const char *name;
 	struct tokens ts;
-	size_t	used;
-	int	i;
+	size_t	used = 0;
 
 	if (argc < 3 || strcmp(argv[1], "new") != 0)
+		usage();
+	scopes[0] = '\0';
+	if ((name = token_scopes(argc - 2, argv + 2, scopes, sizeof(scopes),
+	    &used)) == NULL)
 		usage();
 	if (sodium_init() == -1) {
 		fprintf(stderr, "mcpctl: libsodium does not start\n");
 		return CTL_EXIT_FAIL;
 	}
-	if (strlen(argv[2]) >= TOKEN_NAME_MAX_BYTES || argv[2][0] == '\0' ||
-	    argv[2][strspn(argv[2], "abcdefghijklmnopqrstuvwxyz"
+	if (strlen(name) >= TOKEN_NAME_MAX_BYTES || name[0] == '\0' ||
+	    name[strspn(name, "abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-@")] != '\0') {
 		fprintf(stderr, "mcpctl: token new: invalid name \"%s\" (1 to "
-		    "%d letters, digits, \"_\", \".\", \"-\", \"@\")\n", argv[2],
+		    "%d letters, digits, \"_\", \".\", \"-\", \"@\")\n", name,
 		    TOKEN_NAME_MAX_BYTES - 1);
 		return CTL_EXIT_USAGE;
 	}
+	if (used >= sizeof(scopes)) {
+		fprintf(stderr, "mcpctl: token new: too long\n");
+		return CTL_EXIT_USAGE;
+	}
 	tokens_new(tok, sizeof(tok), hex, sizeof(hex));
-	used = (size_t)snprintf(line, sizeof(line), "%s sha256:%s", argv[2],
-	    hex);
-	for (i = 3; i < argc && used < sizeof(line); i++)
-		used += (size_t)snprintf(line + used, sizeof(line) - used,
-		    " %s", argv[i]);
+	used = (size_t)snprintf(line, sizeof(line), "%s sha256:%s%s", name,
+	    hex, scopes);
 	/* the line must read back as the daemon will read it */
 	if (used >= sizeof(line) ||
 	    tokens_parse(line, strlen(line), &ts, err, sizeof(err)) == -1) {

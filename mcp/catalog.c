@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "mcp_int.h"
+#include "scope.h"
 
 #define CAT_ENTRIES_MAX		100000	/* entries of one kind */
 
@@ -30,6 +31,7 @@ res_free(struct cat_res *r)
 	free(r->r_title);
 	free(r->r_desc);
 	free(r->r_mime);
+	free(r->r_scope);
 }
 
 static void
@@ -40,6 +42,7 @@ tool_free(struct cat_tool *t)
 	free(t->t_desc);
 	free(t->t_schema);
 	free(t->t_annot);
+	free(t->t_scope);
 }
 
 static void
@@ -55,6 +58,7 @@ prompt_free(struct cat_prompt *p)
 		free((char *)p->p_args[k].description);
 	}
 	free(p->p_args);
+	free(p->p_scope);
 }
 
 void
@@ -259,6 +263,121 @@ mcpd_set_task_support(struct mcpd_host *h, const char *tool,
 			c->tools[i].t_task = support;
 			return 0;
 		}
+	return -1;
+}
+
+/* *dst = a copy of scope, or NULL for none: 0, or -1 */
+static int
+set_scope(char **dst, const char *scope)
+{
+	char *s = NULL;
+
+	if (scope != NULL && (s = strdup(scope)) == NULL)
+		return -1;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+int
+mcpd_set_scope(struct mcpd_host *h, enum mcpd_item kind, const char *name,
+    const char *scopes)
+{
+	struct catalog	*c = &h->h_srv->sv_cat;
+	char		 why[128];
+	size_t		 i;
+	int		 found = 0;
+
+	if (name == NULL)
+		return -1;
+	if (scopes != NULL && scope_list_valid(scopes, why, sizeof(why)) ==
+	    -1) {
+		log_warnx("plugin %s: the scope of %s refused: %s", h->h_name,
+		    name, why);
+		return -1;
+	}
+	switch (kind) {
+	case MCPD_ITEM_TOOL:
+		for (i = 0; i < c->ntools && !found; i++)
+			if (strcmp(c->tools[i].t_name, name) == 0) {
+				if (set_scope(&c->tools[i].t_scope, scopes) ==
+				    -1)
+					return -1;
+				found = 1;
+			}
+		break;
+	case MCPD_ITEM_RESOURCE:
+		for (i = 0; i < c->nres && !found; i++)
+			if (strcmp(c->res[i].r_uri, name) == 0) {
+				if (set_scope(&c->res[i].r_scope, scopes) == -1)
+					return -1;
+				found = 1;
+			}
+		break;
+	case MCPD_ITEM_TEMPLATE:
+		/* templates may repeat: every one of that text */
+		for (i = 0; i < c->ntmpl; i++)
+			if (strcmp(c->tmpl[i].r_uri, name) == 0) {
+				if (set_scope(&c->tmpl[i].r_scope, scopes) ==
+				    -1)
+					return -1;
+				found = 1;
+			}
+		break;
+	case MCPD_ITEM_PROMPT:
+		for (i = 0; i < c->nprompts && !found; i++)
+			if (strcmp(c->prompts[i].p_name, name) == 0) {
+				if (set_scope(&c->prompts[i].p_scope, scopes) ==
+				    -1)
+					return -1;
+				found = 1;
+			}
+		break;
+	default:
+		return -1;
+	}
+	return found ? 0 : -1;
+}
+
+int
+cat_scope_last(struct catalog *c, enum mcpd_item kind, const char *scope)
+{
+	/* on failure the entry goes: not served, rather than to anyone */
+	switch (kind) {
+	case MCPD_ITEM_TOOL:
+		if (c->ntools == 0)
+			return -1;
+		if (set_scope(&c->tools[c->ntools - 1].t_scope, scope) == -1) {
+			tool_free(&c->tools[--c->ntools]);
+			return -1;
+		}
+		return 0;
+	case MCPD_ITEM_RESOURCE:
+		if (c->nres == 0)
+			return -1;
+		if (set_scope(&c->res[c->nres - 1].r_scope, scope) == -1) {
+			res_free(&c->res[--c->nres]);
+			return -1;
+		}
+		return 0;
+	case MCPD_ITEM_TEMPLATE:
+		if (c->ntmpl == 0)
+			return -1;
+		if (set_scope(&c->tmpl[c->ntmpl - 1].r_scope, scope) == -1) {
+			res_free(&c->tmpl[--c->ntmpl]);
+			return -1;
+		}
+		return 0;
+	case MCPD_ITEM_PROMPT:
+		if (c->nprompts == 0)
+			return -1;
+		if (set_scope(&c->prompts[c->nprompts - 1].p_scope, scope) ==
+		    -1) {
+			prompt_free(&c->prompts[--c->nprompts]);
+			return -1;
+		}
+		return 0;
+	}
 	return -1;
 }
 

@@ -93,7 +93,9 @@ mcp_load_conf(struct mcp_server *srv, struct conf *conf, char *err,
 		mp.nargs = p->p_nargs;
 		mp.get = prompt_get;
 		mp.arg = (void *)p;
-		if (mcpd_register_prompt(&host, &mp) == -1) {
+		if (mcpd_register_prompt(&host, &mp) == -1 ||
+		    cat_scope_last(&srv->sv_cat, MCPD_ITEM_PROMPT,
+		    p->p_scope) == -1) {
 			snprintf(err, errlen, "prompt %s (line %d) could not be "
 			    "registered", p->p_name, p->p_line);
 			return -1;

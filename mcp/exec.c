@@ -601,7 +601,9 @@ exec_load(struct mcp_server *srv, struct mcpd_host *host, struct conf *conf,
 		mt.arg = x;
 		if (mcpd_register_tool(host, &mt) == -1 ||
 		    mcpd_set_task_support(host, t->t_name,
-		    (enum mcpd_task_support)t->t_task) == -1) {
+		    (enum mcpd_task_support)t->t_task) == -1 ||
+		    cat_scope_last(&srv->sv_cat, MCPD_ITEM_TOOL,
+		    t->t_scope) == -1) {
 			snprintf(err, errlen, "tool %s (line %d) could not be "
 			    "registered", t->t_name, t->t_line);
 			free(schema);

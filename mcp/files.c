@@ -354,7 +354,11 @@ register_file(struct mcpd_host *h, struct file_res *f, const char *path,
 		.arg = f
 	};
 
-	return mcpd_register_resource(h, &r);
+	if (mcpd_register_resource(h, &r) == -1)
+		return -1;
+	/* a directory's scope is each file's */
+	return cat_scope_last(&h->h_srv->sv_cat, MCPD_ITEM_RESOURCE,
+	    f->f_conf->r_scope);
 }
 
 static void
@@ -467,7 +471,10 @@ files_load(struct mcp_server *srv, const struct conf *conf, char *err,
 			t.mime_type = cr->r_mime;
 			t.read = file_read;
 			t.arg = f;
-			mcpd_register_template(host, &t);
+			if (mcpd_register_template(host, &t) == 0 &&
+			    cat_scope_last(&srv->sv_cat, MCPD_ITEM_TEMPLATE,
+			    cr->r_scope) == -1)
+				goto nomem;
 		} else {
 			char dir[PATH_MAX], *slash;
 

@@ -275,6 +275,7 @@ enum mcp_verdict {
 	MCP_ROUTE_NO_SID,	/* the session era needs Mcp-Session-Id */
 	MCP_ROUTE_NO_SESSION,	/* no such session (ended, expired, forged) */
 	MCP_ROUTE_INITIALIZED,	/* initialize inside a session */
+	MCP_ROUTE_SCOPE,	/* rt_scopes lacks one of rt_need (403) */
 	MCP_ROUTE_GONE		/* the transport's: rt_owner did not take it */
 };
 struct mcp_route {
@@ -289,6 +290,14 @@ struct mcp_route {
 	 * whether it exists.
 	 */
 	const char		*rt_principal;
+	/*
+	 * The scopes its token grants, " "-separated ("" for none), when the
+	 * transport enforces them; NULL when it does not (HTTP without auth,
+	 * stdio).  A tools/call, resources/read or prompts/get whose item
+	 * needs a scope not among them is refused (MCP_ROUTE_SCOPE) where it
+	 * is served: a request handed over is judged by its owner.
+	 */
+	const char		*rt_scopes;
 	/* what mcp_route() says */
 	struct mcp_session	*rt_sess;	/* by header: the one named */
 	enum mcp_era		 rt_era;
@@ -296,10 +305,20 @@ struct mcp_route {
 	int			 rt_owner;	/* MCP_ROUTE_PEER: partition */
 	int			 rt_task;	/* it names a task, not a session */
 	int			 rt_new_session; /* an initialize opens one */
+	const char		*rt_need;	/* SCOPE: what it needs */
 };
 /* m: the message, or NULL for a request that has none (GET, DELETE) */
 enum mcp_verdict mcp_route(struct mcp_server *, const struct mcp_msg *m,
 	    struct mcp_route *);
+/*
+ * Step-up authorization: the scopes the item m names needs (tools/call:
+ * params.name, resources/read: params.uri, prompts/get: params.name, as
+ * the dispatch finds it) when granted lacks one of them; else NULL.  For
+ * a transport that judges messages mcp_route() does not see one by one
+ * (a batch).  The string is the catalog's: valid until it changes.
+ */
+const char	*mcp_scope_lacking(struct mcp_server *,
+		    const struct mcp_msg *, const char *granted);
 /*
  * The error of a verdict that refuses, into the server's output buffer;
  * returns the HTTP status that goes with it.

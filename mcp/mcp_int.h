@@ -25,6 +25,7 @@ struct cat_tool {
 	void		*t_arg;
 	int		 t_owner;	/* CAT_PLUGIN, CAT_CONF */
 	int		 t_task;	/* enum mcpd_task_support */
+	char		*t_scope;	/* needed, " "-joined; NULL none */
 };
 
 struct cat_res {
@@ -36,6 +37,7 @@ struct cat_res {
 	mcpd_read_fn	 r_read;
 	void		*r_arg;
 	int		 r_owner;
+	char		*r_scope;	/* needed, " "-joined; NULL none */
 };
 
 struct cat_prompt {
@@ -47,6 +49,7 @@ struct cat_prompt {
 	mcpd_prompt_fn		 p_get;
 	void			*p_arg;
 	int			 p_owner;
+	char			*p_scope;	/* needed; NULL: none */
 };
 
 /* who registered an entry: a reload of mcpd.conf replaces its own only */
@@ -401,6 +404,11 @@ const struct cat_res	*cat_resource(const struct catalog *, const char *);
 const struct cat_res	*cat_template_match(const struct catalog *,
 	    const char *uri);
 const struct cat_prompt	*cat_prompt(const struct catalog *, const char *);
+/*
+ * mcpd.conf's scopes for the entry of kind just registered (a directory's
+ * files are many: no lookup by name); 0, or -1 out of memory.
+ */
+int	cat_scope_last(struct catalog *, enum mcpd_item, const char *scope);
 
 /* notify.c */
 void	notify_init(struct mcp_server *);

@@ -128,6 +128,27 @@ enum mcpd_task_support {
 };
 int	mcpd_set_task_support(struct mcpd_host *, const char *tool,
 	    enum mcpd_task_support);
+/*
+ * Step-up authorization: the OAuth scopes (RFC 6749 3.3) a caller needs,
+ * all of them, to call a registered tool, read a resource (or a URI of a
+ * template), get a prompt.  name is the tool's or prompt's name, or the
+ * resource's URI or template as registered; scopes is " "-separated (at
+ * most 16, in 511 bytes), or NULL for none.  On an HTTP listener with an
+ * auth block, a request whose token lacks one of them is answered 403
+ * (insufficient_scope) before the handler runs; lists are not filtered,
+ * and a listener without auth, and stdio, do not look.  0, or -1 (no
+ * such item, a scope that is not a scope token).  Adding this function
+ * left MCPD_PLUGIN_ABI as it was: a plugin that calls it does not load
+ * into an mcpd without it (dlopen(3) finds no such symbol).
+ */
+enum mcpd_item {
+	MCPD_ITEM_TOOL,
+	MCPD_ITEM_RESOURCE,
+	MCPD_ITEM_TEMPLATE,
+	MCPD_ITEM_PROMPT
+};
+int	mcpd_set_scope(struct mcpd_host *, enum mcpd_item, const char *name,
+	    const char *scopes);
 
 /* A line in mcpd's own log, not to the client. */
 void	mcpd_log(struct mcpd_host *, const char *fmt, ...)

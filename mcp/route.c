@@ -21,9 +21,9 @@
 #include <string.h>
 
 #include <sodium.h>
-#include <string.h>
 
 #include "mcp_int.h"
+#include "scope.h"
 
 #define TASK_ID_MAX		128	/* bytes of a taskId we look at */
 
@@ -40,6 +40,39 @@ task_owner(struct mcp_server *srv, const struct mcp_msg *m)
 	    json_strcpy(&m->m_j, v, id, sizeof(id)) == -1)
 		return -1;
 	return mcp_task_owner(srv, id);
+}
+
+const char *
+mcp_scope_lacking(struct mcp_server *srv, const struct mcp_msg *m,
+    const char *granted)
+{
+	const struct cat_tool	*t;
+	const struct cat_res	*r;
+	const struct cat_prompt	*p;
+	const char		*need = NULL;
+	/* the dispatch's bounds: a longer name or URI is found by neither */
+	char			 name[256], uri[512];
+
+	if (m == NULL || m->m_kind != MCP_REQUEST)
+		return NULL;
+	if (strcmp(m->m_method, "tools/call") == 0) {
+		if (rpc_param_str(m, "name", name, sizeof(name)) == 0 &&
+		    (t = cat_tool(&srv->sv_cat, name)) != NULL)
+			need = t->t_scope;
+	} else if (strcmp(m->m_method, "resources/read") == 0) {
+		if (rpc_param_str(m, "uri", uri, sizeof(uri)) == 0 &&
+		    ((r = cat_resource(&srv->sv_cat, uri)) != NULL ||
+		    (r = cat_template_match(&srv->sv_cat, uri)) != NULL))
+			need = r->r_scope;
+	} else if (strcmp(m->m_method, "prompts/get") == 0) {
+		if (rpc_param_str(m, "name", name, sizeof(name)) == 0 &&
+		    (p = cat_prompt(&srv->sv_cat, name)) != NULL)
+			need = p->p_scope;
+	}
+	if (need == NULL || scope_has_all(granted != NULL ? granted : "",
+	    need))
+		return NULL;
+	return need;
 }
 
 /* The session era's rules: the session the request names, if any. */
@@ -84,6 +117,7 @@ mcp_route(struct mcp_server *srv, const struct mcp_msg *m,
 	rt->rt_owner = -1;
 	rt->rt_task = 0;
 	rt->rt_new_session = 0;
+	rt->rt_need = NULL;
 	rt->rt_era = mcp_era(rt->rt_version, m);
 	switch (rt->rt_era) {
 	case MCP_ERA_UNSUPPORTED:
@@ -103,6 +137,10 @@ mcp_route(struct mcp_server *srv, const struct mcp_msg *m,
 		rt->rt_verdict = session_route(srv, m, rt);
 		break;
 	}
+	/* here, before anything of it runs or a byte of the answer goes */
+	if (rt->rt_verdict == MCP_ROUTE_SERVE && rt->rt_scopes != NULL &&
+	    (rt->rt_need = mcp_scope_lacking(srv, m, rt->rt_scopes)) != NULL)
+		rt->rt_verdict = MCP_ROUTE_SCOPE;
 	return rt->rt_verdict;
 }
 
@@ -129,6 +167,10 @@ mcp_route_error(struct mcp_server *srv, const struct mcp_msg *m,
 		mcp_write_error(srv, NULL, MCP_SESSION_NOT_FOUND,
 		    "Session not found");
 		return 404;
+	case MCP_ROUTE_SCOPE:
+		mcp_write_error(srv, NULL, MCP_SERVER_ERROR,
+		    "Forbidden: insufficient scope");
+		return 403;
 	case MCP_ROUTE_GONE:
 		/* the partition named is not there, nor what it kept */
 		if (!rt->rt_task) {

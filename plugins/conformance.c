@@ -854,7 +854,8 @@ mcpd_plugin_init(struct mcpd_host *host, const char *arg)
 		    "handler");
 		return (-1);
 	}
-	if (conformance_stateless_init(host) == -1)
+	if (conformance_stateless_init(host) == -1 ||
+	    conformance_scoped_init(host) == -1)
 		return (-1);
 	return (conformance_tasks_init(host));
 }

@@ -19,5 +19,7 @@ int	cf_bprintf(char *, size_t, const char *, ...)
 int	conformance_stateless_init(struct mcpd_host *) CF_HIDDEN;
 /* the tasks extension's */
 int	conformance_tasks_init(struct mcpd_host *) CF_HIDDEN;
+/* step-up authorization's (mcpd's own, not the suite's) */
+int	conformance_scoped_init(struct mcpd_host *) CF_HIDDEN;
 
 #endif

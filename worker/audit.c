@@ -165,7 +165,9 @@ audit_request(struct conn *c)
 	if (!enabled() || (r->r_mx != MX_TOOLS_CALL &&
 	    r->r_mx != MX_RESOURCES_READ && r->r_mx != MX_PROMPTS_GET))
 		return;
-	if (st == 503 || st == 429)
+	if (r->r_scope_denied)
+		outcome = "insufficient_scope";
+	else if (st == 503 || st == 429)
 		outcome = "rejected";
 	else if (st >= 500 || r->r_rpc_code == JSONRPC_INTERNAL_ERROR)
 		outcome = "failure";

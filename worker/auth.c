@@ -57,10 +57,10 @@
 #include "metrics.h"
 #include "msg.h"
 #include "jwt.h"
+#include "scope.h"
 #include "tokens.h"
 #include "util.h"
 
-#define AUTH_HEADER_MAX_BYTES	2048	/* a WWW-Authenticate line */
 #define AUTH_CACHE_ENTRIES	1024	/* verified tokens kept, a worker */
 #define AUTH_MISS_TELL_MS	1000	/* "a kid we lack", to the agent */
 
@@ -69,6 +69,8 @@ struct wauth {
 	struct tokens		 wa_tokens;
 	struct jw		 wa_meta;	/* the metadata document */
 	char			 wa_meta_path[CONF_AUTH_URI_MAX_BYTES + 64];
+	/* its URL: the resource's origin, the prefix and the path */
+	char			 wa_meta_url[2 * CONF_AUTH_URI_MAX_BYTES + 64];
 	char			 wa_challenge[AUTH_HEADER_MAX_BYTES];
 	char			 wa_invalid[AUTH_HEADER_MAX_BYTES];
 	char			 wa_expired[AUTH_HEADER_MAX_BYTES];
@@ -149,7 +151,7 @@ jwks_load(struct wauth *wa, const struct conf_auth *a)
 static void
 make(struct wauth *wa, const struct conf_auth *a)
 {
-	char		 url[2 * CONF_AUTH_URI_MAX_BYTES + 64];
+	char		*url = wa->wa_meta_url;
 	char		 scope[CONF_AUTH_SCOPES_MAX * 64];
 	const char	*path;
 	size_t		 olen, used = 0;
@@ -163,8 +165,8 @@ make(struct wauth *wa, const struct conf_auth *a)
 		path = "";
 	snprintf(wa->wa_meta_path, sizeof(wa->wa_meta_path), "%s%s",
 	    AUTH_META_PREFIX, path);
-	snprintf(url, sizeof(url), "%.*s%s", (int)olen, a->a_resource,
-	    wa->wa_meta_path);
+	snprintf(url, sizeof(wa->wa_meta_url), "%.*s%s", (int)olen,
+	    a->a_resource, wa->wa_meta_path);
 
 	jw_init(&wa->wa_meta);
 	jw_obj(&wa->wa_meta);
@@ -320,6 +322,32 @@ unavailable(struct conn *c, const char *why)
 	snprintf(msg, sizeof(msg), "Service Unavailable: %s", why);
 	reply_error(c, 503, MCP_SERVER_ERROR, msg, "Retry-After: 1\r\n");
 	return -1;
+}
+
+void
+auth_insufficient_scope(struct conn *c, const char *need)
+{
+	const struct wauth	*wa;
+	char			 hdr[AUTH_HEADER_MAX_BYTES];
+	char			 msg[SCOPE_ITEM_MAX_BYTES + 64];
+
+	if (c->c_auth < 0 || (uint32_t)c->c_auth >= nauths)
+		fatalx("%s: a listener without auth", __func__);
+	wa = &auths[c->c_auth];
+	if (worker->w_metrics != NULL)
+		MX_ADD(&worker->w_metrics->m_rejected[MX_R_SCOPE], 1);
+	c->c_req->r_scope_denied = 1;	/* audit_request() says so */
+	/*
+	 * RFC 6750 3.1 and the MCP scope challenge: the scopes this request
+	 * needs (scope tokens hold no '"' or '\'), and where the metadata is
+	 */
+	snprintf(hdr, sizeof(hdr), "WWW-Authenticate: Bearer "
+	    "error=\"insufficient_scope\", scope=\"%s\", "
+	    "resource_metadata=\"%s\", error_description=\"The access token "
+	    "lacks a scope this request needs\"\r\n", need, wa->wa_meta_url);
+	snprintf(msg, sizeof(msg), "Forbidden: insufficient scope (needs %s)",
+	    need);
+	reply_error(c, 403, MCP_SERVER_ERROR, msg, hdr);
 }
 
 /* A compact JWS: three parts. */

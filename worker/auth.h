@@ -12,6 +12,11 @@
 /* a token's granted scopes, " "-separated (a JWT's scope, a static token's) */
 #define SCOPES_MAX_BYTES	2048
 #define AUTH_META_PREFIX	"/.well-known/oauth-protected-resource"
+/*
+ * A WWW-Authenticate line: the metadata's URL (2 x 512 + 64 bytes at
+ * most), the scopes an item needs (SCOPE_ITEM_MAX_BYTES) and our words
+ */
+#define AUTH_HEADER_MAX_BYTES	2048
 
 #include <ev.h>
 
@@ -40,5 +45,11 @@ int	auth_serve_metadata(struct conn *);
 int	auth_check(struct conn *);
 /* The channel to the agent (fd), new or replacing the one before. */
 void	auth_agent(struct ev_loop *, const struct conf *, int fd);
+/*
+ * Step-up: the token is good but lacks a scope of need, what the item
+ * the request names needs.  Answered 403 with an insufficient_scope
+ * challenge (RFC 6750 3.1), counted and audited.
+ */
+void	auth_insufficient_scope(struct conn *, const char *need);
 
 #endif

@@ -273,7 +273,57 @@ route_of(struct conn *c, const struct mcp_msg *m, struct mcp_route *rt)
 	rt->rt_sid = h->rh_sid[0] != '\0' ? h->rh_sid : NULL;
 	rt->rt_by_header = 1;
 	rt->rt_principal = c->c_req->r_principal;
+	/* scopes count where tokens are checked: not without auth */
+	rt->rt_scopes = c->c_auth >= 0 ? c->c_req->r_scopes : NULL;
 	(void)mcp_route(worker->w_mcp, m, rt);
+}
+
+/* What an audited request names: params.name, or params.uri. */
+static void
+audit_name(struct hreq *r, const struct mcp_msg *m)
+{
+	int v;
+
+	r->r_audit_name[0] = '\0';
+	if (m->m_params < 0 || (r->r_mx != MX_TOOLS_CALL &&
+	    r->r_mx != MX_PROMPTS_GET && r->r_mx != MX_RESOURCES_READ))
+		return;
+	v = json_get(&m->m_j, m->m_params, r->r_mx == MX_RESOURCES_READ ?
+	    "uri" : "name");
+	/* too long, not a string, a NUL: "-" */
+	if (v < 0 || json_strcpy(&m->m_j, v, r->r_audit_name,
+	    sizeof(r->r_audit_name)) == -1)
+		r->r_audit_name[0] = '\0';
+}
+
+/*
+ * Step-up for a batch: one message that needs a scope the token lacks
+ * refuses the whole POST, before anything of it runs or is sent; that
+ * message is the one audited.  1 when it was answered 403.
+ */
+static int
+batch_scope_refused(struct conn *c, const char *body, const int *start,
+    const int *len, int n)
+{
+	struct hreq		*r = c->c_req;
+	struct mcp_server	*srv = worker->w_mcp;
+	struct mcp_msg		 m;
+	const char		*need;
+	int			 i;
+
+	if (c->c_auth < 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (mcp_msg_parse(srv, &m, body + start[i], (size_t)len[i]) ==
+		    -1 || (need = mcp_scope_lacking(srv, &m, r->r_scopes)) ==
+		    NULL)
+			continue;
+		r->r_mx = (int)mx_method_of(m.m_method);
+		audit_name(r, &m);
+		auth_insufficient_scope(c, need);
+		return 1;
+	}
+	return 0;
 }
 
 /*
@@ -288,10 +338,7 @@ serve_batch(struct conn *c, struct mcp_msg *bm)
 	struct mcp_server	*srv = worker->w_mcp;
 	struct jw		*w = mcp_server_out(srv);
 	struct mcp_msg		 m;
-	struct {
-		int	start;
-		int	len;
-	}			 el[BATCH_MAX];
+	int			 start[BATCH_MAX], len[BATCH_MAX];
 	int			 n, i, k;
 
 	n = bm->m_j.t[0].size;
@@ -310,16 +357,18 @@ serve_batch(struct conn *c, struct mcp_msg *bm)
 	}
 	/* the tokens are reused by every parse: note the elements first */
 	for (i = 0, k = 1; i < n; i++, k = json_skip(&bm->m_j, k)) {
-		el[i].start = bm->m_j.t[k].start;
-		el[i].len = bm->m_j.t[k].end - bm->m_j.t[k].start;
+		start[i] = bm->m_j.t[k].start;
+		len[i] = bm->m_j.t[k].end - bm->m_j.t[k].start;
 	}
+	if (batch_scope_refused(c, r->r_body, start, len, n))
+		return;
 	r->r_batch = 1;
 	r->r_batch_open = 1;
 	r->r_batch_pending = 0;
 	c->c_busy = 1;
 	for (i = 0; i < n; i++) {
-		if (mcp_msg_parse(srv, &m, r->r_body + el[i].start,
-		    el[i].len) == -1 || m.m_kind == MCP_BATCH) {
+		if (mcp_msg_parse(srv, &m, r->r_body + start[i], len[i]) ==
+		    -1 || m.m_kind == MCP_BATCH) {
 			if (m.m_kind == MCP_BATCH)
 				mcp_write_error(srv, NULL,
 				    JSONRPC_INVALID_REQUEST,
@@ -346,24 +395,6 @@ serve_batch(struct conn *c, struct mcp_msg *bm)
 		sse_end(c);
 		c->c_busy = 0;
 	}
-}
-
-/* What an audited request names: params.name, or params.uri. */
-static void
-audit_name(struct hreq *r, const struct mcp_msg *m)
-{
-	int v;
-
-	r->r_audit_name[0] = '\0';
-	if (m->m_params < 0 || (r->r_mx != MX_TOOLS_CALL &&
-	    r->r_mx != MX_PROMPTS_GET && r->r_mx != MX_RESOURCES_READ))
-		return;
-	v = json_get(&m->m_j, m->m_params, r->r_mx == MX_RESOURCES_READ ?
-	    "uri" : "name");
-	/* too long, not a string, a NUL: "-" */
-	if (v < 0 || json_strcpy(&m->m_j, v, r->r_audit_name,
-	    sizeof(r->r_audit_name)) == -1)
-		r->r_audit_name[0] = '\0';
 }
 
 static void
@@ -405,6 +436,9 @@ serve_post(struct conn *c)
 		return;
 	case MCP_ROUTE_SERVE:
 		break;
+	case MCP_ROUTE_SCOPE:
+		auth_insufficient_scope(c, rt.rt_need);
+		return;
 	default:
 		route_refused(c, &m, &rt);
 		return;

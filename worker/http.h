@@ -55,6 +55,7 @@ struct hreq {
 	int			 r_status;	/* HTTP status of the answer */
 	int			 r_rpc_code;	/* its JSON-RPC error, 0: none */
 	int			 r_pending;	/* counted in w_pending */
+	int			 r_scope_denied; /* 403 insufficient_scope */
 	/* not cleared whole (a kilobyte a request): strings, "" when new */
 	char			 r_principal[PRINCIPAL_MAX_BYTES]; /* "": none */
 	char			 r_audit_name[AUDIT_NAME_MAX_BYTES]; /* tool... */

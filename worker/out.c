@@ -26,6 +26,12 @@
 
 #define OUT_CAP_MIN_BYTES	4096	/* first output buffer */
 #define CORK_MAX_BYTES		(64 * 1024) /* answers gathered */
+/*
+ * A response head: the status line and our few headers (a session id, a
+ * length, Connection), and one WWW-Authenticate challenge, the longest
+ * extra line there is (a 768-byte head cut a long resource-uri's)
+ */
+#define REPLY_HEAD_MAX_BYTES	(768 + AUTH_HEADER_MAX_BYTES)
 
 static char		 corkbuf[CORK_MAX_BYTES];
 static size_t		 corklen;
@@ -293,7 +299,7 @@ reply(struct conn *c, int status, const char *ctype, const char *extra,
     const char *body, size_t len)
 {
 	struct hreq	*r = c->c_req;
-	char		 hdr[768];
+	char		 hdr[REPLY_HEAD_MAX_BYTES];
 	struct iovec	 iov[2];
 	struct hbuf	 h = { hdr, 0, sizeof(hdr) };
 

@@ -503,7 +503,7 @@ def test_non_loopback_needs_auth():
 
 def test_mcpctl_token():
     """mcpctl token new: a new token each time, its hash's line, names
-    checked."""
+    checked; scopes as words or with --scope."""
     t1, l1 = new_token("x", "a", "b")
     t2, l2 = new_token("x")
     check(t1 != t2 and len(t1) == len("mcpd_") + 43, "tokens %r %r" % (t1, t2))
@@ -513,6 +513,19 @@ def test_mcpctl_token():
     r = subprocess.run([T.MCPCTL, "token", "new", "a b"], capture_output=True)
     check(r.returncode == 2 and b"invalid name" in r.stderr,
           "a name with a space: %r" % r.stderr)
+    # --scope S, repeated, a list in one, S=..., and the old words after
+    t3, l3 = new_token("y", "--scope", "a", "--scope", "b  c", "--scope=d",
+                       "e")
+    check_eq(l3, "y sha256:%s a b c d e" %
+             hashlib.sha256(t3.encode()).hexdigest(), "the line of --scope")
+    for bad, why in ((["y", "--scope"], b"usage"),
+                     (["--scope", "a"], b"usage"),
+                     (["y", "--scope", 'a"b'], b"invalid scope"),
+                     (["y", "--scope", "x" * 600], b"too long")):
+        r = subprocess.run([T.MCPCTL, "token", "new"] + bad,
+                           capture_output=True)
+        check(r.returncode == 2 and why in r.stderr,
+              "token new %r: %r" % (bad, r.stderr))
 
 
 if __name__ == "__main__":

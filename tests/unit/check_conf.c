@@ -37,6 +37,7 @@
 
 #include "conf.h"
 #include "mcpd.h"
+#include "scope.h"
 
 #define GOLDEN_MAX	128	/* golden cases of one kind */
 #define S16		"0123456789abcdef"
@@ -223,6 +224,7 @@ assert_same_catalog(const struct conf *a, const struct conf *b)
 		ck_assert_int_eq(t->t_task, u->t_task);
 		ASSERT_SAME_STR(t->t_user, u->t_user);
 		ASSERT_SAME_STR(t->t_group, u->t_group);
+		ASSERT_SAME_STR(t->t_scope, u->t_scope);
 	}
 	ck_assert_uint_eq(a->c_nresources, b->c_nresources);
 	for (i = 0; i < a->c_nresources; i++) {
@@ -236,6 +238,7 @@ assert_same_catalog(const struct conf *a, const struct conf *b)
 		ck_assert_uint_eq(r->r_size_max, q->r_size_max);
 		ck_assert_uint_eq(r->r_cache_ttl_ms, q->r_cache_ttl_ms);
 		ck_assert_int_eq(r->r_cache_public, q->r_cache_public);
+		ASSERT_SAME_STR(r->r_scope, q->r_scope);
 	}
 	ck_assert_uint_eq(a->c_nprompts, b->c_nprompts);
 	for (i = 0; i < a->c_nprompts; i++) {
@@ -244,6 +247,7 @@ assert_same_catalog(const struct conf *a, const struct conf *b)
 		ASSERT_SAME_STR(p->p_name, o->p_name);
 		ASSERT_SAME_STR(p->p_title, o->p_title);
 		ASSERT_SAME_STR(p->p_desc, o->p_desc);
+		ASSERT_SAME_STR(p->p_scope, o->p_scope);
 		ck_assert_uint_eq(p->p_nargs, o->p_nargs);
 		for (k = 0; k < p->p_nargs; k++) {
 			ASSERT_SAME_STR(p->p_args[k].a_name,
@@ -509,6 +513,44 @@ START_TEST(test_err_file)
 	free(got);
 	free(base);
 	free(path);
+}
+END_TEST
+
+/* Scope lists: whole tokens, all of them; what an item may declare. */
+START_TEST(test_scope_lists)
+{
+	char	why[128];
+
+	ck_assert(scope_has_all("mcp:tools mcp:read", "mcp:tools"));
+	ck_assert(scope_has_all("mcp:read mcp:tools", "mcp:tools mcp:read"));
+	ck_assert(scope_has_all("", NULL));
+	ck_assert(scope_has_all("", ""));
+	ck_assert(!scope_has_all("mcp:tools", "mcp:tool"));
+	ck_assert(!scope_has_all("mcp:tool", "mcp:tools"));
+	ck_assert(!scope_has_all("mcp:tools", "mcp:tools x"));
+	ck_assert(!scope_has_all("MCP:TOOLS", "mcp:tools"));
+	ck_assert(!scope_has_all("", "a"));
+	ck_assert(!scope_has_all("a  b", "c"));
+	ck_assert(scope_has_all("a  b", "b"));
+	ck_assert(!scope_has("ab", "a", 1));
+	ck_assert(!scope_has("a", "", 0));
+	ck_assert_int_eq(scope_list_valid("a b", why, sizeof(why)), 0);
+	ck_assert_int_eq(scope_list_valid("a!#[]~", why, sizeof(why)), 0);
+	ck_assert_int_eq(scope_list_valid("", why, sizeof(why)), -1);
+	ck_assert_int_eq(scope_list_valid("a  b", why, sizeof(why)), -1);
+	ck_assert_int_eq(scope_list_valid(" a", why, sizeof(why)), -1);
+	ck_assert_int_eq(scope_list_valid("a ", why, sizeof(why)), -1);
+	ck_assert_int_eq(scope_list_valid("a\"b", why, sizeof(why)), -1);
+	ck_assert_str_eq(why, "invalid scope \"a\"b\" (visible ASCII but "
+	    "'\"' and '\\')");
+	ck_assert_int_eq(scope_list_valid("a\\b", why, sizeof(why)), -1);
+	ck_assert_int_eq(scope_list_valid("a\tb", why, sizeof(why)), -1);
+	ck_assert_int_eq(scope_list_valid("\xc3\xa9", why, sizeof(why)), -1);
+	ck_assert_int_eq(scope_list_valid("0 1 2 3 4 5 6 7 8 9 a b c d e f",
+	    why, sizeof(why)), 0);
+	ck_assert_int_eq(scope_list_valid("0 1 2 3 4 5 6 7 8 9 a b c d e f g",
+	    why, sizeof(why)), -1);
+	ck_assert_str_eq(why, "more than 16 scopes");
 }
 END_TEST
 
@@ -1544,6 +1586,10 @@ static const struct {
 	    "block" },
 	{ "prompt", "command /bin/x", "prompt p: command: only allowed in a "
 	    "tool block" },
+	{ "prompt", "scope a\\b", "prompt p: scope: invalid scope \"a\\b\" "
+	    "(visible ASCII but '\"' and '\\')" },
+	{ "tool", "scope \"\"", "tool t: scope: invalid scope \"\" (visible "
+	    "ASCII but '\"' and '\\')" },
 };
 
 START_TEST(test_bad_item)
@@ -1621,6 +1667,12 @@ static const struct {
 	    "message assistant \"{{x}\"" },
 	{ "prompt", "message user \"}{{\"", "message user \"}{{\"" },
 	{ "prompt", "title T", "title \"T\"" },
+	{ "tool", "scope a", "scope \"a\"" },
+	{ "resource", "scope \"#x\" y", "scope \"#x\" \"y\"" },
+	{ "prompt",
+	    "scope s0 s1 s2 s3 s4 s5 s6 s7 s8 s9 s10 s11 s12 s13 s14 s15",
+	    "scope \"s0\" \"s1\" \"s2\" \"s3\" \"s4\" \"s5\" \"s6\" \"s7\" "
+	    "\"s8\" \"s9\" \"s10\" \"s11\" \"s12\" \"s13\" \"s14\" \"s15\"" },
 };
 
 START_TEST(test_good_item)
@@ -2199,6 +2251,7 @@ conf_suite(void)
 	tcase_add_loop_test(tc, test_good_value, 0,
 	    (int)(sizeof(good_values) / sizeof(good_values[0])));
 	tcase_add_test(tc, test_allow_check);
+	tcase_add_test(tc, test_scope_lists);
 	tcase_add_test(tc, test_catalog);
 	tcase_add_test(tc, test_resource_paths);
 	tcase_add_test(tc, test_user_lookup);
