@@ -54,11 +54,17 @@ agent_init(struct child *c)
 	introspect_load(c->c_conf);
 }
 
-static void
-check_drained(void)
+void
+agent_check_drained(void)
 {
-	if (A.quitting && introspect_busy() == 0)
-		child_drained(A.child);
+	struct wchan *w;
+
+	if (!A.quitting || introspect_busy() > 0)
+		return;
+	/* the last answers are in the channels' batches: out first */
+	TAILQ_FOREACH(w, &A.chans, w_entry)
+		chan_flush(w->w_chan);
+	child_drained(A.child);
 }
 
 static struct wchan *
@@ -104,7 +110,6 @@ agent_answer(uint32_t worker, uint32_t id, int verdict,
 	    chan_send(w->w_chan, MSG_AGT_INTROSPECTED, -1, (uint64_t)id,
 	    (uint64_t)verdict, principal, scopes, until) == -1)
 		log_warn("an introspection to worker %u", w->w_index);
-	check_drained();
 }
 
 static void
@@ -198,7 +203,7 @@ agent_quit(struct child *c)
 {
 	A.quitting = 1;
 	A.child = c;
-	check_drained();
+	agent_check_drained();
 }
 
 static uint64_t

@@ -45,6 +45,8 @@ void	agent_send_keys(int worker, uint32_t auth, const char *name,
 	    const char *doc, size_t len);
 void	agent_answer(uint32_t worker, uint32_t id, int verdict,
 	    const char *principal, const char *scopes, uint64_t until);
+/* asked to stop and nothing left to answer: exit */
+void	agent_check_drained(void);
 
 /* keys.c */
 void	keys_load(struct ev_loop *, const struct conf *);

@@ -324,6 +324,7 @@ on_answer(const struct fetch_result *res, void *arg)
 		    a.a_in.in_until);
 	sodium_memzero(&a, sizeof(a));
 	query_free(q);
+	agent_check_drained();
 }
 
 static int

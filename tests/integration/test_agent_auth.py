@@ -249,6 +249,19 @@ auth idp {
     d.stop()
 
 
+def call_tool(port, token, name):
+    """initialize, initialized, tools/call name: the call's status."""
+    h = {"Authorization": "Bearer " + token}
+    st, hh, _ = initialize(port, token)
+    check_eq(st, 200, "initialize")
+    sid = hh["mcp-session-id"]
+    check_eq(post(port, {"jsonrpc": "2.0", "method":
+                         "notifications/initialized"}, sid, h)[0], 202,
+             "initialized")
+    return post(port, request("tools/call", {"name": name, "arguments": {}},
+                              rid=3), sid, h)
+
+
 def opaque_daemon(a, d, extra="", secret=None):
     sf = os.path.join(d.dir, "secret")
     with open(sf, "w") as f:
@@ -264,6 +277,11 @@ auth idp {
 	introspection-client-id "%s"
 	introspection-secret-file "%s"
 %s
+}
+tool "deploy" {
+	description "needs mcp:deploy"
+	command "/bin/echo" "deployed"
+	scope mcp:deploy
 }
 """ % (d.auth_port, d.resource, a.issuer, a.issuer, a.client_id, sf, extra)
     d.write_conf()
@@ -307,6 +325,16 @@ def test_introspection():
         check("invalid_token" in h.get("www-authenticate", ""),
               "%s: %r" % (tok, h))
     check_eq(status(d.auth_port, "tok-client"), 200, "a client's own token")
+    # the scopes the AS gave are what a scoped tool looks at
+    a.opaque["tok-deployer"] = dict(good, sub="dee",
+                                    scope="mcp:tools mcp:deploy")
+    st, h, _ = call_tool(d.auth_port, "tok-alice", "deploy")
+    check_eq(st, 403, "an introspected token without mcp:deploy")
+    check('error="insufficient_scope", scope="mcp:deploy"' in
+          h.get("www-authenticate", ""), repr(h))
+    st, _, msgs = call_tool(d.auth_port, "tok-deployer", "deploy")
+    check_eq(st, 200, "an introspected token with mcp:deploy")
+    check("deployed" in json.dumps(msgs), repr(msgs))
     # the session is alice's, whichever of her tokens: bob's is 404
     ping = request("ping", rid=2)
     check_eq(post(d.auth_port, ping, sid,
@@ -332,7 +360,24 @@ def test_introspection():
     # what the AS answers is checked: garbage is not "active"
     st, _, _ = initialize(d.auth_port, "tok-garbage")
     check(st in (401, 503), "a garbage answer: %d" % st)
+    # stopped while a request waits on the AS: it is answered, the agent
+    # exits once it has answered, nobody is killed
+    a.delay = 1.5
+    a.opaque["tok-last"] = dict(good, sub="last")
+    res = []
+    t = threading.Thread(target=lambda: res.append(
+        status(d.auth_port, "tok-last")))
+    t.start()
+    time.sleep(0.5)
+    mark = d.log_mark()
+    t0 = time.time()
     d.stop()
+    took = time.time() - t0
+    t.join()
+    check_eq(res, [200], "the request that waited at the stop")
+    check(took < 5, "stopped in %.1f s" % took)
+    check(not d.log_lines(r"still running|SIGKILL", mark),
+          "nobody killed: %r" % d.log()[mark:])
 
 
 def test_introspection_failures():
