@@ -42,6 +42,46 @@ task_owner(struct mcp_server *srv, const struct mcp_msg *m)
 	return mcp_task_owner(srv, id);
 }
 
+/*
+ * What completing an argument of a prompt or a template needs: the
+ * prompt's or the resource's scope (its arguments' values tell what it
+ * holds).
+ */
+static const char *
+completion_scope(struct mcp_server *srv, const struct mcp_msg *m)
+{
+	const struct cat_res	*r;
+	const struct cat_prompt	*p;
+	char			 val[512];
+	size_t			 i;
+	int			 ref, v;
+
+	if (m->m_params < 0 ||
+	    json_type(&m->m_j, m->m_params) != JSON_OBJECT ||
+	    (ref = json_get(&m->m_j, m->m_params, "ref")) == -1 ||
+	    json_type(&m->m_j, ref) != JSON_OBJECT ||
+	    (v = json_get(&m->m_j, ref, "type")) == -1)
+		return NULL;
+	if (json_streq(&m->m_j, v, "ref/prompt")) {
+		if ((v = json_get(&m->m_j, ref, "name")) != -1 &&
+		    json_strcpy(&m->m_j, v, val, sizeof(val)) != -1 &&
+		    (p = cat_prompt(&srv->sv_cat, val)) != NULL)
+			return p->p_scope;
+	} else if (json_streq(&m->m_j, v, "ref/resource")) {
+		if ((v = json_get(&m->m_j, ref, "uri")) == -1 ||
+		    json_strcpy(&m->m_j, v, val, sizeof(val)) == -1)
+			return NULL;
+		/* a template by its uriTemplate, or what one matches */
+		for (i = 0; i < srv->sv_cat.ntmpl; i++)
+			if (strcmp(srv->sv_cat.tmpl[i].r_uri, val) == 0)
+				return srv->sv_cat.tmpl[i].r_scope;
+		if ((r = cat_resource(&srv->sv_cat, val)) != NULL ||
+		    (r = cat_template_match(&srv->sv_cat, val)) != NULL)
+			return r->r_scope;
+	}
+	return NULL;
+}
+
 const char *
 mcp_scope_lacking(struct mcp_server *srv, const struct mcp_msg *m,
     const char *granted)
@@ -59,7 +99,8 @@ mcp_scope_lacking(struct mcp_server *srv, const struct mcp_msg *m,
 		if (rpc_param_str(m, "name", name, sizeof(name)) == 0 &&
 		    (t = cat_tool(&srv->sv_cat, name)) != NULL)
 			need = t->t_scope;
-	} else if (strcmp(m->m_method, "resources/read") == 0) {
+	} else if (strcmp(m->m_method, "resources/read") == 0 ||
+	    strcmp(m->m_method, "resources/subscribe") == 0) {
 		if (rpc_param_str(m, "uri", uri, sizeof(uri)) == 0 &&
 		    ((r = cat_resource(&srv->sv_cat, uri)) != NULL ||
 		    (r = cat_template_match(&srv->sv_cat, uri)) != NULL))
@@ -68,7 +109,8 @@ mcp_scope_lacking(struct mcp_server *srv, const struct mcp_msg *m,
 		if (rpc_param_str(m, "name", name, sizeof(name)) == 0 &&
 		    (p = cat_prompt(&srv->sv_cat, name)) != NULL)
 			need = p->p_scope;
-	}
+	} else if (strcmp(m->m_method, "completion/complete") == 0)
+		need = completion_scope(srv, m);
 	if (need == NULL || scope_has_all(granted != NULL ? granted : "",
 	    need))
 		return NULL;

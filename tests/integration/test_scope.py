@@ -170,7 +170,8 @@ def test_insufficient_scope():
 
 def test_resources_and_prompts():
     """resources/read of a file, of a directory's file (its scope is each
-    file's), prompts/get: 403 without their scopes, 200 with them; a
+    file's), prompts/get, and resources/subscribe and completion/complete
+    of them: 403 without their scopes, 200 with them; a
     resource that needs none is read by anyone."""
     none, l0 = new_token("nobody", "mcp:tools")
     files, l1 = new_token("files", "files:read")
@@ -181,7 +182,15 @@ def test_resources_and_prompts():
     cases = (("resources/read", {"uri": "file:///secret.txt"}, "files:read"),
              ("resources/read", {"uri": "file:///docs/a.txt"},
               "files:read docs:read"),
-             ("prompts/get", {"name": "review"}, "prompts:get"))
+             ("prompts/get", {"name": "review"}, "prompts:get"),
+             # what names the same items: their scope too
+             ("resources/subscribe", {"uri": "file:///secret.txt"},
+              "files:read"),
+             ("completion/complete", {"ref": {"type": "ref/prompt",
+                                              "name": "review"},
+                                      "argument": {"name": "a",
+                                                   "value": ""}},
+              "prompts:get"))
     sid, h = session(p, none)
     for method, params, need in cases:
         st, hh, body = call(p, sid, h, method, params)
