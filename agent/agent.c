@@ -25,12 +25,21 @@
 #include "msg.h"
 #include "util.h"
 
+#define REG_ID_MAX_BYTES	128	/* a session id, with NUL */
+#define ADOPT_QUEUE_BYTES	(CHAN_QUEUE_MAX_BYTES / 2) /* then wait */
+
 /* A channel to a worker process; num tells old and new ones apart. */
 struct wchan {
 	TAILQ_ENTRY(wchan)	 w_entry;
 	struct chan		*w_chan;
 	uint32_t		 w_index;
 	uint32_t		 w_num;
+	/* an adoption being sent: the ids of then, sent up to w_next */
+	char			**w_ids;
+	size_t			 w_nids;
+	size_t			 w_next;
+	unsigned		 w_sent;
+	ev_timer		 w_adopt_to;
 };
 
 static struct {
@@ -52,6 +61,7 @@ agent_init(struct child *c)
 	fetch_init(c->c_loop);
 	keys_load(c->c_loop, c->c_conf);
 	introspect_load(c->c_conf);
+	registry_load(c->c_conf);
 }
 
 void
@@ -113,12 +123,82 @@ agent_answer(uint32_t worker, uint32_t id, int verdict,
 }
 
 static void
+adopt_end(struct wchan *w)
+{
+	size_t i;
+
+	ev_timer_stop(A.child->c_loop, &w->w_adopt_to);
+	for (i = 0; i < w->w_nids; i++)
+		free(w->w_ids[i]);
+	free(w->w_ids);
+	w->w_ids = NULL;
+	w->w_nids = w->w_next = 0;
+}
+
+/*
+ * The records of the worker's slot, as many as its channel takes before
+ * half its queue is full; the rest on the next turns.  A record gone
+ * since the snapshot is skipped.
+ */
+static void
+adopt_send(struct wchan *w)
+{
+	const char	*rec;
+	size_t		 len;
+
+	while (w->w_next < w->w_nids &&
+	    chan_queued(w->w_chan) < ADOPT_QUEUE_BYTES) {
+		rec = registry_get(w->w_index, w->w_ids[w->w_next++], &len);
+		if (rec == NULL)
+			continue;
+		if (chan_send(w->w_chan, MSG_AGT_SESS_REC, -1, rec,
+		    len) == -1) {
+			adopt_end(w);
+			return;
+		}
+		w->w_sent++;
+	}
+	if (w->w_next < w->w_nids) {
+		chan_flush(w->w_chan);
+		ev_timer_set(&w->w_adopt_to, 0.001, 0.);
+		ev_timer_start(A.child->c_loop, &w->w_adopt_to);
+		return;
+	}
+	chan_send(w->w_chan, MSG_AGT_ADOPTED, -1, (uint64_t)w->w_sent);
+	log_debug("worker %u adopts %u sessions", w->w_index, w->w_sent);
+	adopt_end(w);
+}
+
+static void
+adopt_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	adopt_send(t->data);
+}
+
+static void
 wchan_dispatch(struct chan *ch, struct msg *m, void *arg)
 {
 	struct wchan	*w = arg;
 	char		 tok[JWT_MAX_BYTES + 1];
+	char		 id[REG_ID_MAX_BYTES];
 
 	switch (m->m_type) {
+	case MSG_AGT_SESS_PUT:
+		if (msg_strcpy(id, sizeof(id), &m->m_f[0]) == -1)
+			fatalx("worker %u: a bad AGT_SESS_PUT", w->w_index);
+		registry_put(w->w_index, id, m->m_f[1].s.p, m->m_f[1].s.len);
+		break;
+	case MSG_AGT_SESS_DEL:
+		if (msg_strcpy(id, sizeof(id), &m->m_f[0]) == -1)
+			fatalx("worker %u: a bad AGT_SESS_DEL", w->w_index);
+		registry_del(w->w_index, id);
+		break;
+	case MSG_AGT_ADOPT:
+		adopt_end(w);
+		w->w_ids = registry_ids(w->w_index, &w->w_nids);
+		w->w_sent = 0;
+		adopt_send(w);
+		break;
 	case MSG_AGT_KEY_MISS:
 		keys_miss((uint32_t)m->m_f[0].u);
 		break;
@@ -146,6 +226,7 @@ wchan_err(struct chan *ch, const char *reason, void *arg)
 		fatalx("channel to worker %u: %s", w->w_index, reason);
 	log_debug("worker %u (channel %u) went away", w->w_index, w->w_num);
 	introspect_forget(w->w_num);
+	adopt_end(w);
 	TAILQ_REMOVE(&A.chans, w, w_entry);
 	chan_free(&w->w_chan);
 	free(w);
@@ -166,6 +247,8 @@ agent_worker(struct child *c, uint32_t index, int fd)
 	chan_set_accept(w->w_chan, "worker>agent");
 	w->w_index = index;
 	w->w_num = ++A.nchans;
+	ev_init(&w->w_adopt_to, adopt_cb);
+	w->w_adopt_to.data = w;
 	TAILQ_INSERT_TAIL(&A.chans, w, w_entry);
 	log_debug("channel %u to worker %u", w->w_num, index);
 	keys_send_all((int)w->w_num);
@@ -191,6 +274,7 @@ agent_reconf(struct child *c, struct conf *old)
 	conf_free(&old);
 	keys_load(c->c_loop, c->c_conf);
 	introspect_load(c->c_conf);
+	registry_load(c->c_conf);
 	keys_send_all(-1);
 }
 

@@ -54,6 +54,18 @@ void	keys_miss(uint32_t auth);
 /* a new worker channel: what keys we have */
 void	keys_send_all(int worker);
 
+/* registry.c */
+void	registry_load(const struct conf *);
+void	registry_put(uint32_t slot, const char *id, const char *data,
+	    size_t len);
+void	registry_del(uint32_t slot, const char *id);
+/* the ids of a slot's records, malloc'd (a snapshot to adopt from) */
+char	**registry_ids(uint32_t slot, size_t *n);
+/* a record of slot by id, or NULL (gone since) */
+const char *registry_get(uint32_t slot, const char *id, size_t *len);
+void	registry_stats(uint64_t *records, uint64_t *bytes,
+	    uint64_t *refused);
+
 /* keys.c: the URL of an issuer's metadata, RFC 8414 (step 0), OIDC (1) */
 int	keys_meta_url(const char *issuer, int step, char *buf, size_t len);
 

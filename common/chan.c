@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -461,6 +462,33 @@ read_frame(struct chan *ch)
 		return -1;
 	}
 	return ch->ch_dead ? -1 : 1;
+}
+
+int
+chan_wait(struct chan *ch, int timeout_ms)
+{
+	struct pollfd	pfd;
+	int		n;
+
+	if (ch->ch_dead || chan_flush(ch) == -1)
+		return -1;
+	/* what the flush left queued: out before we wait for an answer */
+	while (!TAILQ_EMPTY(&ch->ch_queue)) {
+		pfd.fd = ch->ch_fd;
+		pfd.events = POLLOUT;
+		if (poll(&pfd, 1, timeout_ms) <= 0)
+			return 0;
+		chan_write_cb(ch->ch_loop, &ch->ch_wr, EV_WRITE);
+		if (ch->ch_dead)
+			return -1;
+	}
+	pfd.fd = ch->ch_fd;
+	pfd.events = POLLIN;
+	if ((n = poll(&pfd, 1, timeout_ms)) == -1)
+		return errno == EINTR ? 0 : -1;
+	if (n == 0)
+		return 0;
+	return read_frame(ch) == 1 ? 1 : ch->ch_dead ? -1 : 0;
 }
 
 static void

@@ -201,6 +201,7 @@ conf_defaults(struct conf *c)
 	c->c_alert_pending_ppm = DEF_ALERT_PENDING_PPM;
 	c->c_alert_hold_ms = DEF_ALERT_HOLD_MS;
 	c->c_max_sessions = DEF_MAX_SESSIONS;
+	c->c_registry_bytes = DEF_REGISTRY_BYTES;
 	c->c_max_per_address = DEF_MAX_PER_ADDRESS;
 	c->c_initialize_rate = DEF_INITIALIZE_RATE;
 	for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
@@ -285,6 +286,16 @@ conf_auth_free(struct conf_auth *a)
 	free(a->a_client_id);
 	free(a->a_client_secret_file);
 	memset(a, 0, sizeof(*a));
+}
+
+uint32_t
+conf_registry_records(const struct conf *c)
+{
+	uint64_t n = 2ULL * c->c_max_sessions;
+
+	if (c->c_registry_records != 0)
+		return c->c_registry_records;
+	return n > REGISTRY_RECORDS_MAX ? REGISTRY_RECORDS_MAX : (uint32_t)n;
 }
 
 int
@@ -702,6 +713,11 @@ conf_print(FILE *fp, const struct conf *c)
 	    (unsigned long)c->c_initialize_rate);
 	fprintf(fp, "request-rate %lu\n", (unsigned long)c->c_request_rate);
 	print_bytes(fp, "memory-soft-limit", c->c_memory_soft);
+	if (c->c_registry_records == 0)
+		fprintf(fp, "registry-records auto\n");
+	else
+		fprintf(fp, "registry-records %u\n", c->c_registry_records);
+	print_bytes(fp, "registry-size", c->c_registry_bytes);
 	print_bytes(fp, "memory-hard-limit", c->c_memory_hard);
 	print_duration(fp, "alert-window", c->c_alert_window_ms);
 	fprintf(fp, "alert-min-requests %lu\n",

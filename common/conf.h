@@ -140,6 +140,13 @@ struct conf_listener {
 #define DEF_INTROSPECTION_PENDING 256	/* introspection-pending, a worker */
 #define INTROSPECTION_PENDING_MAX 65536	/* introspection-pending at most */
 #define CONF_CLIENT_ID_MAX_BYTES 256	/* introspection-client-id */
+/* the registry (agent/registry.c): records and bytes it keeps at most */
+#define REGISTRY_RECORDS_MAX	(16U * 1024 * 1024)
+#define DEF_REGISTRY_BYTES	(256ULL * 1024 * 1024)
+struct conf;
+/* registry-records auto: two generations of max-sessions each */
+uint32_t	conf_registry_records(const struct conf *);
+
 /* Whether the agent fetches the auth block's keys (a JWKS) for it. */
 #define CONF_AUTH_FETCHES_KEYS(a) \
 	((a)->a_jwt_issuer != NULL && (a)->a_jwks_file == NULL)
@@ -329,6 +336,8 @@ struct conf {
 	uint32_t		 c_initialize_rate;	/* a second, address */
 	uint32_t		 c_request_rate;	/* a second, principal */
 	uint64_t		 c_memory_soft;		/* bytes RSS; 0: none */
+	uint32_t		 c_registry_records;	/* 0: auto */
+	uint64_t		 c_registry_bytes;
 	uint64_t		 c_memory_hard;
 	/*
 	 * Host header names (lower case, no port; "[::1]" for IPv6), the

@@ -151,6 +151,13 @@ void		 chan_set_gen(struct chan *, uint32_t ours, uint32_t theirs);
  */
 int		 chan_send(struct chan *, uint32_t type, int fd, ...);
 int		 chan_flush(struct chan *);
+/*
+ * Block, outside the loop, until a frame comes (its messages go to the
+ * channel's callback as usual) or timeout_ms pass: 1, 0 (nothing yet),
+ * -1 (the channel failed; its error callback ran).  For a process that
+ * must have an answer before it goes on (a worker adopting its records).
+ */
+int		 chan_wait(struct chan *, int timeout_ms);
 size_t		 chan_queued(const struct chan *);
 const char	*chan_peer(const struct chan *);
 int		 chan_fd(const struct chan *);

@@ -143,6 +143,8 @@ enum key {
 	K_MEMORY_HARD,
 	K_USER,
 	K_GROUP,
+	K_REGISTRY_RECORDS,
+	K_REGISTRY_SIZE,
 	K_MAX
 };
 
@@ -395,6 +397,8 @@ static const char *const key_names[K_MAX] = {
 	[K_INITIALIZE_RATE] =		"initialize-rate",
 	[K_REQUEST_RATE] =		"request-rate",
 	[K_MEMORY_SOFT] =		"memory-soft-limit",
+	[K_REGISTRY_RECORDS] =		"registry-records",
+	[K_REGISTRY_SIZE] =		"registry-size",
 	[K_MEMORY_HARD] =		"memory-hard-limit",
 	[K_SESSION_RESPONSES] =		"session-responses",
 	[K_USER] =			"user",
@@ -421,6 +425,7 @@ static const char *const key_names[K_MAX] = {
 %token	ALERTREDERRORS ALERTEMERGENCYERRORS ALERTYELLOWP95 ALERTREDP95
 %token	ALERTEMERGENCYPENDING ALERTHOLD ALERTCOMMAND CONNECTIONSSOFT
 %token	MAXSESSIONS INITIALIZERATE REQUESTRATE MEMORYSOFT MEMORYHARD ERROR
+%token	REGISTRYRECORDS REGISTRYSIZE
 %token	USER GROUP SCOPE
 %token	<v.string>	STRING
 %type	<v.number>	role catkind
@@ -711,6 +716,15 @@ main		: WORKERS STRING		{
 		| MEMORYSOFT STRING		{
 			set_bytes(K_MEMORY_SOFT, $2, &ps.conf->c_memory_soft);
 		}
+		| REGISTRYRECORDS STRING	{
+			set_count(K_REGISTRY_RECORDS, $2, 1,
+			    REGISTRY_RECORDS_MAX, 1,
+			    &ps.conf->c_registry_records);
+		}
+		| REGISTRYSIZE STRING		{
+			set_bytes(K_REGISTRY_SIZE, $2,
+			    &ps.conf->c_registry_bytes);
+		}
 		| MEMORYHARD STRING		{
 			set_bytes(K_MEMORY_HARD, $2, &ps.conf->c_memory_hard);
 		}
@@ -955,6 +969,8 @@ static const struct keywords keywords[] = {
 	{ "port",		PORT },
 	{ "prompt",		PROMPT },
 	{ "ready-timeout",	READYTIMEOUT },
+	{ "registry-records",	REGISTRYRECORDS },
+	{ "registry-size",	REGISTRYSIZE },
 	{ "request-rate",	REQUESTRATE },
 	{ "resource",		RESOURCE },
 	{ "resource-uri",	RESOURCEURI },

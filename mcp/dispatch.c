@@ -79,9 +79,11 @@ do_subscribe(struct mcp_server *srv, struct mcp_session *s,
 			return rpc_fail(srv, m, st, JSONRPC_INTERNAL_ERROR,
 			    "out of memory");
 		s->s_nsubs++;
+		sess_changed(s);
 	} else if (!on && i < s->s_nsubs) {
 		free(s->s_subs[i]);
 		s->s_subs[i] = s->s_subs[--s->s_nsubs];
+		sess_changed(s);
 	}
 	return do_empty(srv, m, st);
 }
@@ -98,6 +100,7 @@ do_set_level(struct mcp_server *srv, struct mcp_session *s,
 		return rpc_fail(srv, m, st, JSONRPC_INVALID_PARAMS,
 		    "logging/setLevel: unknown level");
 	s->s_log_level = l;
+	sess_changed(s);
 	return do_empty(srv, m, st);
 }
 
@@ -112,8 +115,12 @@ do_notification(struct mcp_server *srv, struct mcp_session *s,
 
 	if (s == NULL)
 		return;
-	if (strcmp(m->m_method, "notifications/initialized") == 0)
-		s->s_initialized = 1;
+	if (strcmp(m->m_method, "notifications/initialized") == 0) {
+		if (!s->s_initialized) {
+			s->s_initialized = 1;
+			sess_changed(s);
+		}
+	}
 	else if (strcmp(m->m_method, "notifications/cancelled") == 0) {
 		if ((v = rpc_param(m, "requestId", JSON_NONE)) == -1)
 			return;

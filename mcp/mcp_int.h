@@ -295,6 +295,8 @@ struct mcp_server {
 	unsigned		 sv_task_ttl_ms;
 	void			*sv_bcast_arg;
 	unsigned		 sv_nlisteners;
+	const struct mcp_registry_ops *sv_reg;	/* NULL: no registry */
+	void			*sv_reg_arg;
 };
 
 /* names.c */
@@ -429,6 +431,10 @@ struct mcp_task *task_new(struct mcp_server *, struct mcpd_call *);
  * What stands for a principal in what it owns: a hash, all 0 for nobody
  * (sealid.c).  Owned by: the same hash, compared in constant time.
  */
+/* session.c: a session's record changed, to the registry */
+void	sess_changed(struct mcp_session *);
+/* the owner hash's key, from the node key: alike in every worker */
+void	mcp_owner_key(const unsigned char *node_key);
 void	mcp_owner_hash(const char *principal,
 	    unsigned char out[MCP_OWNER_BYTES]);
 int	mcp_owned_by(const unsigned char owner[MCP_OWNER_BYTES],

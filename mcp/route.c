@@ -255,7 +255,9 @@ mcp_serve(struct mcp_server *srv, const struct mcp_route *rt,
 	d = mcp_dispatch(srv, sessp, m, st);
 	srv->sv_principal = NULL;
 	/* an initialize opened it: it is its principal's */
-	if (*sessp != NULL && *sessp != before)
+	if (*sessp != NULL && *sessp != before) {
 		mcp_owner_hash(rt->rt_principal, (*sessp)->s_owner);
+		sess_changed(*sessp);
+	}
 	return d;
 }

@@ -72,27 +72,36 @@ sealid_bucket(const unsigned char *rnd, unsigned nbuckets)
 	return v % nbuckets;
 }
 
+/*
+ * SipHash-2-4 of 128 bits: a principal is hashed on every request, and a
+ * keyed short hash is a tenth of a BLAKE2b's cost.  The key comes from
+ * the node key (mcp_owner_key), so that every worker of the node hashes
+ * a principal alike: a session record adopted by another worker
+ * (registry) keeps its owner.  Until then, a key of this process.
+ */
+static unsigned char	owner_key[crypto_shorthash_siphashx24_KEYBYTES];
+static int		owner_keyed;
+
+void
+mcp_owner_key(const unsigned char *node_key)
+{
+	crypto_kdf_derive_from_key(owner_key, sizeof(owner_key), 3,
+	    "mcpdownr", node_key);
+	owner_keyed = 1;
+}
+
 void
 mcp_owner_hash(const char *principal, unsigned char out[MCP_OWNER_BYTES])
 {
-	/*
-	 * SipHash-2-4 of 128 bits under a key of this process: what owns a
-	 * session or a task is compared here only (a hand-over is judged
-	 * again by the worker that keeps it), and a principal is hashed on
-	 * every request: a keyed short hash is a tenth of a BLAKE2b's cost.
-	 */
-	static unsigned char	key[crypto_shorthash_siphashx24_KEYBYTES];
-	static int		keyed;
-
 	memset(out, 0, MCP_OWNER_BYTES);
 	if (principal == NULL || principal[0] == '\0')
 		return;
-	if (!keyed) {
-		randombytes_buf(key, sizeof(key));
-		keyed = 1;
+	if (!owner_keyed) {
+		randombytes_buf(owner_key, sizeof(owner_key));
+		owner_keyed = 1;
 	}
 	crypto_shorthash_siphashx24(out, (const unsigned char *)principal,
-	    strlen(principal), key);
+	    strlen(principal), owner_key);
 }
 
 int

@@ -20,6 +20,7 @@ derive_keys(struct mcp_server *srv)
 {
 	state_init(srv);
 	taskstore_init(srv);
+	mcp_owner_key(srv->sv_key);
 }
 
 struct mcp_server *
@@ -74,6 +75,7 @@ mcp_server_free(struct mcp_server **srvp)
 	if (srv == NULL)
 		return;
 	*srvp = NULL;
+	srv->sv_reg = NULL;	/* a process ending ends no session: kept */
 	while ((s = TAILQ_FIRST(&srv->sv_sessions)) != NULL)
 		mcp_session_close(srv, s);
 	notify_free(srv);

@@ -8,25 +8,30 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "log.h"
 #include "mcp_int.h"
 
+#define RECORD_TOKENS_MAX	(2 * MCP_SUBS_MAX + 64)
+
 static void	ring_drop_oldest(struct mcp_session *);
 
-struct mcp_session *
-mcp_session_new(struct mcp_server *srv)
+/* A session with its id made (rnd: the id's randomness), in the table. */
+static struct mcp_session *
+sess_insert(struct mcp_server *srv, const char *id, const unsigned char *rnd,
+    int fresh)
 {
 	struct mcp_session	*s;
-	unsigned char		 rnd[SEALID_RND_BYTES];
 	unsigned		 b;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	sealid_new(srv->sv_key, srv->sv_partition, rnd, s->s_id,
-	    sizeof(s->s_id));
+	snprintf(s->s_id, sizeof(s->s_id), "%s", id);
 	s->s_srv = srv;
 	s->s_log_level = MCPD_LOG_INFO;
 	s->s_used_ms = loop_ms(srv);
@@ -36,10 +41,182 @@ mcp_session_new(struct mcp_server *srv)
 	s->s_next = srv->sv_buckets[b];
 	srv->sv_buckets[b] = s;
 	TAILQ_INSERT_TAIL(&srv->sv_sessions, s, s_entry);
-	TAILQ_INSERT_TAIL(&srv->sv_fresh, s, s_fresh_entry);
-	s->s_fresh = 1;
+	if (fresh) {
+		TAILQ_INSERT_TAIL(&srv->sv_fresh, s, s_fresh_entry);
+		s->s_fresh = 1;
+	}
 	srv->sv_nsessions++;
 	return s;
+}
+
+struct mcp_session *
+mcp_session_new(struct mcp_server *srv)
+{
+	unsigned char	rnd[SEALID_RND_BYTES];
+	char		id[MCP_SID_MAX_CHARS + 1];
+
+	sealid_new(srv->sv_key, srv->sv_partition, rnd, id, sizeof(id));
+	return sess_insert(srv, id, rnd, 1);
+}
+
+void
+mcp_set_registry(struct mcp_server *srv, const struct mcp_registry_ops *ops,
+    void *arg)
+{
+	srv->sv_reg = ops;
+	srv->sv_reg_arg = arg;
+}
+
+/* The record of a session (mcp.h): what another worker needs to serve it. */
+static void
+sess_pack(const struct mcp_session *s, struct jw *w)
+{
+	char		hex[2 * MCP_OWNER_BYTES + 1];
+	unsigned	i;
+
+	sodium_bin2hex(hex, sizeof(hex), s->s_owner, sizeof(s->s_owner));
+	jw_obj(w);
+	jw_key(w, "v");
+	jw_int(w, 1);
+	jw_key(w, "id");
+	jw_str(w, s->s_id);
+	jw_key(w, "owner");
+	jw_str(w, hex);
+	jw_key(w, "proto");
+	jw_str(w, s->s_proto);
+	jw_key(w, "initialized");
+	jw_bool(w, s->s_initialized);
+	jw_key(w, "sampling");
+	jw_bool(w, s->s_cap_sampling);
+	jw_key(w, "elicitation");
+	jw_bool(w, s->s_cap_elicitation);
+	jw_key(w, "roots");
+	jw_bool(w, s->s_cap_roots);
+	jw_key(w, "log");
+	jw_int(w, s->s_log_level);
+	jw_key(w, "next");
+	jw_int(w, s->s_next_req);
+	jw_key(w, "subs");
+	jw_arr(w);
+	for (i = 0; i < s->s_nsubs; i++)
+		jw_str(w, s->s_subs[i]);
+	jw_arr_end(w);
+	jw_obj_end(w);
+}
+
+void
+sess_changed(struct mcp_session *s)
+{
+	struct mcp_server	*srv = s->s_srv;
+	struct jw		 w;
+
+	if (srv->sv_reg == NULL || s->s_proto[0] == '\0')
+		return;
+	jw_init(&w);
+	sess_pack(s, &w);
+	if (!w.err && w.len <= MCP_SESSION_RECORD_MAX_BYTES)
+		srv->sv_reg->ro_put(srv->sv_reg_arg, s->s_id, w.buf, w.len);
+	else
+		log_warnx("session %s: its record is not kept (%zu bytes)",
+		    s->s_id, w.len);
+	jw_free(&w);
+}
+
+unsigned
+mcp_registry_resend(struct mcp_server *srv)
+{
+	struct mcp_session	*s;
+	unsigned		 n = 0;
+
+	TAILQ_FOREACH(s, &srv->sv_sessions, s_entry) {
+		sess_changed(s);
+		n++;
+	}
+	return n;
+}
+
+/* A boolean of the record: 0 or 1; -1 when absent or not one. */
+static int
+rec_bool(const struct json *j, const char *key)
+{
+	int i, v;
+
+	if ((i = json_get(j, 0, key)) == -1 || json_bool(j, i, &v) == -1)
+		return -1;
+	return v;
+}
+
+int
+mcp_session_adopt(struct mcp_server *srv, const char *rec, size_t len,
+    char *err, size_t errlen)
+{
+	jsmntok_t		 t[RECORD_TOKENS_MAX];
+	struct json		 j;
+	struct mcp_session	*s;
+	unsigned char		 rnd[SEALID_RND_BYTES];
+	unsigned char		 owner[MCP_OWNER_BYTES];
+	char			 id[MCP_SID_MAX_CHARS + 1], hex[64], proto[16];
+	char			 uri[512];
+	int64_t			 lvl, next;
+	unsigned		 part;
+	int			 i, k, n, e, init, samp, elic, roots, owner_of;
+	size_t			 olen;
+
+	if (json_parse(&j, rec, len, t, RECORD_TOKENS_MAX) != JSON_OK ||
+	    json_type(&j, 0) != JSON_OBJECT ||
+	    (i = json_get(&j, 0, "id")) == -1 ||
+	    json_strcpy(&j, i, id, sizeof(id)) == -1) {
+		snprintf(err, errlen, "not a session record");
+		return -1;
+	}
+	if (sealid_open(srv->sv_key, id, &part, rnd) == -1 ||
+	    part != srv->sv_partition) {
+		snprintf(err, errlen, "session %s: not one of partition %u",
+		    id, srv->sv_partition);
+		return -1;
+	}
+	if (mcp_session_find(srv, id, &owner_of) != NULL)
+		return 1;
+	if ((i = json_get(&j, 0, "owner")) == -1 ||
+	    json_strcpy(&j, i, hex, sizeof(hex)) == -1 ||
+	    sodium_hex2bin(owner, sizeof(owner), hex, strlen(hex), NULL, &olen,
+	    NULL) != 0 || olen != sizeof(owner) ||
+	    (i = json_get(&j, 0, "proto")) == -1 ||
+	    json_strcpy(&j, i, proto, sizeof(proto)) == -1 ||
+	    mcp_version_negotiate(proto) == NULL ||
+	    strcmp(mcp_version_negotiate(proto), proto) != 0 ||
+	    (init = rec_bool(&j, "initialized")) == -1 ||
+	    (samp = rec_bool(&j, "sampling")) == -1 ||
+	    (elic = rec_bool(&j, "elicitation")) == -1 ||
+	    (roots = rec_bool(&j, "roots")) == -1 ||
+	    (i = json_get(&j, 0, "log")) == -1 ||
+	    json_int64(&j, i, &lvl) == -1 || lvl < 0 || lvl > MCPD_LOG_EMERGENCY ||
+	    (i = json_get(&j, 0, "next")) == -1 ||
+	    json_int64(&j, i, &next) == -1 ||
+	    (k = json_get(&j, 0, "subs")) == -1 ||
+	    json_type(&j, k) != JSON_ARRAY || (n = j.t[k].size) > MCP_SUBS_MAX) {
+		snprintf(err, errlen, "session %s: a bad record", id);
+		return -1;
+	}
+	if ((s = sess_insert(srv, id, rnd, 0)) == NULL) {
+		snprintf(err, errlen, "session %s: out of memory", id);
+		return -1;
+	}
+	memcpy(s->s_owner, owner, sizeof(owner));
+	memcpy(s->s_proto, proto, sizeof(s->s_proto));
+	s->s_initialized = init;
+	s->s_cap_sampling = samp;
+	s->s_cap_elicitation = elic;
+	s->s_cap_roots = roots;
+	s->s_log_level = (int)lvl;
+	s->s_next_req = next;
+	for (i = k + 1, e = 0; e < n; e++, i = json_skip(&j, i)) {
+		if (json_strcpy(&j, i, uri, sizeof(uri)) == -1 ||
+		    (s->s_subs[s->s_nsubs] = strdup(uri)) == NULL)
+			continue;
+		s->s_nsubs++;
+	}
+	return 0;
 }
 
 struct mcp_session *
@@ -96,6 +273,8 @@ mcp_session_close(struct mcp_server *srv, struct mcp_session *s)
 	unsigned char		 rnd[SEALID_RND_BYTES];
 	unsigned		 i, part;
 
+	if (srv->sv_reg != NULL && s->s_proto[0] != '\0')
+		srv->sv_reg->ro_del(srv->sv_reg_arg, s->s_id);
 	if (s->s_get != NULL && s->s_get->s_ops->so_close != NULL)
 		s->s_get->s_ops->so_close(s->s_get);	/* ends it */
 	s->s_get = NULL;

@@ -56,6 +56,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "msg.h"
+#include "registry.h"
 #include "jwt.h"
 #include "scope.h"
 #include "tokens.h"
@@ -108,7 +109,6 @@ static struct wauth	auths[CONF_AUTHS_MAX];
 static uint32_t		nauths;
 static int		loaded;
 
-static struct chan			*agent;	/* NULL: none now */
 static TAILQ_HEAD(, waiting)		 waits = TAILQ_HEAD_INITIALIZER(waits);
 static uint32_t				 wait_ids;
 
@@ -433,9 +433,10 @@ cache_drop(int auth)
 static void
 tell_miss(struct conn *c, struct wauth *wa)
 {
-	ev_tstamp now = ev_now(worker->w_loop);
+	struct chan	*agent;
+	ev_tstamp	 now = ev_now(worker->w_loop);
 
-	if (agent == NULL || !wa->wa_fetched ||
+	if ((agent = agentc()) == NULL || !wa->wa_fetched ||
 	    (now - wa->wa_miss_told) * 1000 < AUTH_MISS_TELL_MS)
 		return;
 	wa->wa_miss_told = now;
@@ -501,6 +502,7 @@ static int
 introspect(struct conn *c, struct wauth *wa, const char *tok)
 {
 	struct waiting	*q;
+	struct chan	*agent = agentc();
 	size_t		 len = strlen(tok);
 
 	if (cache_find(c, wa, tok, len, 0, time(NULL)))
@@ -632,8 +634,8 @@ answered(struct waiting *q, int verdict, const char *principal,
 }
 
 /* Keys from the agent: checked, and used from now on. */
-static void
-keys_came(struct msg *m)
+void
+auth_keys(struct msg *m)
 {
 	struct wauth	*wa;
 	struct jwks	*ks;
@@ -668,70 +670,32 @@ keys_came(struct msg *m)
 	log_debug("auth %s: %zu keys from the agent", name, jwks_count(ks));
 }
 
-static void
-agent_dispatch(struct chan *ch, struct msg *m, void *arg)
+void
+auth_introspected(struct msg *m)
 {
 	struct waiting	*q;
 	char		 principal[PRINCIPAL_MAX_BYTES];
 	char		 scopes[SCOPES_MAX_BYTES];
 
-	switch (m->m_type) {
-	case MSG_AGT_KEYS:
-		keys_came(m);
-		break;
-	case MSG_AGT_INTROSPECTED:
-		if (msg_strcpy(principal, sizeof(principal), &m->m_f[2]) ==
-		    -1 || msg_strcpy(scopes, sizeof(scopes), &m->m_f[3]) == -1)
-			fatalx("a bad AGT_INTROSPECTED from the agent");
-		TAILQ_FOREACH(q, &waits, q_entry)
-			if (q->q_id == m->m_f[0].u)
-				break;
-		if (q == NULL)
-			break;		/* asked on a channel gone since */
-		if (m->m_f[1].u == AGT_ACTIVE && principal[0] == '\0')
-			fatalx("AGT_INTROSPECTED: active, and nobody's");
-		answered(q, (int)m->m_f[1].u, principal, scopes,
-		    m->m_f[4].u);
-		break;
-	default:
-		fatalx("unexpected %s from the agent",
-		    msg_name(&msg_proto_agent, m->m_type));
-	}
+	if (msg_strcpy(principal, sizeof(principal), &m->m_f[2]) == -1 ||
+	    msg_strcpy(scopes, sizeof(scopes), &m->m_f[3]) == -1)
+		fatalx("a bad AGT_INTROSPECTED from the agent");
+	TAILQ_FOREACH(q, &waits, q_entry)
+		if (q->q_id == m->m_f[0].u)
+			break;
+	if (q == NULL)
+		return;		/* asked on a channel gone since */
+	if (m->m_f[1].u == AGT_ACTIVE && principal[0] == '\0')
+		fatalx("AGT_INTROSPECTED: active, and nobody's");
+	answered(q, (int)m->m_f[1].u, principal, scopes, m->m_f[4].u);
 }
 
 /* Without the agent, what waits on it gets 503 now. */
-static void
-agent_lost(void)
+void
+auth_agent_lost(void)
 {
 	struct waiting *q;
 
 	while ((q = TAILQ_FIRST(&waits)) != NULL)
 		answered(q, AGT_UNAVAILABLE, "", "", 0);
-}
-
-static void
-agent_err(struct chan *ch, const char *reason, void *arg)
-{
-	/* an internal channel carries no garbage: a bug, restart us */
-	if (reason != NULL)
-		fatalx("channel to the agent: %s", reason);
-	log_debug("channel to the agent closed");
-	chan_free(&agent);
-	agent_lost();
-}
-
-void
-auth_agent(struct ev_loop *loop, const struct conf *c, int fd)
-{
-	auth_load(c);
-	if (agent != NULL) {
-		chan_free(&agent);
-		agent_lost();
-	}
-	if (fd_nonblock(fd) == -1 ||
-	    (agent = chan_new(loop, fd, &msg_proto_agent, 1, agent_dispatch,
-	    agent_err, NULL, "agent")) == NULL)
-		fatal("channel to the agent");
-	chan_set_accept(agent, "agent>worker");
-	log_debug("channel to the agent");
 }

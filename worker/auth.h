@@ -18,8 +18,6 @@
  */
 #define AUTH_HEADER_MAX_BYTES	2048
 
-#include <ev.h>
-
 struct conf;
 struct conn;
 
@@ -43,8 +41,11 @@ int	auth_serve_metadata(struct conn *);
  * listener without auth: 0, and no principal.
  */
 int	auth_check(struct conn *);
-/* The channel to the agent (fd), new or replacing the one before. */
-void	auth_agent(struct ev_loop *, const struct conf *, int fd);
+/* From the agent (agentc.c): keys, an answer on a token, its loss */
+struct msg;
+void	auth_keys(struct msg *);
+void	auth_introspected(struct msg *);
+void	auth_agent_lost(void);
 /*
  * Step-up: the token is good but lacks a scope of need, what the item
  * the request names needs.  Answered 403 with an insufficient_scope

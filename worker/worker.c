@@ -35,6 +35,7 @@
 #include "metrics.h"
 #include "scoreboard.h"
 #include "util.h"
+#include "registry.h"
 #include "worker.h"
 
 static struct worker	 the_worker;
@@ -490,6 +491,9 @@ worker_start(struct child *c)
 			exit(EXIT_NORESTART);
 		}
 	}
+	/* the sessions of our index that outlived a predecessor: ours */
+	registry_adopt();
+	registry_start();
 	http_init(worker);
 	ev_timer_init(&worker->w_pause_to, pause_cb, 0., 0.);
 	ev_timer_init(&worker->w_queue_to, queue_cb, QUEUE_CHECK_MS / 1000.0,
@@ -572,7 +576,7 @@ static void
 worker_agent(struct child *c, uint32_t index, int fd)
 {
 	worker_bind(c);
-	auth_agent(c->c_loop, c->c_conf, fd);
+	agentc_open(c->c_loop, c->c_conf, fd);
 }
 
 static void

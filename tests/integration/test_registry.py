@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""The registry: the agent keeps a copy of every session's record, so that
+a worker killed with SIGKILL, or a new generation after a reload, takes
+its sessions over and their clients go on with the ids they have; the
+agent killed is rebuilt from the workers."""
+
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mcpdtest as T  # noqa: E402
+from mcpdtest import check, check_eq, info  # noqa: E402
+from test_mcp_http import init, post, raw_request, request  # noqa: E402
+
+SESSIONS = 200
+
+
+def sessions(d, n):
+    """n sessions, and the worker index each one is kept by (the id
+    names it; we ask the one that answered)."""
+    out = []
+    for _ in range(n):
+        sid, _ = init(d.http_port)
+        out.append(sid)
+    return out
+
+
+def all_alive(d, sids, what):
+    bad = []
+    for sid in sids:
+        st, _, msgs = post(d.http_port, request("ping", rid=7), sid)
+        if st != 200 or "result" not in msgs[-1]:
+            bad.append((sid, st))
+    check(not bad, "%s: %d of %d sessions lost, e.g. %r" %
+          (what, len(bad), len(sids), bad[:3]))
+
+
+def level(d, sid, lvl):
+    st, _, msgs = post(d.http_port, request("logging/setLevel",
+                                            {"level": lvl}, rid=5), sid)
+    check_eq(st, 200, "logging/setLevel")
+
+
+def test_worker_killed():
+    """SIGKILL of each worker in turn: every session of it is served by
+    its successor (ping 200, not 404), with what the client set on it
+    (logging/setLevel) and its owner; a session deleted before the kill
+    stays gone."""
+    d = T.Daemon(keys={"workers": "2", "session-responses": "json", "initialize-rate": "0"})
+    d.start()
+    sids = sessions(d, SESSIONS)
+    gone = sids.pop()
+    c, r = raw_request(d.http_port, "DELETE", gone)
+    check_eq(r.status, 200, "DELETE of a session")
+    c.close()
+    for sid in sids[:10]:
+        level(d, sid, "error")
+    time.sleep(0.3)         # the records reach the agent (write-behind)
+    for idx in (0, 1):
+        wp = d.worker_pids()
+        mark = d.log_mark()
+        os.kill(wp[idx], signal.SIGKILL)
+        T.wait_until(lambda: d.worker_pids().get(idx) not in
+                     (None, wp[idx]), 10, "worker %d restarted" % idx)
+        d.wait_ready()
+        m = d.wait_log(r"adopted (\d+) sessions of worker %d" % idx, 5,
+                       since=mark)
+        info("worker %d: %s" % (idx, m[0].group(0)))
+        check(int(m[0].group(1)) > 0, "some sessions of worker %d" % idx)
+        all_alive(d, sids, "after worker %d was killed" % idx)
+        st, _, _ = post(d.http_port, request("ping"), gone)
+        check_eq(st, 404, "the deleted session, after the kill")
+    d.stop()
+
+
+def test_agent_killed():
+    """SIGKILL of the agent: its successor gets every record again from
+    the workers, and a worker killed after that still loses nothing."""
+    d = T.Daemon(keys={"workers": "2", "session-responses": "json", "initialize-rate": "0"})
+    d.start()
+    sids = sessions(d, SESSIONS)
+    time.sleep(0.3)
+    agent = d.pids()["agent"]
+    os.kill(agent, signal.SIGKILL)
+    T.wait_until(lambda: d.pids().get("agent") not in (None, agent), 10,
+                 "the agent restarted")
+    d.wait_ready()
+    time.sleep(0.5)         # the workers' records reach the new agent
+    wp = d.worker_pids()
+    os.kill(wp[0], signal.SIGKILL)
+    T.wait_until(lambda: d.worker_pids().get(0) not in (None, wp[0]), 10,
+                 "worker 0 restarted")
+    d.wait_ready()
+    all_alive(d, sids, "after the agent, then worker 0, were killed")
+    d.stop()
+
+
+def test_reload_generation():
+    """A reload that starts a new generation of workers: the new workers
+    adopt the old ones' sessions before they take a connection."""
+    d = T.Daemon(keys={"workers": "2", "session-responses": "json", "initialize-rate": "0"})
+    d.start()
+    sids = sessions(d, SESSIONS)
+    time.sleep(0.3)
+    d.set_keys(**{"idle-timeout": "61s"})   # not the catalog: new workers
+    mark = d.log_mark()
+    d.signal(signal.SIGHUP)
+    d.wait_log(r"reload complete", 10, since=mark)
+    all_alive(d, sids, "after a reload with a new generation")
+    d.stop()
+
+
+if __name__ == "__main__":
+    T.main([test_worker_killed, test_agent_killed, test_reload_generation])

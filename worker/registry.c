@@ -1,0 +1,153 @@
+/*
+ * registry.c -- a worker's sessions, copied to the agent (agent/
+ * registry.c) so that they outlive the worker.
+ *
+ * The engine says when a session's record changes and when a session
+ * ends (mcp.h, mcp_set_registry); each goes to the agent in the batch of
+ * this loop iteration: a request never waits for it.  What a kill -9
+ * loses is what the worker changed in the iteration it died in, and what
+ * was still queued on the channel (written by the next iterations).
+ *
+ * A worker that starts -- the successor of one that died, or one of a
+ * new generation after a reload -- asks the agent for the records of its
+ * index and makes their sessions its own before it reports READY and
+ * accepts a connection (registry_adopt: blocking, at most
+ * ADOPT_WAIT_MS).  Their clients go on with the ids they have; an
+ * adopted session starts a new idle period, has no SSE stream open and no
+ * call in flight (those died with the worker).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <time.h>
+
+#include "child.h"
+#include "log.h"
+#include "mcp.h"
+#include "msg.h"
+#include "registry.h"
+#include "worker.h"
+
+static struct {
+	int		started;	/* sessions go to the agent */
+	int		adopting;
+	unsigned	adopted;	/* records taken */
+	unsigned	refused;
+	unsigned	want;		/* AGT_ADOPTED's count; -1u: not yet */
+} G;
+
+static void
+put(void *arg, const char *id, const char *rec, size_t len)
+{
+	struct chan *ch = agentc();
+
+	if (ch != NULL && chan_send(ch, MSG_AGT_SESS_PUT, -1, id, rec,
+	    len) == -1)
+		log_warn("session %s: to the agent", id);
+}
+
+static void
+del(void *arg, const char *id)
+{
+	struct chan *ch = agentc();
+
+	if (ch != NULL && chan_send(ch, MSG_AGT_SESS_DEL, -1, id) == -1)
+		log_warn("session %s: to the agent", id);
+}
+
+static const struct mcp_registry_ops ops = { put, del };
+
+void
+registry_start(void)
+{
+	if (worker->w_mcp == NULL)
+		return;
+	mcp_set_registry(worker->w_mcp, &ops, NULL);
+	G.started = 1;
+}
+
+void
+registry_record(const char *rec, size_t len)
+{
+	char err[256];
+
+	if (!G.adopting || worker->w_mcp == NULL) {
+		log_warnx("a session record from the agent, not asked for");
+		return;
+	}
+	switch (mcp_session_adopt(worker->w_mcp, rec, len, err,
+	    sizeof(err))) {
+	case 0:
+		G.adopted++;
+		break;
+	case 1:
+		break;
+	default:
+		G.refused++;
+		log_warnx("adopting: %s", err);
+	}
+}
+
+void
+registry_adopted(unsigned n)
+{
+	if (!G.adopting)
+		return;
+	G.want = n;
+}
+
+void
+registry_adopt(void)
+{
+	struct chan	*ch = agentc();
+	struct timespec	 t0, t;
+	long		 ms;
+	int		 r;
+
+	if (ch == NULL || worker->w_mcp == NULL) {
+		log_warnx("no agent: no session of worker %u is adopted",
+		    worker->w_child->c_index);
+		return;
+	}
+	G.adopting = 1;
+	G.want = (unsigned)-1;
+	G.adopted = G.refused = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (chan_send(ch, MSG_AGT_ADOPT, -1) == -1)
+		goto lost;
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		ms = (t.tv_sec - t0.tv_sec) * 1000 +
+		    (t.tv_nsec - t0.tv_nsec) / 1000000;
+		if (G.want != (unsigned)-1 || ms >= ADOPT_WAIT_MS)
+			break;
+		if ((r = chan_wait(ch, (int)(ADOPT_WAIT_MS - ms))) == -1)
+			goto lost;
+		ch = agentc();
+	}
+	G.adopting = 0;
+	if (G.want == (unsigned)-1)
+		log_warnx("adopting: the agent did not answer in %d ms; %u "
+		    "sessions adopted", ADOPT_WAIT_MS, G.adopted);
+	else if (G.adopted > 0 || G.refused > 0)
+		log_info("adopted %u sessions of worker %u in %ld ms%s",
+		    G.adopted, worker->w_child->c_index, ms, G.refused > 0 ?
+		    " (some records refused)" : "");
+	/* what we adopted is ours: the agent hears of it from us now */
+	return;
+lost:
+	G.adopting = 0;
+	log_warnx("adopting: the channel to the agent closed; %u sessions "
+	    "adopted", G.adopted);
+}
+
+void
+registry_resend(void)
+{
+	unsigned n;
+
+	if (!G.started || worker->w_mcp == NULL)
+		return;
+	n = mcp_registry_resend(worker->w_mcp);
+	log_debug("%u session records to the new agent", n);
+}

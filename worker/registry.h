@@ -1,0 +1,30 @@
+/*
+ * registry.h -- a worker's side of the node's registry (the agent keeps a
+ * copy of every session's record), and its channel to the agent.
+ */
+#ifndef MCPD_WORKER_REGISTRY_H
+#define MCPD_WORKER_REGISTRY_H
+
+#include <stddef.h>
+
+#include <ev.h>
+
+#define ADOPT_WAIT_MS	5000	/* for the agent's records, at start */
+
+struct chan;
+struct conf;
+
+/* agentc.c: the channel to the agent (NULL: none now) */
+struct chan	*agentc(void);
+void		 agentc_open(struct ev_loop *, const struct conf *, int fd);
+
+/* registry.c */
+/* the engine's sessions are copied to the agent from now on */
+void	registry_start(void);
+/* at start, before READY: adopt the records of our slot (bounded wait) */
+void	registry_adopt(void);
+void	registry_record(const char *rec, size_t len);
+void	registry_adopted(unsigned n);
+void	registry_resend(void);
+
+#endif
