@@ -22,7 +22,9 @@
 #include "child.h"
 #include "jwt.h"
 #include "log.h"
+#include "metrics.h"
 #include "msg.h"
+#include "scoreboard.h"
 #include "util.h"
 
 #define REG_ID_MAX_BYTES	128	/* a session id, with NUL */
@@ -62,6 +64,7 @@ agent_init(struct child *c)
 	keys_load(c->c_loop, c->c_conf);
 	introspect_load(c->c_conf);
 	registry_load(c->c_conf);
+	registry_metrics(sb_metrics_of(&c->c_sb, c->c_slot));
 }
 
 void

@@ -55,7 +55,9 @@ void	keys_miss(uint32_t auth);
 void	keys_send_all(int worker);
 
 /* registry.c */
+struct sb_metrics;
 void	registry_load(const struct conf *);
+void	registry_metrics(struct sb_metrics *);
 void	registry_put(uint32_t slot, const char *id, const char *data,
 	    size_t len);
 void	registry_del(uint32_t slot, const char *id);

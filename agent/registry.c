@@ -28,6 +28,7 @@
 #include "conf.h"
 #include "log.h"
 #include "mcpd.h"
+#include "metrics.h"
 
 #define REG_BUCKETS		65536	/* of the id hash table */
 #define REG_REFUSED_LOG_SECS	60	/* "not kept", at most this often */
@@ -52,7 +53,17 @@ static struct {
 	uint64_t	 refused;
 	time_t		 refused_logged;
 	unsigned char	 key[crypto_shorthash_KEYBYTES];
+	struct sb_metrics *mx;		/* ours in the scoreboard, or NULL */
 } R;
+
+static void
+gauges(void)
+{
+	if (R.mx == NULL)
+		return;
+	MX_SET(&R.mx->m_gauge[MX_G_REGISTRY_RECORDS], R.records);
+	MX_SET(&R.mx->m_gauge[MX_G_REGISTRY_BYTES], R.bytes);
+}
 
 static unsigned
 bucket(const char *id)
@@ -74,6 +85,13 @@ find(const char *id)
 		if (strcmp((*pp)->r_id, id) == 0)
 			return pp;
 	return pp;
+}
+
+void
+registry_metrics(struct sb_metrics *mx)
+{
+	R.mx = mx;
+	gauges();
 }
 
 void
@@ -113,6 +131,8 @@ refuse(uint32_t slot, const char *id)
 	time_t now = time(NULL);
 
 	R.refused++;
+	if (R.mx != NULL)
+		MX_ADD(&R.mx->m_rejected[MX_R_REGISTRY], 1);
 	if (now - R.refused_logged < REG_REFUSED_LOG_SECS)
 		return;
 	R.refused_logged = now;
@@ -170,6 +190,7 @@ registry_put(uint32_t slot, const char *id, const char *data, size_t len)
 	r->r_data = copy;
 	r->r_len = len;
 	R.bytes += len;
+	gauges();
 }
 
 void
@@ -181,6 +202,7 @@ registry_del(uint32_t slot, const char *id)
 		return;
 	if (*(pp = find(id)) != NULL)
 		rec_free(pp);
+	gauges();
 }
 
 char **

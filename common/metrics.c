@@ -47,12 +47,13 @@ static const char *const run_names[MX_RUNS] = {
 
 static const char *const reason_names[MX_REASONS] = {
 	"connections", "address", "accept_rate", "pending", "rate",
-	"sessions", "output", "shed", "auth", "scope"
+	"sessions", "output", "shed", "auth", "scope", "registry"
 };
 
 static const char *const gauge_names[MX_GAUGES] = {
 	"mcpd_sessions", "mcpd_listen_streams", "mcpd_tasks",
-	"mcpd_pending_requests", "mcpd_output_buffered_bytes"
+	"mcpd_pending_requests", "mcpd_output_buffered_bytes",
+	"mcpd_registry_records", "mcpd_registry_bytes"
 };
 
 static const char *const gauge_help[MX_GAUGES] = {
@@ -60,7 +61,9 @@ static const char *const gauge_help[MX_GAUGES] = {
 	"subscriptions/listen streams open",
 	"Tasks kept (running or finished)",
 	"Requests in flight",
-	"Bytes queued for clients that read slowly"
+	"Bytes queued for clients that read slowly",
+	"Session records the agent keeps for the workers (the registry)",
+	"Bytes of the session records the agent keeps"
 };
 
 /* Prometheus histogram bounds, in seconds */
@@ -612,6 +615,9 @@ write_table(FILE *fp, const struct scoreboard *sb,
 	    (unsigned long long)m->m_gauge[MX_G_TASKS],
 	    (unsigned long long)m->m_gauge[MX_G_PENDING],
 	    (unsigned long long)m->m_gauge[MX_G_OUTPUT_BYTES]);
+	fprintf(fp, "registry %llu records, %llu bytes\n",
+	    (unsigned long long)m->m_gauge[MX_G_REGISTRY_RECORDS],
+	    (unsigned long long)m->m_gauge[MX_G_REGISTRY_BYTES]);
 	fprintf(fp, "rejections:");
 	for (i = 0; i < MX_REASONS; i++)
 		fprintf(fp, " %s %llu", reason_names[i],

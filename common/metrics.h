@@ -68,6 +68,7 @@ enum mx_reason {
 	MX_R_SHED,		/* the emergency tier sheds load */
 	MX_R_AUTH,		/* no valid bearer token (401) */
 	MX_R_SCOPE,		/* a token without a scope it needs (403) */
+	MX_R_REGISTRY,		/* a session record the registry had no room for */
 	MX_REASONS
 };
 
@@ -86,6 +87,8 @@ enum mx_gauge {
 	MX_G_TASKS,
 	MX_G_PENDING,		/* requests in flight */
 	MX_G_OUTPUT_BYTES,	/* bytes waiting for slow readers */
+	MX_G_REGISTRY_RECORDS,	/* session records the agent keeps */
+	MX_G_REGISTRY_BYTES,
 	MX_GAUGES
 };
 

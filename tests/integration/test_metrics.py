@@ -176,7 +176,12 @@ def test_metrics():
         check(re.search(r"^tools/call +5 +2 +0 +0 ", out, re.M),
               "the table row: %r" % out)
 
-        # a worker killed: its counts stay in the totals
+        # a worker killed: its counts stay in the totals, its sessions
+        # live on in its successor (the registry)
+        nsess = get(scrape(d), "mcpd_sessions")
+        check(nsess > 0, "some sessions before the kill")
+        check_eq(get(scrape(d), "mcpd_registry_records"), nsess,
+                 "the registry keeps every session")
         st = d.status()
         for row in T.Daemon.rows(st, role="worker"):
             os.kill(row["pid"], signal.SIGKILL)
@@ -188,8 +193,8 @@ def test_metrics():
                  "tools/call ok after the workers died")
         check_eq(get(s, H, mcp_method_name="tools/call"), 7,
                  "latencies after the workers died")
-        T.wait_until(lambda: get(scrape(d), "mcpd_sessions") == 0, 10,
-                     "the sessions gone with their workers")
+        T.wait_until(lambda: get(scrape(d), "mcpd_sessions") == nsess, 10,
+                     "the sessions adopted by the new workers")
         check(get(s, "mcpd_restarts_total") >= 2, "restarts counted")
 
         c = http.client.HTTPConnection("127.0.0.1", d.admin_port, timeout=5)

@@ -13,6 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcpdtest as T  # noqa: E402
 from mcpdtest import check, check_eq, info  # noqa: E402
 from test_mcp_http import init, post, raw_request, request  # noqa: E402
+from test_metrics import get, scrape  # noqa: E402
 
 SESSIONS = 200
 
@@ -112,5 +113,27 @@ def test_reload_generation():
     d.stop()
 
 
+def test_bound():
+    """registry-records: sessions past it are served but not kept; the
+    registry stays at its bound, counts and logs what it refused, and a
+    session ended makes room again."""
+    d = T.Daemon(keys={"workers": "2", "session-responses": "json",
+                       "initialize-rate": "0", "registry-records": "50"})
+    d.start()
+    sids = sessions(d, 80)
+    T.wait_until(lambda: get(scrape(d), "mcpd_registry_records") == 50, 5,
+                 "the registry at its bound")
+    s = scrape(d)
+    # two writes of each of the 30: initialize, notifications/initialized
+    check_eq(get(s, "mcpd_rejections_total", reason="registry"), 60,
+             "record writes refused")
+    T.wait_until(lambda: get(scrape(d), "mcpd_sessions") == 80, 5,
+                 "every session served (the gauge, within its second)")
+    d.wait_log(r"registry: full \(50 records, \d+ bytes\)")
+    all_alive(d, sids, "past the bound")
+    d.stop()
+
+
 if __name__ == "__main__":
-    T.main([test_worker_killed, test_agent_killed, test_reload_generation])
+    T.main([test_worker_killed, test_agent_killed, test_reload_generation,
+            test_bound])
