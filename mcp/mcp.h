@@ -154,14 +154,15 @@ unsigned	 mcp_session_expire(struct mcp_server *, uint64_t idle_ms,
 unsigned	 mcp_session_count(const struct mcp_server *);
 
 /*
- * The registry: a copy of each session's record kept outside the process
- * that serves it (the agent), so that another process of the node can
- * adopt the session.  The engine says when a record changes (initialize,
- * notifications/initialized, logging/setLevel, a subscription) and when
- * a session ends (closed, expired: not when the server is freed), as a
- * JSON object of at most MCP_SESSION_RECORD_MAX_BYTES; the transport
- * carries it.  Its last use is not in it: an adopted session starts a new
- * idle period.
+ * The registry: a copy of each session's and each task's record kept
+ * outside the process that serves it (the agent), so that another process
+ * of the node can adopt them.  The engine says when a record changes (a
+ * session's initialize, notifications/initialized, logging/setLevel, a
+ * subscription; a task's status and result) and when one ends (closed,
+ * expired: not when the server is freed), as a JSON object of at most
+ * MCP_SESSION_RECORD_MAX_BYTES; the transport carries it.  A session's
+ * last use is not in it: an adopted session starts a new idle period.  A
+ * task that was running is adopted failed.
  */
 #define MCP_SESSION_RECORD_MAX_BYTES	(48 * 1024)
 struct mcp_registry_ops {
@@ -174,10 +175,11 @@ void		 mcp_set_registry(struct mcp_server *,
 /* every session's record to ro_put again (a new keeper) */
 unsigned	 mcp_registry_resend(struct mcp_server *);
 /*
- * A session from its record: 0; 1 when it is here already; -1 when the
- * record is not one of this server's partition (err says why).
+ * A session or a task from its record: 0; 1 when it is here already (or
+ * a task's time is up); -1 when the record is not one of this server's
+ * partition, or not one (err says why).
  */
-int		 mcp_session_adopt(struct mcp_server *, const char *rec,
+int		 mcp_registry_adopt(struct mcp_server *, const char *rec,
 		    size_t len, char *err, size_t errlen);
 
 /*

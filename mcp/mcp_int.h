@@ -431,6 +431,10 @@ struct mcp_task *task_new(struct mcp_server *, struct mcpd_call *);
  * What stands for a principal in what it owns: a hash, all 0 for nobody
  * (sealid.c).  Owned by: the same hash, compared in constant time.
  */
+/* taskstore.c: a task's record changed, to the registry; one adopted */
+void	task_changed(struct mcp_server *, struct mcp_task *);
+int	task_adopt(struct mcp_server *, const struct json *, char *err,
+	    size_t errlen);
 /* session.c: a session's record changed, to the registry */
 void	sess_changed(struct mcp_session *);
 /* the owner hash's key, from the node key: alike in every worker */

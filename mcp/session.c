@@ -17,7 +17,6 @@
 #include "log.h"
 #include "mcp_int.h"
 
-#define RECORD_TOKENS_MAX	(2 * MCP_SUBS_MAX + 64)
 
 static void	ring_drop_oldest(struct mcp_session *);
 
@@ -78,6 +77,8 @@ sess_pack(const struct mcp_session *s, struct jw *w)
 	jw_obj(w);
 	jw_key(w, "v");
 	jw_int(w, 1);
+	jw_key(w, "kind");
+	jw_str(w, "session");
 	jw_key(w, "id");
 	jw_str(w, s->s_id);
 	jw_key(w, "owner");
@@ -128,8 +129,14 @@ mcp_registry_resend(struct mcp_server *srv)
 	struct mcp_session	*s;
 	unsigned		 n = 0;
 
+	struct mcp_task		*k;
+
 	TAILQ_FOREACH(s, &srv->sv_sessions, s_entry) {
 		sess_changed(s);
+		n++;
+	}
+	TAILQ_FOREACH(k, &srv->sv_tasks, k_entry) {
+		task_changed(srv, k);
 		n++;
 	}
 	return n;
@@ -147,10 +154,9 @@ rec_bool(const struct json *j, const char *key)
 }
 
 int
-mcp_session_adopt(struct mcp_server *srv, const char *rec, size_t len,
+mcp_registry_adopt(struct mcp_server *srv, const char *rec, size_t len,
     char *err, size_t errlen)
 {
-	jsmntok_t		 t[RECORD_TOKENS_MAX];
 	struct json		 j;
 	struct mcp_session	*s;
 	unsigned char		 rnd[SEALID_RND_BYTES];
@@ -162,8 +168,15 @@ mcp_session_adopt(struct mcp_server *srv, const char *rec, size_t len,
 	int			 i, k, n, e, init, samp, elic, roots, owner_of;
 	size_t			 olen;
 
-	if (json_parse(&j, rec, len, t, RECORD_TOKENS_MAX) != JSON_OK ||
-	    json_type(&j, 0) != JSON_OBJECT ||
+	if (json_parse(&j, rec, len, srv->sv_toks, JSON_TOKENS_MAX) !=
+	    JSON_OK || json_type(&j, 0) != JSON_OBJECT) {
+		snprintf(err, errlen, "not a record");
+		return -1;
+	}
+	if ((i = json_get(&j, 0, "kind")) != -1 && json_streq(&j, i, "task"))
+		return task_adopt(srv, &j, err, errlen);
+	if ((i = json_get(&j, 0, "kind")) == -1 ||
+	    !json_streq(&j, i, "session") ||
 	    (i = json_get(&j, 0, "id")) == -1 ||
 	    json_strcpy(&j, i, id, sizeof(id)) == -1) {
 		snprintf(err, errlen, "not a session record");

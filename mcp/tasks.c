@@ -45,7 +45,7 @@ task_forget(struct mcp_server *srv, struct mcp_task *k)
 
 	task_unlink(srv, k);
 	if (c != NULL) {
-		/* expired while running */
+		/* expired while running (and gone from the registry) */
 		k->k_status = T_CANCELLED;
 		if ((c = inputs_fail(k, c, "the task expired")) != NULL) {
 			k->k_call = NULL;

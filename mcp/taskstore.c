@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "mcp_int.h"
 
 #define TASK_BUCKETS	1024
@@ -104,6 +106,7 @@ task_new(struct mcp_server *srv, struct mcpd_call *c)
 	TAILQ_INSERT_TAIL(&srv->sv_tasks, k, k_entry);
 	srv->sv_ntasks++;
 	c->c_task = k;
+	task_changed(srv, k);
 	return k;
 }
 
@@ -157,6 +160,8 @@ task_unlink(struct mcp_server *srv, struct mcp_task *k)
 		}
 	TAILQ_REMOVE(&srv->sv_tasks, k, k_entry);
 	srv->sv_ntasks--;
+	if (srv->sv_reg != NULL)
+		srv->sv_reg->ro_del(srv->sv_reg_arg, k->k_id);
 }
 
 void
@@ -226,6 +231,7 @@ task_set_status(struct mcp_server *srv, struct mcp_task *k,
 {
 	k->k_status = s;
 	k->k_updated = loop_ms(srv);
+	task_changed(srv, k);
 }
 
 int
@@ -302,4 +308,138 @@ task_input(struct mcpd_call *c, const char *key, const char *method,
 	k->k_nin++;
 	task_set_status(c->c_srv, k, T_INPUT);
 	return 0;
+}
+
+/*
+ * The registry (mcp.h): a task's record, so that its worker's successor
+ * still answers tasks/get.  A task that was running is adopted failed: its
+ * call died with the worker.  A result too big for a record is not kept:
+ * the task is adopted failed, saying so.
+ */
+void
+task_changed(struct mcp_server *srv, struct mcp_task *k)
+{
+	char	 hex[2 * MCP_OWNER_BYTES + 1];
+	struct jw w;
+	int	 keep_end;
+
+	if (srv->sv_reg == NULL)
+		return;
+	keep_end = k->k_end != NULL && strlen(k->k_end) <=
+	    MCP_SESSION_RECORD_MAX_BYTES - 1024;
+	sodium_bin2hex(hex, sizeof(hex), k->k_owner, sizeof(k->k_owner));
+	jw_init(&w);
+	jw_obj(&w);
+	jw_key(&w, "v");
+	jw_int(&w, 1);
+	jw_key(&w, "kind");
+	jw_str(&w, "task");
+	jw_key(&w, "id");
+	jw_str(&w, k->k_id);
+	jw_key(&w, "status");
+	jw_str(&w, status_names[k->k_status]);
+	jw_key(&w, "created");
+	jw_uint(&w, k->k_created);
+	jw_key(&w, "updated");
+	jw_uint(&w, k->k_updated);
+	jw_key(&w, "expires");
+	jw_uint(&w, k->k_expires);
+	jw_key(&w, "owner");
+	jw_str(&w, hex);
+	jw_key(&w, "end");
+	if (keep_end)
+		jw_raw(&w, k->k_end, strlen(k->k_end));
+	else
+		jw_null(&w);
+	jw_obj_end(&w);
+	if (!w.err && w.len <= MCP_SESSION_RECORD_MAX_BYTES)
+		srv->sv_reg->ro_put(srv->sv_reg_arg, k->k_id, w.buf, w.len);
+	jw_free(&w);
+}
+
+int
+task_adopt(struct mcp_server *srv, const struct json *j, char *err,
+    size_t errlen)
+{
+	struct mcp_task	*k;
+	unsigned char	 rnd[SEALID_RND_BYTES], owner[MCP_OWNER_BYTES];
+	char		 id[SEALID_LEN + 1], st[32], hex[64];
+	const char	*end;
+	int64_t		 created, updated, expires;
+	unsigned	 part, b, s;
+	size_t		 olen, elen = 0;
+	int		 i;
+
+	if ((i = json_get(j, 0, "id")) == -1 ||
+	    json_strcpy(j, i, id, sizeof(id)) == -1 ||
+	    sealid_open(srv->sv_task_key, id, &part, rnd) == -1 ||
+	    part != srv->sv_partition) {
+		snprintf(err, errlen, "a task record not of partition %u",
+		    srv->sv_partition);
+		return -1;
+	}
+	if (srv->sv_task_buckets != NULL && task_lookup(srv, rnd) != NULL)
+		return 1;
+	if ((i = json_get(j, 0, "status")) == -1 ||
+	    json_strcpy(j, i, st, sizeof(st)) == -1 ||
+	    (i = json_get(j, 0, "created")) == -1 ||
+	    json_int64(j, i, &created) == -1 ||
+	    (i = json_get(j, 0, "updated")) == -1 ||
+	    json_int64(j, i, &updated) == -1 ||
+	    (i = json_get(j, 0, "expires")) == -1 ||
+	    json_int64(j, i, &expires) == -1 ||
+	    (i = json_get(j, 0, "owner")) == -1 ||
+	    json_strcpy(j, i, hex, sizeof(hex)) == -1 ||
+	    sodium_hex2bin(owner, sizeof(owner), hex, strlen(hex), NULL,
+	    &olen, NULL) != 0 || olen != sizeof(owner) ||
+	    (i = json_get(j, 0, "end")) == -1) {
+		snprintf(err, errlen, "task %s: a bad record", id);
+		return -1;
+	}
+	for (s = 0; s < sizeof(status_names) / sizeof(status_names[0]); s++)
+		if (strcmp(st, status_names[s]) == 0)
+			break;
+	if (s == sizeof(status_names) / sizeof(status_names[0])) {
+		snprintf(err, errlen, "task %s: status %s", id, st);
+		return -1;
+	}
+	if ((uint64_t)expires <= loop_ms(srv))
+		return 1;		/* its time is up: nothing to keep */
+	end = json_type(j, i) == JSON_OBJECT ? json_text(j, i, &elen) : NULL;
+	if (srv->sv_task_buckets == NULL &&
+	    (srv->sv_task_buckets = calloc(TASK_BUCKETS,
+	    sizeof(*srv->sv_task_buckets))) == NULL)
+		goto nomem;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		goto nomem;
+	memcpy(k->k_rnd, rnd, sizeof(k->k_rnd));
+	snprintf(k->k_id, sizeof(k->k_id), "%s", id);
+	memcpy(k->k_owner, owner, sizeof(owner));
+	k->k_created = (uint64_t)created;
+	k->k_updated = (uint64_t)updated;
+	k->k_expires = (uint64_t)expires;
+	k->k_status = (enum task_status)s;
+	if (k->k_status < T_COMPLETED) {
+		/* running when its worker died: its call died too */
+		k->k_status = T_FAILED;
+		k->k_updated = loop_ms(srv);
+		k->k_end = strdup("{\"code\":-32603,\"message\":\"the "
+		    "worker running the task died; it did not finish\"}");
+	} else if (end != NULL)
+		k->k_end = strndup(end, elen);
+	else if (k->k_status != T_CANCELLED) {
+		k->k_status = T_FAILED;
+		k->k_end = strdup("{\"code\":-32603,\"message\":\"the "
+		    "task's result was too big to outlive its worker\"}");
+	}
+	b = sealid_bucket(k->k_rnd, TASK_BUCKETS);
+	k->k_next = srv->sv_task_buckets[b];
+	srv->sv_task_buckets[b] = k;
+	/* in creation order, as expiry wants */
+	TAILQ_INSERT_TAIL(&srv->sv_tasks, k, k_entry);
+	srv->sv_ntasks++;
+	return 0;
+nomem:
+	snprintf(err, errlen, "task %s: out of memory", id);
+	return -1;
 }

@@ -75,7 +75,7 @@ registry_record(const char *rec, size_t len)
 		log_warnx("a session record from the agent, not asked for");
 		return;
 	}
-	switch (mcp_session_adopt(worker->w_mcp, rec, len, err,
+	switch (mcp_registry_adopt(worker->w_mcp, rec, len, err,
 	    sizeof(err))) {
 	case 0:
 		G.adopted++;
@@ -130,7 +130,8 @@ registry_adopt(void)
 		log_warnx("adopting: the agent did not answer in %d ms; %u "
 		    "sessions adopted", ADOPT_WAIT_MS, G.adopted);
 	else if (G.adopted > 0 || G.refused > 0)
-		log_info("adopted %u sessions of worker %u in %ld ms%s",
+		log_info("adopted %u sessions and tasks of worker %u in %ld "
+		    "ms%s",
 		    G.adopted, worker->w_child->c_index, ms, G.refused > 0 ?
 		    " (some records refused)" : "");
 	/* what we adopted is ours: the agent hears of it from us now */

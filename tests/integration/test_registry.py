@@ -66,7 +66,7 @@ def test_worker_killed():
         T.wait_until(lambda: d.worker_pids().get(idx) not in
                      (None, wp[idx]), 10, "worker %d restarted" % idx)
         d.wait_ready()
-        m = d.wait_log(r"adopted (\d+) sessions of worker %d" % idx, 5,
+        m = d.wait_log(r"adopted (\d+) sessions and tasks of worker %d" % idx, 5,
                        since=mark)
         info("worker %d: %s" % (idx, m[0].group(0)))
         check(int(m[0].group(1)) > 0, "some sessions of worker %d" % idx)
@@ -113,6 +113,44 @@ def test_reload_generation():
     d.stop()
 
 
+def test_tasks():
+    """Tasks outlive their worker: one that finished is returned by
+    tasks/get on the successor with its result; one that was running is
+    failed, saying why (not lost, not run again)."""
+    import test_stateless as S
+    if not S.PLUGIN or not os.path.exists(S.PLUGIN):
+        raise T.TestFailure("MCPD_PLUGIN (the conformance plugin) not set")
+    d = S.daemon(workers="2")
+    p = d.http_port
+    st, _, msgs = S.post(p, S.body("tools/call", {"name": "later"}))
+    done = msgs[0]["result"]["taskId"]
+    st, _, msgs = S.post(p, S.body("tools/call", {
+        "name": "slow_compute", "arguments": {"seconds": 60}}))
+    running = msgs[0]["result"]["taskId"]
+
+    def status(tid):
+        st, _, msgs = S.post(p, S.body("tasks/get", {"taskId": tid}))
+        check_eq(st, 200, "tasks/get")
+        return msgs[0]["result"]
+    T.wait_until(lambda: status(done)["status"] == "completed", 10,
+                 "the exec task completed")
+    check_eq(status(running)["status"], "working", "the other still runs")
+    time.sleep(0.3)
+    wp = d.worker_pids()
+    for pid in wp.values():
+        os.kill(pid, signal.SIGKILL)
+    T.wait_until(lambda: all(d.worker_pids().get(i) not in (None, wp[i])
+                             for i in wp), 10, "the workers restarted")
+    d.wait_ready(workers=2)
+    r = status(done)
+    check_eq(r["status"], "completed", "the finished task, adopted")
+    check("done-later" in r["result"]["content"][0]["text"], repr(r))
+    r = status(running)
+    check_eq(r["status"], "failed", "the running task, adopted")
+    check("worker running the task died" in r["error"]["message"], repr(r))
+    d.stop()
+
+
 def test_bound():
     """registry-records: sessions past it are served but not kept; the
     registry stays at its bound, counts and logs what it refused, and a
@@ -136,4 +174,4 @@ def test_bound():
 
 if __name__ == "__main__":
     T.main([test_worker_killed, test_agent_killed, test_reload_generation,
-            test_bound])
+            test_tasks, test_bound])
