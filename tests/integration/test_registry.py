@@ -76,6 +76,26 @@ def test_worker_killed():
     d.stop()
 
 
+def test_watchdog():
+    """A worker stopped (SIGSTOP) is killed by the watchdog; its successor
+    adopts its sessions."""
+    d = T.Daemon(keys={"workers": "2", "session-responses": "json",
+                       "initialize-rate": "0", "watchdog-timeout": "2s"})
+    d.start()
+    sids = sessions(d, 60)
+    time.sleep(0.3)
+    wp = d.worker_pids()
+    mark = d.log_mark()
+    os.kill(wp[0], signal.SIGSTOP)
+    d.wait_log(r"has not turned for", 10, since=mark)
+    T.wait_until(lambda: d.worker_pids().get(0) not in (None, wp[0]), 10,
+                 "worker 0 replaced")
+    d.wait_ready()
+    d.wait_log(r"adopted \d+ sessions and tasks of worker 0", 5, since=mark)
+    all_alive(d, sids, "after the watchdog killed worker 0")
+    d.stop()
+
+
 def test_agent_killed():
     """SIGKILL of the agent: its successor gets every record again from
     the workers, and a worker killed after that still loses nothing."""
@@ -173,5 +193,5 @@ def test_bound():
 
 
 if __name__ == "__main__":
-    T.main([test_worker_killed, test_agent_killed, test_reload_generation,
-            test_tasks, test_bound])
+    T.main([test_worker_killed, test_watchdog, test_agent_killed,
+            test_reload_generation, test_tasks, test_bound])
