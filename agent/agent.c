@@ -196,6 +196,9 @@ wchan_dispatch(struct chan *ch, struct msg *m, void *arg)
 			fatalx("worker %u: a bad AGT_SESS_DEL", w->w_index);
 		registry_del(w->w_index, id);
 		break;
+	case MSG_AGT_RESYNC:
+		registry_forget(w->w_index);
+		break;
 	case MSG_AGT_ADOPT:
 		adopt_end(w);
 		w->w_ids = registry_ids(w->w_index, &w->w_nids);

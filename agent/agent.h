@@ -61,6 +61,8 @@ void	registry_metrics(struct sb_metrics *);
 void	registry_put(uint32_t slot, const char *id, const char *data,
 	    size_t len);
 void	registry_del(uint32_t slot, const char *id);
+/* every record of slot (its worker sends them all again) */
+void	registry_forget(uint32_t slot);
 /* the ids of a slot's records, malloc'd (a snapshot to adopt from) */
 char	**registry_ids(uint32_t slot, size_t *n);
 /* a record of slot by id, or NULL (gone since) */

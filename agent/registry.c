@@ -205,6 +205,18 @@ registry_del(uint32_t slot, const char *id)
 	gauges();
 }
 
+void
+registry_forget(uint32_t slot)
+{
+	struct rec *r;
+
+	if (slot >= WORKERS_MAX || R.buckets == NULL)
+		return;
+	while ((r = TAILQ_FIRST(&R.slots[slot])) != NULL)
+		rec_free(find(r->r_id));
+	gauges();
+}
+
 char **
 registry_ids(uint32_t slot, size_t *n)
 {

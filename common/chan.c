@@ -47,6 +47,7 @@ struct chan {
 	int			 ch_batch_n;	/* messages in ch_batch */
 	TAILQ_HEAD(, frame)	 ch_queue;
 	size_t			 ch_queued;
+	size_t			 ch_queue_max;	/* CHAN_QUEUE_MAX_BYTES, or more */
 	chan_msg_cb		 ch_msg;
 	chan_err_cb		 ch_err;
 	void			*ch_arg;
@@ -76,6 +77,7 @@ chan_new(struct ev_loop *loop, int fd, const struct msg_proto *proto,
 	ch->ch_fd = fd;
 	ch->ch_proto = proto;
 	ch->ch_allow_fd = allow_fd;
+	ch->ch_queue_max = CHAN_QUEUE_MAX_BYTES;
 	ch->ch_msg = msg;
 	ch->ch_err = err;
 	ch->ch_arg = arg;
@@ -115,6 +117,13 @@ int
 chan_fd(const struct chan *ch)
 {
 	return ch->ch_fd;
+}
+
+void
+chan_set_queue_max(struct chan *ch, size_t bytes)
+{
+	ch->ch_queue_max = bytes > CHAN_QUEUE_MAX_BYTES ? bytes :
+	    CHAN_QUEUE_MAX_BYTES;
 }
 
 size_t
@@ -271,7 +280,7 @@ chan_send(struct chan *ch, uint32_t type, int fd, ...)
 		errno = EPIPE;
 		return -1;
 	}
-	if (chan_queued(ch) > CHAN_QUEUE_MAX_BYTES) {
+	if (chan_queued(ch) > ch->ch_queue_max) {
 		if (fd != -1)
 			close(fd);
 		errno = ENOBUFS;

@@ -159,6 +159,11 @@ int		 chan_flush(struct chan *);
  */
 int		 chan_wait(struct chan *, int timeout_ms);
 size_t		 chan_queued(const struct chan *);
+/*
+ * What may wait queued to the peer before chan_send() says ENOBUFS, when
+ * more than CHAN_QUEUE_MAX_BYTES (a worker's records to a new agent)
+ */
+void		 chan_set_queue_max(struct chan *, size_t bytes);
 const char	*chan_peer(const struct chan *);
 int		 chan_fd(const struct chan *);
 void		 chan_free(struct chan **);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "conf.h"
 #include "log.h"
 #include "msg.h"
 #include "registry.h"
@@ -72,6 +73,8 @@ agentc_open(struct ev_loop *loop, const struct conf *c, int fd)
 	    agent_err, NULL, "agent")) == NULL)
 		fatal("channel to the agent");
 	chan_set_accept(agent, "agent>worker");
+	/* every record at once to a new agent: up to what it would keep */
+	chan_set_queue_max(agent, (size_t)c->c_registry_bytes);
 	log_debug("channel to the agent");
 	registry_resend();	/* a new agent: it has nothing of ours */
 }

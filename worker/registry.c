@@ -28,22 +28,53 @@
 #include "registry.h"
 #include "worker.h"
 
+#define RESYNC_CHECK_MS	1000	/* a channel that was full: room now? */
+#define LOST_LOG_SECS	60	/* "records not sent", at most this often */
+
 static struct {
 	int		started;	/* sessions go to the agent */
+	int		resync;		/* a change was not sent: all again */
+	uint64_t	lost;		/* changes not sent, so far */
+	time_t		lost_logged;
+	ev_timer	resync_to;
 	int		adopting;
 	unsigned	adopted;	/* records taken */
 	unsigned	refused;
 	unsigned	want;		/* AGT_ADOPTED's count; -1u: not yet */
 } G;
 
+/*
+ * A change the channel did not take (the agent slow or stuck: its queue
+ * full): the records are sent again, all of them after a RESYNC, once it
+ * has room; till then nothing more is sent.
+ */
+static void
+lost(void)
+{
+	time_t now = time(NULL);
+
+	G.lost++;
+	if (!G.resync)
+		ev_timer_again(worker->w_loop, &G.resync_to);
+	G.resync = 1;
+	if (now - G.lost_logged >= LOST_LOG_SECS) {
+		G.lost_logged = now;
+		log_warnx("the channel to the agent is full: session and task "
+		    "records go again once it has room (%llu changes waited)",
+		    (unsigned long long)G.lost);
+	}
+}
+
 static void
 put(void *arg, const char *id, const char *rec, size_t len)
 {
 	struct chan *ch = agentc();
 
-	if (ch != NULL && chan_send(ch, MSG_AGT_SESS_PUT, -1, id, rec,
+	if (ch == NULL)
+		return;		/* a new agent gets everything (agentc_open) */
+	if (G.resync || chan_send(ch, MSG_AGT_SESS_PUT, -1, id, rec,
 	    len) == -1)
-		log_warn("session %s: to the agent", id);
+		lost();
 }
 
 static void
@@ -51,8 +82,36 @@ del(void *arg, const char *id)
 {
 	struct chan *ch = agentc();
 
-	if (ch != NULL && chan_send(ch, MSG_AGT_SESS_DEL, -1, id) == -1)
-		log_warn("session %s: to the agent", id);
+	if (ch == NULL)
+		return;
+	if (G.resync || chan_send(ch, MSG_AGT_SESS_DEL, -1, id) == -1)
+		lost();
+}
+
+static void
+resync_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct chan	*ch = agentc();
+	unsigned	 n;
+
+	if (!G.resync)
+		return;
+	if (ch == NULL) {
+		G.resync = 0;		/* a new agent gets everything */
+		return;
+	}
+	if (chan_queued(ch) > CHAN_QUEUE_MAX_BYTES) {
+		ev_timer_again(loop, t);
+		return;
+	}
+	G.resync = 0;
+	if (chan_send(ch, MSG_AGT_RESYNC, -1) == -1) {
+		lost();
+		return;
+	}
+	n = mcp_registry_resend(worker->w_mcp);
+	log_info("the channel to the agent has room again: %u records sent "
+	    "anew", n);
 }
 
 static const struct mcp_registry_ops ops = { put, del };
@@ -63,6 +122,8 @@ registry_start(void)
 	if (worker->w_mcp == NULL)
 		return;
 	mcp_set_registry(worker->w_mcp, &ops, NULL);
+	ev_init(&G.resync_to, resync_cb);
+	G.resync_to.repeat = RESYNC_CHECK_MS / 1000.0;
 	G.started = 1;
 }
 
@@ -149,6 +210,7 @@ registry_resend(void)
 
 	if (!G.started || worker->w_mcp == NULL)
 		return;
+	G.resync = 0;
 	n = mcp_registry_resend(worker->w_mcp);
-	log_debug("%u session records to the new agent", n);
+	log_debug("%u session and task records to the new agent", n);
 }
