@@ -6,6 +6,7 @@ agent killed is rebuilt from the workers."""
 
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -14,6 +15,7 @@ import mcpdtest as T  # noqa: E402
 from mcpdtest import check, check_eq, info  # noqa: E402
 from test_mcp_http import init, post, raw_request, request  # noqa: E402
 from test_metrics import get, scrape  # noqa: E402
+from test_mcpbench import MCPBENCH  # noqa: E402
 
 SESSIONS = 200
 
@@ -133,6 +135,49 @@ def test_reload_generation():
     d.stop()
 
 
+def test_agent_stuck():
+    """The agent stopped while a worker makes thousands of sessions: the
+    channel fills, the worker stops sending and, once the agent runs
+    again, sends every record anew after a RESYNC: a session deleted
+    meanwhile does not come back, the others are adopted."""
+    d = T.Daemon(keys={"workers": "1", "session-responses": "json",
+                       "initialize-rate": "0", "watchdog-timeout": "60s",
+                       "max-sessions": "1000000", "registry-size": "1M"})
+    d.start()
+    keep = sessions(d, 20)
+    agent = d.pids()["agent"]
+    os.kill(agent, signal.SIGSTOP)
+    try:
+        gone = sessions(d, 1)[0]
+        mark = d.log_mark()
+        # sessions until the channel to the stopped agent is full
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not d.log_lines(
+                r"channel to the agent is full", mark):
+            subprocess.run([MCPBENCH, "-e", "session", "-K", "2", "-c",
+                            "20", "-P", "1", "-d", "2", "-w", "0",
+                            "127.0.0.1:%d" % d.http_port],
+                           stdout=subprocess.DEVNULL, timeout=30)
+        check(d.log_lines(r"channel to the agent is full", mark),
+              "the channel filled up")
+        c, r = raw_request(d.http_port, "DELETE", gone)
+        check_eq(r.status, 200, "DELETE while the agent is stopped")
+        c.close()
+    finally:
+        os.kill(agent, signal.SIGCONT)
+    d.wait_log(r"has room again: (\d+) records sent anew", 30, since=mark)
+    time.sleep(0.5)
+    wp = d.worker_pids()
+    os.kill(wp[0], signal.SIGKILL)
+    T.wait_until(lambda: d.worker_pids().get(0) not in (None, wp[0]), 10,
+                 "worker 0 restarted")
+    d.wait_ready(workers=1)
+    all_alive(d, keep, "after the resync and a kill")
+    st, _, _ = post(d.http_port, request("ping"), gone)
+    check_eq(st, 404, "the session deleted while the agent was stopped")
+    d.stop()
+
+
 def test_tasks():
     """Tasks outlive their worker: one that finished is returned by
     tasks/get on the successor with its result; one that was running is
@@ -194,4 +239,5 @@ def test_bound():
 
 if __name__ == "__main__":
     T.main([test_worker_killed, test_watchdog, test_agent_killed,
-            test_reload_generation, test_tasks, test_bound])
+            test_reload_generation, test_agent_stuck, test_tasks,
+            test_bound])
