@@ -115,12 +115,8 @@ do_notification(struct mcp_server *srv, struct mcp_session *s,
 
 	if (s == NULL)
 		return;
-	if (strcmp(m->m_method, "notifications/initialized") == 0) {
-		if (!s->s_initialized) {
-			s->s_initialized = 1;
-			sess_changed(s);
-		}
-	}
+	if (strcmp(m->m_method, "notifications/initialized") == 0)
+		s->s_initialized = 1;	/* gates nothing: not worth a record */
 	else if (strcmp(m->m_method, "notifications/cancelled") == 0) {
 		if ((v = rpc_param(m, "requestId", JSON_NONE)) == -1)
 			return;

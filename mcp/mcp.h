@@ -157,8 +157,8 @@ unsigned	 mcp_session_count(const struct mcp_server *);
  * The registry: a copy of each session's and each task's record kept
  * outside the process that serves it (the agent), so that another process
  * of the node can adopt them.  The engine says when a record changes (a
- * session's initialize, notifications/initialized, logging/setLevel, a
- * subscription; a task's status and result) and when one ends (closed,
+ * session's initialize, logging/setLevel, a subscription; a task's status
+ * and result) and when one ends (closed,
  * expired: not when the server is freed), as a JSON object of at most
  * MCP_SESSION_RECORD_MAX_BYTES; the transport carries it.  A session's
  * last use is not in it: an adopted session starts a new idle period.  A
