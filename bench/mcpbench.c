@@ -110,6 +110,7 @@ struct opts {
 	int			 no_id;		/* -I: any 200 result will do */
 	const char		*header;	/* -H: one more header line */
 	uint64_t		 churn;		/* -K: requests a connection */
+	int			 keep_sid;	/* -k: a session outlives its conn */
 	const char		*json;
 	struct mixent		 mix[MIX_MAX];
 	unsigned		 nmix;
@@ -128,6 +129,7 @@ struct report {
 	uint64_t	late;		/* open loop: sends after their time */
 	uint64_t	dropped;	/* open loop: backlog overflow */
 	uint64_t	reconnects;	/* -K: connections replaced */
+	uint64_t	sessions_lost;	/* -k: 404 for a session we had */
 	double		cpu_user;
 	double		cpu_sys;
 	uint64_t	p50_us, p99_us;	/* progress only */
@@ -194,7 +196,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: mcpbench [-AIiS] [-c connections] [-d seconds] [-e era]\n"
+	    "usage: mcpbench [-AIikS] [-c connections] [-d seconds] [-e era]\n"
 	    "                [-H header] [-j | --json file] [-K requests]\n"
 	    "                [-m mix]\n"
 	    "                [-n requests]"
@@ -546,6 +548,13 @@ judge(struct conn *c, char *head, char *body, size_t blen, int status,
 		}
 		return 1;
 	}
+	if (status == 404 && c->o->era == ERA_SESSION && c->o->keep_sid) {
+		/* the session is gone: counted, and a new one next time */
+		rep.sessions_lost++;
+		c->sid[0] = '\0';
+		c->phase = 0;
+		c->srv_close = 1;
+	}
 	if (status != 200) {
 		*why = E_HTTP;
 		return 0;
@@ -752,7 +761,7 @@ conn_ready(struct conn *c)
 		send_listen(c);
 		return;
 	}
-	if (c->o->era == ERA_SESSION) {
+	if (c->o->era == ERA_SESSION && c->phase < 2) {
 		c->busy = 1;
 		send_initialize(c);
 		arm_deadline(c);
@@ -870,8 +879,15 @@ conn_fail(struct conn *c, enum errkind why)
 	c->connected = 0;
 	c->busy = 0;
 	c->inlen = c->outlen = c->outoff = 0;
-	c->phase = 0;
-	c->sid[0] = '\0';
+	/*
+	 * -k: a connection lost (not replaced by -K) comes back with the
+	 * session it had, as a client does after a reset
+	 */
+	if (!c->o->keep_sid || why == E_KINDS || c->sid[0] == '\0' ||
+	    c->phase < 2) {
+		c->phase = 0;
+		c->sid[0] = '\0';
+	}
 	c->srv_close = 0;
 	c->wr_armed = 0;
 	rep.dropped += c->bl_n;	/* late sends of a connection gone */
@@ -1062,10 +1078,11 @@ print_json(FILE *fp, const struct opts *o, const struct report *t,
 		    (unsigned long long)t->http[i]);
 	fprintf(fp, "},\"connections_open\":%llu,\"connections_failed\":%llu,"
 	    "\"late\":%llu,\"dropped\":%llu,\"reconnects\":%llu,"
-	    "\"latency_us\":{\"count\":%llu,"
+	    "\"sessions_lost\":%llu,\"latency_us\":{\"count\":%llu,"
 	    "\"mean\":%.1f", (unsigned long long)t->conns_open,
 	    (unsigned long long)t->conns_failed, (unsigned long long)t->late,
 	    (unsigned long long)t->dropped, (unsigned long long)t->reconnects,
+	    (unsigned long long)t->sessions_lost,
 	    (unsigned long long)t->hist.h_count, t->hist.h_count ?
 	    (double)t->hist.h_sum_us / t->hist.h_count : 0.0);
 	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
@@ -1094,6 +1111,7 @@ report_one(const struct opts *o, const struct report *r, struct report *last,
 		total->conns_failed += r->conns_failed;
 		total->late += r->late;
 		total->reconnects += r->reconnects;
+		total->sessions_lost += r->sessions_lost;
 		total->dropped += r->dropped;
 		total->cpu_user += r->cpu_user;
 		total->cpu_sys += r->cpu_sys;
@@ -1145,7 +1163,7 @@ main(int argc, char **argv)
 	o.spread = 1;
 	snprintf(o.path, sizeof(o.path), "/mcp");
 	parse_mix(&o, "tools/list");
-	while ((ch = getopt_long(argc, argv, "Ac:d:e:H:IiK:j:m:n:P:p:R:r:ST:w:",
+	while ((ch = getopt_long(argc, argv, "Ac:d:e:H:IiK:kj:m:n:P:p:R:r:ST:w:",
 	    longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
@@ -1187,6 +1205,9 @@ main(int argc, char **argv)
 			break;
 		case 'K':
 			o.churn = strtoull(optarg, NULL, 10);
+			break;
+		case 'k':
+			o.keep_sid = 1;
 			break;
 		case 'm':
 			parse_mix(&o, optarg);

@@ -78,6 +78,51 @@ def test_worker_killed():
     d.stop()
 
 
+def test_kill_under_load():
+    """mcpbench in the session era, 400 connections each with its session,
+    keeping its session id when its connection is lost (-k): worker 0
+    killed under the load loses no session (no 404), only the requests
+    in flight on it fail; the successor adopts them."""
+    import json
+    import threading
+    d = T.Daemon(keys={"workers": "2", "session-responses": "json",
+                       "initialize-rate": "0"})
+    d.start()
+    out = os.path.join(d.dir, "bench.json")
+    res = {}
+
+    def run():
+        res["rc"] = subprocess.run(
+            [MCPBENCH, "-e", "session", "-k", "-c", "400", "-P", "2", "-d",
+             "6", "-w", "0", "-j", out, "127.0.0.1:%d" % d.http_port],
+            stdout=subprocess.DEVNULL, timeout=60).returncode
+    t = threading.Thread(target=run)
+    t.start()
+    time.sleep(2.5)
+    wp = d.worker_pids()
+    st = d.status()
+    held = [w for w in T.Daemon.rows(st, role="worker")
+            if w["index"] == 0][0]["connections"]
+    mark = d.log_mark()
+    os.kill(wp[0], signal.SIGKILL)
+    t.join()
+    check_eq(res.get("rc"), 0, "mcpbench")
+    with open(out) as f:
+        j = json.load(f)
+    m = d.wait_log(r"adopted (\d+) sessions and tasks of worker 0", 5,
+                   since=mark)
+    info("worker 0 held %d connections; %s; mcpbench: ok %d, errors %r, "
+         "sessions lost %d, reconnects %d" % (
+             held, m[0].group(0), j["ok"], j["errors"], j["sessions_lost"],
+             j["reconnects"]))
+    check(int(m[0].group(1)) > 0, "worker 0 had sessions to adopt")
+    check_eq(j["sessions_lost"], 0, "sessions lost (404) after the kill")
+    nerr = j["errors"]
+    check(nerr <= held, "failed requests %d <= the %d connections of the "
+          "killed worker (a request in flight each)" % (nerr, held))
+    d.stop()
+
+
 def test_watchdog():
     """A worker stopped (SIGSTOP) is killed by the watchdog; its successor
     adopts its sessions."""
@@ -238,6 +283,6 @@ def test_bound():
 
 
 if __name__ == "__main__":
-    T.main([test_worker_killed, test_watchdog, test_agent_killed,
+    T.main([test_worker_killed, test_kill_under_load, test_watchdog, test_agent_killed,
             test_reload_generation, test_agent_stuck, test_tasks,
             test_bound])
