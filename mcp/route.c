@@ -214,7 +214,17 @@ mcp_route_error(struct mcp_server *srv, const struct mcp_msg *m,
 		    "Forbidden: insufficient scope");
 		return 403;
 	case MCP_ROUTE_GONE:
-		/* the partition named is not there, nor what it kept */
+		/*
+		 * The worker that keeps it is not there: with a registry, it
+		 * is starting and adopts what its predecessor kept (try
+		 * again); without one, that went with it.
+		 */
+		if (!rt->rt_task && srv->sv_reg != NULL) {
+			mcp_write_error_data(srv, NULL, MCP_SERVER_ERROR,
+			    "Service Unavailable: the worker that keeps the "
+			    "session is starting", MCP_RETRY_DATA);
+			return 503;
+		}
 		if (!rt->rt_task) {
 			mcp_write_error(srv, NULL, MCP_SESSION_NOT_FOUND,
 			    "Session not found");

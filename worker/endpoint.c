@@ -259,7 +259,9 @@ static void
 route_refused(struct conn *c, const struct mcp_msg *m,
     const struct mcp_route *rt)
 {
-	reply_out(c, mcp_route_error(worker->w_mcp, m, rt), NULL);
+	int status = mcp_route_error(worker->w_mcp, m, rt);
+
+	reply_out(c, status, status == 503 ? "Retry-After: 1\r\n" : NULL);
 }
 
 /* The request's route, from its headers. */

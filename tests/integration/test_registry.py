@@ -123,6 +123,36 @@ def test_kill_under_load():
     d.stop()
 
 
+def test_gap():
+    """Between a worker's death and its successor (held back here by the
+    crash-loop throttle, 2 s), a request for one of its sessions that
+    another worker takes is answered 503 with Retry-After, not 404: the
+    session is not lost.  Then every session is served."""
+    d = T.Daemon(keys={"workers": "2", "session-responses": "json",
+                       "initialize-rate": "0", "throttle-reset": "60s"})
+    d.start()
+    sids = sessions(d, 60)
+    time.sleep(0.3)
+    wp = d.worker_pids()
+    mark = d.log_mark()
+    os.kill(wp[0], signal.SIGKILL)
+    d.wait_log(r"worker 0 .*restarting in 2\.000 s", 5, since=mark)
+    seen = {}
+    for sid in sids:
+        st, h, _ = post(d.http_port, request("ping", rid=9), sid)
+        seen[st] = seen.get(st, 0) + 1
+        if st == 503:
+            check_eq(h.get("retry-after"), "1", "503's Retry-After")
+    info("while worker 0 is away: %r" % seen)
+    check(404 not in seen, "no 404 while the keeper is away: %r" % seen)
+    check(seen.get(503, 0) > 0, "some requests met the gap: %r" % seen)
+    T.wait_until(lambda: d.worker_pids().get(0) not in (None, wp[0]), 10,
+                 "worker 0 restarted")
+    d.wait_ready()
+    all_alive(d, sids, "after the gap")
+    d.stop()
+
+
 def test_watchdog():
     """A worker stopped (SIGSTOP) is killed by the watchdog; its successor
     adopts its sessions."""
@@ -283,6 +313,7 @@ def test_bound():
 
 
 if __name__ == "__main__":
-    T.main([test_worker_killed, test_kill_under_load, test_watchdog, test_agent_killed,
+    T.main([test_worker_killed, test_kill_under_load, test_gap,
+            test_watchdog, test_agent_killed,
             test_reload_generation, test_agent_stuck, test_tasks,
             test_bound])
