@@ -332,6 +332,11 @@ struct mcp_route {
 	enum mcp_era		 rt_era;
 	enum mcp_verdict	 rt_verdict;
 	int			 rt_owner;	/* MCP_ROUTE_PEER: partition */
+	/*
+	 * MCP_ROUTE_GONE: the partition's worker went away lately, and with
+	 * a registry its successor will keep what it kept: 503, not 404
+	 */
+	int			 rt_away;
 	int			 rt_task;	/* it names a task, not a session */
 	int			 rt_new_session; /* an initialize opens one */
 	const char		*rt_need;	/* SCOPE: what it needs */

@@ -215,11 +215,12 @@ mcp_route_error(struct mcp_server *srv, const struct mcp_msg *m,
 		return 403;
 	case MCP_ROUTE_GONE:
 		/*
-		 * The worker that keeps it is not there: with a registry, it
-		 * is starting and adopts what its predecessor kept (try
-		 * again); without one, that went with it.
+		 * The worker that keeps it is not there: with a registry, and
+		 * when it went away lately, its successor is starting and
+		 * adopts what it kept (try again); without one, or long gone
+		 * (a reload made fewer workers), that went with it.
 		 */
-		if (!rt->rt_task && srv->sv_reg != NULL) {
+		if (!rt->rt_task && srv->sv_reg != NULL && rt->rt_away) {
 			mcp_write_error_data(srv, NULL, MCP_SERVER_ERROR,
 			    "Service Unavailable: the worker that keeps the "
 			    "session is starting", MCP_RETRY_DATA);

@@ -652,9 +652,109 @@ endpoint_authed(struct conn *c)
 	}
 }
 
+/*
+ * A request for what a worker kept that went away lately (its successor
+ * starting: peer_away) waits for it, parked, at most HANDOFF_PARK_MS and
+ * HANDOFF_PARK_MAX of them a worker; then it is handed over when the
+ * successor's channel comes (endpoint_peer_back), or answered 503.  The
+ * connection is held (c_refs) and busy meanwhile.
+ */
+#define HANDOFF_PARK_MAX	1024	/* connections parked, a worker */
+#define HANDOFF_PARK_MS		5000	/* the longest a request waits */
+#define HANDOFF_PARK_TICK_MS	100	/* how often the deadlines are seen */
+
+struct parked {
+	TAILQ_ENTRY(parked)	 p_entry;
+	struct conn		*p_conn;
+	uint32_t		 p_owner;
+	ev_tstamp		 p_until;
+};
+static TAILQ_HEAD(, parked)	parked = TAILQ_HEAD_INITIALIZER(parked);
+static unsigned			nparked;
+static ev_timer			park_to;
+
+static void	park_cb(struct ev_loop *, ev_timer *, int);
+
+static int
+park(struct conn *c, uint32_t owner)
+{
+	struct parked *p;
+
+	if (nparked >= HANDOFF_PARK_MAX || (p = calloc(1, sizeof(*p))) == NULL)
+		return -1;
+	p->p_conn = c;
+	p->p_owner = owner;
+	p->p_until = ev_now(worker->w_loop) + HANDOFF_PARK_MS / 1000.0;
+	TAILQ_INSERT_TAIL(&parked, p, p_entry);
+	nparked++;
+	c->c_refs++;
+	c->c_busy = 1;
+	if (!ev_is_active(&park_to)) {
+		ev_timer_init(&park_to, park_cb, HANDOFF_PARK_TICK_MS / 1000.0,
+		    HANDOFF_PARK_TICK_MS / 1000.0);
+		ev_timer_start(worker->w_loop, &park_to);
+	}
+	log_debug("fd %d: worker %u is away: the request waits for its "
+	    "successor", c->c_fd, owner);
+	return 0;
+}
+
+/* Let a parked request go: handed over (back: 1), or answered. */
+static void
+unpark(struct parked *p, int back)
+{
+	struct conn *c = p->p_conn;
+
+	TAILQ_REMOVE(&parked, p, p_entry);
+	nparked--;
+	free(p);
+	c->c_busy = 0;
+	if (--c->c_refs == 0 && c->c_dead) {
+		conn_release(c);
+		return;
+	}
+	if (c->c_dead)
+		return;
+	endpoint_handoff_now(c, back);
+}
+
+static void
+park_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct parked	*p, *next;
+	ev_tstamp	 now = ev_now(loop);
+
+	for (p = TAILQ_FIRST(&parked); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, p_entry);
+		if (p->p_until <= now || p->p_conn->c_dead)
+			unpark(p, 0);
+	}
+	if (nparked == 0)
+		ev_timer_stop(loop, t);
+}
+
+void
+endpoint_peer_back(uint32_t index)
+{
+	struct parked *p, *next;
+
+	for (p = TAILQ_FIRST(&parked); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, p_entry);
+		if (p->p_owner == index)
+			unpark(p, 1);
+	}
+}
+
 /* Give the connection and its request to the worker its route named. */
 void
 endpoint_handoff(struct conn *c)
+{
+	endpoint_handoff_now(c, 1);
+}
+
+/* (may: park it when its keeper is away) */
+void
+endpoint_handoff_now(struct conn *c, int may)
 {
 	struct hreq		*r = c->c_req;
 	struct handoff		 h;
@@ -677,6 +777,10 @@ endpoint_handoff(struct conn *c)
 	h.h_pendlen = c->c_pendlen;
 	memset(&rt, 0, sizeof(rt));
 	rt.rt_task = c->c_handoff_task;
+	rt.rt_owner = owner;
+	rt.rt_away = peer_away(owner);
+	if (may && rt.rt_away && c->c_out == NULL && park(c, owner) == 0)
+		return;		/* c_handoff kept: tried again */
 	c->c_handoff = 0;
 	c->c_handoff_task = 0;
 	if (c->c_out != NULL || (fd = dup(c->c_fd)) == -1 ||

@@ -145,6 +145,9 @@ extern const struct mcp_stream_ops conn_stream_ops;
 void	endpoint_serve(struct conn *);
 void	endpoint_authed(struct conn *);
 void	endpoint_handoff(struct conn *);
+void	endpoint_handoff_now(struct conn *, int may_wait);
+/* worker index's channel is back (its successor): what waited for it */
+void	endpoint_peer_back(uint32_t index);
 
 /* admit.c */
 /* a request the engine will see: 0, or -1 after refusing it (429, 503) */

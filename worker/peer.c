@@ -42,9 +42,16 @@
 #define CONN_F_AUTH_SHIFT	8
 #define CONN_F_AUTH_MASK	0xff
 
+/*
+ * A peer whose channel closed this long ago or less is "away": its
+ * successor is expected (the crash-loop throttle waits up to 60 s).
+ */
+#define PEER_AWAY_MS		60000
+
 static struct peer {
 	struct chan	*p_chan;
 	int		 p_body_fd;	/* PEER_BODY waiting for its PEER_CONN */
+	ev_tstamp	 p_lost;	/* its channel closed; 0: never */
 } peers[WORKERS_MAX];
 
 static void	peer_dispatch(struct chan *, struct msg *, void *);
@@ -76,6 +83,7 @@ peer_add(struct child *c, uint32_t index, int fd)
 		fatal("peer channel to %s", name);
 	chan_set_accept(peers[index].p_chan, "worker>worker");
 	log_debug("channel to %s", name);
+	endpoint_peer_back(index);	/* what waited for it */
 }
 
 static void
@@ -89,7 +97,16 @@ peer_err(struct chan *ch, const char *reason, void *arg)
 	if (peers[i].p_chan == ch) {
 		chan_free(&peers[i].p_chan);
 		body_clear(&peers[i]);
+		peers[i].p_lost = ev_now(worker->w_loop);
 	}
+}
+
+int
+peer_away(uint32_t i)
+{
+	return i < WORKERS_MAX && peers[i].p_chan == NULL &&
+	    peers[i].p_lost != 0 &&
+	    (ev_now(worker->w_loop) - peers[i].p_lost) * 1000 < PEER_AWAY_MS;
 }
 
 /* The head record */

@@ -123,6 +123,8 @@ struct handoff {
 /* peer.c */
 void	peer_add(struct child *, uint32_t index, int fd);
 int	peer_handoff(uint32_t owner, int fd, const struct handoff *);
+/* the channel to worker index closed lately: its successor is expected */
+int	peer_away(uint32_t index);
 void	peer_broadcast(void *, const char *method, const char *uri);
 /*
  * The head as the record carries it: the target, then every header kept,
