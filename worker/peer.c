@@ -53,6 +53,7 @@ static struct peer {
 	int		 p_body_fd;	/* PEER_BODY waiting for its PEER_CONN */
 	ev_tstamp	 p_lost;	/* its channel closed; 0: never */
 } peers[WORKERS_MAX];
+static struct ev_loop	*peer_loop;	/* the channels' */
 
 static void	peer_dispatch(struct chan *, struct msg *, void *);
 static void	peer_err(struct chan *, const char *, void *);
@@ -74,6 +75,7 @@ peer_add(struct child *c, uint32_t index, int fd)
 		close(fd);
 		return;
 	}
+	peer_loop = c->c_loop;
 	chan_free(&peers[index].p_chan);
 	peers[index].p_body_fd = -1;
 	snprintf(name, sizeof(name), "worker %u", index);
@@ -97,7 +99,7 @@ peer_err(struct chan *ch, const char *reason, void *arg)
 	if (peers[i].p_chan == ch) {
 		chan_free(&peers[i].p_chan);
 		body_clear(&peers[i]);
-		peers[i].p_lost = ev_now(worker->w_loop);
+		peers[i].p_lost = ev_now(peer_loop);
 	}
 }
 
@@ -105,8 +107,8 @@ int
 peer_away(uint32_t i)
 {
 	return i < WORKERS_MAX && peers[i].p_chan == NULL &&
-	    peers[i].p_lost != 0 &&
-	    (ev_now(worker->w_loop) - peers[i].p_lost) * 1000 < PEER_AWAY_MS;
+	    peers[i].p_lost != 0 && peer_loop != NULL &&
+	    (ev_now(peer_loop) - peers[i].p_lost) * 1000 < PEER_AWAY_MS;
 }
 
 /* The head record */
