@@ -76,6 +76,14 @@ repack(msgpack_sbuffer *sb, const struct msg_proto *p, const struct msg *m)
 		return PACK(U(0), U(1), U(2));
 	if (strcmp(fmt, "usu") == 0)
 		return PACK(U(0), s[1], U(2));
+	if (strcmp(fmt, "usuu") == 0)
+		return PACK(U(0), s[1], U(2), U(3));
+	if (strcmp(fmt, "uus") == 0)
+		return PACK(U(0), U(1), s[2]);
+	if (strcmp(fmt, "uussu") == 0)
+		return PACK(U(0), U(1), s[2], s[3], U(4));
+	if (strcmp(fmt, "sb") == 0)
+		return PACK(s[0], B(1));
 	if (strcmp(fmt, "uuusus") == 0)
 		return PACK(U(0), U(1), U(2), s[3], U(4), s[5]);
 	if (strcmp(fmt, "ussu") == 0)
@@ -199,7 +207,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct msg_proto *protos[] = {
-		&msg_proto_sup, &msg_proto_ctl, &msg_proto_run
+		&msg_proto_sup, &msg_proto_ctl, &msg_proto_run,
+		&msg_proto_agent
 	};
 	const char	*buf = (const char *)data;
 	char		 err[160];
