@@ -52,6 +52,19 @@ static struct {
 	int			 inited;
 } A;
 
+static void	agent_send_keys(int, uint32_t, const char *, const char *,
+		    size_t);
+static void	agent_answer(uint32_t, uint32_t, int, const char *,
+		    const char *, uint64_t);
+static void	agent_check_drained(void);
+
+/* what keys.c and introspect.c send the workers through us */
+static const struct agent_out out = {
+	.ao_keys = agent_send_keys,
+	.ao_answer = agent_answer,
+	.ao_idle = agent_check_drained,
+};
+
 static void
 agent_init(struct child *c)
 {
@@ -61,13 +74,13 @@ agent_init(struct child *c)
 	A.child = c;
 	TAILQ_INIT(&A.chans);
 	fetch_init(c->c_loop);
-	keys_load(c->c_loop, c->c_conf);
-	introspect_load(c->c_conf);
+	keys_load(c->c_loop, c->c_conf, &out);
+	introspect_load(c->c_conf, &out);
 	registry_load(c->c_conf);
 	registry_metrics(sb_metrics_of(&c->c_sb, c->c_slot));
 }
 
-void
+static void
 agent_check_drained(void)
 {
 	struct wchan *w;
@@ -91,7 +104,7 @@ wchan_of(uint32_t num)
 	return NULL;
 }
 
-void
+static void
 agent_send_keys(int worker, uint32_t auth, const char *name,
     const char *doc, size_t len)
 {
@@ -113,7 +126,7 @@ agent_send_keys(int worker, uint32_t auth, const char *name,
 	}
 }
 
-void
+static void
 agent_answer(uint32_t worker, uint32_t id, int verdict,
     const char *principal, const char *scopes, uint64_t until)
 {
@@ -278,8 +291,8 @@ static void
 agent_reconf(struct child *c, struct conf *old)
 {
 	conf_free(&old);
-	keys_load(c->c_loop, c->c_conf);
-	introspect_load(c->c_conf);
+	keys_load(c->c_loop, c->c_conf, &out);
+	introspect_load(c->c_conf, &out);
 	registry_load(c->c_conf);
 	keys_send_all(-1);
 }

@@ -37,19 +37,29 @@ int	fetch_start(const char *url, const char *post, const char *user,
 	    const char *pass, size_t max, uint32_t timeout_ms, fetch_cb,
 	    void *arg);
 unsigned fetch_count(void);		/* in flight */
-/* s, URL-encoded (malloc'd), or NULL */
+/* s, URL-encoded (malloc'd), or NULL; after fetch_init() */
 char	*fetch_escape(const char *s);
 
-/* agent.c: to every worker, or to one (index) */
-void	agent_send_keys(int worker, uint32_t auth, const char *name,
-	    const char *doc, size_t len);
-void	agent_answer(uint32_t worker, uint32_t id, int verdict,
-	    const char *principal, const char *scopes, uint64_t until);
-/* asked to stop and nothing left to answer: exit */
-void	agent_check_drained(void);
+/*
+ * What keys.c and introspect.c send to the workers, through agent.c's
+ * channels: given to them when they load, so that they call nothing of
+ * agent.c by name (agent.c calls them).
+ */
+struct agent_out {
+	/* keys of auth block auth, to worker channel num (-1: every one) */
+	void	(*ao_keys)(int num, uint32_t auth, const char *name,
+		    const char *doc, size_t len);
+	/* the answer to a worker channel's introspection query id */
+	void	(*ao_answer)(uint32_t num, uint32_t id, int verdict,
+		    const char *principal, const char *scopes,
+		    uint64_t until);
+	/* nothing asked is in flight any more (a stopping agent may go) */
+	void	(*ao_idle)(void);
+};
 
 /* keys.c */
-void	keys_load(struct ev_loop *, const struct conf *);
+void	keys_load(struct ev_loop *, const struct conf *,
+	    const struct agent_out *);
 void	keys_miss(uint32_t auth);
 /* a new worker channel: what keys we have */
 void	keys_send_all(int worker);
@@ -90,7 +100,7 @@ struct introspection {
 void	introspect_judge(const char *body, size_t len, const char *audience,
 	    const char *issuer, uint32_t cache_ms, time_t now,
 	    struct introspection *out);
-void	introspect_load(const struct conf *);
+void	introspect_load(const struct conf *, const struct agent_out *);
 void	introspect_ask(uint32_t worker, uint32_t id, uint32_t auth,
 	    const char *token, size_t len);
 /* a worker's channel closed: its questions are forgotten */

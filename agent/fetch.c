@@ -50,6 +50,7 @@ struct fsock {
 static struct {
 	struct ev_loop		*loop;
 	CURLM			*multi;
+	CURL			*esc;		/* for curl_easy_escape */
 	ev_timer		 timer;
 	TAILQ_HEAD(, fetch)	 all;
 	unsigned		 n;
@@ -206,7 +207,8 @@ fetch_init(struct ev_loop *loop)
 	if (F.multi != NULL)
 		return;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
-	    (F.multi = curl_multi_init()) == NULL)
+	    (F.multi = curl_multi_init()) == NULL ||
+	    (F.esc = curl_easy_init()) == NULL)
 		fatalx("libcurl: cannot initialize");
 	F.loop = loop;
 	TAILQ_INIT(&F.all);
@@ -291,14 +293,11 @@ fetch_start(const char *url, const char *post, const char *user,
 char *
 fetch_escape(const char *s)
 {
-	CURL	*e;
-	char	*c, *out;
+	char *c, *out;
 
-	if ((e = curl_easy_init()) == NULL)
+	if (F.esc == NULL || (c = curl_easy_escape(F.esc, s, 0)) == NULL)
 		return NULL;
-	c = curl_easy_escape(e, s, 0);
-	out = c != NULL ? strdup(c) : NULL;
+	out = strdup(c);
 	curl_free(c);
-	curl_easy_cleanup(e);
 	return out;
 }

@@ -85,6 +85,7 @@ static uint32_t			 nauths;
 static uint32_t			 gen;
 static struct answer		*cache;
 static TAILQ_HEAD(, query)	 queries = TAILQ_HEAD_INITIALIZER(queries);
+static const struct agent_out	*out;
 static unsigned			 nqueries;
 
 static void
@@ -142,10 +143,11 @@ iauth_make(struct iauth *ia, const struct conf_auth *a)
 }
 
 void
-introspect_load(const struct conf *c)
+introspect_load(const struct conf *c, const struct agent_out *o)
 {
 	uint32_t i;
 
+	out = o;
 	for (i = 0; i < nauths; i++)
 		iauth_free(&auths[i]);
 	free(auths);
@@ -319,12 +321,13 @@ on_answer(const struct fetch_result *res, void *arg)
 		*slot = a;
 	}
 	for (i = 0; i < q->q_nw; i++)
-		agent_answer(q->q_w[i].w_peer, q->q_w[i].w_id,
+		out->ao_answer(q->q_w[i].w_peer, q->q_w[i].w_id,
 		    a.a_in.in_verdict, a.a_in.in_principal, a.a_in.in_scopes,
 		    a.a_in.in_until);
 	sodium_memzero(&a, sizeof(a));
 	query_free(q);
-	agent_check_drained();
+	if (nqueries == 0)
+		out->ao_idle();
 }
 
 static int
@@ -358,7 +361,7 @@ introspect_ask(uint32_t peer, uint32_t id, uint32_t auth, const char *tok,
 
 	if (auth >= nauths || (ia = &auths[auth])->ia_endpoint == NULL ||
 	    len == 0 || len > JWT_MAX_BYTES) {
-		agent_answer(peer, id, auth < nauths &&
+		out->ao_answer(peer, id, auth < nauths &&
 		    auths[auth].ia_endpoint != NULL ? AGT_INACTIVE :
 		    AGT_UNAVAILABLE, "", "", 0);
 		return;
@@ -367,7 +370,7 @@ introspect_ask(uint32_t peer, uint32_t id, uint32_t auth, const char *tok,
 	a = slot_of(key);
 	if (a->a_in.in_until > (uint64_t)time(NULL) && a->a_gen == gen &&
 	    sodium_memcmp(a->a_key, key, sizeof(key)) == 0) {
-		agent_answer(peer, id, a->a_in.in_verdict,
+		out->ao_answer(peer, id, a->a_in.in_verdict,
 		    a->a_in.in_principal, a->a_in.in_scopes, a->a_in.in_until);
 		return;
 	}
@@ -377,13 +380,13 @@ introspect_ask(uint32_t peer, uint32_t id, uint32_t auth, const char *tok,
 			break;
 	if (q != NULL) {
 		if (waiter_add(q, peer, id) == -1)
-			agent_answer(peer, id, AGT_UNAVAILABLE, "", "", 0);
+			out->ao_answer(peer, id, AGT_UNAVAILABLE, "", "", 0);
 		return;
 	}
 	if (nqueries >= INTROSPECT_INFLIGHT_MAX) {
 		log_debug("auth %s: %u introspections in flight: no more",
 		    ia->ia_name, nqueries);
-		agent_answer(peer, id, AGT_UNAVAILABLE, "", "", 0);
+		out->ao_answer(peer, id, AGT_UNAVAILABLE, "", "", 0);
 		return;
 	}
 	etok = NULL;
@@ -413,7 +416,7 @@ fail:
 	free(q);
 	free(etok);
 	free(post);
-	agent_answer(peer, id, AGT_UNAVAILABLE, "", "", 0);
+	out->ao_answer(peer, id, AGT_UNAVAILABLE, "", "", 0);
 }
 
 void

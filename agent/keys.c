@@ -54,6 +54,7 @@ struct keyset {
 
 static TAILQ_HEAD(, keyset)	sets = TAILQ_HEAD_INITIALIZER(sets);
 static struct ev_loop		*loop;
+static const struct agent_out	*out;
 
 static void fetch_keys(struct keyset *);
 
@@ -149,7 +150,7 @@ on_jwks(const struct fetch_result *res, void *arg)
 	k->k_len = res->fr_len;
 	log_info("auth %s: %zu key%s from %s", k->k_name, n, n == 1 ? "" :
 	    "s", k->k_found != NULL ? k->k_found : k->k_uri);
-	agent_send_keys(-1, k->k_auth, k->k_name, k->k_doc, k->k_len);
+	out->ao_keys(-1, k->k_auth, k->k_name, k->k_doc, k->k_len);
 }
 
 /* The well-known URL of the issuer's metadata, for discovery step k_step. */
@@ -305,13 +306,14 @@ same(const char *a, const char *b)
  * same name, issuer and jwks-uri keeps its keys; the others are fetched.
  */
 void
-keys_load(struct ev_loop *l, const struct conf *c)
+keys_load(struct ev_loop *l, const struct conf *c, const struct agent_out *o)
 {
 	const struct conf_auth	*a;
 	struct keyset		*k, *next;
 	uint32_t		 i;
 
 	loop = l;
+	out = o;
 	TAILQ_FOREACH(k, &sets, k_entry)
 		k->k_retired = 1;
 	for (i = 0; i < c->c_nauths; i++) {
@@ -375,6 +377,6 @@ keys_send_all(int worker)
 
 	TAILQ_FOREACH(k, &sets, k_entry)
 		if (!k->k_retired && k->k_doc != NULL)
-			agent_send_keys(worker, k->k_auth, k->k_name,
+			out->ao_keys(worker, k->k_auth, k->k_name,
 			    k->k_doc, k->k_len);
 }

@@ -296,6 +296,7 @@ struct mcp_server {
 	void			*sv_bcast_arg;
 	unsigned		 sv_nlisteners;
 	const struct mcp_registry_ops *sv_reg;	/* NULL: no registry */
+	struct jw		 sv_rec;	/* a record being written */
 	void			*sv_reg_arg;
 };
 

@@ -42,6 +42,7 @@ mcp_server_new(struct ev_loop *loop, const char *name, const char *version)
 		return NULL;
 	}
 	jw_init(&srv->sv_out);
+	jw_init(&srv->sv_rec);
 	TAILQ_INIT(&srv->sv_sessions);
 	TAILQ_INIT(&srv->sv_fresh);
 	TAILQ_INIT(&srv->sv_orphans);
@@ -84,6 +85,7 @@ mcp_server_free(struct mcp_server **srvp)
 	tasks_free(srv);
 	cat_free(&srv->sv_cat);
 	jw_free(&srv->sv_out);
+	jw_free(&srv->sv_rec);
 	for (i = 0; i < srv->sv_ndl; i++)
 		dlclose(srv->sv_dl[i]);
 	free(srv->sv_dl);

@@ -109,18 +109,17 @@ void
 sess_changed(struct mcp_session *s)
 {
 	struct mcp_server	*srv = s->s_srv;
-	struct jw		 w;
+	struct jw		*w = &srv->sv_rec;
 
 	if (srv->sv_reg == NULL || s->s_proto[0] == '\0')
 		return;
-	jw_init(&w);
-	sess_pack(s, &w);
-	if (!w.err && w.len <= MCP_SESSION_RECORD_MAX_BYTES)
-		srv->sv_reg->ro_put(srv->sv_reg_arg, s->s_id, w.buf, w.len);
+	jw_reset(w);
+	sess_pack(s, w);
+	if (!w->err && w->len <= MCP_SESSION_RECORD_MAX_BYTES)
+		srv->sv_reg->ro_put(srv->sv_reg_arg, s->s_id, w->buf, w->len);
 	else
 		log_warnx("session %s: its record is not kept (%zu bytes)",
-		    s->s_id, w.len);
-	jw_free(&w);
+		    s->s_id, w->len);
 }
 
 unsigned

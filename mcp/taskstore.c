@@ -319,42 +319,41 @@ task_input(struct mcpd_call *c, const char *key, const char *method,
 void
 task_changed(struct mcp_server *srv, struct mcp_task *k)
 {
-	char	 hex[2 * MCP_OWNER_BYTES + 1];
-	struct jw w;
-	int	 keep_end;
+	struct jw	*w = &srv->sv_rec;
+	char		 hex[2 * MCP_OWNER_BYTES + 1];
+	int		 keep_end;
 
 	if (srv->sv_reg == NULL)
 		return;
 	keep_end = k->k_end != NULL && strlen(k->k_end) <=
 	    MCP_SESSION_RECORD_MAX_BYTES - 1024;
 	sodium_bin2hex(hex, sizeof(hex), k->k_owner, sizeof(k->k_owner));
-	jw_init(&w);
-	jw_obj(&w);
-	jw_key(&w, "v");
-	jw_int(&w, 1);
-	jw_key(&w, "kind");
-	jw_str(&w, "task");
-	jw_key(&w, "id");
-	jw_str(&w, k->k_id);
-	jw_key(&w, "status");
-	jw_str(&w, status_names[k->k_status]);
-	jw_key(&w, "created");
-	jw_uint(&w, k->k_created);
-	jw_key(&w, "updated");
-	jw_uint(&w, k->k_updated);
-	jw_key(&w, "expires");
-	jw_uint(&w, k->k_expires);
-	jw_key(&w, "owner");
-	jw_str(&w, hex);
-	jw_key(&w, "end");
+	jw_reset(w);
+	jw_obj(w);
+	jw_key(w, "v");
+	jw_int(w, 1);
+	jw_key(w, "kind");
+	jw_str(w, "task");
+	jw_key(w, "id");
+	jw_str(w, k->k_id);
+	jw_key(w, "status");
+	jw_str(w, status_names[k->k_status]);
+	jw_key(w, "created");
+	jw_uint(w, k->k_created);
+	jw_key(w, "updated");
+	jw_uint(w, k->k_updated);
+	jw_key(w, "expires");
+	jw_uint(w, k->k_expires);
+	jw_key(w, "owner");
+	jw_str(w, hex);
+	jw_key(w, "end");
 	if (keep_end)
-		jw_raw(&w, k->k_end, strlen(k->k_end));
+		jw_raw(w, k->k_end, strlen(k->k_end));
 	else
-		jw_null(&w);
-	jw_obj_end(&w);
-	if (!w.err && w.len <= MCP_SESSION_RECORD_MAX_BYTES)
-		srv->sv_reg->ro_put(srv->sv_reg_arg, k->k_id, w.buf, w.len);
-	jw_free(&w);
+		jw_null(w);
+	jw_obj_end(w);
+	if (!w->err && w->len <= MCP_SESSION_RECORD_MAX_BYTES)
+		srv->sv_reg->ro_put(srv->sv_reg_arg, k->k_id, w->buf, w->len);
 }
 
 int
