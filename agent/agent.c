@@ -7,7 +7,9 @@
  * authorization servers about opaque tokens (introspect.c), over libcurl
  * (fetch.c).  Each worker process has a channel to it (msg_agent.def),
  * wired by the supervisor when either starts; a worker that comes gets
- * the keys at once.  It holds no listener.
+ * the keys at once.  It keeps the node's registry replica (registry.c):
+ * the workers' session and task records and replay events, which a
+ * starting worker adopts.  It holds no listener.
  */
 #include "config.h"
 
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "agtev.h"
 #include "child.h"
 #include "jwt.h"
 #include "log.h"
@@ -42,6 +45,7 @@ struct wchan {
 	size_t			 w_next;
 	unsigned		 w_sent;
 	ev_timer		 w_adopt_to;
+	struct agt_ev		 w_ev;		/* one coming in parts */
 };
 
 static struct {
@@ -168,7 +172,8 @@ adopt_send(struct wchan *w)
 		if (rec == NULL)
 			continue;
 		if (chan_send(w->w_chan, MSG_AGT_SESS_REC, -1, rec,
-		    len) == -1) {
+		    len) == -1 || registry_send_events(w->w_index,
+		    w->w_ids[w->w_next - 1], w->w_chan) == -1) {
 			adopt_end(w);
 			return;
 		}
@@ -209,6 +214,17 @@ wchan_dispatch(struct chan *ch, struct msg *m, void *arg)
 			fatalx("worker %u: a bad AGT_SESS_DEL", w->w_index);
 		registry_del(w->w_index, id);
 		break;
+	case MSG_AGT_EV_PUT:
+		switch (agt_ev_take(&w->w_ev, m)) {
+		case 1:
+			registry_event(w->w_index, &w->w_ev);
+			break;
+		case 0:
+			break;		/* more to come */
+		default:
+			fatalx("worker %u: a bad AGT_EV_PUT", w->w_index);
+		}
+		break;
 	case MSG_AGT_RESYNC:
 		registry_forget(w->w_index);
 		break;
@@ -246,6 +262,7 @@ wchan_err(struct chan *ch, const char *reason, void *arg)
 	log_debug("worker %u (channel %u) went away", w->w_index, w->w_num);
 	introspect_forget(w->w_num);
 	adopt_end(w);
+	agt_ev_free(&w->w_ev);
 	TAILQ_REMOVE(&A.chans, w, w_entry);
 	chan_free(&w->w_chan);
 	free(w);

@@ -77,8 +77,20 @@ void	registry_forget(uint32_t slot);
 char	**registry_ids(uint32_t slot, size_t *n);
 /* a record of slot by id, or NULL (gone since) */
 const char *registry_get(uint32_t slot, const char *id, size_t *len);
-void	registry_stats(uint64_t *records, uint64_t *bytes,
-	    uint64_t *refused);
+/* an event of a session of slot (its record's), or not kept */
+struct agt_ev;
+struct chan;
+void	registry_event(uint32_t slot, const struct agt_ev *);
+/* the events of a record of slot, to ch: how many, or -1 */
+int	registry_send_events(uint32_t slot, const char *id, struct chan *);
+struct registry_stats {
+	uint64_t	rs_records;
+	uint64_t	rs_bytes;	/* of records and events */
+	uint64_t	rs_refused;	/* records not kept */
+	uint64_t	rs_events;
+	uint64_t	rs_shed;	/* events dropped for room */
+};
+void	registry_stats(struct registry_stats *);
 
 /* keys.c: the URL of an issuer's metadata, RFC 8414 (step 0), OIDC (1) */
 int	keys_meta_url(const char *issuer, int step, char *buf, size_t len);

@@ -9,8 +9,11 @@
  */
 #include "config.h"
 
+#include <sys/ioctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+
+#include <linux/sockios.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -130,6 +133,17 @@ size_t
 chan_queued(const struct chan *ch)
 {
 	return ch->ch_queued + ch->ch_batch.size;
+}
+
+size_t
+chan_unread(const struct chan *ch)
+{
+	int n = 0;
+
+	/* SIOCOUTQ: what the socket holds that the peer has not read */
+	if (ioctl(ch->ch_fd, SIOCOUTQ, &n) == -1 || n < 0)
+		n = 0;
+	return chan_queued(ch) + (size_t)n;
 }
 
 static void

@@ -47,13 +47,14 @@ static const char *const run_names[MX_RUNS] = {
 
 static const char *const reason_names[MX_REASONS] = {
 	"connections", "address", "accept_rate", "pending", "rate",
-	"sessions", "output", "shed", "auth", "scope", "registry"
+	"sessions", "output", "shed", "auth", "scope", "registry", "replay"
 };
 
 static const char *const gauge_names[MX_GAUGES] = {
 	"mcpd_sessions", "mcpd_listen_streams", "mcpd_tasks",
 	"mcpd_pending_requests", "mcpd_output_buffered_bytes",
-	"mcpd_registry_records", "mcpd_registry_bytes"
+	"mcpd_registry_records", "mcpd_registry_bytes",
+	"mcpd_registry_events", "mcpd_registry_lag_bytes"
 };
 
 static const char *const gauge_help[MX_GAUGES] = {
@@ -63,7 +64,9 @@ static const char *const gauge_help[MX_GAUGES] = {
 	"Requests in flight",
 	"Bytes queued for clients that read slowly",
 	"Session records the agent keeps for the workers (the registry)",
-	"Bytes of the session records the agent keeps"
+	"Bytes of the records and replay events the agent keeps",
+	"Replay events of SSE streams the agent keeps",
+	"Bytes the workers sent the agent that it has not read yet"
 };
 
 /* Prometheus histogram bounds, in seconds */
@@ -615,9 +618,12 @@ write_table(FILE *fp, const struct scoreboard *sb,
 	    (unsigned long long)m->m_gauge[MX_G_TASKS],
 	    (unsigned long long)m->m_gauge[MX_G_PENDING],
 	    (unsigned long long)m->m_gauge[MX_G_OUTPUT_BYTES]);
-	fprintf(fp, "registry %llu records, %llu bytes\n",
+	fprintf(fp, "registry %llu records, %llu replay events, %llu bytes, "
+	    "lag %llu bytes\n",
 	    (unsigned long long)m->m_gauge[MX_G_REGISTRY_RECORDS],
-	    (unsigned long long)m->m_gauge[MX_G_REGISTRY_BYTES]);
+	    (unsigned long long)m->m_gauge[MX_G_REGISTRY_EVENTS],
+	    (unsigned long long)m->m_gauge[MX_G_REGISTRY_BYTES],
+	    (unsigned long long)m->m_gauge[MX_G_REGISTRY_LAG]);
 	fprintf(fp, "rejections:");
 	for (i = 0; i < MX_REASONS; i++)
 		fprintf(fp, " %s %llu", reason_names[i],

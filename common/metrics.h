@@ -69,6 +69,7 @@ enum mx_reason {
 	MX_R_AUTH,		/* no valid bearer token (401) */
 	MX_R_SCOPE,		/* a token without a scope it needs (403) */
 	MX_R_REGISTRY,		/* a session record the registry had no room for */
+	MX_R_REPLAY,		/* a replay event the registry shed for room */
 	MX_REASONS
 };
 
@@ -88,7 +89,9 @@ enum mx_gauge {
 	MX_G_PENDING,		/* requests in flight */
 	MX_G_OUTPUT_BYTES,	/* bytes waiting for slow readers */
 	MX_G_REGISTRY_RECORDS,	/* session records the agent keeps */
-	MX_G_REGISTRY_BYTES,
+	MX_G_REGISTRY_BYTES,	/* of records and replay events */
+	MX_G_REGISTRY_EVENTS,	/* replay events the agent keeps */
+	MX_G_REGISTRY_LAG,	/* bytes the workers sent it, not read yet */
 	MX_GAUGES
 };
 

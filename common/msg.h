@@ -51,7 +51,7 @@ enum msg_agent_type {
 };
 #undef MSG
 
-#define CTL_PROTO_VERSION	2
+#define CTL_PROTO_VERSION	3
 
 /* the run channel (msg_run.def): what both ends agree on */
 #define RUN_INLINE_MAX_BYTES	(48 * 1024)	/* words, output in a frame */
@@ -65,6 +65,10 @@ enum agt_verdict {
 	AGT_INACTIVE = 1,	/* the server says not active (or not ours) */
 	AGT_UNAVAILABLE = 2	/* no answer: the server is down, slow, odd */
 };
+/* AGT_EV_PUT, AGT_EV_REC: an event's flags, and a frame's part of it */
+#define AGT_EV_FINAL		0x1	/* the last event of its stream */
+#define AGT_EV_MORE		0x2	/* the data goes on in the next frame */
+#define AGT_EV_CHUNK_BYTES	(48 * 1024)
 
 struct msg_def {
 	const char	*md_name;
@@ -159,6 +163,8 @@ int		 chan_flush(struct chan *);
  */
 int		 chan_wait(struct chan *, int timeout_ms);
 size_t		 chan_queued(const struct chan *);
+/* queued, and in the socket: what the peer has not read yet */
+size_t		 chan_unread(const struct chan *);
 /*
  * What may wait queued to the peer before chan_send() says ENOBUFS, when
  * more than CHAN_QUEUE_MAX_BYTES (a worker's records to a new agent)

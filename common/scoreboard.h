@@ -17,7 +17,7 @@
 /* two generations of workers during a reload, plus agent, runner, us */
 #define SB_SLOTS		(2 * (WORKERS_MAX + 2) + 1)
 #define SB_MAGIC		0x6d637064736230ULL	/* "mcpdsb0" */
-#define SB_VERSION		7
+#define SB_VERSION		8
 
 enum sb_state {
 	SB_FREE,

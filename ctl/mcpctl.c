@@ -253,6 +253,7 @@ main(int argc, char *argv[])
 	char			 dstate[16] = "";
 	char			 atier[16] = "green", awhy[256] = "";
 	int			 ashed = 0;
+	uint64_t		 reg[4] = { 0, 0, 0, 0 };
 	char			 result[MSG_FRAME_MAX_BYTES + 1] = "";
 	uint64_t		 dpid = 0, dgen = 0, dup_ms = 0, dworkers = 0;
 	uint32_t		 type;
@@ -389,6 +390,12 @@ main(int argc, char *argv[])
 				msg_strcpy(awhy, sizeof(awhy), &m->m_f[2]);
 				ashed = m->m_f[3].u != 0;
 				break;
+			case MSG_CTL_REGISTRY:
+				reg[0] = m->m_f[0].u;
+				reg[1] = m->m_f[1].u;
+				reg[2] = m->m_f[2].u;
+				reg[3] = m->m_f[3].u;
+				break;
 			case MSG_CTL_TEXT:
 				fwrite(m->m_f[0].s.p, 1, m->m_f[0].s.len,
 				    stdout);
@@ -431,6 +438,10 @@ main(int argc, char *argv[])
 		printf(",\"reason\":");
 		json_str(awhy);
 		printf(",\"shedding\":%s}", ashed ? "true" : "false");
+		printf(",\"registry\":{\"records\":%llu,\"replay_events\":%llu,"
+		    "\"bytes\":%llu,\"lag_bytes\":%llu}",
+		    (unsigned long long)reg[0], (unsigned long long)reg[1],
+		    (unsigned long long)reg[2], (unsigned long long)reg[3]);
 		printf(",\"processes\":[");
 		for (k = 0; k < nrows; k++) {
 			struct row *r = &rows[k];
@@ -460,6 +471,10 @@ main(int argc, char *argv[])
 		    (unsigned long long)dworkers, dconf);
 		printf("alert %s%s%s%s\n", atier, awhy[0] ? ": " : "", awhy,
 		    ashed ? " (shedding load)" : "");
+		printf("registry %llu records, %llu replay events, %llu "
+		    "bytes, lag %llu bytes\n", (unsigned long long)reg[0],
+		    (unsigned long long)reg[1], (unsigned long long)reg[2],
+		    (unsigned long long)reg[3]);
 		printf("%-10s %5s %8s %4s %-11s %9s %8s %11s\n", "ROLE",
 		    "INDEX", "PID", "GEN", "STATE", "UPTIME", "RESTARTS",
 		    "CONNECTIONS");

@@ -111,6 +111,8 @@ struct jw		*mcp_server_out(struct mcp_server *);
  */
 int	mcp_msg_parse(struct mcp_server *, struct mcp_msg *, const char *,
 	    size_t);
+/* a request's id as its JSON text (not NUL-terminated), or NULL */
+const char *mcp_msg_id(const struct mcp_msg *, size_t *len);
 
 enum mcp_disp {
 	MCP_DONE,		/* the response was sent (final) */
@@ -145,6 +147,9 @@ void		 mcp_session_close(struct mcp_server *, struct mcp_session *);
 /* the standalone (GET) stream: 0, or -1 when one is open already */
 int		 mcp_session_attach(struct mcp_session *, struct mcp_stream *);
 void		 mcp_session_detach(struct mcp_session *, struct mcp_stream *);
+/* the standalone stream is this one now: one open before is ended */
+void		 mcp_session_take_get(struct mcp_session *,
+		    struct mcp_stream *);
 /*
  * Sessions idle for longer than idle_ms are closed, and those nothing came
  * for after their initialize after start_ms; returns how many.
@@ -169,10 +174,18 @@ struct mcp_registry_ops {
 	void	(*ro_put)(void *arg, const char *id, const char *rec,
 		    size_t len);
 	void	(*ro_del)(void *arg, const char *id);
+	/*
+	 * an event of one of session id's streams that the transport asked
+	 * to copy, or a stream's head (seq 0; mcp_session_record): the
+	 * keeper keeps the last ones (MCP_REPLAY_EVENTS, MCP_REPLAY_BYTES)
+	 * and forgets them with the session
+	 */
+	void	(*ro_event)(void *arg, const char *id, uint64_t stream,
+		    uint64_t seq, const char *data, size_t len, int final);
 };
 void		 mcp_set_registry(struct mcp_server *,
 		    const struct mcp_registry_ops *, void *arg);
-/* every session's record to ro_put again (a new keeper) */
+/* every record to ro_put, every ring's events to ro_event, again */
 unsigned	 mcp_registry_resend(struct mcp_server *);
 /*
  * A session or a task from its record: 0; 1 when it is here already (or
@@ -181,20 +194,55 @@ unsigned	 mcp_registry_resend(struct mcp_server *);
  */
 int		 mcp_registry_adopt(struct mcp_server *, const char *rec,
 		    size_t len, char *err, size_t errlen);
+/*
+ * An event of an adopted session's replay ring, in the order they came:
+ * 0; -1 when the session is not here (adopted before, this partition's).
+ */
+int		 mcp_registry_adopt_event(struct mcp_server *, const char *id,
+		    uint64_t stream, uint64_t seq, const char *data,
+		    size_t len, int final);
 
 /*
  * The replay ring of a session (SSE resumption): the last events of its
  * streams, bounded by MCP_REPLAY_EVENTS and MCP_REPLAY_BYTES.
+ *
+ * A stream's head, seq 0, is no event but says what the stream answers:
+ * the JSON-RPC id of its request (JSON text), so that a stream resumed
+ * after its request died with its process gets an error for it, not
+ * silence.  It is never replayed; nor is an empty final event, the mark
+ * of a stream that ended without an answer (its request cancelled).
+ *
+ * With copy, an event (and its stream's head) goes to the registry too:
+ * the transport asks for it when the event may not reach the client
+ * before the process dies (the client is gone, its output waits in the
+ * process); an event written whole to a live connection is delivered
+ * by the kernel even then.  mcp_session_share_stream() copies what the
+ * registry lacks of a stream, when that changes (the stream outlives
+ * its dispatch, its connection closed, its output backs up).
  */
 #define MCP_REPLAY_EVENTS	64
 #define MCP_REPLAY_BYTES	(1024 * 1024)
 typedef void	(*mcp_replay_fn)(void *, uint64_t seq, const char *, size_t,
 		    int final);
 void	mcp_session_record(struct mcp_session *, uint64_t stream,
-	    uint64_t seq, const char *, size_t, int final);
-/* Events of stream after seq, in order; 1 when its final one was among. */
+	    uint64_t seq, const char *, size_t, int final, int copy);
+void	mcp_session_share_stream(struct mcp_session *, uint64_t stream);
+/*
+ * Events of stream after seq, in order; 1 when the stream's final one
+ * is in the ring (replayed now or not: the stream has ended).
+ */
 int	mcp_session_replay(struct mcp_session *, uint64_t stream,
 	    uint64_t after, mcp_replay_fn, void *);
+/* the head of stream (len 0 and not NULL: the head is empty), or NULL */
+const char *mcp_session_stream_head(struct mcp_session *, uint64_t stream,
+	    size_t *len);
+/*
+ * The number the transport gave the session's standalone (GET) stream,
+ * kept in its record: a client that resumes that stream on a successor
+ * gets it back, open, not ended.  0: none yet.
+ */
+void	mcp_session_set_get(struct mcp_session *, uint64_t stream);
+uint64_t mcp_session_get_of(const struct mcp_session *);
 
 /*
  * The catalog of mcpd.conf (confcat.c, exec.c, files.c): exec tools, file

@@ -195,12 +195,14 @@ struct mcp_session {
 	struct calllist		 s_calls;
 	unsigned		 s_ncalls;
 	struct mcp_stream	*s_get;		/* standalone stream */
+	uint64_t		 s_get_no;	/* its number, the last one's */
 	struct replay_ev {
 		uint64_t	 e_stream;
-		uint64_t	 e_seq;
+		uint64_t	 e_seq;		/* 0: the stream's head */
 		char		*e_data;
 		size_t		 e_len;
 		int		 e_final;
+		int		 e_kept;	/* the registry has it */
 	}			*s_ring;	/* MCP_REPLAY_EVENTS, lazily */
 	unsigned		 s_ring_head;
 	unsigned		 s_ring_count;

@@ -128,6 +128,12 @@ rpc_id(const struct mcp_msg *m, size_t *len)
 	return json_text(&m->m_j, m->m_id, len);
 }
 
+const char *
+mcp_msg_id(const struct mcp_msg *m, size_t *len)
+{
+	return rpc_id(m, len);
+}
+
 int
 rpc_param(const struct mcp_msg *m, const char *key, enum json_type type)
 {

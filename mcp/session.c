@@ -17,8 +17,11 @@
 #include "log.h"
 #include "mcp_int.h"
 
+/* A session the registry knows of: one that answered its initialize. */
+#define SESS_KEPT(s)	((s)->s_srv->sv_reg != NULL && (s)->s_proto[0] != '\0')
 
 static void	ring_drop_oldest(struct mcp_session *);
+static void	share(struct mcp_session *, struct replay_ev *);
 
 /* A session with its id made (rnd: the id's randomness), in the table. */
 static struct mcp_session *
@@ -97,6 +100,8 @@ sess_pack(const struct mcp_session *s, struct jw *w)
 	jw_int(w, s->s_log_level);
 	jw_key(w, "next");
 	jw_int(w, s->s_next_req);
+	jw_key(w, "get");
+	jw_int(w, (int64_t)s->s_get_no);
 	jw_key(w, "subs");
 	jw_arr(w);
 	for (i = 0; i < s->s_nsubs; i++)
@@ -111,7 +116,7 @@ sess_changed(struct mcp_session *s)
 	struct mcp_server	*srv = s->s_srv;
 	struct jw		*w = &srv->sv_rec;
 
-	if (srv->sv_reg == NULL || s->s_proto[0] == '\0')
+	if (!SESS_KEPT(s))
 		return;
 	jw_reset(w);
 	sess_pack(s, w);
@@ -126,13 +131,21 @@ unsigned
 mcp_registry_resend(struct mcp_server *srv)
 {
 	struct mcp_session	*s;
-	unsigned		 n = 0;
-
 	struct mcp_task		*k;
+	unsigned		 i, n = 0;
 
 	TAILQ_FOREACH(s, &srv->sv_sessions, s_entry) {
+		if (!SESS_KEPT(s))
+			continue;
 		sess_changed(s);
 		n++;
+		for (i = 0; i < s->s_ring_count; i++) {
+			struct replay_ev *e =
+			    &s->s_ring[(s->s_ring_head + i) % MCP_REPLAY_EVENTS];
+
+			if (e->e_seq != 0 || e->e_kept)
+				share(s, e);
+		}
 	}
 	TAILQ_FOREACH(k, &srv->sv_tasks, k_entry) {
 		task_changed(srv, k);
@@ -162,7 +175,7 @@ mcp_registry_adopt(struct mcp_server *srv, const char *rec, size_t len,
 	unsigned char		 owner[MCP_OWNER_BYTES];
 	char			 id[MCP_SID_MAX_CHARS + 1], hex[64], proto[16];
 	char			 uri[512];
-	int64_t			 lvl, next;
+	int64_t			 lvl, next, get = 0;
 	unsigned		 part;
 	int			 i, k, n, e, init, samp, elic, roots, owner_of;
 	size_t			 olen;
@@ -205,6 +218,8 @@ mcp_registry_adopt(struct mcp_server *srv, const char *rec, size_t len,
 	    json_int64(&j, i, &lvl) == -1 || lvl < 0 || lvl > MCPD_LOG_EMERGENCY ||
 	    (i = json_get(&j, 0, "next")) == -1 ||
 	    json_int64(&j, i, &next) == -1 ||
+	    ((i = json_get(&j, 0, "get")) != -1 &&
+	    (json_int64(&j, i, &get) == -1 || get < 0)) ||
 	    (k = json_get(&j, 0, "subs")) == -1 ||
 	    json_type(&j, k) != JSON_ARRAY || (n = j.t[k].size) > MCP_SUBS_MAX) {
 		snprintf(err, errlen, "session %s: a bad record", id);
@@ -222,6 +237,7 @@ mcp_registry_adopt(struct mcp_server *srv, const char *rec, size_t len,
 	s->s_cap_roots = roots;
 	s->s_log_level = (int)lvl;
 	s->s_next_req = next;
+	s->s_get_no = (uint64_t)get;
 	for (i = k + 1, e = 0; e < n; e++, i = json_skip(&j, i)) {
 		if (json_strcpy(&j, i, uri, sizeof(uri)) == -1 ||
 		    (s->s_subs[s->s_nsubs] = strdup(uri)) == NULL)
@@ -285,7 +301,7 @@ mcp_session_close(struct mcp_server *srv, struct mcp_session *s)
 	unsigned char		 rnd[SEALID_RND_BYTES];
 	unsigned		 i, part;
 
-	if (srv->sv_reg != NULL && s->s_proto[0] != '\0')
+	if (SESS_KEPT(s))
 		srv->sv_reg->ro_del(srv->sv_reg_arg, s->s_id);
 	if (s->s_get != NULL && s->s_get->s_ops->so_close != NULL)
 		s->s_get->s_ops->so_close(s->s_get);	/* ends it */
@@ -326,6 +342,17 @@ mcp_session_attach(struct mcp_session *s, struct mcp_stream *st)
 	s->s_get = st;
 	mcp_session_touch(s);
 	return 0;
+}
+
+void
+mcp_session_take_get(struct mcp_session *s, struct mcp_stream *st)
+{
+	struct mcp_stream *old = s->s_get;
+
+	if (old != NULL && old->s_ops->so_close != NULL)
+		old->s_ops->so_close(old);	/* ends it, detaches it */
+	s->s_get = st;
+	mcp_session_touch(s);
 }
 
 void
@@ -378,20 +405,21 @@ ring_drop_oldest(struct mcp_session *s)
 	s->s_ring_count--;
 }
 
-void
-mcp_session_record(struct mcp_session *s, uint64_t stream, uint64_t seq,
-    const char *data, size_t len, int final)
+/* Into the ring: 0, or -1 when it is not kept (too big, no memory). */
+static struct replay_ev *
+ring_put(struct mcp_session *s, uint64_t stream, uint64_t seq,
+    const char *data, size_t len, int final, int kept)
 {
 	struct replay_ev	*e;
 	char			*copy;
 
 	if (len > MCP_REPLAY_BYTES)
-		return;		/* too big to keep: not resumable */
+		return NULL;	/* too big to keep: not resumable */
 	if (s->s_ring == NULL &&
 	    (s->s_ring = calloc(MCP_REPLAY_EVENTS, sizeof(*s->s_ring))) == NULL)
-		return;
+		return NULL;
 	if ((copy = malloc(len ? len : 1)) == NULL)
-		return;
+		return NULL;
 	memcpy(copy, data, len);
 	while (s->s_ring_count > 0 && (s->s_ring_count == MCP_REPLAY_EVENTS ||
 	    s->s_ring_bytes + len > MCP_REPLAY_BYTES))
@@ -402,8 +430,107 @@ mcp_session_record(struct mcp_session *s, uint64_t stream, uint64_t seq,
 	e->e_data = copy;
 	e->e_len = len;
 	e->e_final = final;
+	e->e_kept = kept;
 	s->s_ring_count++;
 	s->s_ring_bytes += len;
+	return e;
+}
+
+static void
+share(struct mcp_session *s, struct replay_ev *e)
+{
+	struct mcp_server *srv = s->s_srv;
+
+	srv->sv_reg->ro_event(srv->sv_reg_arg, s->s_id, e->e_stream,
+	    e->e_seq, e->e_data, e->e_len, e->e_final);
+	e->e_kept = 1;
+}
+
+/* The head of stream in the ring, or NULL. */
+static struct replay_ev *
+ring_head(struct mcp_session *s, uint64_t stream)
+{
+	unsigned i;
+
+	/* newest first: a stream's head is near its events */
+	for (i = s->s_ring_count; i-- > 0; ) {
+		struct replay_ev *e =
+		    &s->s_ring[(s->s_ring_head + i) % MCP_REPLAY_EVENTS];
+
+		if (e->e_stream == stream && e->e_seq == 0)
+			return e;
+	}
+	return NULL;
+}
+
+void
+mcp_session_share_stream(struct mcp_session *s, uint64_t stream)
+{
+	unsigned i;
+
+	if (!SESS_KEPT(s))
+		return;
+	for (i = 0; i < s->s_ring_count; i++) {
+		struct replay_ev *e =
+		    &s->s_ring[(s->s_ring_head + i) % MCP_REPLAY_EVENTS];
+
+		if (e->e_stream == stream && !e->e_kept)
+			share(s, e);
+	}
+}
+
+const char *
+mcp_session_stream_head(struct mcp_session *s, uint64_t stream, size_t *len)
+{
+	struct replay_ev *e;
+
+	if ((e = ring_head(s, stream)) == NULL)
+		return NULL;
+	*len = e->e_len;
+	return e->e_data;
+}
+
+void
+mcp_session_set_get(struct mcp_session *s, uint64_t stream)
+{
+	if (s->s_get_no == stream)
+		return;
+	s->s_get_no = stream;
+	sess_changed(s);
+}
+
+uint64_t
+mcp_session_get_of(const struct mcp_session *s)
+{
+	return s->s_get_no;
+}
+
+void
+mcp_session_record(struct mcp_session *s, uint64_t stream, uint64_t seq,
+    const char *data, size_t len, int final, int copy)
+{
+	struct replay_ev	*e, *h;
+
+	if ((e = ring_put(s, stream, seq, data, len, final, 0)) == NULL ||
+	    !copy || seq == 0 || !SESS_KEPT(s))
+		return;
+	if ((h = ring_head(s, stream)) != NULL && !h->e_kept)
+		share(s, h);
+	share(s, e);
+}
+
+int
+mcp_registry_adopt_event(struct mcp_server *srv, const char *id,
+    uint64_t stream, uint64_t seq, const char *data, size_t len, int final)
+{
+	struct mcp_session	*s;
+	int			 owner;
+
+	if ((s = mcp_session_find(srv, id, &owner)) == NULL)
+		return -1;
+	/* the registry has it: the sender */
+	(void)ring_put(s, stream, seq, data, len, final, 1);
+	return 0;
 }
 
 int
@@ -417,10 +544,11 @@ mcp_session_replay(struct mcp_session *s, uint64_t stream, uint64_t after,
 		struct replay_ev *e =
 		    &s->s_ring[(s->s_ring_head + i) % MCP_REPLAY_EVENTS];
 
-		if (e->e_stream != stream || e->e_seq <= after)
+		if (e->e_stream != stream || e->e_seq == 0)
 			continue;
-		fn(arg, e->e_seq, e->e_data, e->e_len, e->e_final);
-		final |= e->e_final;
+		final |= e->e_final;	/* replayed or seen before: ended */
+		if (e->e_seq > after && e->e_len > 0)
+			fn(arg, e->e_seq, e->e_data, e->e_len, e->e_final);
 	}
 	return final;
 }

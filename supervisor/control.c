@@ -104,6 +104,16 @@ reply_status(struct chan *ch)
 		    mx_tier_name(t), why, SB_HDR_GET(&sup->s_sb,
 		    SB_H_SHEDDING));
 	}
+	{
+		struct sb_metrics m;
+
+		mx_collect(&sup->s_sb, &m);
+		chan_send(ch, MSG_CTL_REGISTRY, -1,
+		    m.m_gauge[MX_G_REGISTRY_RECORDS],
+		    m.m_gauge[MX_G_REGISTRY_EVENTS],
+		    m.m_gauge[MX_G_REGISTRY_BYTES],
+		    m.m_gauge[MX_G_REGISTRY_LAG]);
+	}
 	chan_send(ch, MSG_CTL_RESULT, -1, (uint64_t)0, "");
 }
 

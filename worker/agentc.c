@@ -40,6 +40,9 @@ agent_dispatch(struct chan *ch, struct msg *m, void *arg)
 	case MSG_AGT_SESS_REC:
 		registry_record(m->m_f[0].s.p, m->m_f[0].s.len);
 		break;
+	case MSG_AGT_EV_REC:
+		registry_adopt_event(m);
+		break;
 	case MSG_AGT_ADOPTED:
 		registry_adopted((unsigned)m->m_f[0].u);
 		break;

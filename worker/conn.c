@@ -28,6 +28,8 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "msg.h"
+#include "registry.h"
 #include "scoreboard.h"
 #include "util.h"
 
@@ -611,6 +613,7 @@ conn_close(struct conn *c)
 	if (c->c_dead)
 		return;
 	out_uncork(c);		/* what it answered goes first */
+	sse_share(c);		/* the client may not have it all */
 	ev_io_stop(worker->w_loop, &c->c_rd);
 	ev_io_stop(worker->w_loop, &c->c_wr);
 	ev_timer_stop(worker->w_loop, &c->c_to);
@@ -684,6 +687,8 @@ update_gauges(void)
 	MX_SET(&m->m_gauge[MX_G_TASKS], mcp_task_count(worker->w_mcp));
 	MX_SET(&m->m_gauge[MX_G_PENDING], worker->w_pending);
 	MX_SET(&m->m_gauge[MX_G_OUTPUT_BYTES], out);
+	MX_SET(&m->m_gauge[MX_G_REGISTRY_LAG],
+	    agentc() != NULL ? chan_unread(agentc()) : 0);
 }
 
 static void

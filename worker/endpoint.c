@@ -67,8 +67,24 @@ sse_event(struct conn *c, const char *json, size_t len, int final)
 			sse_write_plain(c, json, len);
 		return;
 	}
+	/*
+	 * Copied to the registry unless written whole to a live client now
+	 * (the kernel delivers that even if we die): see sse_share()
+	 */
 	if ((s = req_session(r)) != NULL)
-		mcp_session_record(s, r->r_stream, seq, json, len, final);
+		mcp_session_record(s, r->r_stream, seq, json, len, final,
+		    r->r_shared || c->c_dead || r->r_detached ||
+		    c->c_outlen > c->c_outoff);
+	if (len == 0) {
+		/* the mark of a stream that ended without an answer */
+		if (c->c_resumer != NULL && final) {
+			struct conn *g = c->c_resumer;
+
+			c->c_resumer = NULL;
+			resumed_end(g);
+		}
+		return;
+	}
 	if (!c->c_dead && !r->r_detached)
 		sse_write(c, r->r_stream, seq, json, len);
 	else if (c->c_resumer != NULL) {
@@ -97,6 +113,8 @@ stream_send(struct mcp_stream *st, const char *json, size_t len, int final)
 		/* kept for a client that resumes with Last-Event-ID */
 		if (r->r_sse && json != NULL)
 			sse_event(c, json, len, final);
+		else if (r->r_sse && final)
+			sse_event(c, "", 0, 1);		/* ended quietly */
 		return;
 	}
 	if (r->r_batch) {
@@ -129,8 +147,12 @@ stream_send(struct mcp_stream *st, const char *json, size_t len, int final)
 				sse_headers(c);
 			sse_event(c, json, len, final);
 		}
-	} else if (final && !r->r_headers_sent)
-		sse_headers(c);		/* cancelled: an empty stream */
+	} else if (final) {
+		if (!r->r_headers_sent)
+			sse_headers(c);	/* cancelled: an empty stream */
+		if (r->r_sse && !r->r_stateless)
+			sse_event(c, "", 0, 1);	/* ended quietly */
+	}
 	if (!final)
 		return;
 	if (r->r_sse)
@@ -177,6 +199,7 @@ stream_close(struct mcp_stream *st)
 	 */
 	sse_end(c);
 	r->r_detached = 1;
+	sse_share(c);
 	c->c_close = 1;
 	c->c_busy = 0;
 	ev_timer_stop(worker->w_loop, &c->c_to);
@@ -239,6 +262,8 @@ dispatched(struct conn *c, enum mcp_disp d)
 		/* stream_send(final) ends it; until then read nothing */
 		if (!r->r_headers_sent)
 			sse_headers(c);
+		/* it outlives its dispatch: resumable after our death too */
+		sse_share(c);
 		conn_arm(c);
 		if (r->r_close_stream)
 			stream_close(&c->c_stream);
@@ -448,6 +473,16 @@ serve_post(struct conn *c)
 	if (rt.rt_new_session && admit_session(c, &m) == -1)
 		return;
 	r->r_sess = rt.rt_sess;
+	if (m.m_kind == MCP_REQUEST) {
+		const char	*id;
+		size_t		 n;
+
+		/* for the head of its stream, should it have one */
+		if ((id = mcp_msg_id(&m, &n)) != NULL && n <= sizeof(r->r_rpcid)) {
+			memcpy(r->r_rpcid, id, n);
+			r->r_rpcidlen = n;
+		}
+	}
 	if (rt.rt_era == MCP_ERA_STATELESS) {
 		/* Mcp-Session-Id and Last-Event-ID mean nothing here */
 		r->r_stateless = 1;
@@ -470,6 +505,7 @@ replay_cb(void *arg, uint64_t seq, const char *data, size_t len, int final)
 	struct conn *c = arg;
 
 	sse_write(c, c->c_req->r_stream, seq, data, len);
+	c->c_req->r_event = seq;
 }
 
 /* The connection whose request still feeds stream: closed or detached. */
@@ -496,14 +532,44 @@ stream_owner(uint64_t stream, const char *sid)
 }
 
 /*
+ * A resumed stream whose request is not in flight here and whose answer
+ * is not in the ring, although its head is (so nothing of it was
+ * dropped): the request died with the process that served it (a
+ * predecessor whose session we adopted), or its answer was too big to
+ * keep.  The client gets an error for it, as the stream's last event,
+ * rather than a stream that ends without one (which it would resume
+ * again and again).
+ */
+static void
+resume_lost(struct conn *c, const char *id, size_t idlen)
+{
+	struct hreq	*r = c->c_req;
+	char		 buf[RPCID_MAX_BYTES + 256];
+	int		 n;
+	uint64_t	 seq = ++r->r_event;
+
+	n = snprintf(buf, sizeof(buf), "{\"jsonrpc\":\"2.0\",\"id\":%.*s,"
+	    "\"error\":{\"code\":%d,\"message\":\"The answer to this "
+	    "request is lost: the process serving it died, or the answer "
+	    "was too big to keep for resumption\"}}", (int)idlen, id,
+	    JSONRPC_INTERNAL_ERROR);
+	mcp_session_record(r->r_sess, r->r_stream, seq, buf, (size_t)n, 1, 0);
+	sse_write(c, r->r_stream, seq, buf, (size_t)n);
+}
+
+/*
  * GET with Last-Event-ID: replay what the stream sent after that event
- * and, when its request is still in flight, follow it to the end.
+ * and, when its request is still in flight, follow it to the end; the
+ * session's standalone stream goes on open (it was cut: by its
+ * worker's death, a proxy, the network).
  */
 static void
 resume(struct conn *c)
 {
 	struct hreq		*r = c->c_req;
 	struct conn		*d;
+	const char		*head;
+	size_t			 hlen;
 	unsigned		 w;
 	unsigned long long	 stream, seq;
 	char			 tail;
@@ -516,6 +582,20 @@ resume(struct conn *c)
 	}
 	sse_headers_plain(c, NULL);
 	r->r_stream = stream;
+	r->r_event = seq;
+	if (stream != 0 && stream == mcp_session_get_of(r->r_sess)) {
+		/*
+		 * The standalone stream: what it missed, then on.  The
+		 * client says the one it had is gone: one we still hold
+		 * (its connection not yet seen closed) is ended.
+		 */
+		mcp_session_take_get(r->r_sess, &c->c_stream);
+		(void)mcp_session_replay(r->r_sess, stream, seq, replay_cb, c);
+		r->r_get = 1;
+		c->c_busy = 1;
+		conn_arm(c);
+		return;
+	}
 	if (mcp_session_replay(r->r_sess, stream, seq, replay_cb, c)) {
 		sse_end(c);
 		return;		/* the answer was among them */
@@ -527,6 +607,9 @@ resume(struct conn *c)
 		conn_arm(c);
 		return;
 	}
+	if ((head = mcp_session_stream_head(r->r_sess, stream, &hlen)) !=
+	    NULL && hlen > 0)
+		resume_lost(c, head, hlen);
 	sse_end(c);		/* nothing more will come on it */
 }
 
@@ -575,6 +658,7 @@ serve_get(struct conn *c)
 	r->r_get = 1;
 	c->c_busy = 1;
 	sse_headers(c);
+	mcp_session_set_get(r->r_sess, r->r_stream);
 	conn_arm(c);
 }
 

@@ -24,6 +24,8 @@
 
 #define HTTP_OUT_MAX_BYTES	(8 * 1024 * 1024) /* unsent per conn, default */
 #define BATCH_MAX		100	/* messages in a batch (2025-03-26) */
+/* a request id kept for its stream's head (mcp.h); longer: none kept */
+#define RPCID_MAX_BYTES		128
 
 /* A request being read or served; from a pool (conn.c). */
 struct hreq {
@@ -56,7 +58,10 @@ struct hreq {
 	int			 r_rpc_code;	/* its JSON-RPC error, 0: none */
 	int			 r_pending;	/* counted in w_pending */
 	int			 r_scope_denied; /* 403 insufficient_scope */
+	size_t			 r_rpcidlen;	/* 0: no id kept */
+	int			 r_shared;	/* its stream goes to the registry */
 	/* not cleared whole (a kilobyte a request): strings, "" when new */
+	char			 r_rpcid[RPCID_MAX_BYTES]; /* JSON text */
 	char			 r_principal[PRINCIPAL_MAX_BYTES]; /* "": none */
 	char			 r_audit_name[AUDIT_NAME_MAX_BYTES]; /* tool... */
 	char			 r_scopes[SCOPES_MAX_BYTES]; /* " "-separated */
@@ -134,6 +139,8 @@ int	rpc_code(const char *json, size_t len);
 /* SSE: the response head (sid: the session's, or NULL), events, end */
 void	sse_headers_plain(struct conn *, const char *sid);
 void	sse_headers(struct conn *);
+void	sse_streams_past(uint64_t);
+void	sse_share(struct conn *);
 void	sse_write(struct conn *, uint64_t stream, uint64_t seq,
 	    const char *json, size_t len);
 void	sse_write_plain(struct conn *, const char *json, size_t len);

@@ -93,6 +93,8 @@ out_queue(struct conn *c, const char *buf, size_t len)
 	memcpy(c->c_out + c->c_outlen, buf, len);
 	c->c_outlen += len;
 	ev_io_start(worker->w_loop, &c->c_wr);
+	/* events that wait here die with us: the registry keeps them */
+	sse_share(c);
 }
 
 /* Write now what the socket takes, queue the rest. */
@@ -389,6 +391,44 @@ sse_headers_plain(struct conn *c, const char *sid)
 	r->r_sse = 1;
 }
 
+/*
+ * The streams of this worker are numbered from here on: past every stream
+ * an adopted session's events name, and at start past the microseconds
+ * since the epoch, so that a successor (which adopts the events of its
+ * predecessor's streams; a predecessor that opened more than a stream a
+ * microsecond is unheard of) never gives a new stream the number of an
+ * old one a client may resume.
+ */
+void
+sse_streams_past(uint64_t n)
+{
+	if (streams < n)
+		streams = n;
+}
+
+/*
+ * The events of the connection's session stream go to the registry from
+ * now on, with what it lacks of them so far: the stream outlives its
+ * dispatch, its output backs up, or its connection closed or was ended
+ * under it.  Until then an event written whole to the socket is not
+ * copied (mcp.h).
+ */
+void
+sse_share(struct conn *c)
+{
+	struct hreq		*r = c->c_req;
+	struct mcp_session	*s;
+	int			 owner;
+
+	if (r == NULL || r->r_shared || !r->r_sse || r->r_stateless ||
+	    r->r_head.rh_sid[0] == '\0' ||
+	    (s = mcp_session_find(worker->w_mcp, r->r_head.rh_sid,
+	    &owner)) == NULL)
+		return;
+	r->r_shared = 1;
+	mcp_session_share_stream(s, r->r_stream);
+}
+
 /* A new stream of this worker, primed for resumption. */
 void
 sse_headers(struct conn *c)
@@ -397,6 +437,11 @@ sse_headers(struct conn *c)
 
 	sse_headers_plain(c, r->r_sess ? mcp_session_id(r->r_sess) : NULL);
 	r->r_stream = ++streams;
+	/* what the stream answers (mcp.h): an id, none for a GET's */
+	if (r->r_sess != NULL && !r->r_batch && !r->r_get &&
+	    r->r_rpcidlen > 0)
+		mcp_session_record(r->r_sess, r->r_stream, 0, r->r_rpcid,
+		    r->r_rpcidlen, 0, 0);
 	/*
 	 * SEP-1699: an event id before anything else, and how soon to come
 	 * back, so a 2025-11-25 client can resume this stream with GET and

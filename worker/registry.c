@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "agtev.h"
 #include "child.h"
+#include "http.h"
 #include "log.h"
 #include "mcp.h"
 #include "msg.h"
@@ -41,6 +43,8 @@ static struct {
 	unsigned	adopted;	/* records taken */
 	unsigned	refused;
 	unsigned	want;		/* AGT_ADOPTED's count; -1u: not yet */
+	unsigned	events;		/* replay events taken */
+	struct agt_ev	ev;		/* the one coming in parts */
 } G;
 
 /*
@@ -89,6 +93,19 @@ del(void *arg, const char *id)
 }
 
 static void
+event(void *arg, const char *id, uint64_t stream, uint64_t seq,
+    const char *data, size_t len, int final)
+{
+	struct chan *ch = agentc();
+
+	if (ch == NULL)
+		return;
+	if (G.resync || agt_ev_send(ch, MSG_AGT_EV_PUT, id, stream, seq, data,
+	    len, final) == -1)
+		lost();
+}
+
+static void
 resync_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct chan	*ch = agentc();
@@ -114,7 +131,7 @@ resync_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	    "anew", n);
 }
 
-static const struct mcp_registry_ops ops = { put, del };
+static const struct mcp_registry_ops ops = { put, del, event };
 
 void
 registry_start(void)
@@ -150,6 +167,30 @@ registry_record(const char *rec, size_t len)
 }
 
 void
+registry_adopt_event(const struct msg *m)
+{
+	switch (agt_ev_take(&G.ev, m)) {
+	case 0:
+		return;		/* more of it to come */
+	case 1:
+		break;
+	default:
+		log_warnx("adopting: a replay event in parts out of order");
+		return;
+	}
+	if (!G.adopting || worker->w_mcp == NULL) {
+		log_warnx("a replay event from the agent, not asked for");
+		return;
+	}
+	/* a new stream of ours is never numbered as one adopted */
+	sse_streams_past(G.ev.ev_stream);
+	if (mcp_registry_adopt_event(worker->w_mcp, G.ev.ev_sid,
+	    G.ev.ev_stream, G.ev.ev_seq, G.ev.ev_data, G.ev.ev_len,
+	    G.ev.ev_final) == 0)
+		G.events++;
+}
+
+void
 registry_adopted(unsigned n)
 {
 	if (!G.adopting)
@@ -172,7 +213,7 @@ registry_adopt(void)
 	}
 	G.adopting = 1;
 	G.want = (unsigned)-1;
-	G.adopted = G.refused = 0;
+	G.adopted = G.refused = G.events = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (chan_send(ch, MSG_AGT_ADOPT, -1) == -1)
 		goto lost;
@@ -187,18 +228,20 @@ registry_adopt(void)
 		ch = agentc();
 	}
 	G.adopting = 0;
+	agt_ev_free(&G.ev);
 	if (G.want == (unsigned)-1)
 		log_warnx("adopting: the agent did not answer in %d ms; %u "
 		    "sessions adopted", ADOPT_WAIT_MS, G.adopted);
 	else if (G.adopted > 0 || G.refused > 0)
-		log_info("adopted %u sessions and tasks of worker %u in %ld "
-		    "ms%s",
-		    G.adopted, worker->w_child->c_index, ms, G.refused > 0 ?
+		log_info("adopted %u sessions and tasks and %u replay events "
+		    "of worker %u in %ld ms%s", G.adopted, G.events,
+		    worker->w_child->c_index, ms, G.refused > 0 ?
 		    " (some records refused)" : "");
 	/* what we adopted is ours: the agent hears of it from us now */
 	return;
 lost:
 	G.adopting = 0;
+	agt_ev_free(&G.ev);
 	log_warnx("adopting: the channel to the agent closed; %u sessions "
 	    "adopted", G.adopted);
 }

@@ -13,6 +13,7 @@
 
 struct chan;
 struct conf;
+struct msg;
 
 /* agentc.c: the channel to the agent (NULL: none now) */
 struct chan	*agentc(void);
@@ -25,6 +26,7 @@ void	registry_start(void);
 void	registry_adopt(void);
 void	registry_record(const char *rec, size_t len);
 void	registry_adopted(unsigned n);
+void	registry_adopt_event(const struct msg *);
 void	registry_resend(void);
 
 #endif

@@ -26,10 +26,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
 #include "auth.h"
+#include "http.h"
 #include "log.h"
 #include "mcp.h"
 #include "metrics.h"
@@ -450,6 +452,7 @@ static void
 worker_start(struct child *c)
 {
 	struct rlimit	rl;
+	struct timespec	now;
 	char		err[512];
 	uint32_t	i;
 
@@ -492,6 +495,8 @@ worker_start(struct child *c)
 		}
 	}
 	/* the sessions of our index that outlived a predecessor: ours */
+	clock_gettime(CLOCK_REALTIME, &now);
+	sse_streams_past((uint64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000);
 	registry_adopt();
 	registry_start();
 	http_init(worker);

@@ -215,12 +215,14 @@ def report(name, verdicts, facts, as_json):
 
 
 def held(m, n, rate, secs, era="stateless", ramp=20000, churn=0,
-         action=None, mix="tools/call:echo:256B"):
+         action=None, mix="tools/call:echo:256B", keep=False):
     """
     n connections opened at ramp a second, rate requests a second over
     them (open loop) for secs once all are open; action(m, t_end) runs
-    meanwhile.  Returns mcpbench's report, mcpd's RSS growth a connection
-    (bytes, mid-run) and what action returned.
+    meanwhile.  keep (session era): a connection lost goes on with its
+    session id (mcpbench -k: a 404 counts as a session lost).  Returns
+    mcpbench's report, mcpd's RSS growth a connection (bytes, mid-run)
+    and what action returned.
     """
     up = n / float(ramp) + 2
     if era == "session":
@@ -231,6 +233,8 @@ def held(m, n, rate, secs, era="stateless", ramp=20000, churn=0,
         args += ["-r", rate]
     if churn > 0:
         args += ["-K", churn]
+    if keep:
+        args += ["-k"]
     rss0 = m.rss()
     bg = Background(args + [m.target()], up + secs + 300)
     bg.start()

@@ -78,6 +78,10 @@ repack(msgpack_sbuffer *sb, const struct msg_proto *p, const struct msg *m)
 		return PACK(U(0), s[1], U(2));
 	if (strcmp(fmt, "usuu") == 0)
 		return PACK(U(0), s[1], U(2), U(3));
+	if (strcmp(fmt, "uuuu") == 0)
+		return PACK(U(0), U(1), U(2), U(3));
+	if (strcmp(fmt, "suuub") == 0)
+		return PACK(s[0], U(1), U(2), U(3), B(4));
 	if (strcmp(fmt, "uus") == 0)
 		return PACK(U(0), U(1), s[2]);
 	if (strcmp(fmt, "uussu") == 0)

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""The registry: the agent keeps a copy of every session's record, so that
-a worker killed with SIGKILL, or a new generation after a reload, takes
-its sessions over and their clients go on with the ids they have; the
+"""The registry: the agent keeps a copy of every session's record and of
+the replay events of its SSE streams, so that a worker killed with
+SIGKILL, or a new generation after a reload, takes its sessions over and
+their clients go on with the ids they have and resume their streams; the
 agent killed is rebuilt from the workers."""
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,6 +21,84 @@ from test_metrics import get, scrape  # noqa: E402
 from test_mcpbench import MCPBENCH  # noqa: E402
 
 SESSIONS = 200
+PLUGIN = os.environ.get("MCPD_PLUGIN", "")
+BIG = 150000                # bytes of the "big" exec tool's output
+BIG_TOOL = """
+tool "big" {
+	description "prints %d x"
+	command "/bin/sh" "-c" "head -c %d /dev/zero | tr '\\\\0' x"
+	max-output 1M
+}
+""" % (BIG, BIG)
+
+
+def sse_events(text):
+    """(id, message) of each event of an SSE body; the priming event
+    (no data) too, with None."""
+    out = []
+    for ev in text.split("\n\n"):
+        eid, data = None, []
+        for ln in ev.split("\n"):
+            if ln.startswith("id:"):
+                eid = ln[3:].strip()
+            elif ln.startswith("data:"):
+                data.append(ln[5:].lstrip())
+        if eid is None and not data:
+            continue
+        out.append((eid, json.loads("".join(data)) if "".join(data)
+                    else None))
+    return out
+
+
+def post_cut(port, sid, body):
+    """POST body and hang up as soon as the stream's priming event came:
+    its id (WORKER-STREAM-0)."""
+    data = json.dumps(body).encode()
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+               "Content-Type: application/json\r\n"
+               "Accept: application/json, text/event-stream\r\n"
+               "Mcp-Session-Id: %s\r\nContent-Length: %d\r\n\r\n"
+               % (port, sid, len(data))).encode() + data)
+    got = b""
+    while True:
+        chunk = s.recv(4096)
+        check(chunk, "the stream ended before its priming event: %r" % got)
+        got += chunk
+        m = __import__("re").search(rb"\nid: (\d+-\d+-0)\n", got)
+        if m:
+            s.close()
+            return m.group(1).decode()
+
+
+def resume(port, sid, last):
+    """GET with Last-Event-ID: the events that come, till the stream
+    ends."""
+    c, r = raw_request(port, "GET", sid, {"Accept": "text/event-stream",
+                                          "Last-Event-ID": last})
+    check_eq(r.status, 200, "GET with Last-Event-ID %s" % last)
+    text = r.read().decode()
+    c.close()
+    return [e for e in sse_events(text) if e[1] is not None]
+
+
+def events_kept(d):
+    return get(scrape(d), "mcpd_registry_events")
+
+
+def kill_worker(d, idx):
+    """SIGKILL of worker idx; back when its successor is ready: the
+    "adopted" line it logged."""
+    wp = d.worker_pids()
+    mark = d.log_mark()
+    os.kill(wp[idx], signal.SIGKILL)
+    T.wait_until(lambda: d.worker_pids().get(idx) not in (None, wp[idx]),
+                 10, "worker %d restarted" % idx)
+    d.wait_ready()
+    m = d.wait_log(r"adopted (\d+) sessions and tasks and (\d+) replay "
+                   r"events of worker %d" % idx, 5, since=mark)
+    info("worker %d: %s" % (idx, m[0].group(0)))
+    return m[0]
 
 
 def sessions(d, n):
@@ -68,8 +149,8 @@ def test_worker_killed():
         T.wait_until(lambda: d.worker_pids().get(idx) not in
                      (None, wp[idx]), 10, "worker %d restarted" % idx)
         d.wait_ready()
-        m = d.wait_log(r"adopted (\d+) sessions and tasks of worker %d" % idx, 5,
-                       since=mark)
+        m = d.wait_log(r"adopted (\d+) sessions and tasks and \d+ replay "
+                       r"events of worker %d" % idx, 5, since=mark)
         info("worker %d: %s" % (idx, m[0].group(0)))
         check(int(m[0].group(1)) > 0, "some sessions of worker %d" % idx)
         all_alive(d, sids, "after worker %d was killed" % idx)
@@ -109,8 +190,8 @@ def test_kill_under_load():
     check_eq(res.get("rc"), 0, "mcpbench")
     with open(out) as f:
         j = json.load(f)
-    m = d.wait_log(r"adopted (\d+) sessions and tasks of worker 0", 5,
-                   since=mark)
+    m = d.wait_log(r"adopted (\d+) sessions and tasks and \d+ replay "
+                   r"events of worker 0", 5, since=mark)
     info("worker 0 held %d connections; %s; mcpbench: ok %d, errors %r, "
          "sessions lost %d, reconnects %d" % (
              held, m[0].group(0), j["ok"], j["errors"], j["sessions_lost"],
@@ -168,7 +249,8 @@ def test_watchdog():
     T.wait_until(lambda: d.worker_pids().get(0) not in (None, wp[0]), 10,
                  "worker 0 replaced")
     d.wait_ready()
-    d.wait_log(r"adopted \d+ sessions and tasks of worker 0", 5, since=mark)
+    d.wait_log(r"adopted \d+ sessions and tasks and \d+ replay events of "
+               r"worker 0", 5, since=mark)
     all_alive(d, sids, "after the watchdog killed worker 0")
     d.stop()
 
@@ -312,8 +394,259 @@ def test_bound():
     d.stop()
 
 
+def test_replay():
+    """A stream whose client hung up goes on into the session's replay
+    ring, and the agent keeps a copy: after its worker was killed, GET
+    with Last-Event-ID on the successor replays what came after that
+    event, in order, once (no gap, no duplicate).  An event longer than
+    a frame of the agent channel (the "big" tool's 150,000 bytes: in
+    parts) comes back whole."""
+    if not PLUGIN or not os.path.exists(PLUGIN):
+        raise T.TestFailure("MCPD_PLUGIN (the conformance plugin) not set")
+    d = T.Daemon(keys={"workers": "2", "session-responses": "sse",
+                       "initialize-rate": "0", "plugin": '"%s"' % PLUGIN},
+                 extra=BIG_TOOL)
+    d.start()
+    p = d.http_port
+    sid, _ = init(p)
+    before = events_kept(d)
+    prime = post_cut(p, sid, request("tools/call", {
+        "name": "test_tool_with_progress",
+        "_meta": {"progressToken": "tok"}}, rid=11))
+    w, stream, _ = prime.split("-")
+    # the call ends while nobody listens; its head and 4 events reach
+    # the agent
+    T.wait_until(lambda: events_kept(d) >= before + 5, 5,
+                 "the call's events in the registry")
+    m = kill_worker(d, int(w))
+    check(int(m.group(2)) >= 5, "the replay events adopted")
+    evs = resume(p, sid, prime)
+    ids = ["%s-%s-%d" % (w, stream, i) for i in (1, 2, 3, 4)]
+    check_eq([e[0] for e in evs], ids, "event ids replayed after %s" % prime)
+    check_eq([e[1].get("method", "result") for e in evs],
+             ["notifications/progress"] * 3 + ["result"], "what came")
+    check_eq(evs[-1][1]["id"], 11, "the answer's id")
+    check_eq([e[0] for e in resume(p, sid, ids[1])], ids[2:],
+             "replayed after the second event")
+    check_eq(resume(p, sid, ids[-1]), [], "nothing after the last event")
+    # a second kill: what was adopted was kept again, with the ids
+    kill_worker(d, int(w))
+    check_eq([e[0] for e in resume(p, sid, prime)], ids, "after two kills")
+    # an event in parts
+    before = events_kept(d)
+    prime = post_cut(p, sid, request("tools/call", {"name": "big"}, rid=12))
+    w2, stream2, _ = prime.split("-")
+    T.wait_until(lambda: events_kept(d) >= before + 2, 10,
+                 "the big answer (and its stream's head) in the registry")
+    kill_worker(d, int(w2))
+    evs = resume(p, sid, prime)
+    check_eq([e[0] for e in evs], ["%s-%s-1" % (w2, stream2)], "big: ids")
+    text = evs[0][1]["result"]["content"][0]["text"]
+    check_eq((len(text), set(text)), (BIG, {"x"}), "big: the text")
+    # a new stream of the successor is numbered past the adopted ones
+    prime = post_cut(p, sid, request("ping", rid=13))
+    check(int(prime.split("-")[1]) > int(stream2),
+          "stream %s after %s" % (prime, stream2))
+    d.stop()
+
+
+def open_stream(port, sid, body=None, last=None):
+    """A raw socket with a POST (body) or a GET (resuming last) sent and
+    its answer read up to the priming event, or for a resumed GET up to
+    the end of its head: (socket, priming id or None, what came)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    if body is not None:
+        data = json.dumps(body).encode()
+        s.sendall(("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                   "Content-Type: application/json\r\n"
+                   "Accept: application/json, text/event-stream\r\n"
+                   "Mcp-Session-Id: %s\r\nContent-Length: %d\r\n\r\n"
+                   % (port, sid, len(data))).encode() + data)
+    else:
+        s.sendall(("GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                   "Accept: text/event-stream\r\nMcp-Session-Id: %s\r\n"
+                   "%s\r\n" % (port, sid, "Last-Event-ID: %s\r\n" % last
+                                 if last else "")).encode())
+    got = b""
+    while True:
+        chunk = s.recv(4096)
+        check(chunk, "the stream ended early: %r" % got)
+        got += chunk
+        m = __import__("re").search(rb"\nid: (\d+-\d+-0)\n", got)
+        if m:
+            return s, m.group(1).decode(), got
+        if last and b"\r\n\r\n" in got:
+            return s, None, got
+
+
+def ended(s, wait):
+    """Whether the chunked stream on s ends (its last chunk, or the
+    connection closed) within wait seconds; what came meanwhile."""
+    s.settimeout(wait)
+    got = b""
+    try:
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                return True, got
+            got += chunk
+            if got.endswith(b"\r\n0\r\n\r\n") or got.startswith(
+                    b"0\r\n\r\n"):
+                return True, got
+    except socket.timeout:
+        return False, got
+
+
+def test_replay_lost():
+    """A call in flight when its worker is killed: the client, resuming
+    its stream on the successor, gets a JSON-RPC error for the request
+    as the stream's last event (not a stream that ends without an answer,
+    which a client would resume again and again).  The session's
+    standalone GET stream, cut by the kill, resumed with Last-Event-ID
+    stays open on the successor; resumed again, the newer takes over."""
+    d = T.Daemon(keys={"workers": "1", "initialize-rate": "0"},
+                 extra="""
+tool "hold" {
+	description "sleeps"
+	command "/bin/sleep" "30"
+	timeout 60s
+}
+""")
+    d.start()
+    p = d.http_port
+    sid, _ = init(p)
+    g, gprime, _ = open_stream(p, sid)
+    s, prime, _ = open_stream(p, sid, request("tools/call", {"name": "hold"},
+                                              rid="call-7"))
+    w = prime.split("-")[0]
+    T.wait_until(lambda: events_kept(d) >= 1, 5,
+                 "the held call's stream head in the registry")
+    kill_worker(d, int(w))
+    check(ended(s, 5)[0], "the call's stream cut by the kill")
+    check(ended(g, 5)[0], "the GET stream cut by the kill")
+    s.close()
+    g.close()
+    evs = resume(p, sid, prime)
+    check_eq(len(evs), 1, "one event: %r" % evs)
+    e = evs[0][1]
+    check_eq((e.get("id"), e.get("error", {}).get("code")), ("call-7", -32603),
+             "the lost request's error")
+    check("lost" in e["error"]["message"], e["error"]["message"])
+    check_eq(resume(p, sid, evs[0][0]), [], "nothing after it")
+    # the GET stream
+    g1, _, head = open_stream(p, sid, last=gprime)
+    check(head.startswith(b"HTTP/1.1 200"), head[:80])
+    check(not ended(g1, 1.5)[0], "the resumed GET stream stays open")
+    g2, _, head = open_stream(p, sid, last=gprime)
+    check(head.startswith(b"HTTP/1.1 200"), head[:80])
+    check(ended(g1, 5)[0], "the older GET stream ended by the newer")
+    check(not ended(g2, 1)[0], "the newer stays open")
+    st, _, _ = post(p, request("ping", rid=3), sid)
+    check_eq(st, 200, "the session, after all")
+    g1.close()
+    g2.close()
+    d.stop()
+
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PKG_DIR = os.path.abspath(os.environ.get("MCPD_CONFORMANCE_DIR") or
+                          os.path.join(HERE, "..", "conformance"))
+NODE = os.path.join(PKG_DIR, "node_modules", ".bin", "node")
+RESUME_SCRIPT = os.path.join(HERE, "..", "clients", "sdk-resume.mjs")
+
+
+def test_sdk_resume():
+    """The official SDK client's own reconnection (GET with Last-Event-ID
+    after the server's retry) resumes a stream on the successor of the
+    killed worker that served it, and gets the answer the registry kept
+    (tests/clients/sdk-resume.mjs: the client stands still while the
+    worker is killed)."""
+    if not PLUGIN or not os.path.exists(PLUGIN):
+        raise T.TestFailure("MCPD_PLUGIN (the conformance plugin) not set")
+    for f in (NODE, RESUME_SCRIPT):
+        check(os.path.exists(f), "%s is missing; run: npm ci --prefix "
+              "tests/conformance (or set MCPD_CONFORMANCE_DIR)" % f)
+    d = T.Daemon(keys={"workers": "2", "initialize-rate": "0",
+                       "plugin": '"%s"' % PLUGIN})
+    d.start()
+    before = events_kept(d)
+    proc = subprocess.Popen(
+        [NODE, RESUME_SCRIPT, "http://127.0.0.1:%d/mcp" % d.http_port],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    T.on_cleanup(lambda: proc.poll() is None and proc.kill())
+    out = []
+    try:
+        for line in proc.stdout:
+            out.append(line.rstrip("\n"))
+            if line.startswith("token "):
+                break
+        check(out and out[-1].startswith("token "),
+              "no token from the client: %r" % out)
+        w = int(out[-1].split()[1].split("-")[0])
+        # the answer (and the stream's head) reach the agent
+        T.wait_until(lambda: events_kept(d) >= before + 2, 5,
+                     "the answer in the registry")
+        kill_worker(d, w)
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        rest, _ = proc.communicate(timeout=60)
+        out += rest.splitlines()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    for line in out:
+        info(line)
+    check_eq(proc.returncode, 0, "sdk-resume")
+    check(any(l.startswith("ok - the answer, replayed") for l in out),
+          "the replayed answer")
+    d.stop()
+
+
+def test_shed():
+    """registry-size: replay events are shed, oldest first, before a
+    session's record is refused: the sessions all survive a kill, the
+    registry stays within its bytes, and /metrics and the log say so."""
+    if not PLUGIN or not os.path.exists(PLUGIN):
+        raise T.TestFailure("MCPD_PLUGIN (the conformance plugin) not set")
+    size = 1024 * 1024
+    d = T.Daemon(keys={"workers": "1", "session-responses": "sse",
+                       "initialize-rate": "0", "plugin": '"%s"' % PLUGIN,
+                       "registry-size": "1M"}, extra=BIG_TOOL)
+    d.start()
+    p = d.http_port
+    sids = sessions(d, 10)
+    for i, sid in enumerate(sids):
+        st, _, msgs = post(p, request("tools/call", {"name": "big"},
+                                      rid=20 + i), sid)
+        check_eq(st, 200, "big")
+    T.wait_until(lambda: get(scrape(d), "mcpd_rejections_total",
+                             reason="replay") > 0, 5, "events shed")
+    s = scrape(d)
+    info("registry: %d records, %d events, %d bytes; %d events shed" % (
+        get(s, "mcpd_registry_records"), get(s, "mcpd_registry_events"),
+        get(s, "mcpd_registry_bytes"),
+        get(s, "mcpd_rejections_total", reason="replay")))
+    check(get(s, "mcpd_registry_bytes") <= size, "within registry-size")
+    check_eq(get(s, "mcpd_registry_records"), 10, "every session kept")
+    check_eq(get(s, "mcpd_rejections_total", reason="registry"), 0,
+             "no record refused")
+    d.wait_log(r"registry: full \(\d+ bytes\): the oldest replay events "
+               r"are shed")
+    reg = d.status()["registry"]
+    check_eq((reg["records"], reg["replay_events"] > 0,
+              0 < reg["bytes"] <= size, reg["lag_bytes"] >= 0),
+             (10, True, True, True), "mcpctl status: registry %r" % reg)
+    rc, out, _ = d.ctl("status")
+    check("registry 10 records, " in out, "mcpctl status: %r" % out)
+    kill_worker(d, 0)
+    all_alive(d, sids, "after the kill")
+    d.stop()
+
+
 if __name__ == "__main__":
     T.main([test_worker_killed, test_kill_under_load, test_gap,
             test_watchdog, test_agent_killed,
             test_reload_generation, test_agent_stuck, test_tasks,
-            test_bound])
+            test_bound, test_replay, test_replay_lost, test_sdk_resume,
+            test_shed])

@@ -2,7 +2,9 @@
  * check_agent.c -- what the agent reads from other servers: where an
  * issuer's metadata is (keys_meta_url), and what an introspection answer
  * says (introspect_judge), with the answers a hostile or broken
- * authorization server gives.
+ * authorization server gives; the registry's replay events: an event in
+ * parts (agt_ev_take), the bounds of a session's events, and events shed
+ * before a record is refused.
  */
 #include "config.h"
 
@@ -13,6 +15,8 @@
 #include <check.h>
 
 #include "agent.h"
+#include "agtev.h"
+#include "conf.h"
 #include "msg.h"
 
 #define AUD	"https://mcp.example.com/mcp"
@@ -116,6 +120,135 @@ START_TEST(test_refused)
 }
 END_TEST
 
+/* one frame of an event, as the channel would decode it */
+static struct msg *
+part(const char *sid, uint64_t stream, uint64_t seq, uint64_t flags,
+    const char *data, size_t len)
+{
+	static struct msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.m_type = MSG_AGT_EV_PUT;
+	m.m_nfields = 5;
+	m.m_f[0].s.p = sid;
+	m.m_f[0].s.len = strlen(sid);
+	m.m_f[1].u = stream;
+	m.m_f[2].u = seq;
+	m.m_f[3].u = flags;
+	m.m_f[4].s.p = data;
+	m.m_f[4].s.len = (uint32_t)len;
+	return &m;
+}
+
+START_TEST(test_ev_parts)
+{
+	struct agt_ev	 ev;
+	char		*big;
+
+	memset(&ev, 0, sizeof(ev));
+	ck_assert_int_eq(agt_ev_take(&ev, part("s1", 7, 3, AGT_EV_MORE, "ab",
+	    2)), 0);
+	ck_assert_int_eq(agt_ev_take(&ev, part("s1", 7, 3, AGT_EV_MORE, "cd",
+	    2)), 0);
+	ck_assert_int_eq(agt_ev_take(&ev, part("s1", 7, 3, AGT_EV_FINAL, "e",
+	    1)), 1);
+	ck_assert_uint_eq(ev.ev_len, 5);
+	ck_assert(memcmp(ev.ev_data, "abcde", 5) == 0);
+	ck_assert_int_eq(ev.ev_final, 1);
+	ck_assert_uint_eq(ev.ev_stream, 7);
+	ck_assert_uint_eq(ev.ev_seq, 3);
+	/* a part of another event while one is open: both dropped */
+	ck_assert_int_eq(agt_ev_take(&ev, part("s1", 7, 4, AGT_EV_MORE, "x",
+	    1)), 0);
+	ck_assert_int_eq(agt_ev_take(&ev, part("s1", 8, 4, 0, "y", 1)), -1);
+	ck_assert_int_eq(agt_ev_take(&ev, part("s2", 1, 1, 0, "z", 1)), 1);
+	ck_assert_uint_eq(ev.ev_len, 1);
+	/* unknown flags; an event past AGT_EV_MAX_BYTES */
+	ck_assert_int_eq(agt_ev_take(&ev, part("s2", 1, 2, 0x10, "z", 1)), -1);
+	big = calloc(1, AGT_EV_CHUNK_BYTES);
+	ck_assert_ptr_nonnull(big);
+	for (size_t n = 0; ; n += AGT_EV_CHUNK_BYTES) {
+		int r = agt_ev_take(&ev, part("s3", 1, 1, AGT_EV_MORE, big,
+		    AGT_EV_CHUNK_BYTES));
+
+		if (n + AGT_EV_CHUNK_BYTES > AGT_EV_MAX_BYTES) {
+			ck_assert_int_eq(r, -1);
+			break;
+		}
+		ck_assert_int_eq(r, 0);
+	}
+	free(big);
+	agt_ev_free(&ev);
+}
+END_TEST
+
+static void
+put_event(uint32_t slot, const char *sid, uint64_t seq, size_t len)
+{
+	struct agt_ev	 ev;
+	static char	 data[64 * 1024];
+
+	memset(&ev, 0, sizeof(ev));
+	snprintf(ev.ev_sid, sizeof(ev.ev_sid), "%s", sid);
+	ev.ev_stream = 1;
+	ev.ev_seq = seq;
+	ev.ev_data = data;
+	ev.ev_len = len;
+	registry_event(slot, &ev);
+}
+
+START_TEST(test_registry_events)
+{
+	struct conf		c;
+	struct registry_stats	st;
+	uint64_t		i;
+	static char		rec[200 * 1024];
+
+	memset(&c, 0, sizeof(c));
+	c.c_registry_records = 10;
+	c.c_registry_bytes = 1024 * 1024;
+	registry_load(&c);
+	registry_put(0, "a", "{}", 2);
+	registry_put(0, "b", "{}", 2);
+	/* a session not kept, a slot not its own: no events kept */
+	put_event(0, "nobody", 1, 10);
+	put_event(1, "a", 1, 10);
+	registry_stats(&st);
+	ck_assert_uint_eq(st.rs_events, 0);
+	/* a session keeps its last 64 */
+	for (i = 1; i <= 100; i++)
+		put_event(0, "a", i, 10);
+	registry_stats(&st);
+	ck_assert_uint_eq(st.rs_events, 64);
+	ck_assert_uint_eq(st.rs_shed, 0);
+	/* past the bytes: the node's oldest events go, the records stay */
+	for (i = 1; i <= 40; i++)
+		put_event(0, "b", i, 60 * 1024);
+	registry_stats(&st);
+	ck_assert_uint_le(st.rs_bytes, c.c_registry_bytes);
+	ck_assert_uint_gt(st.rs_shed, 0);
+	ck_assert_uint_eq(st.rs_records, 2);
+	/* a record finds room by shedding events, not by refusal */
+	i = st.rs_shed;
+	registry_put(0, "c", rec, sizeof(rec));
+	registry_stats(&st);
+	ck_assert_uint_eq(st.rs_records, 3);
+	ck_assert_uint_eq(st.rs_refused, 0);
+	ck_assert_uint_gt(st.rs_shed, i);
+	ck_assert_uint_le(st.rs_bytes, c.c_registry_bytes);
+	/* a session gone takes its events */
+	registry_del(0, "b");
+	registry_del(0, "a");
+	registry_stats(&st);
+	ck_assert_uint_eq(st.rs_events, 0);
+	ck_assert_uint_eq(st.rs_records, 1);
+	registry_forget(0);
+	registry_stats(&st);
+	ck_assert_uint_eq(st.rs_records, 0);
+	ck_assert_uint_eq(st.rs_bytes, 0);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -125,6 +258,8 @@ suite(void)
 	tcase_add_test(tc, test_meta_url);
 	tcase_add_test(tc, test_active);
 	tcase_add_test(tc, test_refused);
+	tcase_add_test(tc, test_ev_parts);
+	tcase_add_test(tc, test_registry_events);
 	suite_add_tcase(s, tc);
 	return s;
 }
