@@ -46,6 +46,7 @@ struct wchan {
 	unsigned		 w_sent;
 	ev_timer		 w_adopt_to;
 	struct agt_ev		 w_ev;		/* one coming in parts */
+	int			 w_adopted;	/* it asked for its records */
 };
 
 static struct {
@@ -196,10 +197,26 @@ adopt_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	adopt_send(t->data);
 }
 
+/*
+ * The worker that took over w's slot (a newer generation's, which adopted
+ * the slot's records), while w drains: or NULL.
+ */
+static struct wchan *
+successor(const struct wchan *w)
+{
+	struct wchan *s, *best = NULL;
+
+	TAILQ_FOREACH(s, &A.chans, w_entry)
+		if (s->w_index == w->w_index && s->w_num > w->w_num &&
+		    s->w_adopted && (best == NULL || s->w_num > best->w_num))
+			best = s;
+	return best;
+}
+
 static void
 wchan_dispatch(struct chan *ch, struct msg *m, void *arg)
 {
-	struct wchan	*w = arg;
+	struct wchan	*w = arg, *s;
 	char		 tok[JWT_MAX_BYTES + 1];
 	char		 id[REG_ID_MAX_BYTES];
 
@@ -208,6 +225,15 @@ wchan_dispatch(struct chan *ch, struct msg *m, void *arg)
 		if (msg_strcpy(id, sizeof(id), &m->m_f[0]) == -1)
 			fatalx("worker %u: a bad AGT_SESS_PUT", w->w_index);
 		registry_put(w->w_index, id, m->m_f[1].s.p, m->m_f[1].s.len);
+		/*
+		 * A draining worker's new session (a reload's old
+		 * generation, still serving its connections): the worker
+		 * that adopted its slot gets it too, for the client's next
+		 * connection
+		 */
+		if ((s = successor(w)) != NULL)
+			(void)chan_send(s->w_chan, MSG_AGT_SESS_REC, -1,
+			    m->m_f[1].s.p, (size_t)m->m_f[1].s.len);
 		break;
 	case MSG_AGT_SESS_DEL:
 		if (msg_strcpy(id, sizeof(id), &m->m_f[0]) == -1)
@@ -218,6 +244,11 @@ wchan_dispatch(struct chan *ch, struct msg *m, void *arg)
 		switch (agt_ev_take(&w->w_ev, m)) {
 		case 1:
 			registry_event(w->w_index, &w->w_ev);
+			if ((s = successor(w)) != NULL)
+				(void)agt_ev_send(s->w_chan, MSG_AGT_EV_REC,
+				    w->w_ev.ev_sid, w->w_ev.ev_stream,
+				    w->w_ev.ev_seq, w->w_ev.ev_data,
+				    w->w_ev.ev_len, w->w_ev.ev_final);
 			break;
 		case 0:
 			break;		/* more to come */
@@ -229,6 +260,7 @@ wchan_dispatch(struct chan *ch, struct msg *m, void *arg)
 		registry_forget(w->w_index);
 		break;
 	case MSG_AGT_ADOPT:
+		w->w_adopted = 1;
 		adopt_end(w);
 		w->w_ids = registry_ids(w->w_index, &w->w_nids);
 		w->w_sent = 0;

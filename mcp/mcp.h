@@ -190,10 +190,12 @@ unsigned	 mcp_registry_resend(struct mcp_server *);
 /*
  * A session or a task from its record: 0; 1 when it is here already (or
  * a task's time is up); -1 when the record is not one of this server's
- * partition, or not one (err says why).
+ * partition, or not one (err says why).  live: the record of a process
+ * still running (a reload's old generation, draining): a new session is
+ * taken, a task is not (it is still that process's to finish).
  */
 int		 mcp_registry_adopt(struct mcp_server *, const char *rec,
-		    size_t len, char *err, size_t errlen);
+		    size_t len, int live, char *err, size_t errlen);
 /*
  * An event of an adopted session's replay ring, in the order they came:
  * 0; -1 when the session is not here (adopted before, this partition's).

@@ -167,7 +167,7 @@ rec_bool(const struct json *j, const char *key)
 
 int
 mcp_registry_adopt(struct mcp_server *srv, const char *rec, size_t len,
-    char *err, size_t errlen)
+    int live, char *err, size_t errlen)
 {
 	struct json		 j;
 	struct mcp_session	*s;
@@ -186,7 +186,7 @@ mcp_registry_adopt(struct mcp_server *srv, const char *rec, size_t len,
 		return -1;
 	}
 	if ((i = json_get(&j, 0, "kind")) != -1 && json_streq(&j, i, "task"))
-		return task_adopt(srv, &j, err, errlen);
+		return live ? 1 : task_adopt(srv, &j, err, errlen);
 	if ((i = json_get(&j, 0, "kind")) == -1 ||
 	    !json_streq(&j, i, "session") ||
 	    (i = json_get(&j, 0, "id")) == -1 ||

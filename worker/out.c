@@ -375,16 +375,22 @@ sse_headers_plain(struct conn *c, const char *sid)
 {
 	struct hreq	*r = c->c_req;
 	char		 hdr[512];
-	int		 n;
+	int		 n, close = !keep_alive(c);
 
+	/*
+	 * A connection that ends with this stream says so (a quitting
+	 * worker's: its client would send the next request into a close)
+	 */
+	if (close)
+		c->c_close = 1;
 	n = snprintf(hdr, sizeof(hdr),
 	    "HTTP/1.1 200 OK\r\n"
 	    "Content-Type: text/event-stream\r\n"
 	    "Cache-Control: no-cache\r\n"
 	    "X-Accel-Buffering: no\r\n"
 	    "Transfer-Encoding: chunked\r\n"
-	    "%s%s%s"
-	    "\r\n",
+	    "%s%s%s%s"
+	    "\r\n", close ? "Connection: close\r\n" : "",
 	    sid ? "Mcp-Session-Id: " : "", sid ? sid : "", sid ? "\r\n" : "");
 	out_write(c, hdr, n);
 	r->r_headers_sent = 1;

@@ -149,11 +149,13 @@ registry_record(const char *rec, size_t len)
 {
 	char err[256];
 
-	if (!G.adopting || worker->w_mcp == NULL) {
-		log_warnx("a session record from the agent, not asked for");
+	if (worker->w_mcp == NULL)
 		return;
-	}
-	switch (mcp_registry_adopt(worker->w_mcp, rec, len, err,
+	/*
+	 * Not adopting: a session a predecessor of our slot made while it
+	 * drains (a reload's old generation), which the agent forwards
+	 */
+	switch (mcp_registry_adopt(worker->w_mcp, rec, len, !G.adopting, err,
 	    sizeof(err))) {
 	case 0:
 		G.adopted++;
@@ -178,10 +180,8 @@ registry_adopt_event(const struct msg *m)
 		log_warnx("adopting: a replay event in parts out of order");
 		return;
 	}
-	if (!G.adopting || worker->w_mcp == NULL) {
-		log_warnx("a replay event from the agent, not asked for");
-		return;
-	}
+	if (worker->w_mcp == NULL)
+		return;		/* adopting, or forwarded (as a record) */
 	/* a new stream of ours is never numbered as one adopted */
 	sse_streams_past(G.ev.ev_stream);
 	if (mcp_registry_adopt_event(worker->w_mcp, G.ev.ev_sid,

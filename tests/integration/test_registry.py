@@ -603,6 +603,30 @@ def test_sdk_resume():
     d.stop()
 
 
+def test_reloads():
+    """bench/scenarios/reload, bounded (the 1,000-reload run is in make
+    bench): 10 reloads that each start a new generation of workers, under
+    connection churn in the session era, with 100 live sessions in a
+    closed loop: no connection refused or reset, no request failed, no
+    live session lost (a new generation adopts them; one a draining
+    worker makes is forwarded to its successor)."""
+    script = os.path.join(HERE, "..", "..", "bench", "scenarios", "reload")
+    env = dict(os.environ,
+               MCPD_BUILD=os.path.dirname(os.path.abspath(T.MCPD)))
+    r = subprocess.run([sys.executable, script, "-n", "50", "-L", "100",
+                        "-d", "8", "-k", "0.2", "-H", "10", "--json"],
+                       capture_output=True, text=True, timeout=150, env=env)
+    try:
+        j = json.loads(r.stdout)
+    except ValueError:
+        raise T.TestFailure("reload scenario: exit %d: %s %s" % (
+            r.returncode, r.stdout[-2000:], r.stderr[-2000:]))
+    for k, v in j["facts"].items():
+        info("%s: %s" % (k, v))
+    bad = [v for v in j["verdicts"] if not v["ok"]]
+    check(not bad and j["ok"], "reload scenario: %r" % bad)
+
+
 def test_shed():
     """registry-size: replay events are shed, oldest first, before a
     session's record is refused: the sessions all survive a kill, the
@@ -649,4 +673,4 @@ if __name__ == "__main__":
             test_watchdog, test_agent_killed,
             test_reload_generation, test_agent_stuck, test_tasks,
             test_bound, test_replay, test_replay_lost, test_sdk_resume,
-            test_shed])
+            test_shed, test_reloads])
