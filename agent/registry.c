@@ -81,6 +81,7 @@ static struct {
 	uint64_t	 bytes;
 	uint64_t	 max_records;
 	uint64_t	 max_bytes;
+	uint32_t	 nslots;	/* workers configured */
 	uint64_t	 refused;
 	time_t		 refused_logged;
 	struct evlist	 events;	/* every record's, by age */
@@ -147,6 +148,24 @@ registry_load(const struct conf *c)
 	}
 	R.max_records = conf_registry_records(c);
 	R.max_bytes = c->c_registry_bytes;
+	R.nslots = conf_workers(c);
+	/*
+	 * Fewer workers: no worker will adopt what the others kept.  Their
+	 * sessions end (a client's next request gets 404 and it starts a
+	 * new one); what those workers send while they drain is not kept.
+	 */
+	for (i = R.nslots; i < WORKERS_MAX; i++) {
+		struct rec	*r;
+		unsigned	 n = 0;
+
+		TAILQ_FOREACH(r, &R.slots[i], r_entry)
+			n++;
+		if (n == 0)
+			continue;
+		registry_forget(i);
+		log_info("registry: the %u records of worker %u dropped: "
+		    "%u workers now", n, i, R.nslots);
+	}
 }
 
 static void
@@ -234,8 +253,8 @@ registry_put(uint32_t slot, const char *id, const char *data, size_t len)
 	char		 *copy;
 	size_t		  was = 0;
 
-	if (slot >= WORKERS_MAX || R.buckets == NULL)
-		return;
+	if (slot >= R.nslots || R.buckets == NULL)
+		return;		/* a worker that a reload did away with */
 	pp = find(id);
 	if (*pp != NULL)
 		was = (*pp)->r_len;

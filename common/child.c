@@ -238,6 +238,11 @@ dispatch_sup(struct chan *ch, struct msg *m, void *arg)
 		else
 			close(m->m_fd);
 		break;
+	case MSG_SUP_WORKERS:
+		if (m->m_f[0].u == 0 || m->m_f[0].u > WORKERS_MAX)
+			fatalx("bad WORKERS message");
+		self.c_nworkers = (uint32_t)m->m_f[0].u;
+		break;
 	case MSG_SUP_PEER:
 		if (ops->r_peer != NULL && !self.c_quitting)
 			ops->r_peer(&self, (uint32_t)m->m_f[0].u, m->m_fd);

@@ -32,6 +32,7 @@ struct child {
 	int			 c_quitting;
 	unsigned char		 c_key[NODE_KEY_BYTES];
 	int			 c_have_key;
+	uint32_t		 c_nworkers;	/* SUP_WORKERS; 0: not told */
 	int			 c_started;
 	ev_timer		 c_drain_to;
 	ev_timer		 c_beat_to;	/* the watchdog's heartbeat */

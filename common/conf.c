@@ -202,6 +202,9 @@ conf_defaults(struct conf *c)
 	c->c_alert_hold_ms = DEF_ALERT_HOLD_MS;
 	c->c_max_sessions = DEF_MAX_SESSIONS;
 	c->c_registry_bytes = DEF_REGISTRY_BYTES;
+	c->c_adopt_wait_ms = DEF_ADOPT_WAIT_MS;
+	c->c_handoff_wait_ms = DEF_HANDOFF_WAIT_MS;
+	c->c_handoff_queue = DEF_HANDOFF_QUEUE;
 	c->c_max_per_address = DEF_MAX_PER_ADDRESS;
 	c->c_initialize_rate = DEF_INITIALIZE_RATE;
 	for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
@@ -718,6 +721,9 @@ conf_print(FILE *fp, const struct conf *c)
 	else
 		fprintf(fp, "registry-records %u\n", c->c_registry_records);
 	print_bytes(fp, "registry-size", c->c_registry_bytes);
+	print_duration(fp, "registry-adopt-wait", c->c_adopt_wait_ms);
+	print_duration(fp, "registry-handoff-wait", c->c_handoff_wait_ms);
+	fprintf(fp, "registry-handoff-queue %u\n", c->c_handoff_queue);
 	print_bytes(fp, "memory-hard-limit", c->c_memory_hard);
 	print_duration(fp, "alert-window", c->c_alert_window_ms);
 	fprintf(fp, "alert-min-requests %lu\n",

@@ -143,6 +143,16 @@ struct conf_listener {
 /* the registry (agent/registry.c): records and bytes it keeps at most */
 #define REGISTRY_RECORDS_MAX	(16U * 1024 * 1024)
 #define DEF_REGISTRY_BYTES	(256ULL * 1024 * 1024)
+/* a starting worker waits this long for its records (registry-adopt-wait) */
+#define DEF_ADOPT_WAIT_MS	5000
+/*
+ * a request for a session whose worker died waits this long for its
+ * successor (registry-handoff-wait), this many at most a worker
+ * (registry-handoff-queue)
+ */
+#define DEF_HANDOFF_WAIT_MS	5000
+#define DEF_HANDOFF_QUEUE	1024
+#define HANDOFF_QUEUE_MAX	65536
 struct conf;
 /* registry-records auto: two generations of max-sessions each */
 uint32_t	conf_registry_records(const struct conf *);
@@ -338,6 +348,9 @@ struct conf {
 	uint64_t		 c_memory_soft;		/* bytes RSS; 0: none */
 	uint32_t		 c_registry_records;	/* 0: auto */
 	uint64_t		 c_registry_bytes;
+	uint32_t		 c_adopt_wait_ms;	/* 0: adopt nothing */
+	uint32_t		 c_handoff_wait_ms;	/* 0: 503 at once */
+	uint32_t		 c_handoff_queue;	/* parked, a worker */
 	uint64_t		 c_memory_hard;
 	/*
 	 * Host header names (lower case, no port; "[::1]" for IPv6), the

@@ -22,7 +22,7 @@ enum proc_role {
  * Bump whenever a channel message enum or a message layout changes: a child
  * announces it in READY and the supervisor kills a child that disagrees.
  */
-#define MCPD_PROTO_VERSION	10
+#define MCPD_PROTO_VERSION	11
 
 #define WORKERS_MAX		256	/* worker processes */
 /* fds a worker keeps for itself: channels, listeners, log, scoreboard */

@@ -145,6 +145,9 @@ enum key {
 	K_GROUP,
 	K_REGISTRY_RECORDS,
 	K_REGISTRY_SIZE,
+	K_REGISTRY_ADOPT_WAIT,
+	K_REGISTRY_HANDOFF_WAIT,
+	K_REGISTRY_HANDOFF_QUEUE,
 	K_MAX
 };
 
@@ -399,6 +402,9 @@ static const char *const key_names[K_MAX] = {
 	[K_MEMORY_SOFT] =		"memory-soft-limit",
 	[K_REGISTRY_RECORDS] =		"registry-records",
 	[K_REGISTRY_SIZE] =		"registry-size",
+	[K_REGISTRY_ADOPT_WAIT] =	"registry-adopt-wait",
+	[K_REGISTRY_HANDOFF_WAIT] =	"registry-handoff-wait",
+	[K_REGISTRY_HANDOFF_QUEUE] =	"registry-handoff-queue",
 	[K_MEMORY_HARD] =		"memory-hard-limit",
 	[K_SESSION_RESPONSES] =		"session-responses",
 	[K_USER] =			"user",
@@ -425,7 +431,8 @@ static const char *const key_names[K_MAX] = {
 %token	ALERTREDERRORS ALERTEMERGENCYERRORS ALERTYELLOWP95 ALERTREDP95
 %token	ALERTEMERGENCYPENDING ALERTHOLD ALERTCOMMAND CONNECTIONSSOFT
 %token	MAXSESSIONS INITIALIZERATE REQUESTRATE MEMORYSOFT MEMORYHARD ERROR
-%token	REGISTRYRECORDS REGISTRYSIZE
+%token	REGISTRYRECORDS REGISTRYSIZE REGISTRYADOPTWAIT REGISTRYHANDOFFWAIT
+%token	REGISTRYHANDOFFQUEUE
 %token	USER GROUP SCOPE
 %token	<v.string>	STRING
 %type	<v.number>	role catkind
@@ -725,6 +732,18 @@ main		: WORKERS STRING		{
 			set_bytes(K_REGISTRY_SIZE, $2,
 			    &ps.conf->c_registry_bytes);
 		}
+		| REGISTRYADOPTWAIT STRING	{
+			set_duration_min(K_REGISTRY_ADOPT_WAIT, $2, 0,
+			    &ps.conf->c_adopt_wait_ms);
+		}
+		| REGISTRYHANDOFFWAIT STRING	{
+			set_duration_min(K_REGISTRY_HANDOFF_WAIT, $2, 0,
+			    &ps.conf->c_handoff_wait_ms);
+		}
+		| REGISTRYHANDOFFQUEUE STRING	{
+			set_count(K_REGISTRY_HANDOFF_QUEUE, $2, 0,
+			    HANDOFF_QUEUE_MAX, 0, &ps.conf->c_handoff_queue);
+		}
 		| MEMORYHARD STRING		{
 			set_bytes(K_MEMORY_HARD, $2, &ps.conf->c_memory_hard);
 		}
@@ -969,6 +988,9 @@ static const struct keywords keywords[] = {
 	{ "port",		PORT },
 	{ "prompt",		PROMPT },
 	{ "ready-timeout",	READYTIMEOUT },
+	{ "registry-adopt-wait", REGISTRYADOPTWAIT },
+	{ "registry-handoff-queue", REGISTRYHANDOFFQUEUE },
+	{ "registry-handoff-wait", REGISTRYHANDOFFWAIT },
 	{ "registry-records",	REGISTRYRECORDS },
 	{ "registry-size",	REGISTRYSIZE },
 	{ "request-rate",	REQUESTRATE },

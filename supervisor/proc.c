@@ -613,6 +613,7 @@ proc_send_listeners(struct proc *p)
 		return;
 	if (nw == 0)
 		nw = 1;
+	chan_send(p->p_chan, MSG_SUP_WORKERS, -1, (uint64_t)nw);
 	me = p->p_index % nw;
 	proc_name(p, name, sizeof(name));
 	for (i = 0; i < sup->s_nlisteners; i++) {

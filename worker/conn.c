@@ -613,7 +613,9 @@ conn_close(struct conn *c)
 	if (c->c_dead)
 		return;
 	out_uncork(c);		/* what it answered goes first */
-	sse_share(c);		/* the client may not have it all */
+	/* a stream going on, or output that will never go: resumable */
+	if (c->c_busy || c->c_outlen > c->c_outoff)
+		sse_share(c);
 	ev_io_stop(worker->w_loop, &c->c_rd);
 	ev_io_stop(worker->w_loop, &c->c_wr);
 	ev_timer_stop(worker->w_loop, &c->c_to);

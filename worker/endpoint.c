@@ -738,13 +738,11 @@ endpoint_authed(struct conn *c)
 
 /*
  * A request for what a worker kept that went away lately (its successor
- * starting: peer_away) waits for it, parked, at most HANDOFF_PARK_MS and
- * HANDOFF_PARK_MAX of them a worker; then it is handed over when the
- * successor's channel comes (endpoint_peer_back), or answered 503.  The
- * connection is held (c_refs) and busy meanwhile.
+ * starting: peer_away) waits for it, parked, at most registry-handoff-wait
+ * and registry-handoff-queue of them a worker; then it is handed over when
+ * the successor's channel comes (endpoint_peer_back), or answered 503.
+ * The connection is held (c_refs) and busy meanwhile.
  */
-#define HANDOFF_PARK_MAX	1024	/* connections parked, a worker */
-#define HANDOFF_PARK_MS		5000	/* the longest a request waits */
 #define HANDOFF_PARK_TICK_MS	100	/* how often the deadlines are seen */
 
 struct parked {
@@ -762,13 +760,17 @@ static void	park_cb(struct ev_loop *, ev_timer *, int);
 static int
 park(struct conn *c, uint32_t owner)
 {
-	struct parked *p;
+	struct parked		*p;
+	const struct conf	*conf = worker->w_child->c_conf;
 
-	if (nparked >= HANDOFF_PARK_MAX || (p = calloc(1, sizeof(*p))) == NULL)
+	if (conf->c_handoff_wait_ms == 0 ||
+	    nparked >= conf->c_handoff_queue ||
+	    (p = calloc(1, sizeof(*p))) == NULL)
 		return -1;
 	p->p_conn = c;
 	p->p_owner = owner;
-	p->p_until = ev_now(worker->w_loop) + HANDOFF_PARK_MS / 1000.0;
+	p->p_until = ev_now(worker->w_loop) +
+	    conf->c_handoff_wait_ms / 1000.0;
 	TAILQ_INSERT_TAIL(&parked, p, p_entry);
 	nparked++;
 	c->c_refs++;
@@ -862,7 +864,9 @@ endpoint_handoff_now(struct conn *c, int may)
 	memset(&rt, 0, sizeof(rt));
 	rt.rt_task = c->c_handoff_task;
 	rt.rt_owner = owner;
-	rt.rt_away = peer_away(owner);
+	/* a worker a reload did away with is not coming back: 404 */
+	rt.rt_away = (worker->w_child->c_nworkers == 0 ||
+	    owner < worker->w_child->c_nworkers) && peer_away(owner);
 	if (may && rt.rt_away && c->c_out == NULL && park(c, owner) == 0)
 		return;		/* c_handoff kept: tried again */
 	c->c_handoff = 0;

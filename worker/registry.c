@@ -12,7 +12,7 @@
  * new generation after a reload -- asks the agent for the records of its
  * index and makes their sessions its own before it reports READY and
  * accepts a connection (registry_adopt: blocking, at most
- * ADOPT_WAIT_MS).  Their clients go on with the ids they have; an
+ * registry-adopt-wait).  Their clients go on with the ids they have; an
  * adopted session starts a new idle period, has no SSE stream open and no
  * call in flight (those died with the worker).
  */
@@ -203,7 +203,7 @@ registry_adopt(void)
 {
 	struct chan	*ch = agentc();
 	struct timespec	 t0, t;
-	long		 ms;
+	long		 ms, wait;
 	int		 r;
 
 	if (ch == NULL || worker->w_mcp == NULL) {
@@ -211,6 +211,8 @@ registry_adopt(void)
 		    worker->w_child->c_index);
 		return;
 	}
+	if ((wait = worker->w_child->c_conf->c_adopt_wait_ms) == 0)
+		return;		/* registry-adopt-wait 0s: a fresh start */
 	G.adopting = 1;
 	G.want = (unsigned)-1;
 	G.adopted = G.refused = G.events = 0;
@@ -221,17 +223,17 @@ registry_adopt(void)
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		ms = (t.tv_sec - t0.tv_sec) * 1000 +
 		    (t.tv_nsec - t0.tv_nsec) / 1000000;
-		if (G.want != (unsigned)-1 || ms >= ADOPT_WAIT_MS)
+		if (G.want != (unsigned)-1 || ms >= wait)
 			break;
-		if ((r = chan_wait(ch, (int)(ADOPT_WAIT_MS - ms))) == -1)
+		if ((r = chan_wait(ch, (int)(wait - ms))) == -1)
 			goto lost;
 		ch = agentc();
 	}
 	G.adopting = 0;
 	agt_ev_free(&G.ev);
 	if (G.want == (unsigned)-1)
-		log_warnx("adopting: the agent did not answer in %d ms; %u "
-		    "sessions adopted", ADOPT_WAIT_MS, G.adopted);
+		log_warnx("adopting: the agent did not answer in %ld ms; %u "
+		    "sessions adopted", wait, G.adopted);
 	else if (G.adopted > 0 || G.refused > 0)
 		log_info("adopted %u sessions and tasks and %u replay events "
 		    "of worker %u in %ld ms%s", G.adopted, G.events,

@@ -9,7 +9,6 @@
 
 #include <ev.h>
 
-#define ADOPT_WAIT_MS	5000	/* for the agent's records, at start */
 
 struct chan;
 struct conf;

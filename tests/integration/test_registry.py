@@ -234,6 +234,52 @@ def test_gap():
     d.stop()
 
 
+def gap_requests(d, sids):
+    """Kill worker 0 (its successor held back 2 s by the crash-loop
+    throttle) and ping each session: (status, seconds, Retry-After)."""
+    wp = d.worker_pids()
+    mark = d.log_mark()
+    os.kill(wp[0], signal.SIGKILL)
+    d.wait_log(r"worker 0 .*restarting in 2\.000 s", 5, since=mark)
+    out = []
+    for sid in sids:
+        t0 = time.monotonic()
+        st, h, _ = post(d.http_port, request("ping", rid=9), sid)
+        out.append((st, time.monotonic() - t0, h.get("retry-after")))
+    return out
+
+
+def test_handoff_bounds():
+    """registry-handoff-wait past: a request for a session of a dead
+    worker that waits longer than it (500 ms here, the successor being
+    held back 2 s) gets 503 with Retry-After: 1, not 404, not a hang;
+    registry-handoff-queue 0: such a request is answered 503 at once."""
+    for keys, lo, hi in (({"registry-handoff-wait": "500ms"}, 0.45, 1.9),
+                         ({"registry-handoff-queue": "0"}, 0, 0.4)):
+        k = {"workers": "2", "session-responses": "json",
+             "initialize-rate": "0", "throttle-reset": "60s"}
+        k.update(keys)
+        d = T.Daemon(keys=k)
+        d.start()
+        sids = sessions(d, 40)
+        time.sleep(0.3)
+        got = gap_requests(d, sids)
+        refused = [g for g in got if g[0] == 503]
+        info("%r: %d answered, %d refused, in %s s" % (
+            keys, sum(1 for g in got if g[0] == 200), len(refused),
+            ", ".join("%.2f" % g[1] for g in refused)))
+        check_eq(sorted(set(g[0] for g in got) - {200, 503}), [],
+                 "statuses other than 200 and 503")
+        check(refused, "a request refused past the bound")
+        for st, secs, ra in refused:
+            check(lo <= secs <= hi and ra == "1",
+                  "503 after %.2f s (want %.2f..%.2f), Retry-After %r" %
+                  (secs, lo, hi, ra))
+        d.wait_ready()
+        all_alive(d, sids, "after the gap")
+        d.stop()
+
+
 def test_watchdog():
     """A worker stopped (SIGSTOP) is killed by the watchdog; its successor
     adopts its sessions."""
@@ -289,6 +335,43 @@ def test_reload_generation():
     d.signal(signal.SIGHUP)
     d.wait_log(r"reload complete", 10, since=mark)
     all_alive(d, sids, "after a reload with a new generation")
+    d.stop()
+
+
+def test_fewer_workers():
+    """A reload down from 2 workers to 1: the sessions of worker 1 end
+    (no worker will adopt them): the agent drops their records and a
+    request for one gets 404 at once (its client starts a new session),
+    not 503 while it waits for a worker that is not coming; worker 0's
+    sessions go on."""
+    d = T.Daemon(keys={"workers": "2", "session-responses": "json",
+                       "initialize-rate": "0"})
+    d.start()
+    sids = sessions(d, 60)
+    time.sleep(0.3)
+    before = get(scrape(d), "mcpd_registry_records")
+    d.set_keys(workers="1")
+    mark = d.log_mark()
+    d.signal(signal.SIGHUP)
+    d.wait_log(r"reload complete", 10, since=mark)
+    m = d.wait_log(r"registry: the (\d+) records of worker 1 dropped", 10,
+                   since=mark)
+    d.wait_log(r"worker 1 \(pid \d+, generation \d+\) exited", 10,
+               since=mark)
+    dropped = int(m[0].group(1))
+    T.wait_until(lambda: get(scrape(d), "mcpd_registry_records") ==
+                 before - dropped, 5, "worker 1's records gone")
+    got = {}
+    for sid in sids:
+        t0 = time.monotonic()
+        st, _, _ = post(d.http_port, request("ping", rid=9), sid)
+        got.setdefault(st, []).append(time.monotonic() - t0)
+    info("%d records, %d dropped; answers %r" % (
+        before, dropped, {k: len(v) for k, v in got.items()}))
+    check_eq(sorted(got), [200, 404], "statuses")
+    check_eq(len(got[404]), dropped, "404s: the sessions of worker 1")
+    check(max(got[404]) < 1.0, "404 at once, not after a wait: %.2f s" %
+          max(got[404]))
     d.stop()
 
 
@@ -670,7 +753,9 @@ def test_shed():
 
 if __name__ == "__main__":
     T.main([test_worker_killed, test_kill_under_load, test_gap,
+            test_handoff_bounds,
             test_watchdog, test_agent_killed,
-            test_reload_generation, test_agent_stuck, test_tasks,
+            test_reload_generation, test_fewer_workers, test_agent_stuck,
+            test_tasks,
             test_bound, test_replay, test_replay_lost, test_sdk_resume,
             test_shed, test_reloads])

@@ -205,6 +205,7 @@ START_TEST(test_registry_events)
 	static char		rec[200 * 1024];
 
 	memset(&c, 0, sizeof(c));
+	c.c_workers = 2;
 	c.c_registry_records = 10;
 	c.c_registry_bytes = 1024 * 1024;
 	registry_load(&c);
@@ -241,6 +242,15 @@ START_TEST(test_registry_events)
 	registry_del(0, "a");
 	registry_stats(&st);
 	ck_assert_uint_eq(st.rs_events, 0);
+	ck_assert_uint_eq(st.rs_records, 1);
+	/* a reload down to one worker: worker 1's records go, and stay out */
+	registry_put(1, "d", "{}", 2);
+	registry_stats(&st);
+	ck_assert_uint_eq(st.rs_records, 2);
+	c.c_workers = 1;
+	registry_load(&c);
+	registry_put(1, "e", "{}", 2);
+	registry_stats(&st);
 	ck_assert_uint_eq(st.rs_records, 1);
 	registry_forget(0);
 	registry_stats(&st);
