@@ -90,6 +90,8 @@ pack_fields(msgpack_sbuffer *b, const struct msg_proto *p, uint32_t type,
 		return msg_pack(b, p, type, gen, seq, U(0), S(1), U(2));
 	if (strcmp(fmt, "usuu") == 0)
 		return msg_pack(b, p, type, gen, seq, U(0), S(1), U(2), U(3));
+	if (strcmp(fmt, "uuuu") == 0)
+		return msg_pack(b, p, type, gen, seq, U(0), U(1), U(2), U(3));
 	if (strcmp(fmt, "uis") == 0)
 		return msg_pack(b, p, type, gen, seq, U(0), I(1), S(2));
 	if (strcmp(fmt, "uuusus") == 0)
