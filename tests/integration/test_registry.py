@@ -7,6 +7,7 @@ agent killed is rebuilt from the workers."""
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -53,22 +54,9 @@ def sse_events(text):
 def post_cut(port, sid, body):
     """POST body and hang up as soon as the stream's priming event came:
     its id (WORKER-STREAM-0)."""
-    data = json.dumps(body).encode()
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    s.sendall(("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-               "Content-Type: application/json\r\n"
-               "Accept: application/json, text/event-stream\r\n"
-               "Mcp-Session-Id: %s\r\nContent-Length: %d\r\n\r\n"
-               % (port, sid, len(data))).encode() + data)
-    got = b""
-    while True:
-        chunk = s.recv(4096)
-        check(chunk, "the stream ended before its priming event: %r" % got)
-        got += chunk
-        m = __import__("re").search(rb"\nid: (\d+-\d+-0)\n", got)
-        if m:
-            s.close()
-            return m.group(1).decode()
+    s, prime, _ = open_stream(port, sid, body)
+    s.close()
+    return prime
 
 
 def resume(port, sid, last):
@@ -555,7 +543,7 @@ def open_stream(port, sid, body=None, last=None):
         chunk = s.recv(4096)
         check(chunk, "the stream ended early: %r" % got)
         got += chunk
-        m = __import__("re").search(rb"\nid: (\d+-\d+-0)\n", got)
+        m = re.search(rb"\nid: (\d+-\d+-0)\n", got)
         if m:
             return s, m.group(1).decode(), got
         if last and b"\r\n\r\n" in got:
