@@ -151,6 +151,7 @@ struct conn {
 	int		 counted;	/* the answer counts (after warm-up) */
 	int		 no_more;	/* do not reconnect */
 	int		 srv_close;	/* the answer said Connection: close */
+	int		 renew;		/* -K: the next connection, a new session */
 	int		 wr_armed;	/* the watcher waits to write too */
 	uint64_t	 done;		/* requests answered on this one */
 	uint64_t	*backlog;	/* BACKLOG_MAX, made when first late */
@@ -464,6 +465,11 @@ answered(struct conn *c, int ok, enum errkind why)
 	 * closes this one (a worker that stops): not an error either
 	 */
 	if (c->srv_close || (c->o->churn && ++c->done >= c->o->churn)) {
+		/*
+		 * -K starts a new session; a worker that stops does not end
+		 * the session (-k: the next connection goes on with it)
+		 */
+		c->renew = !c->srv_close;
 		c->done = 0;
 		rep.reconnects++;
 		conn_fail(c, E_KINDS);
@@ -883,11 +889,12 @@ conn_fail(struct conn *c, enum errkind why)
 	 * -k: a connection lost (not replaced by -K) comes back with the
 	 * session it had, as a client does after a reset
 	 */
-	if (!c->o->keep_sid || why == E_KINDS || c->sid[0] == '\0' ||
+	if (!c->o->keep_sid || c->renew || c->sid[0] == '\0' ||
 	    c->phase < 2) {
 		c->phase = 0;
 		c->sid[0] = '\0';
 	}
+	c->renew = 0;
 	c->srv_close = 0;
 	c->wr_armed = 0;
 	rep.dropped += c->bl_n;	/* late sends of a connection gone */

@@ -106,9 +106,13 @@ peer_err(struct chan *ch, const char *reason, void *arg)
 int
 peer_away(uint32_t i)
 {
+	/*
+	 * never wired yet: a worker of our generation that starts after us
+	 * (it adopts its slot first); or lost lately: its successor comes
+	 */
 	return i < WORKERS_MAX && peers[i].p_chan == NULL &&
-	    peers[i].p_lost != 0 && peer_loop != NULL &&
-	    (ev_now(peer_loop) - peers[i].p_lost) * 1000 < PEER_AWAY_MS;
+	    peer_loop != NULL && (peers[i].p_lost == 0 ||
+	    (ev_now(peer_loop) - peers[i].p_lost) * 1000 < PEER_AWAY_MS);
 }
 
 /* The head record */
