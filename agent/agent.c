@@ -257,6 +257,11 @@ wchan_dispatch(struct chan *ch, struct msg *m, void *arg)
 		}
 		break;
 	case MSG_AGT_RESYNC:
+		/*
+		 * the channel was too full for a change: an event whose
+		 * parts stopped half way is not coming on
+		 */
+		agt_ev_free(&w->w_ev);
 		registry_forget(w->w_index);
 		break;
 	case MSG_AGT_ADOPT:
