@@ -123,6 +123,17 @@ chan_fd(const struct chan *ch)
 }
 
 void
+chan_hold(struct chan *ch, int on)
+{
+	if (ch->ch_dead)
+		return;
+	if (on)
+		ev_io_stop(ch->ch_loop, &ch->ch_rd);
+	else
+		ev_io_start(ch->ch_loop, &ch->ch_rd);
+}
+
+void
 chan_set_queue_max(struct chan *ch, size_t bytes)
 {
 	ch->ch_queue_max = bytes > CHAN_QUEUE_MAX_BYTES ? bytes :

@@ -244,8 +244,10 @@ dispatch_sup(struct chan *ch, struct msg *m, void *arg)
 		self.c_nworkers = (uint32_t)m->m_f[0].u;
 		break;
 	case MSG_SUP_PEER:
-		if (ops->r_peer != NULL && !self.c_quitting)
-			ops->r_peer(&self, (uint32_t)m->m_f[0].u, m->m_fd);
+		/* a draining worker still hands over: to the new workers */
+		if (ops->r_peer != NULL)
+			ops->r_peer(&self, (uint32_t)m->m_f[0].u,
+			    (m->m_f[1].u & SUP_PEER_INBOUND) != 0, m->m_fd);
 		else
 			close(m->m_fd);
 		break;

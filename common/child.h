@@ -51,7 +51,8 @@ struct role_ops {
 	void	(*r_listener)(struct child *, enum listen_kind, int fd,
 		    const char *addr, uint16_t port, int standby);
 	/* a channel to worker index (the worker mesh; fd is ours) */
-	void	(*r_peer)(struct child *, uint32_t index, int fd);
+	void	(*r_peer)(struct child *, uint32_t index, int inbound,
+		    int fd);
 	/*
 	 * the worker's channel to the runner; the runner's to worker index
 	 * (msg_run.def; fd is ours)

@@ -162,6 +162,11 @@ int		 chan_flush(struct chan *);
  * must have an answer before it goes on (a worker adopting its records).
  */
 int		 chan_wait(struct chan *, int timeout_ms);
+/*
+ * Read nothing until told to go on (1, then 0): what comes waits in the
+ * socket (a worker's peers, until it has started and adopted its records).
+ */
+void		 chan_hold(struct chan *, int on);
 size_t		 chan_queued(const struct chan *);
 /* queued, and in the socket: what the peer has not read yet */
 size_t		 chan_unread(const struct chan *);

@@ -190,10 +190,15 @@ unsigned	 mcp_registry_resend(struct mcp_server *);
 /*
  * A session or a task from its record: 0; 1 when it is here already (or
  * a task's time is up); -1 when the record is not one of this server's
- * partition, or not one (err says why).  live: the record of a process
- * still running (a reload's old generation, draining): a new session is
- * taken, a task is not (it is still that process's to finish).
+ * partition, or not one (err says why).  live: MCP_ADOPT_START at start;
+ * MCP_ADOPT_LIVE, the record of a process still running (a reload's old
+ * generation, draining): a new session is taken, a task is not (it is
+ * still that process's to finish); MCP_ADOPT_UPDATE, the same from that
+ * process directly, in order: a session here already takes its state.
  */
+#define MCP_ADOPT_START		0
+#define MCP_ADOPT_LIVE		1
+#define MCP_ADOPT_UPDATE	2
 int		 mcp_registry_adopt(struct mcp_server *, const char *rec,
 		    size_t len, int live, char *err, size_t errlen);
 /*

@@ -200,7 +200,8 @@ mcp_registry_adopt(struct mcp_server *srv, const char *rec, size_t len,
 		    id, srv->sv_partition);
 		return -1;
 	}
-	if (mcp_session_find(srv, id, &owner_of) != NULL)
+	if ((s = mcp_session_find(srv, id, &owner_of)) != NULL &&
+	    live != MCP_ADOPT_UPDATE)
 		return 1;
 	if ((i = json_get(&j, 0, "owner")) == -1 ||
 	    json_strcpy(&j, i, hex, sizeof(hex)) == -1 ||
@@ -225,7 +226,20 @@ mcp_registry_adopt(struct mcp_server *srv, const char *rec, size_t len,
 		snprintf(err, errlen, "session %s: a bad record", id);
 		return -1;
 	}
-	if ((s = sess_insert(srv, id, rnd, 0)) == NULL) {
+	if (s != NULL) {
+		/* its predecessor's change: the record says it all */
+		if (memcmp(s->s_owner, owner, sizeof(owner)) != 0 ||
+		    strcmp(s->s_proto, proto) != 0) {
+			snprintf(err, errlen, "session %s: an update names "
+			    "another owner or version", id);
+			return -1;
+		}
+		for (i = 0; i < (int)s->s_nsubs; i++)
+			free(s->s_subs[i]);
+		s->s_nsubs = 0;
+		if (next < s->s_next_req)
+			next = s->s_next_req;
+	} else if ((s = sess_insert(srv, id, rnd, 0)) == NULL) {
 		snprintf(err, errlen, "session %s: out of memory", id);
 		return -1;
 	}

@@ -208,28 +208,40 @@ exec_child(int chanfd, enum proc_role role, uint32_t index, uint32_t gen)
 }
 
 /*
- * The worker mesh: a new worker gets a channel to every current worker and
- * each of them one to it, replacing what they had for that index (a
- * restarted or new-generation worker takes over its predecessor's place).
+ * The worker mesh: a new worker and every current worker get a channel to
+ * each other, each replacing what it had for the other's index (a
+ * restarted or new-generation worker takes over its predecessor's place;
+ * the replaced channel stays open for what the predecessor hands over).
+ * A process that is no longer a member's (an older generation, ready or
+ * draining; a worker being removed) gets one to the new worker too, for
+ * the requests it hands over until it exits; the new worker only reads
+ * from that one (SUP_PEER_INBOUND), its channel for that index is the
+ * current member's.  A predecessor of the new worker's own index gets
+ * one too: its successor, which takes its idle keep-alive connections.
  */
 static void
 wire_peers(struct proc *p)
 {
 	struct proc	*q;
-	int		 sp[2];
+	int		 sp[2], member;
 
 	TAILQ_FOREACH(q, &sup->s_procs, p_entry) {
-		if (q == p || q->p_role != ROLE_WORKER || q->p_member < 0 ||
-		    q->p_chan == NULL || q->p_state >= P_STOPPING ||
-		    q->p_index == p->p_index)
+		if (q == p || q->p_role != ROLE_WORKER || q->p_chan == NULL ||
+		    q->p_state > P_STOPPING)
 			continue;
+		/* a predecessor of ours: its successor, for its idle conns */
+		member = q->p_index != p->p_index && q->p_member >= 0 &&
+		    q->p_state < P_STOPPING &&
+		    !sup->s_members[q->p_member].m_removing;
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
 		    sp) == -1) {
 			log_warn("worker mesh socketpair");
 			return;
 		}
-		chan_send(p->p_chan, MSG_SUP_PEER, sp[0], (uint64_t)q->p_index);
-		chan_send(q->p_chan, MSG_SUP_PEER, sp[1], (uint64_t)p->p_index);
+		chan_send(p->p_chan, MSG_SUP_PEER, sp[0], (uint64_t)q->p_index,
+		    (uint64_t)(member ? 0 : SUP_PEER_INBOUND));
+		chan_send(q->p_chan, MSG_SUP_PEER, sp[1], (uint64_t)p->p_index,
+		    (uint64_t)0);
 	}
 }
 
@@ -945,8 +957,14 @@ proc_swap_workers(void)
 			continue;
 		if (m->m_proc != NULL) {
 			m->m_proc->p_member = -1;
+			/*
+			 * not READY yet, but it may have started: what it
+			 * holds drains (or goes to its successor) as a ready
+			 * one's does
+			 */
 			if (m->m_proc->p_state == P_STARTING)
-				proc_stop(m->m_proc, 0);
+				proc_stop(m->m_proc,
+				    sup->s_conf->c_drain_timeout_ms);
 			m->m_proc = NULL;
 			rs_stopped(&sup->s_rs, i);
 		}

@@ -559,6 +559,35 @@ conn_resume(struct conn *c)
 	conn_flush(c);		/* a quitting worker closes it now */
 }
 
+/*
+ * Between two requests (or before the first), everything out: nothing of
+ * it is ours but fd and what was read ahead.
+ */
+static int
+conn_idle(const struct conn *c)
+{
+	return !c->c_inreq && !c->c_busy && c->c_out == NULL &&
+	    c->c_refs == 0 && !c->c_close &&
+	    (c->c_req == NULL || !c->c_req->r_get);
+}
+
+/*
+ * A quitting worker's idle connection goes to its successor (a new
+ * generation), which reads its next request: its client sees no close.
+ * Without one (the node stops) it is closed.
+ */
+static void
+conn_pass(struct conn *c)
+{
+	int fd;
+
+	if (peer_successor() && (fd = dup(c->c_fd)) != -1 &&
+	    peer_pass(fd, c->c_kind, c->c_auth, c->c_served, c->c_pend,
+	    c->c_pendlen) == 0)
+		log_debug("fd %d: idle: handed to our successor", c->c_fd);
+	conn_close(c);		/* our copy only, when handed */
+}
+
 /* Close when done and everything is out. */
 void
 conn_flush(struct conn *c)
@@ -569,9 +598,8 @@ conn_flush(struct conn *c)
 		conn_close(c);
 		return;
 	}
-	if (worker->w_quitting && c->c_served && !c->c_inreq &&
-	    !c->c_busy && c->c_out == NULL) {
-		conn_close(c);
+	if (worker->w_quitting && conn_idle(c)) {
+		conn_pass(c);
 		return;
 	}
 }
@@ -699,6 +727,13 @@ sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	unsigned n;
 
 	update_gauges();
+	/*
+	 * Draining, our sessions are our successor's: it keeps their idle
+	 * clock (ours is stale), and an expiry here would delete them there
+	 * and in the agent
+	 */
+	if (worker->w_quitting)
+		return;
 	n = mcp_session_expire(worker->w_mcp, worker->w_http.h_session_ms,
 	    worker->w_http.h_session_start_ms);
 	if (n > 0)
@@ -818,6 +853,29 @@ http_adopt(struct worker *w, int fd, const struct handoff *h)
 	request_served(c);
 }
 
+/* A keep-alive connection a draining worker handed over between requests. */
+void
+http_adopt_idle(struct worker *w, int fd, const struct handoff *h)
+{
+	struct conn	*c;
+	unsigned char	 key[ADDR_KEY_BYTES];
+
+	worker_addr_take(fd, key);
+	if ((c = conn_new(w, fd, h->h_kind, h->h_auth, key,
+	    w->w_per_address != 0)) == NULL)
+		return;
+	c->c_served = h->h_served;
+	if (h->h_pendlen > 0) {
+		conn_arm(c);
+		parse(c, h->h_pend, h->h_pendlen);
+	} else if (w->w_quitting && peer_successor())
+		conn_pass(c);		/* draining too: on to the newest */
+	else if (w->w_quitting)
+		conn_deadline(c, QUIT_IDLE_MS);	/* as http_quit does */
+	else
+		conn_arm(c);		/* the idle timeout */
+}
+
 void
 request_served(struct conn *c)
 {
@@ -835,14 +893,18 @@ request_served(struct conn *c)
 }
 
 /*
- * Stop: every connection is closed after its next answer.  An idle
- * keep-alive connection is not closed at once: its client may be sending
- * the next request right now, and closing would reset it unanswered (in a
- * closed loop under load it is sending it: a reload failed ~1 request in
- * 10,000 that way).  It gets QUIT_IDLE_MS to send one; quiet for that
- * long, it is closed.  A connection that has not sent its first request
- * yet was just accepted, and its client is about to send it: it gets its
- * answer too (or the drain deadline).  Standalone SSE streams end now.
+ * Stop.  With a successor (a new generation of our index), every
+ * keep-alive connection goes to it as soon as it is between two requests,
+ * now or after its answer: its client sees no close, and nothing it sends
+ * meets one.  Without (the node stops), every connection is closed after
+ * its next answer, and an idle keep-alive one is not closed at once: its
+ * client may be sending the next request right now, and closing would
+ * reset it unanswered (in a closed loop under load it is sending it: a
+ * reload failed ~1 request in 10,000 that way).  It gets QUIT_IDLE_MS to
+ * send one; quiet for that long, it is closed.  A connection that has not
+ * sent its first request yet was just accepted, and its client is about
+ * to send it: it gets its answer too (or the drain deadline).  Standalone
+ * SSE streams end now.
  */
 void
 http_quit(struct worker *w)
@@ -859,6 +921,10 @@ http_quit(struct worker *w)
 			c->c_close = 1;
 			c->c_busy = 0;
 			request_done(c);
+		} else if (peer_successor()) {
+			if (conn_idle(c))
+				conn_pass(c);
+			/* else after its answer (conn_flush) */
 		} else if (c->c_served && !c->c_inreq && !c->c_busy &&
 		    c->c_out == NULL) {
 			/* timeout_cb closes it; an answer before, too */

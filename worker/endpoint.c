@@ -219,8 +219,14 @@ stream_unref(struct mcp_stream *st)
 {
 	struct conn *c = st->s_owner;
 
-	if (--c->c_refs > 0 || !c->c_dead)
+	if (--c->c_refs > 0)
 		return;
+	if (!c->c_dead) {
+		/* a quitting worker's: now it may go to our successor */
+		if (worker->w_quitting)
+			conn_flush(c);
+		return;
+	}
 	if (c->c_resumer != NULL) {
 		/* the call ended without a last event: end the resumed one */
 		resumed_end(c->c_resumer);
@@ -277,6 +283,28 @@ handoff_to(struct conn *c, const struct mcp_route *rt)
 {
 	c->c_handoff = rt->rt_owner + 1;
 	c->c_handoff_task = rt->rt_task;
+}
+
+/*
+ * A session of our index we do not know may be one our predecessor (a
+ * reload's older generation, draining) made after we adopted the index's
+ * records, whose record is still on its way through the agent: the
+ * request goes to the predecessor, which has it or answers 404 itself.
+ * (Always to an older process: no request goes round in circles.)
+ */
+static int
+handoff_back(struct conn *c, const struct mcp_route *rt)
+{
+	int owner;
+
+	if (rt->rt_verdict != MCP_ROUTE_NO_SESSION || rt->rt_sid == NULL ||
+	    !peer_predecessor() ||
+	    mcp_session_find(worker->w_mcp, rt->rt_sid, &owner) != NULL ||
+	    owner != (int)worker->w_child->c_index)
+		return 0;
+	c->c_handoff = owner + 1;
+	c->c_handoff_back = 1;
+	return 1;
 }
 
 /* A refusal of the route (no session, ...): its error, as JSON. */
@@ -467,7 +495,8 @@ serve_post(struct conn *c)
 		auth_insufficient_scope(c, rt.rt_need);
 		return;
 	default:
-		route_refused(c, &m, &rt);
+		if (!handoff_back(c, &rt))
+			route_refused(c, &m, &rt);
 		return;
 	}
 	if (rt.rt_new_session && admit_session(c, &m) == -1)
@@ -626,7 +655,8 @@ session_of(struct conn *c)
 		handoff_to(c, &rt);
 		return NULL;
 	default:
-		route_refused(c, NULL, &rt);
+		if (!handoff_back(c, &rt))
+			route_refused(c, NULL, &rt);
 		return NULL;
 	}
 }
@@ -846,7 +876,7 @@ endpoint_handoff_now(struct conn *c, int may)
 	struct handoff		 h;
 	struct mcp_route	 rt;
 	uint32_t		 owner = c->c_handoff - 1;
-	int			 fd;
+	int			 fd, back;
 
 	memset(&h, 0, sizeof(h));
 	h.h_kind = c->c_kind;
@@ -865,14 +895,17 @@ endpoint_handoff_now(struct conn *c, int may)
 	rt.rt_task = c->c_handoff_task;
 	rt.rt_owner = owner;
 	/* a worker a reload did away with is not coming back: 404 */
-	rt.rt_away = (worker->w_child->c_nworkers == 0 ||
-	    owner < worker->w_child->c_nworkers) && peer_away(owner);
+	rt.rt_away = !c->c_handoff_back && (worker->w_child->c_nworkers ==
+	    0 || owner < worker->w_child->c_nworkers) && peer_away(owner);
 	if (may && rt.rt_away && c->c_out == NULL && park(c, owner) == 0)
 		return;		/* c_handoff kept: tried again */
+	back = c->c_handoff_back;
 	c->c_handoff = 0;
 	c->c_handoff_task = 0;
+	c->c_handoff_back = 0;
 	if (c->c_out != NULL || (fd = dup(c->c_fd)) == -1 ||
-	    peer_handoff(owner, fd, &h) == -1) {
+	    (back ? peer_handoff_back(fd, &h) :
+	    peer_handoff(owner, fd, &h)) == -1) {
 		/* the owner is gone, and what it kept with it */
 		rt.rt_verdict = MCP_ROUTE_GONE;
 		route_refused(c, NULL, &rt);
@@ -880,7 +913,8 @@ endpoint_handoff_now(struct conn *c, int may)
 		request_done(c);
 		return;
 	}
-	log_debug("fd %d: %s of worker %u: handed over", c->c_fd,
-	    rt.rt_task ? "task" : "session", owner);
+	log_debug("fd %d: %s of worker %u: handed over%s", c->c_fd,
+	    rt.rt_task ? "task" : "session", owner,
+	    back ? " to our predecessor" : "");
 	conn_close(c);		/* our copy only: the socket lives on */
 }

@@ -96,6 +96,7 @@ struct conn {
 	uint8_t			 c_inparse;	/* inside http_parser_execute */
 	uint8_t			 c_overflow;	/* output over its bound */
 	uint8_t			 c_handoff_task; /* the hand-over is a task's */
+	uint8_t			 c_handoff_back; /* to our predecessor */
 	uint8_t			 c_has_addr;	/* counted for its address */
 	unsigned char		 c_addr[ADDR_KEY_BYTES];
 	int			 c_handoff;	/* owner + 1: hand it over */

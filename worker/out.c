@@ -205,8 +205,9 @@ out_write(struct conn *c, const char *buf, size_t len)
 static int
 keep_alive(struct conn *c)
 {
-	return http_should_keep_alive(&c->c_parser) && !worker->w_quitting &&
-	    !c->c_close;
+	/* a quitting worker hands it to its successor: conn_flush */
+	return http_should_keep_alive(&c->c_parser) && !c->c_close &&
+	    (!worker->w_quitting || peer_successor());
 }
 
 /*

@@ -20,9 +20,11 @@
 #include "config.h"
 
 #include <sys/mman.h>
+#include <sys/queue.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,8 @@
 
 #include "http.h"
 #include "log.h"
+#include "mcp.h"
+#include "registry.h"
 #include "util.h"
 
 /* the head record's first byte: '@' and these */
@@ -38,6 +42,8 @@
 /* PEER_CONN's flags */
 #define CONN_F_KEEPALIVE	0x01
 #define CONN_F_ADMITTED		0x02
+#define CONN_F_IDLE		0x04	/* no request: a keep-alive connection */
+#define CONN_F_SERVED		0x08	/* (idle) it had a request before */
 /* the listener's auth block + 1 (0: none), in bits 8 to 15 */
 #define CONN_F_AUTH_SHIFT	8
 #define CONN_F_AUTH_MASK	0xff
@@ -48,12 +54,27 @@
  */
 #define PEER_AWAY_MS		60000
 
-static struct peer {
-	struct chan	*p_chan;
-	int		 p_body_fd;	/* PEER_BODY waiting for its PEER_CONN */
-	ev_tstamp	 p_lost;	/* its channel closed; 0: never */
-} peers[WORKERS_MAX];
-static struct ev_loop	*peer_loop;	/* the channels' */
+/*
+ * A channel of the mesh.  peers[N] is where worker N's requests go: the
+ * current process of N.  A channel it replaced, and one the supervisor
+ * gave us only to read from (a draining process's), is kept on "inbound"
+ * for what comes in on it until the other end closes it: a worker of an
+ * older generation hands over until it exits.  "succ" is the process
+ * that takes our index's place when we drain (a new generation): our idle
+ * connections go to it.
+ */
+struct peer {
+	LIST_ENTRY(peer)	 p_entry;	/* on inbound */
+	struct chan		*p_chan;
+	uint32_t		 p_index;
+	int			 p_body_fd;	/* PEER_BODY for its PEER_CONN */
+};
+static struct peer		*peers[WORKERS_MAX];
+static struct peer		*succ;	/* of our index: a new generation's */
+static LIST_HEAD(, peer)	 inbound = LIST_HEAD_INITIALIZER(inbound);
+static ev_tstamp		 peer_lost[WORKERS_MAX]; /* 0: never */
+static struct ev_loop		*peer_loop;	/* the channels' */
+static uint32_t			 self_index;
 
 static void	peer_dispatch(struct chan *, struct msg *, void *);
 static void	peer_err(struct chan *, const char *, void *);
@@ -67,40 +88,65 @@ body_clear(struct peer *p)
 }
 
 void
-peer_add(struct child *c, uint32_t index, int fd)
+peer_add(struct child *c, uint32_t index, int in, int fd)
 {
-	char name[32];
+	struct peer	*p;
+	char		 name[48];
 
-	if (index >= WORKERS_MAX || index == c->c_index) {
+	if (index >= WORKERS_MAX) {
 		close(fd);
 		return;
 	}
 	peer_loop = c->c_loop;
-	chan_free(&peers[index].p_chan);
-	peers[index].p_body_fd = -1;
-	snprintf(name, sizeof(name), "worker %u", index);
+	self_index = c->c_index;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		fatal("peer channel");
+	p->p_index = index;
+	p->p_body_fd = -1;
+	snprintf(name, sizeof(name), "worker %u%s", index,
+	    in ? " (draining)" : index == c->c_index ? " (successor)" : "");
 	if (fd_nonblock(fd) == -1 ||
-	    (peers[index].p_chan = chan_new(c->c_loop, fd, &msg_proto_peer, 1,
-	    peer_dispatch, peer_err, (void *)(uintptr_t)index, name)) == NULL)
+	    (p->p_chan = chan_new(c->c_loop, fd, &msg_proto_peer, 1,
+	    peer_dispatch, peer_err, p, name)) == NULL)
 		fatal("peer channel to %s", name);
-	chan_set_accept(peers[index].p_chan, "worker>worker");
+	chan_set_accept(p->p_chan, "worker>worker");
+	if (worker->w_mcp == NULL)	/* its hand-overs wait for peer_start */
+		chan_hold(p->p_chan, 1);
 	log_debug("channel to %s", name);
+	if (in) {
+		LIST_INSERT_HEAD(&inbound, p, p_entry);
+		return;
+	}
+	if (index == c->c_index) {
+		if (succ != NULL)
+			LIST_INSERT_HEAD(&inbound, succ, p_entry);
+		succ = p;
+		return;
+	}
+	if (peers[index] != NULL)	/* its predecessor's */
+		LIST_INSERT_HEAD(&inbound, peers[index], p_entry);
+	peers[index] = p;
 	endpoint_peer_back(index);	/* what waited for it */
 }
 
 static void
 peer_err(struct chan *ch, const char *reason, void *arg)
 {
-	uint32_t i = (uint32_t)(uintptr_t)arg;
+	struct peer *p = arg;
 
 	if (reason != NULL)
-		fatalx("channel to worker %u: %s", i, reason);
-	log_debug("channel to worker %u closed", i);
-	if (peers[i].p_chan == ch) {
-		chan_free(&peers[i].p_chan);
-		body_clear(&peers[i]);
-		peers[i].p_lost = ev_now(peer_loop);
-	}
+		fatalx("channel to worker %u: %s", p->p_index, reason);
+	log_debug("channel to worker %u closed", p->p_index);
+	if (p == succ)
+		succ = NULL;
+	else if (peers[p->p_index] == p) {
+		peers[p->p_index] = NULL;
+		peer_lost[p->p_index] = ev_now(peer_loop);
+	} else
+		LIST_REMOVE(p, p_entry);
+	chan_free(&p->p_chan);
+	body_clear(p);
+	free(p);
 }
 
 int
@@ -110,9 +156,64 @@ peer_away(uint32_t i)
 	 * never wired yet: a worker of our generation that starts after us
 	 * (it adopts its slot first); or lost lately: its successor comes
 	 */
-	return i < WORKERS_MAX && peers[i].p_chan == NULL &&
-	    peer_loop != NULL && (peers[i].p_lost == 0 ||
-	    (ev_now(peer_loop) - peers[i].p_lost) * 1000 < PEER_AWAY_MS);
+	return i < WORKERS_MAX && peers[i] == NULL && peer_loop != NULL &&
+	    (peer_lost[i] == 0 ||
+	    (ev_now(peer_loop) - peer_lost[i]) * 1000 < PEER_AWAY_MS);
+}
+
+/* Started, and the records of our index adopted: read what peers sent. */
+void
+peer_start(void)
+{
+	struct peer	*p;
+	uint32_t	 i;
+
+	for (i = 0; i < WORKERS_MAX; i++)
+		if (peers[i] != NULL)
+			chan_hold(peers[i]->p_chan, 0);
+	if (succ != NULL)
+		chan_hold(succ->p_chan, 0);
+	LIST_FOREACH(p, &inbound, p_entry)
+		chan_hold(p->p_chan, 0);
+}
+
+/*
+ * Whether a peer has sent what we have not read yet, or we have queued
+ * what a peer has not taken: a draining worker waits for both before it
+ * exits (a hand-over sent to it just before its peers learnt of its
+ * successor would be lost with it, and so would the connections it
+ * handed over itself while the channel was full).
+ */
+static int
+unsettled(struct pollfd *pfd, nfds_t *n, struct chan *ch)
+{
+	if (chan_queued(ch) > 0)
+		return 1;
+	pfd[*n].fd = chan_fd(ch);
+	pfd[*n].events = POLLIN;
+	if (++*n < WORKERS_MAX)
+		return 0;
+	*n = 0;
+	return poll(pfd, WORKERS_MAX, 0) > 0;
+}
+
+int
+peer_pending(void)
+{
+	struct pollfd	 pfd[WORKERS_MAX];
+	struct peer	*p;
+	nfds_t		 n = 0;
+	uint32_t	 i;
+
+	for (i = 0; i < WORKERS_MAX; i++)
+		if (peers[i] != NULL && unsettled(pfd, &n, peers[i]->p_chan))
+			return 1;
+	if (succ != NULL && unsettled(pfd, &n, succ->p_chan))
+		return 1;
+	LIST_FOREACH(p, &inbound, p_entry)
+		if (unsettled(pfd, &n, p->p_chan))
+			return 1;
+	return n > 0 && poll(pfd, n, 0) > 0;
 }
 
 /* The head record */
@@ -207,19 +308,17 @@ data_memfd(const struct handoff *h)
 	    h->h_pendlen);
 }
 
-/* Send fd and its request to the owner; fd is taken in all cases. */
-int
-peer_handoff(uint32_t owner, int fd, const struct handoff *h)
+/* Send fd and its request (none: h_head NULL) on ch; fd is taken. */
+static int
+handoff_on(struct chan *ch, int fd, const struct handoff *h)
 {
 	static char	 head[PEER_HEAD_MAX_BYTES];
-	struct chan	*ch;
-	size_t		 headlen;
+	size_t		 headlen = 0;
 	uint64_t	 flags = 0;
 	int		 dfd, inmemfd = 0, rv;
 
-	if (owner >= WORKERS_MAX || (ch = peers[owner].p_chan) == NULL ||
-	    (headlen = handoff_head_pack(h->h_head, head,
-	    sizeof(head))) == 0) {
+	if (ch == NULL || (h->h_head != NULL && (headlen =
+	    handoff_head_pack(h->h_head, head, sizeof(head))) == 0)) {
 		close(fd);
 		return -1;
 	}
@@ -232,6 +331,10 @@ peer_handoff(uint32_t owner, int fd, const struct handoff *h)
 		}
 		inmemfd = 1;
 	}
+	if (h->h_head == NULL)
+		flags |= CONN_F_IDLE;
+	if (h->h_served)
+		flags |= CONN_F_SERVED;
 	if (h->h_keepalive)
 		flags |= CONN_F_KEEPALIVE;
 	if (h->h_admitted)
@@ -242,13 +345,98 @@ peer_handoff(uint32_t owner, int fd, const struct handoff *h)
 	    (uint64_t)h->h_method, (uint64_t)h->h_major,
 	    (uint64_t)h->h_minor, flags, head, headlen,
 	    (uint64_t)h->h_bodylen, (uint64_t)h->h_pendlen,
-	    (uint64_t)inmemfd, inmemfd ? "" : h->h_body,
+	    (uint64_t)inmemfd, inmemfd || h->h_body == NULL ? "" : h->h_body,
 	    inmemfd ? (size_t)0 : h->h_bodylen,
 	    inmemfd || h->h_pend == NULL ? "" : h->h_pend,
 	    inmemfd ? (size_t)0 : h->h_pendlen);
 	if (rv == 0)
 		chan_flush(ch);
 	return rv;
+}
+
+/* Send fd and its request to the owner; fd is taken in all cases. */
+int
+peer_handoff(uint32_t owner, int fd, const struct handoff *h)
+{
+	if (owner >= WORKERS_MAX || peers[owner] == NULL) {
+		close(fd);
+		return -1;
+	}
+	return handoff_on(peers[owner]->p_chan, fd, h);
+}
+
+/* Our index's newest predecessor still running (draining), or NULL. */
+static struct peer *
+predecessor(void)
+{
+	struct peer *p;
+
+	LIST_FOREACH(p, &inbound, p_entry)	/* the newest first */
+		if (p->p_index == self_index)
+			return p;
+	return NULL;
+}
+
+int
+peer_predecessor(void)
+{
+	return predecessor() != NULL;
+}
+
+/* A request for a session of ours we do not have, to our predecessor. */
+int
+peer_handoff_back(int fd, const struct handoff *h)
+{
+	struct peer *p = predecessor();
+
+	return handoff_on(p != NULL ? p->p_chan : NULL, fd, h);
+}
+
+int
+peer_successor(void)
+{
+	return succ != NULL;
+}
+
+/*
+ * A draining worker's keep-alive connection between two requests, and
+ * what was read of the next (pend), to our successor; fd is taken.
+ */
+int
+peer_pass(int fd, enum listen_kind kind, int auth, int served,
+    const char *pend, size_t pendlen)
+{
+	struct handoff h;
+
+	memset(&h, 0, sizeof(h));
+	h.h_kind = kind;
+	h.h_auth = auth;
+	h.h_served = served;
+	h.h_keepalive = 1;
+	h.h_pend = pend;
+	h.h_pendlen = pendlen;
+	return handoff_on(succ != NULL ? succ->p_chan : NULL, fd, &h);
+}
+
+/*
+ * A session our successor serves next: its record ("": deleted), a change
+ * or (all) one of all.  A record the channel does not take is still on
+ * its way through the agent.
+ */
+void
+peer_pass_record(const char *id, const char *rec, size_t len, int change)
+{
+	if (succ != NULL)
+		(void)chan_send(succ->p_chan, MSG_PEER_SESS, -1, id, rec, len,
+		    (uint64_t)change);
+}
+
+/* All our records go at once: as much as the agent keeps of them. */
+void
+peer_pass_room(size_t bytes)
+{
+	if (succ != NULL)
+		chan_set_queue_max(succ->p_chan, bytes);
 }
 
 static void
@@ -268,13 +456,18 @@ on_conn(struct peer *p, struct msg *m)
 	h.h_minor = (unsigned)m->m_f[3].u;
 	h.h_keepalive = (flags & CONN_F_KEEPALIVE) != 0;
 	h.h_admitted = (flags & CONN_F_ADMITTED) != 0;
+	h.h_served = (flags & CONN_F_SERVED) != 0;
 	h.h_auth = (int)((flags >> CONN_F_AUTH_SHIFT) & CONN_F_AUTH_MASK) - 1;
 	if (h.h_auth >= CONF_AUTHS_MAX)
 		fatalx("a hand-over names auth block %d", h.h_auth);
-	if (handoff_head_unpack(&head, worker->w_http.h_header_max,
+	if (flags & CONN_F_IDLE) {
+		if (m->m_f[5].s.len != 0 || m->m_f[6].u != 0)
+			fatalx("an idle connection handed over with a request");
+	} else if (handoff_head_unpack(&head, worker->w_http.h_header_max,
 	    m->m_f[5].s.p, m->m_f[5].s.len) == -1)
 		fatalx("a hand-over whose head does not unpack");
-	h.h_head = &head;
+	else
+		h.h_head = &head;
 	h.h_bodylen = m->m_f[6].u;
 	h.h_pendlen = m->m_f[7].u;
 	if (m->m_f[8].u) {
@@ -301,9 +494,23 @@ on_conn(struct peer *p, struct msg *m)
 	body_clear(p);		/* taken, or a stale one */
 	worker->w_conns++;
 	SB_SET(worker->w_child->c_slot, s_conns, worker->w_conns);
-	http_adopt(worker, m->m_fd, &h);
+	if (h.h_head == NULL)
+		http_adopt_idle(worker, m->m_fd, &h);
+	else
+		http_adopt(worker, m->m_fd, &h);
 	if (map != NULL)
 		munmap(map, maplen);
+}
+
+static void
+on_sess(struct msg *m)
+{
+	char id[MCP_SID_MAX_CHARS + 1];
+
+	if (msg_strcpy(id, sizeof(id), &m->m_f[0]) == -1)
+		fatalx("PEER_SESS: a session id too long");
+	registry_update(id, m->m_f[1].s.p, m->m_f[1].s.len,
+	    m->m_f[2].u != 0);
 }
 
 static void
@@ -325,15 +532,15 @@ peer_broadcast(void *arg, const char *method, const char *uri)
 	uint32_t i;
 
 	for (i = 0; i < WORKERS_MAX; i++)
-		if (peers[i].p_chan != NULL)
-			(void)chan_send(peers[i].p_chan, MSG_PEER_NOTIFY, -1,
+		if (peers[i] != NULL)
+			(void)chan_send(peers[i]->p_chan, MSG_PEER_NOTIFY, -1,
 			    method, uri != NULL ? uri : "");
 }
 
 static void
 peer_dispatch(struct chan *ch, struct msg *m, void *arg)
 {
-	struct peer *p = &peers[(uint32_t)(uintptr_t)arg];
+	struct peer *p = arg;
 
 	switch (m->m_type) {
 	case MSG_PEER_BODY:
@@ -350,6 +557,9 @@ peer_dispatch(struct chan *ch, struct msg *m, void *arg)
 		break;
 	case MSG_PEER_NOTIFY:
 		on_notify(m);
+		break;
+	case MSG_PEER_SESS:
+		on_sess(m);
 		break;
 	default:
 		fatalx("unexpected %s from a peer",

@@ -39,6 +39,7 @@ static struct {
 	uint64_t	lost;		/* changes not sent, so far */
 	time_t		lost_logged;
 	ev_timer	resync_to;
+	int		handover;	/* records to our successor only */
 	int		adopting;
 	unsigned	adopted;	/* records taken */
 	unsigned	refused;
@@ -74,6 +75,12 @@ put(void *arg, const char *id, const char *rec, size_t len)
 {
 	struct chan *ch = agentc();
 
+	if (G.handover) {
+		peer_pass_record(id, rec, len, 0);
+		return;
+	}
+	if (worker->w_quitting)		/* its successor serves it next */
+		peer_pass_record(id, rec, len, 1);
 	if (ch == NULL)
 		return;		/* a new agent gets everything (agentc_open) */
 	if (G.resync || chan_send(ch, MSG_AGT_SESS_PUT, -1, id, rec,
@@ -86,6 +93,8 @@ del(void *arg, const char *id)
 {
 	struct chan *ch = agentc();
 
+	if (worker->w_quitting)
+		peer_pass_record(id, "", 0, 1);
 	if (ch == NULL)
 		return;
 	if (G.resync || chan_send(ch, MSG_AGT_SESS_DEL, -1, id) == -1)
@@ -98,7 +107,7 @@ event(void *arg, const char *id, uint64_t stream, uint64_t seq,
 {
 	struct chan *ch = agentc();
 
-	if (ch == NULL)
+	if (ch == NULL || G.handover)
 		return;
 	if (G.resync || agt_ev_send(ch, MSG_AGT_EV_PUT, id, stream, seq, data,
 	    len, final) == -1)
@@ -155,8 +164,8 @@ registry_record(const char *rec, size_t len)
 	 * Not adopting: a session a predecessor of our slot made while it
 	 * drains (a reload's old generation), which the agent forwards
 	 */
-	switch (mcp_registry_adopt(worker->w_mcp, rec, len, !G.adopting, err,
-	    sizeof(err))) {
+	switch (mcp_registry_adopt(worker->w_mcp, rec, len, G.adopting ?
+	    MCP_ADOPT_START : MCP_ADOPT_LIVE, err, sizeof(err))) {
 	case 0:
 		G.adopted++;
 		break;
@@ -166,6 +175,50 @@ registry_record(const char *rec, size_t len)
 		G.refused++;
 		log_warnx("adopting: %s", err);
 	}
+}
+
+/*
+ * Our predecessor's change to a session while it drains (PEER_SESS), in
+ * order with the connections it hands us: a record, or "" for a session
+ * deleted.
+ */
+void
+registry_update(const char *id, const char *rec, size_t len, int change)
+{
+	struct mcp_session	*s;
+	char			 err[256];
+	int			 owner;
+
+	if (worker->w_mcp == NULL)
+		return;
+	if (len == 0) {
+		if ((s = mcp_session_find(worker->w_mcp, id, &owner)) != NULL)
+			mcp_session_close(worker->w_mcp, s);
+		return;
+	}
+	if (mcp_registry_adopt(worker->w_mcp, rec, len, change ?
+	    MCP_ADOPT_UPDATE : MCP_ADOPT_LIVE, err, sizeof(err)) == -1)
+		log_warnx("our predecessor's session: %s", err);
+}
+
+/*
+ * Told to quit with a successor: every session record goes to it on the
+ * channel our connections will take, so that a session we made after it
+ * adopted our index's records is there before a request for it is (the
+ * agent forwards it too, but on another road).
+ */
+void
+registry_handover(void)
+{
+	unsigned n;
+
+	if (!G.started || worker->w_mcp == NULL || !peer_successor())
+		return;
+	peer_pass_room((size_t)worker->w_child->c_conf->c_registry_bytes);
+	G.handover = 1;
+	n = mcp_registry_resend(worker->w_mcp);
+	G.handover = 0;
+	log_debug("%u session records to our successor", n);
 }
 
 void

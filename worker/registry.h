@@ -24,6 +24,10 @@ void	registry_start(void);
 /* at start, before READY: adopt the records of our slot (bounded wait) */
 void	registry_adopt(void);
 void	registry_record(const char *rec, size_t len);
+void	registry_update(const char *id, const char *rec, size_t len,
+	    int change);
+/* quitting: every record to our successor, before our connections */
+void	registry_handover(void);
 void	registry_adopted(unsigned n);
 void	registry_adopt_event(const struct msg *);
 void	registry_resend(void);

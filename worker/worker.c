@@ -338,14 +338,43 @@ listeners_watch(struct worker *w, int on)
 	}
 }
 
+/*
+ * A quitting worker whose last connection closed exits, unless a peer
+ * sent it something it has not read yet (a hand-over sent before the
+ * peer learnt of our successor): that is read first, and looked at again
+ * DRAIN_RECHECK_MS later.  The supervisor's drain deadline bounds it.
+ */
+#define DRAIN_RECHECK_MS	10
+
+static ev_timer drain_to;
+
+static void
+drained_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	worker_drained();
+}
+
+void
+worker_drained(void)
+{
+	if (worker->w_conns > 0 || ev_is_active(&drain_to))
+		return;
+	if (worker->w_mcp != NULL && peer_pending()) {
+		ev_timer_init(&drain_to, drained_cb, DRAIN_RECHECK_MS / 1000.0,
+		    0.);
+		ev_timer_start(worker->w_loop, &drain_to);
+		return;
+	}
+	child_drained(worker->w_child);
+}
+
 void
 worker_conn_closed(void)
 {
 	worker->w_conns--;
 	SB_SET(worker->w_child->c_slot, s_conns, worker->w_conns);
 	if (worker->w_quitting) {
-		if (worker->w_conns == 0)
-			child_drained(worker->w_child);
+		worker_drained();
 		return;
 	}
 	if (!worker->w_accepting && worker->w_conns < worker->w_cap &&
@@ -500,6 +529,7 @@ worker_start(struct child *c)
 	registry_adopt();
 	registry_start();
 	http_init(worker);
+	peer_start();
 	ev_timer_init(&worker->w_pause_to, pause_cb, 0., 0.);
 	ev_timer_init(&worker->w_queue_to, queue_cb, QUEUE_CHECK_MS / 1000.0,
 	    QUEUE_CHECK_MS / 1000.0);
@@ -520,9 +550,9 @@ worker_quit(struct child *c)
 	for (i = 0; i < worker->w_nlisteners; i++)
 		close(worker->w_listeners[i].wl_fd);
 	worker->w_nlisteners = 0;
+	registry_handover();	/* before the connections that need them */
 	http_quit(worker);
-	if (worker->w_conns == 0)
-		child_drained(c);
+	worker_drained();
 }
 
 /* A catalog-only reload: new tools, resources and prompts in place. */

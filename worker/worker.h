@@ -110,6 +110,7 @@ struct handoff {
 	unsigned		 h_minor;
 	int			 h_keepalive;
 	int			 h_admitted;	/* its rates were taken */
+	int			 h_served;	/* (no request) had one before */
 	const struct rhead	*h_head;	/* target and headers */
 	const char		*h_body;
 	size_t			 h_bodylen;
@@ -121,10 +122,23 @@ struct handoff {
 #define PEER_HEAD_MAX_BYTES	(12 * 1024)	/* the head, packed */
 
 /* peer.c */
-void	peer_add(struct child *, uint32_t index, int fd);
+void	peer_add(struct child *, uint32_t index, int inbound, int fd);
 int	peer_handoff(uint32_t owner, int fd, const struct handoff *);
 /* the channel to worker index closed lately: its successor is expected */
 int	peer_away(uint32_t index);
+int	peer_pending(void);
+/* an older process of our index, draining: unknown sessions go to it */
+int	peer_predecessor(void);
+int	peer_handoff_back(int fd, const struct handoff *);
+/* a draining worker's idle connection to its successor, if there is one */
+int	peer_successor(void);
+int	peer_pass(int fd, enum listen_kind, int auth, int served,
+	    const char *pend, size_t pendlen);
+void	peer_pass_record(const char *id, const char *rec, size_t len,
+	    int change);
+void	peer_pass_room(size_t bytes);
+void	peer_start(void);
+void	worker_drained(void);
 void	peer_broadcast(void *, const char *method, const char *uri);
 /*
  * The head as the record carries it: the target, then every header kept,
@@ -139,6 +153,7 @@ int	handoff_head_unpack(struct rhead *, uint32_t max_bytes,
 /* http.c */
 void	http_init(struct worker *);
 void	http_adopt(struct worker *, int fd, const struct handoff *);
+void	http_adopt_idle(struct worker *, int fd, const struct handoff *);
 /* take a connection; bytes already read from it (a hand-over) or NULL */
 /*
  * addr: the peer's key (ADDR_KEY_BYTES bytes) or NULL; counted: it is counted
