@@ -30,7 +30,6 @@
 #include "scoreboard.h"
 #include "util.h"
 
-#define REG_ID_MAX_BYTES	128	/* a session id, with NUL */
 #define ADOPT_QUEUE_BYTES	(CHAN_QUEUE_MAX_BYTES / 2) /* then wait */
 
 /* A channel to a worker process; num tells old and new ones apart. */
@@ -218,7 +217,7 @@ wchan_dispatch(struct chan *ch, struct msg *m, void *arg)
 {
 	struct wchan	*w = arg, *s;
 	char		 tok[JWT_MAX_BYTES + 1];
-	char		 id[REG_ID_MAX_BYTES];
+	char		 id[AGT_EV_SID_MAX_BYTES];
 
 	switch (m->m_type) {
 	case MSG_AGT_SESS_PUT:

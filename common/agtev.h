@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AGT_EV_SID_MAX_BYTES	128	/* a session id, with NUL */
+#define AGT_EV_SID_MAX_BYTES	128	/* a session id, with NUL (any record's) */
 #define AGT_EV_MAX_BYTES	(1024 * 1024) /* an event; MCP_REPLAY_BYTES */
 
 struct chan;

@@ -82,6 +82,8 @@ drain_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	log_warnx("drain deadline passed with %llu in progress; exiting",
 	    (unsigned long long)(ops->r_busy ? ops->r_busy(&self) : 0));
+	if (ops->r_deadline != NULL)
+		ops->r_deadline(&self);
 	exit(0);
 }
 
@@ -245,9 +247,10 @@ dispatch_sup(struct chan *ch, struct msg *m, void *arg)
 		break;
 	case MSG_SUP_PEER:
 		/* a draining worker still hands over: to the new workers */
-		if (ops->r_peer != NULL)
+		if (ops->r_peer != NULL && m->m_f[2].u <= UINT32_MAX)
 			ops->r_peer(&self, (uint32_t)m->m_f[0].u,
-			    (m->m_f[1].u & SUP_PEER_INBOUND) != 0, m->m_fd);
+			    (m->m_f[1].u & SUP_PEER_INBOUND) != 0,
+			    (uint32_t)m->m_f[2].u, m->m_fd);
 		else
 			close(m->m_fd);
 		break;

@@ -52,7 +52,7 @@ struct role_ops {
 		    const char *addr, uint16_t port, int standby);
 	/* a channel to worker index (the worker mesh; fd is ours) */
 	void	(*r_peer)(struct child *, uint32_t index, int inbound,
-		    int fd);
+		    uint32_t gen, int fd);
 	/*
 	 * the worker's channel to the runner; the runner's to worker index
 	 * (msg_run.def; fd is ours)
@@ -73,6 +73,8 @@ struct role_ops {
 	void	(*r_reopen)(struct child *);
 	/* work still in progress, for the drain log line */
 	uint64_t (*r_busy)(struct child *);
+	/* the drain deadline passed: what must be said before the exit */
+	void	(*r_deadline)(struct child *);
 };
 
 /* Parse "-P role -I index -G gen" leftovers and run; never returns. */

@@ -152,7 +152,10 @@ void		 mcp_session_take_get(struct mcp_session *,
 		    struct mcp_stream *);
 /*
  * Sessions idle for longer than idle_ms are closed, and those nothing came
- * for after their initialize after start_ms; returns how many.
+ * for after their initialize after start_ms; returns how many.  Till the
+ * next call, a request for a session idle for longer than idle_ms finds it
+ * ended too (a clock a predecessor's record set may say so before a sweep
+ * does).
  */
 unsigned	 mcp_session_expire(struct mcp_server *, uint64_t idle_ms,
 		    uint64_t start_ms);
@@ -166,8 +169,9 @@ unsigned	 mcp_session_count(const struct mcp_server *);
  * and result) and when one ends (closed,
  * expired: not when the server is freed), as a JSON object of at most
  * MCP_SESSION_RECORD_MAX_BYTES; the transport carries it.  A session's
- * last use is not in it: an adopted session starts a new idle period.  A
- * task that was running is adopted failed.
+ * record says how long ago it was last used, as of when it was written
+ * (a use alone writes none): an adopted session's idle clock goes on from
+ * there.  A task that was running is adopted failed.
  */
 #define MCP_SESSION_RECORD_MAX_BYTES	(48 * 1024)
 struct mcp_registry_ops {
@@ -189,16 +193,27 @@ void		 mcp_set_registry(struct mcp_server *,
 unsigned	 mcp_registry_resend(struct mcp_server *);
 /*
  * A session or a task from its record: 0; 1 when it is here already (or
- * a task's time is up); -1 when the record is not one of this server's
- * partition, or not one (err says why).  live: MCP_ADOPT_START at start;
- * MCP_ADOPT_LIVE, the record of a process still running (a reload's old
- * generation, draining): a new session is taken, a task is not (it is
- * still that process's to finish); MCP_ADOPT_UPDATE, the same from that
+ * a task's time is up, or not taken); -1 when the record is not one of
+ * this server's partition, or not one (err says why).  live:
+ * MCP_ADOPT_START at start, after the partition's process died: a task
+ * that was running is taken failed; MCP_ADOPT_RELOAD at start while that
+ * process lives on (a reload's older generation, draining): a running
+ * task is not taken (it is still that process's to finish);
+ * MCP_ADOPT_LIVE, a record of that process later: a new session is
+ * taken, and a finished task; MCP_ADOPT_UPDATE, the same from that
  * process directly, in order: a session here already takes its state.
  */
+/* Tasks not finished yet (a draining process waits for them). */
+unsigned	 mcp_tasks_running(const struct mcp_server *);
+/*
+ * Every task not finished is failed, with why as its error's message (a
+ * process that stops before they end): how many.  Their records change.
+ */
+unsigned	 mcp_tasks_abandon(struct mcp_server *, const char *why);
 #define MCP_ADOPT_START		0
 #define MCP_ADOPT_LIVE		1
 #define MCP_ADOPT_UPDATE	2
+#define MCP_ADOPT_RELOAD	3
 int		 mcp_registry_adopt(struct mcp_server *, const char *rec,
 		    size_t len, int live, char *err, size_t errlen);
 /*
@@ -393,6 +408,11 @@ struct mcp_route {
 	 */
 	int			 rt_away;
 	int			 rt_task;	/* it names a task, not a session */
+	/*
+	 * SERVE: a tasks/ request names a task of this partition that is
+	 * not here (an older process of the partition may keep it yet)
+	 */
+	int			 rt_task_missing;
 	int			 rt_new_session; /* an initialize opens one */
 	const char		*rt_need;	/* SCOPE: what it needs */
 };

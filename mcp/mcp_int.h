@@ -188,6 +188,7 @@ struct mcp_session {
 	int			 s_cap_roots;
 	int			 s_log_level;	/* enum mcpd_log_level */
 	uint64_t		 s_used_ms;
+	int			 s_clock_adopted; /* s_used_ms: a record's */
 	char			*s_subs[MCP_SUBS_MAX];
 	unsigned		 s_nsubs;
 	int64_t			 s_next_req;
@@ -276,7 +277,10 @@ struct mcp_server {
 	struct mcp_session	*sv_buckets[SESS_BUCKETS];
 	struct sesslist		 sv_sessions;
 	struct sesslist		 sv_fresh;	/* by creation, never used */
+	/* the last session a predecessor's record set the clock of */
+	struct mcp_session	*sv_reclock;
 	unsigned		 sv_nsessions;
+	uint64_t		 sv_idle_ms;	/* the last expiry's; 0: none */
 	struct calllist		 sv_orphans;	/* calls without session */
 	void			**sv_dl;	/* dlopen handles */
 	size_t			 sv_ndl;
@@ -436,10 +440,12 @@ struct mcp_task *task_new(struct mcp_server *, struct mcpd_call *);
  */
 /* taskstore.c: a task's record changed, to the registry; one adopted */
 void	task_changed(struct mcp_server *, struct mcp_task *);
-int	task_adopt(struct mcp_server *, const struct json *, char *err,
+int	task_adopt(struct mcp_server *, const struct json *, int finished,
+	    char *err,
 	    size_t errlen);
 /* session.c: a session's record changed, to the registry */
 void	sess_changed(struct mcp_session *);
+int	mcp_session_expired(struct mcp_server *, const struct mcp_session *);
 /* the owner hash's key, from the node key: alike in every worker */
 void	mcp_owner_key(const unsigned char *node_key);
 void	mcp_owner_hash(const char *principal,

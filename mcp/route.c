@@ -42,6 +42,26 @@ task_owner(struct mcp_server *srv, const struct mcp_msg *m)
 	return mcp_task_owner(srv, id);
 }
 
+/* A tasks/ request names a task of our partition that is not here. */
+static int
+task_missing(struct mcp_server *srv, const struct mcp_msg *m)
+{
+	unsigned char	rnd[SEALID_RND_BYTES];
+	char		id[TASK_ID_MAX];
+	int		v;
+
+	if (m == NULL || m->m_kind != MCP_REQUEST ||
+	    strncmp(m->m_method, "tasks/", 6) != 0 || m->m_params < 0 ||
+	    json_type(&m->m_j, m->m_params) != JSON_OBJECT ||
+	    (v = json_get(&m->m_j, m->m_params, "taskId")) == -1 ||
+	    json_strcpy(&m->m_j, v, id, sizeof(id)) == -1 ||
+	    mcp_task_owner(srv, id) != (int)srv->sv_partition)
+		return 0;
+	/* (no task here yet: no store either) */
+	return task_id_open(srv, id, rnd) == -1 ||
+	    task_lookup(srv, rnd) == NULL;
+}
+
 /*
  * What completing an argument of a prompt or a template needs: the
  * prompt's or the resource's scope (its arguments' values tell what it
@@ -135,8 +155,13 @@ session_route(struct mcp_server *srv, const struct mcp_msg *m,
 		rt->rt_new_session = 1;
 		return MCP_ROUTE_SERVE;
 	}
-	if ((rt->rt_sess = mcp_session_find(srv, rt->rt_sid, &owner)) ==
-	    NULL) {
+	if ((rt->rt_sess = mcp_session_find(srv, rt->rt_sid, &owner)) !=
+	    NULL && mcp_session_expired(srv, rt->rt_sess)) {
+		mcp_session_close(srv, rt->rt_sess);
+		rt->rt_sess = NULL;
+		return MCP_ROUTE_NO_SESSION;
+	}
+	if (rt->rt_sess == NULL) {
 		if (owner >= 0 && (unsigned)owner != srv->sv_partition) {
 			rt->rt_owner = owner;
 			return MCP_ROUTE_PEER;
@@ -158,6 +183,7 @@ mcp_route(struct mcp_server *srv, const struct mcp_msg *m,
 
 	rt->rt_owner = -1;
 	rt->rt_task = 0;
+	rt->rt_task_missing = 0;
 	rt->rt_new_session = 0;
 	rt->rt_need = NULL;
 	rt->rt_era = mcp_era(rt->rt_version, m);
@@ -179,6 +205,8 @@ mcp_route(struct mcp_server *srv, const struct mcp_msg *m,
 		rt->rt_verdict = session_route(srv, m, rt);
 		break;
 	}
+	if (rt->rt_verdict == MCP_ROUTE_SERVE)
+		rt->rt_task_missing = task_missing(srv, m);
 	/* here, before anything of it runs or a byte of the answer goes */
 	if (rt->rt_verdict == MCP_ROUTE_SERVE && rt->rt_scopes != NULL &&
 	    (rt->rt_need = mcp_scope_lacking(srv, m, rt->rt_scopes)) != NULL)

@@ -102,6 +102,8 @@ sess_pack(const struct mcp_session *s, struct jw *w)
 	jw_int(w, s->s_next_req);
 	jw_key(w, "get");
 	jw_int(w, (int64_t)s->s_get_no);
+	jw_key(w, "idle");		/* ms since its last use */
+	jw_int(w, (int64_t)(loop_ms(s->s_srv) - s->s_used_ms));
 	jw_key(w, "subs");
 	jw_arr(w);
 	for (i = 0; i < s->s_nsubs; i++)
@@ -154,6 +156,51 @@ mcp_registry_resend(struct mcp_server *srv)
 	return n;
 }
 
+/*
+ * A session's clock from a record: it was last used idle ms ago (as its
+ * sender saw it; less than that when the record is older than its last
+ * use, so an expiry comes late, never early).  The list stays in order of
+ * last use: the session goes after the last one used before it.  A
+ * draining predecessor's records come oldest first, so that is mostly
+ * right after the one before (sv_reclock); else it is looked for from the
+ * newest, RECLOCK_SCAN_MAX steps at most (then at the head: its expiry
+ * may wait for the sessions before it, never come early).
+ */
+#define RECLOCK_SCAN_MAX	64
+
+static void
+reclock(struct mcp_server *srv, struct mcp_session *s, int64_t idle)
+{
+	struct mcp_session	*at, *next;
+	uint64_t		 now = loop_ms(srv);
+	unsigned		 n = 0;
+
+	if ((uint64_t)idle > now)
+		idle = (int64_t)now;
+	s->s_used_ms = now - (uint64_t)idle;
+	s->s_clock_adopted = 1;
+	if (srv->sv_reclock == s)
+		srv->sv_reclock = TAILQ_PREV(s, sesslist, s_entry);
+	TAILQ_REMOVE(&srv->sv_sessions, s, s_entry);
+	if ((at = srv->sv_reclock) != NULL && (at->s_used_ms > s->s_used_ms ||
+	    ((next = TAILQ_NEXT(at, s_entry)) != NULL &&
+	    next->s_used_ms < s->s_used_ms)))
+		at = NULL;
+	if (at == NULL) {
+		at = TAILQ_LAST(&srv->sv_sessions, sesslist);
+		while (at != NULL && at->s_used_ms > s->s_used_ms &&
+		    n++ < RECLOCK_SCAN_MAX)
+			at = TAILQ_PREV(at, sesslist, s_entry);
+		if (at != NULL && at->s_used_ms > s->s_used_ms)
+			at = NULL;	/* too far back: the head */
+	}
+	if (at == NULL)
+		TAILQ_INSERT_HEAD(&srv->sv_sessions, s, s_entry);
+	else
+		TAILQ_INSERT_AFTER(&srv->sv_sessions, at, s, s_entry);
+	srv->sv_reclock = s;
+}
+
 /* A boolean of the record: 0 or 1; -1 when absent or not one. */
 static int
 rec_bool(const struct json *j, const char *key)
@@ -175,7 +222,7 @@ mcp_registry_adopt(struct mcp_server *srv, const char *rec, size_t len,
 	unsigned char		 owner[MCP_OWNER_BYTES];
 	char			 id[MCP_SID_MAX_CHARS + 1], hex[64], proto[16];
 	char			 uri[512];
-	int64_t			 lvl, next, get = 0;
+	int64_t			 lvl, next, get = 0, idle = 0;
 	unsigned		 part;
 	int			 i, k, n, e, init, samp, elic, roots, owner_of;
 	size_t			 olen;
@@ -186,7 +233,8 @@ mcp_registry_adopt(struct mcp_server *srv, const char *rec, size_t len,
 		return -1;
 	}
 	if ((i = json_get(&j, 0, "kind")) != -1 && json_streq(&j, i, "task"))
-		return live ? 1 : task_adopt(srv, &j, err, errlen);
+		return task_adopt(srv, &j, live != MCP_ADOPT_START, err,
+		    errlen);
 	if ((i = json_get(&j, 0, "kind")) == -1 ||
 	    !json_streq(&j, i, "session") ||
 	    (i = json_get(&j, 0, "id")) == -1 ||
@@ -200,9 +248,7 @@ mcp_registry_adopt(struct mcp_server *srv, const char *rec, size_t len,
 		    id, srv->sv_partition);
 		return -1;
 	}
-	if ((s = mcp_session_find(srv, id, &owner_of)) != NULL &&
-	    live != MCP_ADOPT_UPDATE)
-		return 1;
+	s = mcp_session_find(srv, id, &owner_of);
 	if ((i = json_get(&j, 0, "owner")) == -1 ||
 	    json_strcpy(&j, i, hex, sizeof(hex)) == -1 ||
 	    sodium_hex2bin(owner, sizeof(owner), hex, strlen(hex), NULL, &olen,
@@ -221,10 +267,18 @@ mcp_registry_adopt(struct mcp_server *srv, const char *rec, size_t len,
 	    json_int64(&j, i, &next) == -1 ||
 	    ((i = json_get(&j, 0, "get")) != -1 &&
 	    (json_int64(&j, i, &get) == -1 || get < 0)) ||
+	    ((i = json_get(&j, 0, "idle")) != -1 &&
+	    (json_int64(&j, i, &idle) == -1 || idle < 0)) ||
 	    (k = json_get(&j, 0, "subs")) == -1 ||
 	    json_type(&j, k) != JSON_ARRAY || (n = j.t[k].size) > MCP_SUBS_MAX) {
 		snprintf(err, errlen, "session %s: a bad record", id);
 		return -1;
+	}
+	if (s != NULL && live != MCP_ADOPT_UPDATE) {
+		/* here already: only its clock, if nothing used it here */
+		if (s->s_clock_adopted)
+			reclock(srv, s, idle);
+		return 1;
 	}
 	if (s != NULL) {
 		/* its predecessor's change: the record says it all */
@@ -257,6 +311,22 @@ mcp_registry_adopt(struct mcp_server *srv, const char *rec, size_t len,
 		    (s->s_subs[s->s_nsubs] = strdup(uri)) == NULL)
 			continue;
 		s->s_nsubs++;
+	}
+	switch (live) {
+	case MCP_ADOPT_START:		/* the agent's: in no order */
+	case MCP_ADOPT_RELOAD:
+		if ((uint64_t)idle <= loop_ms(srv))
+			s->s_used_ms = loop_ms(srv) - (uint64_t)idle;
+		s->s_clock_adopted = 1;
+		break;
+	case MCP_ADOPT_LIVE:
+		reclock(srv, s, idle);
+		break;
+	case MCP_ADOPT_UPDATE:		/* our predecessor used it just now */
+		mcp_session_touch(s);
+		if ((uint64_t)idle <= loop_ms(srv))
+			s->s_used_ms = loop_ms(srv) - (uint64_t)idle;
+		break;
 	}
 	return 0;
 }
@@ -299,6 +369,9 @@ mcp_session_touch(struct mcp_session *s)
 	struct mcp_server *srv = s->s_srv;
 
 	s->s_used_ms = loop_ms(srv);
+	s->s_clock_adopted = 0;
+	if (srv->sv_reclock == s)
+		srv->sv_reclock = TAILQ_PREV(s, sesslist, s_entry);
 	TAILQ_REMOVE(&srv->sv_sessions, s, s_entry);
 	TAILQ_INSERT_TAIL(&srv->sv_sessions, s, s_entry);
 	if (s->s_fresh) {
@@ -336,6 +409,8 @@ mcp_session_close(struct mcp_server *srv, struct mcp_session *s)
 			}
 		}
 	}
+	if (srv->sv_reclock == s)
+		srv->sv_reclock = TAILQ_PREV(s, sesslist, s_entry);
 	TAILQ_REMOVE(&srv->sv_sessions, s, s_entry);
 	if (s->s_fresh)
 		TAILQ_REMOVE(&srv->sv_fresh, s, s_fresh_entry);
@@ -376,6 +451,15 @@ mcp_session_detach(struct mcp_session *s, struct mcp_stream *st)
 		s->s_get = NULL;
 }
 
+/* Idle past the last expiry's idle_ms, and nothing in flight or open. */
+int
+mcp_session_expired(struct mcp_server *srv, const struct mcp_session *s)
+{
+	return srv->sv_idle_ms != 0 &&
+	    loop_ms(srv) - s->s_used_ms > srv->sv_idle_ms &&
+	    s->s_get == NULL && TAILQ_EMPTY(&s->s_calls);
+}
+
 unsigned
 mcp_session_expire(struct mcp_server *srv, uint64_t idle_ms,
     uint64_t start_ms)
@@ -384,6 +468,7 @@ mcp_session_expire(struct mcp_server *srv, uint64_t idle_ms,
 	uint64_t		 now = loop_ms(srv);
 	unsigned		 n = 0;
 
+	srv->sv_idle_ms = idle_ms;
 	/*
 	 * Sessions nothing came for after their initialize, oldest first:
 	 * they hold a place of max-sessions for start_ms, not idle_ms.

@@ -261,6 +261,45 @@ task_end(struct mcpd_call *c, int is_error, const char *json, size_t len)
 	task_inputs_drop(k, c, "the task ended");
 }
 
+unsigned
+mcp_tasks_running(const struct mcp_server *srv)
+{
+	const struct mcp_task	*k;
+	unsigned		 n = 0;
+
+	TAILQ_FOREACH(k, &srv->sv_tasks, k_entry)
+		if (!task_terminal(k))
+			n++;
+	return n;
+}
+
+unsigned
+mcp_tasks_abandon(struct mcp_server *srv, const char *why)
+{
+	struct mcp_task	*k;
+	struct jw	 w;
+	unsigned	 n = 0;
+
+	jw_init(&w);
+	TAILQ_FOREACH(k, &srv->sv_tasks, k_entry) {
+		if (task_terminal(k))
+			continue;
+		jw_reset(&w);
+		jw_obj(&w);
+		jw_key(&w, "code");
+		jw_int(&w, -32603);
+		jw_key(&w, "message");
+		jw_str(&w, why);
+		jw_obj_end(&w);
+		free(k->k_end);
+		k->k_end = w.err ? NULL : strndup(w.buf, w.len);
+		task_set_status(srv, k, T_FAILED);
+		n++;
+	}
+	jw_free(&w);
+	return n;
+}
+
 void
 task_call_gone(struct mcpd_call *c)
 {
@@ -357,8 +396,8 @@ task_changed(struct mcp_server *srv, struct mcp_task *k)
 }
 
 int
-task_adopt(struct mcp_server *srv, const struct json *j, char *err,
-    size_t errlen)
+task_adopt(struct mcp_server *srv, const struct json *j, int finished,
+    char *err, size_t errlen)
 {
 	struct mcp_task	*k;
 	unsigned char	 rnd[SEALID_RND_BYTES], owner[MCP_OWNER_BYTES];
@@ -404,6 +443,8 @@ task_adopt(struct mcp_server *srv, const struct json *j, char *err,
 	}
 	if ((uint64_t)expires <= loop_ms(srv))
 		return 1;		/* its time is up: nothing to keep */
+	if (finished && s < T_COMPLETED)
+		return 1;		/* still its process's to finish */
 	end = json_type(j, i) == JSON_OBJECT ? json_text(j, i, &elen) : NULL;
 	if (srv->sv_task_buckets == NULL &&
 	    (srv->sv_task_buckets = calloc(TASK_BUCKETS,

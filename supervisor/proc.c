@@ -239,9 +239,10 @@ wire_peers(struct proc *p)
 			return;
 		}
 		chan_send(p->p_chan, MSG_SUP_PEER, sp[0], (uint64_t)q->p_index,
-		    (uint64_t)(member ? 0 : SUP_PEER_INBOUND));
+		    (uint64_t)(member ? 0 : SUP_PEER_INBOUND),
+		    (uint64_t)q->p_gen);
 		chan_send(q->p_chan, MSG_SUP_PEER, sp[1], (uint64_t)p->p_index,
-		    (uint64_t)0);
+		    (uint64_t)0, (uint64_t)p->p_gen);
 	}
 }
 
@@ -882,6 +883,8 @@ proc_chan_err(struct chan *ch, const char *reason, void *arg)
 	proc_name(p, name, sizeof(name));
 	if (reason == NULL) {
 		log_debug("%s: channel closed", name);
+		/* first: its successor, starting now, is not wired to it */
+		chan_free(&p->p_chan);
 		proc_lost(p);
 	} else {
 		/* an internal channel carries no garbage: the child is broken */

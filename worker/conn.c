@@ -755,6 +755,7 @@ http_init(struct worker *w)
 	    SESSION_SWEEP_MS / 1000.0);
 	ev_timer_start(w->w_loop, &sweep_to);
 	ev_unref(w->w_loop);
+	sweep_cb(w->w_loop, &sweep_to, 0);	/* what we adopted, too */
 }
 
 /* A new connection, or NULL after closing fd. */

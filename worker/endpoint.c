@@ -289,20 +289,26 @@ handoff_to(struct conn *c, const struct mcp_route *rt)
  * A session of our index we do not know may be one our predecessor (a
  * reload's older generation, draining) made after we adopted the index's
  * records, whose record is still on its way through the agent: the
- * request goes to the predecessor, which has it or answers 404 itself.
- * (Always to an older process: no request goes round in circles.)
+ * request goes to the predecessor, which has it or answers 404 itself;
+ * and so does a tasks/ request for a task of our index that is not here
+ * (a task the predecessor started is its own to finish).  Always to an
+ * older process: no request goes round in circles.
  */
 static int
 handoff_back(struct conn *c, const struct mcp_route *rt)
 {
 	int owner;
 
-	if (rt->rt_verdict != MCP_ROUTE_NO_SESSION || rt->rt_sid == NULL ||
-	    !peer_predecessor() ||
+	if (!peer_predecessor())
+		return 0;
+	if (rt->rt_task_missing)	/* a task it started is its own */
+		owner = (int)worker->w_child->c_index;
+	else if (rt->rt_verdict != MCP_ROUTE_NO_SESSION || rt->rt_sid == NULL ||
 	    mcp_session_find(worker->w_mcp, rt->rt_sid, &owner) != NULL ||
 	    owner != (int)worker->w_child->c_index)
 		return 0;
 	c->c_handoff = owner + 1;
+	c->c_handoff_task = rt->rt_task_missing;
 	c->c_handoff_back = 1;
 	return 1;
 }
@@ -490,6 +496,8 @@ serve_post(struct conn *c)
 		handoff_to(c, &rt);
 		return;
 	case MCP_ROUTE_SERVE:
+		if (rt.rt_task_missing && handoff_back(c, &rt))
+			return;
 		break;
 	case MCP_ROUTE_SCOPE:
 		auth_insufficient_scope(c, rt.rt_need);

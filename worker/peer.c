@@ -67,6 +67,7 @@ struct peer {
 	LIST_ENTRY(peer)	 p_entry;	/* on inbound */
 	struct chan		*p_chan;
 	uint32_t		 p_index;
+	int			 p_older;	/* an older process: it drains */
 	int			 p_body_fd;	/* PEER_BODY for its PEER_CONN */
 };
 static struct peer		*peers[WORKERS_MAX];
@@ -88,7 +89,7 @@ body_clear(struct peer *p)
 }
 
 void
-peer_add(struct child *c, uint32_t index, int in, int fd)
+peer_add(struct child *c, uint32_t index, int in, uint32_t gen, int fd)
 {
 	struct peer	*p;
 	char		 name[48];
@@ -102,6 +103,7 @@ peer_add(struct child *c, uint32_t index, int in, int fd)
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		fatal("peer channel");
 	p->p_index = index;
+	p->p_older = gen < c->c_gen;	/* a reload's older generation */
 	p->p_body_fd = -1;
 	snprintf(name, sizeof(name), "worker %u%s", index,
 	    in ? " (draining)" : index == c->c_index ? " (successor)" : "");
@@ -179,10 +181,12 @@ peer_start(void)
 
 /*
  * Whether a peer has sent what we have not read yet, or we have queued
- * what a peer has not taken: a draining worker waits for both before it
- * exits (a hand-over sent to it just before its peers learnt of its
- * successor would be lost with it, and so would the connections it
- * handed over itself while the channel was full).
+ * what a peer has not taken, or an older process that may hand over to
+ * us still runs: a draining worker waits for all three before it exits.
+ * A hand-over sent to it just before its peers learnt of its successor
+ * would be lost with it (under load a process may learn late), and so
+ * would the connections it handed over itself while the channel was
+ * full.  Older processes exit first: none of them waits for a newer one.
  */
 static int
 unsettled(struct pollfd *pfd, nfds_t *n, struct chan *ch)
@@ -211,7 +215,7 @@ peer_pending(void)
 	if (succ != NULL && unsettled(pfd, &n, succ->p_chan))
 		return 1;
 	LIST_FOREACH(p, &inbound, p_entry)
-		if (unsettled(pfd, &n, p->p_chan))
+		if (p->p_older || unsettled(pfd, &n, p->p_chan))
 			return 1;
 	return n > 0 && poll(pfd, n, 0) > 0;
 }
@@ -372,7 +376,7 @@ predecessor(void)
 	struct peer *p;
 
 	LIST_FOREACH(p, &inbound, p_entry)	/* the newest first */
-		if (p->p_index == self_index)
+		if (p->p_index == self_index && p->p_older)
 			return p;
 	return NULL;
 }
@@ -429,6 +433,14 @@ peer_pass_record(const char *id, const char *rec, size_t len, int change)
 	if (succ != NULL)
 		(void)chan_send(succ->p_chan, MSG_PEER_SESS, -1, id, rec, len,
 		    (uint64_t)change);
+}
+
+/* Before an exit: what is batched for our successor goes now. */
+void
+peer_flush(void)
+{
+	if (succ != NULL)
+		(void)chan_flush(succ->p_chan);
 }
 
 /* All our records go at once: as much as the agent keeps of them. */

@@ -13,8 +13,13 @@
  * index and makes their sessions its own before it reports READY and
  * accepts a connection (registry_adopt: blocking, at most
  * registry-adopt-wait).  Their clients go on with the ids they have; an
- * adopted session starts a new idle period, has no SSE stream open and no
- * call in flight (those died with the worker).
+ * adopted session's idle clock is its record's, it has no SSE stream open
+ * and no call in flight (those died with the worker).
+ *
+ * A worker told to quit with a successor (a reload's new worker of its
+ * index) sends it every record, then each change, on the peer channel its
+ * connections take next (registry_handover, put, del): in order with
+ * them, and with the exact idle clocks.
  */
 #include "config.h"
 
@@ -164,8 +169,9 @@ registry_record(const char *rec, size_t len)
 	 * Not adopting: a session a predecessor of our slot made while it
 	 * drains (a reload's old generation), which the agent forwards
 	 */
-	switch (mcp_registry_adopt(worker->w_mcp, rec, len, G.adopting ?
-	    MCP_ADOPT_START : MCP_ADOPT_LIVE, err, sizeof(err))) {
+	switch (mcp_registry_adopt(worker->w_mcp, rec, len, !G.adopting ?
+	    MCP_ADOPT_LIVE : peer_predecessor() ? MCP_ADOPT_RELOAD :
+	    MCP_ADOPT_START, err, sizeof(err))) {
 	case 0:
 		G.adopted++;
 		break;

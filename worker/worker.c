@@ -341,10 +341,13 @@ listeners_watch(struct worker *w, int on)
 /*
  * A quitting worker whose last connection closed exits, unless a peer
  * sent it something it has not read yet (a hand-over sent before the
- * peer learnt of our successor): that is read first, and looked at again
- * DRAIN_RECHECK_MS later.  The supervisor's drain deadline bounds it.
+ * peer learnt of our successor) or it has not sent its peers everything
+ * yet: looked at again DRAIN_RECHECK_MS later; or a task it started is
+ * still running (without a connection): looked at again every
+ * DRAIN_TASKS_MS.  The drain deadline bounds it (worker_deadline).
  */
 #define DRAIN_RECHECK_MS	10
+#define DRAIN_TASKS_MS		100
 
 static ev_timer drain_to;
 
@@ -357,15 +360,39 @@ drained_cb(struct ev_loop *loop, ev_timer *t, int revents)
 void
 worker_drained(void)
 {
+	uint32_t ms = 0;
+
 	if (worker->w_conns > 0 || ev_is_active(&drain_to))
 		return;
-	if (worker->w_mcp != NULL && peer_pending()) {
-		ev_timer_init(&drain_to, drained_cb, DRAIN_RECHECK_MS / 1000.0,
-		    0.);
+	if (worker->w_mcp != NULL && mcp_tasks_running(worker->w_mcp) > 0)
+		ms = DRAIN_TASKS_MS;
+	else if (worker->w_mcp != NULL && peer_pending())
+		ms = DRAIN_RECHECK_MS;
+	if (ms > 0) {
+		ev_timer_init(&drain_to, drained_cb, ms / 1000.0, 0.);
 		ev_timer_start(worker->w_loop, &drain_to);
 		return;
 	}
 	child_drained(worker->w_child);
+}
+
+/*
+ * The drain deadline passed: a task still running fails, saying so, and
+ * its record goes to our successor and the agent before we exit.
+ */
+static void
+worker_deadline(struct child *c)
+{
+	unsigned n;
+
+	if (worker->w_mcp == NULL)
+		return;
+	if ((n = mcp_tasks_abandon(worker->w_mcp, "the worker was stopped "
+	    "(drain-timeout) before the task finished")) > 0)
+		log_warnx("%u tasks not finished: failed", n);
+	peer_flush();
+	if (agentc() != NULL)
+		(void)chan_flush(agentc());
 }
 
 void
@@ -631,4 +658,5 @@ const struct role_ops worker_ops = {
 	.r_quit = worker_quit,
 	.r_reopen = worker_reopen,
 	.r_busy = worker_busy,
+	.r_deadline = worker_deadline,
 };

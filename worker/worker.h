@@ -122,7 +122,8 @@ struct handoff {
 #define PEER_HEAD_MAX_BYTES	(12 * 1024)	/* the head, packed */
 
 /* peer.c */
-void	peer_add(struct child *, uint32_t index, int inbound, int fd);
+void	peer_add(struct child *, uint32_t index, int inbound, uint32_t gen,
+	    int fd);
 int	peer_handoff(uint32_t owner, int fd, const struct handoff *);
 /* the channel to worker index closed lately: its successor is expected */
 int	peer_away(uint32_t index);
@@ -137,6 +138,7 @@ int	peer_pass(int fd, enum listen_kind, int auth, int served,
 void	peer_pass_record(const char *id, const char *rec, size_t len,
 	    int change);
 void	peer_pass_room(size_t bytes);
+void	peer_flush(void);
 void	peer_start(void);
 void	worker_drained(void);
 void	peer_broadcast(void *, const char *method, const char *uri);

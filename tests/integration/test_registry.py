@@ -311,58 +311,6 @@ def test_agent_killed():
     d.stop()
 
 
-def test_reload_generation():
-    """A reload that starts a new generation of workers: the new workers
-    adopt the old ones' sessions before they take a connection."""
-    d = T.Daemon(keys={"workers": "2", "session-responses": "json", "initialize-rate": "0"})
-    d.start()
-    sids = sessions(d, SESSIONS)
-    time.sleep(0.3)
-    d.set_keys(**{"idle-timeout": "61s"})   # not the catalog: new workers
-    mark = d.log_mark()
-    d.signal(signal.SIGHUP)
-    d.wait_log(r"reload complete", 10, since=mark)
-    all_alive(d, sids, "after a reload with a new generation")
-    d.stop()
-
-
-def test_fewer_workers():
-    """A reload down from 2 workers to 1: the sessions of worker 1 end
-    (no worker will adopt them): the agent drops their records and a
-    request for one gets 404 at once (its client starts a new session),
-    not 503 while it waits for a worker that is not coming; worker 0's
-    sessions go on."""
-    d = T.Daemon(keys={"workers": "2", "session-responses": "json",
-                       "initialize-rate": "0"})
-    d.start()
-    sids = sessions(d, 60)
-    time.sleep(0.3)
-    before = get(scrape(d), "mcpd_registry_records")
-    d.set_keys(workers="1")
-    mark = d.log_mark()
-    d.signal(signal.SIGHUP)
-    d.wait_log(r"reload complete", 10, since=mark)
-    m = d.wait_log(r"registry: the (\d+) records of worker 1 dropped", 10,
-                   since=mark)
-    d.wait_log(r"worker 1 \(pid \d+, generation \d+\) exited", 10,
-               since=mark)
-    dropped = int(m[0].group(1))
-    T.wait_until(lambda: get(scrape(d), "mcpd_registry_records") ==
-                 before - dropped, 5, "worker 1's records gone")
-    got = {}
-    for sid in sids:
-        t0 = time.monotonic()
-        st, _, _ = post(d.http_port, request("ping", rid=9), sid)
-        got.setdefault(st, []).append(time.monotonic() - t0)
-    info("%d records, %d dropped; answers %r" % (
-        before, dropped, {k: len(v) for k, v in got.items()}))
-    check_eq(sorted(got), [200, 404], "statuses")
-    check_eq(len(got[404]), dropped, "404s: the sessions of worker 1")
-    check(max(got[404]) < 1.0, "404 at once, not after a wait: %.2f s" %
-          max(got[404]))
-    d.stop()
-
-
 def test_agent_stuck():
     """The agent stopped while a worker makes thousands of sessions: the
     channel fills, the worker stops sending and, once the agent runs
@@ -674,145 +622,6 @@ def test_sdk_resume():
     d.stop()
 
 
-def reload_scenario(args):
-    script = os.path.join(HERE, "..", "..", "bench", "scenarios", "reload")
-    env = dict(os.environ,
-               MCPD_BUILD=os.path.dirname(os.path.abspath(T.MCPD)))
-    r = subprocess.run([sys.executable, script] + args + ["--json"],
-                       capture_output=True, text=True, timeout=150, env=env)
-    try:
-        j = json.loads(r.stdout)
-    except ValueError:
-        raise T.TestFailure("reload scenario: exit %d: %s %s" % (
-            r.returncode, r.stdout[-2000:], r.stderr[-2000:]))
-    for k, v in j["facts"].items():
-        info("%s: %s" % (k, v))
-    bad = [v for v in j["verdicts"] if not v["ok"]]
-    check(not bad and j["ok"], "reload scenario %s: %r" % (args, bad))
-
-
-def test_reloads():
-    """bench/scenarios/reload, bounded (the 1,000-reload run is in make
-    bench): 10 reloads that each start a new generation of workers, under
-    connection churn in the session era (each connection a new session
-    every 20 requests, made while workers drain and adopt) and with 100
-    live sessions in a closed loop on keep-alive connections: no
-    connection refused or reset, no request failed, no live session lost
-    (each one's connection goes to the new generation between two
-    requests, its session with it)."""
-    reload_scenario(["-n", "50", "-L", "100", "-d", "8", "-k", "0.2",
-                     "-H", "10"])
-
-
-def test_reloads_open_loop():
-    """The same with the live sessions in an open loop (-l: 2 requests a
-    second each): a connection idle when its worker is told to quit is
-    not closed under a request on its way (HTTP's keep-alive race), it
-    goes to the new generation."""
-    reload_scenario(["-n", "20", "-L", "200", "-l", "2", "-d", "8", "-k",
-                     "0.2", "-H", "10"])
-
-
-SLOW_TOOL = """
-tool "slow" {
-	description "sleeps 2 s"
-	command "/bin/sleep" "2"
-}
-"""
-
-
-def ka_bytes(body, sid=None, version="2025-11-25"):
-    b = json.dumps(body).encode()
-    h = ("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-         "Content-Type: application/json\r\n"
-         "Accept: application/json, text/event-stream\r\n"
-         "MCP-Protocol-Version: %s\r\n" % version)
-    if sid:
-        h += "Mcp-Session-Id: %s\r\n" % sid
-    return (h + "Content-Length: %d\r\n\r\n" % len(b)).encode() + b
-
-
-def ka_init(c):
-    """a session on keep-alive connection c: its id"""
-    c.send(ka_bytes(request("initialize", {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "test", "version": "1"}})))
-    r = c.read_response()
-    check_eq(r.status, 200, "initialize on a kept connection")
-    sid = r.headers.get("mcp-session-id")
-    c.send(ka_bytes({"jsonrpc": "2.0", "method": "notifications/initialized"},
-                    sid))
-    check_eq(c.read_response().status, 202, "notifications/initialized")
-    return sid
-
-
-def ka_response(c):
-    """a response on c, a chunked one (an SSE answer) read to its end"""
-    r = c.read_response()
-    if r.headers.get("transfer-encoding") == "chunked":
-        deadline = time.monotonic() + c.timeout
-        while b"0\r\n\r\n" not in c.buf:
-            c._fill(deadline)
-        body, _, c.buf = c.buf.partition(b"0\r\n\r\n")
-        r.body = body
-    return r
-
-
-def ka_ping(c, sid, what, rid=9):
-    c.send(ka_bytes(request("ping", rid=rid), sid))
-    try:
-        r = c.read_response()
-    except (OSError, ConnectionError) as e:
-        raise T.TestFailure("%s: the kept connection failed: %s" % (what, e))
-    check_eq(r.status, 200, what)
-    check("close" not in r.headers.get("connection", ""),
-          "%s: the answer closes the connection" % what)
-
-
-def test_reload_keepalive():
-    """Keep-alive connections outlive reloads that each start a new
-    generation: the draining worker hands each one to its successor
-    between two requests (at once when idle, after its answer when
-    busy), and a session it made while draining goes with it (its record
-    on the same channel, before the connection)."""
-    d = T.Daemon(keys={"workers": "1", "session-responses": "json",
-                       "initialize-rate": "0"}, extra=SLOW_TOOL)
-    d.start()
-    a = T.HttpConn(d.http_port, timeout=10)
-    b = T.HttpConn(d.http_port, timeout=10)
-    sid = ka_init(a)
-    sid_b = ka_init(b)
-    for i in range(3):
-        old = d.worker_pids()[0]
-        # b: a call that outlasts the reload's start, and an initialize
-        # behind it, pipelined: the draining worker makes that session
-        b.send(ka_bytes(request("tools/call", {"name": "slow"}, rid=20),
-                        sid_b) +
-               ka_bytes(request("initialize", {
-                   "protocolVersion": "2025-11-25", "capabilities": {},
-                   "clientInfo": {"name": "test", "version": "1"}},
-                   rid=21)))
-        time.sleep(0.3)
-        d.set_keys(**{"idle-timeout": "%ds" % (61 + i % 2)})
-        mark = d.log_mark()
-        d.signal(signal.SIGHUP)
-        d.wait_log(r"reload complete", 10, since=mark)
-        ka_ping(a, sid, "reload %d: an idle connection" % i, rid=10 + i)
-        r = ka_response(b)
-        check_eq(r.status, 200, "reload %d: the slow call" % i)
-        check(b'"result"' in r.body, "reload %d: the slow call's answer: "
-              "%r" % (i, r.body[:200]))
-        r = ka_response(b)
-        check_eq(r.status, 200, "reload %d: the initialize behind it" % i)
-        sid_b = r.headers.get("mcp-session-id")
-        T.wait_gone([old], 10)
-        ka_ping(a, sid, "reload %d: after the old worker exited" % i)
-        ka_ping(b, sid_b, "reload %d: the session made while draining" % i)
-    a.close()
-    b.close()
-    d.stop()
-
-
 def test_shed():
     """registry-size: replay events are shed, oldest first, before a
     session's record is refused: the sessions all survive a kill, the
@@ -857,9 +666,7 @@ def test_shed():
 if __name__ == "__main__":
     T.main([test_worker_killed, test_kill_under_load, test_gap,
             test_handoff_bounds,
-            test_watchdog, test_agent_killed,
-            test_reload_generation, test_fewer_workers, test_agent_stuck,
+            test_watchdog, test_agent_killed, test_agent_stuck,
             test_tasks,
             test_bound, test_replay, test_replay_lost, test_sdk_resume,
-            test_shed, test_reload_keepalive, test_reloads,
-            test_reloads_open_loop])
+            test_shed])

@@ -337,7 +337,7 @@ run_peer(int other_end, int our_end)
 	c.c_gen = 1;
 	ck_assert_ptr_nonnull(c.c_loop = ev_default_loop(EVFLAG_AUTO));
 	ck_assert_int_eq(fd_nonblock(our_end), 0);
-	peer_add(&c, 1, 0, our_end);
+	peer_add(&c, 1, 0, 1, our_end);
 	peer_start();		/* held until then */
 	ev_run(c.c_loop, 0);
 }

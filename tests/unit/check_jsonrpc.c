@@ -335,6 +335,119 @@ START_TEST(test_sessions)
 }
 END_TEST
 
+/* The registry: records as the transport gets them, by session. */
+#define RECS_MAX	8
+static struct rec {
+	char	id[MCP_SID_MAX_CHARS + 1];
+	char	text[2048];
+} recs[RECS_MAX];
+static int nrecs;
+
+static void
+reg_put(void *arg, const char *id, const char *rec, size_t len)
+{
+	int i;
+
+	for (i = 0; i < nrecs && strcmp(recs[i].id, id) != 0; i++)
+		;
+	ck_assert_int_lt(i, RECS_MAX);
+	ck_assert_uint_lt(len, sizeof(recs[i].text));
+	if (i == nrecs)
+		nrecs++;
+	snprintf(recs[i].id, sizeof(recs[i].id), "%s", id);
+	memcpy(recs[i].text, rec, len);
+	recs[i].text[len] = '\0';
+}
+
+static void
+reg_del(void *arg, const char *id)
+{
+}
+
+static void
+reg_event(void *arg, const char *id, uint64_t sno, uint64_t seq,
+    const char *data, size_t len, int final)
+{
+}
+
+static const struct mcp_registry_ops reg_ops = { reg_put, reg_del,
+    reg_event };
+
+/* s's record as its sender wrote it, saying it was used idle ms ago */
+static const char *
+rec_idle(struct mcp_session *s, long idle)
+{
+	static char	 buf[2048];
+	const char	*r = NULL, *p, *e;
+	int		 i;
+
+	for (i = 0; i < nrecs; i++)
+		if (strcmp(recs[i].id, mcp_session_id(s)) == 0)
+			r = recs[i].text;
+	ck_assert_ptr_nonnull(r);
+	ck_assert_ptr_nonnull(p = strstr(r, "\"idle\":"));
+	p += strlen("\"idle\":");
+	for (e = p; *e >= '0' && *e <= '9'; e++)
+		;
+	snprintf(buf, sizeof(buf), "%.*s%ld%s", (int)(p - r), r, idle, e);
+	return buf;
+}
+
+/*
+ * A session's idle clock goes from record to successor: records of a
+ * draining predecessor (oldest first) set the clocks of the sessions the
+ * successor adopted at start, keeping its list in order of last use; a
+ * session used at the successor since keeps its own clock.
+ */
+START_TEST(test_registry_clock)
+{
+	struct mcp_server	*succ;
+	struct mcp_session	*s[3], *t[3];
+	unsigned char		 key[32] = { 1 };
+	char			 err[128], id[3][MCP_SID_MAX_CHARS + 1];
+	int			 i, owner;
+
+	nrecs = 0;
+	mcp_set_registry(srv, &reg_ops, NULL);
+	for (i = 0; i < 3; i++) {
+		s[i] = initialized("2025-11-25");
+		snprintf(id[i], sizeof(id[i]), "%s", mcp_session_id(s[i]));
+	}
+	ck_assert_uint_eq(mcp_registry_resend(srv), 3);
+	ck_assert_int_eq(nrecs, 3);
+	ck_assert_ptr_nonnull(succ = mcp_server_new(loop, "mcpd", "test"));
+	mcp_server_set_key(succ, key, 0);
+	/* adopted at start, as the agent kept them: used just now */
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(mcp_registry_adopt(succ, rec_idle(s[i], 0),
+		    strlen(rec_idle(s[i], 0)), MCP_ADOPT_RELOAD, err,
+		    sizeof(err)), 0);
+	ck_assert_uint_eq(mcp_session_expire(succ, 4000, 3600000), 0);
+	/* session 2 is used here */
+	ck_assert_ptr_nonnull(t[2] = mcp_session_find(succ, id[2], &owner));
+	mcp_session_touch(t[2]);
+	/* the predecessor's handover, oldest first: 9 s, 5 s, 8 s */
+	ck_assert_int_eq(mcp_registry_adopt(succ, rec_idle(s[1], 9000),
+	    strlen(rec_idle(s[1], 9000)), MCP_ADOPT_LIVE, err, sizeof(err)), 1);
+	ck_assert_int_eq(mcp_registry_adopt(succ, rec_idle(s[0], 5000),
+	    strlen(rec_idle(s[0], 5000)), MCP_ADOPT_LIVE, err, sizeof(err)), 1);
+	ck_assert_int_eq(mcp_registry_adopt(succ, rec_idle(s[2], 8000),
+	    strlen(rec_idle(s[2], 8000)), MCP_ADOPT_LIVE, err, sizeof(err)), 1);
+	/* past 4 s: 0 and 1 (in order: none stops the sweep), not 2 */
+	ck_assert_uint_eq(mcp_session_expire(succ, 4000, 3600000), 2);
+	ck_assert_ptr_null(mcp_session_find(succ, id[0], &owner));
+	ck_assert_ptr_null(mcp_session_find(succ, id[1], &owner));
+	ck_assert_ptr_nonnull(mcp_session_find(succ, id[2], &owner));
+	/* past 7 s of 8: the sweep's bound found at the lookup too */
+	ck_assert_uint_eq(mcp_session_expire(succ, 7000, 3600000), 0);
+	ck_assert_int_eq(mcp_registry_adopt(succ, rec_idle(s[0], 0),
+	    strlen(rec_idle(s[0], 0)), MCP_ADOPT_LIVE, err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(t[0] = mcp_session_find(succ, id[0], &owner));
+	ck_assert_int_eq(mcp_session_expired(succ, t[0]), 0);
+	mcp_server_free(&succ);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -350,6 +463,7 @@ main(void)
 	tcase_add_test(tc, test_tools);
 	tcase_add_test(tc, test_pagination_and_levels);
 	tcase_add_test(tc, test_sessions);
+	tcase_add_test(tc, test_registry_clock);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
