@@ -26,13 +26,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const PKG_DIR = process.env.MCPD_CONFORMANCE_DIR ||
-    path.join(HERE, '..', 'conformance');
-const SDK = path.join(PKG_DIR, 'node_modules', '@modelcontextprotocol',
-    'sdk', 'dist', 'esm');
+import { harness, CheckError } from './harness.mjs';
 
 const REQUEST_TIMEOUT = 10000;   // ms, every request
 const UPDATE_TIMEOUT = 5000;     // ms, a change to notifications/resources/updated
@@ -42,57 +37,9 @@ const DOCS_URI = 'file:///docs/';
 const TOTAL_TIMEOUT = 60000;     // ms, the whole script
 const PROG = 'sdk-client';
 
-let passed = 0;
-let failed = 0;
-
-function say(line) {
-    process.stdout.write(line + '\n');
-}
-
-function summary() {
-    say(`${PROG}: ${passed} passed, ${failed} failed`);
-}
-
-function pass(name) {
-    passed++;
-    say(`ok - ${name}`);
-}
-
-function fail(name, why) {
-    failed++;
-    const text = String(why).replace(/\s+/g, ' ').trim();
-    say(`not ok - ${name}: ${text.length > 600 ? text.slice(0, 600) + '...' : text}`);
-}
-
-class CheckError extends Error {}
-
-function assert(cond, msg) {
-    if (!cond)
-        throw new CheckError(msg);
-}
-
-function eq(got, want, what) {
-    const g = JSON.stringify(got), w = JSON.stringify(want);
-    if (g !== w)
-        throw new CheckError(`${what}: got ${g}, want ${w}`);
-}
-
 function short(v) {
     const s = JSON.stringify(v);
     return s === undefined ? String(v) : (s.length > 300 ? s.slice(0, 300) + '...' : s);
-}
-
-// Run one check; a thrown error makes it fail.  Returns the value of fn.
-async function check(name, fn) {
-    try {
-        const v = await fn();
-        pass(name);
-        return v;
-    } catch (e) {
-        fail(name, e instanceof CheckError ? e.message :
-            `${e && e.name || 'Error'}: ${e && e.message || e}`);
-        return undefined;
-    }
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -103,6 +50,10 @@ function usage() {
     process.stderr.write(`usage: ${PROG} --http URL | --stdio MCPD CONF\n`);
     process.exit(2);
 }
+
+const hs = harness(PROG, TOTAL_TIMEOUT);
+const { say, assert, eq, check } = hs;
+const imp = hs.sdk;
 
 const argv = process.argv.slice(2);
 let mode, url, mcpdBin, confPath;
@@ -117,20 +68,6 @@ if (argv[0] === '--http' && argv.length === 2) {
     usage();
 }
 
-const watchdog = setTimeout(() => {
-    fail('whole run', `not finished within ${TOTAL_TIMEOUT / 1000} s`);
-    summary();
-    process.exit(1);
-}, TOTAL_TIMEOUT);
-watchdog.unref();
-
-if (!fs.existsSync(path.join(SDK, 'client', 'index.js'))) {
-    fail('load SDK', `${SDK} is missing; run: npm ci --prefix tests/conformance`);
-    summary();
-    process.exit(1);
-}
-
-const imp = (rel) => import(pathToFileURL(path.join(SDK, rel)).href);
 const { Client } = await imp('client/index.js');
 const { StreamableHTTPClientTransport } = await imp('client/streamableHttp.js');
 const { StdioClientTransport } = await imp('client/stdio.js');
@@ -371,8 +308,7 @@ if (!connected) {
     if (stderrText)
         say('# mcpd stderr: ' + stderrText.trim().split('\n').slice(-10).join('\n# '));
     await tap.close().catch(() => {});
-    summary();
-    process.exit(1);
+    hs.done();
 }
 
 await check('initialize: protocolVersion', async () => {
@@ -1124,9 +1060,8 @@ if (mode === 'http') {
         eq([proc.exitCode, proc.signalCode], [0, null], 'exit status, signal');
         assert(dt < 2000, `exit took ${dt} ms (the SDK sends SIGTERM at 2 s)`);
     });
-    if (failed && stderrText)
+    if (hs.failed && stderrText)
         say('# mcpd stderr:\n# ' + stderrText.trim().split('\n').slice(-20).join('\n# '));
 }
 
-summary();
-process.exit(failed ? 1 : 0);
+hs.done();

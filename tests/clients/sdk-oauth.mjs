@@ -38,15 +38,7 @@
 // "sdk-oauth: N passed, M failed"; exit status 1 on any failure.
 // Every request has a 10 s timeout and the whole run 60 s.
 
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const PKG_DIR = process.env.MCPD_CONFORMANCE_DIR ||
-    path.join(HERE, '..', 'conformance');
-const SDK = path.join(PKG_DIR, 'node_modules', '@modelcontextprotocol',
-    'sdk', 'dist', 'esm');
+import { harness, errText } from './harness.mjs';
 
 const REQUEST_TIMEOUT = 10000;   // ms, every request
 const TOTAL_TIMEOUT = 60000;     // ms, the whole script
@@ -56,64 +48,16 @@ const PROG = 'sdk-oauth';
 const REDIRECT = 'http://127.0.0.1:9/oauth/callback';
 const ECHO_TEXT = 'hello from sdk-oauth';
 
-let passed = 0;
-let failed = 0;
-
-function say(line) {
-    process.stdout.write(line + '\n');
-}
-
-function summary() {
-    say(`${PROG}: ${passed} passed, ${failed} failed`);
-}
-
-function pass(name) {
-    passed++;
-    say(`ok - ${name}`);
-}
-
-function fail(name, why) {
-    failed++;
-    const text = String(why).replace(/\s+/g, ' ').trim();
-    say(`not ok - ${name}: ${text.length > 600 ? text.slice(0, 600) + '...' : text}`);
-}
-
-class CheckError extends Error {}
-
-function assert(cond, msg) {
-    if (!cond)
-        throw new CheckError(msg);
-}
-
-function eq(got, want, what) {
-    const g = JSON.stringify(got), w = JSON.stringify(want);
-    if (g !== w)
-        throw new CheckError(`${what}: got ${g}, want ${w}`);
-}
-
-function errText(e) {
-    return `${e && e.constructor && e.constructor.name || 'Error'}` +
-        `${e && e.code !== undefined ? ` (code ${e.code})` : ''}: ${e && e.message || e}`;
-}
-
-// Run one check; a thrown error makes it fail.  Returns the value of fn.
-async function check(name, fn) {
-    try {
-        const v = await fn();
-        pass(name);
-        return v;
-    } catch (e) {
-        fail(name, e instanceof CheckError ? e.message : errText(e));
-        return undefined;
-    }
-}
-
 // ------------------------------------------------------------------ args
 
 function usage() {
     process.stderr.write(`usage: ${PROG} token URL TOKEN | flow URL RESOURCE ISSUER | none URL\n`);
     process.exit(2);
 }
+
+const hs = harness(PROG, TOTAL_TIMEOUT);
+const { say, assert, eq, check } = hs;
+const imp = hs.sdk;
 
 const argv = process.argv.slice(2);
 const mode = argv[0];
@@ -123,20 +67,6 @@ if (!((mode === 'token' && argv.length === 3) ||
     usage();
 const url = new URL(argv[1]);
 
-const watchdog = setTimeout(() => {
-    fail('whole run', `not finished within ${TOTAL_TIMEOUT / 1000} s`);
-    summary();
-    process.exit(1);
-}, TOTAL_TIMEOUT);
-watchdog.unref();
-
-if (!fs.existsSync(path.join(SDK, 'client', 'index.js'))) {
-    fail('load SDK', `${SDK} is missing; run: npm ci --prefix tests/conformance`);
-    summary();
-    process.exit(1);
-}
-
-const imp = (rel) => import(pathToFileURL(path.join(SDK, rel)).href);
 const { Client } = await imp('client/index.js');
 const { StreamableHTTPClientTransport, StreamableHTTPError } =
     await imp('client/streamableHttp.js');
@@ -423,5 +353,4 @@ else if (mode === 'flow')
 else
     await runNone();
 
-summary();
-process.exit(failed ? 1 : 0);
+hs.done();
