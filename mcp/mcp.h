@@ -214,6 +214,8 @@ unsigned	 mcp_tasks_abandon(struct mcp_server *, const char *why);
 #define MCP_ADOPT_LIVE		1
 #define MCP_ADOPT_UPDATE	2
 #define MCP_ADOPT_RELOAD	3
+/* MCP_ADOPT_TASKS: tasks only, as at start (its process died) */
+#define MCP_ADOPT_TASKS		4
 int		 mcp_registry_adopt(struct mcp_server *, const char *rec,
 		    size_t len, int live, char *err, size_t errlen);
 /*

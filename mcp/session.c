@@ -233,8 +233,10 @@ mcp_registry_adopt(struct mcp_server *srv, const char *rec, size_t len,
 		return -1;
 	}
 	if ((i = json_get(&j, 0, "kind")) != -1 && json_streq(&j, i, "task"))
-		return task_adopt(srv, &j, live != MCP_ADOPT_START, err,
-		    errlen);
+		return task_adopt(srv, &j, live != MCP_ADOPT_START &&
+		    live != MCP_ADOPT_TASKS, err, errlen);
+	if (live == MCP_ADOPT_TASKS)
+		return 1;
 	if ((i = json_get(&j, 0, "kind")) == -1 ||
 	    !json_streq(&j, i, "session") ||
 	    (i = json_get(&j, 0, "id")) == -1 ||

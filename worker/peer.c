@@ -68,6 +68,7 @@ struct peer {
 	struct chan		*p_chan;
 	uint32_t		 p_index;
 	int			 p_older;	/* an older process: it drains */
+	int			 p_bye;		/* it said PEER_BYE */
 	int			 p_body_fd;	/* PEER_BODY for its PEER_CONN */
 };
 static struct peer		*peers[WORKERS_MAX];
@@ -139,6 +140,9 @@ peer_err(struct chan *ch, const char *reason, void *arg)
 	if (reason != NULL)
 		fatalx("channel to worker %u: %s", p->p_index, reason);
 	log_debug("channel to worker %u closed", p->p_index);
+	/* our predecessor died: what it ran is not coming */
+	if (p->p_older && p->p_index == self_index && !p->p_bye)
+		registry_predecessor_died();
 	if (p == succ)
 		succ = NULL;
 	else if (peers[p->p_index] == p) {
@@ -435,12 +439,14 @@ peer_pass_record(const char *id, const char *rec, size_t len, int change)
 		    (uint64_t)change);
 }
 
-/* Before an exit: what is batched for our successor goes now. */
+/* Before an exit in order: our last word to our successor, and out. */
 void
-peer_flush(void)
+peer_bye(void)
 {
-	if (succ != NULL)
-		(void)chan_flush(succ->p_chan);
+	if (succ == NULL)
+		return;
+	(void)chan_send(succ->p_chan, MSG_PEER_BYE, -1);
+	(void)chan_flush(succ->p_chan);
 }
 
 /* All our records go at once: as much as the agent keeps of them. */
@@ -572,6 +578,9 @@ peer_dispatch(struct chan *ch, struct msg *m, void *arg)
 		break;
 	case MSG_PEER_SESS:
 		on_sess(m);
+		break;
+	case MSG_PEER_BYE:
+		p->p_bye = 1;
 		break;
 	default:
 		fatalx("unexpected %s from a peer",

@@ -45,6 +45,7 @@ static struct {
 	time_t		lost_logged;
 	ev_timer	resync_to;
 	int		handover;	/* records to our successor only */
+	int		readopt;	/* tasks of a predecessor that died */
 	int		adopting;
 	unsigned	adopted;	/* records taken */
 	unsigned	refused;
@@ -169,9 +170,10 @@ registry_record(const char *rec, size_t len)
 	 * Not adopting: a session a predecessor of our slot made while it
 	 * drains (a reload's old generation), which the agent forwards
 	 */
-	switch (mcp_registry_adopt(worker->w_mcp, rec, len, !G.adopting ?
-	    MCP_ADOPT_LIVE : peer_predecessor() ? MCP_ADOPT_RELOAD :
-	    MCP_ADOPT_START, err, sizeof(err))) {
+	switch (mcp_registry_adopt(worker->w_mcp, rec, len, G.readopt ?
+	    MCP_ADOPT_TASKS : !G.adopting ? MCP_ADOPT_LIVE :
+	    peer_predecessor() ? MCP_ADOPT_RELOAD : MCP_ADOPT_START, err,
+	    sizeof(err))) {
 	case 0:
 		G.adopted++;
 		break;
@@ -239,8 +241,8 @@ registry_adopt_event(const struct msg *m)
 		log_warnx("adopting: a replay event in parts out of order");
 		return;
 	}
-	if (worker->w_mcp == NULL)
-		return;		/* adopting, or forwarded (as a record) */
+	if (worker->w_mcp == NULL || G.readopt)
+		return;		/* adopting, forwarded, or taken before */
 	/* a new stream of ours is never numbered as one adopted */
 	sse_streams_past(G.ev.ev_stream);
 	if (mcp_registry_adopt_event(worker->w_mcp, G.ev.ev_sid,
@@ -252,9 +254,35 @@ registry_adopt_event(const struct msg *m)
 void
 registry_adopted(unsigned n)
 {
+	if (G.readopt) {
+		G.readopt = 0;
+		log_info("our predecessor died draining: %u records looked "
+		    "at again, %u tasks taken", n, G.adopted);
+		return;
+	}
 	if (!G.adopting)
 		return;
 	G.want = n;
+}
+
+/*
+ * Our predecessor (a reload's older worker of our index) exited without
+ * its last word: it died, and the tasks it ran with it.  We did not take
+ * them at start (they were its own to finish): the agent's copies are
+ * taken now, a running one failed, like a successor's after a crash.
+ * The records come in the loop, like forwarded ones.
+ */
+void
+registry_predecessor_died(void)
+{
+	struct chan *ch = agentc();
+
+	if (ch == NULL || worker->w_mcp == NULL || G.adopting || G.readopt)
+		return;
+	if (chan_send(ch, MSG_AGT_ADOPT, -1) == -1)
+		return;
+	G.readopt = 1;
+	G.adopted = 0;
 }
 
 void

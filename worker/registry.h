@@ -28,6 +28,8 @@ void	registry_update(const char *id, const char *rec, size_t len,
 	    int change);
 /* quitting: every record to our successor, before our connections */
 void	registry_handover(void);
+/* our predecessor died draining: its tasks' records from the agent */
+void	registry_predecessor_died(void);
 void	registry_adopted(unsigned n);
 void	registry_adopt_event(const struct msg *);
 void	registry_resend(void);

@@ -373,6 +373,8 @@ worker_drained(void)
 		ev_timer_start(worker->w_loop, &drain_to);
 		return;
 	}
+	if (worker->w_mcp != NULL)
+		peer_bye();
 	child_drained(worker->w_child);
 }
 
@@ -390,7 +392,7 @@ worker_deadline(struct child *c)
 	if ((n = mcp_tasks_abandon(worker->w_mcp, "the worker was stopped "
 	    "(drain-timeout) before the task finished")) > 0)
 		log_warnx("%u tasks not finished: failed", n);
-	peer_flush();
+	peer_bye();
 	if (agentc() != NULL)
 		(void)chan_flush(agentc());
 }

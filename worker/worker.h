@@ -138,7 +138,7 @@ int	peer_pass(int fd, enum listen_kind, int auth, int served,
 void	peer_pass_record(const char *id, const char *rec, size_t len,
 	    int change);
 void	peer_pass_room(size_t bytes);
-void	peer_flush(void);
+void	peer_bye(void);
 void	peer_start(void);
 void	worker_drained(void);
 void	peer_broadcast(void *, const char *method, const char *uri);

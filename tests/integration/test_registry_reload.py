@@ -129,6 +129,42 @@ def test_reload_tasks():
     d.stop()
 
 
+def test_reload_tasks_died():
+    """A reload's old worker killed while it drains with a task running:
+    the new worker, which left the task to it, takes the task's record
+    from the agent once the old one is gone without its last word, and
+    reports it failed (not lost)."""
+    import test_stateless as S
+    if not S.PLUGIN or not os.path.exists(S.PLUGIN):
+        raise T.TestFailure("MCPD_PLUGIN (the conformance plugin) not set")
+    d = S.daemon(workers="1", **{"drain-timeout": "30s"})
+    p = d.http_port
+    st, _, msgs = S.post(p, S.body("tools/call", {
+        "name": "slow_compute", "arguments": {"seconds": 60}}))
+    check_eq(st, 200, "slow_compute")
+    tid = msgs[0]["result"]["taskId"]
+
+    def status():
+        st, _, msgs = S.post(p, S.body("tasks/get", {"taskId": tid}))
+        check_eq(st, 200, "tasks/get")
+        check("result" in msgs[0], "tasks/get: %r" % msgs[0])
+        return msgs[0]["result"]
+    time.sleep(0.3)         # its record reaches the agent
+    old = d.worker_pids()[0]
+    d.set_keys(**{"idle-timeout": "62s"})
+    mark = d.log_mark()
+    d.signal(signal.SIGHUP)
+    d.wait_log(r"reload complete", 10, since=mark)
+    check_eq(status()["status"], "working", "the task, on the old worker")
+    os.kill(old, signal.SIGKILL)
+    T.wait_gone([old], 10)
+    T.wait_until(lambda: status()["status"] == "failed", 10,
+                 "the task failed on the new worker")
+    r = status()
+    check("worker running the task died" in r["error"]["message"], repr(r))
+    d.stop()
+
+
 def reload_scenario(args):
     script = os.path.join(HERE, "..", "..", "bench", "scenarios", "reload")
     env = dict(os.environ,
@@ -293,5 +329,6 @@ def test_reload_idle_clock():
 
 if __name__ == "__main__":
     T.main([test_reload_generation, test_fewer_workers, test_reload_tasks,
+            test_reload_tasks_died,
             test_reload_keepalive, test_reload_idle_clock, test_reloads,
             test_reloads_open_loop])
