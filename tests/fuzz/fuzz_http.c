@@ -817,7 +817,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	CHECK((s = mcp_session_new(other)) != NULL);
 	snprintf(osid, sizeof(osid), "%s", mcp_session_id(s));
 	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == 0);
-	peer_add(&child, 1, sp[0]);
+	peer_add(&child, 1, 0, 1, sp[0]);
 	peer_fd = sp[1];
 
 	http_parser_settings_init(&req_settings);
