@@ -816,6 +816,17 @@ http_conn_new(struct worker *w, int fd, enum listen_kind kind, int auth,
 		parse(c, pre, prelen);
 }
 
+/* A connection another worker handed over, counted as its client's. */
+static struct conn *
+conn_handed(struct worker *w, int fd, const struct handoff *h)
+{
+	unsigned char key[ADDR_KEY_BYTES];
+
+	worker_addr_take(fd, key);
+	return conn_new(w, fd, h->h_kind, h->h_auth, key,
+	    w->w_per_address != 0);
+}
+
 /*
  * A connection handed over by another worker, with its request as that
  * worker read it (peer.c): served as if it had been read here.
@@ -825,11 +836,8 @@ http_adopt(struct worker *w, int fd, const struct handoff *h)
 {
 	struct conn	*c;
 	struct hreq	*r;
-	unsigned char	 key[ADDR_KEY_BYTES];
 
-	worker_addr_take(fd, key);
-	if ((c = conn_new(w, fd, h->h_kind, h->h_auth, key,
-	    w->w_per_address != 0)) == NULL)
+	if ((c = conn_handed(w, fd, h)) == NULL)
 		return;
 	if ((r = c->c_req = hreq_get()) == NULL) {
 		conn_close(c);
@@ -858,12 +866,9 @@ http_adopt(struct worker *w, int fd, const struct handoff *h)
 void
 http_adopt_idle(struct worker *w, int fd, const struct handoff *h)
 {
-	struct conn	*c;
-	unsigned char	 key[ADDR_KEY_BYTES];
+	struct conn *c;
 
-	worker_addr_take(fd, key);
-	if ((c = conn_new(w, fd, h->h_kind, h->h_auth, key,
-	    w->w_per_address != 0)) == NULL)
+	if ((c = conn_handed(w, fd, h)) == NULL)
 		return;
 	c->c_served = h->h_served;
 	if (h->h_pendlen > 0) {
