@@ -158,8 +158,15 @@ def test_reload_tasks_died():
     check_eq(status()["status"], "working", "the task, on the old worker")
     os.kill(old, signal.SIGKILL)
     T.wait_gone([old], 10)
-    T.wait_until(lambda: status()["status"] == "failed", 10,
-                 "the task failed on the new worker")
+
+    def failed():
+        # until the new worker has seen its predecessor die and taken the
+        # record (milliseconds; longer on a loaded machine), the task is
+        # not found there: a window the note on issue 13 states
+        st, _, msgs = S.post(p, S.body("tasks/get", {"taskId": tid}))
+        return st == 200 and msgs[0].get("result", {}).get("status") == \
+            "failed"
+    T.wait_until(failed, 10, "the task failed on the new worker")
     r = status()
     check("worker running the task died" in r["error"]["message"], repr(r))
     d.stop()
