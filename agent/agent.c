@@ -82,6 +82,9 @@ agent_init(struct child *c)
 	introspect_load(c->c_conf, &out);
 	registry_load(c->c_conf);
 	registry_metrics(sb_metrics_of(&c->c_sb, c->c_slot));
+	if (c->c_conf->c_cluster != NULL)
+		cluster_init(c->c_loop, c->c_conf->c_cluster,
+		    c->c_sb.sb_cluster);
 }
 
 static void
@@ -343,6 +346,8 @@ agent_start(struct child *c)
 static void
 agent_reconf(struct child *c, struct conf *old)
 {
+	if (c->c_conf->c_cluster != NULL && old->c_cluster != NULL)
+		cluster_reconf(old->c_cluster, c->c_conf->c_cluster);
 	conf_free(&old);
 	keys_load(c->c_loop, c->c_conf, &out);
 	introspect_load(c->c_conf, &out);

@@ -5,6 +5,9 @@
  *	fetch.c		HTTP requests (libcurl's multi on the libev loop)
  *	keys.c		the issuers' keys (JWKS), fetched and refreshed
  *	introspect.c	opaque tokens, asked about (RFC 7662) and cached
+ *	registry.c	the node's registry replica
+ *	redis.c		the link to Redis (cluster mode)
+ *	cluster.c	this node as a member: epoch, liveness, members
  */
 #ifndef MCPD_AGENT_H
 #define MCPD_AGENT_H
@@ -91,6 +94,37 @@ struct registry_stats {
 	uint64_t	rs_shed;	/* events dropped for room */
 };
 void	registry_stats(struct registry_stats *);
+
+/* redis.c */
+struct conf_cluster;
+struct mx_cluster;
+struct redisReply;
+/* a command's answer; NULL: it failed (timeout, the link went) */
+typedef void (*redis_reply_fn)(const struct redisReply *, void *arg);
+struct redis_ops {
+	void	(*ro_up)(void);		/* the link is up, set up */
+	void	(*ro_down)(void);	/* it went: commands in flight failed */
+};
+void	redis_init(struct ev_loop *, const struct conf_cluster *,
+	    const struct redis_ops *, struct mx_cluster *);
+/*
+ * Send a command (argv of argc, each lens long): 0, and fn runs once
+ * later; -1 when the link is down (fn never runs).
+ */
+int	redis_cmd(redis_reply_fn fn, void *arg, int argc, const char **argv,
+	    const size_t *lens);
+int	redis_up(void);
+const char *redis_why(void);		/* why it is down; "" up */
+void	redis_reconf(const struct conf_cluster *);	/* same link */
+void	redis_close(void);
+
+/* cluster.c */
+void	cluster_init(struct ev_loop *, const struct conf_cluster *,
+	    struct mx_cluster *);
+/* a reload's new block (the same node), old the running one */
+void	cluster_reconf(const struct conf_cluster *old,
+	    const struct conf_cluster *);
+uint64_t cluster_epoch(void);		/* 0: none, or fenced */
 
 /* keys.c: the URL of an issuer's metadata, RFC 8414 (step 0), OIDC (1) */
 int	keys_meta_url(const char *issuer, int step, char *buf, size_t len);

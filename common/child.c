@@ -267,10 +267,13 @@ dispatch_sup(struct chan *ch, struct msg *m, void *arg)
 			close(m->m_fd);
 		break;
 	case MSG_SUP_KEY:
-		if (m->m_f[0].s.len != 2 * NODE_KEY_BYTES ||
-		    sodium_hex2bin(self.c_key, sizeof(self.c_key),
-		    m->m_f[0].s.p, m->m_f[0].s.len, NULL, NULL, NULL) != 0)
+		if (m->m_f[0].s.len >= sizeof(self.c_node) ||
+		    cluster_keys_unwire((const unsigned char *)m->m_f[1].s.p,
+		    m->m_f[1].s.len, &self.c_keys) == -1)
 			fatalx("bad KEY message");
+		msg_strcpy(self.c_node, sizeof(self.c_node), &m->m_f[0]);
+		if (self.c_have_key && ops->r_keys != NULL)
+			ops->r_keys(&self);
 		self.c_have_key = 1;
 		break;
 	case MSG_SUP_START:

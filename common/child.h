@@ -13,6 +13,7 @@
 
 #include <ev.h>
 
+#include "clusterkey.h"
 #include "conf.h"
 #include "msg.h"
 #include "scoreboard.h"
@@ -30,7 +31,9 @@ struct child {
 	struct scoreboard	 c_sb;
 	struct sb_slot		*c_slot;
 	int			 c_quitting;
-	unsigned char		 c_key[NODE_KEY_BYTES];
+	/* what ids are sealed with: the node's (or cluster's) keys */
+	char			 c_node[CONF_NODE_MAX_BYTES];	/* "": one */
+	struct cluster_keys	 c_keys;
 	int			 c_have_key;
 	uint32_t		 c_nworkers;	/* SUP_WORKERS; 0: not told */
 	int			 c_started;
@@ -75,6 +78,8 @@ struct role_ops {
 	uint64_t (*r_busy)(struct child *);
 	/* the drain deadline passed: what must be said before the exit */
 	void	(*r_deadline)(struct child *);
+	/* new keys after start (a rotated cluster key file) */
+	void	(*r_keys)(struct child *);
 };
 
 /* Parse "-P role -I index -G gen" leftovers and run; never returns. */

@@ -223,6 +223,7 @@ conf_defaults(struct conf *c)
 	c->c_nprompts = 0;
 	c->c_auths = NULL;
 	c->c_nauths = 0;
+	c->c_cluster = NULL;
 }
 
 const char *
@@ -291,6 +292,19 @@ conf_auth_free(struct conf_auth *a)
 	memset(a, 0, sizeof(*a));
 }
 
+void
+conf_cluster_free(struct conf_cluster **clp)
+{
+	struct conf_cluster *cl;
+
+	if (clp == NULL || (cl = *clp) == NULL)
+		return;
+	free(cl->cl_password_file);
+	free(cl->cl_key_file);
+	free(cl);
+	*clp = NULL;
+}
+
 uint32_t
 conf_registry_records(const struct conf *c)
 {
@@ -345,6 +359,7 @@ conf_free(struct conf **cp)
 	for (i = 0; i < c->c_nauths; i++)
 		conf_auth_free(&c->c_auths[i]);
 	free(c->c_auths);
+	conf_cluster_free(&c->c_cluster);
 	free(c);
 	*cp = NULL;
 }
@@ -578,6 +593,40 @@ print_auth(FILE *fp, const struct conf_auth *a)
 }
 
 static void
+print_redis_addr(FILE *fp, const struct conf_redis_addr *ra)
+{
+	fprintf(fp, strchr(ra->ra_host, ':') != NULL ? " [%s]:%u" : " %s:%u",
+	    ra->ra_host, (unsigned)ra->ra_port);
+}
+
+static void
+print_cluster(FILE *fp, const struct conf_cluster *cl)
+{
+	uint32_t	i;
+
+	fprintf(fp, "cluster {\n\tnode %s\n", cl->cl_node);
+	if (cl->cl_redis.ra_host[0] != '\0') {
+		fprintf(fp, "\tredis");
+		print_redis_addr(fp, &cl->cl_redis);
+		fprintf(fp, "\n");
+	} else {
+		fprintf(fp, "\tsentinel");
+		for (i = 0; i < cl->cl_nsentinels; i++)
+			print_redis_addr(fp, &cl->cl_sentinels[i]);
+		fprintf(fp, "\n");
+		print_text(fp, "master-name", cl->cl_master_name);
+	}
+	if (cl->cl_redis_user[0] != '\0')
+		print_text(fp, "redis-user", cl->cl_redis_user);
+	if (cl->cl_password_file != NULL)
+		print_text(fp, "redis-password-file", cl->cl_password_file);
+	print_text(fp, "key-file", cl->cl_key_file);
+	print_duration(fp, "\tredis-timeout", cl->cl_redis_timeout_ms);
+	print_duration(fp, "\tnode-ttl", cl->cl_node_ttl_ms);
+	fprintf(fp, "}\n");
+}
+
+static void
 print_prompt(FILE *fp, const struct conf_prompt *p)
 {
 	const struct conf_prompt_arg	*a;
@@ -783,6 +832,8 @@ conf_print(FILE *fp, const struct conf *c)
 		print_prompt(fp, &c->c_prompts[i]);
 	for (i = 0; i < c->c_nauths; i++)
 		print_auth(fp, &c->c_auths[i]);
+	if (c->c_cluster != NULL)
+		print_cluster(fp, c->c_cluster);
 }
 
 /* A list that is only "*". */

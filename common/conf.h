@@ -157,6 +157,43 @@ struct conf;
 /* registry-records auto: two generations of max-sessions each */
 uint32_t	conf_registry_records(const struct conf *);
 
+/*
+ * "cluster { ... }": this node is one of several sharing their state
+ * through Redis (DESIGN 9).  Absent: a single node, no Redis.
+ */
+#define CONF_NODE_MAX_BYTES	33	/* a node id (32), with NUL */
+#define CONF_SENTINELS_MAX	8	/* sentinel addresses */
+#define CONF_REDIS_HOST_MAX_BYTES 256	/* a host name or address, with NUL */
+#define CONF_REDIS_NAME_MAX_BYTES 129	/* master-name, redis-user, with NUL */
+#define DEF_REDIS_PORT		6379
+#define DEF_SENTINEL_PORT	26379
+#define DEF_MASTER_NAME		"mcpd"
+#define DEF_REDIS_TIMEOUT_MS	2000	/* redis-timeout: a command's answer */
+#define REDIS_TIMEOUT_MIN_MS	100
+#define REDIS_TIMEOUT_MAX_MS	60000
+#define DEF_NODE_TTL_MS		10000	/* node-ttl: the liveness key's */
+#define NODE_TTL_MIN_MS		2000	/* at least 4 refreshes of a 500 ms beat */
+#define NODE_TTL_MAX_MS		600000
+
+struct conf_redis_addr {
+	char		 ra_host[CONF_REDIS_HOST_MAX_BYTES];
+	uint16_t	 ra_port;
+};
+
+struct conf_cluster {
+	char			 cl_node[CONF_NODE_MAX_BYTES];
+	struct conf_redis_addr	 cl_redis;	/* ra_host "": sentinels */
+	struct conf_redis_addr	 cl_sentinels[CONF_SENTINELS_MAX];
+	uint32_t		 cl_nsentinels;
+	char			 cl_master_name[CONF_REDIS_NAME_MAX_BYTES];
+	char			 cl_redis_user[CONF_REDIS_NAME_MAX_BYTES];
+	char			*cl_password_file;	/* NULL: no AUTH */
+	char			*cl_key_file;		/* the cluster key */
+	uint32_t		 cl_redis_timeout_ms;
+	uint32_t		 cl_node_ttl_ms;
+	int			 cl_line;
+};
+
 /* Whether the agent fetches the auth block's keys (a JWKS) for it. */
 #define CONF_AUTH_FETCHES_KEYS(a) \
 	((a)->a_jwt_issuer != NULL && (a)->a_jwks_file == NULL)
@@ -381,6 +418,7 @@ struct conf {
 	uint32_t		 c_nprompts;
 	struct conf_auth	*c_auths;
 	uint32_t		 c_nauths;
+	struct conf_cluster	*c_cluster;	/* NULL: a single node */
 };
 
 struct conf_errors {
@@ -413,6 +451,7 @@ void		 conf_tool_free(struct conf_tool *);
 void		 conf_resource_free(struct conf_resource *);
 void		 conf_prompt_free(struct conf_prompt *);
 void		 conf_auth_free(struct conf_auth *);
+void		 conf_cluster_free(struct conf_cluster **);
 /* Is this listen address one of loopback ("127.x.y.z", "::1")? */
 int		 conf_addr_loopback(const char *addr);
 /* The normalized configuration: every key, re-parseable to the same text. */

@@ -532,6 +532,7 @@ write_prometheus(FILE *fp, const struct scoreboard *sb,
 	for (t = 0; t < tr->n; t++)
 		fprintf(fp, "mcpd_tool_runs_in_progress{tool=\"%s\"} %llu\n",
 		    tr->r[t].name, (unsigned long long)tr->r[t].running);
+	mx_cluster_prometheus(fp, sb);
 }
 
 static void

@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define MX_HIST_SUB		128	/* buckets per power of two */
 #define MX_HIST_MAX_US		((1ULL << 26) - 1)	/* 67 s */
@@ -153,6 +154,40 @@ struct mx_tools {
 	struct mx_tool	 x_tool[MX_TOOLS_MAX];
 };
 
+/*
+ * The cluster link (agent/redis.c, agent/cluster.c), in a block of the
+ * scoreboard of its own that only the agent writes.  Counters go on from
+ * where a restarted agent's predecessor left them.
+ */
+#define MX_MEMBERS_MAX		64	/* members mcpctl cluster lists */
+#define MX_NODE_NAME_WORDS	5	/* 33 bytes of name, NUL-padded */
+struct mx_cluster {
+	uint64_t	c_enabled;	/* 1: a cluster block is configured */
+	uint64_t	c_up;		/* 1: the link to the primary is up */
+	uint64_t	c_down_since_ms; /* CLOCK_REALTIME; 0: up */
+	uint64_t	c_epoch;	/* this node's, 0: none yet */
+	uint64_t	c_members;	/* nodes alive at the last look */
+	uint64_t	c_connects;	/* links made */
+	uint64_t	c_lost;		/* links lost */
+	uint64_t	c_timeouts;	/* commands or connects too late */
+	uint64_t	c_commands;	/* commands sent */
+	uint64_t	c_refused;	/* commands refused: link down */
+	uint64_t	c_fenced;	/* writes refused: another owner */
+	uint64_t	c_takeovers;	/* sessions taken over */
+	uint64_t	c_lapses;	/* our liveness key had expired */
+	uint64_t	c_inflight;	/* commands waiting for answers */
+	uint64_t	c_primary[32];	/* "host:port", NUL-padded */
+	uint64_t	c_fenced_now;	/* 1: a newer epoch has our node id */
+	/* the members alive at the last look, c_seq odd while rewritten */
+	uint64_t	c_seq;
+	uint64_t	c_nrows;
+	struct {
+		uint64_t	m_name[MX_NODE_NAME_WORDS];
+		uint64_t	m_epoch;
+	}		c_rows[MX_MEMBERS_MAX];
+	struct mx_hist	c_rtt;		/* command round trips */
+};
+
 #define MX_GET(p)	__atomic_load_n((p), __ATOMIC_RELAXED)
 #define MX_SET(p, v)	__atomic_store_n((p), (uint64_t)(v), __ATOMIC_RELAXED)
 #define MX_ADD(p, d)	MX_SET((p), MX_GET(p) + (d))	/* one writer */
@@ -206,5 +241,10 @@ char		*mx_prometheus(const struct scoreboard *, size_t *len);
 char		*mx_json(const struct scoreboard *, size_t *len);
 /* and as a table for people (mcpctl stats) */
 char		*mx_table(const struct scoreboard *, size_t *len);
+
+/* mxcluster.c: the cluster link, in /metrics and for mcpctl cluster */
+void		 mx_cluster_prometheus(FILE *, const struct scoreboard *);
+char		*mx_cluster_report(const struct scoreboard *, const char *node,
+		    int json, size_t *len);
 
 #endif

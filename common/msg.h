@@ -51,7 +51,7 @@ enum msg_agent_type {
 };
 #undef MSG
 
-#define CTL_PROTO_VERSION	3
+#define CTL_PROTO_VERSION	4
 
 /* the run channel (msg_run.def): what both ends agree on */
 #define RUN_INLINE_MAX_BYTES	(48 * 1024)	/* words, output in a frame */

@@ -32,9 +32,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
+#include "clusterkey.h"
 #include "conf.h"
 #include "json.h"
 #include "mcpd.h"
@@ -164,7 +166,8 @@ enum cat_kind {
 	CAT_TOOL,
 	CAT_RESOURCE,
 	CAT_PROMPT,
-	CAT_AUTH
+	CAT_AUTH,
+	CAT_CLUSTER
 };
 
 /* The items of catalog blocks. */
@@ -210,6 +213,15 @@ enum cat_key {
 	CK_INTRO_PENDING,
 	CK_FETCH_TIMEOUT,
 	CK_SCOPE,
+	CK_NODE,
+	CK_REDIS,
+	CK_SENTINEL,
+	CK_MASTER_NAME,
+	CK_REDIS_USER,
+	CK_REDIS_PASSWORD_FILE,
+	CK_KEY_FILE,
+	CK_REDIS_TIMEOUT,
+	CK_NODE_TTL,
 	CK_MAX
 };
 
@@ -267,6 +279,11 @@ static struct {
 	struct conf_resource	 res;
 	struct conf_prompt	 prompt;
 	struct conf_auth	 auth;
+	struct conf_cluster	 cluster;	/* filled, then copied */
+	struct where		 cluster_at;	/* the block, once */
+	struct file		*cluster_file;
+	int			 cluster_key_line;
+	int			 cluster_pass_line;
 	struct file		*auth_file[CONF_AUTHS_MAX];
 	int			 auth_tokens_line[CONF_AUTHS_MAX + 1];
 	int			 auth_jwks_line[CONF_AUTHS_MAX + 1];
@@ -434,6 +451,8 @@ static const char *const key_names[K_MAX] = {
 %token	REGISTRYRECORDS REGISTRYSIZE REGISTRYADOPTWAIT REGISTRYHANDOFFWAIT
 %token	REGISTRYHANDOFFQUEUE
 %token	USER GROUP SCOPE
+%token	CLUSTER NODE REDIS SENTINEL MASTERNAME REDISUSER REDISPASSWORDFILE
+%token	KEYFILE REDISTIMEOUT NODETTL
 %token	<v.string>	STRING
 %type	<v.number>	role catkind
 
@@ -826,6 +845,7 @@ catkind		: TOOL				{ $$ = CAT_TOOL; }
 		| RESOURCE			{ $$ = CAT_RESOURCE; }
 		| PROMPT			{ $$ = CAT_PROMPT; }
 		| AUTH				{ $$ = CAT_AUTH; }
+		| CLUSTER			{ $$ = CAT_CLUSTER; }
 		;
 
 role		: WORKER			{ $$ = ROLE_WORKER; }
@@ -891,6 +911,15 @@ item		: RESTART STRING		{
 		| INTROPENDING words		{ cat_item(CK_INTRO_PENDING); }
 		| FETCHTIMEOUT words		{ cat_item(CK_FETCH_TIMEOUT); }
 		| SCOPE words			{ cat_item(CK_SCOPE); }
+		| NODE words			{ cat_item(CK_NODE); }
+		| REDIS words			{ cat_item(CK_REDIS); }
+		| SENTINEL words		{ cat_item(CK_SENTINEL); }
+		| MASTERNAME words		{ cat_item(CK_MASTER_NAME); }
+		| REDISUSER words		{ cat_item(CK_REDIS_USER); }
+		| REDISPASSWORDFILE words	{ cat_item(CK_REDIS_PASSWORD_FILE); }
+		| KEYFILE words			{ cat_item(CK_KEY_FILE); }
+		| REDISTIMEOUT words		{ cat_item(CK_REDIS_TIMEOUT); }
+		| NODETTL words			{ cat_item(CK_NODE_TTL); }
 		| USER words			{ user_item(0); }
 		| GROUP words			{ user_item(1); }
 		;
@@ -935,6 +964,7 @@ static const struct keywords keywords[] = {
 	{ "cache-scope",	CACHESCOPE },
 	{ "cache-ttl",		CACHETTL },
 	{ "clock-skew",		CLOCKSKEW },
+	{ "cluster",		CLUSTER },
 	{ "command",		COMMAND },
 	{ "concurrency",	CONCURRENCY },
 	{ "connections-soft-limit", CONNECTIONSSOFT },
@@ -961,9 +991,11 @@ static const struct keywords keywords[] = {
 	{ "jwks-refresh-min",	JWKSREFRESHMIN },
 	{ "jwks-uri",		JWKSURI },
 	{ "jwt-issuer",		JWTISSUER },
+	{ "key-file",		KEYFILE },
 	{ "list-cache-ttl",	LISTCACHETTL },
 	{ "listen",		LISTEN },
 	{ "log-file",		LOGFILE },
+	{ "master-name",	MASTERNAME },
 	{ "max-body-size",	MAXBODYSIZE },
 	{ "max-connections",	MAXCONNECTIONS },
 	{ "max-connections-per-address", MAXPERADDRESS },
@@ -982,12 +1014,18 @@ static const struct keywords keywords[] = {
 	{ "message",		MESSAGE },
 	{ "mime-type",		MIMETYPE },
 	{ "name",		NAME },
+	{ "node",		NODE },
+	{ "node-ttl",		NODETTL },
 	{ "path",		PATH },
 	{ "pidfile",		PIDFILE },
 	{ "plugin",		PLUGIN },
 	{ "port",		PORT },
 	{ "prompt",		PROMPT },
 	{ "ready-timeout",	READYTIMEOUT },
+	{ "redis",		REDIS },
+	{ "redis-password-file", REDISPASSWORDFILE },
+	{ "redis-timeout",	REDISTIMEOUT },
+	{ "redis-user",		REDISUSER },
 	{ "registry-adopt-wait", REGISTRYADOPTWAIT },
 	{ "registry-handoff-queue", REGISTRYHANDOFFQUEUE },
 	{ "registry-handoff-wait", REGISTRYHANDOFFWAIT },
@@ -1002,6 +1040,7 @@ static const struct keywords keywords[] = {
 	{ "runner",		RUNNER },
 	{ "scope",		SCOPE },
 	{ "scopes-supported",	SCOPESSUPPORTED },
+	{ "sentinel",		SENTINEL },
 	{ "session-responses",	SESSIONRESPONSES },
 	{ "session-start-timeout", SESSIONSTARTTIMEOUT },
 	{ "session-timeout",	SESSIONTIMEOUT },
@@ -1239,6 +1278,26 @@ get_duration_min(const char *key, const char *s, uint32_t min_ms,
 	stmt_error("%s: invalid duration \"%s\" (a number and ms, s, m or h)",
 	    key, s);
 	return 0;
+}
+
+/* a duration from min_ms to max_ms: 1, or 0 (said) */
+static int
+duration_range(const char *key, const char *s, uint32_t min_ms,
+    uint32_t max_ms, uint32_t *out)
+{
+	char		lo[CONF_DURATION_LEN], hi[CONF_DURATION_LEN];
+	uint32_t	ms;
+
+	if (!get_duration(key, s, &ms))
+		return 0;
+	if (ms < min_ms || ms > max_ms) {
+		stmt_error("%s: %s is out of range %s..%s", key, s,
+		    conf_fmt_duration(lo, sizeof(lo), min_ms),
+		    conf_fmt_duration(hi, sizeof(hi), max_ms));
+		return 0;
+	}
+	*out = ms;
+	return 1;
 }
 
 static void
@@ -1872,6 +1931,7 @@ block_close(void)
 #define IN_RESOURCE	(1U << CAT_RESOURCE)
 #define IN_PROMPT	(1U << CAT_PROMPT)
 #define IN_AUTH		(1U << CAT_AUTH)
+#define IN_CLUSTER	(1U << CAT_CLUSTER)
 static const struct {
 	const char	*ck_name;
 	unsigned int	 ck_blocks;
@@ -1926,12 +1986,24 @@ static const struct {
 	    0 },
 	[CK_FETCH_TIMEOUT] = { "fetch-timeout", IN_AUTH, "auth", 1, 0 },
 	[CK_SCOPE] = { "scope", IN_TOOL | IN_RESOURCE | IN_PROMPT,
-	    "tool, resource or prompt", SCOPE_ITEM_MAX, 0 }
+	    "tool, resource or prompt", SCOPE_ITEM_MAX, 0 },
+	[CK_NODE] = { "node", IN_CLUSTER, "cluster", 1, 0 },
+	[CK_REDIS] = { "redis", IN_CLUSTER, "cluster", 1, 0 },
+	[CK_SENTINEL] = { "sentinel", IN_CLUSTER, "cluster",
+	    CONF_SENTINELS_MAX, 0 },
+	[CK_MASTER_NAME] = { "master-name", IN_CLUSTER, "cluster", 1, 0 },
+	[CK_REDIS_USER] = { "redis-user", IN_CLUSTER, "cluster", 1, 0 },
+	[CK_REDIS_PASSWORD_FILE] = { "redis-password-file", IN_CLUSTER,
+	    "cluster", 1, 0 },
+	[CK_KEY_FILE] = { "key-file", IN_CLUSTER, "cluster", 1, 0 },
+	[CK_REDIS_TIMEOUT] = { "redis-timeout", IN_CLUSTER, "cluster", 1, 0 },
+	[CK_NODE_TTL] = { "node-ttl", IN_CLUSTER, "cluster", 1, 0 }
 };
 #undef IN_TOOL
 #undef IN_RESOURCE
 #undef IN_PROMPT
 #undef IN_AUTH
+#undef IN_CLUSTER
 
 static const char *
 cat_kind_name(enum cat_kind k)
@@ -1945,11 +2017,17 @@ cat_kind_name(enum cat_kind k)
 		return "prompt";
 	case CAT_AUTH:
 		return "auth";
+	case CAT_CLUSTER:
+		return "cluster";
 	case CAT_NONE:
 		break;
 	}
 	return "block";
 }
+
+static int	cluster_item(enum cat_key, const char *);
+static int	duration_range(const char *, const char *, uint32_t, uint32_t,
+		    uint32_t *);
 
 static void
 words_add(const char *s)
@@ -2667,10 +2745,161 @@ cat_item(enum cat_key k)
 			return;
 		ps.auth_tokens_line[ps.conf->c_nauths] = ps.stmt_line;
 		break;
+	case CK_NODE:
+	case CK_REDIS:
+	case CK_SENTINEL:
+	case CK_MASTER_NAME:
+	case CK_REDIS_USER:
+	case CK_REDIS_PASSWORD_FILE:
+	case CK_KEY_FILE:
+	case CK_REDIS_TIMEOUT:
+	case CK_NODE_TTL:
+		if (!cluster_item(k, key))
+			return;
+		break;
 	case CK_MAX:
 		return;
 	}
 	w->w_ok = 1;
+}
+
+/*
+ * A Redis or Sentinel address: "host", "host:port", "[v6]" or "[v6]:port";
+ * a host name or an address, resolved by the agent when it connects.
+ */
+static int
+redis_addr(const char *key, const char *s, uint16_t defport,
+    struct conf_redis_addr *ra)
+{
+	const char	*host = s, *port = NULL, *e;
+	size_t		 hlen;
+	long long	 n;
+	int		 v6 = 0;
+
+	if (*s == '[') {
+		if ((e = strchr(s, ']')) == NULL)
+			goto bad;
+		host = s + 1;
+		hlen = (size_t)(e - host);
+		if (e[1] == ':')
+			port = e + 2;
+		else if (e[1] != '\0')
+			goto bad;
+		v6 = 1;
+	} else if ((e = strchr(s, ':')) != NULL) {
+		hlen = (size_t)(e - s);
+		port = e + 1;
+	} else
+		hlen = strlen(s);
+	if (hlen == 0 || hlen >= sizeof(ra->ra_host) ||
+	    strspn(host, v6 ? "0123456789abcdefABCDEF:." :
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789.-_") < hlen || (v6 && memchr(host, ':', hlen) == NULL))
+		goto bad;
+	memcpy(ra->ra_host, host, hlen);
+	ra->ra_host[hlen] = '\0';
+	ra->ra_port = defport;
+	if (port != NULL) {
+		if (!get_number(key, port, 1, 65535, &n))
+			return 0;
+		ra->ra_port = (uint16_t)n;
+	}
+	return 1;
+ bad:
+	stmt_error("%s: \"%s\": HOST, HOST:PORT, [IPV6] or [IPV6]:PORT "
+	    "expected", key, s);
+	return 0;
+}
+
+/* A node id: what HAProxy's server names and session ids carry. */
+#define NODE_RULE	"1 to 32 letters, digits, \"_\" or \"-\""
+static int
+valid_node(const char *s)
+{
+	size_t	i, len = strlen(s);
+
+	if (len == 0 || len >= CONF_NODE_MAX_BYTES)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!c_alnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* A Redis name (master-name, redis-user): visible ASCII, no space. */
+static int
+redis_name(const char *key, const char *s, char *dst, size_t dlen)
+{
+	const char *p;
+
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+			break;
+	if (*p != '\0' || *s == '\0' || strlen(s) >= dlen) {
+		stmt_error("%s: \"%s\": visible ASCII, 1 to %zu bytes", key,
+		    s, dlen - 1);
+		return 0;
+	}
+	memcpy(dst, s, strlen(s) + 1);
+	return 1;
+}
+
+/* The items of the cluster block: 1 taken, 0 wrong (said). */
+static int
+cluster_item(enum cat_key k, const char *key)
+{
+	struct conf_cluster	*cl = &ps.cluster;
+	const char		*s = ps.words[0];
+	uint32_t		 i, n;
+
+	switch (k) {
+	case CK_NODE:
+		if (!valid_node(s)) {
+			stmt_error("%s: invalid node id \"%s\" (%s)", key, s,
+			    NODE_RULE);
+			return 0;
+		}
+		memcpy(cl->cl_node, s, strlen(s) + 1);
+		return 1;
+	case CK_REDIS:
+		return redis_addr(key, s, DEF_REDIS_PORT, &cl->cl_redis);
+	case CK_SENTINEL:
+		n = ps.nwords < CONF_SENTINELS_MAX ? ps.nwords :
+		    CONF_SENTINELS_MAX;
+		for (i = 0; i < n; i++)
+			if (!redis_addr(key, ps.words[i], DEF_SENTINEL_PORT,
+			    &cl->cl_sentinels[i]))
+				return 0;
+		cl->cl_nsentinels = n;
+		return 1;
+	case CK_MASTER_NAME:
+		return redis_name(key, s, cl->cl_master_name,
+		    sizeof(cl->cl_master_name));
+	case CK_REDIS_USER:
+		return redis_name(key, s, cl->cl_redis_user,
+		    sizeof(cl->cl_redis_user));
+	case CK_REDIS_PASSWORD_FILE:
+	case CK_KEY_FILE:
+		if (s[0] != '/') {
+			stmt_error("%s: \"%s\" is not an absolute path", key,
+			    s);
+			return 0;
+		}
+		if (k == CK_KEY_FILE) {
+			ps.cluster_key_line = ps.stmt_line;
+			return set_text(&cl->cl_key_file, s);
+		}
+		ps.cluster_pass_line = ps.stmt_line;
+		return set_text(&cl->cl_password_file, s);
+	case CK_REDIS_TIMEOUT:
+		return duration_range(key, s, REDIS_TIMEOUT_MIN_MS,
+		    REDIS_TIMEOUT_MAX_MS, &cl->cl_redis_timeout_ms);
+	case CK_NODE_TTL:
+		return duration_range(key, s, NODE_TTL_MIN_MS,
+		    NODE_TTL_MAX_MS, &cl->cl_node_ttl_ms);
+	default:
+		return 0;
+	}
 }
 
 /*
@@ -2730,6 +2959,7 @@ cat_entry(enum cat_kind k, uint32_t i, struct where *w)
 		w->w_file = ps.auth_file[i];
 		w->w_line = c->c_auths[i].a_line;
 		return c->c_auths[i].a_name;
+	case CAT_CLUSTER:
 	case CAT_NONE:
 		break;
 	}
@@ -2765,6 +2995,32 @@ cat_open(enum cat_kind kind, const char *name)
 	conf_resource_free(&ps.res);
 	conf_prompt_free(&ps.prompt);
 	conf_auth_free(&ps.auth);
+	free(ps.cluster.cl_key_file);
+	free(ps.cluster.cl_password_file);
+	memset(&ps.cluster, 0, sizeof(ps.cluster));
+
+	if (kind == CAT_CLUSTER) {
+		snprintf(ps.cat_label, sizeof(ps.cat_label), "cluster");
+		ps.block_label = ps.cat_label;
+		ps.cluster.cl_line = ps.stmt_line;
+		ps.cluster.cl_redis_timeout_ms = DEF_REDIS_TIMEOUT_MS;
+		ps.cluster.cl_node_ttl_ms = DEF_NODE_TTL_MS;
+		ps.cluster_key_line = ps.cluster_pass_line = 0;
+		if (name != NULL) {
+			stmt_error("takes no name (the node's is "
+			    "\"node\")");
+			return;
+		}
+		if (ps.cluster_at.w_file != NULL) {
+			stmt_error("already declared %s",
+			    where_text(wbuf, sizeof(wbuf), &ps.cluster_at));
+			return;
+		}
+		ps.cluster_at.w_file = ps.stmt_file;
+		ps.cluster_at.w_line = ps.stmt_line;
+		ps.cat_ok = 1;
+		return;
+	}
 
 	ok = name != NULL && (kind == CAT_RESOURCE ? valid_uri(name) :
 	    valid_name(name, strlen(name)));
@@ -2849,6 +3105,48 @@ cat_open(enum cat_kind kind, const char *name)
 		return;
 	}
 	ps.cat_ok = 1;
+}
+
+/* "cluster { ... }" ends: what is required, what goes together. */
+static void
+cluster_close(struct file *f, int line)
+{
+	struct conf_cluster	*cl = &ps.cluster;
+	struct where		*sw = &ps.cseen[CK_SENTINEL];
+	struct where		*mw = &ps.cseen[CK_MASTER_NAME];
+
+	if (ps.cseen[CK_NODE].w_file == NULL)
+		conf_error(f, line, "cluster: node is required (this node's "
+		    "id, unique in the cluster)");
+	if (ps.cseen[CK_KEY_FILE].w_file == NULL)
+		conf_error(f, line, "cluster: key-file is required (the key "
+		    "every node seals ids with)");
+	if (ps.cseen[CK_REDIS].w_file != NULL && sw->w_file != NULL)
+		conf_error(sw->w_file, sw->w_line, "cluster: redis or "
+		    "sentinel, not both");
+	else if (ps.cseen[CK_REDIS].w_file == NULL && sw->w_file == NULL)
+		conf_error(f, line, "cluster: redis or sentinel is required "
+		    "(where the shared state is)");
+	if (mw->w_file != NULL && sw->w_file == NULL)
+		conf_error(mw->w_file, mw->w_line, "cluster: master-name: "
+		    "only with sentinel");
+	if (cl->cl_node_ttl_ms < 3 * cl->cl_redis_timeout_ms)
+		conf_error(f, line, "cluster: node-ttl (%u ms) is less than "
+		    "3 redis-timeouts (%u ms): one slow answer would let this "
+		    "node pass for dead", cl->cl_node_ttl_ms,
+		    3 * cl->cl_redis_timeout_ms);
+	if (cl->cl_master_name[0] == '\0')
+		memcpy(cl->cl_master_name, DEF_MASTER_NAME,
+		    sizeof(DEF_MASTER_NAME));
+	if (ps.conf->c_cluster != NULL)
+		return;
+	if ((ps.conf->c_cluster = malloc(sizeof(*cl))) == NULL) {
+		conf_error(f, line, "cluster: out of memory");
+		return;
+	}
+	*ps.conf->c_cluster = *cl;
+	ps.cluster_file = f;
+	memset(cl, 0, sizeof(*cl));
 }
 
 /* Room for entry n in an array of *cap: the array, or NULL. */
@@ -3062,6 +3360,11 @@ cat_close(void)
 		c->c_auths[c->c_nauths++] = ps.auth;
 		memset(&ps.auth, 0, sizeof(ps.auth));
 		break;
+	case CAT_CLUSTER:
+		if (!ps.cat_ok)
+			break;
+		cluster_close(f, line);
+		break;
 	case CAT_NONE:
 		break;
 	}
@@ -3069,6 +3372,9 @@ cat_close(void)
 	conf_resource_free(&ps.res);
 	conf_prompt_free(&ps.prompt);
 	conf_auth_free(&ps.auth);
+	free(ps.cluster.cl_key_file);
+	free(ps.cluster.cl_password_file);
+	memset(&ps.cluster, 0, sizeof(ps.cluster));
 	return;
  nomem:
 	conf_error(f, line, "%s: out of memory", label);
@@ -3391,6 +3697,23 @@ check_paths(void)
 			    "signature with", a->a_name, a->a_jwks_file);
 		jwks_free(&ks);
 		free(buf);
+	}
+	if (ps.conf->c_cluster != NULL) {
+		const struct conf_cluster	*cl = ps.conf->c_cluster;
+		struct cluster_keys		 ks;
+		char				 kerr[CONF_PATH_MAX_BYTES + 160];
+
+		/* as the supervisor reads it: it seals with it */
+		if (cluster_keys_load(cl->cl_key_file, &ks, kerr,
+		    sizeof(kerr)) == -1)
+			conf_error(ps.cluster_file, ps.cluster_key_line,
+			    "cluster: key-file: %s", kerr);
+		sodium_memzero(&ks, sizeof(ks));
+		if (cl->cl_password_file != NULL && access(cl->cl_password_file,
+		    R_OK) == -1)
+			conf_error(ps.cluster_file, ps.cluster_pass_line,
+			    "cluster: redis-password-file: %s: %s",
+			    cl->cl_password_file, strerror(errno));
 	}
 	for (i = 0; i < ps.conf->c_nresources; i++) {
 		r = &ps.conf->c_resources[i];

@@ -15,7 +15,8 @@
 
 /*
  * The slots, then (page aligned) a metrics block per slot, then the
- * runner's block of exec tools (metrics.h).
+ * runner's block of exec tools, then the agent's of the cluster link
+ * (metrics.h).
  */
 static size_t
 sb_metrics_off(void)
@@ -34,9 +35,17 @@ sb_tools_off(void)
 }
 
 static size_t
+sb_cluster_off(void)
+{
+	size_t n = sb_tools_off() + sizeof(struct mx_tools);
+
+	return (n + 63) & ~(size_t)63;
+}
+
+static size_t
 sb_bytes(void)
 {
-	return sb_tools_off() + sizeof(struct mx_tools);
+	return sb_cluster_off() + sizeof(struct mx_cluster);
 }
 
 struct sb_metrics *
@@ -60,6 +69,7 @@ sb_map(struct scoreboard *sb, int fd)
 	sb->sb_slots = (struct sb_slot *)((char *)p + sizeof(struct sb_header));
 	sb->sb_metrics = (struct sb_metrics *)((char *)p + sb_metrics_off());
 	sb->sb_tools = (struct mx_tools *)((char *)p + sb_tools_off());
+	sb->sb_cluster = (struct mx_cluster *)((char *)p + sb_cluster_off());
 	sb->sb_fd = fd;
 	return 0;
 }

@@ -17,7 +17,7 @@
 /* two generations of workers during a reload, plus agent, runner, us */
 #define SB_SLOTS		(2 * (WORKERS_MAX + 2) + 1)
 #define SB_MAGIC		0x6d637064736230ULL	/* "mcpdsb0" */
-#define SB_VERSION		8
+#define SB_VERSION		9
 
 enum sb_state {
 	SB_FREE,
@@ -49,12 +49,14 @@ struct sb_header {
 
 struct sb_metrics;
 struct mx_tools;
+struct mx_cluster;
 
 struct scoreboard {
 	struct sb_header	*sb_hdr;
 	struct sb_slot		*sb_slots;
 	struct sb_metrics	*sb_metrics;	/* one block per slot */
 	struct mx_tools		*sb_tools;	/* the runner's, exec tools */
+	struct mx_cluster	*sb_cluster;	/* the agent's, cluster link */
 	size_t			 sb_size;
 	int			 sb_fd;
 };

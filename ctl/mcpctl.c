@@ -47,6 +47,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: mcpctl [-c file | -s socket] status [--json]\n"
 	    "       mcpctl [-c file | -s socket] stats [--json]\n"
+	    "       mcpctl [-c file | -s socket] cluster [--json]\n"
 	    "       mcpctl [-c file | -s socket] reload\n"
 	    "       mcpctl [-c file | -s socket] stop\n"
 	    "       mcpctl token new NAME [--scope SCOPE ...] [SCOPE ...]\n");
@@ -291,6 +292,12 @@ main(int argc, char *argv[])
 			json = 1;
 		else if (argc != 1)
 			usage();
+	} else if (strcmp(cmd, "cluster") == 0) {
+		type = MSG_CTL_CLUSTER;
+		if (argc == 2 && strcmp(argv[1], "--json") == 0)
+			json = 1;
+		else if (argc != 1)
+			usage();
 	} else if (strcmp(cmd, "reload") == 0 && argc == 1)
 		type = MSG_CTL_RELOAD;
 	else if (strcmp(cmd, "stop") == 0 && argc == 1)
@@ -315,7 +322,7 @@ main(int argc, char *argv[])
 	}
 	fd = ctl_connect(sock);
 	msgpack_sbuffer_init(&sb);
-	if ((type == MSG_CTL_STATS ? msg_pack(&sb, &msg_proto_ctl, type, 0,
+	if ((type == MSG_CTL_STATS || type == MSG_CTL_CLUSTER ? msg_pack(&sb, &msg_proto_ctl, type, 0,
 	    1, (uint64_t)CTL_PROTO_VERSION, (uint64_t)json) :
 	    msg_pack(&sb, &msg_proto_ctl, type, 0, 1,
 	    (uint64_t)CTL_PROTO_VERSION)) == -1 ||

@@ -24,7 +24,8 @@
 #include "plugin.h"
 
 #define MCP_SID_BYTES		16	/* randomness in a session id */
-#define MCP_SID_MAX_CHARS	64	/* characters in a session id, max */
+#define MCP_SID_MAX_CHARS	96	/* characters in a session id, max */
+#define MCP_NODE_MAX_BYTES	33	/* a cluster node's name, with NUL */
 #define MCP_PRINCIPAL_MAX_BYTES	800	/* who asks, as the transport says */
 #define MCP_ID_MAX_BYTES	128	/* bytes of a request id's JSON text */
 #define MCP_METHOD_MAX_BYTES	64	/* bytes of a method name */
@@ -103,6 +104,14 @@ int			 mcp_plugin_load(struct mcp_server *, const char *path,
 /* the key that seals session ids (crypto_auth_KEYBYTES) and our partition */
 void			 mcp_server_set_key(struct mcp_server *,
 			    const unsigned char *key, unsigned partition);
+/*
+ * The same for a node of a cluster: its name (in every id it makes; ""
+ * none) and the cluster's keys (clusterkey.h), the first of which seals.
+ */
+struct cluster_keys;
+void			 mcp_server_set_keys(struct mcp_server *,
+			    const char *node, const struct cluster_keys *,
+			    unsigned partition);
 struct jw		*mcp_server_out(struct mcp_server *);
 
 /*

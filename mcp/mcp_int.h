@@ -8,12 +8,25 @@
 
 #include <sodium.h>
 
+#include "clusterkey.h"
 #include "mcp.h"
 
 /* a sealed id (sealid.c): session ids, task ids */
 #define SEALID_RND_BYTES	MCP_SID_BYTES
 #define SEALID_LEN		MCP_SID_MAX_CHARS	/* characters, max */
 #define MCP_OWNER_BYTES		16	/* a session's principal, hashed */
+
+/* the keys a kind of sealed thing opens with, by id; [0] seals */
+struct sealkey {
+	unsigned	 sk_id;
+	uint64_t	 sk_until;	/* Unix s; 0: no end */
+	unsigned char	 sk_key[crypto_auth_KEYBYTES];
+};
+struct sealring {
+	char		 sr_node[MCP_NODE_MAX_BYTES];	/* "": one node */
+	struct sealkey	 sr_keys[CLUSTER_KEYS_MAX];
+	uint32_t	 sr_n;
+};
 
 struct cat_tool {
 	char		*t_name;
@@ -272,7 +285,9 @@ struct mcp_server {
 	struct catalog		 sv_cat;
 	struct jw		 sv_out;
 	jsmntok_t		*sv_toks;
-	unsigned char		 sv_key[crypto_auth_KEYBYTES];
+	struct sealring		 sv_sess_ring;	/* session ids */
+	struct sealring		 sv_task_ring;	/* task ids */
+	struct sealring		 sv_state_ring;	/* requestState */
 	unsigned		 sv_partition;
 	struct mcp_session	*sv_buckets[SESS_BUCKETS];
 	struct sesslist		 sv_sessions;
@@ -291,10 +306,8 @@ struct mcp_server {
 	char			*sv_stamp;	/* resultType + serverInfo, "," */
 	size_t			 sv_stamplen;
 	unsigned		 sv_state_ttl_ms;	/* a requestState lives */
-	unsigned char		 sv_state_key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
 	struct listenlist	 sv_listeners;	/* subscriptions/listen */
 	mcp_broadcast_fn	 sv_bcast;	/* to the other workers */
-	unsigned char		 sv_task_key[crypto_auth_KEYBYTES];
 	struct mcp_task		**sv_task_buckets;
 	struct tasklist		 sv_tasks;	/* by creation */
 	unsigned		 sv_ntasks;
@@ -326,11 +339,23 @@ loop_ms(const struct mcp_server *srv)
 }
 
 /* sealid.c */
+/*
+ * A ring of node's name and the keys ks, each as is (ctx NULL) or its
+ * subkey (crypto_kdf: subkey, ctx of 8 characters).
+ */
+void	sealring_set(struct sealring *, const char *node,
+	    const struct cluster_keys *ks, uint64_t subkey, const char *ctx);
+/* key id of the ring if it still opens at now_s, or NULL */
+const struct sealkey *sealring_find(const struct sealring *, unsigned id,
+	    uint64_t now_s);
 /* a new id of partition into id (SEALID_LEN + 1), its randomness in rnd */
-void	sealid_new(const unsigned char *key, unsigned partition,
+void	sealid_new(const struct sealring *, unsigned partition,
 	    unsigned char *rnd, char *id, size_t idlen);
-/* 0 with the partition and randomness of an id, or -1 for a forgery */
-int	sealid_open(const unsigned char *key, const char *id,
+/*
+ * 0 with the partition and randomness of an id, or -1 for a forgery (or
+ * an id of a key that no longer opens at now_s, Unix seconds)
+ */
+int	sealid_open(const struct sealring *, uint64_t now_s, const char *id,
 	    unsigned *partition, unsigned char *rnd);
 unsigned sealid_bucket(const unsigned char *rnd, unsigned nbuckets);
 
@@ -446,8 +471,8 @@ int	task_adopt(struct mcp_server *, const struct json *, int finished,
 /* session.c: a session's record changed, to the registry */
 void	sess_changed(struct mcp_session *);
 int	mcp_session_expired(struct mcp_server *, const struct mcp_session *);
-/* the owner hash's key, from the node key: alike in every worker */
-void	mcp_owner_key(const unsigned char *node_key);
+/* the owner hash's keys, from the node's keys: alike in every worker */
+void	mcp_owner_keys(const struct cluster_keys *);
 void	mcp_owner_hash(const char *principal,
 	    unsigned char out[MCP_OWNER_BYTES]);
 int	mcp_owned_by(const unsigned char owner[MCP_OWNER_BYTES],

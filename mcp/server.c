@@ -14,13 +14,32 @@
 #include "log.h"
 #include "mcp_int.h"
 
-/* the keys derived from the node key */
+/*
+ * The keys of each kind of sealed thing, from the node's keys: a session
+ * id's MAC never seals a task id or a state.
+ */
 static void
-derive_keys(struct mcp_server *srv)
+derive_keys(struct mcp_server *srv, const char *node,
+    const struct cluster_keys *ks)
 {
+	sealring_set(&srv->sv_sess_ring, node, ks, 0, NULL);
+	sealring_set(&srv->sv_task_ring, node, ks, 2, "mcpdtask");
+	sealring_set(&srv->sv_state_ring, "", ks, 1, "mcpdrqst");
+	mcp_owner_keys(ks);
 	state_init(srv);
 	taskstore_init(srv);
-	mcp_owner_key(srv->sv_key);
+}
+
+/* a single node's: one key, id 0 */
+static void
+one_key(struct cluster_keys *ks, const unsigned char *key)
+{
+	memset(ks, 0, sizeof(*ks));
+	ks->n = 1;
+	if (key != NULL)
+		memcpy(ks->k[0].ck_key, key, sizeof(ks->k[0].ck_key));
+	else
+		crypto_auth_keygen(ks->k[0].ck_key);
 }
 
 struct mcp_server *
@@ -52,8 +71,13 @@ mcp_server_new(struct ev_loop *loop, const char *name, const char *version)
 	notify_init(srv);
 	rpc_init(srv);
 	headers_init();
-	crypto_auth_keygen(srv->sv_key);
-	derive_keys(srv);
+	{
+		struct cluster_keys ks;
+
+		one_key(&ks, NULL);
+		derive_keys(srv, "", &ks);
+		sodium_memzero(&ks, sizeof(ks));
+	}
 	return srv;
 }
 
@@ -61,9 +85,19 @@ void
 mcp_server_set_key(struct mcp_server *srv, const unsigned char *key,
     unsigned partition)
 {
-	memcpy(srv->sv_key, key, sizeof(srv->sv_key));
+	struct cluster_keys ks;
+
+	one_key(&ks, key);
+	mcp_server_set_keys(srv, "", &ks, partition);
+	sodium_memzero(&ks, sizeof(ks));
+}
+
+void
+mcp_server_set_keys(struct mcp_server *srv, const char *node,
+    const struct cluster_keys *ks, unsigned partition)
+{
 	srv->sv_partition = partition;
-	derive_keys(srv);
+	derive_keys(srv, node, ks);
 }
 
 void

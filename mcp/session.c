@@ -57,7 +57,7 @@ mcp_session_new(struct mcp_server *srv)
 	unsigned char	rnd[SEALID_RND_BYTES];
 	char		id[MCP_SID_MAX_CHARS + 1];
 
-	sealid_new(srv->sv_key, srv->sv_partition, rnd, id, sizeof(id));
+	sealid_new(&srv->sv_sess_ring, srv->sv_partition, rnd, id, sizeof(id));
 	return sess_insert(srv, id, rnd, 1);
 }
 
@@ -244,7 +244,7 @@ mcp_registry_adopt(struct mcp_server *srv, const char *rec, size_t len,
 		snprintf(err, errlen, "not a session record");
 		return -1;
 	}
-	if (sealid_open(srv->sv_key, id, &part, rnd) == -1 ||
+	if (sealid_open(&srv->sv_sess_ring, 0, id, &part, rnd) == -1 ||
 	    part != srv->sv_partition) {
 		snprintf(err, errlen, "session %s: not one of partition %u",
 		    id, srv->sv_partition);
@@ -341,7 +341,8 @@ mcp_session_find(struct mcp_server *srv, const char *id, int *owner)
 	unsigned		 part;
 
 	*owner = -1;
-	if (sealid_open(srv->sv_key, id, &part, rnd) == -1)
+	if (sealid_open(&srv->sv_sess_ring, loop_ms(srv) / 1000, id, &part,
+	    rnd) == -1)
 		return NULL;
 	*owner = (int)part;
 	if (part != srv->sv_partition)
@@ -401,7 +402,7 @@ mcp_session_close(struct mcp_server *srv, struct mcp_session *s)
 		if (TAILQ_FIRST(&s->s_calls) == c)
 			call_session_gone(c);
 	}
-	if (sealid_open(srv->sv_key, s->s_id, &part, rnd) == 0) {
+	if (sealid_open(&srv->sv_sess_ring, 0, s->s_id, &part, rnd) == 0) {
 		for (pp = &srv->sv_buckets[sealid_bucket(rnd, SESS_BUCKETS)];
 		    *pp != NULL;
 		    pp = &(*pp)->s_next) {

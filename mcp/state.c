@@ -15,21 +15,21 @@
 
 #include "mcp_int.h"
 
-#define STATE_VERSION		1
+#define STATE_VERSION		2	/* version, key id, nonce, sealed */
+#define STATE_HDR_BYTES		(2 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
 #define STATE_AD_BYTES		(MCP_METHOD_MAX_BYTES + 256 + 16)
 
 void
 state_init(struct mcp_server *srv)
 {
-	/* a subkey of the node key, so a session id MAC never seals state */
-	crypto_kdf_derive_from_key(srv->sv_state_key,
-	    sizeof(srv->sv_state_key), 1, "mcpdrqst", srv->sv_key);
+	/* sv_state_ring: subkeys of the node's keys (server.c) */
+	(void)srv;
 }
 
 void
 state_free(struct mcp_server *srv)
 {
-	sodium_memzero(srv->sv_state_key, sizeof(srv->sv_state_key));
+	sodium_memzero(&srv->sv_state_ring, sizeof(srv->sv_state_ring));
 }
 
 /* what a state is bound to: the method and the tool, prompt or URI */
@@ -60,7 +60,7 @@ state_seal(struct mcp_server *srv, const struct mcpd_call *c,
 	if (len > MCP_STATE_MAX_BYTES)
 		return -1;
 	adlen = state_ad(c, ad);
-	rawlen = 1 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + 8 + len +
+	rawlen = STATE_HDR_BYTES + 8 + len +
 	    crypto_aead_xchacha20poly1305_ietf_ABYTES;
 	b64len = sodium_base64_ENCODED_LEN(rawlen,
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -71,17 +71,17 @@ state_seal(struct mcp_server *srv, const struct mcpd_call *c,
 		return -1;
 	}
 	raw[0] = STATE_VERSION;
-	randombytes_buf(raw + 1, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
-	ct = raw + 1 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+	raw[1] = (unsigned char)srv->sv_state_ring.sr_keys[0].sk_id;
+	randombytes_buf(raw + 2, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	ct = raw + STATE_HDR_BYTES;
 	/* plaintext: expiry (ms, big-endian), then the answers */
 	exp = loop_ms(srv) + srv->sv_state_ttl_ms;
 	for (i = 0; i < 8; i++)
 		ct[i] = (unsigned char)(exp >> (56 - 8 * i));
 	memcpy(ct + 8, answers, len);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &clen, ct, 8 + len,
-	    ad, adlen, NULL, raw + 1, srv->sv_state_key);
-	sodium_bin2base64(b64, b64len, raw,
-	    1 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + clen,
+	    ad, adlen, NULL, raw + 2, srv->sv_state_ring.sr_keys[0].sk_key);
+	sodium_bin2base64(b64, b64len, raw, STATE_HDR_BYTES + clen,
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	jw_str(out, b64);
 	free(raw);
@@ -98,11 +98,11 @@ state_open(struct mcp_server *srv, const struct mcpd_call *c,
 	unsigned long long	 plen;
 	uint64_t		 exp = 0;
 	size_t			 rawlen, adlen, i, hdr;
-	const size_t		 npub = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+	const struct sealkey	*k;
 
 	*answers = NULL;
 	*len = 0;
-	hdr = 1 + npub;
+	hdr = STATE_HDR_BYTES;
 	if (slen > sodium_base64_ENCODED_LEN(MCP_STATE_MAX_BYTES + hdr + 8 +
 	    crypto_aead_xchacha20poly1305_ietf_ABYTES,
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING)) {
@@ -121,10 +121,15 @@ state_open(struct mcp_server *srv, const struct mcpd_call *c,
 		*why = "requestState is not one of ours";
 		return -1;
 	}
+	if ((k = sealring_find(&srv->sv_state_ring, raw[1],
+	    loop_ms(srv) / 1000)) == NULL) {
+		free(raw);
+		*why = "requestState was sealed with a key no longer in use";
+		return -1;
+	}
 	adlen = state_ad(c, ad);
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(raw + hdr, &plen, NULL,
-	    raw + hdr, rawlen - hdr, ad, adlen, raw + 1,
-	    srv->sv_state_key) != 0) {
+	    raw + hdr, rawlen - hdr, ad, adlen, raw + 2, k->sk_key) != 0) {
 		free(raw);
 		*why = "requestState failed verification (tampered, or made "
 		    "for another request)";

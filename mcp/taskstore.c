@@ -29,8 +29,7 @@ static const char *const status_names[] = {
 void
 taskstore_init(struct mcp_server *srv)
 {
-	crypto_kdf_derive_from_key(srv->sv_task_key, sizeof(srv->sv_task_key),
-	    2, "mcpdtask", srv->sv_key);
+	(void)srv;	/* the ring is set with the keys (server.c) */
 }
 
 void
@@ -38,7 +37,7 @@ taskstore_free(struct mcp_server *srv)
 {
 	free(srv->sv_task_buckets);
 	srv->sv_task_buckets = NULL;
-	sodium_memzero(srv->sv_task_key, sizeof(srv->sv_task_key));
+	sodium_memzero(&srv->sv_task_ring, sizeof(srv->sv_task_ring));
 }
 
 int
@@ -47,7 +46,8 @@ mcp_task_owner(struct mcp_server *srv, const char *id)
 	unsigned char	rnd[SEALID_RND_BYTES];
 	unsigned	part;
 
-	if (sealid_open(srv->sv_task_key, id, &part, rnd) == -1)
+	if (sealid_open(&srv->sv_task_ring, loop_ms(srv) / 1000, id, &part,
+	    rnd) == -1)
 		return -1;
 	return (int)part;
 }
@@ -64,7 +64,8 @@ task_id_open(struct mcp_server *srv, const char *id, unsigned char *rnd)
 	unsigned part;
 
 	if (srv->sv_task_buckets == NULL ||
-	    sealid_open(srv->sv_task_key, id, &part, rnd) == -1)
+	    sealid_open(&srv->sv_task_ring, loop_ms(srv) / 1000, id, &part,
+	    rnd) == -1)
 		return -1;
 	return 0;
 }
@@ -93,7 +94,7 @@ task_new(struct mcp_server *srv, struct mcpd_call *c)
 		return NULL;
 	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return NULL;
-	sealid_new(srv->sv_task_key, srv->sv_partition, k->k_rnd, k->k_id,
+	sealid_new(&srv->sv_task_ring, srv->sv_partition, k->k_rnd, k->k_id,
 	    sizeof(k->k_id));
 	k->k_created = k->k_updated = loop_ms(srv);
 	k->k_expires = k->k_created + srv->sv_task_ttl_ms;
@@ -410,7 +411,7 @@ task_adopt(struct mcp_server *srv, const struct json *j, int finished,
 
 	if ((i = json_get(j, 0, "id")) == -1 ||
 	    json_strcpy(j, i, id, sizeof(id)) == -1 ||
-	    sealid_open(srv->sv_task_key, id, &part, rnd) == -1 ||
+	    sealid_open(&srv->sv_task_ring, 0, id, &part, rnd) == -1 ||
 	    part != srv->sv_partition) {
 		snprintf(err, errlen, "a task record not of partition %u",
 		    srv->sv_partition);

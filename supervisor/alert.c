@@ -14,7 +14,8 @@
  *			daemon's memory >= memory-soft-limit
  *	red		errors >= alert-red-errors, or p95 >= alert-red-p95,
  *			or connections >= max-connections, or memory >=
- *			memory-hard-limit
+ *			memory-hard-limit, or (a cluster node) Redis out of
+ *			reach for ALERT_REDIS_MS
  *	emergency	errors >= alert-emergency-errors, or requests in flight
  *			>= alert-emergency-pending of max-pending
  *
@@ -52,6 +53,7 @@
 #define ALERT_TICK_MS		1000	/* evaluation interval */
 #define ALERT_SNAPS		60	/* snapshots kept over the window */
 #define ALERT_CMD_TIMEOUT_MS	10000	/* an alert-command runs at most */
+#define ALERT_REDIS_MS		5000	/* a cluster node cut from Redis: red */
 
 struct snap {
 	uint64_t	total;		/* answered requests */
@@ -332,6 +334,27 @@ over(const struct conf *c, int level, const struct judged *j, char *why,
 	return 1;
 }
 
+/*
+ * A cluster node whose agent has been cut from Redis for ALERT_REDIS_MS:
+ * red (what needs shared state fails; what does not is served, so no
+ * shedding).  1 with why.
+ */
+static int
+redis_down(const struct conf *c, char *why, size_t len)
+{
+	const struct mx_cluster	*cl = sup->s_sb.sb_cluster;
+	uint64_t		 since, now = wall_ms();
+
+	if (c->c_cluster == NULL || cl == NULL ||
+	    MX_GET(&cl->c_enabled) == 0 || MX_GET(&cl->c_up) ||
+	    (since = MX_GET(&cl->c_down_since_ms)) == 0 || since > now ||
+	    now - since < ALERT_REDIS_MS)
+		return 0;
+	snprintf(why, len, "cluster: redis unreachable for %llu s",
+	    (unsigned long long)((now - since) / 1000));
+	return 1;
+}
+
 static void
 tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -421,6 +444,8 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		snprintf(why, sizeof(why), "%llu requests in flight >= %llu",
 		    (unsigned long long)pending, (unsigned long long)pmax);
 	} else if (over(c, 1, &j, why, sizeof(why)))
+		t = 2;
+	else if (redis_down(c, why, sizeof(why)))
 		t = 2;
 	else if (over(c, 0, &j, why, sizeof(why)))
 		t = 1;

@@ -141,6 +141,25 @@ reply_stats(struct chan *ch, int json)
 }
 
 static void
+reply_cluster(struct chan *ch, int json)
+{
+	const struct conf_cluster *cl = sup->s_conf->c_cluster;
+	char	*text;
+	size_t	 len;
+
+	text = mx_cluster_report(&sup->s_sb, cl != NULL ? cl->cl_node : "",
+	    json, &len);
+	if (text == NULL) {
+		chan_send(ch, MSG_CTL_RESULT, -1, (uint64_t)1, "out of memory");
+		return;
+	}
+	/* at most 64 members of a line each: one frame */
+	chan_send(ch, MSG_CTL_TEXT, -1, text, len);
+	free(text);
+	chan_send(ch, MSG_CTL_RESULT, -1, (uint64_t)0, "");
+}
+
+static void
 client_dispatch(struct chan *ch, struct msg *m, void *arg)
 {
 	struct ctl_client	*cc = arg;
@@ -163,6 +182,9 @@ client_dispatch(struct chan *ch, struct msg *m, void *arg)
 		break;
 	case MSG_CTL_STATS:
 		reply_stats(ch, m->m_f[1].u != 0);
+		break;
+	case MSG_CTL_CLUSTER:
+		reply_cluster(ch, m->m_f[1].u != 0);
 		break;
 	case MSG_CTL_RELOAD:
 		log_info("reload requested over the control socket");

@@ -352,14 +352,8 @@ spawn(enum proc_role role, uint32_t index, int member)
 		wire_service(p, ROLE_RUNNER, MSG_SUP_RUNNER);
 	if (role == ROLE_WORKER || role == ROLE_AGENT)
 		wire_service(p, ROLE_AGENT, MSG_SUP_AGENT);
-	if (role == ROLE_WORKER) {
-		char hex[2 * NODE_KEY_BYTES + 1];
-
-		sodium_bin2hex(hex, sizeof(hex), sup->s_key,
-		    sizeof(sup->s_key));
-		chan_send(p->p_chan, MSG_SUP_KEY, -1, hex);
-		sodium_memzero(hex, sizeof(hex));
-	}
+	if (role == ROLE_WORKER)
+		proc_send_keys(p);
 	chan_send(p->p_chan, MSG_SUP_START, -1);
 
 	/*
@@ -923,6 +917,27 @@ proc_reconf_services(void)
 }
 
 /* Hand the current configuration to the running workers (catalog only). */
+/* The keys that seal ids, to worker p, or (NULL) to every worker. */
+void
+proc_send_keys(struct proc *p)
+{
+	unsigned char	 wire[CLUSTER_KEYS_MAX * CLUSTER_KEY_WIRE_BYTES];
+	const char	*node = sup->s_conf->c_cluster != NULL ?
+			    sup->s_conf->c_cluster->cl_node : "";
+	size_t		 len;
+	struct proc	*q;
+
+	len = cluster_keys_wire(&sup->s_keys, wire);
+	if (p != NULL)
+		chan_send(p->p_chan, MSG_SUP_KEY, -1, node, wire, len);
+	else
+		TAILQ_FOREACH(q, &sup->s_procs, p_entry)
+			if (q->p_role == ROLE_WORKER && q->p_chan != NULL)
+				chan_send(q->p_chan, MSG_SUP_KEY, -1, node,
+				    wire, len);
+	sodium_memzero(wire, sizeof(wire));
+}
+
 unsigned
 proc_reconf_workers(void)
 {

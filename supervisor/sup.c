@@ -128,6 +128,50 @@ apply_policy(const struct conf *c)
 }
 
 /*
+ * The keys that seal ids: the cluster key file's, or one random key of
+ * this run.  0, or -1 (logged).
+ */
+int
+sup_keys_load(const struct conf *c, struct cluster_keys *ks)
+{
+	char err[CONF_PATH_MAX_BYTES + 160];
+
+	if (c->c_cluster == NULL) {
+		memset(ks, 0, sizeof(*ks));
+		ks->n = 1;
+		randombytes_buf(ks->k[0].ck_key, sizeof(ks->k[0].ck_key));
+		return 0;
+	}
+	if (cluster_keys_load(c->c_cluster->cl_key_file, ks, err,
+	    sizeof(err)) == -1) {
+		log_warnx("cluster: key-file: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A reload re-reads the cluster key file (its text is not in the
+ * configuration's): new keys go to every worker at once, so all seal with
+ * the new one and open with the old until its date.
+ */
+static void
+reload_keys(const struct conf *nc)
+{
+	struct cluster_keys ks;
+
+	if (nc->c_cluster == NULL || sup_keys_load(nc, &ks) == -1)
+		return;
+	if (sodium_memcmp(&ks, &sup->s_keys, sizeof(ks)) != 0) {
+		sup->s_keys = ks;
+		proc_send_keys(NULL);
+		log_info("reload: cluster keys: sealing with key %u, %u in "
+		    "all", (unsigned)ks.k[0].ck_id, (unsigned)ks.n);
+	}
+	sodium_memzero(&ks, sizeof(ks));
+}
+
+/*
  * Parse the file again into a new object; keep the running one on error.
  * A change of "workers" alone starts or stops workers; any other change
  * starts a new generation of workers with the new configuration.  The
@@ -182,6 +226,21 @@ sup_reload(char *msg, size_t msglen)
 		    "next start");
 	memcpy(nc->c_user, sup->s_conf->c_user, sizeof(nc->c_user));
 	memcpy(nc->c_group, sup->s_conf->c_group, sizeof(nc->c_group));
+	/*
+	 * A node's name and its being one of a cluster are in every id it
+	 * made: they change at the next start, when its sessions end anyway.
+	 */
+	if ((nc->c_cluster == NULL) != (sup->s_conf->c_cluster == NULL) ||
+	    (nc->c_cluster != NULL && strcmp(nc->c_cluster->cl_node,
+	    sup->s_conf->c_cluster->cl_node) != 0)) {
+		snprintf(msg, msglen, "cluster: a change of node, or of having "
+		    "a cluster block, needs a restart; keeping the running "
+		    "configuration");
+		log_warnx("reload: %s", msg);
+		conf_free(&nc);
+		return -1;
+	}
+	reload_keys(nc);
 	if (conf_text(nc, &text, &len) == -1) {
 		conf_free(&nc);
 		snprintf(msg, msglen, "out of memory");
@@ -369,7 +428,8 @@ sup_run(void)
 		fatalx("libev: no event loop");
 	if (sodium_init() == -1)
 		fatalx("libsodium does not initialize");
-	randombytes_buf(sup->s_key, sizeof(sup->s_key));
+	if (sup_keys_load(sup->s_conf, &sup->s_keys) == -1)
+		fatalx("cluster key file: unreadable since it was checked");
 	for (k = 0; k < sizeof(sigs) / sizeof(sigs[0]); k++) {
 		ev_signal_init(&sup->s_sig[k], signal_cb, sigs[k]);
 		ev_signal_start(sup->s_loop, &sup->s_sig[k]);

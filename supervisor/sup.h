@@ -12,6 +12,7 @@
 
 #include <ev.h>
 
+#include "clusterkey.h"
 #include "conf.h"
 #include "msg.h"
 #include "restart.h"
@@ -125,7 +126,8 @@ struct sup {
 	uint32_t		 s_nctl;
 
 	int			 s_pidfile_fd;
-	unsigned char		 s_key[NODE_KEY_BYTES];	/* seals session ids */
+	/* seal session ids: a random key, or the cluster key file's */
+	struct cluster_keys	 s_keys;
 
 	ev_child		 s_child_ev;
 	ev_timer		 s_start_to;	/* next pending (re)start */
@@ -144,6 +146,7 @@ int		 alert_tier(const char **why);
 /* sup.c */
 void	sup_run(void) __attribute__((noreturn));
 int	sup_reload(char *err, size_t errlen);
+int	sup_keys_load(const struct conf *, struct cluster_keys *);
 void	sup_shutdown(int exitcode, const char *why);
 void	sup_fast_stop(const char *why);
 void	sup_check_started(void);
@@ -162,6 +165,7 @@ unsigned proc_reconf_workers(void);
 void	proc_reconf_services(void);
 void	proc_resize_workers(uint32_t n);
 void	proc_send_listeners(struct proc *);
+void	proc_send_keys(struct proc *);
 void	proc_reap(pid_t pid, int status);
 const char *proc_name(const struct proc *, char *, size_t);
 const char *pstate_name(enum pstate);

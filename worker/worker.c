@@ -535,7 +535,7 @@ worker_start(struct child *c)
 		fatalx("MCP engine: out of memory");
 	if (!c->c_have_key)
 		fatalx("no node key from the supervisor");
-	mcp_server_set_key(worker->w_mcp, c->c_key, c->c_index);
+	mcp_server_set_keys(worker->w_mcp, c->c_node, &c->c_keys, c->c_index);
 	mcp_set_broadcast(worker->w_mcp, peer_broadcast, NULL);
 	worker->w_metrics = sb_metrics_of(&c->c_sb, c->c_slot);
 	if (mcp_load_conf(worker->w_mcp, c->c_conf, err, sizeof(err)) == -1) {
@@ -650,6 +650,15 @@ worker_start_init(struct child *c)
 	worker_start(c);
 }
 
+/* the cluster key file was rotated: seal with its first key from now */
+static void
+worker_keys(struct child *c)
+{
+	mcp_server_set_keys(worker->w_mcp, c->c_node, &c->c_keys, c->c_index);
+	log_info("keys: sealing with key %u of %u",
+	    (unsigned)c->c_keys.k[0].ck_id, (unsigned)c->c_keys.n);
+}
+
 const struct role_ops worker_ops = {
 	.r_listener = worker_listener_init,
 	.r_peer = peer_add,
@@ -661,4 +670,5 @@ const struct role_ops worker_ops = {
 	.r_reopen = worker_reopen,
 	.r_busy = worker_busy,
 	.r_deadline = worker_deadline,
+	.r_keys = worker_keys,
 };

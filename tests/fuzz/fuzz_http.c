@@ -791,7 +791,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	child.c_loop = loop;
 	child.c_conf = &conf;
 	child.c_slot = &slot;
-	memcpy(child.c_key, key, sizeof(key));
+	child.c_keys.n = 1;
+	memcpy(child.c_keys.k[0].ck_key, key, sizeof(key));
 	child.c_have_key = 1;
 	worker = &wk;
 	wk.w_child = &child;
@@ -807,13 +808,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	wk.w_http.h_session_ms = conf.c_session_timeout_ms;
 	wk.w_http.h_sse_always = conf.c_session_responses == RESPONSES_SSE;
 	CHECK((wk.w_mcp = mcp_server_new(loop, "mcpd", "fuzz")) != NULL);
-	mcp_server_set_key(wk.w_mcp, child.c_key, child.c_index);
+	mcp_server_set_key(wk.w_mcp, key, child.c_index);
 	fuzz_tools(wk.w_mcp);
 	http_init(&wk);
 
 	/* worker 1: a session there, and the mesh socket to it */
 	CHECK((other = mcp_server_new(loop, "mcpd", "fuzz")) != NULL);
-	mcp_server_set_key(other, child.c_key, 1);
+	mcp_server_set_key(other, key, 1);
 	CHECK((s = mcp_session_new(other)) != NULL);
 	snprintf(osid, sizeof(osid), "%s", mcp_session_id(s));
 	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == 0);

@@ -906,6 +906,137 @@ class Daemon(object):
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class RedisError(Exception):
+    pass
+
+
+def resp_encode(*args):
+    """A Redis command in RESP: an array of bulk strings."""
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if not isinstance(a, bytes):
+            a = str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+class _RespReader(object):
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            got = self.sock.recv(65536)
+            if not got:
+                raise RedisError("connection closed")
+            self.buf += got
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _exact(self, n):
+        while len(self.buf) < n + 2:
+            got = self.sock.recv(65536)
+            if not got:
+                raise RedisError("connection closed")
+            self.buf += got
+        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        return data
+
+    def reply(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            raise RedisError(rest.decode())
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            return None if n < 0 else self._exact(n).decode()
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.reply() for _ in range(n)]
+        raise RedisError("bad reply %r" % line)
+
+
+class Redis(object):
+    """A redis-server of a test's own (the Debian package's binary): its
+    temp dir, a free port on 127.0.0.1, no persistence; removed with the
+    test's daemons whatever happened.  cmd() speaks RESP itself."""
+
+    def __init__(self, name="redis", args=()):
+        self.name = name
+        self.dir = _short_tmpdir()
+        self.port = free_port()
+        self.logpath = os.path.join(self.dir, "redis.log")
+        self.args = list(args)
+        self.proc = None
+        self.failed = False
+        with _daemons_lock:
+            _daemons.append(self)
+
+    def start(self, timeout=10.0):
+        exe = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.proc = subprocess.Popen(
+            [exe, "--port", str(self.port), "--bind", "127.0.0.1",
+             "--dir", self.dir, "--save", "", "--appendonly", "no",
+             "--logfile", self.logpath, "--daemonize", "no"] + self.args,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True,
+            close_fds=True)
+        wait_until(lambda: self._ping(), timeout,
+                   "redis-server on port %d answering" % self.port,
+                   interval=0.05)
+        return self
+
+    def _ping(self):
+        try:
+            return self.cmd("PING", timeout=0.5) == "PONG"
+        except (OSError, RedisError):
+            return False
+
+    def cmd(self, *args, timeout=3.0):
+        with socket.create_connection(("127.0.0.1", self.port),
+                                      timeout=timeout) as s:
+            s.sendall(resp_encode(*args))
+            return _RespReader(s).reply()
+
+    def pause(self):
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self):
+        os.kill(self.proc.pid, signal.SIGCONT)
+
+    def stop(self):
+        """kill -9 and reap: the data is gone with it."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                os.kill(self.proc.pid, signal.SIGCONT)
+            except OSError:
+                pass
+            self.proc.wait(timeout=10)
+
+    def log(self):
+        try:
+            with open(self.logpath, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def remove(self):
+        self.stop()
+        if os.environ.get("MCPDTEST_KEEP"):
+            info("kept %s (MCPDTEST_KEEP)" % self.dir)
+            return
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 _cleanups = []                   # on_cleanup() functions not run yet
 
 

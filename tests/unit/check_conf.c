@@ -290,6 +290,25 @@ assert_same_auths(const struct conf *a, const struct conf *b)
 	}
 }
 
+/* The cluster blocks, by content (but the line). */
+static void
+assert_same_cluster(const struct conf *a, const struct conf *b)
+{
+	struct conf_cluster x, y;
+
+	ck_assert((a->c_cluster == NULL) == (b->c_cluster == NULL));
+	if (a->c_cluster == NULL)
+		return;
+	x = *a->c_cluster;
+	y = *b->c_cluster;
+	ASSERT_SAME_STR(x.cl_key_file, y.cl_key_file);
+	ASSERT_SAME_STR(x.cl_password_file, y.cl_password_file);
+	x.cl_key_file = y.cl_key_file = NULL;
+	x.cl_password_file = y.cl_password_file = NULL;
+	x.cl_line = y.cl_line = 0;
+	ck_assert_msg(memcmp(&x, &y, sizeof(x)) == 0, "cluster differs");
+}
+
 /* The catalog entries were declared on the same lines. */
 static void
 assert_same_lines(const struct conf *a, const struct conf *b)
@@ -324,6 +343,7 @@ assert_same_conf(const struct conf *a, const struct conf *b)
 
 	assert_same_catalog(a, b);
 	assert_same_auths(a, b);
+	assert_same_cluster(a, b);
 	memcpy(&x, a, sizeof(x));
 	memcpy(&y, b, sizeof(y));
 
@@ -337,6 +357,7 @@ assert_same_conf(const struct conf *a, const struct conf *b)
 	x.c_resources = y.c_resources = NULL;
 	x.c_prompts = y.c_prompts = NULL;
 	x.c_auths = y.c_auths = NULL;
+	x.c_cluster = y.c_cluster = NULL;
 	/* both start zeroed (calloc, conf_defaults): padding compares too */
 	ck_assert_msg(memcmp(&x, &y, sizeof(x)) == 0, "struct conf differs");
 }

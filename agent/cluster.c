@@ -1,0 +1,330 @@
+/*
+ * cluster.c -- this node as a member of a cluster (DESIGN 9): its epoch
+ * and its liveness in Redis, and who else is alive.
+ *
+ * Keys (CLUSTER_PREFIX):
+ *
+ *	mcpd:epoch:NODE	a counter; INCR when the agent first reaches Redis
+ *			gives this run of the node its epoch
+ *	mcpd:node:NODE	the liveness key: EPOCH, PX node-ttl, set again
+ *			every node-ttl / 3 -- but only while EPOCH is still
+ *			NODE's newest (one script: a stale process of NODE
+ *			never revives it)
+ *	mcpd:members	a hash NODE -> EPOCH of every node that joined
+ *			(each beat writes it); alive are those whose
+ *			liveness key is there
+ *
+ * (A Redis that lost its data -- restarted without persistence -- has no
+ * epoch of NODE: the beat writes ours again.)
+ *
+ * A beat that finds a newer epoch than ours is fenced: another process
+ * runs with our node id (two nodes given one id, or we are the stale one,
+ * frozen and restarted elsewhere).  We stop claiming liveness, say so
+ * once, and keep it fenced until a restart.  A beat that finds our
+ * liveness key gone although we set it is a lapse: for longer than
+ * node-ttl we were as good as dead to the others, who may have taken
+ * over what we owned (counted, logged).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+#include <hiredis/hiredis.h>
+
+#include "agent.h"
+#include "conf.h"
+#include "log.h"
+#include "metrics.h"
+#include "util.h"
+
+#define CLUSTER_PREFIX		"mcpd:"
+#define NODE_CHARS		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+				"0123456789_-"
+#define CLUSTER_KEY_MAX_BYTES	(sizeof(CLUSTER_PREFIX) + 16 + \
+				    CONF_NODE_MAX_BYTES)
+
+/*
+ * KEYS[1] liveness, KEYS[2] epoch, KEYS[3] members; ARGV[1] our epoch,
+ * ARGV[2] ttl ms, ARGV[3] our node
+ */
+static const char beat_lua[] =
+    "local cur = redis.call('GET', KEYS[2])\n"
+    "if not cur then redis.call('SET', KEYS[2], ARGV[1]); cur = ARGV[1] "
+    "end\n"
+    "if cur ~= ARGV[1] then return -1 end\n"
+    "local old = redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], "
+    "'GET')\n"
+    "redis.call('HSET', KEYS[3], ARGV[3], ARGV[1])\n"
+    "if old then return 1 end\n"
+    "return 0\n";
+
+/* KEYS[1] the members hash; ARGV[1] the prefix: NODE EPOCH of the alive */
+static const char members_lua[] =
+    "local all = redis.call('HGETALL', KEYS[1])\n"
+    "local out = {}\n"
+    "for i = 1, #all, 2 do\n"
+    "  local e = redis.call('GET', ARGV[1] .. 'node:' .. all[i])\n"
+    "  if e then out[#out + 1] = all[i]; out[#out + 1] = e end\n"
+    "end\n"
+    "return out\n";
+
+static struct {
+	struct ev_loop		*loop;
+	struct conf_cluster	 cl;
+	struct mx_cluster	*mx;
+	struct mx_cluster	 local;
+	uint64_t		 epoch;		/* 0: none yet */
+	int			 alive;		/* our key was set */
+	int			 fenced;
+	int			 asking;	/* INCR in flight */
+	char			 k_epoch[CLUSTER_KEY_MAX_BYTES];
+	char			 k_node[CLUSTER_KEY_MAX_BYTES];
+	ev_timer		 beat;
+} C;
+
+static void	beat(void);
+
+static void
+publish_members(const redisReply *r)
+{
+	uint64_t	w[MX_NODE_NAME_WORDS];
+	size_t		i, n = 0, len;
+
+	MX_SET(&C.mx->c_seq, MX_GET(&C.mx->c_seq) + 1);	/* odd: writing */
+	for (i = 0; i + 1 < r->elements && n < MX_MEMBERS_MAX; i += 2) {
+		const redisReply *name = r->element[i], *ep = r->element[i + 1];
+
+		if (name->type != REDIS_REPLY_STRING ||
+		    ep->type != REDIS_REPLY_STRING ||
+		    (len = name->len) >= sizeof(w) || len == 0 ||
+		    strspn(name->str, NODE_CHARS) != len)
+			continue;	/* not a node's: not ours to show */
+		memset(w, 0, sizeof(w));
+		memcpy(w, name->str, len);
+		for (size_t k = 0; k < MX_NODE_NAME_WORDS; k++)
+			MX_SET(&C.mx->c_rows[n].m_name[k], w[k]);
+		MX_SET(&C.mx->c_rows[n].m_epoch,
+		    strtoull(ep->str, NULL, 10));
+		n++;
+	}
+	MX_SET(&C.mx->c_nrows, n);
+	MX_SET(&C.mx->c_members, r->elements / 2);
+	MX_SET(&C.mx->c_seq, MX_GET(&C.mx->c_seq) + 1);
+}
+
+static void
+members_cb(const redisReply *r, void *arg)
+{
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+		if (r != NULL && r->type == REDIS_REPLY_ERROR)
+			log_warnx("cluster: members: %s", r->str);
+		return;
+	}
+	publish_members(r);
+}
+
+static void
+members_ask(void)
+{
+	const char	*argv[5] = { "EVAL", members_lua, "1",
+			    CLUSTER_PREFIX "members", CLUSTER_PREFIX };
+	size_t		 lens[5];
+	int		 i;
+
+	for (i = 0; i < 5; i++)
+		lens[i] = strlen(argv[i]);
+	redis_cmd(members_cb, NULL, 5, argv, lens);
+}
+
+static void
+beat_cb(const redisReply *r, void *arg)
+{
+	if (r == NULL)
+		return;		/* the link went: beat again when it is back */
+	if (r->type != REDIS_REPLY_INTEGER) {
+		log_warnx("cluster: liveness: %s", r->type ==
+		    REDIS_REPLY_ERROR ? r->str : "an unexpected answer");
+		return;
+	}
+	if (r->integer == -1) {
+		if (!C.fenced)
+			log_warnx("cluster: node %s is fenced: a newer run "
+			    "of node %s took epoch over ours (%llu); this "
+			    "process claims nothing until it restarts (two "
+			    "nodes with one id?)", C.cl.cl_node,
+			    C.cl.cl_node, (unsigned long long)C.epoch);
+		C.fenced = 1;
+		MX_SET(&C.mx->c_fenced_now, 1);
+		MX_ADD(&C.mx->c_fenced, 1);
+		return;
+	}
+	if (r->integer == 0 && C.alive) {
+		MX_ADD(&C.mx->c_lapses, 1);
+		log_warnx("cluster: node %s was out of touch for longer than "
+		    "node-ttl (%u ms): the others took it for dead",
+		    C.cl.cl_node, C.cl.cl_node_ttl_ms);
+	}
+	C.alive = 1;
+	members_ask();
+}
+
+static void
+beat(void)
+{
+	char		 ep[24], ttl[16];
+	const char	*argv[9];
+	size_t		 lens[9];
+	int		 i;
+
+	if (C.epoch == 0 || C.fenced || !redis_up())
+		return;
+	snprintf(ep, sizeof(ep), "%llu", (unsigned long long)C.epoch);
+	snprintf(ttl, sizeof(ttl), "%u", C.cl.cl_node_ttl_ms);
+	argv[0] = "EVAL";
+	argv[1] = beat_lua;
+	argv[2] = "3";
+	argv[3] = C.k_node;
+	argv[4] = C.k_epoch;
+	argv[5] = CLUSTER_PREFIX "members";
+	argv[6] = ep;
+	argv[7] = ttl;
+	argv[8] = C.cl.cl_node;
+	for (i = 0; i < 9; i++)
+		lens[i] = strlen(argv[i]);
+	redis_cmd(beat_cb, NULL, 9, argv, lens);
+}
+
+static void
+beat_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	beat();
+}
+
+static void
+epoch_cb(const redisReply *r, void *arg)
+{
+	C.asking = 0;
+	if (r == NULL)
+		return;		/* asked again when the link is back */
+	if (r->type != REDIS_REPLY_INTEGER || r->integer <= 0) {
+		log_warnx("cluster: epoch: %s", r->type == REDIS_REPLY_ERROR ?
+		    r->str : "an unexpected answer");
+		return;
+	}
+	C.epoch = (uint64_t)r->integer;
+	MX_SET(&C.mx->c_epoch, C.epoch);
+	log_info("cluster: node %s joins with epoch %llu", C.cl.cl_node,
+	    (unsigned long long)C.epoch);
+	beat();
+}
+
+/* the link is up (again): our epoch first, then a beat at once */
+static void
+link_up(void)
+{
+	const char	*argv[2] = { "INCR", C.k_epoch };
+	size_t		 lens[2] = { 4, strlen(C.k_epoch) };
+
+	if (C.epoch != 0) {
+		beat();
+		return;
+	}
+	if (C.asking)
+		return;
+	if (redis_cmd(epoch_cb, NULL, 2, argv, lens) == 0)
+		C.asking = 1;
+}
+
+static void
+link_down(void)
+{
+	/* the members we saw are as old as the link: none now */
+	MX_SET(&C.mx->c_members, 0);
+}
+
+static const struct redis_ops ops = {
+	.ro_up = link_up,
+	.ro_down = link_down,
+};
+
+void
+cluster_init(struct ev_loop *loop, const struct conf_cluster *cl,
+    struct mx_cluster *mx)
+{
+	double every = cl->cl_node_ttl_ms / 3 / 1000.0;
+
+	C.loop = loop;
+	C.cl = *cl;
+	C.cl.cl_key_file = C.cl.cl_password_file = NULL;
+	C.mx = mx != NULL ? mx : &C.local;
+	MX_SET(&C.mx->c_epoch, 0);
+	MX_SET(&C.mx->c_fenced_now, 0);
+	MX_SET(&C.mx->c_members, 0);
+	snprintf(C.k_epoch, sizeof(C.k_epoch), CLUSTER_PREFIX "epoch:%s",
+	    cl->cl_node);
+	snprintf(C.k_node, sizeof(C.k_node), CLUSTER_PREFIX "node:%s",
+	    cl->cl_node);
+	ev_timer_init(&C.beat, beat_timer_cb, every, every);
+	ev_timer_start(loop, &C.beat);
+	redis_init(loop, cl, &ops, C.mx);
+}
+
+/* what the link is made from, the same in a and b */
+static int
+same_link(const struct conf_cluster *a, const struct conf_cluster *b)
+{
+	uint32_t i;
+
+	if (strcmp(a->cl_redis.ra_host, b->cl_redis.ra_host) != 0 ||
+	    a->cl_redis.ra_port != b->cl_redis.ra_port ||
+	    a->cl_nsentinels != b->cl_nsentinels ||
+	    strcmp(a->cl_master_name, b->cl_master_name) != 0 ||
+	    strcmp(a->cl_redis_user, b->cl_redis_user) != 0 ||
+	    (a->cl_password_file == NULL) != (b->cl_password_file == NULL) ||
+	    (a->cl_password_file != NULL &&
+	    strcmp(a->cl_password_file, b->cl_password_file) != 0) ||
+	    a->cl_redis_timeout_ms != b->cl_redis_timeout_ms)
+		return 0;
+	for (i = 0; i < a->cl_nsentinels; i++)
+		if (strcmp(a->cl_sentinels[i].ra_host,
+		    b->cl_sentinels[i].ra_host) != 0 ||
+		    a->cl_sentinels[i].ra_port != b->cl_sentinels[i].ra_port)
+			return 0;
+	return 1;
+}
+
+/*
+ * A reload: a new node-ttl beats at its pace from now; a new Redis, user,
+ * password or timeout makes the link again (the epoch stays this run's;
+ * the node id cannot change without a restart: the supervisor refuses).
+ */
+void
+cluster_reconf(const struct conf_cluster *old, const struct conf_cluster *cl)
+{
+	double every = cl->cl_node_ttl_ms / 3 / 1000.0;
+
+	if (cl->cl_node_ttl_ms != C.cl.cl_node_ttl_ms) {
+		ev_timer_stop(C.loop, &C.beat);
+		ev_timer_set(&C.beat, every, every);
+		ev_timer_start(C.loop, &C.beat);
+	}
+	C.cl = *cl;
+	C.cl.cl_key_file = C.cl.cl_password_file = NULL;
+	if (same_link(old, cl)) {
+		redis_reconf(cl);
+		return;
+	}
+	log_info("cluster: the link to Redis changed; connecting again");
+	redis_close();
+	redis_init(C.loop, cl, &ops, C.mx);
+}
+
+uint64_t
+cluster_epoch(void)
+{
+	return C.fenced ? 0 : C.epoch;
+}

@@ -1,0 +1,417 @@
+#!/usr/bin/env python3
+"""The cluster block (DESIGN 9), against real redis-server and
+redis-sentinel processes of each test's own (127.0.0.1, free ports, temp
+dirs, no persistence; removed however the test ends): a node joins with an
+epoch and keeps a liveness key; ids carry the node's name and the key id;
+nodes sharing the cluster key open each other's requestState; a Redis that
+stalls, dies or loses its data is noticed, alerted on and followed when it
+comes back; a second process with a node's id fences the first; a replica
+is never written to; Sentinel names the primary; the key file rotates on a
+reload, and an old key stops opening at its date."""
+
+import base64
+import http.client
+import json
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mcpdtest as T  # noqa: E402
+from mcpdtest import check, check_eq, info  # noqa: E402
+
+PLUGIN = os.environ.get("MCPD_PLUGIN", "")
+ACCEPT = "application/json, text/event-stream"
+V = "2026-07-28"
+META = {"io.modelcontextprotocol/protocolVersion": V,
+        "io.modelcontextprotocol/clientCapabilities": {
+            "elicitation": {}}}
+K1 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+K2 = "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752"
+K3 = "0b5cf27c0cb3cbcf4b9e8b1a4b16b7a3f1b4e3c9a5d2e7f8091a2b3c4d5e6f70"
+
+
+def key_file(d, text, mode=0o600):
+    path = os.path.join(d.dir, "cluster.key")
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.chmod(path + ".tmp", mode)
+    os.rename(path + ".tmp", path)
+    return path
+
+
+def node(name, redis=None, sentinels=None, key=None, extra_keys=None,
+         timeout="500ms", ttl="3s", start=True):
+    """A cluster node with the conformance plugin; key: the key file's
+    text (K1 as key 1 when None)."""
+    k = {"workers": "2", "plugin": '"%s"' % PLUGIN}
+    k.update(extra_keys or {})
+    d = T.Daemon(keys=k, name="node-" + name)
+    path = key_file(d, key if key is not None else "1 %s\n" % K1)
+    where = ("redis 127.0.0.1:%d" % redis.port if redis is not None else
+             "sentinel " + " ".join("127.0.0.1:%d" % s.port
+                                   for s in sentinels))
+    d.extra = ("cluster {\n\tnode %s\n\t%s\n\tkey-file %s\n"
+               "\tredis-timeout %s\n\tnode-ttl %s\n}\n" %
+               (name, where, path, timeout, ttl))
+    d.write_conf()
+    if start:
+        d.start()
+    return d
+
+
+def cluster(d):
+    rc, out, err = d.ctl("cluster", "--json")
+    check_eq(rc, 0, "mcpctl cluster: %s" % err)
+    return json.loads(out)
+
+
+def wait_cluster(d, pred, timeout, what):
+    last = [None]
+
+    def ok():
+        last[0] = cluster(d)
+        return pred(last[0])
+    try:
+        T.wait_until(ok, timeout, what, interval=0.1)
+    except T.TestFailure:
+        raise T.TestFailure("%s; last: %s" % (what, last[0]))
+    return last[0]
+
+
+def post(port, b, sid=None, version=None):
+    h = {"Content-Type": "application/json", "Accept": ACCEPT,
+         "Host": "127.0.0.1:%d" % port}
+    if version:
+        h["MCP-Protocol-Version"] = version
+    if sid:
+        h["Mcp-Session-Id"] = sid
+    if version == V:
+        h["Mcp-Method"] = b["method"]
+        if b["method"] == "tools/call":
+            h["Mcp-Name"] = b["params"]["name"]
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("POST", "/mcp", json.dumps(b).encode(), h)
+    r = c.getresponse()
+    text = r.read().decode()
+    hdrs = {k.lower(): v for k, v in r.getheaders()}
+    c.close()
+    if hdrs.get("content-type", "").startswith("text/event-stream"):
+        msgs = [json.loads(m) for m in re.findall(r"^data: (.+)$", text,
+                                                  re.M) if m.strip()]
+    elif hdrs.get("content-type", "").startswith("application/json"):
+        msgs = [json.loads(text)]
+    else:
+        msgs = text
+    return r.status, hdrs, msgs
+
+
+def call(port, name, args=None, extra=None, rid=1):
+    p = {"name": name, "arguments": args or {}, "_meta": META}
+    p.update(extra or {})
+    return post(port, {"jsonrpc": "2.0", "id": rid, "method": "tools/call",
+                       "params": p}, version=V)
+
+
+def initialize(port):
+    st, h, msgs = post(port, {
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                   "clientInfo": {"name": "test_cluster", "version": "1"}}})
+    check_eq(st, 200, "initialize")
+    return h["mcp-session-id"]
+
+
+def ping(port, sid):
+    st, _, _ = post(port, {"jsonrpc": "2.0", "id": 2, "method": "ping"},
+                    sid=sid, version="2025-06-18")
+    return st
+
+
+def key_id(sid):
+    """The key id of a sealed id: byte 3 of what follows the node."""
+    b64 = sid.split(".", 1)[-1]
+    return base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4))[3]
+
+
+def metric(d, name):
+    text = T.http_get(d.admin_port, "/metrics").body.decode()
+    m = re.search(r"^%s (\d+)$" % re.escape(name), text, re.M)
+    return int(m.group(1)) if m else None
+
+
+def test_node_joins():
+    r = T.Redis().start()
+    d = node("a", redis=r)
+    c = wait_cluster(d, lambda c: c["epoch"] == 1 and c["members"],
+                     5, "node a has joined")
+    check(c["cluster"] and c["node"] == "a" and c["redis"]["up"],
+          "mcpctl cluster: %s" % c)
+    check_eq(c["redis"]["primary"], "127.0.0.1:%d" % r.port, "the primary")
+    check_eq(c["members"], [{"node": "a", "epoch": 1}], "the members")
+    check_eq(r.cmd("GET", "mcpd:epoch:a"), "1", "the epoch counter")
+    check_eq(r.cmd("GET", "mcpd:node:a"), "1", "the liveness key")
+    pttl = r.cmd("PTTL", "mcpd:node:a")
+    check(0 < pttl <= 3000, "the liveness key expires: %d ms" % pttl)
+    check("name=mcpd-a " in r.cmd("CLIENT", "LIST"),
+          "the link is named: %s" % r.cmd("CLIENT", "LIST"))
+    # the key is set again before it expires
+    time.sleep(1.5)
+    check(r.cmd("PTTL", "mcpd:node:a") > 1500, "the liveness key renewed")
+    sid = initialize(d.http_port)
+    check(sid.startswith("a.") and len(sid) == 2 + 48,
+          "a session id names its node: %r" % sid)
+    check_eq(key_id(sid), 1, "and the key it was sealed with")
+    check_eq(ping(d.http_port, sid), 200, "the session works")
+    check_eq(metric(d, "mcpd_cluster_redis_up"), 1, "mcpd_cluster_redis_up")
+    check_eq(metric(d, "mcpd_cluster_epoch"), 1, "mcpd_cluster_epoch")
+    check(metric(d, "mcpd_cluster_redis_commands_total") >= 3,
+          "commands counted")
+    rc, out, _ = d.ctl("cluster")
+    check(rc == 0 and "node a, epoch 1" in out and "up" in out,
+          "mcpctl cluster as a table: %r" % out)
+    d.stop()
+    # a node without a cluster block says so
+    s = T.Daemon()
+    s.start()
+    rc, out, _ = s.ctl("cluster", "--json")
+    check_eq((rc, json.loads(out)), (0, {"cluster": False}),
+             "a single node")
+    check_eq(metric(s, "mcpd_cluster_redis_up"), None,
+             "no cluster series on a single node")
+    s.stop()
+
+
+def test_nodes_share_the_key():
+    """A requestState made on node a opens on node b; a node with another
+    key refuses it; both see each other as members."""
+    r = T.Redis().start()
+    a = node("a", redis=r)
+    b = node("b", redis=r)
+    st, _, msgs = call(a.http_port,
+                       "test_input_required_result_request_state")
+    res = msgs[0]["result"]
+    check_eq(res["resultType"], "input_required", "round one on a")
+    state = res["requestState"]
+    want = list(res["inputRequests"].keys())[0]
+    extra = {"requestState": state, "inputResponses": {
+        want: {"action": "accept", "content": {"ok": True}}}}
+    st, _, msgs = call(b.http_port,
+                       "test_input_required_result_request_state",
+                       extra=extra, rid=2)
+    check_eq(st, 200, "round two on b")
+    check_eq(msgs[0]["result"]["content"][0]["text"], "state-ok",
+             "round two on b answers: %s" % msgs)
+    o = node("c", redis=r, key="1 %s\n" % K3)
+    st, _, msgs = call(o.http_port,
+                       "test_input_required_result_request_state",
+                       extra=extra, rid=3)
+    check("error" in msgs[0] or msgs[0]["result"].get("isError"),
+          "another cluster key refuses the state: %s" % msgs)
+    wait_cluster(a, lambda x: sorted(m["node"] for m in x["members"]) ==
+                 ["a", "b", "c"], 5, "a sees every member")
+    for d in (a, b, o):
+        d.stop()
+
+
+def test_redis_stalls():
+    """SIGSTOP: commands time out, the link is down, red after 5 s;
+    stateless calls go on; SIGCONT: up again."""
+    r = T.Redis().start()
+    d = node("a", redis=r)
+    wait_cluster(d, lambda c: c["epoch"] == 1, 5, "joined")
+    r.pause()
+    try:
+        c = wait_cluster(d, lambda c: not c["redis"]["up"], 5,
+                         "the stall noticed")
+        check(c["redis"]["timeouts"] >= 1, "a timeout counted: %s" % c)
+        d.wait_log(r"a command had no answer in 500 ms|no answer in 500 ms",
+                   timeout=5)
+        st, _, msgs = call(d.http_port, "test_simple_text")
+        check_eq(st, 200, "a stateless call while redis stalls")
+
+        def red():
+            s = d.status()
+            return "redis unreachable" in json.dumps(s)
+        T.wait_until(red, 10, "the alert tier names redis")
+    finally:
+        r.resume()
+    wait_cluster(d, lambda c: c["redis"]["up"] and
+                 c["redis"]["connects"] >= 2, 10, "the link is back")
+    T.wait_until(lambda: "redis unreachable" not in json.dumps(d.status()),
+                 5, "the alert is over")
+    d.stop()
+
+
+def test_redis_loses_its_data():
+    """kill -9 and a new redis-server on the port: the node's keys are
+    written again, its epoch kept, not fenced; the lapse is counted."""
+    r = T.Redis().start()
+    d = node("a", redis=r)
+    wait_cluster(d, lambda c: c["epoch"] == 1 and c["members"], 5,
+                 "joined")
+    mark = d.log_mark()
+    port = r.port
+    r.stop()
+    d.wait_log(r"closed the connection|no answer", timeout=5, since=mark)
+    r2 = T.Redis()
+    r2.port = port
+    r2.start()
+    c = wait_cluster(d, lambda c: c["redis"]["up"] and c["members"], 10,
+                     "back with the new redis")
+    check_eq((c["epoch"], c["fenced"]), (1, False), "the same epoch")
+    check_eq(r2.cmd("GET", "mcpd:node:a"), "1", "the liveness key again")
+    check_eq(r2.cmd("GET", "mcpd:epoch:a"), "1", "the epoch again")
+    check(c["lapses"] >= 1, "the lapse counted: %s" % c)
+    d.stop()
+
+
+def test_fenced():
+    """A second process with node a's id takes a newer epoch: the first
+    finds itself fenced and stops claiming liveness."""
+    r = T.Redis().start()
+    a1 = node("a", redis=r)
+    wait_cluster(a1, lambda c: c["epoch"] == 1, 5, "the first joined")
+    a2 = node("a", redis=r)
+    wait_cluster(a2, lambda c: c["epoch"] == 2, 5, "the second joined")
+    c = wait_cluster(a1, lambda c: c["fenced"], 5, "the first fenced")
+    check(c["fenced_writes"] >= 1, "a fenced write counted: %s" % c)
+    a1.wait_log(r"node a is fenced", timeout=5)
+    check_eq(metric(a1, "mcpd_cluster_fenced"), 1, "mcpd_cluster_fenced")
+    time.sleep(1.5)
+    check_eq(r.cmd("GET", "mcpd:node:a"), "2", "only the second's epoch")
+    check_eq(cluster(a2)["fenced"], False, "the second is not fenced")
+    a1.stop()
+    a2.stop()
+
+
+def test_never_a_replica():
+    """redis pointing at a replica: ROLE says so, nothing is written."""
+    r = T.Redis().start()
+    rep = T.Redis(name="replica",
+                  args=["--replicaof", "127.0.0.1", str(r.port)]).start()
+    d = node("a", redis=rep)
+    d.wait_log(r"is not a master", timeout=5)
+    c = cluster(d)
+    check(not c["redis"]["up"] and c["epoch"] == 0, "not joined: %s" % c)
+    check_eq(r.cmd("EXISTS", "mcpd:epoch:a"), 0, "nothing written")
+    d.stop()
+
+
+class Sentinel(T.Redis):
+    """A redis-sentinel watching primary under master-name mcpd."""
+
+    def __init__(self, primary):
+        T.Redis.__init__(self, name="sentinel")
+        self.primary = primary
+
+    def start(self, timeout=10.0):
+        conf = os.path.join(self.dir, "sentinel.conf")
+        with open(conf, "w") as f:
+            f.write("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\n"
+                    "sentinel monitor mcpd 127.0.0.1 %d 1\n"
+                    "sentinel down-after-milliseconds mcpd 1000\n" %
+                    (self.port, self.dir, self.logpath, self.primary.port))
+        exe = (T.shutil.which("redis-sentinel") or
+               "/usr/bin/redis-sentinel")
+        self.proc = T.subprocess.Popen(
+            [exe, conf], stdin=T.subprocess.DEVNULL,
+            stdout=T.subprocess.DEVNULL, stderr=T.subprocess.DEVNULL,
+            start_new_session=True, close_fds=True)
+        T.wait_until(lambda: self._ping(), timeout,
+                     "redis-sentinel on port %d answering" % self.port,
+                     interval=0.05)
+        return self
+
+
+def test_sentinel_names_the_primary():
+    """Sentinels only: the first is not there (its port answers nothing);
+    the second names the primary, which the node then uses."""
+    r = T.Redis().start()
+    s = Sentinel(r).start()
+    T.wait_until(lambda: s.cmd("SENTINEL", "get-master-addr-by-name",
+                               "mcpd") is not None, 5, "sentinel knows")
+    dead = T.Redis(name="nothing")     # a port nobody listens on
+    d = node("a", sentinels=[dead, s])
+    c = wait_cluster(d, lambda c: c["redis"]["up"] and c["epoch"] == 1,
+                     10, "joined through the sentinel")
+    check_eq(c["redis"]["primary"], "127.0.0.1:%d" % r.port, "the primary")
+    check_eq(r.cmd("GET", "mcpd:epoch:a"), "1", "written to the primary")
+    d.stop()
+
+
+def test_key_rotation():
+    """A reload re-reads the key file: the new key seals, the old opens
+    until its date, then not; a key file others may read is refused."""
+    r = T.Redis().start()
+    d = node("a", redis=r)
+    s1 = initialize(d.http_port)
+    check_eq(key_id(s1), 1, "sealed with key 1")
+    key_file(d, "2 %s\n1 %s until %d\n" % (K2, K1, int(time.time()) + 3600))
+    mark = d.log_mark()
+    rc, out, err = d.ctl("reload")
+    check_eq(rc, 0, "reload: %s %s" % (out, err))
+    d.wait_log(r"keys: sealing with key 2 of 2", timeout=5, count=2,
+               since=mark)
+    s2 = initialize(d.http_port)
+    check_eq(key_id(s2), 2, "sealed with key 2 now")
+    check_eq(ping(d.http_port, s1), 200, "a session of key 1 goes on")
+    check_eq(ping(d.http_port, s2), 200, "a session of key 2")
+    # key 1's date has passed: its ids open no more
+    key_file(d, "2 %s\n1 %s until %d\n" % (K2, K1, int(time.time()) - 1))
+    mark = d.log_mark()
+    rc, out, err = d.ctl("reload")
+    check_eq(rc, 0, "reload: %s %s" % (out, err))
+    d.wait_log(r"keys: sealing with key 2 of 2", timeout=5, count=2,
+               since=mark)
+    check_eq(ping(d.http_port, s1), 404, "key 1's session, after its date")
+    check_eq(ping(d.http_port, s2), 200, "key 2's session")
+    # a key file others may read: the reload is refused, keys kept
+    key_file(d, "3 %s\n" % K3, mode=0o644)
+    rc, out, err = d.ctl("reload")
+    check(rc != 0 and "mode 0644" in out + err and
+          re.search(r"mcpd\.conf:\d+: cluster: key-file", out + err),
+          "a readable key file refused: %r %r" % (out, err))
+    check_eq(ping(d.http_port, s2), 200, "the keys kept")
+    # the node id changes only with a restart
+    key_file(d, "2 %s\n" % K2)
+    d.extra = d.extra.replace("node a", "node z")
+    d.write_conf()
+    rc, out, err = d.ctl("reload")
+    check(rc != 0 and "needs a restart" in out + err,
+          "a new node id refused: %r %r" % (out, err))
+    check_eq(ping(d.http_port, s2), 200, "still node a")
+    d.stop()
+
+
+def test_reload_moves_redis():
+    """A reload naming another Redis: the agent links to it, the node
+    keeps its epoch and writes its keys there."""
+    r1 = T.Redis().start()
+    r2 = T.Redis(name="redis2").start()
+    d = node("a", redis=r1)
+    wait_cluster(d, lambda c: c["epoch"] == 1 and c["members"], 5,
+                 "joined on the first")
+    d.extra = d.extra.replace("127.0.0.1:%d" % r1.port,
+                              "127.0.0.1:%d" % r2.port)
+    d.write_conf()
+    rc, out, err = d.ctl("reload")
+    check_eq(rc, 0, "reload: %s %s" % (out, err))
+    c = wait_cluster(d, lambda c: c["redis"]["primary"] ==
+                     "127.0.0.1:%d" % r2.port and c["redis"]["up"] and
+                     c["members"], 5, "linked to the second")
+    check_eq(c["epoch"], 1, "the same epoch")
+    check_eq(r2.cmd("GET", "mcpd:node:a"), "1", "alive on the second")
+    d.stop()
+
+
+if __name__ == "__main__":
+    if not PLUGIN or not os.path.exists(PLUGIN):
+        print("MCPD_PLUGIN (the conformance fixture plugin) not found: %r"
+              % PLUGIN)
+        sys.exit(99)
+    T.main([test_node_joins, test_nodes_share_the_key, test_redis_stalls,
+            test_redis_loses_its_data, test_fenced, test_never_a_replica,
+            test_sentinel_names_the_primary, test_key_rotation,
+            test_reload_moves_redis])
