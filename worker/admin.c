@@ -1,7 +1,8 @@
 /*
  * admin.c -- the paths that are not MCP: /metrics (admin listeners only:
- * Prometheus text of every process, from the scoreboard), /readyz and
- * /healthz (both listeners: a load balancer asks the port it balances).
+ * Prometheus text of every process, from the scoreboard), /agent (admin
+ * listeners: HAProxy's agent check), /readyz and /healthz (both
+ * listeners: a load balancer asks the port it balances).
  */
 #include "config.h"
 
@@ -53,6 +54,48 @@ serve_healthz(struct conn *c)
 	reply(c, 200, "application/json", NO_STORE, body, n);
 }
 
+/*
+ * HAProxy's agent check (etc/haproxy/mcpd.cfg: agent-send "GET /agent
+ * HTTP/1.0"): HAProxy takes the words of the first line it reads, the
+ * status line, and ignores the others, so the reason phrase is the
+ * answer.  "ready up 100%": serve; "drain": no new clients, those with a
+ * session id of ours still come (a draining worker, load being shed);
+ * "down": a fenced node, which must serve nothing it may have lost.  A
+ * cluster node cut from Redis says "ready up 1%": the others, if they
+ * still reach it, take nearly all new clients (what needs shared state
+ * would fail here), yet when Redis itself is down and every node says
+ * so, HAProxy still has servers for the stateless requests -- "drain"
+ * from all of them would leave it none.
+ */
+static void
+serve_agent(struct conn *c)
+{
+	const struct mx_cluster	*cl = worker->w_child->c_sb.sb_cluster;
+	const char		*words = "ready up 100%", *why = "serving";
+	int			 status = 200;
+	char			 body[128];
+	int			 n;
+
+	if (cl != NULL && MX_GET(&cl->c_enabled) &&
+	    MX_GET(&cl->c_fenced_now)) {
+		status = 503;
+		words = "down";
+		why = "fenced: a newer run has this node's id";
+	} else if (worker->w_quitting) {
+		words = "drain";
+		why = "this worker is stopping";
+	} else if (SB_HDR_GET(&worker->w_child->c_sb, SB_H_SHEDDING)) {
+		words = "drain";
+		why = "shedding load (alert tier emergency)";
+	} else if (cl != NULL && MX_GET(&cl->c_enabled) &&
+	    !MX_GET(&cl->c_up)) {
+		words = "ready up 1%";
+		why = "cut from Redis";
+	}
+	n = snprintf(body, sizeof(body), "%s: %s\n", words, why);
+	reply_as(c, status, words, "text/plain", NO_STORE, body, (size_t)n);
+}
+
 int
 admin_serve(struct conn *c)
 {
@@ -63,6 +106,8 @@ admin_serve(struct conn *c)
 		return 0;
 	if (c->c_kind == LISTEN_ADMIN && head_path_is(h, "/metrics"))
 		serve_metrics(c);
+	else if (c->c_kind == LISTEN_ADMIN && head_path_is(h, "/agent"))
+		serve_agent(c);
 	else if (head_path_is(h, "/readyz")) {
 		if (worker->w_quitting)
 			reply(c, 503, "text/plain", NO_STORE, "draining\n", 9);

@@ -127,6 +127,10 @@ extern uint64_t		  overflows;	/* closed: client did not read */
 void	out_cork(struct conn *);
 void	out_uncork(struct conn *);
 int	out_corked(const struct conn *);
+/* the same with a reason phrase of ours (HAProxy's agent check reads it) */
+void	reply_as(struct conn *, int status, const char *reason,
+	    const char *ctype, const char *extra, const char *body,
+	    size_t len);
 void	reply(struct conn *, int status, const char *ctype, const char *extra,
 	    const char *body, size_t len);
 /* an HTTP error whose body is a JSON-RPC error (id null) */

@@ -301,6 +301,13 @@ void
 reply(struct conn *c, int status, const char *ctype, const char *extra,
     const char *body, size_t len)
 {
+	reply_as(c, status, status_reason(status), ctype, extra, body, len);
+}
+
+void
+reply_as(struct conn *c, int status, const char *reason, const char *ctype,
+    const char *extra, const char *body, size_t len)
+{
 	struct hreq	*r = c->c_req;
 	char		 hdr[REPLY_HEAD_MAX_BYTES];
 	struct iovec	 iov[2];
@@ -310,7 +317,7 @@ reply(struct conn *c, int status, const char *ctype, const char *extra,
 	hb_str(&h, "HTTP/1.1 ");
 	hb_num(&h, (unsigned long long)status);
 	hb_str(&h, " ");
-	hb_str(&h, status_reason(status));
+	hb_str(&h, reason);
 	hb_str(&h, "\r\nContent-Length: ");
 	hb_num(&h, (unsigned long long)len);
 	hb_str(&h, "\r\n");

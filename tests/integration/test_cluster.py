@@ -27,6 +27,9 @@ V = "2026-07-28"
 META = {"io.modelcontextprotocol/protocolVersion": V,
         "io.modelcontextprotocol/clientCapabilities": {
             "elicitation": {}}}
+TASKS_META = {"io.modelcontextprotocol/protocolVersion": V,
+              "io.modelcontextprotocol/clientCapabilities": {
+                  "extensions": {"io.modelcontextprotocol/tasks": {}}}}
 K1 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 K2 = "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752"
 K3 = "0b5cf27c0cb3cbcf4b9e8b1a4b16b7a3f1b4e3c9a5d2e7f8091a2b3c4d5e6f70"
@@ -42,7 +45,7 @@ def key_file(d, text, mode=0o600):
 
 
 def node(name, redis=None, sentinels=None, key=None, extra_keys=None,
-         timeout="500ms", ttl="3s", start=True):
+         timeout="500ms", ttl="3s", start=True, auth=None):
     """A cluster node with the conformance plugin; key: the key file's
     text (K1 as key 1 when None)."""
     k = {"workers": "2", "plugin": '"%s"' % PLUGIN}
@@ -52,6 +55,12 @@ def node(name, redis=None, sentinels=None, key=None, extra_keys=None,
     where = ("redis 127.0.0.1:%d" % redis.port if redis is not None else
              "sentinel " + " ".join("127.0.0.1:%d" % s.port
                                    for s in sentinels))
+    if auth is not None:
+        pw = os.path.join(d.dir, "redis.password")
+        with open(pw, "w") as f:
+            f.write(auth[1] + "\n")
+        where += ("\n\tredis-user %s\n\tredis-password-file %s" %
+                  (auth[0], pw))
     d.extra = ("cluster {\n\tnode %s\n\t%s\n\tkey-file %s\n"
                "\tredis-timeout %s\n\tnode-ttl %s\n}\n" %
                (name, where, path, timeout, ttl))
@@ -80,7 +89,7 @@ def wait_cluster(d, pred, timeout, what):
     return last[0]
 
 
-def post(port, b, sid=None, version=None):
+def post(port, b, sid=None, version=None, extra=None):
     h = {"Content-Type": "application/json", "Accept": ACCEPT,
          "Host": "127.0.0.1:%d" % port}
     if version:
@@ -91,6 +100,7 @@ def post(port, b, sid=None, version=None):
         h["Mcp-Method"] = b["method"]
         if b["method"] == "tools/call":
             h["Mcp-Name"] = b["params"]["name"]
+    h.update(extra or {})
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     c.request("POST", "/mcp", json.dumps(b).encode(), h)
     r = c.getresponse()
@@ -107,8 +117,8 @@ def post(port, b, sid=None, version=None):
     return r.status, hdrs, msgs
 
 
-def call(port, name, args=None, extra=None, rid=1):
-    p = {"name": name, "arguments": args or {}, "_meta": META}
+def call(port, name, args=None, extra=None, rid=1, meta=None):
+    p = {"name": name, "arguments": args or {}, "_meta": meta or META}
     p.update(extra or {})
     return post(port, {"jsonrpc": "2.0", "id": rid, "method": "tools/call",
                        "params": p}, version=V)
@@ -299,6 +309,27 @@ def test_never_a_replica():
     d.stop()
 
 
+def test_acl_user():
+    """An ACL user with only what docs/CLUSTER.md grants: the node joins
+    and beats; a wrong password is said, and nothing is written."""
+    r = T.Redis().start()
+    r.cmd("ACL", "SETUSER", "mcpd", "on", ">s3cret pw", "~mcpd:*",
+          "+@connection", "+role", "+client|setname", "+get", "+set",
+          "+incr", "+hset", "+hgetall", "+eval")
+    d = node("a", redis=r, auth=("mcpd", "s3cret pw"))
+    c = wait_cluster(d, lambda c: c["epoch"] == 1 and c["members"], 5,
+                     "joined as the ACL user")
+    check_eq(c["fenced_writes"], 0, "no write refused")
+    time.sleep(1.2)
+    check(r.cmd("PTTL", "mcpd:node:a") > 1500, "beats as the ACL user")
+    check("user=mcpd" in r.cmd("CLIENT", "LIST"), "connected as mcpd")
+    d.stop()
+    e = node("b", redis=r, auth=("mcpd", "wrong"))
+    e.wait_log(r"redis 127\.0\.0\.1:\d+: AUTH: WRONGPASS", timeout=5)
+    check_eq(r.cmd("EXISTS", "mcpd:epoch:b"), 0, "nothing written")
+    e.stop()
+
+
 class Sentinel(T.Redis):
     """A redis-sentinel watching primary under master-name mcpd."""
 
@@ -406,6 +437,175 @@ def test_reload_moves_redis():
     d.stop()
 
 
+HAPROXY_CFG = os.path.join(T.SRCDIR, "etc", "haproxy", "mcpd.cfg")
+
+
+def test_haproxy_config_valid():
+    """The shipped etc/haproxy/mcpd.cfg, as haproxy -c sees it."""
+    r = T.subprocess.run([T.shutil.which("haproxy") or "/usr/sbin/haproxy",
+                          "-c", "-f", HAPROXY_CFG], capture_output=True,
+                         timeout=20)
+    check_eq(r.returncode, 0, "haproxy -c: %r" % (r.stdout + r.stderr))
+
+
+class HAProxy(T.Redis):
+    """haproxy -db with the shipped configuration, its listener, stats
+    socket and servers made this test's."""
+
+    def __init__(self, nodes):
+        T.Redis.__init__(self, name="haproxy")
+        self.nodes = nodes
+        self.sock = os.path.join(self.dir, "stats.sock")
+
+    def config(self):
+        with open(HAPROXY_CFG) as f:
+            text = f.read()
+        text = re.sub(r"^\s*log /dev/log.*\n", "", text, flags=re.M)
+        # 2 descriptors a connection: within this machine's 20,000
+        text = re.sub(r"maxconn \d+", "maxconn 4000", text)
+        text = re.sub(r"stats socket \S+", "stats socket %s" % self.sock,
+                      text)
+        text = text.replace("bind :8080", "bind 127.0.0.1:%d" % self.port)
+        text = re.sub(r"^\s*server .*\n", "", text, flags=re.M)
+        text += "".join("\tserver %s 127.0.0.1:%d agent-port %d\n" %
+                        (n, d.http_port, d.admin_port)
+                        for n, d in self.nodes.items())
+        return text
+
+    def start(self, timeout=10.0):
+        cfg = os.path.join(self.dir, "haproxy.cfg")
+        with open(cfg, "w") as f:
+            f.write(self.config())
+        self.logf = open(self.logpath, "wb")
+        self.proc = T.subprocess.Popen(
+            [T.shutil.which("haproxy") or "/usr/sbin/haproxy", "-db", "-f",
+             cfg], stdin=T.subprocess.DEVNULL, stdout=self.logf,
+            stderr=self.logf, start_new_session=True, close_fds=True)
+        T.wait_until(lambda: self.servers() is not None, timeout,
+                     "haproxy's stats socket")
+        return self
+
+    def cli(self, line):
+        import socket
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(3)
+        s.connect(self.sock)
+        s.sendall(line.encode() + b"\n")
+        out = b""
+        while True:
+            got = s.recv(65536)
+            if not got:
+                break
+            out += got
+        s.close()
+        return out.decode()
+
+    def servers(self):
+        """{name: (status, weight)} of the backend's servers, or None."""
+        try:
+            text = self.cli("show stat")
+        except OSError:
+            return None
+        lines = text.splitlines()
+        if not lines or not lines[0].startswith("# "):
+            return None
+        cols = lines[0][2:].split(",")
+        out = {}
+        for line in lines[1:]:
+            f = dict(zip(cols, line.split(",")))
+            if f.get("pxname") == "mcpd" and f.get("svname") in self.nodes:
+                out[f["svname"]] = (f["status"], int(f["weight"] or 0))
+        return out
+
+
+def test_haproxy_routes():
+    """Two nodes behind HAProxy with the shipped configuration: a session
+    or task id goes to its node; stateless requests anywhere; a node cut
+    from Redis weighs 1 % in HAProxy's balance, and 100 % again after."""
+    r = T.Redis().start()
+    a = node("a", redis=r)
+    b = node("b", redis=r)
+    h = HAProxy({"a": a, "b": b}).start()
+    try:
+        T.wait_until(lambda: h.servers() == {"a": ("UP", 100),
+                                             "b": ("UP", 100)}, 15,
+                     "both nodes up in haproxy")
+    except T.TestFailure:
+        raise T.TestFailure("servers: %s; log: %s" % (h.servers(),
+                                                       h.log()[-2000:]))
+    sids = [initialize(h.port) for _ in range(8)]
+    check_eq(sorted(set(s.split(".")[0] for s in sids)), ["a", "b"],
+             "sessions on both nodes: %s" % sids)
+    for sid in sids:
+        for _ in range(4):
+            check_eq(ping(h.port, sid), 200, "a session through haproxy")
+        other = b if sid.startswith("a.") else a
+        check_eq(ping(other.http_port, sid), 404,
+                 "its session is only on its node (the routing matters)")
+    st, _, msgs = call(h.port, "slow_compute", {"seconds": 30},
+                       meta=TASKS_META)
+    tid = msgs[0]["result"]["taskId"]
+    check(tid[:2] in ("a.", "b."), "a task id names its node: %s" % tid)
+    for i in range(6):
+        st, _, msgs = post(h.port, {
+            "jsonrpc": "2.0", "id": 10 + i, "method": "tasks/get",
+            "params": {"taskId": tid, "_meta": TASKS_META}}, version=V,
+            extra={"Mcp-Name": tid})
+        check_eq((st, msgs[0]["result"]["status"]), (200, "working"),
+                 "tasks/get through haproxy")
+    post(h.port, {"jsonrpc": "2.0", "id": 30, "method": "tasks/cancel",
+                  "params": {"taskId": tid, "_meta": TASKS_META}},
+         version=V, extra={"Mcp-Name": tid})
+    for i in range(6):
+        st, _, _ = call(h.port, "test_simple_text", rid=40 + i)
+        check_eq(st, 200, "a stateless call through haproxy")
+    r.pause()
+    try:
+        T.wait_until(lambda: h.servers() == {"a": ("UP", 1),
+                                             "b": ("UP", 1)}, 15,
+                     "both nodes at 1 % while cut from redis")
+        for i in range(4):
+            st, _, _ = call(h.port, "test_simple_text", rid=50 + i)
+            check_eq(st, 200, "stateless calls go on through haproxy")
+    finally:
+        r.resume()
+    T.wait_until(lambda: h.servers() == {"a": ("UP", 100),
+                                         "b": ("UP", 100)}, 15,
+                 "back to 100 %")
+    for d in (a, b):
+        d.stop()
+
+
+def test_conformance_through_haproxy():
+    """Three nodes behind HAProxy, the shipped configuration: both MCP
+    conformance suites (the session era and the stateless era with
+    tasks) pass against HAProxy's address, as against one mcpd."""
+    r = T.Redis().start()
+    nodes = {n: node(n, redis=r) for n in ("a", "b", "c")}
+    h = HAProxy(nodes).start()
+    T.wait_until(lambda: h.servers() == {n: ("UP", 100) for n in nodes},
+                 15, "three nodes up in haproxy")
+    runner = os.path.join(T.SRCDIR, "tests", "conformance",
+                          "run-conformance.py")
+    try:
+        res = T.subprocess.run(
+            [sys.executable, runner, "--url",
+             "http://127.0.0.1:%d/mcp" % h.port],
+            stdin=T.subprocess.DEVNULL, capture_output=True, timeout=600)
+    except T.subprocess.TimeoutExpired:
+        raise T.TestFailure("the conformance suites took over 600 s")
+    out = res.stdout.decode("utf-8", "replace")
+    last = out.strip().splitlines()[-1] if out.strip() else ""
+    if res.returncode != 0:
+        info(out[-6000:] + res.stderr.decode("utf-8", "replace")[-2000:])
+    check(res.returncode == 0 and re.match(
+        r"conformance: \d+ passed, 0 failed$", last),
+        "the suites through haproxy: %r" % last)
+    info(last)
+    for d in nodes.values():
+        d.stop()
+
+
 if __name__ == "__main__":
     if not PLUGIN or not os.path.exists(PLUGIN):
         print("MCPD_PLUGIN (the conformance fixture plugin) not found: %r"
@@ -413,5 +613,6 @@ if __name__ == "__main__":
         sys.exit(99)
     T.main([test_node_joins, test_nodes_share_the_key, test_redis_stalls,
             test_redis_loses_its_data, test_fenced, test_never_a_replica,
-            test_sentinel_names_the_primary, test_key_rotation,
-            test_reload_moves_redis])
+            test_sentinel_names_the_primary, test_acl_user, test_key_rotation,
+            test_reload_moves_redis, test_haproxy_config_valid,
+            test_haproxy_routes, test_conformance_through_haproxy])
