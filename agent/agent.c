@@ -61,6 +61,14 @@ static void	agent_send_keys(int, uint32_t, const char *, const char *,
 static void	agent_answer(uint32_t, uint32_t, int, const char *,
 		    const char *, uint64_t);
 static void	agent_check_drained(void);
+static void	agent_taken(uint32_t, uint32_t, int, const char *, size_t);
+static void	agent_lost(const char *);
+
+/* what cluster.c sends the workers through us */
+static const struct cluster_out cout = {
+	.co_taken = agent_taken,
+	.co_lost = agent_lost,
+};
 
 /* what keys.c and introspect.c send the workers through us */
 static const struct agent_out out = {
@@ -83,8 +91,7 @@ agent_init(struct child *c)
 	registry_load(c->c_conf);
 	registry_metrics(sb_metrics_of(&c->c_sb, c->c_slot));
 	if (c->c_conf->c_cluster != NULL)
-		cluster_init(c->c_loop, c->c_conf->c_cluster,
-		    c->c_sb.sb_cluster);
+		cluster_init(c->c_loop, c->c_conf, c->c_sb.sb_cluster, &cout);
 }
 
 static void
@@ -131,6 +138,32 @@ agent_send_keys(int worker, uint32_t auth, const char *name,
 			log_warn("auth %s: keys to worker %u", name,
 			    w->w_index);
 	}
+}
+
+static void
+agent_taken(uint32_t num, uint32_t qid, int verdict, const char *rec,
+    size_t len)
+{
+	struct wchan *w;
+
+	if ((w = wchan_of(num)) != NULL &&
+	    chan_send(w->w_chan, MSG_AGT_TAKEN, -1, (uint64_t)qid,
+	    (uint64_t)verdict, rec != NULL ? rec : "", len) == -1)
+		log_warnx("worker %u: the answer to a takeover", w->w_index);
+}
+
+/*
+ * Another node took a session over: every worker hears it (the one that
+ * has it drops it), and our copy goes (its record is the other node's).
+ */
+static void
+agent_lost(const char *id)
+{
+	struct wchan *w;
+
+	TAILQ_FOREACH(w, &A.chans, w_entry)
+		(void)chan_send(w->w_chan, MSG_AGT_LOST, -1, id);
+	registry_drop(id);
 }
 
 static void
@@ -227,6 +260,8 @@ wchan_dispatch(struct chan *ch, struct msg *m, void *arg)
 		if (msg_strcpy(id, sizeof(id), &m->m_f[0]) == -1)
 			fatalx("worker %u: a bad AGT_SESS_PUT", w->w_index);
 		registry_put(w->w_index, id, m->m_f[1].s.p, m->m_f[1].s.len);
+		if (A.child->c_conf->c_cluster != NULL)
+			cluster_put(id, m->m_f[1].s.p, m->m_f[1].s.len);
 		/*
 		 * A draining worker's new session (a reload's old
 		 * generation, still serving its connections): the worker
@@ -241,6 +276,18 @@ wchan_dispatch(struct chan *ch, struct msg *m, void *arg)
 		if (msg_strcpy(id, sizeof(id), &m->m_f[0]) == -1)
 			fatalx("worker %u: a bad AGT_SESS_DEL", w->w_index);
 		registry_del(w->w_index, id);
+		if (A.child->c_conf->c_cluster != NULL)
+			cluster_del(id);
+		break;
+	case MSG_AGT_TAKE:
+		if (m->m_f[0].u > UINT32_MAX ||
+		    msg_strcpy(id, sizeof(id), &m->m_f[1]) == -1)
+			fatalx("worker %u: a bad AGT_TAKE", w->w_index);
+		if (A.child->c_conf->c_cluster == NULL)
+			agent_taken(w->w_num, (uint32_t)m->m_f[0].u,
+			    AGT_TAKEN_NONE, NULL, 0);
+		else
+			cluster_take(w->w_num, (uint32_t)m->m_f[0].u, id);
 		break;
 	case MSG_AGT_EV_PUT:
 		switch (agt_ev_take(&w->w_ev, m)) {

@@ -74,6 +74,8 @@ void	registry_metrics(struct sb_metrics *);
 void	registry_put(uint32_t slot, const char *id, const char *data,
 	    size_t len);
 void	registry_del(uint32_t slot, const char *id);
+/* a record of whichever slot (another node took it) */
+void	registry_drop(const char *id);
 /* every record of slot (its worker sends them all again) */
 void	registry_forget(uint32_t slot);
 /* the ids of a slot's records, malloc'd (a snapshot to adopt from) */
@@ -114,13 +116,29 @@ void	redis_init(struct ev_loop *, const struct conf_cluster *,
 int	redis_cmd(redis_reply_fn fn, void *arg, int argc, const char **argv,
 	    const size_t *lens);
 int	redis_up(void);
+/* a message of the channel SUBSCRIBEd to on every link (before init) */
+typedef void (*redis_message_fn)(const char *, size_t);
+void	redis_subscribe(const char *channel, redis_message_fn);
 const char *redis_why(void);		/* why it is down; "" up */
 void	redis_reconf(const struct conf_cluster *);	/* same link */
 void	redis_close(void);
 
 /* cluster.c */
-void	cluster_init(struct ev_loop *, const struct conf_cluster *,
-	    struct mx_cluster *);
+#define CLUSTER_ID_MAX_BYTES	128	/* a record's id, with NUL */
+struct cluster_out {
+	/* the answer to worker channel num's AGT_TAKE query qid */
+	void	(*co_taken)(uint32_t num, uint32_t qid, int verdict,
+		    const char *rec, size_t len);
+	/* another node took this id over: it is not ours any more */
+	void	(*co_lost)(const char *id);
+};
+void	cluster_init(struct ev_loop *, const struct conf *,
+	    struct mx_cluster *, const struct cluster_out *);
+/* a record of ours changed, ended (write-through, fenced by the epoch) */
+void	cluster_put(const char *id, const char *rec, size_t len);
+void	cluster_del(const char *id);
+/* take a session over for worker channel num: co_taken answers */
+void	cluster_take(uint32_t num, uint32_t qid, const char *id);
 /* a reload's new block (the same node), old the running one */
 void	cluster_reconf(const struct conf_cluster *old,
 	    const struct conf_cluster *);

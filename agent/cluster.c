@@ -39,6 +39,7 @@
 #include "conf.h"
 #include "log.h"
 #include "metrics.h"
+#include "msg.h"
 #include "util.h"
 
 #define CLUSTER_PREFIX		"mcpd:"
@@ -72,11 +73,49 @@ static const char members_lua[] =
     "end\n"
     "return out\n";
 
+/*
+ * The records: KEYS[1] mcpd:rec:ID, a hash of owner, epoch and rec.
+ * put: ARGV node, epoch, record, ttl ms: written only while ours (or
+ * nobody's): 1; another's now: 0 (fenced).
+ */
+static const char put_lua[] =
+    "local o = redis.call('HMGET', KEYS[1], 'owner', 'epoch')\n"
+    "if o[1] and (o[1] ~= ARGV[1] or o[2] ~= ARGV[2]) then return 0 end\n"
+    "redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'epoch', ARGV[2], "
+    "'rec', ARGV[3])\n"
+    "redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
+    "return 1\n";
+
+/* del: ARGV node, epoch: gone if ours or nobody's: 1; another's: 0 */
+static const char del_lua[] =
+    "local o = redis.call('HMGET', KEYS[1], 'owner', 'epoch')\n"
+    "if not o[1] then return 1 end\n"
+    "if o[1] ~= ARGV[1] or o[2] ~= ARGV[2] then return 0 end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "return 1\n";
+
+/*
+ * take: ARGV node, epoch, ttl ms, id: the compare-and-set of the owner
+ * (a script runs alone): ours from now on; the one it was taken from
+ * hears it on its channel.  nil: no such record; else {record, owner}.
+ */
+static const char take_lua[] =
+    "local o = redis.call('HMGET', KEYS[1], 'owner', 'epoch', 'rec')\n"
+    "if not o[3] then return false end\n"
+    "redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'epoch', ARGV[2])\n"
+    "redis.call('PEXPIRE', KEYS[1], ARGV[3])\n"
+    "if o[1] and (o[1] ~= ARGV[1] or o[2] ~= ARGV[2]) then\n"
+    "  redis.call('PUBLISH', '" "mcpd:" "lost:' .. o[1], ARGV[4])\n"
+    "end\n"
+    "return {o[3], o[1] or ''}\n";
+
 static struct {
 	struct ev_loop		*loop;
 	struct conf_cluster	 cl;
 	struct mx_cluster	*mx;
 	struct mx_cluster	 local;
+	const struct cluster_out *out;
+	uint32_t		 rec_ttl_ms;	/* of a record in Redis */
 	uint64_t		 epoch;		/* 0: none yet */
 	int			 alive;		/* our key was set */
 	int			 fenced;
@@ -87,6 +126,7 @@ static struct {
 } C;
 
 static void	beat(void);
+static void	lost_message(const char *, size_t);
 
 static void
 publish_members(const redisReply *r)
@@ -251,19 +291,41 @@ static const struct redis_ops ops = {
 	.ro_down = link_down,
 };
 
-void
-cluster_init(struct ev_loop *loop, const struct conf_cluster *cl,
-    struct mx_cluster *mx)
+static uint32_t
+rec_ttl(const struct conf *c)
 {
+	uint64_t t = c->c_session_timeout_ms > c->c_task_ttl_ms ?
+	    c->c_session_timeout_ms : c->c_task_ttl_ms;
+
+	t += c->c_cluster->cl_node_ttl_ms;
+	return t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+}
+
+void
+cluster_init(struct ev_loop *loop, const struct conf *conf,
+    struct mx_cluster *mx, const struct cluster_out *out)
+{
+	const struct conf_cluster *cl = conf->c_cluster;
 	double every = cl->cl_node_ttl_ms / 3 / 1000.0;
+	char	 chan[sizeof(CLUSTER_PREFIX) + 8 + CONF_NODE_MAX_BYTES];
 
 	C.loop = loop;
 	C.cl = *cl;
 	C.cl.cl_key_file = C.cl.cl_password_file = NULL;
 	C.mx = mx != NULL ? mx : &C.local;
-	MX_SET(&C.mx->c_epoch, 0);
-	MX_SET(&C.mx->c_fenced_now, 0);
+	C.out = out;
+	C.rec_ttl_ms = rec_ttl(conf);
+	/*
+	 * The epoch is the node's run's, not the agent's: a restarted
+	 * agent (the scoreboard is the supervisor's) goes on with it, or the
+	 * records the workers send it again would all be fenced
+	 */
+	C.epoch = MX_GET(&C.mx->c_epoch);
+	C.fenced = MX_GET(&C.mx->c_fenced_now) != 0;
+	C.alive = C.epoch != 0;
 	MX_SET(&C.mx->c_members, 0);
+	snprintf(chan, sizeof(chan), CLUSTER_PREFIX "lost:%s", cl->cl_node);
+	redis_subscribe(chan, lost_message);
 	snprintf(C.k_epoch, sizeof(C.k_epoch), CLUSTER_PREFIX "epoch:%s",
 	    cl->cl_node);
 	snprintf(C.k_node, sizeof(C.k_node), CLUSTER_PREFIX "node:%s",
@@ -321,6 +383,169 @@ cluster_reconf(const struct conf_cluster *old, const struct conf_cluster *cl)
 	log_info("cluster: the link to Redis changed; connecting again");
 	redis_close();
 	redis_init(C.loop, cl, &ops, C.mx);
+}
+
+/* ---------------------------------------------------------- records */
+
+static void
+rec_key(char *buf, size_t len, const char *id)
+{
+	snprintf(buf, len, CLUSTER_PREFIX "rec:%s", id);
+}
+
+/* an id another node took: ours no more */
+static void
+lost(const char *id)
+{
+	MX_ADD(&C.mx->c_fenced, 1);
+	if (C.out != NULL && C.out->co_lost != NULL)
+		C.out->co_lost(id);
+}
+
+static void
+lost_message(const char *id, size_t len)
+{
+	char buf[CLUSTER_ID_MAX_BYTES];
+
+	if (len == 0 || len >= sizeof(buf) || memchr(id, '\0', len) != NULL)
+		return;		/* not an id of ours: nothing to drop */
+	memcpy(buf, id, len);
+	buf[len] = '\0';
+	if (C.out != NULL && C.out->co_lost != NULL)
+		C.out->co_lost(buf);
+}
+
+struct rec_op {
+	char	id[CLUSTER_ID_MAX_BYTES];
+};
+
+static void
+write_cb(const redisReply *r, void *arg)
+{
+	struct rec_op *op = arg;
+
+	if (r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 0)
+		lost(op->id);	/* another node's now */
+	else if (r != NULL && r->type == REDIS_REPLY_ERROR)
+		log_warnx("cluster: record %s: %s", op->id, r->str);
+	free(op);
+}
+
+/* a record of ours to Redis (only while we may write: epoch, not fenced) */
+static void
+rec_write(const char *lua, int argc, const char *id, const char *rec,
+    size_t len)
+{
+	struct rec_op	*op;
+	char		 key[CLUSTER_ID_MAX_BYTES + 16], ep[24], ttl[16];
+	const char	*argv[8];
+	size_t		 lens[8];
+	int		 i;
+
+	if (C.epoch == 0 || C.fenced || !redis_up() ||
+	    strlen(id) >= CLUSTER_ID_MAX_BYTES ||
+	    (op = calloc(1, sizeof(*op))) == NULL)
+		return;		/* kept here; sent when it changes again */
+	memcpy(op->id, id, strlen(id) + 1);
+	rec_key(key, sizeof(key), id);
+	snprintf(ep, sizeof(ep), "%llu", (unsigned long long)C.epoch);
+	snprintf(ttl, sizeof(ttl), "%u", C.rec_ttl_ms);
+	argv[0] = "EVAL";
+	argv[1] = lua;
+	argv[2] = "1";
+	argv[3] = key;
+	argv[4] = C.cl.cl_node;
+	argv[5] = ep;
+	argv[6] = rec;
+	argv[7] = ttl;
+	for (i = 0; i < argc; i++)
+		lens[i] = i == 6 ? len : strlen(argv[i]);
+	if (redis_cmd(write_cb, op, argc, argv, lens) == -1)
+		free(op);
+}
+
+void
+cluster_put(const char *id, const char *rec, size_t len)
+{
+	rec_write(put_lua, 8, id, rec, len);
+}
+
+void
+cluster_del(const char *id)
+{
+	rec_write(del_lua, 6, id, NULL, 0);
+}
+
+struct take_op {
+	uint32_t	num;
+	uint32_t	qid;
+	char		id[CLUSTER_ID_MAX_BYTES];
+};
+
+static void
+take_cb(const redisReply *r, void *arg)
+{
+	struct take_op	*op = arg;
+	const redisReply *rec, *from;
+
+	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+		if (r != NULL)
+			log_warnx("cluster: take %s: %s", op->id, r->str);
+		C.out->co_taken(op->num, op->qid, AGT_TAKEN_UNAVAILABLE, NULL,
+		    0);
+	} else if (r->type == REDIS_REPLY_NIL)
+		C.out->co_taken(op->num, op->qid, AGT_TAKEN_NONE, NULL, 0);
+	else if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    (rec = r->element[0])->type == REDIS_REPLY_STRING &&
+	    (from = r->element[1])->type == REDIS_REPLY_STRING) {
+		if (strcmp(from->str, C.cl.cl_node) != 0) {
+			MX_ADD(&C.mx->c_takeovers, 1);
+			log_debug("cluster: session %s taken over from node "
+			    "%s", op->id, from->str);
+		}
+		C.out->co_taken(op->num, op->qid, AGT_TAKEN_OK, rec->str,
+		    rec->len);
+	} else
+		C.out->co_taken(op->num, op->qid, AGT_TAKEN_UNAVAILABLE, NULL,
+		    0);
+	free(op);
+}
+
+void
+cluster_take(uint32_t num, uint32_t qid, const char *id)
+{
+	struct take_op	*op;
+	char		 key[CLUSTER_ID_MAX_BYTES + 16], ep[24], ttl[16];
+	const char	*argv[8];
+	size_t		 lens[8];
+	int		 i;
+
+	if (C.epoch == 0 || C.fenced || !redis_up() ||
+	    strlen(id) >= CLUSTER_ID_MAX_BYTES ||
+	    (op = calloc(1, sizeof(*op))) == NULL) {
+		C.out->co_taken(num, qid, AGT_TAKEN_UNAVAILABLE, NULL, 0);
+		return;
+	}
+	op->num = num;
+	op->qid = qid;
+	memcpy(op->id, id, strlen(id) + 1);
+	rec_key(key, sizeof(key), id);
+	snprintf(ep, sizeof(ep), "%llu", (unsigned long long)C.epoch);
+	snprintf(ttl, sizeof(ttl), "%u", C.rec_ttl_ms);
+	argv[0] = "EVAL";
+	argv[1] = take_lua;
+	argv[2] = "1";
+	argv[3] = key;
+	argv[4] = C.cl.cl_node;
+	argv[5] = ep;
+	argv[6] = ttl;
+	argv[7] = id;
+	for (i = 0; i < 8; i++)
+		lens[i] = strlen(argv[i]);
+	if (redis_cmd(take_cb, op, 8, argv, lens) == -1) {
+		free(op);
+		C.out->co_taken(num, qid, AGT_TAKEN_UNAVAILABLE, NULL, 0);
+	}
 }
 
 uint64_t

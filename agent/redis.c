@@ -14,8 +14,10 @@
  * not complete, or a connection closed, and the link is down: every
  * command in flight fails (its callback gets NULL), and the link is made
  * again -- through the Sentinels again -- after a pause that doubles from
- * REDIS_RETRY_MIN_MS to REDIS_RETRY_MAX_MS.  Commands while it is down
- * fail at once: the caller decides (the agent answers 503 upstream).
+ * REDIS_RETRY_MIN_MS to REDIS_RETRY_MAX_MS.  Commands while it is down,
+ * or beyond REDIS_INFLIGHT_MAX waiting, fail at once: the caller decides
+ * (the agent answers 503 upstream).  A second connection SUBSCRIBEs to
+ * one channel (redis_subscribe); it goes and comes with the link.
  */
 #include "config.h"
 
@@ -43,6 +45,7 @@
 #define REDIS_RETRY_MAX_MS	5000	/* pauses double up to this */
 #define REDIS_PASSWORD_MAX_BYTES 512	/* redis-password-file */
 #define REDIS_DOWN_LOG_SECS	60	/* "still down", at most this often */
+#define REDIS_INFLIGHT_MAX	65536	/* commands waiting: more are refused */
 
 enum rl_state {
 	RL_DOWN,	/* waiting to try again */
@@ -68,6 +71,10 @@ static struct {
 	enum rl_state		 state;
 	redisAsyncContext	*ac;		/* the primary's */
 	redisAsyncContext	*sac;		/* a sentinel's, asked */
+	redisAsyncContext	*sub;		/* the primary's, SUBSCRIBEd */
+	char			 channel[128];	/* what sub listens to */
+	redis_message_fn	 on_message;
+	int			 sub_ok;	/* SUBSCRIBE confirmed */
 	struct rcmdlist		 inflight;	/* on ac, oldest first */
 	uint32_t		 ninflight;
 	uint32_t		 next_sentinel;
@@ -86,6 +93,7 @@ static struct {
 } L;
 
 static void	link_try(void);
+static void	sub_connect(void);
 static void	link_lost(const char *fmt, ...)
 		    __attribute__((format(printf, 1, 2)));
 
@@ -169,7 +177,7 @@ retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 link_lost(const char *fmt, ...)
 {
-	redisAsyncContext	*ac = L.ac, *sac = L.sac;
+	redisAsyncContext	*ac = L.ac, *sac = L.sac, *sub = L.sub;
 	va_list			 ap;
 	time_t			 now = time(NULL);
 	int			 was_up = L.state == RL_UP;
@@ -178,11 +186,14 @@ link_lost(const char *fmt, ...)
 	vsnprintf(L.why, sizeof(L.why), fmt, ap);
 	va_end(ap);
 	L.state = RL_DOWN;
-	L.ac = L.sac = NULL;
+	L.ac = L.sac = L.sub = NULL;
+	L.sub_ok = 0;
 	ev_timer_stop(L.loop, &L.deadline);
 	/* their callbacks see NULL replies and a context not ours */
 	if (sac != NULL)
 		redisAsyncFree(sac);
+	if (sub != NULL)
+		redisAsyncFree(sub);
 	if (ac != NULL)
 		redisAsyncFree(ac);
 	if (was_up) {
@@ -258,7 +269,8 @@ int
 redis_cmd(redis_reply_fn fn, void *arg, int argc, const char **argv,
     const size_t *lens)
 {
-	if (L.state != RL_UP || L.ac == NULL) {
+	if (L.state != RL_UP || L.ac == NULL ||
+	    L.ninflight >= REDIS_INFLIGHT_MAX) {
 		MX_ADD(&L.mx->c_refused, 1);
 		return -1;
 	}
@@ -298,8 +310,101 @@ role_cb(const redisReply *r, void *arg)
 		    L.port);
 	L.down_since = 0;
 	L.ever_up = 1;
+	if (L.channel[0] != '\0')
+		sub_connect();
 	if (L.ops->ro_up != NULL)
 		L.ops->ro_up();
+}
+
+/* the subscriber: its messages, its confirmation, its end */
+static void
+sub_cb(redisAsyncContext *ac, void *rv, void *priv)
+{
+	const redisReply *r = rv;
+
+	if (ac != L.sub)
+		return;
+	if (r == NULL) {
+		L.sub = NULL;		/* going: hiredis frees it */
+		link_lost("redis %s:%u: the subscriber's connection went",
+		    L.host, L.port);
+		return;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		link_lost("redis %s:%u: SUBSCRIBE: %s", L.host, L.port,
+		    r->str);
+		return;
+	}
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+	    r->element[0]->type != REDIS_REPLY_STRING)
+		return;
+	if (strcmp(r->element[0]->str, "subscribe") == 0) {
+		L.sub_ok = 1;
+		return;
+	}
+	if (strcmp(r->element[0]->str, "message") == 0 &&
+	    r->element[2]->type == REDIS_REPLY_STRING && L.on_message != NULL)
+		L.on_message(r->element[2]->str, r->element[2]->len);
+}
+
+static void
+sub_auth_cb(redisAsyncContext *ac, void *rv, void *priv)
+{
+	const redisReply *r = rv;
+
+	if (ac != L.sub || r == NULL)
+		return;
+	if (r->type == REDIS_REPLY_ERROR)
+		link_lost("redis %s:%u: the subscriber's AUTH: %s", L.host,
+		    L.port, r->str);
+}
+
+static void
+sub_disconnect_cb(const redisAsyncContext *ac, int status)
+{
+	if (ac != L.sub)
+		return;
+	L.sub = NULL;
+	link_lost("redis %s:%u closed the subscriber's connection", L.host,
+	    L.port);
+}
+
+/*
+ * A second connection to the primary, only to SUBSCRIBE (a connection in
+ * that mode takes no other command); it goes and comes with the link.
+ */
+static void
+sub_connect(void)
+{
+	if ((L.sub = redisAsyncConnect(L.host, L.port)) == NULL ||
+	    L.sub->err != 0) {
+		const char *e = L.sub != NULL ? L.sub->errstr :
+		    "out of memory";
+
+		if (L.sub != NULL)
+			redisAsyncFree(L.sub);
+		L.sub = NULL;
+		link_lost("redis %s:%u: the subscriber: %s", L.host, L.port, e);
+		return;
+	}
+	redisLibevAttach(L.loop, L.sub);
+	redisAsyncSetDisconnectCallback(L.sub, sub_disconnect_cb);
+	if (L.password != NULL) {
+		if (L.cl.cl_redis_user[0] != '\0')
+			redisAsyncCommand(L.sub, sub_auth_cb, NULL,
+			    "AUTH %s %s", L.cl.cl_redis_user, L.password);
+		else
+			redisAsyncCommand(L.sub, sub_auth_cb, NULL, "AUTH %s",
+			    L.password);
+	}
+	redisAsyncCommand(L.sub, sub_cb, NULL, "SUBSCRIBE %s", L.channel);
+}
+
+void
+redis_subscribe(const char *channel, redis_message_fn fn)
+{
+	snprintf(L.channel, sizeof(L.channel), "%s", channel);
+	L.on_message = fn;
 }
 
 static void
@@ -547,10 +652,13 @@ redis_reconf(const struct conf_cluster *cl)
 void
 redis_close(void)
 {
-	redisAsyncContext *ac = L.ac, *sac = L.sac;
+	redisAsyncContext *ac = L.ac, *sac = L.sac, *sub = L.sub;
 
 	L.state = RL_DOWN;
-	L.ac = L.sac = NULL;
+	L.ac = L.sac = L.sub = NULL;
+	L.sub_ok = 0;
+	if (sub != NULL)
+		redisAsyncFree(sub);
 	ev_timer_stop(L.loop, &L.deadline);
 	ev_timer_stop(L.loop, &L.retry);
 	if (sac != NULL)

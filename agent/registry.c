@@ -370,6 +370,18 @@ registry_del(uint32_t slot, const char *id)
 }
 
 void
+registry_drop(const char *id)
+{
+	struct rec **pp;
+
+	if (R.buckets == NULL)
+		return;
+	if (*(pp = find(id)) != NULL)
+		rec_free(pp);
+	gauges();
+}
+
+void
 registry_forget(uint32_t slot)
 {
 	struct rec *r;

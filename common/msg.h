@@ -65,6 +65,12 @@ enum agt_verdict {
 	AGT_INACTIVE = 1,	/* the server says not active (or not ours) */
 	AGT_UNAVAILABLE = 2	/* no answer: the server is down, slow, odd */
 };
+/* AGT_TAKEN's verdict */
+enum agt_take {
+	AGT_TAKEN_OK = 0,	/* ours now: its record follows */
+	AGT_TAKEN_NONE = 1,	/* no such session in the cluster (404) */
+	AGT_TAKEN_UNAVAILABLE = 2 /* Redis out of reach: ask again (503) */
+};
 /* AGT_EV_PUT, AGT_EV_REC: an event's flags, and a frame's part of it */
 #define AGT_EV_FINAL		0x1	/* the last event of its stream */
 #define AGT_EV_MORE		0x2	/* the data goes on in the next frame */

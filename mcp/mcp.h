@@ -228,6 +228,11 @@ unsigned	 mcp_tasks_abandon(struct mcp_server *, const char *why);
 int		 mcp_registry_adopt(struct mcp_server *, const char *rec,
 		    size_t len, int live, char *err, size_t errlen);
 /*
+ * A session that is not ours any more (another node of the cluster took
+ * it): closed, its streams ended, without a word to the registry.
+ */
+void		 mcp_session_forget(struct mcp_server *, struct mcp_session *);
+/*
  * An event of an adopted session's replay ring, in the order they came:
  * 0; -1 when the session is not here (adopted before, this partition's).
  */

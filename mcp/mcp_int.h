@@ -201,6 +201,7 @@ struct mcp_session {
 	int			 s_cap_roots;
 	int			 s_log_level;	/* enum mcpd_log_level */
 	uint64_t		 s_used_ms;
+	uint64_t		 s_written_ms;	/* its record, last */
 	int			 s_clock_adopted; /* s_used_ms: a record's */
 	char			*s_subs[MCP_SUBS_MAX];
 	unsigned		 s_nsubs;

@@ -36,7 +36,7 @@ sess_insert(struct mcp_server *srv, const char *id, const unsigned char *rnd,
 	snprintf(s->s_id, sizeof(s->s_id), "%s", id);
 	s->s_srv = srv;
 	s->s_log_level = MCPD_LOG_INFO;
-	s->s_used_ms = loop_ms(srv);
+	s->s_used_ms = s->s_written_ms = loop_ms(srv);
 	TAILQ_INIT(&s->s_creqs);
 	TAILQ_INIT(&s->s_calls);
 	b = sealid_bucket(rnd, SESS_BUCKETS);
@@ -120,6 +120,7 @@ sess_changed(struct mcp_session *s)
 
 	if (!SESS_KEPT(s))
 		return;
+	s->s_written_ms = loop_ms(srv);
 	jw_reset(w);
 	sess_pack(s, w);
 	if (!w->err && w->len <= MCP_SESSION_RECORD_MAX_BYTES)
@@ -367,11 +368,30 @@ mcp_session_protocol(const struct mcp_session *s)
 }
 
 void
+mcp_session_forget(struct mcp_server *srv, struct mcp_session *s)
+{
+	const struct mcp_registry_ops *reg = srv->sv_reg;
+
+	srv->sv_reg = NULL;
+	mcp_session_close(srv, s);
+	srv->sv_reg = reg;
+}
+
+void
 mcp_session_touch(struct mcp_session *s)
 {
 	struct mcp_server *srv = s->s_srv;
 
 	s->s_used_ms = loop_ms(srv);
+	/*
+	 * A record is written when the session changes; one in use that
+	 * does not change is written again every half session-timeout, so
+	 * that its copies (the agent's, a cluster's Redis, whose keys
+	 * expire) know it is alive
+	 */
+	if (srv->sv_idle_ms != 0 &&
+	    s->s_used_ms - s->s_written_ms >= srv->sv_idle_ms / 2)
+		sess_changed(s);
 	s->s_clock_adopted = 0;
 	if (srv->sv_reclock == s)
 		srv->sv_reclock = TAILQ_PREV(s, sesslist, s_entry);

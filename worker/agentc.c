@@ -46,6 +46,12 @@ agent_dispatch(struct chan *ch, struct msg *m, void *arg)
 	case MSG_AGT_ADOPTED:
 		registry_adopted((unsigned)m->m_f[0].u);
 		break;
+	case MSG_AGT_TAKEN:
+		takeover_taken(m);
+		break;
+	case MSG_AGT_LOST:
+		takeover_lost(m);
+		break;
 	default:
 		fatalx("unexpected %s from the agent",
 		    msg_name(&msg_proto_agent, m->m_type));
@@ -61,6 +67,7 @@ agent_err(struct chan *ch, const char *reason, void *arg)
 	log_debug("channel to the agent closed");
 	chan_free(&agent);
 	auth_agent_lost();
+	takeover_agent_lost();
 }
 
 void
@@ -70,6 +77,7 @@ agentc_open(struct ev_loop *loop, const struct conf *c, int fd)
 	if (agent != NULL) {
 		chan_free(&agent);
 		auth_agent_lost();
+	takeover_agent_lost();
 	}
 	if (fd_nonblock(fd) == -1 ||
 	    (agent = chan_new(loop, fd, &msg_proto_agent, 1, agent_dispatch,

@@ -22,6 +22,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "registry.h"
 #include "util.h"
 
 static void	stream_send(struct mcp_stream *, const char *, size_t, int);
@@ -503,7 +504,7 @@ serve_post(struct conn *c)
 		auth_insufficient_scope(c, rt.rt_need);
 		return;
 	default:
-		if (!handoff_back(c, &rt))
+		if (!handoff_back(c, &rt) && !takeover_ask(c, &rt))
 			route_refused(c, &m, &rt);
 		return;
 	}
@@ -663,10 +664,20 @@ session_of(struct conn *c)
 		handoff_to(c, &rt);
 		return NULL;
 	default:
-		if (!handoff_back(c, &rt))
+		if (!handoff_back(c, &rt) && !takeover_ask(c, &rt))
 			route_refused(c, NULL, &rt);
 		return NULL;
 	}
+}
+
+void
+endpoint_no_session(struct conn *c)
+{
+	struct mcp_route rt;
+
+	memset(&rt, 0, sizeof(rt));
+	rt.rt_verdict = MCP_ROUTE_NO_SESSION;
+	route_refused(c, NULL, &rt);
 }
 
 static void

@@ -60,6 +60,7 @@ struct hreq {
 	int			 r_scope_denied; /* 403 insufficient_scope */
 	size_t			 r_rpcidlen;	/* 0: no id kept */
 	int			 r_shared;	/* its stream goes to the registry */
+	int			 r_took;	/* asked for a takeover once */
 	/* not cleared whole (a kilobyte a request): strings, "" when new */
 	char			 r_rpcid[RPCID_MAX_BYTES]; /* JSON text */
 	char			 r_principal[PRINCIPAL_MAX_BYTES]; /* "": none */
@@ -156,6 +157,8 @@ void	sse_end(struct conn *);
 extern const struct mcp_stream_ops conn_stream_ops;
 void	endpoint_serve(struct conn *);
 void	endpoint_authed(struct conn *);
+/* answer 404: no such session (a takeover found none) */
+void	endpoint_no_session(struct conn *);
 void	endpoint_handoff(struct conn *);
 void	endpoint_handoff_now(struct conn *, int may_wait);
 /* worker index's channel is back (its successor): what waited for it */

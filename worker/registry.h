@@ -34,4 +34,13 @@ void	registry_adopted(unsigned n);
 void	registry_adopt_event(const struct msg *);
 void	registry_resend(void);
 
+/* takeover.c: a cluster's sessions, taken over from another node */
+struct conn;
+struct mcp_route;
+/* 1: the request waits for the agent's word, or was answered; 0: not ours */
+int	takeover_ask(struct conn *, const struct mcp_route *);
+void	takeover_taken(const struct msg *);
+void	takeover_lost(const struct msg *);
+void	takeover_agent_lost(void);
+
 #endif

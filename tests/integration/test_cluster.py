@@ -314,8 +314,10 @@ def test_acl_user():
     and beats; a wrong password is said, and nothing is written."""
     r = T.Redis().start()
     r.cmd("ACL", "SETUSER", "mcpd", "on", ">s3cret pw", "~mcpd:*",
-          "+@connection", "+role", "+client|setname", "+get", "+set",
-          "+incr", "+hset", "+hgetall", "+eval")
+          "resetchannels", "&mcpd:*", "+@connection", "+role",
+          "+client|setname", "+get", "+set", "+incr", "+hset", "+hmget",
+          "+hgetall", "+del", "+pexpire", "+eval", "+publish",
+          "+subscribe")
     d = node("a", redis=r, auth=("mcpd", "s3cret pw"))
     c = wait_cluster(d, lambda c: c["epoch"] == 1 and c["members"], 5,
                      "joined as the ACL user")
@@ -437,6 +439,76 @@ def test_reload_moves_redis():
     d.stop()
 
 
+def delete(port, sid):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("DELETE", "/mcp", headers={
+        "Host": "127.0.0.1:%d" % port, "Mcp-Session-Id": sid,
+        "MCP-Protocol-Version": "2025-06-18"})
+    r = c.getresponse()
+    r.read()
+    c.close()
+    return r.status
+
+
+def rec_owner(r, sid):
+    return r.cmd("HGET", "mcpd:rec:" + sid, "owner")
+
+
+def test_takeover():
+    """A session made on a is served on b when asked there (a compare-
+    and-set of its owner in Redis); a hears it and drops its copy; asked
+    again, a takes it back; a DELETE on one ends it for all; Redis out of
+    reach: 503 with Retry-After, never a wrong answer."""
+    r = T.Redis().start()
+    a = node("a", redis=r)
+    b = node("b", redis=r)
+    for d in (a, b):
+        wait_cluster(d, lambda c: c["epoch"] >= 1 and c["members"], 5,
+                     "joined")
+    sid = initialize(a.http_port)
+    check_eq(ping(a.http_port, sid), 200, "served on a")
+    T.wait_until(lambda: rec_owner(r, sid) == "a", 5, "its record in redis")
+    pttl = r.cmd("PTTL", "mcpd:rec:" + sid)
+    check(pttl > 0, "the record expires: %d" % pttl)
+    for i in range(3):
+        check_eq(ping(b.http_port, sid), 200, "served on b (%d)" % i)
+    check_eq(rec_owner(r, sid), "b", "b owns it now")
+    check(cluster(b)["takeovers"] >= 1, "a takeover counted")
+    a.wait_log(r"session %s: taken over by another node" % re.escape(sid),
+               timeout=5)
+    # asked again, a takes it back (the client's id names a)
+    check_eq(ping(a.http_port, sid), 200, "served on a again")
+    check_eq(rec_owner(r, sid), "a", "a owns it again")
+    b.wait_log(r"session %s: taken over by another node" % re.escape(sid),
+               timeout=5)
+    # a DELETE on b ends it everywhere
+    check_eq(delete(b.http_port, sid), 200, "deleted on b")
+    T.wait_until(lambda: r.cmd("EXISTS", "mcpd:rec:" + sid) == 0, 5,
+                 "its record gone")
+    check_eq(ping(a.http_port, sid), 404, "gone on a")
+    check_eq(ping(b.http_port, sid), 404, "gone on b")
+    # an id no node made (forged): 404 without asking
+    forged = sid[:-2] + ("AA" if not sid.endswith("AA") else "BB")
+    check_eq(ping(b.http_port, forged), 404, "a forged id")
+    # Redis out of reach: 503 and Retry-After, not 404
+    sid2 = initialize(a.http_port)
+    T.wait_until(lambda: rec_owner(r, sid2) == "a", 5, "recorded")
+    r.pause()
+    try:
+        st, h, _ = post(b.http_port, {"jsonrpc": "2.0", "id": 5,
+                                      "method": "ping"}, sid=sid2,
+                        version="2025-06-18")
+        check_eq((st, h.get("retry-after")), (503, "1"),
+                 "a takeover while redis is out of reach")
+        check_eq(ping(a.http_port, sid2), 200, "a serves its own meanwhile")
+    finally:
+        r.resume()
+    wait_cluster(b, lambda c: c["redis"]["up"], 10, "b's link back")
+    check_eq(ping(b.http_port, sid2), 200, "taken once redis is back")
+    for d in (a, b):
+        d.stop()
+
+
 HAPROXY_CFG = os.path.join(T.SRCDIR, "etc", "haproxy", "mcpd.cfg")
 
 
@@ -539,9 +611,11 @@ def test_haproxy_routes():
     for sid in sids:
         for _ in range(4):
             check_eq(ping(h.port, sid), 200, "a session through haproxy")
-        other = b if sid.startswith("a.") else a
-        check_eq(ping(other.http_port, sid), 404,
-                 "its session is only on its node (the routing matters)")
+        T.wait_until(lambda: rec_owner(r, sid) is not None, 5, "recorded")
+        check_eq(rec_owner(r, sid), sid.split(".")[0],
+                 "served by the node its id names")
+    check_eq((cluster(a)["takeovers"], cluster(b)["takeovers"]), (0, 0),
+             "no session had to be taken over: haproxy routed each")
     st, _, msgs = call(h.port, "slow_compute", {"seconds": 30},
                        meta=TASKS_META)
     tid = msgs[0]["result"]["taskId"]
@@ -615,4 +689,5 @@ if __name__ == "__main__":
             test_redis_loses_its_data, test_fenced, test_never_a_replica,
             test_sentinel_names_the_primary, test_acl_user, test_key_rotation,
             test_reload_moves_redis, test_haproxy_config_valid,
-            test_haproxy_routes, test_conformance_through_haproxy])
+            test_haproxy_routes, test_takeover,
+            test_conformance_through_haproxy], budget=400)
