@@ -63,11 +63,13 @@ static void	agent_answer(uint32_t, uint32_t, int, const char *,
 static void	agent_check_drained(void);
 static void	agent_taken(uint32_t, uint32_t, int, const char *, size_t);
 static void	agent_lost(const char *);
+static void	agent_notify(const char *, const char *);
 
 /* what cluster.c sends the workers through us */
 static const struct cluster_out cout = {
 	.co_taken = agent_taken,
 	.co_lost = agent_lost,
+	.co_notify = agent_notify,
 };
 
 /* what keys.c and introspect.c send the workers through us */
@@ -164,6 +166,16 @@ agent_lost(const char *id)
 	TAILQ_FOREACH(w, &A.chans, w_entry)
 		(void)chan_send(w->w_chan, MSG_AGT_LOST, -1, id);
 	registry_drop(id);
+}
+
+/* a change another node announced: every worker tells its listeners */
+static void
+agent_notify(const char *method, const char *uri)
+{
+	struct wchan *w;
+
+	TAILQ_FOREACH(w, &A.chans, w_entry)
+		(void)chan_send(w->w_chan, MSG_AGT_NOTIFY_IN, -1, method, uri);
 }
 
 static void
@@ -279,6 +291,17 @@ wchan_dispatch(struct chan *ch, struct msg *m, void *arg)
 		if (A.child->c_conf->c_cluster != NULL)
 			cluster_del(id);
 		break;
+	case MSG_AGT_NOTIFY: {
+		char method[CLUSTER_METHOD_MAX_BYTES];
+		char uri[CLUSTER_URI_MAX_BYTES];
+
+		if (msg_strcpy(method, sizeof(method), &m->m_f[0]) == -1 ||
+		    msg_strcpy(uri, sizeof(uri), &m->m_f[1]) == -1)
+			fatalx("worker %u: a bad AGT_NOTIFY", w->w_index);
+		if (A.child->c_conf->c_cluster != NULL)
+			cluster_notify(method, uri);
+		break;
+	}
 	case MSG_AGT_TAKE:
 		if (m->m_f[0].u > UINT32_MAX ||
 		    msg_strcpy(id, sizeof(id), &m->m_f[1]) == -1)

@@ -116,21 +116,28 @@ void	redis_init(struct ev_loop *, const struct conf_cluster *,
 int	redis_cmd(redis_reply_fn fn, void *arg, int argc, const char **argv,
 	    const size_t *lens);
 int	redis_up(void);
-/* a message of the channel SUBSCRIBEd to on every link (before init) */
-typedef void (*redis_message_fn)(const char *, size_t);
-void	redis_subscribe(const char *channel, redis_message_fn);
+/* a message of a channel SUBSCRIBEd to on every link (set before init) */
+typedef void (*redis_message_fn)(const char *channel, const char *,
+		    size_t);
+void	redis_subscribe(const char *, const char *, redis_message_fn);
 const char *redis_why(void);		/* why it is down; "" up */
 void	redis_reconf(const struct conf_cluster *);	/* same link */
 void	redis_close(void);
 
 /* cluster.c */
 #define CLUSTER_ID_MAX_BYTES	128	/* a record's id, with NUL */
+#define CLUSTER_METHOD_MAX_BYTES 64	/* a notification's method, with NUL */
+#define CLUSTER_URI_MAX_BYTES	1024	/* its URI, with NUL */
+#define CLUSTER_NOTIFY_MAX_BYTES (CONF_NODE_MAX_BYTES + \
+	CLUSTER_METHOD_MAX_BYTES + CLUSTER_URI_MAX_BYTES)
 struct cluster_out {
 	/* the answer to worker channel num's AGT_TAKE query qid */
 	void	(*co_taken)(uint32_t num, uint32_t qid, int verdict,
 		    const char *rec, size_t len);
 	/* another node took this id over: it is not ours any more */
 	void	(*co_lost)(const char *id);
+	/* a change another node announced, for every worker's listeners */
+	void	(*co_notify)(const char *method, const char *uri);
 };
 void	cluster_init(struct ev_loop *, const struct conf *,
 	    struct mx_cluster *, const struct cluster_out *);
@@ -139,6 +146,8 @@ void	cluster_put(const char *id, const char *rec, size_t len);
 void	cluster_del(const char *id);
 /* take a session over for worker channel num: co_taken answers */
 void	cluster_take(uint32_t num, uint32_t qid, const char *id);
+/* a change our workers announced: to the other nodes */
+void	cluster_notify(const char *method, const char *uri);
 /* a reload's new block (the same node), old the running one */
 void	cluster_reconf(const struct conf_cluster *old,
 	    const struct conf_cluster *);

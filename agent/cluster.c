@@ -120,13 +120,14 @@ static struct {
 	int			 alive;		/* our key was set */
 	int			 fenced;
 	int			 asking;	/* INCR in flight */
+	int			 linked;	/* the link was up before */
 	char			 k_epoch[CLUSTER_KEY_MAX_BYTES];
 	char			 k_node[CLUSTER_KEY_MAX_BYTES];
 	ev_timer		 beat;
 } C;
 
 static void	beat(void);
-static void	lost_message(const char *, size_t);
+static void	on_message(const char *, const char *, size_t);
 
 static void
 publish_members(const redisReply *r)
@@ -268,6 +269,21 @@ link_up(void)
 {
 	const char	*argv[2] = { "INCR", C.k_epoch };
 	size_t		 lens[2] = { 4, strlen(C.k_epoch) };
+	static const char *const lists[] = {
+		"notifications/tools/list_changed",
+		"notifications/resources/list_changed",
+		"notifications/prompts/list_changed"
+	};
+	size_t		 i;
+
+	/*
+	 * What the other nodes announced while the link was down did not
+	 * reach us: each list may have changed, our listeners hear so once
+	 */
+	if (C.linked && C.out != NULL && C.out->co_notify != NULL)
+		for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+			C.out->co_notify(lists[i], "");
+	C.linked = 1;
 
 	if (C.epoch != 0) {
 		beat();
@@ -325,7 +341,7 @@ cluster_init(struct ev_loop *loop, const struct conf *conf,
 	C.alive = C.epoch != 0;
 	MX_SET(&C.mx->c_members, 0);
 	snprintf(chan, sizeof(chan), CLUSTER_PREFIX "lost:%s", cl->cl_node);
-	redis_subscribe(chan, lost_message);
+	redis_subscribe(chan, CLUSTER_PREFIX "notify", on_message);
 	snprintf(C.k_epoch, sizeof(C.k_epoch), CLUSTER_PREFIX "epoch:%s",
 	    cl->cl_node);
 	snprintf(C.k_node, sizeof(C.k_node), CLUSTER_PREFIX "node:%s",
@@ -402,17 +418,71 @@ lost(const char *id)
 		C.out->co_lost(id);
 }
 
+/*
+ * A change another node announced: "NODE\nMETHOD\nURI" (from Redis:
+ * checked).  Ours came back to us too: our workers heard it already.
+ */
 static void
-lost_message(const char *id, size_t len)
+notify_message(const char *msg, size_t len)
+{
+	char		 buf[CLUSTER_NOTIFY_MAX_BYTES], *method, *uri;
+
+	if (len == 0 || len >= sizeof(buf) || memchr(msg, '\0', len) != NULL)
+		return;
+	memcpy(buf, msg, len);
+	buf[len] = '\0';
+	if ((method = strchr(buf, '\n')) == NULL)
+		return;
+	*method++ = '\0';
+	if ((uri = strchr(method, '\n')) == NULL)
+		return;
+	*uri++ = '\0';
+	if (strcmp(buf, C.cl.cl_node) == 0 || method[0] == '\0' ||
+	    strlen(method) >= CLUSTER_METHOD_MAX_BYTES ||
+	    strlen(uri) >= CLUSTER_URI_MAX_BYTES)
+		return;
+	if (C.out != NULL && C.out->co_notify != NULL)
+		C.out->co_notify(method, uri);
+}
+
+static void
+on_message(const char *channel, const char *msg, size_t len)
 {
 	char buf[CLUSTER_ID_MAX_BYTES];
 
-	if (len == 0 || len >= sizeof(buf) || memchr(id, '\0', len) != NULL)
+	if (strcmp(channel, CLUSTER_PREFIX "notify") == 0) {
+		notify_message(msg, len);
+		return;
+	}
+	if (len == 0 || len >= sizeof(buf) || memchr(msg, '\0', len) != NULL)
 		return;		/* not an id of ours: nothing to drop */
-	memcpy(buf, id, len);
+	memcpy(buf, msg, len);
 	buf[len] = '\0';
 	if (C.out != NULL && C.out->co_lost != NULL)
 		C.out->co_lost(buf);
+}
+
+static void
+publish_cb(const redisReply *r, void *arg)
+{
+	if (r != NULL && r->type == REDIS_REPLY_ERROR)
+		log_warnx("cluster: notify: %s", r->str);
+}
+
+void
+cluster_notify(const char *method, const char *uri)
+{
+	char		 msg[CLUSTER_NOTIFY_MAX_BYTES];
+	const char	*argv[3] = { "PUBLISH", CLUSTER_PREFIX "notify", msg };
+	size_t		 lens[3] = { 7, sizeof(CLUSTER_PREFIX "notify") - 1, 0 };
+	int		 n;
+
+	n = snprintf(msg, sizeof(msg), "%s\n%s\n%s", C.cl.cl_node, method,
+	    uri != NULL ? uri : "");
+	if (n < 0 || (size_t)n >= sizeof(msg) || C.fenced)
+		return;
+	lens[2] = (size_t)n;
+	(void)redis_cmd(publish_cb, NULL, 3, argv, lens);
 }
 
 struct rec_op {

@@ -17,7 +17,7 @@
  * REDIS_RETRY_MIN_MS to REDIS_RETRY_MAX_MS.  Commands while it is down,
  * or beyond REDIS_INFLIGHT_MAX waiting, fail at once: the caller decides
  * (the agent answers 503 upstream).  A second connection SUBSCRIBEs to
- * one channel (redis_subscribe); it goes and comes with the link.
+ * two channels (redis_subscribe); it goes and comes with the link.
  */
 #include "config.h"
 
@@ -72,7 +72,7 @@ static struct {
 	redisAsyncContext	*ac;		/* the primary's */
 	redisAsyncContext	*sac;		/* a sentinel's, asked */
 	redisAsyncContext	*sub;		/* the primary's, SUBSCRIBEd */
-	char			 channel[128];	/* what sub listens to */
+	char			 channel[2][128]; /* what sub listens to */
 	redis_message_fn	 on_message;
 	int			 sub_ok;	/* SUBSCRIBE confirmed */
 	struct rcmdlist		 inflight;	/* on ac, oldest first */
@@ -310,7 +310,7 @@ role_cb(const redisReply *r, void *arg)
 		    L.port);
 	L.down_since = 0;
 	L.ever_up = 1;
-	if (L.channel[0] != '\0')
+	if (L.channel[0][0] != '\0')
 		sub_connect();
 	if (L.ops->ro_up != NULL)
 		L.ops->ro_up();
@@ -343,8 +343,10 @@ sub_cb(redisAsyncContext *ac, void *rv, void *priv)
 		return;
 	}
 	if (strcmp(r->element[0]->str, "message") == 0 &&
+	    r->element[1]->type == REDIS_REPLY_STRING &&
 	    r->element[2]->type == REDIS_REPLY_STRING && L.on_message != NULL)
-		L.on_message(r->element[2]->str, r->element[2]->len);
+		L.on_message(r->element[1]->str, r->element[2]->str,
+		    r->element[2]->len);
 }
 
 static void
@@ -397,13 +399,19 @@ sub_connect(void)
 			redisAsyncCommand(L.sub, sub_auth_cb, NULL, "AUTH %s",
 			    L.password);
 	}
-	redisAsyncCommand(L.sub, sub_cb, NULL, "SUBSCRIBE %s", L.channel);
+	if (L.channel[1][0] != '\0')
+		redisAsyncCommand(L.sub, sub_cb, NULL, "SUBSCRIBE %s %s",
+		    L.channel[0], L.channel[1]);
+	else
+		redisAsyncCommand(L.sub, sub_cb, NULL, "SUBSCRIBE %s",
+		    L.channel[0]);
 }
 
 void
-redis_subscribe(const char *channel, redis_message_fn fn)
+redis_subscribe(const char *a, const char *b, redis_message_fn fn)
 {
-	snprintf(L.channel, sizeof(L.channel), "%s", channel);
+	snprintf(L.channel[0], sizeof(L.channel[0]), "%s", a);
+	snprintf(L.channel[1], sizeof(L.channel[1]), "%s", b != NULL ? b : "");
 	L.on_message = fn;
 }
 

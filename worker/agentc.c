@@ -17,6 +17,7 @@
 #include "log.h"
 #include "msg.h"
 #include "registry.h"
+#include "worker.h"
 #include "util.h"
 
 static struct chan *agent;	/* NULL: none now */
@@ -51,6 +52,9 @@ agent_dispatch(struct chan *ch, struct msg *m, void *arg)
 		break;
 	case MSG_AGT_LOST:
 		takeover_lost(m);
+		break;
+	case MSG_AGT_NOTIFY_IN:
+		peer_notify_in(m);
 		break;
 	default:
 		fatalx("unexpected %s from the agent",

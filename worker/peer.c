@@ -532,7 +532,7 @@ on_sess(struct msg *m)
 }
 
 static void
-on_notify(struct msg *m)
+on_notify(const struct msg *m)
 {
 	char	method[64], uri[1024];
 
@@ -547,12 +547,25 @@ on_notify(struct msg *m)
 void
 peer_broadcast(void *arg, const char *method, const char *uri)
 {
-	uint32_t i;
+	struct chan	*agent;
+	uint32_t	 i;
 
 	for (i = 0; i < WORKERS_MAX; i++)
 		if (peers[i] != NULL)
 			(void)chan_send(peers[i]->p_chan, MSG_PEER_NOTIFY, -1,
 			    method, uri != NULL ? uri : "");
+	/* and, in a cluster, through the agent to the other nodes */
+	if (worker->w_child->c_conf->c_cluster != NULL &&
+	    (agent = agentc()) != NULL)
+		(void)chan_send(agent, MSG_AGT_NOTIFY, -1, method,
+		    uri != NULL ? uri : "");
+}
+
+/* A change another node announced: our own streams only. */
+void
+peer_notify_in(const struct msg *m)
+{
+	on_notify(m);
 }
 
 static void

@@ -142,6 +142,8 @@ void	peer_bye(void);
 void	peer_start(void);
 void	worker_drained(void);
 void	peer_broadcast(void *, const char *method, const char *uri);
+/* a change another node announced (AGT_NOTIFY_IN): our streams */
+void	peer_notify_in(const struct msg *);
 /*
  * The head as the record carries it: the target, then every header kept,
  * name NUL value NUL; its length, or 0 when it does not fit.  Unpacking

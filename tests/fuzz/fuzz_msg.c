@@ -84,6 +84,10 @@ repack(msgpack_sbuffer *sb, const struct msg_proto *p, const struct msg *m)
 		return PACK(s[0], U(1), U(2), U(3), B(4));
 	if (strcmp(fmt, "uus") == 0)
 		return PACK(U(0), U(1), s[2]);
+	if (strcmp(fmt, "uub") == 0)
+		return PACK(U(0), U(1), B(2));
+	if (strcmp(fmt, "ss") == 0)
+		return PACK(s[0], s[1]);
 	if (strcmp(fmt, "uussu") == 0)
 		return PACK(U(0), U(1), s[2], s[3], U(4));
 	if (strcmp(fmt, "sb") == 0)

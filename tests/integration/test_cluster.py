@@ -509,6 +509,122 @@ def test_takeover():
         d.stop()
 
 
+class Listener(object):
+    """A subscriptions/listen stream (stateless era) whose messages are
+    timestamped as they arrive, by a thread of its own."""
+
+    def __init__(self, port, rid, what):
+        import socket
+        import threading
+        b = {"jsonrpc": "2.0", "id": rid, "method": "subscriptions/listen",
+             "params": {"notifications": what, "_meta": META}}
+        data = json.dumps(b).encode()
+        head = ("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                "Content-Type: application/json\r\nAccept: %s\r\n"
+                "MCP-Protocol-Version: %s\r\nMcp-Method: "
+                "subscriptions/listen\r\nContent-Length: %d\r\n\r\n" %
+                (port, ACCEPT, V, len(data)))
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.s.sendall(head.encode() + data)
+        self.msgs = []           # (monotonic time, message)
+        self.lock = threading.Lock()
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        buf = b""
+        while True:
+            try:
+                chunk = self.s.recv(65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            now = time.monotonic()
+            buf += chunk
+            while b"\n\n" in buf:
+                ev, buf = buf.split(b"\n\n", 1)
+                for line in ev.split(b"\n"):
+                    if line.startswith(b"data: ") and line[6:].strip():
+                        with self.lock:
+                            self.msgs.append((now, json.loads(line[6:])))
+
+    def methods(self):
+        with self.lock:
+            return [m.get("method") for _, m in self.msgs]
+
+    def wait(self, n, timeout, what):
+        T.wait_until(lambda: len(self.methods()) >= n, timeout, what)
+
+    def close(self):
+        self.s.close()
+
+
+def test_notify_across_nodes():
+    """A change announced on one node reaches the listeners of every node
+    (Redis Pub/Sub): 1,000 of them with p99 <= 100 ms; after the link to
+    Redis comes back, a node's listeners hear one list_changed for what
+    they may have missed."""
+    r = T.Redis().start()
+    a = node("a", redis=r)
+    b = node("b", redis=r)
+    T.wait_until(lambda: r.cmd("PUBSUB", "NUMSUB", "mcpd:notify")[1] == 2,
+                 10, "both agents subscribed")
+    what = {"toolsListChanged": True}
+    on_b = [Listener(b.http_port, 100 + i, what) for i in range(4)]
+    on_a = Listener(a.http_port, 200, what)
+    for ls in on_b + [on_a]:
+        ls.wait(1, 10, "the listener's ack")
+    st, _, _ = call(a.http_port, "test_trigger_tool_change")
+    check_eq(st, 200, "the trigger on a")
+    for ls in on_b + [on_a]:
+        ls.wait(2, 10, "the change heard")
+        check_eq(ls.methods()[1], "notifications/tools/list_changed",
+                 "a tools/list_changed")
+    # 1,000 changes on a, heard on b: each one's delay
+    ls = on_b[0]
+    base = len(ls.methods())
+    c = http.client.HTTPConnection("127.0.0.1", a.http_port, timeout=10)
+    sent = []
+    body = json.dumps({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+                       "params": {"name": "test_trigger_tool_change",
+                                  "arguments": {}, "_meta": META}})
+    hdrs = {"Content-Type": "application/json", "Accept": ACCEPT,
+            "MCP-Protocol-Version": V, "Mcp-Method": "tools/call",
+            "Mcp-Name": "test_trigger_tool_change",
+            "Host": "127.0.0.1:%d" % a.http_port}
+    for i in range(1000):
+        sent.append(time.monotonic())
+        c.request("POST", "/mcp", body, hdrs)
+        resp = c.getresponse()
+        resp.read()
+        check_eq(resp.status, 200, "trigger %d" % i)
+    c.close()
+    ls.wait(base + 1000, 30, "1,000 changes heard on b")
+    with ls.lock:
+        got = [t for t, m in ls.msgs[base:base + 1000]]
+    lat = sorted(g - s for g, s in zip(got, sent))
+    p50, p99 = lat[len(lat) // 2], lat[int(len(lat) * 0.99) - 1]
+    info("1,000 notifications a -> b: p50 %.1f ms, p99 %.1f ms, max %.1f "
+         "ms" % (p50 * 1e3, p99 * 1e3, lat[-1] * 1e3))
+    check(p99 <= 0.100, "p99 %.1f ms <= 100 ms" % (p99 * 1e3))
+    # the link goes and comes: one list_changed covers the gap
+    n = len(on_b[1].methods())
+    r.pause()
+    try:
+        wait_cluster(b, lambda x: not x["redis"]["up"], 10, "b cut off")
+    finally:
+        r.resume()
+    wait_cluster(b, lambda x: x["redis"]["up"], 10, "b linked again")
+    on_b[1].wait(n + 1, 10, "the gap covered")
+    check_eq(on_b[1].methods()[n], "notifications/tools/list_changed",
+             "one tools/list_changed after the gap")
+    for ls in on_b + [on_a]:
+        ls.close()
+    for d in (a, b):
+        d.stop()
+
+
 HAPROXY_CFG = os.path.join(T.SRCDIR, "etc", "haproxy", "mcpd.cfg")
 
 
@@ -689,5 +805,5 @@ if __name__ == "__main__":
             test_redis_loses_its_data, test_fenced, test_never_a_replica,
             test_sentinel_names_the_primary, test_acl_user, test_key_rotation,
             test_reload_moves_redis, test_haproxy_config_valid,
-            test_haproxy_routes, test_takeover,
+            test_haproxy_routes, test_takeover, test_notify_across_nodes,
             test_conformance_through_haproxy], budget=400)

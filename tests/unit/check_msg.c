@@ -82,6 +82,11 @@ pack_fields(msgpack_sbuffer *b, const struct msg_proto *p, uint32_t type,
 		return msg_pack(b, p, type, gen, seq, S(0), strlen(S(0)));
 	if (strcmp(fmt, "sb") == 0)
 		return msg_pack(b, p, type, gen, seq, S(0), S(1), strlen(S(1)));
+	if (strcmp(fmt, "ss") == 0)
+		return msg_pack(b, p, type, gen, seq, S(0), S(1));
+	if (strcmp(fmt, "uub") == 0)
+		return msg_pack(b, p, type, gen, seq, U(0), U(1), S(2),
+		    strlen(S(2)));
 	if (strcmp(fmt, "uu") == 0)
 		return msg_pack(b, p, type, gen, seq, U(0), U(1));
 	if (strcmp(fmt, "us") == 0)
