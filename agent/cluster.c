@@ -98,10 +98,19 @@ static const char del_lua[] =
  * take: ARGV node, epoch, ttl ms, id: the compare-and-set of the owner
  * (a script runs alone): ours from now on; the one it was taken from
  * hears it on its channel.  nil: no such record; else {record, owner}.
+ * A task still running on a node that lives is not taken: {"", owner}.
  */
 static const char take_lua[] =
     "local o = redis.call('HMGET', KEYS[1], 'owner', 'epoch', 'rec')\n"
     "if not o[3] then return false end\n"
+    "if o[1] and (o[1] ~= ARGV[1] or o[2] ~= ARGV[2]) then\n"
+    "  local ok, r = pcall(cjson.decode, o[3])\n"
+    "  if ok and type(r) == 'table' and r.kind == 'task' and\n"
+    "      (r.status == 'working' or r.status == 'input_required') and\n"
+    "      redis.call('GET', '" "mcpd:" "node:' .. o[1]) == o[2] then\n"
+    "    return {'', o[1]}\n"
+    "  end\n"
+    "end\n"
     "redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'epoch', ARGV[2])\n"
     "redis.call('PEXPIRE', KEYS[1], ARGV[3])\n"
     "if o[1] and (o[1] ~= ARGV[1] or o[2] ~= ARGV[2]) then\n"
@@ -565,6 +574,12 @@ take_cb(const redisReply *r, void *arg)
 		    0);
 	} else if (r->type == REDIS_REPLY_NIL)
 		C.out->co_taken(op->num, op->qid, AGT_TAKEN_NONE, NULL, 0);
+	else if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    (rec = r->element[0])->type == REDIS_REPLY_STRING &&
+	    (from = r->element[1])->type == REDIS_REPLY_STRING &&
+	    rec->len == 0)
+		C.out->co_taken(op->num, op->qid, AGT_TAKEN_ELSEWHERE,
+		    from->str, from->len);
 	else if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
 	    (rec = r->element[0])->type == REDIS_REPLY_STRING &&
 	    (from = r->element[1])->type == REDIS_REPLY_STRING) {

@@ -429,6 +429,7 @@ struct mcp_route {
 	 * not here (an older process of the partition may keep it yet)
 	 */
 	int			 rt_task_missing;
+	char			 rt_task_id[128]; /* its taskId, with it */
 	int			 rt_new_session; /* an initialize opens one */
 	const char		*rt_need;	/* SCOPE: what it needs */
 };

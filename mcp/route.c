@@ -44,7 +44,8 @@ task_owner(struct mcp_server *srv, const struct mcp_msg *m)
 
 /* A tasks/ request names a task of our partition that is not here. */
 static int
-task_missing(struct mcp_server *srv, const struct mcp_msg *m)
+task_missing(struct mcp_server *srv, const struct mcp_msg *m,
+    struct mcp_route *rt)
 {
 	unsigned char	rnd[SEALID_RND_BYTES];
 	char		id[TASK_ID_MAX];
@@ -58,8 +59,10 @@ task_missing(struct mcp_server *srv, const struct mcp_msg *m)
 	    mcp_task_owner(srv, id) != (int)srv->sv_partition)
 		return 0;
 	/* (no task here yet: no store either) */
-	return task_id_open(srv, id, rnd) == -1 ||
-	    task_lookup(srv, rnd) == NULL;
+	if (task_id_open(srv, id, rnd) == 0 && task_lookup(srv, rnd) != NULL)
+		return 0;
+	snprintf(rt->rt_task_id, sizeof(rt->rt_task_id), "%s", id);
+	return 1;
 }
 
 /*
@@ -206,7 +209,7 @@ mcp_route(struct mcp_server *srv, const struct mcp_msg *m,
 		break;
 	}
 	if (rt->rt_verdict == MCP_ROUTE_SERVE)
-		rt->rt_task_missing = task_missing(srv, m);
+		rt->rt_task_missing = task_missing(srv, m, rt);
 	/* here, before anything of it runs or a byte of the answer goes */
 	if (rt->rt_verdict == MCP_ROUTE_SERVE && rt->rt_scopes != NULL &&
 	    (rt->rt_need = mcp_scope_lacking(srv, m, rt->rt_scopes)) != NULL)

@@ -497,7 +497,8 @@ serve_post(struct conn *c)
 		handoff_to(c, &rt);
 		return;
 	case MCP_ROUTE_SERVE:
-		if (rt.rt_task_missing && handoff_back(c, &rt))
+		if (rt.rt_task_missing && (handoff_back(c, &rt) ||
+		    takeover_task(c, &rt)))
 			return;
 		break;
 	case MCP_ROUTE_SCOPE:

@@ -39,6 +39,8 @@ struct conn;
 struct mcp_route;
 /* 1: the request waits for the agent's word, or was answered; 0: not ours */
 int	takeover_ask(struct conn *, const struct mcp_route *);
+/* the same for a task of our index that is not here */
+int	takeover_task(struct conn *, const struct mcp_route *);
 void	takeover_taken(const struct msg *);
 void	takeover_lost(const struct msg *);
 void	takeover_agent_lost(void);

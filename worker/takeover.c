@@ -15,6 +15,10 @@
  * The node that had it hears of it (AGT_LOST: the agent's subscriber, or
  * a write of its record that Redis refused) and drops the session here,
  * ending its streams: the client's next request takes it where it goes.
+ *
+ * A task is taken the same way when it finished, or its node died (one
+ * still running is then failed); one running on a node that lives is
+ * that node's (503 naming it).
  */
 #include "config.h"
 
@@ -38,6 +42,7 @@ struct taking {
 	TAILQ_ENTRY(taking)	 t_entry;
 	struct conn		*t_conn;
 	uint32_t		 t_id;
+	int			 t_task;	/* a task's, not a session's */
 };
 static TAILQ_HEAD(, taking)	takes = TAILQ_HEAD_INITIALIZER(takes);
 static unsigned			ntakes;
@@ -52,20 +57,44 @@ unavailable(struct conn *c, const char *why)
 	reply_error(c, 503, MCP_SERVER_ERROR, msg, "Retry-After: 1\r\n");
 }
 
+static int	ask(struct conn *, const char *, int);
+
 int
 takeover_ask(struct conn *c, const struct mcp_route *rt)
 {
-	struct hreq	*r = c->c_req;
-	struct taking	*t;
-	struct chan	*agent;
-	int		 owner;
+	int owner;
 
-	if (worker->w_child->c_conf->c_cluster == NULL || r->r_took ||
+	if (worker->w_child->c_conf->c_cluster == NULL || c->c_req->r_took ||
 	    rt->rt_verdict != MCP_ROUTE_NO_SESSION || rt->rt_sid == NULL ||
 	    rt->rt_sid[0] == '\0' ||
 	    mcp_session_find(worker->w_mcp, rt->rt_sid, &owner) != NULL ||
 	    owner != (int)worker->w_child->c_index)
 		return 0;	/* not one of the cluster's, or not ours */
+	return ask(c, rt->rt_sid, 0);
+}
+
+/*
+ * A tasks/ request for a task of our index that is not here: one that
+ * finished, or whose node died, is taken over (a running one of a dead
+ * node as failed); one still running on a node that lives is that
+ * node's: 503, Retry-After, naming it (HAProxy sends the retry there).
+ */
+int
+takeover_task(struct conn *c, const struct mcp_route *rt)
+{
+	if (worker->w_child->c_conf->c_cluster == NULL || c->c_req->r_took ||
+	    rt->rt_task_id[0] == '\0')
+		return 0;
+	return ask(c, rt->rt_task_id, 1);
+}
+
+static int
+ask(struct conn *c, const char *id, int task)
+{
+	struct hreq	*r = c->c_req;
+	struct taking	*t;
+	struct chan	*agent;
+
 	r->r_took = 1;
 	if ((agent = agentc()) == NULL) {
 		unavailable(c, "the session is out of reach");
@@ -81,8 +110,8 @@ takeover_ask(struct conn *c, const struct mcp_route *rt)
 	}
 	t->t_conn = c;
 	t->t_id = ++take_ids;
-	if (chan_send(agent, MSG_AGT_TAKE, -1, (uint64_t)t->t_id,
-	    rt->rt_sid) == -1) {
+	t->t_task = task;
+	if (chan_send(agent, MSG_AGT_TAKE, -1, (uint64_t)t->t_id, id) == -1) {
 		free(t);
 		unavailable(c, "the session is out of reach");
 		return 1;
@@ -99,7 +128,8 @@ static void
 taken(struct taking *t, int verdict, const char *rec, size_t len)
 {
 	struct conn	*c = t->t_conn;
-	char		 err[256];
+	char		 err[256], msg[128];
+	int		 task = t->t_task;
 
 	TAILQ_REMOVE(&takes, t, t_entry);
 	ntakes--;
@@ -113,15 +143,25 @@ taken(struct taking *t, int verdict, const char *rec, size_t len)
 		return;
 	switch (verdict) {
 	case AGT_TAKEN_OK:
-		if (mcp_registry_adopt(worker->w_mcp, rec, len, MCP_ADOPT_LIVE,
-		    err, sizeof(err)) == -1)
-			log_warnx("a session taken over: %s", err);
+		/* a task: finished, or its node died (running: failed) */
+		if (mcp_registry_adopt(worker->w_mcp, rec, len, task ?
+		    MCP_ADOPT_START : MCP_ADOPT_LIVE, err, sizeof(err)) == -1)
+			log_warnx("a %s taken over: %s", task ? "task" :
+			    "session", err);
 		/* its rates were taken when it came */
 		c->c_req->r_admitted = 1;
 		endpoint_authed(c);	/* a second miss is 404 */
 		break;
 	case AGT_TAKEN_NONE:
-		endpoint_no_session(c);
+		if (task)
+			endpoint_authed(c);	/* not found, as the engine says */
+		else
+			endpoint_no_session(c);
+		break;
+	case AGT_TAKEN_ELSEWHERE:
+		snprintf(msg, sizeof(msg), "the task runs on node %.*s",
+		    (int)(len < 64 ? len : 64), rec);
+		unavailable(c, msg);
 		break;
 	default:
 		unavailable(c, "the session is out of reach");
@@ -140,7 +180,7 @@ takeover_taken(const struct msg *m)
 			break;
 	if (t == NULL)
 		return;		/* asked on a channel gone since */
-	if (m->m_f[1].u > AGT_TAKEN_UNAVAILABLE ||
+	if (m->m_f[1].u > AGT_TAKEN_ELSEWHERE ||
 	    (m->m_f[1].u == AGT_TAKEN_OK && m->m_f[2].s.len == 0))
 		fatalx("a bad AGT_TAKEN from the agent");
 	taken(t, (int)m->m_f[1].u, m->m_f[2].s.p, m->m_f[2].s.len);

@@ -509,6 +509,78 @@ def test_takeover():
         d.stop()
 
 
+def test_stale_node_fenced():
+    """A node that missed the word of a takeover (here: Redis says node b
+    owns the session, and a was not told) cannot overwrite the record: its
+    write is refused, it drops its stale copy, and its next request for
+    the session takes the record as Redis has it."""
+    r = T.Redis().start()
+    a = node("a", redis=r)
+    sid = initialize(a.http_port)
+    T.wait_until(lambda: rec_owner(r, sid) == "a", 5, "recorded")
+    before = r.cmd("HGET", "mcpd:rec:" + sid, "rec")
+    r.cmd("HSET", "mcpd:rec:" + sid, "owner", "b", "epoch", "7")
+    st, _, _ = post(a.http_port, {"jsonrpc": "2.0", "id": 3,
+                                  "method": "logging/setLevel",
+                                  "params": {"level": "debug"}}, sid=sid,
+                    version="2025-06-18")
+    check_eq(st, 200, "served from the copy a still had")
+    a.wait_log(r"session %s: taken over by another node" % re.escape(sid),
+               timeout=5)
+    check_eq((rec_owner(r, sid), r.cmd("HGET", "mcpd:rec:" + sid, "rec")),
+             ("b", before), "the record is b's, unchanged")
+    check(cluster(a)["fenced_writes"] >= 1, "a fenced write counted")
+    check_eq(ping(a.http_port, sid), 200, "taken back from redis")
+    check_eq(rec_owner(r, sid), "a", "a's again, by the compare-and-set")
+    a.stop()
+
+
+def tasks_get(port, tid, rid=20):
+    return post(port, {"jsonrpc": "2.0", "id": rid, "method": "tasks/get",
+                       "params": {"taskId": tid, "_meta": TASKS_META}},
+                version=V, extra={"Mcp-Name": tid})
+
+
+def test_task_across_nodes():
+    """A task made on a: tasks/get on b says where it runs (503) while it
+    runs on a node that lives; once finished, b takes its record and
+    answers; a task of a node that died is taken failed."""
+    r = T.Redis().start()
+    a = node("a", redis=r)
+    b = node("b", redis=r)
+    st, _, msgs = call(a.http_port, "slow_compute", {"seconds": 2},
+                       meta=TASKS_META)
+    tid = msgs[0]["result"]["taskId"]
+    check(tid.startswith("a."), "a task id of a: %s" % tid)
+    T.wait_until(lambda: rec_owner(r, tid) == "a", 5, "its record")
+    st, h, msgs = tasks_get(b.http_port, tid)
+    check_eq((st, h.get("retry-after")), (503, "1"), "running on a")
+    check("node a" in json.dumps(msgs), "names the node: %s" % msgs)
+
+    def done_on_a():
+        st, _, m = tasks_get(a.http_port, tid)
+        return st == 200 and m[0]["result"]["status"] == "completed"
+    T.wait_until(done_on_a, 10, "completed on a")
+    T.wait_until(lambda: '"completed"' in (r.cmd(
+        "HGET", "mcpd:rec:" + tid, "rec") or ""), 5, "recorded completed")
+    st, _, msgs = tasks_get(b.http_port, tid, rid=21)
+    check_eq((st, msgs[0]["result"]["status"]), (200, "completed"),
+             "b answers a finished task of a")
+    check_eq(rec_owner(r, tid), "b", "b took its record")
+    # a running task of a node that dies
+    st, _, msgs = call(a.http_port, "slow_compute", {"seconds": 60},
+                       meta=TASKS_META)
+    t2 = msgs[0]["result"]["taskId"]
+    T.wait_until(lambda: rec_owner(r, t2) == "a", 5, "its record")
+    a.cleanup()                 # kill -9, every process of a
+    T.wait_until(lambda: r.cmd("EXISTS", "mcpd:node:a") == 0, 10,
+                 "a's liveness lapsed")
+    st, _, msgs = tasks_get(b.http_port, t2, rid=22)
+    check_eq((st, msgs[0]["result"]["status"]), (200, "failed"),
+             "a dead node's running task, failed on b: %s" % msgs)
+    b.stop()
+
+
 class Listener(object):
     """A subscriptions/listen stream (stateless era) whose messages are
     timestamped as they arrive, by a thread of its own."""
@@ -805,5 +877,7 @@ if __name__ == "__main__":
             test_redis_loses_its_data, test_fenced, test_never_a_replica,
             test_sentinel_names_the_primary, test_acl_user, test_key_rotation,
             test_reload_moves_redis, test_haproxy_config_valid,
-            test_haproxy_routes, test_takeover, test_notify_across_nodes,
+            test_haproxy_routes, test_takeover, test_stale_node_fenced,
+            test_task_across_nodes,
+            test_notify_across_nodes,
             test_conformance_through_haproxy], budget=400)
