@@ -238,6 +238,15 @@ reply_cb(redisAsyncContext *ac, void *r, void *priv)
 	if (c->c_fn != NULL)
 		c->c_fn(r, c->c_arg);
 	free(c);
+	/*
+	 * A primary that a failover made a replica (the connection stayed
+	 * open): find the new one, through the Sentinels again
+	 */
+	if (r != NULL && ac == L.ac && L.state == RL_UP &&
+	    ((const redisReply *)r)->type == REDIS_REPLY_ERROR &&
+	    strncmp(((const redisReply *)r)->str, "READONLY", 8) == 0)
+		link_lost("redis %s:%u is a replica now (READONLY)", L.host,
+		    L.port);
 }
 
 static int

@@ -309,6 +309,33 @@ def test_never_a_replica():
     d.stop()
 
 
+def test_sentinel_failover():
+    """SENTINEL FAILOVER: the replica is promoted, the old primary turned
+    into a replica with its connections open; the node's next write meets
+    READONLY, it asks the Sentinel again and follows the new primary."""
+    r1 = T.Redis().start()
+    r2 = T.Redis(name="replica",
+                 args=["--replicaof", "127.0.0.1", str(r1.port)]).start()
+    T.wait_until(lambda: "master_link_status:up" in r2.cmd(
+        "INFO", "replication"), 10, "the replica in sync")
+    s = Sentinel(r1).start()
+    T.wait_until(lambda: s.cmd("SENTINEL", "replicas", "mcpd"), 15,
+                 "the sentinel sees the replica")
+    d = node("a", sentinels=[s])
+    wait_cluster(d, lambda c: c["redis"]["primary"] == "127.0.0.1:%d" %
+                 r1.port and c["epoch"] == 1, 10, "on the first primary")
+    sid = initialize(d.http_port)
+    T.wait_until(lambda: rec_owner(r1, sid) == "a", 5, "recorded")
+    s.cmd("SENTINEL", "FAILOVER", "mcpd")
+    c = wait_cluster(d, lambda c: c["redis"]["up"] and c["redis"]
+                     ["primary"] == "127.0.0.1:%d" % r2.port, 30,
+                     "following the new primary")
+    check_eq(c["epoch"], 1, "the same epoch")
+    check_eq(rec_owner(r2, sid), "a", "the record made it to the replica")
+    check_eq(ping(d.http_port, sid), 200, "the session goes on")
+    d.stop()
+
+
 def test_acl_user():
     """An ACL user with only what docs/CLUSTER.md grants: the node joins
     and beats; a wrong password is said, and nothing is written."""
@@ -875,7 +902,8 @@ if __name__ == "__main__":
         sys.exit(99)
     T.main([test_node_joins, test_nodes_share_the_key, test_redis_stalls,
             test_redis_loses_its_data, test_fenced, test_never_a_replica,
-            test_sentinel_names_the_primary, test_acl_user, test_key_rotation,
+            test_sentinel_names_the_primary, test_sentinel_failover,
+            test_acl_user, test_key_rotation,
             test_reload_moves_redis, test_haproxy_config_valid,
             test_haproxy_routes, test_takeover, test_stale_node_fenced,
             test_task_across_nodes,
