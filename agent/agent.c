@@ -64,12 +64,14 @@ static void	agent_check_drained(void);
 static void	agent_taken(uint32_t, uint32_t, int, const char *, size_t);
 static void	agent_lost(const char *);
 static void	agent_notify(const char *, const char *);
+static void	agent_events(uint32_t, const struct agt_ev *);
 
 /* what cluster.c sends the workers through us */
 static const struct cluster_out cout = {
 	.co_taken = agent_taken,
 	.co_lost = agent_lost,
 	.co_notify = agent_notify,
+	.co_events = agent_events,
 };
 
 /* what keys.c and introspect.c send the workers through us */
@@ -166,6 +168,19 @@ agent_lost(const char *id)
 	TAILQ_FOREACH(w, &A.chans, w_entry)
 		(void)chan_send(w->w_chan, MSG_AGT_LOST, -1, id);
 	registry_drop(id);
+}
+
+/* a replay event of a session taken over, after its record */
+static void
+agent_events(uint32_t num, const struct agt_ev *ev)
+{
+	struct wchan *w;
+
+	if ((w = wchan_of(num)) != NULL &&
+	    agt_ev_send(w->w_chan, MSG_AGT_EV_REC, ev->ev_sid, ev->ev_stream,
+	    ev->ev_seq, ev->ev_data, ev->ev_len, ev->ev_final) == -1)
+		log_warnx("worker %u: a replay event of a session taken over",
+		    w->w_index);
 }
 
 /* a change another node announced: every worker tells its listeners */
@@ -316,6 +331,8 @@ wchan_dispatch(struct chan *ch, struct msg *m, void *arg)
 		switch (agt_ev_take(&w->w_ev, m)) {
 		case 1:
 			registry_event(w->w_index, &w->w_ev);
+			if (A.child->c_conf->c_cluster != NULL)
+				cluster_event(&w->w_ev);
 			if ((s = successor(w)) != NULL)
 				(void)agt_ev_send(s->w_chan, MSG_AGT_EV_REC,
 				    w->w_ev.ev_sid, w->w_ev.ev_stream,

@@ -138,12 +138,17 @@ struct cluster_out {
 	void	(*co_lost)(const char *id);
 	/* a change another node announced, for every worker's listeners */
 	void	(*co_notify)(const char *method, const char *uri);
+	/* a replay event of a session taken over, for worker channel num */
+	void	(*co_events)(uint32_t num, const struct agt_ev *);
 };
 void	cluster_init(struct ev_loop *, const struct conf *,
 	    struct mx_cluster *, const struct cluster_out *);
 /* a record of ours changed, ended (write-through, fenced by the epoch) */
 void	cluster_put(const char *id, const char *rec, size_t len);
 void	cluster_del(const char *id);
+/* a replay event of a session of ours: to its Redis stream */
+#define CLUSTER_EVENTS_MAX	64	/* a session's, MCP_REPLAY_EVENTS */
+void	cluster_event(const struct agt_ev *);
 /* take a session over for worker channel num: co_taken answers */
 void	cluster_take(uint32_t num, uint32_t qid, const char *id);
 /* a change our workers announced: to the other nodes */

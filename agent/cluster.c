@@ -36,6 +36,7 @@
 #include <hiredis/hiredis.h>
 
 #include "agent.h"
+#include "agtev.h"
 #include "conf.h"
 #include "log.h"
 #include "metrics.h"
@@ -86,19 +87,38 @@ static const char put_lua[] =
     "redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
     "return 1\n";
 
-/* del: ARGV node, epoch: gone if ours or nobody's: 1; another's: 0 */
+/*
+ * del: KEYS[2] its events; ARGV node, epoch: gone if ours or nobody's: 1;
+ * another's: 0
+ */
 static const char del_lua[] =
+    "local o = redis.call('HMGET', KEYS[1], 'owner', 'epoch')\n"
+    "if not o[1] then redis.call('DEL', KEYS[2]) return 1 end\n"
+    "if o[1] ~= ARGV[1] or o[2] ~= ARGV[2] then return 0 end\n"
+    "redis.call('DEL', KEYS[1], KEYS[2])\n"
+    "return 1\n";
+
+/*
+ * ev: a replay event of a session of ours, to its stream KEYS[2]
+ * (mcpd:ev:ID, the last MCP_REPLAY_EVENTS): ARGV node, epoch, stream,
+ * seq, final, data, max, ttl ms.  1; another's session: 0.  No record
+ * (not written, Redis was out of reach): not kept, nothing to replay.
+ */
+static const char ev_lua[] =
     "local o = redis.call('HMGET', KEYS[1], 'owner', 'epoch')\n"
     "if not o[1] then return 1 end\n"
     "if o[1] ~= ARGV[1] or o[2] ~= ARGV[2] then return 0 end\n"
-    "redis.call('DEL', KEYS[1])\n"
+    "redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[7], '*', 's', ARGV[3], "
+    "'q', ARGV[4], 'f', ARGV[5], 'd', ARGV[6])\n"
+    "redis.call('PEXPIRE', KEYS[2], ARGV[8])\n"
     "return 1\n";
 
 /*
  * take: ARGV node, epoch, ttl ms, id: the compare-and-set of the owner
  * (a script runs alone): ours from now on; the one it was taken from
- * hears it on its channel.  nil: no such record; else {record, owner}.
- * A task still running on a node that lives is not taken: {"", owner}.
+ * hears it on its channel.  nil: no such record; else {record, owner,
+ * then stream, seq, final, data of each replay event}.  A task still
+ * running on a node that lives is not taken: {"", owner}.
  */
 static const char take_lua[] =
     "local o = redis.call('HMGET', KEYS[1], 'owner', 'epoch', 'rec')\n"
@@ -116,7 +136,16 @@ static const char take_lua[] =
     "if o[1] and (o[1] ~= ARGV[1] or o[2] ~= ARGV[2]) then\n"
     "  redis.call('PUBLISH', '" "mcpd:" "lost:' .. o[1], ARGV[4])\n"
     "end\n"
-    "return {o[3], o[1] or ''}\n";
+    "local out = {o[3], o[1] or ''}\n"
+    "for _, e in ipairs(redis.call('XRANGE', KEYS[2], '-', '+')) do\n"
+    "  local f = {}\n"
+    "  for i = 1, #e[2], 2 do f[e[2][i]] = e[2][i + 1] end\n"
+    "  if f.s and f.q and f.f and f.d then\n"
+    "    out[#out + 1] = f.s; out[#out + 1] = f.q\n"
+    "    out[#out + 1] = f.f; out[#out + 1] = f.d\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
 
 static struct {
 	struct ev_loop		*loop;
@@ -512,14 +541,14 @@ write_cb(const redisReply *r, void *arg)
 
 /* a record of ours to Redis (only while we may write: epoch, not fenced) */
 static void
-rec_write(const char *lua, int argc, const char *id, const char *rec,
-    size_t len)
+rec_write(const char *lua, const char *id, const char *rec, size_t len)
 {
 	struct rec_op	*op;
-	char		 key[CLUSTER_ID_MAX_BYTES + 16], ep[24], ttl[16];
-	const char	*argv[8];
-	size_t		 lens[8];
-	int		 i;
+	char		 key[CLUSTER_ID_MAX_BYTES + 16];
+	char		 evkey[CLUSTER_ID_MAX_BYTES + 16], ep[24], ttl[16];
+	const char	*argv[9];
+	size_t		 lens[9];
+	int		 i, argc;
 
 	if (C.epoch == 0 || C.fenced || !redis_up() ||
 	    strlen(id) >= CLUSTER_ID_MAX_BYTES ||
@@ -527,18 +556,29 @@ rec_write(const char *lua, int argc, const char *id, const char *rec,
 		return;		/* kept here; sent when it changes again */
 	memcpy(op->id, id, strlen(id) + 1);
 	rec_key(key, sizeof(key), id);
+	snprintf(evkey, sizeof(evkey), CLUSTER_PREFIX "ev:%s", id);
 	snprintf(ep, sizeof(ep), "%llu", (unsigned long long)C.epoch);
 	snprintf(ttl, sizeof(ttl), "%u", C.rec_ttl_ms);
 	argv[0] = "EVAL";
 	argv[1] = lua;
-	argv[2] = "1";
-	argv[3] = key;
-	argv[4] = C.cl.cl_node;
-	argv[5] = ep;
-	argv[6] = rec;
-	argv[7] = ttl;
+	if (rec != NULL) {	/* put: one key */
+		argv[2] = "1";
+		argv[3] = key;
+		argv[4] = C.cl.cl_node;
+		argv[5] = ep;
+		argv[6] = rec;
+		argv[7] = ttl;
+		argc = 8;
+	} else {		/* del: the record and its events */
+		argv[2] = "2";
+		argv[3] = key;
+		argv[4] = evkey;
+		argv[5] = C.cl.cl_node;
+		argv[6] = ep;
+		argc = 7;
+	}
 	for (i = 0; i < argc; i++)
-		lens[i] = i == 6 ? len : strlen(argv[i]);
+		lens[i] = rec != NULL && i == 6 ? len : strlen(argv[i]);
 	if (redis_cmd(write_cb, op, argc, argv, lens) == -1)
 		free(op);
 }
@@ -546,13 +586,56 @@ rec_write(const char *lua, int argc, const char *id, const char *rec,
 void
 cluster_put(const char *id, const char *rec, size_t len)
 {
-	rec_write(put_lua, 8, id, rec, len);
+	rec_write(put_lua, id, rec, len);
 }
 
 void
 cluster_del(const char *id)
 {
-	rec_write(del_lua, 6, id, NULL, 0);
+	rec_write(del_lua, id, NULL, 0);
+}
+
+/* a replay event of a session of ours (agtev.h), to its Redis stream */
+void
+cluster_event(const struct agt_ev *ev)
+{
+	struct rec_op	*op;
+	char		 key[CLUSTER_ID_MAX_BYTES + 16];
+	char		 evkey[CLUSTER_ID_MAX_BYTES + 16], ep[24], ttl[16];
+	char		 st[24], seq[24], max[16];
+	const char	*argv[13];
+	size_t		 lens[13];
+	int		 i;
+
+	if (C.epoch == 0 || C.fenced || !redis_up() ||
+	    strlen(ev->ev_sid) >= CLUSTER_ID_MAX_BYTES ||
+	    (op = calloc(1, sizeof(*op))) == NULL)
+		return;
+	memcpy(op->id, ev->ev_sid, strlen(ev->ev_sid) + 1);
+	rec_key(key, sizeof(key), ev->ev_sid);
+	snprintf(evkey, sizeof(evkey), CLUSTER_PREFIX "ev:%s", ev->ev_sid);
+	snprintf(ep, sizeof(ep), "%llu", (unsigned long long)C.epoch);
+	snprintf(ttl, sizeof(ttl), "%u", C.rec_ttl_ms);
+	snprintf(st, sizeof(st), "%llu", (unsigned long long)ev->ev_stream);
+	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)ev->ev_seq);
+	snprintf(max, sizeof(max), "%d", CLUSTER_EVENTS_MAX);
+	argv[0] = "EVAL";
+	argv[1] = ev_lua;
+	argv[2] = "2";
+	argv[3] = key;
+	argv[4] = evkey;
+	argv[5] = C.cl.cl_node;
+	argv[6] = ep;
+	argv[7] = st;
+	argv[8] = seq;
+	argv[9] = ev->ev_final ? "1" : "0";
+	argv[10] = ev->ev_data;
+	argv[11] = max;
+	argv[12] = ttl;
+	for (i = 0; i < 13; i++)
+		lens[i] = i == 10 ? ev->ev_len : strlen(argv[i]);
+	if (redis_cmd(write_cb, op, 13, argv, lens) == -1)
+		free(op);
 }
 
 struct take_op {
@@ -560,6 +643,36 @@ struct take_op {
 	uint32_t	qid;
 	char		id[CLUSTER_ID_MAX_BYTES];
 };
+
+/* the replay events of a take's answer (from Redis: checked) */
+static void
+taken_events(const struct take_op *op, const redisReply *r)
+{
+	const redisReply	*s, *q, *f, *d;
+	struct agt_ev		 ev;
+	size_t			 i;
+
+	for (i = 2; i + 3 < r->elements; i += 4) {
+		s = r->element[i];
+		q = r->element[i + 1];
+		f = r->element[i + 2];
+		d = r->element[i + 3];
+		if (s->type != REDIS_REPLY_STRING ||
+		    q->type != REDIS_REPLY_STRING ||
+		    f->type != REDIS_REPLY_STRING ||
+		    d->type != REDIS_REPLY_STRING ||
+		    d->len > AGT_EV_MAX_BYTES)
+			continue;
+		memset(&ev, 0, sizeof(ev));
+		memcpy(ev.ev_sid, op->id, strlen(op->id) + 1);
+		ev.ev_stream = strtoull(s->str, NULL, 10);
+		ev.ev_seq = strtoull(q->str, NULL, 10);
+		ev.ev_final = strcmp(f->str, "1") == 0;
+		ev.ev_data = d->str;
+		ev.ev_len = d->len;
+		C.out->co_events(op->num, &ev);
+	}
+}
 
 static void
 take_cb(const redisReply *r, void *arg)
@@ -580,16 +693,24 @@ take_cb(const redisReply *r, void *arg)
 	    rec->len == 0)
 		C.out->co_taken(op->num, op->qid, AGT_TAKEN_ELSEWHERE,
 		    from->str, from->len);
-	else if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	else if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+	    (r->elements - 2) % 4 == 0 &&
 	    (rec = r->element[0])->type == REDIS_REPLY_STRING &&
 	    (from = r->element[1])->type == REDIS_REPLY_STRING) {
+		if (r->elements > 2 && C.out->co_events != NULL) {
+			/* the record first, its events, then go on */
+			C.out->co_taken(op->num, op->qid, AGT_TAKEN_RECORD,
+			    rec->str, rec->len);
+			taken_events(op, r);
+			rec = NULL;
+		}
 		if (strcmp(from->str, C.cl.cl_node) != 0) {
 			MX_ADD(&C.mx->c_takeovers, 1);
 			log_debug("cluster: session %s taken over from node "
 			    "%s", op->id, from->str);
 		}
-		C.out->co_taken(op->num, op->qid, AGT_TAKEN_OK, rec->str,
-		    rec->len);
+		C.out->co_taken(op->num, op->qid, AGT_TAKEN_OK,
+		    rec != NULL ? rec->str : "", rec != NULL ? rec->len : 0);
 	} else
 		C.out->co_taken(op->num, op->qid, AGT_TAKEN_UNAVAILABLE, NULL,
 		    0);
@@ -600,9 +721,10 @@ void
 cluster_take(uint32_t num, uint32_t qid, const char *id)
 {
 	struct take_op	*op;
-	char		 key[CLUSTER_ID_MAX_BYTES + 16], ep[24], ttl[16];
-	const char	*argv[8];
-	size_t		 lens[8];
+	char		 key[CLUSTER_ID_MAX_BYTES + 16];
+	char		 evkey[CLUSTER_ID_MAX_BYTES + 16], ep[24], ttl[16];
+	const char	*argv[9];
+	size_t		 lens[9];
 	int		 i;
 
 	if (C.epoch == 0 || C.fenced || !redis_up() ||
@@ -615,19 +737,21 @@ cluster_take(uint32_t num, uint32_t qid, const char *id)
 	op->qid = qid;
 	memcpy(op->id, id, strlen(id) + 1);
 	rec_key(key, sizeof(key), id);
+	snprintf(evkey, sizeof(evkey), CLUSTER_PREFIX "ev:%s", id);
 	snprintf(ep, sizeof(ep), "%llu", (unsigned long long)C.epoch);
 	snprintf(ttl, sizeof(ttl), "%u", C.rec_ttl_ms);
 	argv[0] = "EVAL";
 	argv[1] = take_lua;
-	argv[2] = "1";
+	argv[2] = "2";
 	argv[3] = key;
-	argv[4] = C.cl.cl_node;
-	argv[5] = ep;
-	argv[6] = ttl;
-	argv[7] = id;
-	for (i = 0; i < 8; i++)
+	argv[4] = evkey;
+	argv[5] = C.cl.cl_node;
+	argv[6] = ep;
+	argv[7] = ttl;
+	argv[8] = id;
+	for (i = 0; i < 9; i++)
 		lens[i] = strlen(argv[i]);
-	if (redis_cmd(take_cb, op, 8, argv, lens) == -1) {
+	if (redis_cmd(take_cb, op, 9, argv, lens) == -1) {
 		free(op);
 		C.out->co_taken(num, qid, AGT_TAKEN_UNAVAILABLE, NULL, 0);
 	}

@@ -70,7 +70,9 @@ enum agt_take {
 	AGT_TAKEN_OK = 0,	/* ours now: its record follows */
 	AGT_TAKEN_NONE = 1,	/* no such session in the cluster (404) */
 	AGT_TAKEN_UNAVAILABLE = 2, /* Redis out of reach: ask again (503) */
-	AGT_TAKEN_ELSEWHERE = 3	/* a task running on a live node: its name */
+	AGT_TAKEN_ELSEWHERE = 3, /* a task running on a live node: its name */
+	AGT_TAKEN_RECORD = 4	/* the record: adopt it; its events follow,
+				   then AGT_TAKEN_OK without one */
 };
 /* AGT_EV_PUT, AGT_EV_REC: an event's flags, and a frame's part of it */
 #define AGT_EV_FINAL		0x1	/* the last event of its stream */

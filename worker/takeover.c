@@ -131,6 +131,15 @@ taken(struct taking *t, int verdict, const char *rec, size_t len)
 	char		 err[256], msg[128];
 	int		 task = t->t_task;
 
+	if (verdict == AGT_TAKEN_RECORD) {
+		/* adopted now; its replay events follow, then AGT_TAKEN_OK */
+		if (!c->c_dead && mcp_registry_adopt(worker->w_mcp, rec, len,
+		    task ? MCP_ADOPT_START : MCP_ADOPT_LIVE, err,
+		    sizeof(err)) == -1)
+			log_warnx("a %s taken over: %s", task ? "task" :
+			    "session", err);
+		return;
+	}
 	TAILQ_REMOVE(&takes, t, t_entry);
 	ntakes--;
 	free(t);
@@ -144,7 +153,7 @@ taken(struct taking *t, int verdict, const char *rec, size_t len)
 	switch (verdict) {
 	case AGT_TAKEN_OK:
 		/* a task: finished, or its node died (running: failed) */
-		if (mcp_registry_adopt(worker->w_mcp, rec, len, task ?
+		if (len > 0 && mcp_registry_adopt(worker->w_mcp, rec, len, task ?
 		    MCP_ADOPT_START : MCP_ADOPT_LIVE, err, sizeof(err)) == -1)
 			log_warnx("a %s taken over: %s", task ? "task" :
 			    "session", err);
@@ -180,8 +189,8 @@ takeover_taken(const struct msg *m)
 			break;
 	if (t == NULL)
 		return;		/* asked on a channel gone since */
-	if (m->m_f[1].u > AGT_TAKEN_ELSEWHERE ||
-	    (m->m_f[1].u == AGT_TAKEN_OK && m->m_f[2].s.len == 0))
+	if (m->m_f[1].u > AGT_TAKEN_RECORD ||
+	    (m->m_f[1].u == AGT_TAKEN_RECORD && m->m_f[2].s.len == 0))
 		fatalx("a bad AGT_TAKEN from the agent");
 	taken(t, (int)m->m_f[1].u, m->m_f[2].s.p, m->m_f[2].s.len);
 }

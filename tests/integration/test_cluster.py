@@ -608,6 +608,39 @@ def test_task_across_nodes():
     b.stop()
 
 
+def test_replay_across_nodes():
+    """A stream whose client hung up goes on into Redis (a Stream of the
+    session's last events): GET with Last-Event-ID on another node takes
+    the session over with its events and replays what came after that
+    event, in order, once."""
+    import test_registry as TR
+    r = T.Redis().start()
+    keys = {"session-responses": "sse", "initialize-rate": "0"}
+    a = node("a", redis=r, extra_keys=keys)
+    b = node("b", redis=r, extra_keys=keys)
+    sid, _ = TR.init(a.http_port)
+    prime = TR.post_cut(a.http_port, sid, TR.request("tools/call", {
+        "name": "test_tool_with_progress",
+        "_meta": {"progressToken": "tok"}}, rid=11))
+    w, stream, _ = prime.split("-")
+    T.wait_until(lambda: r.cmd("XLEN", "mcpd:ev:" + sid) >= 5, 10,
+                 "the call's events in redis")
+    evs = TR.resume(b.http_port, sid, prime)
+    ids = ["%s-%s-%d" % (w, stream, i) for i in (1, 2, 3, 4)]
+    check_eq([e[0] for e in evs], ids, "replayed on b after %s" % prime)
+    check_eq([e[1].get("method", "result") for e in evs],
+             ["notifications/progress"] * 3 + ["result"], "what came")
+    check_eq(evs[-1][1]["id"], 11, "the answer's id")
+    check_eq(rec_owner(r, sid), "b", "b took the session")
+    check_eq([e[0] for e in TR.resume(b.http_port, sid, ids[1])], ids[2:],
+             "replayed after the second event")
+    # and back on a, which takes it again, events and all
+    check_eq([e[0] for e in TR.resume(a.http_port, sid, ids[0])], ids[1:],
+             "replayed on a again")
+    for d in (a, b):
+        d.stop()
+
+
 class Listener(object):
     """A subscriptions/listen stream (stateless era) whose messages are
     timestamped as they arrive, by a thread of its own."""
@@ -906,6 +939,6 @@ if __name__ == "__main__":
             test_acl_user, test_key_rotation,
             test_reload_moves_redis, test_haproxy_config_valid,
             test_haproxy_routes, test_takeover, test_stale_node_fenced,
-            test_task_across_nodes,
+            test_task_across_nodes, test_replay_across_nodes,
             test_notify_across_nodes,
             test_conformance_through_haproxy], budget=400)
