@@ -10,9 +10,9 @@
  *			every node-ttl / 3 -- but only while EPOCH is still
  *			NODE's newest (one script: a stale process of NODE
  *			never revives it)
- *	mcpd:members	a hash NODE -> EPOCH of every node that joined
- *			(each beat writes it); alive are those whose
- *			liveness key is there
+ *	mcpd:members	a hash NODE -> "EPOCH RECORDS" of every node that
+ *			joined (each beat writes it: the sessions and tasks
+ *			it owns); alive are those whose liveness key is there
  *
  * (A Redis that lost its data -- restarted without persistence -- has no
  * epoch of NODE: the beat writes ours again.)
@@ -60,17 +60,23 @@ static const char beat_lua[] =
     "if cur ~= ARGV[1] then return -1 end\n"
     "local old = redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], "
     "'GET')\n"
-    "redis.call('HSET', KEYS[3], ARGV[3], ARGV[1])\n"
+    "redis.call('HSET', KEYS[3], ARGV[3], ARGV[1] .. ' ' .. ARGV[4])\n"
     "if old then return 1 end\n"
     "return 0\n";
 
-/* KEYS[1] the members hash; ARGV[1] the prefix: NODE EPOCH of the alive */
+/*
+ * KEYS[1] the members hash (NODE -> "EPOCH RECORDS"); ARGV[1] the prefix:
+ * NODE, EPOCH, "EPOCH RECORDS" of the alive
+ */
 static const char members_lua[] =
     "local all = redis.call('HGETALL', KEYS[1])\n"
     "local out = {}\n"
     "for i = 1, #all, 2 do\n"
     "  local e = redis.call('GET', ARGV[1] .. 'node:' .. all[i])\n"
-    "  if e then out[#out + 1] = all[i]; out[#out + 1] = e end\n"
+    "  if e then\n"
+    "    out[#out + 1] = all[i]; out[#out + 1] = e\n"
+    "    out[#out + 1] = all[i + 1]\n"
+    "  end\n"
     "end\n"
     "return out\n";
 
@@ -174,11 +180,14 @@ publish_members(const redisReply *r)
 	size_t		i, n = 0, len;
 
 	MX_SET(&C.mx->c_seq, MX_GET(&C.mx->c_seq) + 1);	/* odd: writing */
-	for (i = 0; i + 1 < r->elements && n < MX_MEMBERS_MAX; i += 2) {
+	for (i = 0; i + 2 < r->elements && n < MX_MEMBERS_MAX; i += 3) {
 		const redisReply *name = r->element[i], *ep = r->element[i + 1];
+		const redisReply *val = r->element[i + 2];
+		const char	 *sp;
 
 		if (name->type != REDIS_REPLY_STRING ||
 		    ep->type != REDIS_REPLY_STRING ||
+		    val->type != REDIS_REPLY_STRING ||
 		    (len = name->len) >= sizeof(w) || len == 0 ||
 		    strspn(name->str, NODE_CHARS) != len)
 			continue;	/* not a node's: not ours to show */
@@ -188,10 +197,13 @@ publish_members(const redisReply *r)
 			MX_SET(&C.mx->c_rows[n].m_name[k], w[k]);
 		MX_SET(&C.mx->c_rows[n].m_epoch,
 		    strtoull(ep->str, NULL, 10));
+		MX_SET(&C.mx->c_rows[n].m_records,
+		    (sp = strchr(val->str, ' ')) != NULL ?
+		    strtoull(sp + 1, NULL, 10) : 0);
 		n++;
 	}
 	MX_SET(&C.mx->c_nrows, n);
-	MX_SET(&C.mx->c_members, r->elements / 2);
+	MX_SET(&C.mx->c_members, r->elements / 3);
 	MX_SET(&C.mx->c_seq, MX_GET(&C.mx->c_seq) + 1);
 }
 
@@ -254,13 +266,16 @@ beat_cb(const redisReply *r, void *arg)
 static void
 beat(void)
 {
-	char		 ep[24], ttl[16];
-	const char	*argv[9];
-	size_t		 lens[9];
+	struct registry_stats rs;
+	char		 ep[24], ttl[16], recs[24];
+	const char	*argv[10];
+	size_t		 lens[10];
 	int		 i;
 
 	if (C.epoch == 0 || C.fenced || !redis_up())
 		return;
+	registry_stats(&rs);
+	snprintf(recs, sizeof(recs), "%llu", (unsigned long long)rs.rs_records);
 	snprintf(ep, sizeof(ep), "%llu", (unsigned long long)C.epoch);
 	snprintf(ttl, sizeof(ttl), "%u", C.cl.cl_node_ttl_ms);
 	argv[0] = "EVAL";
@@ -272,9 +287,10 @@ beat(void)
 	argv[6] = ep;
 	argv[7] = ttl;
 	argv[8] = C.cl.cl_node;
-	for (i = 0; i < 9; i++)
+	argv[9] = recs;
+	for (i = 0; i < 10; i++)
 		lens[i] = strlen(argv[i]);
-	redis_cmd(beat_cb, NULL, 9, argv, lens);
+	redis_cmd(beat_cb, NULL, 10, argv, lens);
 }
 
 static void

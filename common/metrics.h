@@ -184,6 +184,7 @@ struct mx_cluster {
 	struct {
 		uint64_t	m_name[MX_NODE_NAME_WORDS];
 		uint64_t	m_epoch;
+		uint64_t	m_records;	/* sessions and tasks it owns */
 	}		c_rows[MX_MEMBERS_MAX];
 	struct mx_hist	c_rtt;		/* command round trips */
 };

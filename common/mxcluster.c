@@ -57,6 +57,8 @@ cl_copy(const struct scoreboard *sb, struct cl_copy *out)
 			out->names[i][8 * MX_NODE_NAME_WORDS] = '\0';
 			out->c.c_rows[i].m_epoch =
 			    MX_GET(&c->c_rows[i].m_epoch);
+			out->c.c_rows[i].m_records =
+			    MX_GET(&c->c_rows[i].m_records);
 		}
 		if (MX_GET(&c->c_seq) == seq)
 			break;
@@ -216,9 +218,10 @@ mx_cluster_report(const struct scoreboard *sb, const char *node, int json,
 		    (unsigned long long)cc->c.c_fenced,
 		    (unsigned long long)cc->c.c_lapses);
 		for (i = 0; i < cc->c.c_nrows; i++)
-			fprintf(fp, "%s{\"node\":\"%s\",\"epoch\":%llu}",
-			    i ? "," : "", cc->names[i],
-			    (unsigned long long)cc->c.c_rows[i].m_epoch);
+			fprintf(fp, "%s{\"node\":\"%s\",\"epoch\":%llu,"
+			    "\"records\":%llu}", i ? "," : "", cc->names[i],
+			    (unsigned long long)cc->c.c_rows[i].m_epoch,
+			    (unsigned long long)cc->c.c_rows[i].m_records);
 		fprintf(fp, "]}\n");
 		goto done;
 	}
@@ -244,10 +247,11 @@ mx_cluster_report(const struct scoreboard *sb, const char *node, int json,
 	    (unsigned long long)cc->c.c_takeovers,
 	    (unsigned long long)cc->c.c_fenced,
 	    (unsigned long long)cc->c.c_lapses);
-	fprintf(fp, "\n%-32s %10s\n", "MEMBER", "EPOCH");
+	fprintf(fp, "\n%-32s %10s %10s\n", "MEMBER", "EPOCH", "RECORDS");
 	for (i = 0; i < cc->c.c_nrows; i++)
-		fprintf(fp, "%-32s %10llu%s\n", cc->names[i],
+		fprintf(fp, "%-32s %10llu %10llu%s\n", cc->names[i],
 		    (unsigned long long)cc->c.c_rows[i].m_epoch,
+		    (unsigned long long)cc->c.c_rows[i].m_records,
 		    strcmp(cc->names[i], node) == 0 ? "  (this node)" : "");
  done:
 	free(cc);

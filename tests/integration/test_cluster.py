@@ -159,7 +159,8 @@ def test_node_joins():
     check(c["cluster"] and c["node"] == "a" and c["redis"]["up"],
           "mcpctl cluster: %s" % c)
     check_eq(c["redis"]["primary"], "127.0.0.1:%d" % r.port, "the primary")
-    check_eq(c["members"], [{"node": "a", "epoch": 1}], "the members")
+    check_eq(c["members"], [{"node": "a", "epoch": 1, "records": 0}],
+             "the members")
     check_eq(r.cmd("GET", "mcpd:epoch:a"), "1", "the epoch counter")
     check_eq(r.cmd("GET", "mcpd:node:a"), "1", "the liveness key")
     pttl = r.cmd("PTTL", "mcpd:node:a")
@@ -173,6 +174,8 @@ def test_node_joins():
     check(sid.startswith("a.") and len(sid) == 2 + 48,
           "a session id names its node: %r" % sid)
     check_eq(key_id(sid), 1, "and the key it was sealed with")
+    wait_cluster(d, lambda c: c["members"][0]["records"] == 1, 5,
+                 "the session it owns, counted")
     check_eq(ping(d.http_port, sid), 200, "the session works")
     check_eq(metric(d, "mcpd_cluster_redis_up"), 1, "mcpd_cluster_redis_up")
     check_eq(metric(d, "mcpd_cluster_epoch"), 1, "mcpd_cluster_epoch")
