@@ -532,6 +532,7 @@ class Daemon(object):
         self.groups = set()       # process groups of ours
         self.logf = None
         self.failed = False
+        self.prefix = []          # e.g. ["ip", "netns", "exec", NS]
         with _daemons_lock:
             _daemons.append(self)
         self.write_conf()
@@ -586,7 +587,8 @@ class Daemon(object):
             self.logf.close()
         self.logf = open(self.logpath, "ab")
         return subprocess.Popen(
-            [MCPD] + args + ["-c", self.conf], stdin=subprocess.DEVNULL,
+            self.prefix + [MCPD] + args + ["-c", self.conf],
+            stdin=subprocess.DEVNULL,
             stdout=self.logf, stderr=self.logf, env=self.env, cwd=self.dir,
             start_new_session=True, close_fds=True)
 

@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""The cluster in a network of its own (netns.py; root): three mcpd nodes,
+a Redis primary and its replica, three Sentinels and HAProxy, each in its
+own network namespace on one bridge, and a client in another.  Through
+HAProxy, sessions open on every node and go on; a node whose interface
+goes down (the kernel answers at once) is taken out by HAProxy and its
+sessions go on on the others, taken over from Redis with their ids; a
+node cut from Redis by nft (packets dropped) weighs 1 % in HAProxy until
+the partition heals."""
+
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mcpdtest as T  # noqa: E402
+from mcpdtest import check, check_eq, info  # noqa: E402
+import netns  # noqa: E402
+
+PLUGIN = os.environ.get("MCPD_PLUGIN", "")
+HAPROXY_CFG = os.path.join(T.SRCDIR, "etc", "haproxy", "mcpd.cfg")
+KEY = "1 " + "3c" * 32 + "\n"
+
+# a client's requests, run in the client's namespace: JSON in, JSON out
+CLIENT = r"""
+import http.client, json, sys
+host, port, plan = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+out = []
+for verb, sid in plan:
+    h = {"Content-Type": "application/json",
+         "Accept": "application/json, text/event-stream",
+         "MCP-Protocol-Version": "2025-06-18", "Host": "mcp.example"}
+    if verb == "init":
+        b = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "netns", "version": "1"}}}
+    else:
+        b = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+        h["Mcp-Session-Id"] = sid
+    try:
+        c = http.client.HTTPConnection(host, port, timeout=15)
+        c.request("POST", "/mcp", json.dumps(b), h)
+        r = c.getresponse()
+        r.read()
+        out.append([r.status, r.getheader("Mcp-Session-Id") or sid])
+        c.close()
+    except OSError as e:
+        out.append([0, str(e)])
+print(json.dumps(out))
+"""
+
+
+def client(net, cli, hap, plan):
+    r = net.call(cli, [sys.executable, "-c", CLIENT, hap.addr, "8080",
+                       json.dumps(plan)])
+    check_eq(r.returncode, 0, "the client: %r" % r.stderr[-500:])
+    return json.loads(r.stdout)
+
+
+def redis_ok(net, cli, h, port=6379):
+    r = net.call(cli, ["redis-cli", "-h", h.addr, "-p", str(port), "PING"],
+                 timeout=10)
+    return r.returncode == 0 and b"PONG" in r.stdout
+
+
+def redis_cmd(net, cli, h, *args):
+    r = net.call(cli, ["redis-cli", "-h", h.addr] + list(args), timeout=10)
+    return r.stdout.decode().strip()
+
+
+def weight(tmp, server):
+    """server's weight in HAProxy's stats (its runtime socket)"""
+    import socket
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(3)
+    try:
+        s.connect(os.path.join(tmp, "hap.sock"))
+        s.sendall(b"show stat\n")
+        text = b""
+        while True:
+            got = s.recv(65536)
+            if not got:
+                break
+            text += got
+    except OSError:
+        return None
+    finally:
+        s.close()
+    lines = text.decode().splitlines()
+    cols = lines[0][2:].split(",") if lines else []
+    for line in lines[1:]:
+        f = dict(zip(cols, line.split(",")))
+        if f.get("pxname") == "mcpd" and f.get("svname") == server:
+            return int(f["weight"] or 0)
+    return None
+
+
+def test_three_nodes_in_namespaces():
+    net = netns.Net()
+    hosts = {n: net.host(n) for n in ("r1", "r2", "s1", "s2", "s3", "a",
+                                      "b", "c", "hap", "cli")}
+    tmp = tempfile.mkdtemp(prefix="mcpdt-netns-")
+    # Redis: a primary, a replica
+    for n, extra in (("r1", []), ("r2", ["--replicaof", hosts["r1"].addr,
+                                         "6379"])):
+        d = os.path.join(tmp, n)
+        os.mkdir(d)
+        net.run(hosts[n], ["redis-server", "--bind", hosts[n].addr,
+                           "--port", "6379", "--protected-mode", "no",
+                           "--dir", d, "--save", "", "--appendonly", "no",
+                           "--logfile", os.path.join(d, "log")] + extra)
+    for n in ("r1", "r2"):
+        T.wait_until(lambda: redis_ok(net, hosts["cli"], hosts[n]), 10,
+                     "redis %s" % n)
+    # three Sentinels, quorum 2
+    for n in ("s1", "s2", "s3"):
+        conf = os.path.join(tmp, n + ".conf")
+        with open(conf, "w") as f:
+            f.write("port 26379\nbind %s\nprotected-mode no\ndir %s\n"
+                    "sentinel monitor mcpd %s 6379 2\n"
+                    "sentinel down-after-milliseconds mcpd 2000\n" %
+                    (hosts[n].addr, tmp, hosts["r1"].addr))
+        net.run(hosts[n], ["redis-sentinel", conf],
+                stdout=T.subprocess.DEVNULL, stderr=T.subprocess.DEVNULL)
+    for n in ("s1", "s2", "s3"):
+        T.wait_until(lambda: redis_ok(net, hosts["cli"], hosts[n], 26379),
+                     10, "sentinel %s" % n)
+    # the nodes
+    key = os.path.join(tmp, "cluster.key")
+    with open(key, "w") as f:
+        f.write(KEY)
+    os.chmod(key, 0o600)
+    nodes = {}
+    for n in ("a", "b", "c"):
+        h = hosts[n]
+        d = T.Daemon(name="node-" + n)
+        d.prefix = ["ip", "netns", "exec", h.ns]
+        d.write_conf(
+            'pidfile "%s"\ncontrol-socket "%s"\nworkers 2\n'
+            'listen http %s port 8080 auth none\n'
+            'listen admin %s port 8081\nallow-host "*"\nplugin "%s"\n'
+            'cluster {\n\tnode %s\n\tsentinel %s\n\tkey-file %s\n'
+            '\tredis-timeout 500ms\n\tnode-ttl 3s\n}\n' %
+            (d.pidfile, d.sock, h.addr, h.addr, PLUGIN, n,
+             " ".join(hosts[s].addr for s in ("s1", "s2", "s3")), key))
+        d.start()
+        nodes[n] = d
+    for n, d in nodes.items():
+        T.wait_until(lambda: json.loads(d.ctl("cluster", "--json")[1])
+                     ["epoch"] == 1, 10, "node %s joined" % n)
+    # HAProxy, the shipped configuration
+    with open(HAPROXY_CFG) as f:
+        cfg = f.read()
+    cfg = re.sub(r"^\s*log /dev/log.*\n", "", cfg, flags=re.M)
+    cfg = re.sub(r"maxconn \d+", "maxconn 4000", cfg)
+    cfg = re.sub(r"stats socket \S+", "stats socket %s/hap.sock" % tmp, cfg)
+    cfg = cfg.replace("bind :8080", "bind %s:8080" % hosts["hap"].addr)
+    cfg = re.sub(r"^\s*server .*\n", "", cfg, flags=re.M)
+    cfg += "".join("\tserver %s %s:8080 agent-port 8081\n" %
+                   (n, hosts[n].addr) for n in nodes)
+    with open(os.path.join(tmp, "haproxy.cfg"), "w") as f:
+        f.write(cfg)
+    net.run(hosts["hap"], ["haproxy", "-db", "-f",
+                           os.path.join(tmp, "haproxy.cfg")],
+            stdout=T.subprocess.DEVNULL, stderr=T.subprocess.DEVNULL)
+
+    def all_up():
+        out = client(net, hosts["cli"], hosts["hap"], [["init", None]] * 6)
+        return all(st == 200 for st, _ in out) and len(
+            set(sid.split(".")[0] for _, sid in out)) == 3
+    T.wait_until(all_up, 20, "sessions on the three nodes through haproxy",
+                 interval=0.5)
+    out = client(net, hosts["cli"], hosts["hap"], [["init", None]] * 9)
+    sids = [sid for st, sid in out]
+    check_eq([st for st, _ in out], [200] * 9, "nine sessions")
+    out = client(net, hosts["cli"], hosts["hap"],
+                 [["ping", s] for s in sids] * 2)
+    check_eq([st for st, _ in out], [200] * 18, "every session goes on")
+    # node a's interface goes down: haproxy takes it out; its sessions
+    # are taken over by b and c from Redis, with their ids
+    net.link(hosts["a"], False)
+    mine = [s for s in sids if s.startswith("a.")]
+    check(mine, "sessions on a: %s" % sids)
+    t0 = time.monotonic()
+
+    def served():
+        o = client(net, hosts["cli"], hosts["hap"],
+                   [["ping", s] for s in mine])
+        return all(st == 200 for st, _ in o)
+    T.wait_until(served, 20, "a's sessions served by the others",
+                 interval=0.2)
+    info("a's %d sessions served again %.1f s after its link went down" %
+         (len(mine), time.monotonic() - t0))
+    for s in mine:
+        owner = redis_cmd(net, hosts["cli"], hosts["r1"], "HGET",
+                          "mcpd:rec:" + s, "owner")
+        check(owner in ("b", "c"), "%s now b's or c's: %r" % (s, owner))
+    out = client(net, hosts["cli"], hosts["hap"], [["ping", s] for s in sids])
+    check_eq([st for st, _ in out], [200] * 9, "all nine go on")
+    # b cut from Redis by nft (packets dropped: its commands time out):
+    # it says so to HAProxy, which gives it 1 %; healed, 100 % again
+    net.drop(hosts["b"], hosts["r1"])
+    T.wait_until(lambda: not json.loads(nodes["b"].ctl(
+        "cluster", "--json")[1])["redis"]["up"], 10, "b cut from redis")
+    T.wait_until(lambda: weight(tmp, "b") == 1, 15, "b at 1 % in haproxy")
+    out = client(net, hosts["cli"], hosts["hap"], [["init", None]] * 3)
+    check_eq([st for st, _ in out], [200] * 3, "new sessions meanwhile")
+    net.heal(hosts["b"], hosts["r1"])
+    T.wait_until(lambda: json.loads(nodes["b"].ctl(
+        "cluster", "--json")[1])["redis"]["up"], 15, "b linked again")
+    T.wait_until(lambda: weight(tmp, "b") == 100, 15, "b at 100 % again")
+    for d in nodes.values():
+        d.stop()
+    net.remove()
+    T.shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    if not PLUGIN or not os.path.exists(PLUGIN):
+        print("MCPD_PLUGIN (the conformance fixture plugin) not found: %r"
+              % PLUGIN)
+        sys.exit(99)
+    if os.geteuid() != 0:
+        print("FAIL: the namespace rig needs root (ip netns, nft)")
+        sys.exit(1)
+    T.main([test_three_nodes_in_namespaces], budget=300)
