@@ -389,9 +389,11 @@ sub_connect(void)
 {
 	if ((L.sub = redisAsyncConnect(L.host, L.port)) == NULL ||
 	    L.sub->err != 0) {
-		const char *e = L.sub != NULL ? L.sub->errstr :
-		    "out of memory";
+		char e[128];
 
+		/* its text, before the context goes */
+		snprintf(e, sizeof(e), "%s", L.sub != NULL ? L.sub->errstr :
+		    "out of memory");
 		if (L.sub != NULL)
 			redisAsyncFree(L.sub);
 		L.sub = NULL;
@@ -471,8 +473,11 @@ primary_connect(void)
 	L.step_us = now_us();
 	if ((L.ac = redisAsyncConnect(L.host, L.port)) == NULL ||
 	    L.ac->err != 0) {
-		const char *e = L.ac != NULL ? L.ac->errstr : "out of memory";
+		char e[128];
 
+		/* its text, before the context goes */
+		snprintf(e, sizeof(e), "%s", L.ac != NULL ? L.ac->errstr :
+		    "out of memory");
 		if (L.ac != NULL)
 			redisAsyncFree(L.ac);
 		L.ac = NULL;
@@ -571,9 +576,11 @@ sentinel_ask(void)
 	L.port = sa->ra_port;
 	if ((L.sac = redisAsyncConnect(sa->ra_host, sa->ra_port)) == NULL ||
 	    L.sac->err != 0) {
-		const char *e = L.sac != NULL ? L.sac->errstr :
-		    "out of memory";
+		char e[128];
 
+		/* its text, before the context goes */
+		snprintf(e, sizeof(e), "%s", L.sac != NULL ? L.sac->errstr :
+		    "out of memory");
 		if (L.sac != NULL)
 			redisAsyncFree(L.sac);
 		L.sac = NULL;

@@ -502,27 +502,42 @@ int
 chan_wait(struct chan *ch, int timeout_ms)
 {
 	struct pollfd	pfd;
-	int		n;
+	int		n, r;
 
 	if (ch->ch_dead || chan_flush(ch) == -1)
 		return -1;
+	/*
+	 * A failure calls the owner's error callback, which may free the
+	 * channel: held (ch_busy) until we are done with it
+	 */
+	ch->ch_busy++;
 	/* what the flush left queued: out before we wait for an answer */
-	while (!TAILQ_EMPTY(&ch->ch_queue)) {
+	while (!TAILQ_EMPTY(&ch->ch_queue) && !ch->ch_dead) {
 		pfd.fd = ch->ch_fd;
 		pfd.events = POLLOUT;
-		if (poll(&pfd, 1, timeout_ms) <= 0)
-			return 0;
+		if (poll(&pfd, 1, timeout_ms) <= 0) {
+			r = 0;
+			goto out;
+		}
 		chan_write_cb(ch->ch_loop, &ch->ch_wr, EV_WRITE);
-		if (ch->ch_dead)
-			return -1;
+	}
+	if (ch->ch_dead) {
+		r = -1;
+		goto out;
 	}
 	pfd.fd = ch->ch_fd;
 	pfd.events = POLLIN;
-	if ((n = poll(&pfd, 1, timeout_ms)) == -1)
-		return errno == EINTR ? 0 : -1;
-	if (n == 0)
-		return 0;
-	return read_frame(ch) == 1 ? 1 : ch->ch_dead ? -1 : 0;
+	if ((n = poll(&pfd, 1, timeout_ms)) <= 0)
+		r = n == -1 && errno != EINTR ? -1 : 0;
+	else
+		r = read_frame(ch) == 1 ? 1 : 0;
+	if (ch->ch_dead)
+		r = -1;
+ out:
+	ch->ch_busy--;
+	if (ch->ch_freeme && ch->ch_busy == 0)
+		chan_free(&ch);
+	return r;
 }
 
 static void

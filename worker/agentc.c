@@ -81,7 +81,7 @@ agentc_open(struct ev_loop *loop, const struct conf *c, int fd)
 	if (agent != NULL) {
 		chan_free(&agent);
 		auth_agent_lost();
-	takeover_agent_lost();
+		takeover_agent_lost();
 	}
 	if (fd_nonblock(fd) == -1 ||
 	    (agent = chan_new(loop, fd, &msg_proto_agent, 1, agent_dispatch,
