@@ -473,6 +473,22 @@ lost(const char *id)
 }
 
 /*
+ * What a node announces (mcp/notify.c): a list changed (no URI), or a
+ * resource updated (its URI).  Anything else on the channel is not a
+ * node's, and reaches no client.
+ */
+static int
+notify_known(const char *method, const char *uri)
+{
+	if (strcmp(method, "notifications/resources/updated") == 0)
+		return uri[0] != '\0';
+	return uri[0] == '\0' &&
+	    (strcmp(method, "notifications/tools/list_changed") == 0 ||
+	    strcmp(method, "notifications/resources/list_changed") == 0 ||
+	    strcmp(method, "notifications/prompts/list_changed") == 0);
+}
+
+/*
  * A change another node announced: "NODE\nMETHOD\nURI" (from Redis:
  * checked).  Ours came back to us too: our workers heard it already.
  */
@@ -491,9 +507,8 @@ notify_message(const char *msg, size_t len)
 	if ((uri = strchr(method, '\n')) == NULL)
 		return;
 	*uri++ = '\0';
-	if (strcmp(buf, C.cl.cl_node) == 0 || method[0] == '\0' ||
-	    strlen(method) >= CLUSTER_METHOD_MAX_BYTES ||
-	    strlen(uri) >= CLUSTER_URI_MAX_BYTES)
+	if (strcmp(buf, C.cl.cl_node) == 0 ||
+	    strlen(uri) >= CLUSTER_URI_MAX_BYTES || !notify_known(method, uri))
 		return;
 	if (C.out != NULL && C.out->co_notify != NULL)
 		C.out->co_notify(method, uri);

@@ -721,6 +721,14 @@ def test_notify_across_nodes():
     # and a session-era GET stream on b
     get_b = Listener(b.http_port, 0, None, sid=initialize(b.http_port))
     time.sleep(0.5)             # (a GET stream sends nothing first)
+    # what no node announces, put on the channel by whoever can write
+    # to Redis: no client hears of it, no worker falls over
+    for bogus in ("x\nnotifications/evil\n",
+                  "x\nnotifications/resources/updated\n",
+                  "x\nnotifications/tools/list_changed\nfile:///x",
+                  "x\nnotifications/tools/list_changed", "x", "",
+                  "x\n\n", "x\n" + "n" * 5000 + "\n"):
+        r.cmd("PUBLISH", "mcpd:notify", bogus)
     st, _, _ = call(a.http_port, "test_trigger_tool_change")
     check_eq(st, 200, "the trigger on a")
     for ls in on_b + [on_a]:
