@@ -126,6 +126,9 @@ void	redis_close(void);
 
 /* cluster.c */
 #define CLUSTER_ID_MAX_BYTES	128	/* a record's id, with NUL */
+/* a record the workers write (MCP_SESSION_RECORD_MAX_BYTES): larger ones
+   in Redis are not a node's */
+#define CLUSTER_RECORD_MAX_BYTES (48 * 1024)
 #define CLUSTER_METHOD_MAX_BYTES 64	/* a notification's method, with NUL */
 #define CLUSTER_URI_MAX_BYTES	1024	/* its URI, with NUL */
 #define CLUSTER_NOTIFY_MAX_BYTES (CONF_NODE_MAX_BYTES + \

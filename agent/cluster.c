@@ -718,6 +718,14 @@ take_cb(const redisReply *r, void *arg)
 		    0);
 	} else if (r->type == REDIS_REPLY_NIL)
 		C.out->co_taken(op->num, op->qid, AGT_TAKEN_NONE, NULL, 0);
+	else if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+	    r->element[0]->type == REDIS_REPLY_STRING &&
+	    r->element[0]->len > CLUSTER_RECORD_MAX_BYTES) {
+		/* no node writes one: it would not fit the worker's channel */
+		log_warnx("cluster: take %s: a record of %zu bytes in Redis, "
+		    "not one of ours", op->id, (size_t)r->element[0]->len);
+		C.out->co_taken(op->num, op->qid, AGT_TAKEN_NONE, NULL, 0);
+	}
 	else if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
 	    (rec = r->element[0])->type == REDIS_REPLY_STRING &&
 	    (from = r->element[1])->type == REDIS_REPLY_STRING &&

@@ -517,6 +517,12 @@ def test_takeover():
                  "its record gone")
     check_eq(ping(a.http_port, sid), 404, "gone on a")
     check_eq(ping(b.http_port, sid), 404, "gone on b")
+    # a record no node would write (too large for a worker's channel):
+    # not taken, 404, and the request is answered
+    sid3 = initialize(a.http_port)
+    T.wait_until(lambda: rec_owner(r, sid3) == "a", 5, "recorded")
+    r.cmd("HSET", "mcpd:rec:" + sid3, "rec", "x" * 200000)
+    check_eq(ping(b.http_port, sid3), 404, "an oversized record")
     # an id no node made (forged): 404 without asking
     forged = sid[:-2] + ("AA" if not sid.endswith("AA") else "BB")
     check_eq(ping(b.http_port, forged), 404, "a forged id")
