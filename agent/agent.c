@@ -65,6 +65,10 @@ static void	agent_taken(uint32_t, uint32_t, int, const char *, size_t);
 static void	agent_lost(const char *);
 static void	agent_notify(const char *, const char *);
 static void	agent_events(uint32_t, const struct agt_ev *);
+static void	agent_fwd_answer(uint32_t, uint32_t, int, const char *,
+		    size_t);
+static void	agent_fwd_ask(const char *, uint64_t, uint32_t, const char *,
+		    const char *, const char *, size_t);
 
 /* what cluster.c sends the workers through us */
 static const struct cluster_out cout = {
@@ -72,6 +76,12 @@ static const struct cluster_out cout = {
 	.co_lost = agent_lost,
 	.co_notify = agent_notify,
 	.co_events = agent_events,
+};
+
+/* what forward.c sends the workers through us */
+static const struct forward_out fout = {
+	.fo_answer = agent_fwd_answer,
+	.fo_ask = agent_fwd_ask,
 };
 
 /* what keys.c and introspect.c send the workers through us */
@@ -94,8 +104,11 @@ agent_init(struct child *c)
 	introspect_load(c->c_conf, &out);
 	registry_load(c->c_conf);
 	registry_metrics(sb_metrics_of(&c->c_sb, c->c_slot));
-	if (c->c_conf->c_cluster != NULL)
+	if (c->c_conf->c_cluster != NULL) {
+		forward_init(c->c_loop, c->c_conf->c_cluster->cl_node,
+		    c->c_conf->c_cluster->cl_redis_timeout_ms, &fout);
 		cluster_init(c->c_loop, c->c_conf, c->c_sb.sb_cluster, &cout);
+	}
 }
 
 static void
@@ -181,6 +194,41 @@ agent_events(uint32_t num, const struct agt_ev *ev)
 	    ev->ev_seq, ev->ev_data, ev->ev_len, ev->ev_final) == -1)
 		log_warnx("worker %u: a replay event of a session taken over",
 		    w->w_index);
+}
+
+/* the answer of the node a task runs on, or none (0) */
+static void
+agent_fwd_answer(uint32_t num, uint32_t qid, int status, const char *body,
+    size_t len)
+{
+	struct wchan *w;
+
+	if ((w = wchan_of(num)) != NULL &&
+	    chan_send(w->w_chan, MSG_AGT_FWD_ANSWER, -1, (uint64_t)qid,
+	    (uint64_t)status, body != NULL ? body : "", len) == -1)
+		log_warnx("worker %u: the answer of a task's node",
+		    w->w_index);
+}
+
+/*
+ * Another node's request for a task of our worker index: to the worker
+ * that serves the index now (the newest process of its slot).
+ */
+static void
+agent_fwd_ask(const char *from, uint64_t id, uint32_t index,
+    const char *principal, const char *version, const char *body,
+    size_t len)
+{
+	struct wchan *w, *best = NULL;
+
+	TAILQ_FOREACH(w, &A.chans, w_entry)
+		if (w->w_index == index && w->w_adopted &&
+		    (best == NULL || w->w_num > best->w_num))
+			best = w;
+	if (best == NULL || chan_send(best->w_chan, MSG_AGT_FWD_IN, -1, from,
+	    id, (uint64_t)index, principal, version, body, len) == -1)
+		log_warnx("cluster: node %s's request for a task of worker %u "
+		    "finds no worker", from, index);
 }
 
 /* a change another node announced: every worker tells its listeners */
@@ -327,6 +375,38 @@ wchan_dispatch(struct chan *ch, struct msg *m, void *arg)
 		else
 			cluster_take(w->w_num, (uint32_t)m->m_f[0].u, id);
 		break;
+	case MSG_AGT_FWD: {
+		char node[CONF_NODE_MAX_BYTES];
+		char principal[AGT_FWD_PRINCIPAL_MAX_BYTES];
+		char version[AGT_FWD_VERSION_MAX_BYTES];
+
+		if (m->m_f[1].u > UINT32_MAX ||
+		    msg_strcpy(node, sizeof(node), &m->m_f[0]) == -1 ||
+		    msg_strcpy(principal, sizeof(principal), &m->m_f[3]) ==
+		    -1 || msg_strcpy(version, sizeof(version), &m->m_f[4]) ==
+		    -1 || m->m_f[5].s.len > AGT_FWD_BODY_MAX_BYTES)
+			fatalx("worker %u: a bad AGT_FWD", w->w_index);
+		if (A.child->c_conf->c_cluster == NULL)
+			agent_fwd_answer(w->w_num, (uint32_t)m->m_f[1].u, 0,
+			    NULL, 0);
+		else
+			forward_ask(w->w_num, (uint32_t)m->m_f[1].u, node,
+			    w->w_index, principal, version, m->m_f[5].s.p,
+			    m->m_f[5].s.len);
+		break;
+	}
+	case MSG_AGT_FWD_OUT: {
+		char node[CONF_NODE_MAX_BYTES];
+
+		if (msg_strcpy(node, sizeof(node), &m->m_f[0]) == -1 ||
+		    m->m_f[2].u > 599 ||
+		    m->m_f[3].s.len > AGT_FWD_BODY_MAX_BYTES)
+			fatalx("worker %u: a bad AGT_FWD_OUT", w->w_index);
+		if (A.child->c_conf->c_cluster != NULL)
+			forward_reply(node, m->m_f[1].u, (int)m->m_f[2].u,
+			    m->m_f[3].s.p, m->m_f[3].s.len);
+		break;
+	}
 	case MSG_AGT_EV_PUT:
 		switch (agt_ev_take(&w->w_ev, m)) {
 		case 1:

@@ -117,9 +117,10 @@ int	redis_cmd(redis_reply_fn fn, void *arg, int argc, const char **argv,
 	    const size_t *lens);
 int	redis_up(void);
 /* a message of a channel SUBSCRIBEd to on every link (set before init) */
+#define REDIS_CHANNELS_MAX	4
 typedef void (*redis_message_fn)(const char *channel, const char *,
 		    size_t);
-void	redis_subscribe(const char *, const char *, redis_message_fn);
+void	redis_subscribe(const char *const *, size_t, redis_message_fn);
 const char *redis_why(void);		/* why it is down; "" up */
 void	redis_reconf(const struct conf_cluster *);	/* same link */
 void	redis_close(void);
@@ -160,6 +161,31 @@ void	cluster_notify(const char *method, const char *uri);
 void	cluster_reconf(const struct conf_cluster *old,
 	    const struct conf_cluster *);
 uint64_t cluster_epoch(void);		/* 0: none, or fenced */
+/* a node's name as the configuration allows it: [A-Za-z0-9_-]{1,32} */
+int	cluster_node_ok(const char *, size_t);
+
+/* forward.c: tasks/ requests for tasks that run on other nodes */
+#define FORWARD_CHANNEL		"mcpd:fwd:"	/* + the node it is for */
+struct forward_out {
+	/* the answer to worker channel num's AGT_FWD qid; status 0: none */
+	void	(*fo_answer)(uint32_t num, uint32_t qid, int status,
+		    const char *body, size_t len);
+	/* another node's request for a task of our worker index */
+	void	(*fo_ask)(const char *from, uint64_t id, uint32_t index,
+		    const char *principal, const char *version,
+		    const char *body, size_t len);
+};
+void	forward_init(struct ev_loop *, const char *node, uint32_t timeout_ms,
+	    const struct forward_out *);
+void	forward_reconf(uint32_t timeout_ms);
+void	forward_ask(uint32_t num, uint32_t qid, const char *node,
+	    uint32_t index, const char *principal, const char *version,
+	    const char *body, size_t len);
+void	forward_reply(const char *node, uint64_t id, int status,
+	    const char *body, size_t len);
+void	forward_message(const char *, size_t);
+void	forward_link_down(void);
+void	forward_close(void);
 
 /* keys.c: the URL of an issuer's metadata, RFC 8414 (step 0), OIDC (1) */
 int	keys_meta_url(const char *issuer, int step, char *buf, size_t len);

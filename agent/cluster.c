@@ -167,6 +167,7 @@ static struct {
 	int			 linked;	/* the link was up before */
 	char			 k_epoch[CLUSTER_KEY_MAX_BYTES];
 	char			 k_node[CLUSTER_KEY_MAX_BYTES];
+	char			 k_fwd[CLUSTER_KEY_MAX_BYTES];
 	ev_timer		 beat;
 } C;
 
@@ -188,8 +189,8 @@ publish_members(const redisReply *r)
 		if (name->type != REDIS_REPLY_STRING ||
 		    ep->type != REDIS_REPLY_STRING ||
 		    val->type != REDIS_REPLY_STRING ||
-		    (len = name->len) >= sizeof(w) || len == 0 ||
-		    strspn(name->str, NODE_CHARS) != len)
+		    (len = name->len) >= sizeof(w) ||
+		    !cluster_node_ok(name->str, len))
 			continue;	/* not a node's: not ours to show */
 		memset(w, 0, sizeof(w));
 		memcpy(w, name->str, len);
@@ -354,6 +355,7 @@ link_down(void)
 {
 	/* the members we saw are as old as the link: none now */
 	MX_SET(&C.mx->c_members, 0);
+	forward_link_down();
 }
 
 static const struct redis_ops ops = {
@@ -377,7 +379,8 @@ cluster_init(struct ev_loop *loop, const struct conf *conf,
 {
 	const struct conf_cluster *cl = conf->c_cluster;
 	double every = cl->cl_node_ttl_ms / 3 / 1000.0;
-	char	 chan[sizeof(CLUSTER_PREFIX) + 8 + CONF_NODE_MAX_BYTES];
+	char	 lost[sizeof(CLUSTER_PREFIX) + 8 + CONF_NODE_MAX_BYTES];
+	const char *chans[3] = { lost, CLUSTER_PREFIX "notify", C.k_fwd };
 
 	C.loop = loop;
 	C.cl = *cl;
@@ -394,8 +397,9 @@ cluster_init(struct ev_loop *loop, const struct conf *conf,
 	C.fenced = MX_GET(&C.mx->c_fenced_now) != 0;
 	C.alive = C.epoch != 0;
 	MX_SET(&C.mx->c_members, 0);
-	snprintf(chan, sizeof(chan), CLUSTER_PREFIX "lost:%s", cl->cl_node);
-	redis_subscribe(chan, CLUSTER_PREFIX "notify", on_message);
+	snprintf(lost, sizeof(lost), CLUSTER_PREFIX "lost:%s", cl->cl_node);
+	snprintf(C.k_fwd, sizeof(C.k_fwd), FORWARD_CHANNEL "%s", cl->cl_node);
+	redis_subscribe(chans, 3, on_message);
 	snprintf(C.k_epoch, sizeof(C.k_epoch), CLUSTER_PREFIX "epoch:%s",
 	    cl->cl_node);
 	snprintf(C.k_node, sizeof(C.k_node), CLUSTER_PREFIX "node:%s",
@@ -446,6 +450,7 @@ cluster_reconf(const struct conf_cluster *old, const struct conf_cluster *cl)
 	}
 	C.cl = *cl;
 	C.cl.cl_key_file = C.cl.cl_password_file = NULL;
+	forward_reconf(cl->cl_redis_timeout_ms);
 	if (same_link(old, cl)) {
 		redis_reconf(cl);
 		return;
@@ -521,6 +526,10 @@ on_message(const char *channel, const char *msg, size_t len)
 
 	if (strcmp(channel, CLUSTER_PREFIX "notify") == 0) {
 		notify_message(msg, len);
+		return;
+	}
+	if (strcmp(channel, C.k_fwd) == 0) {
+		forward_message(msg, len);
 		return;
 	}
 	if (len == 0 || len >= sizeof(buf) || memchr(msg, '\0', len) != NULL)
@@ -794,6 +803,13 @@ cluster_take(uint32_t num, uint32_t qid, const char *id)
 		free(op);
 		C.out->co_taken(num, qid, AGT_TAKEN_UNAVAILABLE, NULL, 0);
 	}
+}
+
+int
+cluster_node_ok(const char *name, size_t len)
+{
+	return len > 0 && len < CONF_NODE_MAX_BYTES &&
+	    strspn(name, NODE_CHARS) == len;
 }
 
 uint64_t

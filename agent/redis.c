@@ -17,7 +17,7 @@
  * REDIS_RETRY_MIN_MS to REDIS_RETRY_MAX_MS.  Commands while it is down,
  * or beyond REDIS_INFLIGHT_MAX waiting, fail at once: the caller decides
  * (the agent answers 503 upstream).  A second connection SUBSCRIBEs to
- * two channels (redis_subscribe); it goes and comes with the link.
+ * the node's channels (redis_subscribe); it goes and comes with the link.
  */
 #include "config.h"
 
@@ -72,7 +72,9 @@ static struct {
 	redisAsyncContext	*ac;		/* the primary's */
 	redisAsyncContext	*sac;		/* a sentinel's, asked */
 	redisAsyncContext	*sub;		/* the primary's, SUBSCRIBEd */
-	char			 channel[2][128]; /* what sub listens to */
+	/* what sub listens to */
+	char			 channel[REDIS_CHANNELS_MAX][128];
+	size_t			 nchannels;
 	redis_message_fn	 on_message;
 	int			 sub_ok;	/* SUBSCRIBE confirmed */
 	struct rcmdlist		 inflight;	/* on ac, oldest first */
@@ -319,7 +321,7 @@ role_cb(const redisReply *r, void *arg)
 		    L.port);
 	L.down_since = 0;
 	L.ever_up = 1;
-	if (L.channel[0][0] != '\0')
+	if (L.nchannels > 0)
 		sub_connect();
 	if (L.ops->ro_up != NULL)
 		L.ops->ro_up();
@@ -387,6 +389,10 @@ sub_disconnect_cb(const redisAsyncContext *ac, int status)
 static void
 sub_connect(void)
 {
+	const char	*argv[REDIS_CHANNELS_MAX + 1] = { "SUBSCRIBE" };
+	size_t		 lens[REDIS_CHANNELS_MAX + 1] = { 9 };
+	size_t		 i;
+
 	if ((L.sub = redisAsyncConnect(L.host, L.port)) == NULL ||
 	    L.sub->err != 0) {
 		char e[128];
@@ -410,19 +416,26 @@ sub_connect(void)
 			redisAsyncCommand(L.sub, sub_auth_cb, NULL, "AUTH %s",
 			    L.password);
 	}
-	if (L.channel[1][0] != '\0')
-		redisAsyncCommand(L.sub, sub_cb, NULL, "SUBSCRIBE %s %s",
-		    L.channel[0], L.channel[1]);
-	else
-		redisAsyncCommand(L.sub, sub_cb, NULL, "SUBSCRIBE %s",
-		    L.channel[0]);
+	for (i = 0; i < L.nchannels; i++) {
+		argv[i + 1] = L.channel[i];
+		lens[i + 1] = strlen(L.channel[i]);
+	}
+	redisAsyncCommandArgv(L.sub, sub_cb, NULL, (int)L.nchannels + 1, argv,
+	    lens);
 }
 
 void
-redis_subscribe(const char *a, const char *b, redis_message_fn fn)
+redis_subscribe(const char *const *names, size_t n, redis_message_fn fn)
 {
-	snprintf(L.channel[0], sizeof(L.channel[0]), "%s", a);
-	snprintf(L.channel[1], sizeof(L.channel[1]), "%s", b != NULL ? b : "");
+	size_t i;
+
+	if (n > REDIS_CHANNELS_MAX)
+		fatalx("redis_subscribe: %zu channels", n);
+	for (i = 0; i < n; i++)
+		if ((size_t)snprintf(L.channel[i], sizeof(L.channel[i]), "%s",
+		    names[i]) >= sizeof(L.channel[i]))
+			fatalx("redis_subscribe: a channel's name too long");
+	L.nchannels = n;
 	L.on_message = fn;
 }
 

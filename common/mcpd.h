@@ -22,7 +22,7 @@ enum proc_role {
  * Bump whenever a channel message enum or a message layout changes: a child
  * announces it in READY and the supervisor kills a child that disagrees.
  */
-#define MCPD_PROTO_VERSION	15
+#define MCPD_PROTO_VERSION	16
 
 #define WORKERS_MAX		256	/* worker processes */
 #define SUP_PEER_INBOUND	0x01	/* SUP_PEER: nothing is sent on it */

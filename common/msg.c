@@ -31,6 +31,9 @@ static const struct msg_def run_defs[] = {
 static const struct msg_def agent_defs[] = {
 #include "msg_agent.def"
 };
+static const struct msg_def node_defs[] = {
+#include "msg_node.def"
+};
 #undef MSG
 
 const struct msg_proto msg_proto_sup = {
@@ -47,6 +50,9 @@ const struct msg_proto msg_proto_run = {
 };
 const struct msg_proto msg_proto_agent = {
 	"agent", agent_defs, sizeof(agent_defs) / sizeof(agent_defs[0])
+};
+const struct msg_proto msg_proto_node = {
+	"node", node_defs, sizeof(node_defs) / sizeof(node_defs[0])
 };
 
 const char *

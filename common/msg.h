@@ -49,6 +49,10 @@ enum msg_agent_type {
 #include "msg_agent.def"
 	MSG_AGENT_COUNT
 };
+enum msg_node_type {
+#include "msg_node.def"
+	MSG_NODE_COUNT
+};
 #undef MSG
 
 #define CTL_PROTO_VERSION	4
@@ -78,6 +82,13 @@ enum agt_take {
 #define AGT_EV_FINAL		0x1	/* the last event of its stream */
 #define AGT_EV_MORE		0x2	/* the data goes on in the next frame */
 #define AGT_EV_CHUNK_BYTES	(48 * 1024)
+/*
+ * AGT_FWD and the rest, NODE_ASK, NODE_ANSWER: a request's body and an
+ * answer's (one frame, through Redis); a principal, a protocol version
+ */
+#define AGT_FWD_BODY_MAX_BYTES	(48 * 1024)
+#define AGT_FWD_PRINCIPAL_MAX_BYTES 800
+#define AGT_FWD_VERSION_MAX_BYTES 32
 
 struct msg_def {
 	const char	*md_name;
@@ -97,6 +108,7 @@ extern const struct msg_proto msg_proto_ctl;
 extern const struct msg_proto msg_proto_peer;
 extern const struct msg_proto msg_proto_run;
 extern const struct msg_proto msg_proto_agent;
+extern const struct msg_proto msg_proto_node;
 
 union msg_field {
 	uint64_t	u;

@@ -53,6 +53,12 @@ agent_dispatch(struct chan *ch, struct msg *m, void *arg)
 	case MSG_AGT_LOST:
 		takeover_lost(m);
 		break;
+	case MSG_AGT_FWD_ANSWER:
+		takeover_fwd_answer(m);
+		break;
+	case MSG_AGT_FWD_IN:
+		takeover_fwd_in(m);
+		break;
 	case MSG_AGT_NOTIFY_IN:
 		peer_notify_in(m);
 		break;

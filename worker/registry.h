@@ -43,6 +43,9 @@ int	takeover_ask(struct conn *, const struct mcp_route *);
 int	takeover_task(struct conn *, const struct mcp_route *);
 void	takeover_taken(const struct msg *);
 void	takeover_lost(const struct msg *);
+/* a task's node answered (AGT_FWD_ANSWER); another node asks (FWD_IN) */
+void	takeover_fwd_answer(const struct msg *);
+void	takeover_fwd_in(const struct msg *);
 void	takeover_agent_lost(void);
 
 #endif

@@ -17,8 +17,11 @@
  * ending its streams: the client's next request takes it where it goes.
  *
  * A task is taken the same way when it finished, or its node died (one
- * still running is then failed); one running on a node that lives is
- * that node's (503 naming it).
+ * still running is then failed); one running on a node that lives stays
+ * that node's: the request goes there (AGT_FWD: the agent publishes it
+ * to that node, agent/forward.c), is served by the worker keeping the
+ * task as if it had come to it (takeover_fwd_in), and its answer is ours,
+ * as it is.  No answer in time: 503 naming the node.
  */
 #include "config.h"
 
@@ -29,6 +32,7 @@
 #include <string.h>
 
 #include "child.h"
+#include "conf.h"
 #include "http.h"
 #include "log.h"
 #include "mcp.h"
@@ -43,6 +47,8 @@ struct taking {
 	struct conn		*t_conn;
 	uint32_t		 t_id;
 	int			 t_task;	/* a task's, not a session's */
+	int			 t_fwd;		/* sent to the task's node: */
+	char			 t_node[CONF_NODE_MAX_BYTES];
 };
 static TAILQ_HEAD(, taking)	takes = TAILQ_HEAD_INITIALIZER(takes);
 static unsigned			ntakes;
@@ -123,6 +129,56 @@ ask(struct conn *c, const char *id, int task)
 	return 1;
 }
 
+/*
+ * The end of a wait: its connection, to answer; NULL when the client
+ * went meanwhile (and the connection with it, when nothing else holds it).
+ */
+static struct conn *
+take_end(struct taking *t)
+{
+	struct conn *c = t->t_conn;
+
+	TAILQ_REMOVE(&takes, t, t_entry);
+	ntakes--;
+	free(t);
+	c->c_busy = 0;
+	if (--c->c_refs == 0 && c->c_dead) {
+		conn_release(c);
+		return NULL;
+	}
+	return c->c_dead ? NULL : c;
+}
+
+/*
+ * A tasks/ request for a task that runs on node (len bytes) goes there:
+ * -1 when it cannot (too large to go through Redis, the agent's channel
+ * full), and it is answered 503 naming the node.
+ */
+static int
+forward(struct taking *t, const char *node, size_t len)
+{
+	struct conn	*c = t->t_conn;
+	struct hreq	*r = c->c_req;
+	char		 name[CONF_NODE_MAX_BYTES];
+	struct chan	*agent;
+
+	if (len >= sizeof(name) || r->r_bodylen > AGT_FWD_BODY_MAX_BYTES ||
+	    strlen(r->r_principal) >= AGT_FWD_PRINCIPAL_MAX_BYTES ||
+	    strlen(r->r_head.rh_proto) >= AGT_FWD_VERSION_MAX_BYTES ||
+	    (agent = agentc()) == NULL)
+		return -1;
+	memcpy(name, node, len);
+	name[len] = '\0';
+	memcpy(t->t_node, name, len + 1);
+	if (chan_send(agent, MSG_AGT_FWD, -1, name, (uint64_t)t->t_id,
+	    (uint64_t)worker->w_child->c_index, r->r_principal,
+	    r->r_head.rh_proto, r->r_body != NULL ? r->r_body : "",
+	    r->r_bodylen) == -1)
+		return -1;
+	t->t_fwd = 1;
+	return 0;
+}
+
 /* The agent's word on a takeover: the request goes on, or is answered. */
 static void
 taken(struct taking *t, int verdict, const char *rec, size_t len)
@@ -140,15 +196,10 @@ taken(struct taking *t, int verdict, const char *rec, size_t len)
 			    "session", err);
 		return;
 	}
-	TAILQ_REMOVE(&takes, t, t_entry);
-	ntakes--;
-	free(t);
-	c->c_busy = 0;
-	if (--c->c_refs == 0 && c->c_dead) {
-		conn_release(c);
-		return;
-	}
-	if (c->c_dead)
+	if (verdict == AGT_TAKEN_ELSEWHERE && task && !c->c_dead &&
+	    forward(t, rec, len) == 0)
+		return;		/* the node's answer comes */
+	if ((c = take_end(t)) == NULL)
 		return;
 	switch (verdict) {
 	case AGT_TAKEN_OK:
@@ -187,7 +238,7 @@ takeover_taken(const struct msg *m)
 	TAILQ_FOREACH(t, &takes, t_entry)
 		if (t->t_id == m->m_f[0].u)
 			break;
-	if (t == NULL)
+	if (t == NULL || t->t_fwd)
 		return;		/* asked on a channel gone since */
 	if (m->m_f[1].u > AGT_TAKEN_RECORD ||
 	    (m->m_f[1].u == AGT_TAKEN_RECORD && m->m_f[2].s.len == 0))
@@ -216,12 +267,167 @@ takeover_lost(const struct msg *m)
 	mcp_session_forget(worker->w_mcp, s);
 }
 
+/* The answer of the node a task runs on, to a request sent there. */
+void
+takeover_fwd_answer(const struct msg *m)
+{
+	struct taking	*t;
+	struct conn	*c;
+	char		 msg[96];
+
+	TAILQ_FOREACH(t, &takes, t_entry)
+		if (t->t_id == m->m_f[0].u)
+			break;
+	if (t == NULL || !t->t_fwd)
+		return;		/* asked on a channel gone since */
+	if (m->m_f[1].u != 0 && (m->m_f[1].u < 200 || m->m_f[1].u > 599))
+		fatalx("a bad AGT_FWD_ANSWER from the agent");
+	snprintf(msg, sizeof(msg), "node %s, where the task runs, did not "
+	    "answer", t->t_node);
+	if ((c = take_end(t)) == NULL)
+		return;
+	if (m->m_f[1].u == 0)
+		unavailable(c, msg);
+	else {
+		c->c_req->r_rpc_code = rpc_code(m->m_f[2].s.p, m->m_f[2].s.len);
+		reply(c, (int)m->m_f[1].u, "application/json",
+		    m->m_f[1].u == 503 ? "Retry-After: 1\r\n" : NULL,
+		    m->m_f[2].s.p, m->m_f[2].s.len);
+	}
+	request_served(c);
+}
+
+/*
+ * What the engine answers a node's request: the one response it sends,
+ * kept here until the agent has it (the engine answers tasks/ requests
+ * at once, within mcp_serve).
+ */
+static struct {
+	struct mcp_stream	 st;
+	char			*body;
+	size_t			 len;
+	int			 status;
+	int			 done;
+} cap;
+
+static void
+cap_send(struct mcp_stream *st, const char *json, size_t len, int final)
+{
+	if (cap.done || !final)
+		return;		/* (a tasks/ request sends one answer) */
+	cap.done = 1;
+	cap.status = st->s_status != 0 ? st->s_status : 200;
+	st->s_status = 0;
+	if (json != NULL && len > 0 && (cap.body = malloc(len)) != NULL) {
+		memcpy(cap.body, json, len);
+		cap.len = len;
+	}
+}
+
+static void
+cap_ref(struct mcp_stream *st)
+{
+}
+
+static const struct mcp_stream_ops cap_ops = {
+	cap_send, cap_ref, cap_ref, NULL
+};
+
+static int
+forwardable(const struct mcp_msg *m)
+{
+	return m->m_kind == MCP_REQUEST &&
+	    (strcmp(m->m_method, "tasks/get") == 0 ||
+	    strcmp(m->m_method, "tasks/update") == 0 ||
+	    strcmp(m->m_method, "tasks/cancel") == 0);
+}
+
+/*
+ * Another node's request for a task of ours (AGT_FWD_IN): served as if it
+ * had come here with that principal and protocol version (the node that
+ * took it checked its token and headers); its answer goes back.
+ */
+void
+takeover_fwd_in(const struct msg *m)
+{
+	struct mcp_server	*srv = worker->w_mcp;
+	struct mcp_session	*sess = NULL;
+	struct mcp_route	 rt;
+	struct mcp_msg		 mm;
+	struct jw		*w;
+	struct chan		*agent;
+	char			 from[CONF_NODE_MAX_BYTES];
+	char			 principal[AGT_FWD_PRINCIPAL_MAX_BYTES];
+	char			 version[AGT_FWD_VERSION_MAX_BYTES];
+	const char		*body, *why = NULL;
+	size_t			 len;
+	int			 status;
+
+	if (msg_strcpy(from, sizeof(from), &m->m_f[0]) == -1 ||
+	    msg_strcpy(principal, sizeof(principal), &m->m_f[3]) == -1 ||
+	    msg_strcpy(version, sizeof(version), &m->m_f[4]) == -1)
+		fatalx("a bad AGT_FWD_IN from the agent");
+	if ((agent = agentc()) == NULL || srv == NULL)
+		return;		/* no answer: the other node says 503 */
+	memset(&cap, 0, sizeof(cap));
+	cap.st.s_ops = &cap_ops;
+	w = mcp_server_out(srv);
+	status = 400;
+	if (mcp_msg_parse(srv, &mm, m->m_f[5].s.len ? m->m_f[5].s.p : "",
+	    m->m_f[5].s.len) == -1)
+		why = NULL;	/* the parse wrote its error */
+	else if (!forwardable(&mm))
+		why = "Invalid Request: only tasks/get, tasks/update and "
+		    "tasks/cancel go to another node";
+	else {
+		memset(&rt, 0, sizeof(rt));
+		rt.rt_version = version[0] != '\0' ? version : NULL;
+		rt.rt_by_header = 1;
+		rt.rt_principal = principal[0] != '\0' ? principal : NULL;
+		(void)mcp_route(srv, &mm, &rt);
+		(void)mcp_serve(srv, &rt, &sess, &mm, &cap.st, NULL);
+		status = 503;
+		if (!cap.done)
+			why = "Service Unavailable: the task's node did not "
+			    "answer at once; try again";
+		else if (cap.len > AGT_FWD_BODY_MAX_BYTES)
+			why = "Service Unavailable: the answer is too large "
+			    "to go to another node; ask the node the task "
+			    "runs on";
+		else
+			status = cap.status;
+	}
+	if (why != NULL)
+		mcp_write_error(srv, &mm, status == 400 ?
+		    JSONRPC_INVALID_REQUEST : MCP_SERVER_ERROR, why);
+	body = why != NULL || !cap.done ? w->buf :
+	    cap.body != NULL ? cap.body : "";
+	len = why != NULL || !cap.done ? w->len : cap.len;
+	if (chan_send(agent, MSG_AGT_FWD_OUT, -1, from, m->m_f[1].u,
+	    (uint64_t)status, body, len) == -1)
+		log_warnx("the answer to node %s's request for a task", from);
+	free(cap.body);
+	cap.body = NULL;
+}
+
 /* Without the agent, what waits on it gets 503 now. */
 void
 takeover_agent_lost(void)
 {
-	struct taking *t;
+	struct taking	*t;
+	struct conn	*c;
+	char		 msg[96];
 
-	while ((t = TAILQ_FIRST(&takes)) != NULL)
-		taken(t, AGT_TAKEN_UNAVAILABLE, NULL, 0);
+	while ((t = TAILQ_FIRST(&takes)) != NULL) {
+		if (!t->t_fwd) {
+			taken(t, AGT_TAKEN_UNAVAILABLE, NULL, 0);
+			continue;
+		}
+		snprintf(msg, sizeof(msg), "node %s, where the task runs, "
+		    "is out of reach", t->t_node);
+		if ((c = take_end(t)) != NULL) {
+			unavailable(c, msg);
+			request_served(c);
+		}
+	}
 }

@@ -4,7 +4,8 @@
  *
  * DESCRIPTION
  *	Feeds each input to msg_unpack_frame() as one frame of the supervisor,
- *	the control and the run protocol, with fd passing off and on and no fd,
+ *	the control, the run, the agent and the node protocol (the last is
+ *	what a node takes from Redis), with fd passing off and on and no fd,
  *	then once more with an fd (never touched: the codec only hands the
  *	number on).  A frame that decodes must be sane, and each of its
  *	messages, packed again with msg_pack(), must decode to the same
@@ -101,6 +102,10 @@ repack(msgpack_sbuffer *sb, const struct msg_proto *p, const struct msg *m)
 		    U(8));
 	if (strcmp(fmt, "usbuubs") == 0)
 		return PACK(U(0), s[1], B(2), U(3), U(4), B(5), s[6]);
+	if (strcmp(fmt, "suussb") == 0)
+		return PACK(s[0], U(1), U(2), s[3], s[4], B(5));
+	if (strcmp(fmt, "suub") == 0)
+		return PACK(s[0], U(1), U(2), B(3));
 	if (strcmp(fmt, "uuuuuubbs") == 0)
 		return PACK(U(0), U(1), U(2), U(3), U(4), U(5), B(6), B(7),
 		    s[8]);
@@ -216,7 +221,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct msg_proto *protos[] = {
 		&msg_proto_sup, &msg_proto_ctl, &msg_proto_run,
-		&msg_proto_agent
+		&msg_proto_agent, &msg_proto_node
 	};
 	const char	*buf = (const char *)data;
 	char		 err[160];

@@ -580,37 +580,95 @@ def tasks_get(port, tid, rid=20):
                 version=V, extra={"Mcp-Name": tid})
 
 
+def tasks_req(port, method, tid, rid, params=None):
+    p = {"taskId": tid, "_meta": TASKS_META}
+    p.update(params or {})
+    return post(port, {"jsonrpc": "2.0", "id": rid, "method": method,
+                       "params": p}, version=V, extra={"Mcp-Name": tid})
+
+
+def task_status(port, tid, rid=90):
+    st, _, m = tasks_get(port, tid, rid=rid)
+    return m[0]["result"]["status"] if st == 200 else None
+
+
 def test_task_across_nodes():
-    """A task made on a: tasks/get on b says where it runs (503) while it
-    runs on a node that lives; once finished, b takes its record and
-    answers; a task of a node that died is taken failed."""
+    """A task made on a, running there: tasks/get, tasks/update and
+    tasks/cancel sent to b are delivered to a (through Redis) and answered
+    as a answers them, and the task stays a's; once finished, b takes its
+    record and answers; a task of a node that died is taken failed."""
     r = T.Redis().start()
     a = node("a", redis=r)
     b = node("b", redis=r)
-    st, _, msgs = call(a.http_port, "slow_compute", {"seconds": 2},
+    st, _, msgs = call(a.http_port, "slow_compute", {"seconds": 60},
                        meta=TASKS_META)
     tid = msgs[0]["result"]["taskId"]
     check(tid.startswith("a."), "a task id of a: %s" % tid)
     T.wait_until(lambda: rec_owner(r, tid) == "a", 5, "its record")
     st, h, msgs = tasks_get(b.http_port, tid)
-    check_eq((st, h.get("retry-after")), (503, "1"), "running on a")
-    check("node a" in json.dumps(msgs), "names the node: %s" % msgs)
-
-    def done_on_a():
-        st, _, m = tasks_get(a.http_port, tid)
-        return st == 200 and m[0]["result"]["status"] == "completed"
-    T.wait_until(done_on_a, 10, "completed on a")
+    check_eq((st, msgs[0]["result"]["status"], msgs[0]["id"]),
+             (200, "working", 20), "tasks/get on b, from a: %s" % msgs)
+    check_eq(rec_owner(r, tid), "a", "the running task stays a's")
+    st, _, msgs = tasks_req(b.http_port, "tasks/cancel", tid, 23)
+    check_eq((st, msgs[0].get("result", {}).get("resultType"),
+              msgs[0]["id"]), (200, "complete", 23),
+             "tasks/cancel on b: %s" % msgs)
+    check_eq(task_status(a.http_port, tid), "cancelled",
+             "the cancel reached a before b answered")
+    # a question inside a task: seen and answered from b
+    ask_meta = {"io.modelcontextprotocol/protocolVersion": V,
+                "io.modelcontextprotocol/clientCapabilities": {
+                    "elicitation": {},
+                    "extensions": {"io.modelcontextprotocol/tasks": {}}}}
+    st, _, msgs = call(a.http_port, "confirm_delete", {"filename": "x"},
+                       meta=ask_meta, rid=3)
+    t3 = msgs[0]["result"]["taskId"]
+    T.wait_until(lambda: task_status(a.http_port, t3) == "input_required",
+                 5, "the task asks on a")
+    st, _, msgs = tasks_get(b.http_port, t3, rid=24)
+    res = msgs[0]["result"]
+    check_eq((st, res["status"]), (200, "input_required"),
+             "its question seen from b: %s" % msgs)
+    want = list(res["inputRequests"].keys())[0]
+    st, _, msgs = tasks_req(b.http_port, "tasks/update", t3, 25, {
+        "inputResponses": {want: {"action": "accept",
+                                  "content": {"confirm": True}}}})
+    check_eq((st, msgs[0].get("result", {}).get("resultType")),
+             (200, "complete"), "tasks/update on b: %s" % msgs)
+    T.wait_until(lambda: task_status(a.http_port, t3) == "completed", 5,
+                 "the answer from b completed the task on a")
+    # finished: b takes its record over
     T.wait_until(lambda: '"completed"' in (r.cmd(
-        "HGET", "mcpd:rec:" + tid, "rec") or ""), 5, "recorded completed")
-    st, _, msgs = tasks_get(b.http_port, tid, rid=21)
+        "HGET", "mcpd:rec:" + t3, "rec") or ""), 5, "recorded completed")
+    st, _, msgs = tasks_get(b.http_port, t3, rid=21)
     check_eq((st, msgs[0]["result"]["status"]), (200, "completed"),
              "b answers a finished task of a")
-    check_eq(rec_owner(r, tid), "b", "b took its record")
-    # a running task of a node that dies
+    check_eq(rec_owner(r, t3), "b", "b took its record")
+    # a node whose workers do not answer (stopped): 503 naming it, soon
     st, _, msgs = call(a.http_port, "slow_compute", {"seconds": 60},
-                       meta=TASKS_META)
+                       meta=TASKS_META, rid=4)
     t2 = msgs[0]["result"]["taskId"]
     T.wait_until(lambda: rec_owner(r, t2) == "a", 5, "its record")
+    st, h, msgs = tasks_req(b.http_port, "tasks/update", t2, 27, {
+        "inputResponses": {"x": {"pad": "p" * 50000}}})
+    check_eq((st, h.get("retry-after")), (503, "1"),
+             "a request over 48 KiB does not go through Redis")
+    check("node a" in json.dumps(msgs), "names the node: %s" % msgs)
+    frozen = list(a.worker_pids().values())  # its agent lives on
+    for p in frozen:
+        os.kill(p, T.signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        st, h, msgs = tasks_get(b.http_port, t2, rid=26)
+        took = time.monotonic() - t0
+    finally:
+        for p in frozen:
+            os.kill(p, T.signal.SIGCONT)
+    check_eq((st, h.get("retry-after")), (503, "1"),
+             "a frozen node's task: %s" % msgs)
+    check("node a" in json.dumps(msgs), "names the node: %s" % msgs)
+    check(took < 5, "answered in %.1f s (two redis-timeouts)" % took)
+    # a running task of a node that dies
     a.cleanup()                 # kill -9, every process of a
     T.wait_until(lambda: r.cmd("EXISTS", "mcpd:node:a") == 0, 10,
                  "a's liveness lapsed")
@@ -618,6 +676,126 @@ def test_task_across_nodes():
     check_eq((st, msgs[0]["result"]["status"]), (200, "failed"),
              "a dead node's running task, failed on b: %s" % msgs)
     b.stop()
+
+
+def mp_str(t, b):
+    """msgpack: a str (t 0xa0/0xd9/0xda) or bin (0xc4/0xc5) of bytes b."""
+    n = len(b)
+    if t == "s":
+        head = (bytes([0xa0 | n]) if n < 32 else bytes([0xd9, n]) if n < 256
+                else b"\xda" + n.to_bytes(2, "big"))
+    else:
+        head = (bytes([0xc4, n]) if n < 256 else
+                b"\xc5" + n.to_bytes(2, "big"))
+    return head + b
+
+
+def mp_frame(*fields):
+    """One message of msg_node.def: [type, 0, 0, fields...]; fields are
+    ints (uint64) or ("s"|"b", bytes)."""
+    out = bytes([0x90 | len(fields)])
+    for f in fields:
+        out += (b"\xcf" + f.to_bytes(8, "big") if isinstance(f, int)
+                else mp_str(*f))
+    return out
+
+
+def mp_answer(data):
+    """A NODE_ANSWER frame: (id, status, body), or None."""
+    def uint(i):
+        c = data[i]
+        if c < 0x80:
+            return c, i + 1
+        n = {0xcc: 1, 0xcd: 2, 0xce: 4, 0xcf: 8}[c]
+        return int.from_bytes(data[i + 1:i + 1 + n], "big"), i + 1 + n
+    if not data or data[0] != 0x96:
+        return None
+    i, vals = 1, []
+    for _ in range(5):
+        v, i = uint(i)
+        vals.append(v)
+    c = data[i]
+    n, i = ((data[i + 1], i + 2) if c == 0xc4 else
+            (int.from_bytes(data[i + 1:i + 3], "big"), i + 3))
+    return vals[3], vals[4], data[i:i + n].decode()
+
+
+def test_task_requests_hostile():
+    """What a node takes from its channel mcpd:fwd:NODE is checked: junk,
+    a frame of another shape, a worker index out of range and a request
+    that is not a tasks/ one change nothing and crash nothing; a well-
+    formed request from a node that listens is answered on its channel."""
+    import socket
+    r = T.Redis().start()
+    a = node("a", redis=r)
+    st, _, msgs = call(a.http_port, "slow_compute", {"seconds": 60},
+                       meta=TASKS_META)
+    tid = msgs[0]["result"]["taskId"]
+    T.wait_until(lambda: rec_owner(r, tid) == "a", 5, "its record")
+    ch = "mcpd:fwd:a"
+    before = a.child_pids()
+    body = json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tasks/get",
+                       "params": {"taskId": tid,
+                                  "_meta": TASKS_META}}).encode()
+    for junk in (b"", b"\x00" * 64, b"\xff" * 70000, b"\x91\x00",
+                 mp_frame(1, 0, 0, 5, 200),          # an answer: wrong shape
+                 mp_frame(0, 0, 0, ("s", b"evil"), 1, 9999, ("s", b""),
+                          ("s", V.encode()), ("b", body)),   # no worker
+                 mp_frame(0, 0, 0, ("s", b"../x"), 1, 0, ("s", b""),
+                          ("s", V.encode()), ("b", body)),   # bad name
+                 mp_frame(0, 0, 0, ("s", b"evil"), 1, 0, ("s", b""),
+                          ("s", b"x" * 40), ("b", body))):   # long version
+        r.cmd("PUBLISH", ch, junk)
+    s = socket.create_connection(("127.0.0.1", r.port), timeout=5)
+    rd = T._RespReader(s)
+    s.sendall(T.resp_encode("SUBSCRIBE", "mcpd:fwd:evil"))
+    raw = b""
+    try:
+        rd.reply()
+        call_body = json.dumps({"jsonrpc": "2.0", "id": 8,
+                                "method": "tools/call", "params": {
+                                    "name": "slow_compute",
+                                    "arguments": {"seconds": 60}}}).encode()
+        got = {}
+        for rid, b_ in ((41, body), (42, call_body)):
+            for index in (0, 1):
+                r.cmd("PUBLISH", ch, mp_frame(
+                    0, 0, 0, ("s", b"evil"), rid * 10 + index, index,
+                    ("s", b""), ("s", V.encode()), ("b", b_)))
+        deadline = time.monotonic() + 10
+        s.settimeout(1)
+        while len(got) < 3 and time.monotonic() < deadline:
+            try:
+                raw += s.recv(65536)
+            except socket.timeout:
+                continue
+            # each message: *3 $7 message $N channel $N payload
+            while True:
+                m = re.match(rb"\*3\r\n\$7\r\nmessage\r\n\$\d+\r\n"
+                             rb"[^\r]*\r\n\$(\d+)\r\n", raw)
+                if not m:
+                    break
+                n = int(m.group(1))
+                if len(raw) < m.end() + n + 2:
+                    break
+                ans = mp_answer(raw[m.end():m.end() + n])
+                raw = raw[m.end() + n + 2:]
+                if ans:
+                    got[ans[0]] = (ans[1], json.loads(ans[2]))
+    finally:
+        s.close()
+    info("answers: %s" % got)
+    # the task lives on one of a's two workers; the other has no such task
+    mine = [v for k, v in got.items() if k in (410, 411) and v[0] == 200]
+    check(len(mine) == 1 and mine[0][1]["result"]["status"] == "working",
+          "tasks/get from a node answered: %s" % got)
+    refused = [v for k, v in got.items() if k in (420, 421)]
+    check(refused and all(v[0] == 400 and "tasks/" in json.dumps(v[1])
+                          for v in refused),
+          "a tools/call is not taken from another node: %s" % got)
+    check_eq(a.child_pids(), before, "no process of a restarted")
+    check_eq(task_status(a.http_port, tid), "working", "a serves on")
+    a.stop()
 
 
 def test_replay_across_nodes():
@@ -978,6 +1156,7 @@ if __name__ == "__main__":
             test_acl_user, test_key_rotation,
             test_reload_moves_redis, test_haproxy_config_valid,
             test_haproxy_routes, test_takeover, test_stale_node_fenced,
-            test_task_across_nodes, test_replay_across_nodes,
+            test_task_across_nodes, test_task_requests_hostile,
+            test_replay_across_nodes,
             test_notify_across_nodes,
             test_conformance_through_haproxy], budget=400)

@@ -109,6 +109,21 @@ pack_fields(msgpack_sbuffer *b, const struct msg_proto *p, uint32_t type,
 	if (strcmp(fmt, "suuusuuuu") == 0)
 		return msg_pack(b, p, type, gen, seq, S(0), U(1), U(2), U(3),
 		    S(4), U(5), U(6), U(7), U(8));
+	/* msg_agent.def, msg_node.def */
+	if (strcmp(fmt, "uus") == 0)
+		return msg_pack(b, p, type, gen, seq, U(0), U(1), S(2));
+	if (strcmp(fmt, "uussu") == 0)
+		return msg_pack(b, p, type, gen, seq, U(0), U(1), S(2), S(3),
+		    U(4));
+	if (strcmp(fmt, "suuub") == 0)
+		return msg_pack(b, p, type, gen, seq, S(0), U(1), U(2), U(3),
+		    S(4), strlen(S(4)));
+	if (strcmp(fmt, "suussb") == 0)
+		return msg_pack(b, p, type, gen, seq, S(0), U(1), U(2), S(3),
+		    S(4), S(5), strlen(S(5)));
+	if (strcmp(fmt, "suub") == 0)
+		return msg_pack(b, p, type, gen, seq, S(0), U(1), U(2), S(3),
+		    strlen(S(3)));
 	/* msg_run.def */
 	if (strcmp(fmt, "usbuubs") == 0)
 		return msg_pack(b, p, type, gen, seq, U(0), S(1), S(2),
@@ -296,7 +311,8 @@ END_TEST
 START_TEST(test_roundtrip_types)
 {
 	static const struct msg_proto *protos[] = {
-		&msg_proto_sup, &msg_proto_ctl, &msg_proto_run, &test_proto
+		&msg_proto_sup, &msg_proto_ctl, &msg_proto_run,
+		&msg_proto_agent, &msg_proto_node, &test_proto
 	};
 	static const uint32_t gens[NVARIANTS] = {
 		UINT32_MAX, 0, 1, 255, 65536
@@ -334,7 +350,7 @@ START_TEST(test_roundtrip_types)
 		}
 	}
 	ck_assert_uint_eq(ntypes, MSG_SUP_COUNT + MSG_CTL_COUNT +
-	    MSG_RUN_COUNT + T_COUNT - 1);
+	    MSG_RUN_COUNT + MSG_AGENT_COUNT + MSG_NODE_COUNT + T_COUNT - 1);
 }
 END_TEST
 
