@@ -67,8 +67,8 @@ static void	agent_notify(const char *, const char *);
 static void	agent_events(uint32_t, const struct agt_ev *);
 static void	agent_fwd_answer(uint32_t, uint32_t, int, const char *,
 		    size_t);
-static void	agent_fwd_ask(const char *, uint64_t, uint32_t, const char *,
-		    const char *, const char *, size_t);
+static void	agent_fwd_ask(const char *, uint64_t, uint32_t,
+		    const struct fwd_req *);
 
 /* what cluster.c sends the workers through us */
 static const struct cluster_out cout = {
@@ -216,8 +216,7 @@ agent_fwd_answer(uint32_t num, uint32_t qid, int status, const char *body,
  */
 static void
 agent_fwd_ask(const char *from, uint64_t id, uint32_t index,
-    const char *principal, const char *version, const char *body,
-    size_t len)
+    const struct fwd_req *rq)
 {
 	struct wchan *w, *best = NULL;
 
@@ -226,7 +225,8 @@ agent_fwd_ask(const char *from, uint64_t id, uint32_t index,
 		    (best == NULL || w->w_num > best->w_num))
 			best = w;
 	if (best == NULL || chan_send(best->w_chan, MSG_AGT_FWD_IN, -1, from,
-	    id, (uint64_t)index, principal, version, body, len) == -1)
+	    id, (uint64_t)index, rq->principal, rq->version, rq->method,
+	    rq->name, rq->body, rq->len) == -1)
 		log_warnx("cluster: node %s's request for a task of worker %u "
 		    "finds no worker", from, index);
 }
@@ -376,23 +376,19 @@ wchan_dispatch(struct chan *ch, struct msg *m, void *arg)
 			cluster_take(w->w_num, (uint32_t)m->m_f[0].u, id);
 		break;
 	case MSG_AGT_FWD: {
-		char node[CONF_NODE_MAX_BYTES];
-		char principal[AGT_FWD_PRINCIPAL_MAX_BYTES];
-		char version[AGT_FWD_VERSION_MAX_BYTES];
+		char		node[CONF_NODE_MAX_BYTES];
+		struct fwd_req	rq;
 
 		if (m->m_f[1].u > UINT32_MAX ||
 		    msg_strcpy(node, sizeof(node), &m->m_f[0]) == -1 ||
-		    msg_strcpy(principal, sizeof(principal), &m->m_f[3]) ==
-		    -1 || msg_strcpy(version, sizeof(version), &m->m_f[4]) ==
-		    -1 || m->m_f[5].s.len > AGT_FWD_BODY_MAX_BYTES)
+		    forward_req(&rq, m, 3) == -1)
 			fatalx("worker %u: a bad AGT_FWD", w->w_index);
 		if (A.child->c_conf->c_cluster == NULL)
 			agent_fwd_answer(w->w_num, (uint32_t)m->m_f[1].u, 0,
 			    NULL, 0);
 		else
 			forward_ask(w->w_num, (uint32_t)m->m_f[1].u, node,
-			    w->w_index, principal, version, m->m_f[5].s.p,
-			    m->m_f[5].s.len);
+			    w->w_index, &rq);
 		break;
 	}
 	case MSG_AGT_FWD_OUT: {

@@ -18,6 +18,8 @@
 
 #include <ev.h>
 
+#include "msg.h"		/* AGT_FWD_*_MAX_BYTES */
+
 #define FETCH_ERR_MAX_BYTES	256
 
 struct conf;
@@ -166,21 +168,29 @@ int	cluster_node_ok(const char *, size_t);
 
 /* forward.c: tasks/ requests for tasks that run on other nodes */
 #define FORWARD_CHANNEL		"mcpd:fwd:"	/* + the node it is for */
+struct msg;
+struct fwd_req {
+	char		 principal[AGT_FWD_PRINCIPAL_MAX_BYTES];
+	char		 version[AGT_FWD_VERSION_MAX_BYTES];
+	char		 method[AGT_FWD_METHOD_MAX_BYTES];
+	char		 name[AGT_FWD_NAME_MAX_BYTES];
+	const char	*body;
+	size_t		 len;
+};
+int	forward_req(struct fwd_req *, const struct msg *, unsigned first);
 struct forward_out {
 	/* the answer to worker channel num's AGT_FWD qid; status 0: none */
 	void	(*fo_answer)(uint32_t num, uint32_t qid, int status,
 		    const char *body, size_t len);
 	/* another node's request for a task of our worker index */
 	void	(*fo_ask)(const char *from, uint64_t id, uint32_t index,
-		    const char *principal, const char *version,
-		    const char *body, size_t len);
+		    const struct fwd_req *);
 };
 void	forward_init(struct ev_loop *, const char *node, uint32_t timeout_ms,
 	    const struct forward_out *);
 void	forward_reconf(uint32_t timeout_ms);
 void	forward_ask(uint32_t num, uint32_t qid, const char *node,
-	    uint32_t index, const char *principal, const char *version,
-	    const char *body, size_t len);
+	    uint32_t index, const struct fwd_req *);
 void	forward_reply(const char *node, uint64_t id, int status,
 	    const char *body, size_t len);
 void	forward_message(const char *, size_t);

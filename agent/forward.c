@@ -166,8 +166,7 @@ publish(const char *node, const msgpack_sbuffer *sb, redis_reply_fn fn,
 
 void
 forward_ask(uint32_t num, uint32_t qid, const char *node, uint32_t index,
-    const char *principal, const char *version, const char *body,
-    size_t len)
+    const struct fwd_req *rq)
 {
 	msgpack_sbuffer	 sb;
 	struct fwd_op	*op;
@@ -184,7 +183,8 @@ forward_ask(uint32_t num, uint32_t qid, const char *node, uint32_t index,
 	op->f_until = ev_now(F.loop) + F.wait;
 	msgpack_sbuffer_init(&sb);
 	if (msg_pack(&sb, &msg_proto_node, MSG_NODE_ASK, 0, 0, F.node,
-	    op->f_id, (uint64_t)index, principal, version, body, len) == -1 ||
+	    op->f_id, (uint64_t)index, rq->principal, rq->version,
+	    rq->method, rq->name, rq->body, rq->len) == -1 ||
 	    publish(node, &sb, published_cb, op->f_id) == -1) {
 		msgpack_sbuffer_destroy(&sb);
 		free(op);
@@ -223,6 +223,27 @@ forward_reply(const char *node, uint64_t id, int status, const char *body,
 	msgpack_sbuffer_destroy(&sb);
 }
 
+/*
+ * The request's fields from m_f[first] on (principal, version, Mcp-Method,
+ * Mcp-Name, body), each checked against its bound; -1 if one does not
+ * fit.  The strings are rq's own; the body points into m.
+ */
+int
+forward_req(struct fwd_req *rq, const struct msg *m, unsigned first)
+{
+	const union msg_field *f = &m->m_f[first];
+
+	if (msg_strcpy(rq->principal, sizeof(rq->principal), &f[0]) == -1 ||
+	    msg_strcpy(rq->version, sizeof(rq->version), &f[1]) == -1 ||
+	    msg_strcpy(rq->method, sizeof(rq->method), &f[2]) == -1 ||
+	    msg_strcpy(rq->name, sizeof(rq->name), &f[3]) == -1 ||
+	    f[4].s.len > AGT_FWD_BODY_MAX_BYTES)
+		return -1;
+	rq->body = f[4].s.len > 0 ? f[4].s.p : "";
+	rq->len = f[4].s.len;
+	return 0;
+}
+
 /* What another node's agent published on our channel (checked). */
 void
 forward_message(const char *frame, size_t len)
@@ -231,8 +252,7 @@ forward_message(const char *frame, size_t len)
 	struct msg	*mp = &msgs[0];
 	struct fwd_op	*op;
 	char		 err[160], from[CONF_NODE_MAX_BYTES];
-	char		 principal[AGT_FWD_PRINCIPAL_MAX_BYTES];
-	char		 version[AGT_FWD_VERSION_MAX_BYTES];
+	struct fwd_req	 rq;
 
 	if (msg_unpack_frame(&msg_proto_node, frame, len, -1, 0, msgs, err,
 	    sizeof(err)) != 1) {
@@ -244,17 +264,13 @@ forward_message(const char *frame, size_t len)
 		if (msg_strcpy(from, sizeof(from), &mp->m_f[0]) == -1 ||
 		    !cluster_node_ok(from, strlen(from)) ||
 		    mp->m_f[2].u >= WORKERS_MAX ||
-		    msg_strcpy(principal, sizeof(principal),
-		    &mp->m_f[3]) == -1 ||
-		    msg_strcpy(version, sizeof(version), &mp->m_f[4]) == -1 ||
-		    mp->m_f[5].s.len > AGT_FWD_BODY_MAX_BYTES) {
+		    forward_req(&rq, mp, 3) == -1) {
 			log_warnx("cluster: a bad request from a node");
 			return;
 		}
 		if (cluster_epoch() == 0)
 			return;	/* fenced: it is not ours to serve */
-		F.out->fo_ask(from, mp->m_f[1].u, (uint32_t)mp->m_f[2].u,
-		    principal, version, mp->m_f[5].s.p, mp->m_f[5].s.len);
+		F.out->fo_ask(from, mp->m_f[1].u, (uint32_t)mp->m_f[2].u, &rq);
 		break;
 	case MSG_NODE_ANSWER:
 		if ((op = op_find(mp->m_f[0].u)) == NULL)

@@ -89,6 +89,8 @@ enum agt_take {
 #define AGT_FWD_BODY_MAX_BYTES	(48 * 1024)
 #define AGT_FWD_PRINCIPAL_MAX_BYTES 800
 #define AGT_FWD_VERSION_MAX_BYTES 32
+#define AGT_FWD_METHOD_MAX_BYTES 80	/* Mcp-Method, with NUL */
+#define AGT_FWD_NAME_MAX_BYTES	1024	/* Mcp-Name (a task id), with NUL */
 
 struct msg_def {
 	const char	*md_name;

@@ -132,6 +132,8 @@ enum mcp_disp {
 enum mcp_disp mcp_dispatch(struct mcp_server *, struct mcp_session **sessp,
 	    struct mcp_msg *, struct mcp_stream *);
 /* Write a JSON-RPC error response for request id token (or null). */
+void	mcp_write_error_id(struct mcp_server *, const char *idtext,
+	    size_t idlen, int code, const char *message);
 void	mcp_write_error(struct mcp_server *, const struct mcp_msg *, int code,
 	    const char *message);
 /* The same with error.data, the raw JSON text data (or NULL). */

@@ -275,6 +275,16 @@ mcp_write_error_data(struct mcp_server *srv, const struct mcp_msg *m,
 	mcp_end_response(&srv->sv_out);
 }
 
+/* An error for a request known by its id's JSON text (none: null). */
+void
+mcp_write_error_id(struct mcp_server *srv, const char *idtext, size_t idlen,
+    int code, const char *message)
+{
+	rpc_begin_error(&srv->sv_out, idlen > 0 ? idtext : NULL, idlen, code,
+	    message, NULL);
+	mcp_end_response(&srv->sv_out);
+}
+
 enum mcp_disp
 rpc_fail(struct mcp_server *srv, const struct mcp_msg *m,
     struct mcp_stream *st, int code, const char *message)

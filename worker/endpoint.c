@@ -492,6 +492,16 @@ serve_post(struct conn *c)
 	audit_name(r, &m);
 	if (admit_request(c, &m) == -1)
 		return;
+	if (m.m_kind == MCP_REQUEST) {
+		const char	*id;
+		size_t		 n;
+
+		/* for the head of its stream, and an error before it */
+		if ((id = mcp_msg_id(&m, &n)) != NULL && n <= sizeof(r->r_rpcid)) {
+			memcpy(r->r_rpcid, id, n);
+			r->r_rpcidlen = n;
+		}
+	}
 	switch (route_of(c, &m, &rt), rt.rt_verdict) {
 	case MCP_ROUTE_PEER:
 		handoff_to(c, &rt);
@@ -512,16 +522,6 @@ serve_post(struct conn *c)
 	if (rt.rt_new_session && admit_session(c, &m) == -1)
 		return;
 	r->r_sess = rt.rt_sess;
-	if (m.m_kind == MCP_REQUEST) {
-		const char	*id;
-		size_t		 n;
-
-		/* for the head of its stream, should it have one */
-		if ((id = mcp_msg_id(&m, &n)) != NULL && n <= sizeof(r->r_rpcid)) {
-			memcpy(r->r_rpcid, id, n);
-			r->r_rpcidlen = n;
-		}
-	}
 	if (rt.rt_era == MCP_ERA_STATELESS) {
 		/* Mcp-Session-Id and Last-Event-ID mean nothing here */
 		r->r_stateless = 1;

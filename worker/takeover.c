@@ -60,7 +60,10 @@ unavailable(struct conn *c, const char *why)
 	char msg[160];
 
 	snprintf(msg, sizeof(msg), "Service Unavailable: %s; try again", why);
-	reply_error(c, 503, MCP_SERVER_ERROR, msg, "Retry-After: 1\r\n");
+	/* with the request's id: it was parsed (null is for one that was not) */
+	mcp_write_error_id(worker->w_mcp, c->c_req->r_rpcid,
+	    c->c_req->r_rpcidlen, MCP_SERVER_ERROR, msg);
+	reply_out(c, 503, "Retry-After: 1\r\n");
 }
 
 static int	ask(struct conn *, const char *, int);
@@ -160,20 +163,25 @@ forward(struct taking *t, const char *node, size_t len)
 	struct conn	*c = t->t_conn;
 	struct hreq	*r = c->c_req;
 	char		 name[CONF_NODE_MAX_BYTES];
+	struct mcp_headers mh;
 	struct chan	*agent;
 
 	if (len >= sizeof(name) || r->r_bodylen > AGT_FWD_BODY_MAX_BYTES ||
 	    strlen(r->r_principal) >= AGT_FWD_PRINCIPAL_MAX_BYTES ||
 	    strlen(r->r_head.rh_proto) >= AGT_FWD_VERSION_MAX_BYTES ||
+	    strlen(r->r_head.rh_method) >= AGT_FWD_METHOD_MAX_BYTES ||
+	    strlen(r->r_head.rh_name) >= AGT_FWD_NAME_MAX_BYTES ||
 	    (agent = agentc()) == NULL)
 		return -1;
 	memcpy(name, node, len);
 	name[len] = '\0';
 	memcpy(t->t_node, name, len + 1);
+	head_mcp_headers(&r->r_head, &mh);
 	if (chan_send(agent, MSG_AGT_FWD, -1, name, (uint64_t)t->t_id,
 	    (uint64_t)worker->w_child->c_index, r->r_principal,
-	    r->r_head.rh_proto, r->r_body != NULL ? r->r_body : "",
-	    r->r_bodylen) == -1)
+	    r->r_head.rh_proto, mh.h_method != NULL ? mh.h_method : "",
+	    mh.h_name != NULL ? mh.h_name : "",
+	    r->r_body != NULL ? r->r_body : "", r->r_bodylen) == -1)
 		return -1;
 	t->t_fwd = 1;
 	return 0;
@@ -342,6 +350,26 @@ forwardable(const struct mcp_msg *m)
 	    strcmp(m->m_method, "tasks/cancel") == 0);
 }
 
+/* Serve a node's request into cap: NULL, or why it has no answer there. */
+static const char *
+fwd_serve(struct mcp_server *srv, struct mcp_msg *m, struct mcp_route *rt,
+    const struct mcp_headers *mh)
+{
+	struct mcp_session *sess = NULL;
+
+	if (mcp_route(srv, m, rt) == MCP_ROUTE_PEER)
+		return "Service Unavailable: on the task's node another worker "
+		    "keeps it (do the nodes run as many workers?)";
+	(void)mcp_serve(srv, rt, &sess, m, &cap.st, mh);
+	if (!cap.done)
+		return "Service Unavailable: the task's node did not answer at "
+		    "once; try again";
+	if (cap.len > AGT_FWD_BODY_MAX_BYTES)
+		return "Service Unavailable: the answer is too large to go to "
+		    "another node; ask the node the task runs on";
+	return NULL;
+}
+
 /*
  * Another node's request for a task of ours (AGT_FWD_IN): served as if it
  * had come here with that principal and protocol version (the node that
@@ -351,7 +379,6 @@ void
 takeover_fwd_in(const struct msg *m)
 {
 	struct mcp_server	*srv = worker->w_mcp;
-	struct mcp_session	*sess = NULL;
 	struct mcp_route	 rt;
 	struct mcp_msg		 mm;
 	struct jw		*w;
@@ -359,13 +386,18 @@ takeover_fwd_in(const struct msg *m)
 	char			 from[CONF_NODE_MAX_BYTES];
 	char			 principal[AGT_FWD_PRINCIPAL_MAX_BYTES];
 	char			 version[AGT_FWD_VERSION_MAX_BYTES];
+	char			 method[AGT_FWD_METHOD_MAX_BYTES];
+	char			 name[AGT_FWD_NAME_MAX_BYTES];
+	struct mcp_headers	 mh;
 	const char		*body, *why = NULL;
 	size_t			 len;
 	int			 status;
 
 	if (msg_strcpy(from, sizeof(from), &m->m_f[0]) == -1 ||
 	    msg_strcpy(principal, sizeof(principal), &m->m_f[3]) == -1 ||
-	    msg_strcpy(version, sizeof(version), &m->m_f[4]) == -1)
+	    msg_strcpy(version, sizeof(version), &m->m_f[4]) == -1 ||
+	    msg_strcpy(method, sizeof(method), &m->m_f[5]) == -1 ||
+	    msg_strcpy(name, sizeof(name), &m->m_f[6]) == -1)
 		fatalx("a bad AGT_FWD_IN from the agent");
 	if ((agent = agentc()) == NULL || srv == NULL)
 		return;		/* no answer: the other node says 503 */
@@ -373,8 +405,8 @@ takeover_fwd_in(const struct msg *m)
 	cap.st.s_ops = &cap_ops;
 	w = mcp_server_out(srv);
 	status = 400;
-	if (mcp_msg_parse(srv, &mm, m->m_f[5].s.len ? m->m_f[5].s.p : "",
-	    m->m_f[5].s.len) == -1)
+	if (mcp_msg_parse(srv, &mm, m->m_f[7].s.len ? m->m_f[7].s.p : "",
+	    m->m_f[7].s.len) == -1)
 		why = NULL;	/* the parse wrote its error */
 	else if (!forwardable(&mm))
 		why = "Invalid Request: only tasks/get, tasks/update and "
@@ -384,17 +416,13 @@ takeover_fwd_in(const struct msg *m)
 		rt.rt_version = version[0] != '\0' ? version : NULL;
 		rt.rt_by_header = 1;
 		rt.rt_principal = principal[0] != '\0' ? principal : NULL;
-		(void)mcp_route(srv, &mm, &rt);
-		(void)mcp_serve(srv, &rt, &sess, &mm, &cap.st, NULL);
+		/* the headers that mirror the body, checked as if here */
+		memset(&mh, 0, sizeof(mh));
+		mh.h_version = rt.rt_version;
+		mh.h_method = method[0] != '\0' ? method : NULL;
+		mh.h_name = name[0] != '\0' ? name : NULL;
 		status = 503;
-		if (!cap.done)
-			why = "Service Unavailable: the task's node did not "
-			    "answer at once; try again";
-		else if (cap.len > AGT_FWD_BODY_MAX_BYTES)
-			why = "Service Unavailable: the answer is too large "
-			    "to go to another node; ask the node the task "
-			    "runs on";
-		else
+		if ((why = fwd_serve(srv, &mm, &rt, &mh)) == NULL)
 			status = cap.status;
 	}
 	if (why != NULL)

@@ -102,8 +102,8 @@ repack(msgpack_sbuffer *sb, const struct msg_proto *p, const struct msg *m)
 		    U(8));
 	if (strcmp(fmt, "usbuubs") == 0)
 		return PACK(U(0), s[1], B(2), U(3), U(4), B(5), s[6]);
-	if (strcmp(fmt, "suussb") == 0)
-		return PACK(s[0], U(1), U(2), s[3], s[4], B(5));
+	if (strcmp(fmt, "suussssb") == 0)
+		return PACK(s[0], U(1), U(2), s[3], s[4], s[5], s[6], B(7));
 	if (strcmp(fmt, "suub") == 0)
 		return PACK(s[0], U(1), U(2), B(3));
 	if (strcmp(fmt, "uuuuuubbs") == 0)

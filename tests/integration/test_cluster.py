@@ -609,6 +609,13 @@ def test_task_across_nodes():
     check_eq((st, msgs[0]["result"]["status"], msgs[0]["id"]),
              (200, "working", 20), "tasks/get on b, from a: %s" % msgs)
     check_eq(rec_owner(r, tid), "a", "the running task stays a's")
+    # the headers that mirror the body are checked as a checks them
+    st, h, msgs = post(b.http_port, {
+        "jsonrpc": "2.0", "id": 28, "method": "tasks/get",
+        "params": {"taskId": tid, "_meta": TASKS_META}}, version=V,
+        extra={"Mcp-Name": "not-" + tid})
+    check_eq((st, msgs[0].get("error", {}).get("code"), msgs[0]["id"]),
+             (400, -32020, 28), "a wrong Mcp-Name, from b: %s" % msgs)
     st, _, msgs = tasks_req(b.http_port, "tasks/cancel", tid, 23)
     check_eq((st, msgs[0].get("result", {}).get("resultType"),
               msgs[0]["id"]), (200, "complete", 23),
@@ -664,7 +671,7 @@ def test_task_across_nodes():
     finally:
         for p in frozen:
             os.kill(p, T.signal.SIGCONT)
-    check_eq((st, h.get("retry-after")), (503, "1"),
+    check_eq((st, h.get("retry-after"), msgs[0]["id"]), (503, "1", 26),
              "a frozen node's task: %s" % msgs)
     check("node a" in json.dumps(msgs), "names the node: %s" % msgs)
     check(took < 5, "answered in %.1f s (two redis-timeouts)" % took)
@@ -698,6 +705,18 @@ def mp_frame(*fields):
         out += (b"\xcf" + f.to_bytes(8, "big") if isinstance(f, int)
                 else mp_str(*f))
     return out
+
+
+def ask(node, rid, index, body, version=V.encode(), mname=None):
+    """A NODE_ASK frame: node, request id, worker index, principal "",
+    version, Mcp-Method, Mcp-Name (the task id in body), body."""
+    b = json.loads(body)
+    if mname is None:
+        mname = b["params"].get("taskId", b["params"].get("name", ""))
+        mname = mname.encode()
+    return mp_frame(0, 0, 0, ("s", node), rid, index, ("s", b""),
+                    ("s", version), ("s", b["method"].encode()),
+                    ("s", mname), ("b", body))
 
 
 def mp_answer(data):
@@ -739,12 +758,12 @@ def test_task_requests_hostile():
                                   "_meta": TASKS_META}}).encode()
     for junk in (b"", b"\x00" * 64, b"\xff" * 70000, b"\x91\x00",
                  mp_frame(1, 0, 0, 5, 200),          # an answer: wrong shape
-                 mp_frame(0, 0, 0, ("s", b"evil"), 1, 9999, ("s", b""),
-                          ("s", V.encode()), ("b", body)),   # no worker
-                 mp_frame(0, 0, 0, ("s", b"../x"), 1, 0, ("s", b""),
-                          ("s", V.encode()), ("b", body)),   # bad name
+                 ask(b"evil", 1, 9999, body),        # no such worker
+                 ask(b"../x", 1, 0, body),           # not a node's name
+                 ask(b"evil", 1, 0, body, version=b"x" * 40),
+                 ask(b"evil", 1, 0, body, mname=b"n" * 2000),
                  mp_frame(0, 0, 0, ("s", b"evil"), 1, 0, ("s", b""),
-                          ("s", b"x" * 40), ("b", body))):   # long version
+                          ("s", V.encode()), ("b", body))):  # old shape
         r.cmd("PUBLISH", ch, junk)
     s = socket.create_connection(("127.0.0.1", r.port), timeout=5)
     rd = T._RespReader(s)
@@ -759,9 +778,8 @@ def test_task_requests_hostile():
         got = {}
         for rid, b_ in ((41, body), (42, call_body)):
             for index in (0, 1):
-                r.cmd("PUBLISH", ch, mp_frame(
-                    0, 0, 0, ("s", b"evil"), rid * 10 + index, index,
-                    ("s", b""), ("s", V.encode()), ("b", b_)))
+                r.cmd("PUBLISH", ch, ask(b"evil", rid * 10 + index, index,
+                                         b_))
         deadline = time.monotonic() + 10
         s.settimeout(1)
         while len(got) < 3 and time.monotonic() < deadline:
@@ -789,6 +807,9 @@ def test_task_requests_hostile():
     mine = [v for k, v in got.items() if k in (410, 411) and v[0] == 200]
     check(len(mine) == 1 and mine[0][1]["result"]["status"] == "working",
           "tasks/get from a node answered: %s" % got)
+    other = [v for k, v in got.items() if k in (410, 411) and v[0] != 200]
+    check(len(other) == 1 and other[0][0] == 503,
+          "asked of the worker that does not keep it: 503: %s" % got)
     refused = [v for k, v in got.items() if k in (420, 421)]
     check(refused and all(v[0] == 400 and "tasks/" in json.dumps(v[1])
                           for v in refused),

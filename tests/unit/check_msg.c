@@ -118,9 +118,9 @@ pack_fields(msgpack_sbuffer *b, const struct msg_proto *p, uint32_t type,
 	if (strcmp(fmt, "suuub") == 0)
 		return msg_pack(b, p, type, gen, seq, S(0), U(1), U(2), U(3),
 		    S(4), strlen(S(4)));
-	if (strcmp(fmt, "suussb") == 0)
+	if (strcmp(fmt, "suussssb") == 0)
 		return msg_pack(b, p, type, gen, seq, S(0), U(1), U(2), S(3),
-		    S(4), S(5), strlen(S(5)));
+		    S(4), S(5), S(6), S(7), strlen(S(7)));
 	if (strcmp(fmt, "suub") == 0)
 		return msg_pack(b, p, type, gen, seq, S(0), U(1), U(2), S(3),
 		    strlen(S(3)));
