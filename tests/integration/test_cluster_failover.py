@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""The cluster when a node fails (DESIGN 9a), the short versions that run
+in make check: three nodes behind HAProxy (the shipped configuration)
+and one Redis, all on 127.0.0.1 with this test's own ports and files.
+
+- test_node_death: kill -9 of a node under steady session-era load, with
+  sessions, a GET stream, listen streams and tasks on it.  HAProxy marks
+  it down; every session it owned goes on elsewhere with its old id, the
+  client's next request succeeding within 5 s of the kill; none is lost
+  (no 404); only requests in flight on the dead node fail (counted);
+  its streams reconnect and hear the next notification; its finished
+  task is still readable, its running one is failed.
+- test_frozen_node: SIGSTOP of a node (longer than node-ttl) while its
+  sessions are served elsewhere; when it wakes it finds its sessions
+  taken, serves none of them, and goes on serving its clients' new ones.
+
+Each test prints its figures (recovery per session, failures)."""
+
+import os
+import re
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mcpdtest as T  # noqa: E402
+from mcpdtest import check, check_eq, info  # noqa: E402
+import test_cluster as C  # noqa: E402
+
+RECOVERY_S = 5.0        # the promise: the next request within 5 s
+
+
+class Load(object):
+    """Session-era pings through HAProxy, round robin over sids, by a
+    thread of its own; every answer kept as (start, end, sid, status)."""
+
+    def __init__(self, port, sids):
+        self.port = port
+        self.sids = list(sids)
+        self.log = []
+        self.lock = threading.Lock()
+        self.stopping = False
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        i = 0
+        while not self.stopping:
+            sid = self.sids[i % len(self.sids)]
+            i += 1
+            t0 = time.monotonic()
+            try:
+                st = C.ping(self.port, sid)
+            except OSError:
+                st = 0          # the connection failed
+            with self.lock:
+                self.log.append((t0, time.monotonic(), sid, st))
+
+    def stop(self):
+        self.stopping = True
+        self.t.join(15)
+
+    def since(self, t):
+        with self.lock:
+            return [e for e in self.log if e[1] >= t]
+
+
+class GetStream(C.Listener):
+    """A session's GET stream (C.Listener) that also keeps the head of
+    what came, to say what answered it."""
+
+    def _run(self):
+        self.raw = b""
+        real = self.s.recv
+
+        def recv(n):
+            got = real(n)
+            if len(self.raw) < 4096:
+                self.raw += got[:4096]
+            return got
+        self.s.recv = recv
+        C.Listener._run(self)
+
+
+def three_nodes(r):
+    nodes = {n: C.node(n, redis=r) for n in ("a", "b", "c")}
+    h = C.HAProxy(nodes).start()
+    T.wait_until(lambda: h.servers() == {n: ("UP", 100) for n in nodes},
+                 15, "three nodes up in haproxy")
+    return nodes, h
+
+
+def sessions_on(h, want, n=24):
+    """n sessions through HAProxy; at least 3 of node want's."""
+    sids = [C.initialize(h.port) for _ in range(n)]
+    mine = [s for s in sids if s.startswith(want + ".")]
+    check(len(mine) >= 3, "%d of %d sessions on %s" % (len(mine), n, want))
+    return sids, mine
+
+
+def test_node_death():
+    """kill -9 of a node under load: its sessions go on elsewhere within
+    5 s, none lost; its streams reconnect; its tasks are readable."""
+    r = T.Redis().start()
+    nodes, h = three_nodes(r)
+    a = nodes["a"]
+    sids, mine = sessions_on(h, "a")
+    # a GET stream of one of a's sessions, listen streams anywhere
+    get_a = GetStream(h.port, 0, None, sid=mine[0])
+    listens = [C.Listener(h.port, 300 + i, {"toolsListChanged": True})
+               for i in range(6)]
+    for ls in listens:
+        ls.wait(1, 10, "the listener's ack")
+    # a finished task and a running one, on a
+    st, _, msgs = C.call(a.http_port, "slow_compute", {"seconds": 1},
+                         meta=C.TASKS_META)
+    done = msgs[0]["result"]["taskId"]
+    T.wait_until(lambda: C.task_status(a.http_port, done) == "completed",
+                 5, "the short task completed")
+    st, _, msgs = C.call(a.http_port, "slow_compute", {"seconds": 60},
+                         meta=C.TASKS_META, rid=2)
+    running = msgs[0]["result"]["taskId"]
+    T.wait_until(lambda: '"completed"' in (r.cmd(
+        "HGET", "mcpd:rec:" + done, "rec") or "") and
+        C.rec_owner(r, running) == "a", 5, "both tasks recorded")
+    time.sleep(0.5)             # (a GET stream sends nothing first)
+    load = Load(h.port, sids)
+    T.wait_until(lambda: len(load.since(0)) >= 3 * len(sids), 20,
+                 "the load running")
+    t_kill = time.monotonic()
+    a.cleanup()                 # kill -9, every process of a
+    T.wait_until(lambda: h.servers()["a"][0].startswith("DOWN"), 10,
+                 "haproxy marks a down")
+    t_down = time.monotonic() - t_kill
+
+    def recovered():
+        ok = {e[2]: e[1] for e in load.since(t_kill) if e[3] == 200
+              and e[0] >= t_kill}
+        return all(s in ok for s in mine) and ok
+    T.wait_until(recovered, 20, "every session of a served again")
+    time.sleep(1)
+    load.stop()
+    after = load.since(t_kill)
+    first_ok = {}
+    for t0, t1, sid, st in after:
+        if st == 200 and t0 >= t_kill and sid not in first_ok:
+            first_ok[sid] = t1 - t_kill
+    rec = sorted(first_ok[s] for s in mine)
+    failed = [e for e in after if e[3] != 200]
+    lost = [e for e in after if e[3] == 404]
+    info("node death: haproxy saw a down after %.1f s; a's %d sessions "
+         "served again after %.2f s median, %.2f s max; %d requests "
+         "failed (%s), %d of %d sessions lost" %
+         (t_down, len(mine), rec[len(rec) // 2], rec[-1], len(failed),
+          sorted(set(e[3] for e in failed)), len(lost), len(sids)))
+    check(rec[-1] <= RECOVERY_S, "every session of a within %.0f s of the "
+          "kill: %.2f s" % (RECOVERY_S, rec[-1]))
+    check_eq(lost, [], "no session lost (404)")
+    # only what was in flight on a at the kill fails
+    late = [e for e in failed if e[0] > t_kill + RECOVERY_S]
+    check_eq(late, [], "no failure after the sessions moved")
+    for sid in sids:
+        check_eq(C.ping(h.port, sid), 200, "session %s goes on" % sid)
+    # the GET stream ended, and once again it hears the next change; or
+    # (no byte of it had reached the client: HAProxy retried it on
+    # another node, which took the session) it goes on, and hears it
+    try:
+        T.wait_until(lambda: not get_a.t.is_alive(), 3,
+                     "a's GET stream ended")
+        get2 = C.Listener(h.port, 0, None, sid=mine[0])
+        info("a's GET stream ended; opened again")
+    except T.TestFailure:
+        get2 = get_a
+        info("a's GET stream goes on elsewhere (HAProxy retried it)")
+        info("what came on it: %r" % get_a.raw[:300])
+    again = [C.Listener(h.port, 400 + i, {"toolsListChanged": True})
+             for i, ls in enumerate(listens) if not ls.t.is_alive()]
+    for ls in again:
+        ls.wait(1, 10, "a listener again")
+    time.sleep(0.5)
+    st, _, _ = C.call(h.port, "test_trigger_tool_change")
+    check_eq(st, 200, "a change announced")
+    get2.wait(1, 10, "the change heard on the GET stream again")
+    check_eq(get2.methods()[0], "notifications/tools/list_changed",
+             "the GET stream's next notification")
+    for ls in again + [x for x in listens if x.t.is_alive()]:
+        ls.wait(2, 10, "the change heard on every listen stream")
+    info("%d of %d listen streams were on a and came back" %
+         (len(again), len(listens)))
+    # its tasks: the finished one readable, the running one failed
+    st, _, msgs = C.tasks_get(h.port, done, rid=31)
+    check_eq((st, msgs[0]["result"]["status"]), (200, "completed"),
+             "a's finished task, after its death: %s" % msgs)
+    T.wait_until(lambda: C.task_status(h.port, running, rid=32) ==
+                 "failed", 10, "a's running task failed elsewhere")
+    for ls in again + listens + [get2]:
+        ls.close()
+    for n in ("b", "c"):
+        nodes[n].stop()
+
+
+def test_frozen_node():
+    """SIGSTOP of a node for longer than node-ttl: the others serve its
+    sessions; woken, it is fenced out of them (their records are the
+    others') and serves none of them, while HAProxy sends it work again
+    and its new sessions are served."""
+    r = T.Redis().start()
+    nodes, h = three_nodes(r)
+    a = nodes["a"]
+    sids, mine = sessions_on(h, "a", n=12)
+    pids = [p for p in a.pids().values()]
+    for p in pids:
+        os.kill(p, T.signal.SIGSTOP)
+    t_stop = time.monotonic()
+    try:
+        # (what HAProxy sent a before it saw a frozen waits on it: a
+        # frozen node accepts connections, and answers when it wakes)
+        T.wait_until(lambda: h.servers()["a"][0].startswith("DOWN"), 10,
+                     "haproxy marks a down")
+        T.wait_until(lambda: r.cmd("EXISTS", "mcpd:node:a") == 0, 10,
+                     "a's liveness lapsed")
+        for sid in mine:
+            check_eq(C.ping(h.port, sid), 200,
+                     "a's session %s served while a is frozen" % sid)
+        moved = {sid: C.rec_owner(r, sid) for sid in mine}
+        check(all(o in ("b", "c") for o in moved.values()),
+              "their records are b's and c's: %s" % moved)
+        # frozen for twice node-ttl in all
+        time.sleep(max(0, 6 - (time.monotonic() - t_stop)))
+    finally:
+        for p in pids:
+            os.kill(p, T.signal.SIGCONT)
+    frozen = time.monotonic() - t_stop
+    # woken: a learns it lost them, and HAProxy takes it back
+    T.wait_until(lambda: h.servers()["a"] == ("UP", 100), 15,
+                 "a up again in haproxy")
+    # it heard that each was taken, and dropped its copy
+    for sid in mine:
+        a.wait_log(r"session %s: taken over by another node" %
+                   re.escape(sid), 10)
+    for sid in mine:
+        # through HAProxy, to a again: it takes the session back from
+        # the record (never two owners: the record names one)
+        check_eq(C.ping(h.port, sid), 200, "session %s after" % sid)
+        check_eq(C.rec_owner(r, sid), "a", "a owns %s again" % sid)
+    # it saw that it was as good as dead meanwhile (a lapse)
+    st = C.wait_cluster(a, lambda x: x["lapses"] >= 1, 10,
+                        "a counts its lapse")
+    info("frozen %.1f s; a after: epoch %s, fenced %s, lapses %s, "
+         "fenced writes %s" % (frozen, st["epoch"], st["fenced"],
+                               st["lapses"], st["fenced_writes"]))
+    # a serves new sessions again
+    new = C.initialize(a.http_port)
+    check_eq(C.ping(a.http_port, new), 200, "a serves a new session")
+    for d in nodes.values():
+        d.stop()
+
+
+if __name__ == "__main__":
+    if not C.PLUGIN or not os.path.exists(C.PLUGIN):
+        print("MCPD_PLUGIN (the conformance fixture plugin) not found: %r"
+              % C.PLUGIN)
+        sys.exit(99)
+    T.main([test_node_death, test_frozen_node], budget=240)
