@@ -17,8 +17,10 @@
 //
 // Environment: MCPD_CLIENTS_DOCS, the directory of "file:///docs/" (with
 // hello.txt and notes.md; this script rewrites notes.md); MCPD_CLIENTS_PID,
-// over HTTP, the pid of mcpd, to look in /proc for the process of the
-// cancelled "slow" (over stdio: the mcpd --stdio child).
+// over HTTP, the pid of mcpd, or the pids of the mcpd of every node behind
+// a load balancer, separated by commas: the process of the cancelled
+// "slow" is looked for in /proc among their descendants (over stdio:
+// the mcpd --stdio child's).
 //
 // Prints "ok - NAME" or "not ok - NAME: reason" per check, then
 // "sdk-client: N passed, M failed"; exit status 1 on any failure.
@@ -154,8 +156,14 @@ function awaitUpdate(uri, from, ms) {
     });
 }
 
-// /proc: the processes under pid whose argv is argv.
-function descendantsWith(pid, argv) {
+// MCPD_CLIENTS_PID: "PID" or "PID,PID,..." (every node of a cluster).
+function pidList(text) {
+    return String(text || '').split(',').map((s) => s.trim())
+        .filter((s) => /^[1-9]\d*$/.test(s)).map(Number);
+}
+
+// /proc: the processes under any of pids whose argv is argv.
+function descendantsWith(pids, argv) {
     const kids = new Map();
     for (const ent of fs.readdirSync('/proc')) {
         if (!/^\d+$/.test(ent))
@@ -172,7 +180,7 @@ function descendantsWith(pid, argv) {
         kids.get(ppid).push(Number(ent));
     }
     const found = [];
-    const todo = [pid], seen = new Set();
+    const todo = [...pids], seen = new Set(pids);
     while (todo.length) {
         for (const c of kids.get(todo.pop()) || []) {
             if (seen.has(c))
@@ -901,10 +909,12 @@ await check('callTool echo (a text with shell characters, one argv word)', async
     eq(content(r, 0, 'text').text, SHELLY + '\n', 'text');
 });
 
-// The root of mcpd's processes: the child over stdio; over HTTP the pid
-// that run-clients.py gives.
-const mcpdPid = mode === 'stdio' ? inner._process && inner._process.pid :
-    Number(process.env.MCPD_CLIENTS_PID) || undefined;
+// The roots of mcpd's processes: the child over stdio; over HTTP the pids
+// that run-clients.py gives (one mcpd, or every node behind HAProxy).
+const mcpdPids = mode === 'stdio' ?
+    (inner._process && inner._process.pid ? [inner._process.pid] : []) :
+    pidList(process.env.MCPD_CLIENTS_PID);
+const mcpdPid = mcpdPids.length ? mcpdPids.join(',') : undefined;
 const SLEEP_ARGV = ['/bin/sleep', '30'];
 let slowCancelled = false;
 await check('cancel the exec tool slow after 300 ms (AbortSignal)', async () => {
@@ -915,7 +925,7 @@ await check('cancel the exec tool slow after 300 ms (AbortSignal)', async () => 
     let running;
     const tid = setTimeout(() => {
         if (mcpdPid)
-            running = descendantsWith(mcpdPid, SLEEP_ARGV);
+            running = descendantsWith(mcpdPids, SLEEP_ARGV);
         ac.abort();
     }, 300);
     let err, res;
@@ -938,7 +948,8 @@ await check('cancel the exec tool slow after 300 ms (AbortSignal)', async () => 
     slowCancelled = true;
     if (mcpdPid)
         assert(running && running.length === 1,
-            `not one sleep 30 under mcpd (pid ${mcpdPid}) after 300 ms: ` +
+            `not one sleep 30 under mcpd (pid${mcpdPids.length > 1 ? 's' : ''} ` +
+            `${mcpdPid}) after 300 ms: ` +
             `${short(running)}`);
 });
 
@@ -951,10 +962,10 @@ if (mcpdPid) {
     await check('the cancelled slow tool is killed (no sleep 30 under mcpd)', async () => {
         assert(slowCancelled, 'not cancelled');
         const t0 = Date.now();
-        let left = descendantsWith(mcpdPid, SLEEP_ARGV);
+        let left = descendantsWith(mcpdPids, SLEEP_ARGV);
         while (left.length && Date.now() - t0 < GONE_TIMEOUT) {
             await sleep(50);
-            left = descendantsWith(mcpdPid, SLEEP_ARGV);
+            left = descendantsWith(mcpdPids, SLEEP_ARGV);
         }
         assert(!left.length, `sleep 30 still running (pids ${left.join(' ')}) ` +
             `${GONE_TIMEOUT} ms after the cancel`);

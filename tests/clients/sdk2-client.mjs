@@ -43,8 +43,10 @@
 //
 // Environment: MCPD_CLIENTS_DOCS, the directory of "file:///docs/" (with
 // hello.txt and notes.md; this script rewrites both, hello.txt with its
-// own content); MCPD_CLIENTS_PID, over HTTP, the pid of mcpd, to look in
-// /proc for the process of the cancelled "slow".
+// own content); MCPD_CLIENTS_PID, over HTTP, the pid of mcpd, or the pids
+// of the mcpd of every node behind a load balancer, separated by commas:
+// the process of the cancelled "slow" is looked for in /proc among their
+// descendants.
 //
 // Prints "ok - NAME" or "not ok - NAME: reason" per check, then
 // "sdk2-client: N passed, M failed"; exit status 1 on any failure.
@@ -255,8 +257,14 @@ async function recordingFetch(u, init) {
     return r;
 }
 
-// /proc: the processes under pid whose argv starts with argv.
-function descendantsWith(pid, argv) {
+// MCPD_CLIENTS_PID: "PID" or "PID,PID,..." (every node of a cluster).
+function pidList(text) {
+    return String(text || '').split(',').map((s) => s.trim())
+        .filter((s) => /^[1-9]\d*$/.test(s)).map(Number);
+}
+
+// /proc: the processes under any of pids whose argv starts with argv.
+function descendantsWith(pids, argv) {
     const kids = new Map();
     for (const ent of fs.readdirSync('/proc')) {
         if (!/^\d+$/.test(ent))
@@ -273,7 +281,7 @@ function descendantsWith(pid, argv) {
         kids.get(ppid).push(Number(ent));
     }
     const found = [];
-    const todo = [pid], seen = new Set();
+    const todo = [...pids], seen = new Set(pids);
     while (todo.length) {
         for (const c of kids.get(todo.pop()) || []) {
             if (seen.has(c))
@@ -388,7 +396,7 @@ const child = mode === 'stdio' ? inner._process : undefined;
 
 if (mode === 'stdio') {
     await check('stdio: the probe\'s sibling mcpd is gone, one mcpd --stdio left', async () => {
-        const kids = descendantsWith(process.pid, [mcpdBin, '--stdio']);
+        const kids = descendantsWith([process.pid], [mcpdBin, '--stdio']);
         assert(child && child.pid, 'no child process');
         eq(kids, [child.pid], 'mcpd --stdio processes under this script');
     });
@@ -695,8 +703,9 @@ await check('complete ref/prompt arg1', async () => {
 // The Client cancels a request of this era by closing its stream (HTTP)
 // or with notifications/cancelled (stdio); either way the exec tool's
 // process must go.
-const mcpdPid = mode === 'stdio' ? child && child.pid :
-    Number(process.env.MCPD_CLIENTS_PID) || undefined;
+const mcpdPids = mode === 'stdio' ? (child && child.pid ? [child.pid] : []) :
+    pidList(process.env.MCPD_CLIENTS_PID);
+const mcpdPid = mcpdPids.length ? mcpdPids.join(',') : undefined;
 const SLEEP_ARGV = ['/bin/sleep', '30'];
 await check('cancel the exec tool slow after 300 ms: its process goes', async () => {
     assert(mcpdPid, 'no pid of mcpd (MCPD_CLIENTS_PID is not set)');
@@ -705,7 +714,7 @@ await check('cancel the exec tool slow after 300 ms: its process goes', async ()
     const p = call('slow', {}, { signal: ac.signal });
     let running;
     const tid = setTimeout(() => {
-        running = descendantsWith(mcpdPid, SLEEP_ARGV);
+        running = descendantsWith(mcpdPids, SLEEP_ARGV);
         ac.abort();
     }, 300);
     let err, res;
@@ -719,12 +728,13 @@ await check('cancel the exec tool slow after 300 ms: its process goes', async ()
     assert(err, `the call resolved: ${short(res)}`);
     assert(dt < 2000, `the call ended after ${dt} ms`);
     assert(running && running.length === 1,
-        `not one sleep 30 under mcpd (pid ${mcpdPid}) after 300 ms: ${short(running)}`);
+        `not one sleep 30 under mcpd (pid${mcpdPids.length > 1 ? 's' : ''} ${mcpdPid}) ` +
+        `after 300 ms: ${short(running)}`);
     const t1 = Date.now();
-    let left = descendantsWith(mcpdPid, SLEEP_ARGV);
+    let left = descendantsWith(mcpdPids, SLEEP_ARGV);
     while (left.length && Date.now() - t1 < GONE_TIMEOUT) {
         await sleep(50);
-        left = descendantsWith(mcpdPid, SLEEP_ARGV);
+        left = descendantsWith(mcpdPids, SLEEP_ARGV);
     }
     assert(!left.length, `sleep 30 still running (pids ${left.join(' ')}) ` +
         `${GONE_TIMEOUT} ms after the cancel`);

@@ -14,6 +14,7 @@ import http.client
 import json
 import os
 import re
+import signal
 import sys
 import time
 
@@ -45,9 +46,10 @@ def key_file(d, text, mode=0o600):
 
 
 def node(name, redis=None, sentinels=None, key=None, extra_keys=None,
-         timeout="500ms", ttl="3s", start=True, auth=None):
+         timeout="500ms", ttl="3s", start=True, auth=None, extra=""):
     """A cluster node with the conformance plugin; key: the key file's
-    text (K1 as key 1 when None)."""
+    text (K1 as key 1 when None); extra: more configuration (a
+    catalog)."""
     k = {"workers": "2", "plugin": '"%s"' % PLUGIN}
     k.update(extra_keys or {})
     d = T.Daemon(keys=k, name="node-" + name)
@@ -63,7 +65,7 @@ def node(name, redis=None, sentinels=None, key=None, extra_keys=None,
                   (auth[0], pw))
     d.extra = ("cluster {\n\tnode %s\n\t%s\n\tkey-file %s\n"
                "\tredis-timeout %s\n\tnode-ttl %s\n}\n" %
-               (name, where, path, timeout, ttl))
+               (name, where, path, timeout, ttl)) + extra
     d.write_conf()
     if start:
         d.start()
@@ -1058,8 +1060,9 @@ class HAProxy(T.Redis):
         s.close()
         return out.decode()
 
-    def servers(self):
-        """{name: (status, weight)} of the backend's servers, or None."""
+    def stat(self):
+        """The rows of "show stat" of the backend's servers, by name, or
+        None."""
         try:
             text = self.cli("show stat")
         except OSError:
@@ -1072,8 +1075,21 @@ class HAProxy(T.Redis):
         for line in lines[1:]:
             f = dict(zip(cols, line.split(",")))
             if f.get("pxname") == "mcpd" and f.get("svname") in self.nodes:
-                out[f["svname"]] = (f["status"], int(f["weight"] or 0))
+                out[f["svname"]] = f
         return out
+
+    def connections(self):
+        """{name: the connections it was given (stot)}."""
+        return {n: int(f["stot"] or 0)
+                for n, f in (self.stat() or {}).items()}
+
+    def servers(self):
+        """{name: (status, weight)} of the backend's servers, or None."""
+        st = self.stat()
+        if st is None:
+            return None
+        return {n: (f["status"], int(f["weight"] or 0))
+                for n, f in st.items()}
 
 
 def test_haproxy_routes():
@@ -1157,6 +1173,9 @@ def test_conformance_through_haproxy():
     out = res.stdout.decode("utf-8", "replace")
     last = out.strip().splitlines()[-1] if out.strip() else ""
     if res.returncode != 0:
+        # which scenarios failed (their summary is far from the end)
+        info("\n".join(line for line in out.splitlines()
+                       if line.lstrip().startswith(("\u2717", "FAIL:"))))
         info(out[-6000:] + res.stderr.decode("utf-8", "replace")[-2000:])
     check(res.returncode == 0 and re.match(
         r"conformance: \d+ passed, 0 failed$", last),
@@ -1164,6 +1183,93 @@ def test_conformance_through_haproxy():
     info(last)
     for d in nodes.values():
         d.stop()
+
+
+def run_clients_module():
+    """tests/clients/run-clients.py as a module: its catalog and docs."""
+    import importlib.util
+    path = os.path.join(T.SRCDIR, "tests", "clients", "run-clients.py")
+    spec = importlib.util.spec_from_file_location("run_clients", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod, path
+
+
+def test_sdk_clients_through_haproxy():
+    """Three nodes behind HAProxy, the shipped configuration, each with
+    the catalog of tests/clients/run-clients.py (its directory of files
+    the same on every node): the official SDK clients run unchanged
+    against HAProxy's address (run-clients.py --url): the v1 Client in the
+    session era, the v2 Client in the stateless era with a v1 session
+    beside it, and mcp-remote.  Every check passes as against one mcpd:
+    a file's change reaches its subscribers on whichever node holds them,
+    a fixture tool's list change reaches listen streams and GET streams
+    on the other nodes (Redis), the cancelled exec tool's process goes
+    on whichever node ran it, a reload of every node reaches every
+    stream, and no process of any node restarted; HAProxy routed each
+    session to its node (no takeover), and gave every node connections."""
+    RC, runner = run_clients_module()
+    top = T._short_tmpdir()
+    if not os.environ.get("MCPDTEST_KEEP"):
+        T.on_cleanup(lambda: T.shutil.rmtree(top, ignore_errors=True))
+    docs = os.path.join(top, "docs")
+    catalog = RC.write_docs(docs)
+    check(catalog is not None, "%r cannot go in a config" % docs)
+    r = T.Redis().start()
+    nodes = {n: node(n, redis=r, extra=catalog) for n in ("a", "b", "c")}
+    h = HAProxy(nodes).start()
+    T.wait_until(lambda: h.servers() == {n: ("UP", 100) for n in nodes},
+                 15, "three nodes up in haproxy")
+    cmd = [sys.executable, runner, "--url",
+           "http://127.0.0.1:%d/mcp" % h.port, "--docs", docs]
+    for d in nodes.values():
+        cmd += ["--node", str(d.pid), d.conf, d.logpath]
+    t0 = time.monotonic()
+    p = T.subprocess.Popen(cmd, stdin=T.subprocess.DEVNULL,
+                           stdout=T.subprocess.PIPE,
+                           stderr=T.subprocess.STDOUT,
+                           start_new_session=True, close_fds=True)
+
+    def stop_clients():
+        # SIGTERM: run-clients.py kills the script it runs, then itself
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(10)
+            except T.subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(10)
+    T.on_cleanup(stop_clients)      # the file's watchdog, a signal
+    try:
+        # 3 runs of at most 75 s each (RUN_TIMEOUT) and the checks
+        out, _ = p.communicate(timeout=300)
+    except T.subprocess.TimeoutExpired:
+        stop_clients()
+        out, _ = p.communicate(timeout=10)
+        info(out.decode("utf-8", "replace")[-6000:])
+        raise T.TestFailure("run-clients.py --url took over 300 s")
+    dt = time.monotonic() - t0
+    out = out.decode("utf-8", "replace")
+    last = out.strip().splitlines()[-1] if out.strip() else ""
+    if p.returncode != 0:
+        info(out[-8000:])
+    else:
+        for line in out.splitlines():
+            if re.match(r"ok - .* run \(\d+ checks", line):
+                info(line)
+    check(p.returncode == 0 and re.match(
+        r"clients: \d+ passed, 0 failed$", last),
+        "the clients through haproxy: %r" % last)
+    info("%s (%.1f s)" % (last, dt))
+    takeovers = {n: cluster(d)["takeovers"] for n, d in nodes.items()}
+    check_eq(takeovers, {n: 0 for n in nodes},
+             "takeovers: haproxy routed each session to its node")
+    conns = h.connections()
+    info("connections haproxy gave each node: %s" % conns)
+    check(all(conns.get(n, 0) > 0 for n in nodes),
+          "haproxy gave every node connections: %s" % conns)
+    for n, d in nodes.items():
+        check_eq(d.stop(), 0, "node %s's exit status" % n)
 
 
 if __name__ == "__main__":
@@ -1178,6 +1284,6 @@ if __name__ == "__main__":
             test_reload_moves_redis, test_haproxy_config_valid,
             test_haproxy_routes, test_takeover, test_stale_node_fenced,
             test_task_across_nodes, test_task_requests_hostile,
-            test_replay_across_nodes,
-            test_notify_across_nodes,
+            test_replay_across_nodes, test_notify_across_nodes,
+            test_sdk_clients_through_haproxy,
             test_conformance_through_haproxy], budget=400)
