@@ -1083,6 +1083,17 @@ class HAProxy(T.Redis):
         return {n: int(f["stot"] or 0)
                 for n, f in (self.stat() or {}).items()}
 
+    def current(self, name):
+        """The connections HAProxy has open to server name now (scur)."""
+        text = self.cli("show stat")
+        lines = text.splitlines()
+        cols = lines[0][2:].split(",")
+        for line in lines[1:]:
+            f = dict(zip(cols, line.split(",")))
+            if f.get("pxname") == "mcpd" and f.get("svname") == name:
+                return int(f["scur"] or 0)
+        return None
+
     def servers(self):
         """{name: (status, weight)} of the backend's servers, or None."""
         st = self.stat()

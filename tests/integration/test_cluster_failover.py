@@ -13,6 +13,9 @@ and one Redis, all on 127.0.0.1 with this test's own ports and files.
 - test_frozen_node: SIGSTOP of a node (longer than node-ttl) while its
   sessions are served elsewhere; when it wakes it finds its sessions
   taken, serves none of them, and goes on serving its clients' new ones.
+- test_rolling_restart: each node in turn stopped (SIGTERM) and started
+  again under steady session-era and stateless load through HAProxy:
+  0 sessions lost, 0 requests refused.
 
 Each test prints its figures (recovery per session, failures)."""
 
@@ -31,8 +34,9 @@ RECOVERY_S = 5.0        # the promise: the next request within 5 s
 
 
 class Load(object):
-    """Session-era pings through HAProxy, round robin over sids, by a
-    thread of its own; every answer kept as (start, end, sid, status)."""
+    """Session-era pings through HAProxy, round robin over sids (None: a
+    stateless tools/call), by a thread of its own; every answer kept as
+    (start, end, sid, status)."""
 
     def __init__(self, port, sids):
         self.port = port
@@ -50,7 +54,10 @@ class Load(object):
             i += 1
             t0 = time.monotonic()
             try:
-                st = C.ping(self.port, sid)
+                if sid is None:
+                    st = C.call(self.port, "test_simple_text", rid=i)[0]
+                else:
+                    st = C.ping(self.port, sid)
             except OSError:
                 st = 0          # the connection failed
             with self.lock:
@@ -256,9 +263,50 @@ def test_frozen_node():
         d.stop()
 
 
+def test_rolling_restart():
+    """Each node stopped (SIGTERM) and started again in turn, under load:
+    its sessions go on elsewhere, HAProxy refuses nothing."""
+    r = T.Redis().start()
+    nodes, h = three_nodes(r)
+    sids = [C.initialize(h.port) for _ in range(24)]
+    loads = [Load(h.port, sids), Load(h.port, [None])]
+    T.wait_until(lambda: all(len(ld.since(0)) >= 20 for ld in loads), 20,
+                 "the load running")
+    t0 = time.monotonic()
+    for n, d in sorted(nodes.items()):
+        # docs/CLUSTER.md, "Rolling restart": out of HAProxy's rotation
+        # first, then stopped; back in once it is ready
+        h.cli("set server mcpd/%s state maint" % n)
+        T.wait_until(lambda: h.servers()[n][0] == "MAINT", 5,
+                     "%s in maintenance" % n)
+        T.wait_until(lambda: h.current(n) == 0, 10,
+                     "%s's requests finished" % n)
+        check_eq(d.stop(), 0, "node %s stopped cleanly" % n)
+        d.start()
+        h.cli("set server mcpd/%s state ready" % n)
+        T.wait_until(lambda: h.servers()[n] == ("UP", 100), 15,
+                     "%s up again in haproxy" % n)
+    took = time.monotonic() - t0
+    time.sleep(1)
+    for ld in loads:
+        ld.stop()
+    done = [e for ld in loads for e in ld.since(t0)]
+    bad = [e for e in done if e[3] != 200]
+    info("rolling restart of 3 nodes in %.1f s: %d requests, %d not 200 "
+         "(%s)" % (took, len(done), len(bad),
+                   sorted(set(e[3] for e in bad))))
+    check_eq([e for e in bad if e[3] == 404], [], "no session lost")
+    check_eq(bad, [], "nothing refused")
+    for sid in sids:
+        check_eq(C.ping(h.port, sid), 200, "session %s goes on" % sid)
+    for d in nodes.values():
+        d.stop()
+
+
 if __name__ == "__main__":
     if not C.PLUGIN or not os.path.exists(C.PLUGIN):
         print("MCPD_PLUGIN (the conformance fixture plugin) not found: %r"
               % C.PLUGIN)
         sys.exit(99)
-    T.main([test_node_death, test_frozen_node], budget=240)
+    T.main([test_node_death, test_frozen_node, test_rolling_restart],
+           budget=300)
