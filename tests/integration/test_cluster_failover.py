@@ -13,6 +13,12 @@ and one Redis, all on 127.0.0.1 with this test's own ports and files.
 - test_frozen_node: SIGSTOP of a node (longer than node-ttl) while its
   sessions are served elsewhere; when it wakes it finds its sessions
   taken, serves none of them, and goes on serving its clients' new ones.
+- test_redis_primary_death: kill -9 of the Redis primary (a replica and
+  three Sentinels, quorum 2) under stateless and session load: the
+  Sentinels promote the replica, every node follows within 10 s of the
+  switch; the load sees 0 errors; takeovers tried meanwhile get 200 or
+  503 with Retry-After, never 404; no session replicated before the kill
+  is lost.
 - test_rolling_restart: each node in turn stopped (SIGTERM) and started
   again under steady session-era and stateless load through HAProxy:
   0 sessions lost, 0 requests refused.
@@ -263,6 +269,106 @@ def test_frozen_node():
         d.stop()
 
 
+class QSentinel(C.Sentinel):
+    """A redis-sentinel of a set of three: quorum 2, down after 1 s."""
+
+    def start(self, timeout=10.0):
+        conf = os.path.join(self.dir, "sentinel.conf")
+        with open(conf, "w") as f:
+            f.write("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\n"
+                    "sentinel monitor mcpd 127.0.0.1 %d 2\n"
+                    "sentinel down-after-milliseconds mcpd 1000\n"
+                    "sentinel failover-timeout mcpd 10000\n" %
+                    (self.port, self.dir, self.logpath, self.primary.port))
+        exe = (T.shutil.which("redis-sentinel") or
+               "/usr/bin/redis-sentinel")
+        self.proc = T.subprocess.Popen(
+            [exe, conf], stdin=T.subprocess.DEVNULL,
+            stdout=T.subprocess.DEVNULL, stderr=T.subprocess.DEVNULL,
+            start_new_session=True, close_fds=True)
+        T.wait_until(lambda: self._ping(), timeout,
+                     "redis-sentinel on port %d answering" % self.port,
+                     interval=0.05)
+        return self
+
+
+def role(r):
+    try:
+        return r.cmd("ROLE", timeout=0.5)[0]
+    except (OSError, T.RedisError):
+        return None
+
+
+def test_redis_primary_death():
+    """kill -9 of the Redis primary: promoted replica, nodes follow, the
+    load sees nothing, takeovers meanwhile are 200 or 503, never 404."""
+    r1 = T.Redis().start()
+    r2 = T.Redis(name="replica",
+                 args=["--replicaof", "127.0.0.1", str(r1.port)]).start()
+    T.wait_until(lambda: "master_link_status:up" in r2.cmd(
+        "INFO", "replication"), 10, "the replica in sync")
+    ss = [QSentinel(r1).start() for _ in range(3)]
+    T.wait_until(lambda: all(len(s.cmd("SENTINEL", "sentinels", "mcpd"))
+                             == 2 and s.cmd("SENTINEL", "replicas", "mcpd")
+                             for s in ss), 20, "the sentinels know it all")
+    a = C.node("a", sentinels=ss)
+    b = C.node("b", sentinels=ss)
+    for d in (a, b):
+        C.wait_cluster(d, lambda c: c["redis"]["up"], 10, "linked")
+    own = C.initialize(a.http_port)
+    moving = [C.initialize(a.http_port) for _ in range(12)]
+    T.wait_until(lambda: all(C.rec_owner(r2, x) == "a"
+                             for x in moving + [own]), 5,
+                 "the records replicated")
+    loads = [Load(a.http_port, [None]), Load(a.http_port, [own]),
+             Load(b.http_port, [None])]
+    T.wait_until(lambda: all(len(ld.since(0)) >= 20 for ld in loads), 20,
+                 "the load running")
+    t_kill = time.monotonic()
+    r1.proc.kill()
+    # one session of a's taken to b every 0.25 s while it goes on
+    tried = []
+    t_switch = t_followed = None
+    while time.monotonic() - t_kill < 25:
+        if t_switch is None and role(r2) == "master":
+            t_switch = time.monotonic()
+        if moving:
+            sid = moving.pop(0)
+            st, hd, _ = C.post(b.http_port, {"jsonrpc": "2.0", "id": 2,
+                                             "method": "ping"}, sid=sid,
+                               version="2025-06-18")
+            tried.append((sid, st, hd.get("retry-after")))
+            if st != 200:
+                moving.append(sid)      # ask again later
+        if t_switch is not None and t_followed is None and all(
+                C.cluster(d)["redis"]["up"] and C.cluster(d)["redis"]
+                ["primary"] == "127.0.0.1:%d" % r2.port for d in (a, b)):
+            t_followed = time.monotonic()
+        if t_followed is not None and not moving:
+            break
+        time.sleep(0.25)
+    for ld in loads:
+        ld.stop()
+    check(t_switch is not None, "the sentinels promoted the replica")
+    check(t_followed is not None, "both nodes followed")
+    info("Redis primary killed: promoted after %.1f s; both nodes on the "
+         "new primary %.1f s after the switch; takeovers tried meanwhile: "
+         "%d, of which 503: %d" %
+         (t_switch - t_kill, t_followed - t_switch, len(tried),
+          len([t for t in tried if t[1] == 503])))
+    check(t_followed - t_switch <= 10, "the nodes followed within 10 s "
+          "of the switch: %.1f s" % (t_followed - t_switch))
+    check_eq([t for t in tried if t[1] not in (200, 503) or
+              (t[1] == 503 and t[2] != "1")], [],
+             "a takeover during the switch: 200, or 503 with Retry-After")
+    check_eq(moving, [], "every session replicated before the kill taken "
+             "over once Redis was back")
+    bad = [e for ld in loads for e in ld.since(t_kill) if e[3] != 200]
+    check_eq(bad, [], "the stateless and own-session load saw no error")
+    for d in (a, b):
+        d.stop()
+
+
 def test_rolling_restart():
     """Each node stopped (SIGTERM) and started again in turn, under load:
     its sessions go on elsewhere, HAProxy refuses nothing."""
@@ -308,5 +414,5 @@ if __name__ == "__main__":
         print("MCPD_PLUGIN (the conformance fixture plugin) not found: %r"
               % C.PLUGIN)
         sys.exit(99)
-    T.main([test_node_death, test_frozen_node, test_rolling_restart],
-           budget=300)
+    T.main([test_node_death, test_frozen_node, test_redis_primary_death,
+            test_rolling_restart], budget=300)
