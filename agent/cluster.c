@@ -39,6 +39,7 @@
 #include "agtev.h"
 #include "conf.h"
 #include "log.h"
+#include "mcpd.h"
 #include "metrics.h"
 #include "msg.h"
 #include "util.h"
@@ -153,6 +154,24 @@ static const char take_lua[] =
     "end\n"
     "return out\n";
 
+/*
+ * reconcile: ARGV node, epoch; KEYS the records of ids we keep.  Which of
+ * them (their places in KEYS) another node, or another run of ours, owns
+ * now: taken while our link was down, which no channel told us (Pub/Sub
+ * keeps nothing for a subscriber that is away).  A record that is gone
+ * stays ours: our next write makes it again.
+ */
+static const char reconcile_lua[] =
+    "local out = {}\n"
+    "for i, k in ipairs(KEYS) do\n"
+    "  local o = redis.call('HMGET', k, 'owner', 'epoch')\n"
+    "  if o[1] and (o[1] ~= ARGV[1] or o[2] ~= ARGV[2]) then\n"
+    "    out[#out + 1] = i\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+#define RECONCILE_BATCH		256	/* ids in one reconcile script */
+
 static struct {
 	struct ev_loop		*loop;
 	struct conf_cluster	 cl;
@@ -165,6 +184,7 @@ static struct {
 	int			 fenced;
 	int			 asking;	/* INCR in flight */
 	int			 linked;	/* the link was up before */
+	int			 reconcile;	/* runs owed: now, next beat */
 	char			 k_epoch[CLUSTER_KEY_MAX_BYTES];
 	char			 k_node[CLUSTER_KEY_MAX_BYTES];
 	char			 k_fwd[CLUSTER_KEY_MAX_BYTES];
@@ -172,6 +192,9 @@ static struct {
 } C;
 
 static void	beat(void);
+static void	lost(const char *);
+static void	rec_key(char *, size_t, const char *);
+static void	reconcile(void);
 static void	on_message(const char *, const char *, size_t);
 
 static void
@@ -275,6 +298,10 @@ beat(void)
 
 	if (C.epoch == 0 || C.fenced || !redis_up())
 		return;
+	if (C.reconcile > 0) {
+		C.reconcile--;
+		reconcile();
+	}
 	registry_stats(&rs);
 	snprintf(recs, sizeof(recs), "%llu", (unsigned long long)rs.rs_records);
 	snprintf(ep, sizeof(ep), "%llu", (unsigned long long)C.epoch);
@@ -292,6 +319,108 @@ beat(void)
 	for (i = 0; i < 10; i++)
 		lens[i] = strlen(argv[i]);
 	redis_cmd(beat_cb, NULL, 10, argv, lens);
+}
+
+struct reconcile_op {
+	size_t	 n;
+	char	*ids[RECONCILE_BATCH];
+};
+
+static void
+reconcile_free(struct reconcile_op *op)
+{
+	size_t i;
+
+	for (i = 0; i < op->n; i++)
+		free(op->ids[i]);
+	free(op);
+}
+
+static void
+reconcile_cb(const redisReply *r, void *arg)
+{
+	struct reconcile_op	*op = arg;
+	size_t			 i;
+	long long		 k;
+
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY)
+		for (i = 0; i < r->elements; i++) {
+			if (r->element[i]->type != REDIS_REPLY_INTEGER ||
+			    (k = r->element[i]->integer) < 1 ||
+			    (size_t)k > op->n)
+				continue;	/* not a place in our batch */
+			log_info("cluster: %s was taken over while the link "
+			    "was down", op->ids[k - 1]);
+			lost(op->ids[k - 1]);
+		}
+	else if (r != NULL && r->type == REDIS_REPLY_ERROR)
+		log_warnx("cluster: reconcile: %s", r->str);
+	reconcile_free(op);
+}
+
+/* one script for these ids (their records' keys, ours) */
+static void
+reconcile_send(struct reconcile_op *op)
+{
+	const char	*argv[5 + RECONCILE_BATCH];
+	size_t		 lens[5 + RECONCILE_BATCH];
+	char		 keys[RECONCILE_BATCH][CLUSTER_ID_MAX_BYTES + 16];
+	char		 nkeys[16], ep[24];
+	size_t		 i;
+
+	snprintf(nkeys, sizeof(nkeys), "%zu", op->n);
+	snprintf(ep, sizeof(ep), "%llu", (unsigned long long)C.epoch);
+	argv[0] = "EVAL";
+	argv[1] = reconcile_lua;
+	argv[2] = nkeys;
+	for (i = 0; i < op->n; i++) {
+		rec_key(keys[i], sizeof(keys[i]), op->ids[i]);
+		argv[3 + i] = keys[i];
+	}
+	argv[3 + op->n] = C.cl.cl_node;
+	argv[4 + op->n] = ep;
+	for (i = 0; i < 5 + op->n; i++)
+		lens[i] = strlen(argv[i]);
+	if (redis_cmd(reconcile_cb, op, (int)(5 + op->n), argv, lens) == -1)
+		reconcile_free(op);
+}
+
+/*
+ * After a link that went and came: which of the records we keep (the
+ * registry has every one of our workers') are another's now.
+ */
+static void
+reconcile(void)
+{
+	struct reconcile_op	*op = NULL;
+	char			**ids;
+	size_t			  n, i;
+	uint32_t		  slot;
+
+	for (slot = 0; slot < WORKERS_MAX; slot++) {
+		if ((ids = registry_ids(slot, &n)) == NULL)
+			continue;
+		for (i = 0; i < n; i++) {
+			if (op == NULL && (op = calloc(1, sizeof(*op))) == NULL) {
+				free(ids[i]);
+				continue;
+			}
+			if (strlen(ids[i]) >= CLUSTER_ID_MAX_BYTES) {
+				free(ids[i]);
+				continue;
+			}
+			op->ids[op->n++] = ids[i];
+			if (op->n == RECONCILE_BATCH) {
+				reconcile_send(op);
+				op = NULL;
+			}
+		}
+		free(ids);
+	}
+	if (op != NULL && op->n > 0)
+		reconcile_send(op);
+	else
+		free(op);
 }
 
 static void
@@ -338,6 +467,12 @@ link_up(void)
 	if (C.linked && C.out != NULL && C.out->co_notify != NULL)
 		for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 			C.out->co_notify(lists[i], "");
+	/*
+	 * And what they took from us meanwhile: once now, once more at the
+	 * next beat (by then our subscriber hears what is taken after)
+	 */
+	if (C.linked && C.epoch != 0)
+		C.reconcile = 2;
 	C.linked = 1;
 
 	if (C.epoch != 0) {

@@ -4,9 +4,11 @@ a Redis primary and its replica, three Sentinels and HAProxy, each in its
 own network namespace on one bridge, and a client in another.  Through
 HAProxy, sessions open on every node and go on; a node whose interface
 goes down (the kernel answers at once) is taken out by HAProxy and its
-sessions go on on the others, taken over from Redis with their ids; a
-node cut from Redis by nft (packets dropped) weighs 1 % in HAProxy until
-the partition heals."""
+sessions go on on the others, taken over from Redis with their ids; when
+it comes back it learns from Redis what was taken (no channel told it),
+drops those, and takes them back as HAProxy sends them to it: one owner
+and one copy each; a node cut from Redis by nft (packets dropped) weighs
+1 % in HAProxy until the partition heals."""
 
 import json
 import os
@@ -71,8 +73,9 @@ def redis_cmd(net, cli, h, *args):
     return r.stdout.decode().strip()
 
 
-def weight(tmp, server):
-    """server's weight in HAProxy's stats (its runtime socket)"""
+def weight(tmp, server, col="weight"):
+    """server's weight (or another column) in HAProxy's stats (its
+    runtime socket)"""
     import socket
     s = socket.socket(socket.AF_UNIX)
     s.settimeout(3)
@@ -94,7 +97,7 @@ def weight(tmp, server):
     for line in lines[1:]:
         f = dict(zip(cols, line.split(",")))
         if f.get("pxname") == "mcpd" and f.get("svname") == server:
-            return int(f["weight"] or 0)
+            return int(f[col] or 0) if col == "weight" else f[col]
     return None
 
 
@@ -200,6 +203,33 @@ def test_three_nodes_in_namespaces():
         check(owner in ("b", "c"), "%s now b's or c's: %r" % (s, owner))
     out = client(net, hosts["cli"], hosts["hap"], [["ping", s] for s in sids])
     check_eq([st for st, _ in out], [200] * 9, "all nine go on")
+    # a comes back.  What b and c took while it was away reached it on no
+    # channel: it learns it from Redis (its records' owners), drops them,
+    # and takes them back when HAProxy sends them to it again: one owner
+    # each, one copy each
+    mark_a = nodes["a"].log_mark()
+    mark_bc = {n: nodes[n].log_mark() for n in ("b", "c")}
+    net.link(hosts["a"], True)
+    t0 = time.monotonic()
+    nodes["a"].wait_log(r"cluster: \S+ was taken over while the link was "
+                        r"down", 20, count=len(mine), since=mark_a)
+    info("a back: dropped its %d lost sessions %.1f s after its link came "
+         "up" % (len(mine), time.monotonic() - t0))
+    T.wait_until(lambda: weight(tmp, "a", "status") == "UP", 15,
+                 "a up again in haproxy")
+    out = client(net, hosts["cli"], hosts["hap"], [["ping", s] for s in sids])
+    check_eq([st for st, _ in out], [200] * 9, "all nine after a is back")
+    for s in mine:
+        owner = redis_cmd(net, hosts["cli"], hosts["r1"], "HGET",
+                          "mcpd:rec:" + s, "owner")
+        check_eq(owner, "a", "%s a's again" % s)
+    dropped = sum(len(nodes[n].log_lines(
+        r"session (%s): taken over by another node" %
+        "|".join(re.escape(s) for s in mine), since=mark_bc[n]))
+        for n in ("b", "c"))
+    check_eq(dropped, len(mine), "b and c dropped their copies")
+    info("converged %.1f s after a's link came up" %
+         (time.monotonic() - t0))
     # b cut from Redis by nft (packets dropped: its commands time out):
     # it says so to HAProxy, which gives it 1 %; healed, 100 % again
     net.drop(hosts["b"], hosts["r1"])
