@@ -47,7 +47,8 @@ for verb, sid in plan:
         c.request("POST", "/mcp", json.dumps(b), h)
         r = c.getresponse()
         r.read()
-        out.append([r.status, r.getheader("Mcp-Session-Id") or sid])
+        out.append([r.status, r.getheader("Mcp-Session-Id") or sid,
+                    r.getheader("Retry-After")])
         c.close()
     except OSError as e:
         out.append([0, str(e)])
@@ -172,16 +173,16 @@ def test_three_nodes_in_namespaces():
 
     def all_up():
         out = client(net, hosts["cli"], hosts["hap"], [["init", None]] * 6)
-        return all(st == 200 for st, _ in out) and len(
-            set(sid.split(".")[0] for _, sid in out)) == 3
+        return all(st == 200 for st, _, _ in out) and len(
+            set(sid.split(".")[0] for _, sid, _ in out)) == 3
     T.wait_until(all_up, 20, "sessions on the three nodes through haproxy",
                  interval=0.5)
     out = client(net, hosts["cli"], hosts["hap"], [["init", None]] * 9)
-    sids = [sid for st, sid in out]
-    check_eq([st for st, _ in out], [200] * 9, "nine sessions")
+    sids = [sid for st, sid, _ in out]
+    check_eq([st for st, _, _ in out], [200] * 9, "nine sessions")
     out = client(net, hosts["cli"], hosts["hap"],
                  [["ping", s] for s in sids] * 2)
-    check_eq([st for st, _ in out], [200] * 18, "every session goes on")
+    check_eq([st for st, _, _ in out], [200] * 18, "every session goes on")
     # node a's interface goes down: haproxy takes it out; its sessions
     # are taken over by b and c from Redis, with their ids
     net.link(hosts["a"], False)
@@ -192,7 +193,7 @@ def test_three_nodes_in_namespaces():
     def served():
         o = client(net, hosts["cli"], hosts["hap"],
                    [["ping", s] for s in mine])
-        return all(st == 200 for st, _ in o)
+        return all(st == 200 for st, _, _ in o)
     T.wait_until(served, 20, "a's sessions served by the others",
                  interval=0.2)
     info("a's %d sessions served again %.1f s after its link went down" %
@@ -202,7 +203,7 @@ def test_three_nodes_in_namespaces():
                           "mcpd:rec:" + s, "owner")
         check(owner in ("b", "c"), "%s now b's or c's: %r" % (s, owner))
     out = client(net, hosts["cli"], hosts["hap"], [["ping", s] for s in sids])
-    check_eq([st for st, _ in out], [200] * 9, "all nine go on")
+    check_eq([st for st, _, _ in out], [200] * 9, "all nine go on")
     # a comes back.  What b and c took while it was away reached it on no
     # channel: it learns it from Redis (its records' owners), drops them,
     # and takes them back when HAProxy sends them to it again: one owner
@@ -218,7 +219,7 @@ def test_three_nodes_in_namespaces():
     T.wait_until(lambda: weight(tmp, "a", "status") == "UP", 15,
                  "a up again in haproxy")
     out = client(net, hosts["cli"], hosts["hap"], [["ping", s] for s in sids])
-    check_eq([st for st, _ in out], [200] * 9, "all nine after a is back")
+    check_eq([st for st, _, _ in out], [200] * 9, "all nine after a is back")
     for s in mine:
         owner = redis_cmd(net, hosts["cli"], hosts["r1"], "HGET",
                           "mcpd:rec:" + s, "owner")
@@ -233,11 +234,25 @@ def test_three_nodes_in_namespaces():
     # b cut from Redis by nft (packets dropped: its commands time out):
     # it says so to HAProxy, which gives it 1 %; healed, 100 % again
     net.drop(hosts["b"], hosts["r1"])
+    t_cut = time.monotonic()
     T.wait_until(lambda: not json.loads(nodes["b"].ctl(
         "cluster", "--json")[1])["redis"]["up"], 10, "b cut from redis")
     T.wait_until(lambda: weight(tmp, "b") == 1, 15, "b at 1 % in haproxy")
+    info("b at 1 %% in haproxy %.1f s after it was cut from redis" %
+         (time.monotonic() - t_cut))
     out = client(net, hosts["cli"], hosts["hap"], [["init", None]] * 3)
-    check_eq([st for st, _ in out], [200] * 3, "new sessions meanwhile")
+    check_eq([st for st, _, _ in out], [200] * 3, "new sessions meanwhile")
+    # b serves what needs no shared state (its own sessions), and refuses
+    # what does (a session of c's, asked of b directly: a takeover)
+    own_b = [x for x in sids if x.startswith("b.")]
+    of_c = [x for x in sids if x.startswith("c.")]
+    check(own_b and of_c, "sessions of b and of c: %s" % sids)
+    out = client(net, hosts["cli"], hosts["b"],
+                 [["ping", x] for x in own_b + of_c[:1]])
+    check_eq([st for st, _, _ in out[:len(own_b)]], [200] * len(own_b),
+             "b's own sessions served while it is cut from redis")
+    check_eq((out[-1][0], out[-1][2]), (503, "1"),
+             "a takeover on b while it is cut from redis")
     net.heal(hosts["b"], hosts["r1"])
     T.wait_until(lambda: json.loads(nodes["b"].ctl(
         "cluster", "--json")[1])["redis"]["up"], 15, "b linked again")
