@@ -12,6 +12,7 @@ the scenario ends, whatever happens; mcpbench has its own time cap.
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -244,3 +245,58 @@ def held(m, n, rate, secs, era="stateless", ramp=20000, churn=0,
     got = action(m, t_end) if action else None
     bg.join()
     return bg.result, (rss1 - rss0) / float(max(1, n)), got
+
+
+class Redis(object):
+    """A redis-server of the scenario's own: a free port on 127.0.0.1, a
+    temporary directory, no persistence."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="mcpd-scenario-redis-")
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [shutil.which("redis-server") or "/usr/bin/redis-server",
+             "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
+             self.dir, "--save", "", "--appendonly", "no", "--logfile",
+             os.path.join(self.dir, "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            try:
+                if self.cmd("PING") == "+PONG":
+                    return
+            except OSError:
+                time.sleep(0.05)
+        sys.exit("redis-server did not answer")
+
+    def cmd(self, *args):
+        """a command; a status or bulk reply as text"""
+        with socket.create_connection(("127.0.0.1", self.port), 3) as s:
+            s.sendall(("*%d\r\n" % len(args) + "".join(
+                "$%d\r\n%s\r\n" % (len(a), a) for a in args)).encode())
+            buf = b""
+            while b"\r\n" not in buf:
+                buf += s.recv(65536)
+            line, rest = buf.split(b"\r\n", 1)
+            if not line.startswith(b"$"):
+                return line.decode()
+            n = int(line[1:])
+            while len(rest) < n + 2:
+                rest += s.recv(65536)
+            return rest[:n].decode()
+
+    def calls(self):
+        """{command: calls} of INFO commandstats"""
+        text = self.cmd("INFO", "commandstats")
+        out = {}
+        for line in text.split("\n"):
+            if line.startswith("cmdstat_"):
+                name, rest = line[8:].split(":", 1)
+                out[name] = int(rest.split("calls=")[1].split(",")[0])
+        return out
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
