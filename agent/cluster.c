@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -158,14 +159,17 @@ static const char take_lua[] =
  * reconcile: ARGV node, epoch; KEYS the records of ids we keep.  Which of
  * them (their places in KEYS) another node, or another run of ours, owns
  * now: taken while our link was down, which no channel told us (Pub/Sub
- * keeps nothing for a subscriber that is away).  A record that is gone
- * stays ours: our next write makes it again.
+ * keeps nothing for a subscriber that is away); and, negated, which are
+ * not there at all (a write that failed meanwhile, a Redis that lost
+ * them in a failover or a restart): ours to write again.
  */
 static const char reconcile_lua[] =
     "local out = {}\n"
     "for i, k in ipairs(KEYS) do\n"
     "  local o = redis.call('HMGET', k, 'owner', 'epoch')\n"
-    "  if o[1] and (o[1] ~= ARGV[1] or o[2] ~= ARGV[2]) then\n"
+    "  if not o[1] then\n"
+    "    out[#out + 1] = -i\n"
+    "  elseif o[1] ~= ARGV[1] or o[2] ~= ARGV[2] then\n"
     "    out[#out + 1] = i\n"
     "  end\n"
     "end\n"
@@ -322,8 +326,9 @@ beat(void)
 }
 
 struct reconcile_op {
-	size_t	 n;
-	char	*ids[RECONCILE_BATCH];
+	size_t		 n;
+	char		*ids[RECONCILE_BATCH];
+	uint32_t	 slots[RECONCILE_BATCH];	/* whose, in the registry */
 };
 
 static void
@@ -340,18 +345,26 @@ static void
 reconcile_cb(const redisReply *r, void *arg)
 {
 	struct reconcile_op	*op = arg;
-	size_t			 i;
+	const char		*rec;
+	size_t			 i, len;
 	long long		 k;
 
 	if (r != NULL && r->type == REDIS_REPLY_ARRAY)
 		for (i = 0; i < r->elements; i++) {
 			if (r->element[i]->type != REDIS_REPLY_INTEGER ||
-			    (k = r->element[i]->integer) < 1 ||
-			    (size_t)k > op->n)
+			    (k = r->element[i]->integer) == 0 ||
+			    (k < 0 ? -k : k) > (long long)op->n)
 				continue;	/* not a place in our batch */
-			log_info("cluster: %s was taken over while the link "
-			    "was down", op->ids[k - 1]);
-			lost(op->ids[k - 1]);
+			if (k > 0) {
+				log_info("cluster: %s was taken over while "
+				    "the link was down", op->ids[k - 1]);
+				lost(op->ids[k - 1]);
+			} else if ((rec = registry_get(op->slots[-k - 1],
+			    op->ids[-k - 1], &len)) != NULL) {
+				log_info("cluster: %s was not in Redis: "
+				    "written again", op->ids[-k - 1]);
+				cluster_put(op->ids[-k - 1], rec, len);
+			}
 		}
 	else if (r != NULL && r->type == REDIS_REPLY_ERROR)
 		log_warnx("cluster: reconcile: %s", r->str);
@@ -409,6 +422,7 @@ reconcile(void)
 				free(ids[i]);
 				continue;
 			}
+			op->slots[op->n] = slot;
 			op->ids[op->n++] = ids[i];
 			if (op->n == RECONCILE_BATCH) {
 				reconcile_send(op);
@@ -423,10 +437,15 @@ reconcile(void)
 		free(op);
 }
 
+static void	epoch_ask(void);
+
 static void
 beat_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	beat();
+	if (C.epoch == 0)
+		epoch_ask();	/* refused before (NOREPLICAS...): again */
+	else
+		beat();
 }
 
 static void
@@ -451,8 +470,6 @@ epoch_cb(const redisReply *r, void *arg)
 static void
 link_up(void)
 {
-	const char	*argv[2] = { "INCR", C.k_epoch };
-	size_t		 lens[2] = { 4, strlen(C.k_epoch) };
 	static const char *const lists[] = {
 		"notifications/tools/list_changed",
 		"notifications/resources/list_changed",
@@ -479,7 +496,17 @@ link_up(void)
 		beat();
 		return;
 	}
-	if (C.asking)
+	epoch_ask();
+}
+
+/* this run's epoch, once (INCR): asked when the link is up, until given */
+static void
+epoch_ask(void)
+{
+	const char	*argv[2] = { "INCR", C.k_epoch };
+	size_t		 lens[2] = { 4, strlen(C.k_epoch) };
+
+	if (C.asking || C.epoch != 0 || !redis_up())
 		return;
 	if (redis_cmd(epoch_cb, NULL, 2, argv, lens) == 0)
 		C.asking = 1;
@@ -707,10 +734,22 @@ write_cb(const redisReply *r, void *arg)
 {
 	struct rec_op *op = arg;
 
+	static time_t	 last;
+	static unsigned	 more;
+	time_t		 now;
+
 	if (r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 0)
 		lost(op->id);	/* another node's now */
-	else if (r != NULL && r->type == REDIS_REPLY_ERROR)
-		log_warnx("cluster: record %s: %s", op->id, r->str);
+	else if (r != NULL && r->type == REDIS_REPLY_ERROR) {
+		/* one line a second: a primary refusing writes refuses all */
+		if ((now = time(NULL)) != last) {
+			log_warnx("cluster: record %s: %s (%u more refused "
+			    "since the last such line)", op->id, r->str, more);
+			last = now;
+			more = 0;
+		} else
+			more++;
+	}
 	free(op);
 }
 

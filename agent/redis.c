@@ -43,6 +43,13 @@
 
 #define REDIS_RETRY_MIN_MS	100	/* the first pause before a retry */
 #define REDIS_RETRY_MAX_MS	5000	/* pauses double up to this */
+/*
+ * A primary that refuses writes for want of replicas (its
+ * min-replicas-to-write) makes us ask the Sentinels again, at most once
+ * in this long of a link: a failover may have left it on the other side
+ * of a partition
+ */
+#define REDIS_NOREPLICAS_RECHECK_MS 5000
 #define REDIS_PASSWORD_MAX_BYTES 512	/* redis-password-file */
 #define REDIS_DOWN_LOG_SECS	60	/* "still down", at most this often */
 #define REDIS_INFLIGHT_MAX	65536	/* commands waiting: more are refused */
@@ -86,6 +93,7 @@ static struct {
 	ev_timer		 retry;
 	uint32_t		 backoff_ms;
 	uint64_t		 step_us;	/* the connect or ask began */
+	uint64_t		 up_us;		/* the link came up */
 	time_t			 down_since;
 	time_t			 down_logged;
 	int			 ever_up;
@@ -244,11 +252,22 @@ reply_cb(redisAsyncContext *ac, void *r, void *priv)
 	 * A primary that a failover made a replica (the connection stayed
 	 * open): find the new one, through the Sentinels again
 	 */
-	if (r != NULL && ac == L.ac && L.state == RL_UP &&
-	    ((const redisReply *)r)->type == REDIS_REPLY_ERROR &&
-	    strncmp(((const redisReply *)r)->str, "READONLY", 8) == 0)
+	if (r == NULL || ac != L.ac || L.state != RL_UP ||
+	    ((const redisReply *)r)->type != REDIS_REPLY_ERROR)
+		return;
+	if (strncmp(((const redisReply *)r)->str, "READONLY", 8) == 0)
 		link_lost("redis %s:%u is a replica now (READONLY)", L.host,
 		    L.port);
+	/*
+	 * One that refuses writes for want of replicas: with Sentinels, it
+	 * may be a primary a failover left behind a partition (the others
+	 * write to the new one): ask them again, not too often
+	 */
+	else if (L.cl.cl_nsentinels > 0 && strstr(((const redisReply *)r)->str,
+	    "NOREPLICAS") != NULL &&
+	    now_us() - L.up_us >= REDIS_NOREPLICAS_RECHECK_MS * 1000ULL)
+		link_lost("redis %s:%u refuses writes (NOREPLICAS): asking the "
+		    "Sentinels which is the primary", L.host, L.port);
 }
 
 static int
@@ -309,6 +328,7 @@ role_cb(const redisReply *r, void *arg)
 		return;
 	}
 	L.state = RL_UP;
+	L.up_us = now_us();
 	L.backoff_ms = REDIS_RETRY_MIN_MS;
 	MX_ADD(&L.mx->c_connects, 1);
 	deadline_arm();

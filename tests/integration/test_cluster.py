@@ -550,6 +550,32 @@ def test_takeover():
         d.stop()
 
 
+def test_reconcile():
+    """After its link to Redis comes back, a node compares the records it
+    keeps with Redis: one another node took meanwhile (no channel told
+    it) is dropped here; one Redis no longer has is written again."""
+    r = T.Redis().start()
+    a = node("a", redis=r)
+    taken, gone, kept = (initialize(a.http_port) for _ in range(3))
+    T.wait_until(lambda: all(rec_owner(r, x) == "a"
+                             for x in (taken, gone, kept)), 5, "recorded")
+    mark = a.log_mark()
+    # what another node's takeover would leave, written while a's link
+    # is down (no PUBLISH), and a record lost
+    r.cmd("HSET", "mcpd:rec:" + taken, "owner", "b")
+    r.cmd("DEL", "mcpd:rec:" + gone)
+    r.cmd("CLIENT", "KILL", "TYPE", "normal")
+    r.cmd("CLIENT", "KILL", "TYPE", "pubsub")
+    a.wait_log(r"cluster: %s was taken over while the link was down" %
+               re.escape(taken), 10, since=mark)
+    a.wait_log(r"cluster: %s was not in Redis: written again" %
+               re.escape(gone), 10, since=mark)
+    T.wait_until(lambda: rec_owner(r, gone) == "a", 5, "written again")
+    check_eq(ping(a.http_port, kept), 200, "the third goes on")
+    check_eq(rec_owner(r, taken), "b", "the taken one left alone")
+    a.stop()
+
+
 def test_stale_node_fenced():
     """A node that missed the word of a takeover (here: Redis says node b
     owns the session, and a was not told) cannot overwrite the record: its
@@ -1293,7 +1319,8 @@ if __name__ == "__main__":
             test_sentinel_names_the_primary, test_sentinel_failover,
             test_acl_user, test_key_rotation,
             test_reload_moves_redis, test_haproxy_config_valid,
-            test_haproxy_routes, test_takeover, test_stale_node_fenced,
+            test_haproxy_routes, test_takeover, test_reconcile,
+            test_stale_node_fenced,
             test_task_across_nodes, test_task_requests_hostile,
             test_replay_across_nodes, test_notify_across_nodes,
             test_sdk_clients_through_haproxy,

@@ -102,43 +102,45 @@ def weight(tmp, server, col="weight"):
     return None
 
 
-def test_three_nodes_in_namespaces():
-    net = netns.Net()
-    hosts = {n: net.host(n) for n in ("r1", "r2", "s1", "s2", "s3", "a",
-                                      "b", "c", "hap", "cli")}
-    tmp = tempfile.mkdtemp(prefix="mcpdt-netns-")
-    # Redis: a primary, a replica
-    for n, extra in (("r1", []), ("r2", ["--replicaof", hosts["r1"].addr,
-                                         "6379"])):
+def start_redis(net, hosts, tmp, servers):
+    """redis-server in each namespace of servers {name: extra args}"""
+    for n, extra in servers.items():
         d = os.path.join(tmp, n)
         os.mkdir(d)
         net.run(hosts[n], ["redis-server", "--bind", hosts[n].addr,
                            "--port", "6379", "--protected-mode", "no",
                            "--dir", d, "--save", "", "--appendonly", "no",
                            "--logfile", os.path.join(d, "log")] + extra)
-    for n in ("r1", "r2"):
+    for n in servers:
         T.wait_until(lambda: redis_ok(net, hosts["cli"], hosts[n]), 10,
                      "redis %s" % n)
-    # three Sentinels, quorum 2
+
+
+def start_sentinels(net, hosts, tmp, primary):
+    """three Sentinels, quorum 2, watching primary"""
     for n in ("s1", "s2", "s3"):
         conf = os.path.join(tmp, n + ".conf")
         with open(conf, "w") as f:
             f.write("port 26379\nbind %s\nprotected-mode no\ndir %s\n"
                     "sentinel monitor mcpd %s 6379 2\n"
-                    "sentinel down-after-milliseconds mcpd 2000\n" %
-                    (hosts[n].addr, tmp, hosts["r1"].addr))
+                    "sentinel down-after-milliseconds mcpd 2000\n"
+                    "sentinel failover-timeout mcpd 10000\n" %
+                    (hosts[n].addr, tmp, hosts[primary].addr))
         net.run(hosts[n], ["redis-sentinel", conf],
                 stdout=T.subprocess.DEVNULL, stderr=T.subprocess.DEVNULL)
     for n in ("s1", "s2", "s3"):
         T.wait_until(lambda: redis_ok(net, hosts["cli"], hosts[n], 26379),
                      10, "sentinel %s" % n)
-    # the nodes
+
+
+def start_nodes(net, hosts, tmp, names):
+    """mcpd nodes, each in its namespace, through the Sentinels"""
     key = os.path.join(tmp, "cluster.key")
     with open(key, "w") as f:
         f.write(KEY)
     os.chmod(key, 0o600)
     nodes = {}
-    for n in ("a", "b", "c"):
+    for n in names:
         h = hosts[n]
         d = T.Daemon(name="node-" + n)
         d.prefix = ["ip", "netns", "exec", h.ns]
@@ -153,8 +155,25 @@ def test_three_nodes_in_namespaces():
         d.start()
         nodes[n] = d
     for n, d in nodes.items():
-        T.wait_until(lambda: json.loads(d.ctl("cluster", "--json")[1])
-                     ["epoch"] == 1, 10, "node %s joined" % n)
+        T.wait_until(lambda: cluster(d)["epoch"] == 1, 10,
+                     "node %s joined" % n)
+    return nodes
+
+
+def cluster(d):
+    return json.loads(d.ctl("cluster", "--json")[1])
+
+
+def test_three_nodes_in_namespaces():
+    net = netns.Net()
+    hosts = {n: net.host(n) for n in ("r1", "r2", "s1", "s2", "s3", "a",
+                                      "b", "c", "hap", "cli")}
+    tmp = tempfile.mkdtemp(prefix="mcpdt-netns-")
+    # Redis: a primary, a replica; three Sentinels; the nodes
+    start_redis(net, hosts, tmp, {
+        "r1": [], "r2": ["--replicaof", hosts["r1"].addr, "6379"]})
+    start_sentinels(net, hosts, tmp, "r1")
+    nodes = start_nodes(net, hosts, tmp, ("a", "b", "c"))
     # HAProxy, the shipped configuration
     with open(HAPROXY_CFG) as f:
         cfg = f.read()
@@ -235,8 +254,8 @@ def test_three_nodes_in_namespaces():
     # it says so to HAProxy, which gives it 1 %; healed, 100 % again
     net.drop(hosts["b"], hosts["r1"])
     t_cut = time.monotonic()
-    T.wait_until(lambda: not json.loads(nodes["b"].ctl(
-        "cluster", "--json")[1])["redis"]["up"], 10, "b cut from redis")
+    T.wait_until(lambda: not cluster(nodes["b"])["redis"]["up"], 10,
+                 "b cut from redis")
     T.wait_until(lambda: weight(tmp, "b") == 1, 15, "b at 1 % in haproxy")
     info("b at 1 %% in haproxy %.1f s after it was cut from redis" %
          (time.monotonic() - t_cut))
@@ -246,7 +265,11 @@ def test_three_nodes_in_namespaces():
     # what does (a session of c's, asked of b directly: a takeover)
     own_b = [x for x in sids if x.startswith("b.")]
     of_c = [x for x in sids if x.startswith("c.")]
-    check(own_b and of_c, "sessions of b and of c: %s" % sids)
+    # (HAProxy's balancing may have given either none of the nine)
+    own_b += [x[1] for x in client(net, hosts["cli"], hosts["b"],
+                                   [["init", None]])]
+    of_c += [x[1] for x in client(net, hosts["cli"], hosts["c"],
+                                  [["init", None]])]
     out = client(net, hosts["cli"], hosts["b"],
                  [["ping", x] for x in own_b + of_c[:1]])
     check_eq([st for st, _, _ in out[:len(own_b)]], [200] * len(own_b),
@@ -254,9 +277,89 @@ def test_three_nodes_in_namespaces():
     check_eq((out[-1][0], out[-1][2]), (503, "1"),
              "a takeover on b while it is cut from redis")
     net.heal(hosts["b"], hosts["r1"])
-    T.wait_until(lambda: json.loads(nodes["b"].ctl(
-        "cluster", "--json")[1])["redis"]["up"], 15, "b linked again")
+    T.wait_until(lambda: cluster(nodes["b"])["redis"]["up"], 15,
+                 "b linked again")
     T.wait_until(lambda: weight(tmp, "b") == 100, 15, "b at 100 % again")
+    for d in nodes.values():
+        d.stop()
+    net.remove()
+    T.shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_redis_minority():
+    """The Redis primary cut off from its replicas and the Sentinels but
+    not from the nodes (it is the minority side of a partition): the
+    Sentinels promote a replica; the old primary refuses writes (every
+    server has min-replicas-to-write 1, docs/CLUSTER.md); the nodes ask
+    the Sentinels again and follow the new primary, and write there again
+    what the old one refused; after the heal the old primary is a replica
+    of the new one and the nodes stay: one truth, no session lost."""
+    net = netns.Net()
+    hosts = {n: net.host(n) for n in ("r1", "r2", "r3", "s1", "s2", "s3",
+                                      "a", "b", "cli")}
+    tmp = tempfile.mkdtemp(prefix="mcpdt-netns-")
+    mr = ["--min-replicas-to-write", "1", "--min-replicas-max-lag", "3"]
+    of_r1 = ["--replicaof", hosts["r1"].addr, "6379"]
+    start_redis(net, hosts, tmp, {"r1": mr, "r2": mr + of_r1,
+                                  "r3": mr + of_r1})
+    T.wait_until(lambda: "min_slaves_good_slaves:2" in redis_cmd(
+        net, hosts["cli"], hosts["r1"], "INFO", "replication"), 15,
+        "two replicas in sync")
+    start_sentinels(net, hosts, tmp, "r1")
+    nodes = start_nodes(net, hosts, tmp, ("a", "b"))
+    out = client(net, hosts["cli"], hosts["a"], [["init", None]])
+    before = out[0][1]
+    T.wait_until(lambda: redis_cmd(net, hosts["cli"], hosts["r2"], "HGET",
+                                   "mcpd:rec:" + before, "owner") == "a",
+                 5, "a session of a, replicated")
+    # the partition: r1 alone with the nodes
+    for o in ("r2", "r3", "s1", "s2", "s3"):
+        net.drop(hosts["r1"], hosts[o])
+    t0 = time.monotonic()
+    old = hosts["r1"].addr
+
+    def named():
+        got = redis_cmd(net, hosts["cli"], hosts["s1"], "-p", "26379",
+                        "SENTINEL", "get-master-addr-by-name", "mcpd")
+        addr = got.split()[0] if got else old
+        return addr if addr != old else None
+    new = T.wait_until(named, 30, "the sentinels promote a replica",
+                       interval=0.5)
+    t_switch = time.monotonic() - t0
+    # a session made on a meanwhile: on the old primary (refused) or the
+    # new one, it must end up on the new
+    during = client(net, hosts["cli"], hosts["a"], [["init", None]])[0]
+    check_eq(during[0], 200, "a new session on a during the partition")
+    T.wait_until(lambda: all(cluster(d)["redis"]["up"] and cluster(d)
+                             ["redis"]["primary"] == "%s:6379" % new
+                             for d in nodes.values()), 30,
+                 "both nodes on the new primary", interval=0.5)
+    t_follow = time.monotonic() - t0
+    newh = [h for h in hosts.values() if h.addr == new][0]
+    T.wait_until(lambda: redis_cmd(net, hosts["cli"], newh, "HGET",
+                                   "mcpd:rec:" + during[1], "owner") == "a",
+                 15, "the session made during the partition recorded on "
+                 "the new primary")
+    info("partition: replica promoted %.1f s after the cut; both nodes on "
+         "it %.1f s after the cut" % (t_switch, t_follow))
+    # b serves both of a's sessions from the new primary's records
+    out = client(net, hosts["cli"], hosts["b"],
+                 [["ping", before], ["ping", during[1]]])
+    check_eq([x[0] for x in out], [200, 200],
+             "b takes over a's sessions from the new primary")
+    # healed: the old primary becomes the new one's replica; nobody
+    # writes to it
+    for o in ("r2", "r3", "s1", "s2", "s3"):
+        net.heal(hosts["r1"], hosts[o])
+    T.wait_until(lambda: redis_cmd(net, hosts["cli"], hosts["r1"], "ROLE")
+                 .split("\n")[0] == "slave", 30,
+                 "the old primary a replica after the heal", interval=0.5)
+    for d in nodes.values():
+        check_eq(cluster(d)["redis"]["primary"], "%s:6379" % new,
+                 "still on the new primary")
+    out = client(net, hosts["cli"], hosts["a"],
+                 [["ping", before], ["ping", during[1]]])
+    check_eq([x[0] for x in out], [200, 200], "a takes them back")
     for d in nodes.values():
         d.stop()
     net.remove()
@@ -271,4 +374,5 @@ if __name__ == "__main__":
     if os.geteuid() != 0:
         print("FAIL: the namespace rig needs root (ip netns, nft)")
         sys.exit(1)
-    T.main([test_three_nodes_in_namespaces], budget=300)
+    T.main([test_three_nodes_in_namespaces, test_redis_minority],
+           budget=300)
