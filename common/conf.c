@@ -723,6 +723,7 @@ conf_print(FILE *fp, const struct conf *c)
 	print_duration(fp, "throttle-reset", c->c_throttle_reset_ms);
 	print_duration(fp, "ready-timeout", c->c_ready_timeout_ms);
 	print_duration(fp, "drain-timeout", c->c_drain_timeout_ms);
+	print_duration(fp, "shutdown-delay", c->c_shutdown_delay_ms);
 	print_duration(fp, "watchdog-timeout", c->c_watchdog_timeout_ms);
 	fprintf(fp, "auto-shutdown %s\n",
 	    conf_auto_shutdown_name(c->c_auto_shutdown));

@@ -43,6 +43,7 @@
 #define DEF_THROTTLE_RESET_MS	10000		/* up this long = healthy */
 #define DEF_READY_TIMEOUT_MS	10000
 #define DEF_DRAIN_TIMEOUT_MS	10000
+#define SHUTDOWN_DELAY_MAX_MS	60000	/* shutdown-delay: 0s (none)..1m */
 #define DEF_WATCHDOG_TIMEOUT_MS	10000		/* a loop not turning */
 #define WATCHDOG_TIMEOUT_MIN_MS	2000		/* 4 heartbeats */
 #define WATCHDOG_BEAT_MS	500		/* a child's heartbeat */
@@ -345,6 +346,7 @@ struct conf {
 	uint32_t		 c_throttle_reset_ms;
 	uint32_t		 c_ready_timeout_ms;
 	uint32_t		 c_drain_timeout_ms;
+	uint32_t		 c_shutdown_delay_ms;	/* before a stop: 0 none */
 	uint32_t		 c_watchdog_timeout_ms;	/* 0: off */
 	enum conf_auto_shutdown	 c_auto_shutdown;
 	struct conf_spec	 c_spec[ROLE_MAX];	/* [ROLE_SUPERVISOR] unused */

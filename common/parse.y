@@ -108,6 +108,7 @@ enum key {
 	K_THROTTLE_RESET,
 	K_READY_TIMEOUT,
 	K_DRAIN_TIMEOUT,
+	K_SHUTDOWN_DELAY,
 	K_WATCHDOG_TIMEOUT,
 	K_AUTO_SHUTDOWN,
 	K_MCP_PATH,
@@ -384,6 +385,7 @@ static const char *const key_names[K_MAX] = {
 	[K_THROTTLE_RESET] =		"throttle-reset",
 	[K_READY_TIMEOUT] =		"ready-timeout",
 	[K_DRAIN_TIMEOUT] =		"drain-timeout",
+	[K_SHUTDOWN_DELAY] =		"shutdown-delay",
 	[K_WATCHDOG_TIMEOUT] =		"watchdog-timeout",
 	[K_AUTO_SHUTDOWN] =		"auto-shutdown",
 	[K_MCP_PATH] =			"mcp-path",
@@ -431,6 +433,7 @@ static const char *const key_names[K_MAX] = {
 
 %token	INCLUDE WORKERS MAXCONNECTIONS WORKERCONNECTIONS PIDFILE
 %token	CONTROLSOCKET LOGFILE STRATEGY RESTARTINTENSITY RESTARTPERIOD
+%token	SHUTDOWNDELAY
 %token	THROTTLEMIN THROTTLEMAX THROTTLERESET READYTIMEOUT DRAINTIMEOUT
 %token	WATCHDOGTIMEOUT SESSIONSTARTTIMEOUT DOTFILES MAXMEMORY MAXPROCESSES
 %token	AUTH RESOURCEURI AUTHSERVER SCOPESSUPPORTED STATICTOKENS ACCESSLOG
@@ -575,6 +578,22 @@ main		: WORKERS STRING		{
 		| DRAINTIMEOUT STRING		{
 			set_duration(K_DRAIN_TIMEOUT, $2,
 			    &ps.conf->c_drain_timeout_ms);
+		}
+		| SHUTDOWNDELAY STRING		{
+			const char	*k = key_names[K_SHUTDOWN_DELAY];
+			uint32_t	 ms;
+
+			if (key_first(&ps.seen[K_SHUTDOWN_DELAY], k) &&
+			    get_duration_min(k, $2, 0, &ms)) {
+				if (ms > SHUTDOWN_DELAY_MAX_MS)
+					stmt_error("%s: %s is out of range "
+					    "0s..%us", k, $2,
+					    SHUTDOWN_DELAY_MAX_MS / 1000);
+				else {
+					ps.conf->c_shutdown_delay_ms = ms;
+					ps.seen[K_SHUTDOWN_DELAY].w_ok = 1;
+				}
+			}
 		}
 		| WATCHDOGTIMEOUT STRING	{
 			const char	*k = key_names[K_WATCHDOG_TIMEOUT];
@@ -1044,6 +1063,7 @@ static const struct keywords keywords[] = {
 	{ "session-responses",	SESSIONRESPONSES },
 	{ "session-start-timeout", SESSIONSTARTTIMEOUT },
 	{ "session-timeout",	SESSIONTIMEOUT },
+	{ "shutdown-delay",	SHUTDOWNDELAY },
 	{ "shutdown-timeout",	SHUTDOWNTIMEOUT },
 	{ "significant",	SIGNIFICANT },
 	{ "sse-keepalive",	SSEKEEPALIVE },

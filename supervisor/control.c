@@ -194,7 +194,7 @@ client_dispatch(struct chan *ch, struct msg *m, void *arg)
 	case MSG_CTL_STOP:
 		chan_send(ch, MSG_CTL_RESULT, -1, (uint64_t)0, "stopping");
 		chan_flush(ch);
-		sup_shutdown(EXIT_OK, "stop requested over the control socket");
+		sup_stop("stop requested over the control socket");
 		break;
 	default:
 		chan_send(ch, MSG_CTL_RESULT, -1, (uint64_t)1,

@@ -337,6 +337,8 @@ sup_shutdown(int code, const char *why)
 
 	if (sup->s_state == SUP_STOPPING)
 		return;
+	if (sup->s_delaying)
+		ev_timer_stop(sup->s_loop, &sup->s_delay_to);
 	sup->s_state = SUP_STOPPING;
 	sup->s_exit = code;
 	log_info("%s: stopping %u processes, drain deadline %u.%03u s", why,
@@ -349,6 +351,40 @@ sup_shutdown(int code, const char *why)
 		proc_stop(p, sup->s_conf->c_drain_timeout_ms);
 	if (sup->s_nprocs == 0)
 		ev_break(sup->s_loop, EVBREAK_ALL);
+}
+
+static void
+delay_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	sup_shutdown(EXIT_OK, "shutdown-delay over");
+}
+
+/*
+ * A stop asked for (SIGTERM, SIGINT, mcpctl stop).  With shutdown-delay,
+ * the node first says it is going -- /readyz 503, "drain" to HAProxy's
+ * agent check, no more keep-alive -- and goes on serving for that long,
+ * so that a load balancer stops sending it requests before a listener
+ * or a kept-alive connection closes under one; then the stop proper.
+ * Asked again meanwhile: at once.
+ */
+void
+sup_stop(const char *why)
+{
+	uint32_t ms = sup->s_conf->c_shutdown_delay_ms;
+
+	if (sup->s_state == SUP_STOPPING)
+		return;
+	if (ms == 0 || sup->s_delaying) {
+		sup_shutdown(EXIT_OK, why);
+		return;
+	}
+	sup->s_delaying = 1;
+	SB_HDR_SET(&sup->s_sb, SB_H_STOPPING, 1);
+	log_info("%s: stopping in %u.%03u s (shutdown-delay): not ready "
+	    "meanwhile, serving on", why, ms / 1000, ms % 1000);
+	sup_notify("STOPPING=1");
+	ev_timer_init(&sup->s_delay_to, delay_cb, ms / 1000.0, 0.);
+	ev_timer_start(sup->s_loop, &sup->s_delay_to);
 }
 
 void
@@ -387,8 +423,7 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 			proc_kill_all(SIGKILL);
 			break;
 		}
-		sup_shutdown(EXIT_OK, w->signum == SIGTERM ? "SIGTERM" :
-		    "SIGINT");
+		sup_stop(w->signum == SIGTERM ? "SIGTERM" : "SIGINT");
 		break;
 	case SIGQUIT:
 		sup_fast_stop("SIGQUIT");

@@ -132,6 +132,8 @@ struct sup {
 	ev_child		 s_child_ev;
 	ev_timer		 s_start_to;	/* next pending (re)start */
 	ev_timer		 s_watchdog_to;	/* heartbeats looked at */
+	ev_timer		 s_delay_to;	/* shutdown-delay, then stop */
+	int			 s_delaying;	/* in it: a stop requested */
 	ev_signal		 s_sig[6];
 };
 
@@ -148,6 +150,8 @@ void	sup_run(void) __attribute__((noreturn));
 int	sup_reload(char *err, size_t errlen);
 int	sup_keys_load(const struct conf *, struct cluster_keys *);
 void	sup_shutdown(int exitcode, const char *why);
+/* SIGTERM, mcpctl stop: after shutdown-delay, sup_shutdown(EXIT_OK) */
+void	sup_stop(const char *why);
 void	sup_fast_stop(const char *why);
 void	sup_check_started(void);
 void	sup_notify(const char *state);

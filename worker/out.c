@@ -207,7 +207,8 @@ keep_alive(struct conn *c)
 {
 	/* a quitting worker hands it to its successor: conn_flush */
 	return http_should_keep_alive(&c->c_parser) && !c->c_close &&
-	    (!worker->w_quitting || peer_successor());
+	    (!worker->w_quitting || peer_successor()) &&
+	    !SB_HDR_GET(&worker->w_child->c_sb, SB_H_STOPPING);
 }
 
 /*

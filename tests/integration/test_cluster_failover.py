@@ -21,7 +21,9 @@ and one Redis, all on 127.0.0.1 with this test's own ports and files.
   is lost.
 - test_rolling_restart: each node in turn stopped (SIGTERM) and started
   again under steady session-era and stateless load through HAProxy:
-  0 sessions lost, 0 requests refused.
+  0 sessions lost, 0 requests refused.  Once with each node put in
+  maintenance in HAProxy first, once with shutdown-delay and SIGTERM
+  alone.
 
 Each test prints its figures (recovery per session, failures)."""
 
@@ -95,8 +97,9 @@ class GetStream(C.Listener):
         C.Listener._run(self)
 
 
-def three_nodes(r):
-    nodes = {n: C.node(n, redis=r) for n in ("a", "b", "c")}
+def three_nodes(r, keys=None):
+    nodes = {n: C.node(n, redis=r, extra_keys=keys)
+             for n in ("a", "b", "c")}
     h = C.HAProxy(nodes).start()
     T.wait_until(lambda: h.servers() == {n: ("UP", 100) for n in nodes},
                  15, "three nodes up in haproxy")
@@ -409,10 +412,49 @@ def test_rolling_restart():
         d.stop()
 
 
+def test_rolling_restart_delay():
+    """The same with shutdown-delay and nothing done in HAProxy: SIGTERM
+    alone; the node says it is going (/readyz 503, agent "drain", no
+    keep-alive) and serves on until HAProxy has taken it out."""
+    r = T.Redis().start()
+    nodes, h = three_nodes(r, keys={"shutdown-delay": "3s"})
+    sids = [C.initialize(h.port) for _ in range(24)]
+    loads = [Load(h.port, sids), Load(h.port, [None])]
+    T.wait_until(lambda: all(len(ld.since(0)) >= 20 for ld in loads), 20,
+                 "the load running")
+    t0 = time.monotonic()
+    for n, d in sorted(nodes.items()):
+        d.signal(T.signal.SIGTERM)
+        # meanwhile it says so, and serves on
+        st = T.http_get(d.admin_port, "/readyz")
+        check_eq(st.status, 503, "%s: /readyz while it is going" % n)
+        check_eq(C.ping(d.http_port, C.initialize(d.http_port)), 200,
+                 "%s serves on while it is going" % n)
+        T.wait_until(lambda: h.servers()[n][0] != "UP", 10,
+                     "haproxy takes %s out" % n)
+        check_eq(d.wait_exit(20), 0, "%s stopped cleanly" % n)
+        d.cleanup()
+        d.start()
+        T.wait_until(lambda: h.servers()[n] == ("UP", 100), 15,
+                     "%s up again in haproxy" % n)
+    took = time.monotonic() - t0
+    time.sleep(1)
+    for ld in loads:
+        ld.stop()
+    done = [e for ld in loads for e in ld.since(t0)]
+    bad = [e for e in done if e[3] != 200]
+    info("rolling restart with shutdown-delay 3s, SIGTERM alone: %.1f s, "
+         "%d requests, %d not 200 (%s)" % (took, len(done), len(bad),
+                                           sorted(set(e[3] for e in bad))))
+    check_eq(bad, [], "nothing refused, no session lost")
+    for d in nodes.values():
+        d.stop()
+
+
 if __name__ == "__main__":
     if not C.PLUGIN or not os.path.exists(C.PLUGIN):
         print("MCPD_PLUGIN (the conformance fixture plugin) not found: %r"
               % C.PLUGIN)
         sys.exit(99)
     T.main([test_node_death, test_frozen_node, test_redis_primary_death,
-            test_rolling_restart], budget=300)
+            test_rolling_restart, test_rolling_restart_delay], budget=300)

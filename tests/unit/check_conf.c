@@ -386,6 +386,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.c_throttle_reset_ms, DEF_THROTTLE_RESET_MS);
 	ck_assert_uint_eq(c.c_ready_timeout_ms, DEF_READY_TIMEOUT_MS);
 	ck_assert_uint_eq(c.c_drain_timeout_ms, DEF_DRAIN_TIMEOUT_MS);
+	ck_assert_uint_eq(c.c_shutdown_delay_ms, 0);
 	ck_assert_int_eq(c.c_auto_shutdown, AUTO_SHUTDOWN_NEVER);
 	for (r = 0; r < ROLE_MAX; r++) {
 		ck_assert_int_eq(c.c_spec[r].s_restart, RESTART_PERMANENT);
@@ -604,6 +605,7 @@ START_TEST(test_every_key)
 	ck_assert_uint_eq(c->c_throttle_reset_ms, 120000);
 	ck_assert_uint_eq(c->c_ready_timeout_ms, 1500);
 	ck_assert_uint_eq(c->c_drain_timeout_ms, 86400000);
+	ck_assert_uint_eq(c->c_shutdown_delay_ms, 3000);
 	ck_assert_uint_eq(c->c_watchdog_timeout_ms, 86400000);
 	ck_assert_uint_eq(c->c_session_start_timeout_ms, 30000);
 	ck_assert_int_eq(c->c_auto_shutdown, AUTO_SHUTDOWN_ALL_SIGNIFICANT);
