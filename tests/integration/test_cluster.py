@@ -127,12 +127,20 @@ def call(port, name, args=None, extra=None, rid=1, meta=None):
 
 
 def initialize(port):
+    """A session, begun as a client begins one: initialize, then
+    notifications/initialized (a session nothing comes for after its
+    initialize ends after session-start-timeout, 10 s)."""
     st, h, msgs = post(port, {
         "jsonrpc": "2.0", "id": 1, "method": "initialize",
         "params": {"protocolVersion": "2025-06-18", "capabilities": {},
                    "clientInfo": {"name": "test_cluster", "version": "1"}}})
     check_eq(st, 200, "initialize")
-    return h["mcp-session-id"]
+    sid = h["mcp-session-id"]
+    st, _, _ = post(port, {"jsonrpc": "2.0",
+                           "method": "notifications/initialized"},
+                    sid=sid, version="2025-06-18")
+    check_eq(st, 202, "notifications/initialized")
+    return sid
 
 
 def ping(port, sid):
