@@ -81,8 +81,7 @@ serve_agent(struct conn *c)
 		status = 503;
 		words = "down";
 		why = "fenced: a newer run has this node's id";
-	} else if (worker->w_quitting ||
-	    SB_HDR_GET(&worker->w_child->c_sb, SB_H_STOPPING)) {
+	} else if (admit_stopping()) {
 		words = "drain";
 		why = "this worker is stopping";
 	} else if (SB_HDR_GET(&worker->w_child->c_sb, SB_H_SHEDDING)) {
@@ -110,8 +109,7 @@ admin_serve(struct conn *c)
 	else if (c->c_kind == LISTEN_ADMIN && head_path_is(h, "/agent"))
 		serve_agent(c);
 	else if (head_path_is(h, "/readyz")) {
-		if (worker->w_quitting ||
-		    SB_HDR_GET(&worker->w_child->c_sb, SB_H_STOPPING))
+		if (admit_stopping())
 			reply(c, 503, "text/plain", NO_STORE, "draining\n", 9);
 		else
 			reply(c, 200, "text/plain", NO_STORE, "ready\n", 6);

@@ -26,13 +26,30 @@
 #include "metrics.h"
 #include "scoreboard.h"
 
+/* A word the supervisor publishes in the scoreboard (0 without one). */
+static uint64_t
+sup_says(int word)
+{
+	const struct scoreboard *sb = &worker->w_child->c_sb;
+
+	return sb->sb_hdr != NULL ? SB_HDR_GET(sb, word) : 0;
+}
+
 /* The emergency tier's response is on (the supervisor says so). */
 static int
 shedding(void)
 {
-	const struct scoreboard *sb = &worker->w_child->c_sb;
+	return sup_says(SB_H_SHEDDING) != 0;
+}
 
-	return sb->sb_hdr != NULL && SB_HDR_GET(sb, SB_H_SHEDDING) != 0;
+/*
+ * This worker, or the whole daemon, is going: no more keep-alive, and
+ * HAProxy's checks hear so (the daemon serves on for shutdown-delay).
+ */
+int
+admit_stopping(void)
+{
+	return worker->w_quitting || sup_says(SB_H_STOPPING) != 0;
 }
 
 /*

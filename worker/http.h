@@ -167,6 +167,7 @@ void	endpoint_peer_back(uint32_t index);
 /* admit.c */
 /* a request the engine will see: 0, or -1 after refusing it (429, 503) */
 int	admit_request(struct conn *, const struct mcp_msg *);
+int	admit_stopping(void);
 /* a new session (initialize): 0, or -1 after refusing it */
 int	admit_session(struct conn *, const struct mcp_msg *);
 

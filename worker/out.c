@@ -205,10 +205,12 @@ out_write(struct conn *c, const char *buf, size_t len)
 static int
 keep_alive(struct conn *c)
 {
+	if (!http_should_keep_alive(&c->c_parser) || c->c_close)
+		return 0;
 	/* a quitting worker hands it to its successor: conn_flush */
-	return http_should_keep_alive(&c->c_parser) && !c->c_close &&
-	    (!worker->w_quitting || peer_successor()) &&
-	    !SB_HDR_GET(&worker->w_child->c_sb, SB_H_STOPPING);
+	if (worker->w_quitting)
+		return peer_successor();
+	return !admit_stopping();	/* the daemon is going: keep none */
 }
 
 /*

@@ -425,9 +425,10 @@ def test_rolling_restart_delay():
     t0 = time.monotonic()
     for n, d in sorted(nodes.items()):
         d.signal(T.signal.SIGTERM)
-        # meanwhile it says so, and serves on
-        st = T.http_get(d.admin_port, "/readyz")
-        check_eq(st.status, 503, "%s: /readyz while it is going" % n)
+        # meanwhile it says so (once the supervisor has the signal), and
+        # serves on
+        T.wait_until(lambda: T.http_get(d.admin_port, "/readyz").status ==
+                     503, 2, "%s: /readyz 503 while it is going" % n)
         check_eq(C.ping(d.http_port, C.initialize(d.http_port)), 200,
                  "%s serves on while it is going" % n)
         T.wait_until(lambda: h.servers()[n][0] != "UP", 10,
