@@ -67,7 +67,7 @@ static void	agent_notify(const char *, const char *);
 static void	agent_events(uint32_t, const struct agt_ev *);
 static void	agent_fwd_answer(uint32_t, uint32_t, int, const char *,
 		    size_t);
-static void	agent_fwd_ask(const char *, uint64_t, uint32_t,
+static int	agent_fwd_ask(const char *, uint64_t, uint32_t,
 		    const struct fwd_req *);
 
 /* what cluster.c sends the workers through us */
@@ -214,7 +214,7 @@ agent_fwd_answer(uint32_t num, uint32_t qid, int status, const char *body,
  * Another node's request for a task of our worker index: to the worker
  * that serves the index now (the newest process of its slot).
  */
-static void
+static int
 agent_fwd_ask(const char *from, uint64_t id, uint32_t index,
     const struct fwd_req *rq)
 {
@@ -227,8 +227,8 @@ agent_fwd_ask(const char *from, uint64_t id, uint32_t index,
 	if (best == NULL || chan_send(best->w_chan, MSG_AGT_FWD_IN, -1, from,
 	    id, (uint64_t)index, rq->principal, rq->version, rq->method,
 	    rq->name, rq->body, rq->len) == -1)
-		log_warnx("cluster: node %s's request for a task of worker %u "
-		    "finds no worker", from, index);
+		return -1;	/* (forward.c counts it) */
+	return 0;
 }
 
 /* a change another node announced: every worker tells its listeners */
@@ -383,7 +383,8 @@ wchan_dispatch(struct chan *ch, struct msg *m, void *arg)
 		    msg_strcpy(node, sizeof(node), &m->m_f[0]) == -1 ||
 		    forward_req(&rq, m, 3) == -1)
 			fatalx("worker %u: a bad AGT_FWD", w->w_index);
-		if (A.child->c_conf->c_cluster == NULL)
+		/* no epoch yet, or fenced: nothing to ask with */
+		if (A.child->c_conf->c_cluster == NULL || cluster_epoch() == 0)
 			agent_fwd_answer(w->w_num, (uint32_t)m->m_f[1].u, 0,
 			    NULL, 0);
 		else

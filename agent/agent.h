@@ -163,8 +163,6 @@ void	cluster_notify(const char *method, const char *uri);
 void	cluster_reconf(const struct conf_cluster *old,
 	    const struct conf_cluster *);
 uint64_t cluster_epoch(void);		/* 0: none, or fenced */
-/* a node's name as the configuration allows it: [A-Za-z0-9_-]{1,32} */
-int	cluster_node_ok(const char *, size_t);
 
 /* forward.c: tasks/ requests for tasks that run on other nodes */
 #define FORWARD_CHANNEL		"mcpd:fwd:"	/* + the node it is for */
@@ -182,8 +180,9 @@ struct forward_out {
 	/* the answer to worker channel num's AGT_FWD qid; status 0: none */
 	void	(*fo_answer)(uint32_t num, uint32_t qid, int status,
 		    const char *body, size_t len);
-	/* another node's request for a task of our worker index */
-	void	(*fo_ask)(const char *from, uint64_t id, uint32_t index,
+	/* another node's request for a task of our worker index: -1 when
+	   no worker has that index */
+	int	(*fo_ask)(const char *from, uint64_t id, uint32_t index,
 		    const struct fwd_req *);
 };
 void	forward_init(struct ev_loop *, const char *node, uint32_t timeout_ms,

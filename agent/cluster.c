@@ -46,8 +46,6 @@
 #include "util.h"
 
 #define CLUSTER_PREFIX		"mcpd:"
-#define NODE_CHARS		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
-				"0123456789_-"
 #define CLUSTER_KEY_MAX_BYTES	(sizeof(CLUSTER_PREFIX) + 16 + \
 				    CONF_NODE_MAX_BYTES)
 
@@ -217,7 +215,7 @@ publish_members(const redisReply *r)
 		    ep->type != REDIS_REPLY_STRING ||
 		    val->type != REDIS_REPLY_STRING ||
 		    (len = name->len) >= sizeof(w) ||
-		    !cluster_node_ok(name->str, len))
+		    !conf_node_valid(name->str, len))
 			continue;	/* not a node's: not ours to show */
 		memset(w, 0, sizeof(w));
 		memcpy(w, name->str, len);
@@ -691,7 +689,8 @@ on_message(const char *channel, const char *msg, size_t len)
 		return;
 	}
 	if (strcmp(channel, C.k_fwd) == 0) {
-		forward_message(msg, len);
+		if (C.epoch != 0 && !C.fenced)	/* else not ours to serve */
+			forward_message(msg, len);
 		return;
 	}
 	if (len == 0 || len >= sizeof(buf) || memchr(msg, '\0', len) != NULL)
@@ -977,13 +976,6 @@ cluster_take(uint32_t num, uint32_t qid, const char *id)
 		free(op);
 		C.out->co_taken(num, qid, AGT_TAKEN_UNAVAILABLE, NULL, 0);
 	}
-}
-
-int
-cluster_node_ok(const char *name, size_t len)
-{
-	return len > 0 && len < CONF_NODE_MAX_BYTES &&
-	    strspn(name, NODE_CHARS) == len;
 }
 
 uint64_t

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <ev.h>
 #include <hiredis/hiredis.h>
@@ -42,6 +43,7 @@
 
 #define FWD_PENDING_MAX		1024	/* requests waiting on answers */
 #define FWD_WAIT_TIMEOUTS	2	/* redis-timeouts an answer may take */
+#define FWD_LOG_SECS		60	/* a refusal's line, at most this often */
 
 struct fwd_op {
 	TAILQ_ENTRY(fwd_op)	 f_entry;
@@ -61,9 +63,34 @@ static struct {
 	unsigned		 nops;
 	uint64_t		 ids;
 	ev_timer		 timer;
+	/* what came from Redis that we refused, unanswered: logged rarely */
+	uint64_t		 refused;
+	uint64_t		 unanswered;
+	time_t			 logged;
 } F;
 
 static void	arm(void);
+
+/*
+ * Frames on our channel that we refuse, and requests whose node never
+ * answered, counted; a line at most every FWD_LOG_SECS (whoever can
+ * PUBLISH to Redis could fill the log otherwise).
+ */
+static void
+note(uint64_t *count)
+{
+	time_t now = time(NULL);
+
+	(*count)++;
+	if (now - F.logged < FWD_LOG_SECS)
+		return;
+	F.logged = now;
+	log_warnx("cluster: tasks/ requests between nodes: %llu refused "
+	    "(not a node's frame, or for no worker of ours), %llu not "
+	    "answered within %.1f s, so far",
+	    (unsigned long long)F.refused, (unsigned long long)F.unanswered,
+	    F.wait);
+}
 
 static struct fwd_op *
 op_find(uint64_t id)
@@ -96,8 +123,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_tstamp	 now = ev_now(loop);
 
 	while ((op = TAILQ_FIRST(&F.ops)) != NULL && op->f_until <= now) {
-		log_warnx("cluster: no answer from the node of a task in "
-		    "%.1f s", F.wait);
+		note(&F.unanswered);
 		op_end(op, 0, NULL, 0);
 	}
 	arm();
@@ -171,9 +197,8 @@ forward_ask(uint32_t num, uint32_t qid, const char *node, uint32_t index,
 	msgpack_sbuffer	 sb;
 	struct fwd_op	*op;
 
-	if (F.nops >= FWD_PENDING_MAX || !cluster_node_ok(node, strlen(node)) ||
-	    strcmp(node, F.node) == 0 || cluster_epoch() == 0 ||
-	    (op = calloc(1, sizeof(*op))) == NULL) {
+	if (F.nops >= FWD_PENDING_MAX || !conf_node_valid(node, strlen(node)) ||
+	    strcmp(node, F.node) == 0 || (op = calloc(1, sizeof(*op))) == NULL) {
 		F.out->fo_answer(num, qid, 0, NULL, 0);
 		return;
 	}
@@ -212,7 +237,7 @@ forward_reply(const char *node, uint64_t id, int status, const char *body,
 {
 	msgpack_sbuffer sb;
 
-	if (!cluster_node_ok(node, strlen(node)))
+	if (!conf_node_valid(node, strlen(node)))
 		return;
 	msgpack_sbuffer_init(&sb);
 	if (msg_pack(&sb, &msg_proto_node, MSG_NODE_ANSWER, 0, 0, id,
@@ -244,7 +269,11 @@ forward_req(struct fwd_req *rq, const struct msg *m, unsigned first)
 	return 0;
 }
 
-/* What another node's agent published on our channel (checked). */
+/*
+ * What another node's agent published on our channel, checked (the caller
+ * passes it on only while this run of the node may serve: an epoch, not
+ * fenced).
+ */
 void
 forward_message(const char *frame, size_t len)
 {
@@ -256,36 +285,29 @@ forward_message(const char *frame, size_t len)
 
 	if (msg_unpack_frame(&msg_proto_node, frame, len, -1, 0, msgs, err,
 	    sizeof(err)) != 1) {
-		log_warnx("cluster: not a request of a node on our channel");
+		note(&F.refused);	/* (the codec knows only the two types) */
 		return;
 	}
 	switch (mp->m_type) {
 	case MSG_NODE_ASK:
 		if (msg_strcpy(from, sizeof(from), &mp->m_f[0]) == -1 ||
-		    !cluster_node_ok(from, strlen(from)) ||
+		    !conf_node_valid(from, strlen(from)) ||
 		    mp->m_f[2].u >= WORKERS_MAX ||
-		    forward_req(&rq, mp, 3) == -1) {
-			log_warnx("cluster: a bad request from a node");
-			return;
-		}
-		if (cluster_epoch() == 0)
-			return;	/* fenced: it is not ours to serve */
-		F.out->fo_ask(from, mp->m_f[1].u, (uint32_t)mp->m_f[2].u, &rq);
+		    forward_req(&rq, mp, 3) == -1 ||
+		    F.out->fo_ask(from, mp->m_f[1].u, (uint32_t)mp->m_f[2].u,
+		    &rq) == -1)
+			note(&F.refused);	/* its node waits, and gives up */
 		break;
 	case MSG_NODE_ANSWER:
 		if ((op = op_find(mp->m_f[0].u)) == NULL)
 			return;		/* given up on, or not ours */
 		if (mp->m_f[1].u < 200 || mp->m_f[1].u > 599 ||
 		    mp->m_f[2].s.len > AGT_FWD_BODY_MAX_BYTES) {
-			log_warnx("cluster: a bad answer from a node");
+			note(&F.refused);
 			op_end(op, 0, NULL, 0);
 			return;
 		}
 		op_end(op, (int)mp->m_f[1].u, mp->m_f[2].s.p, mp->m_f[2].s.len);
-		break;
-	default:
-		log_warnx("cluster: a node's message not for us (%s)",
-		    msg_name(&msg_proto_node, mp->m_type));
 		break;
 	}
 }

@@ -52,6 +52,21 @@ role_from_name(const char *name)
 	return -1;
 }
 
+int
+conf_node_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len >= CONF_NODE_MAX_BYTES)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!(s[i] >= 'a' && s[i] <= 'z') &&
+		    !(s[i] >= 'A' && s[i] <= 'Z') &&
+		    !(s[i] >= '0' && s[i] <= '9') && s[i] != '_' && s[i] != '-')
+			return 0;
+	return 1;
+}
+
 const char *
 conf_strategy_name(enum conf_strategy s)
 {

@@ -472,6 +472,8 @@ uint32_t	 conf_workers_for(uint64_t max_connections, uint32_t per_worker,
 		    long ncpu);
 uint32_t	 conf_worker_connections_for(uint64_t nofile_hard_limit);
 
+/* a node id (cluster node): 1 to 32 of [A-Za-z0-9_-] */
+int		 conf_node_valid(const char *, size_t);
 const char	*conf_strategy_name(enum conf_strategy);
 const char	*conf_restart_name(enum conf_restart);
 const char	*conf_listen_kind_name(enum listen_kind);

@@ -2833,18 +2833,6 @@ redis_addr(const char *key, const char *s, uint16_t defport,
 
 /* A node id: what HAProxy's server names and session ids carry. */
 #define NODE_RULE	"1 to 32 letters, digits, \"_\" or \"-\""
-static int
-valid_node(const char *s)
-{
-	size_t	i, len = strlen(s);
-
-	if (len == 0 || len >= CONF_NODE_MAX_BYTES)
-		return 0;
-	for (i = 0; i < len; i++)
-		if (!c_alnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
-			return 0;
-	return 1;
-}
 
 /* A Redis name (master-name, redis-user): visible ASCII, no space. */
 static int
@@ -2874,7 +2862,7 @@ cluster_item(enum cat_key k, const char *key)
 
 	switch (k) {
 	case CK_NODE:
-		if (!valid_node(s)) {
+		if (!conf_node_valid(s, strlen(s))) {
 			stmt_error("%s: invalid node id \"%s\" (%s)", key, s,
 			    NODE_RULE);
 			return 0;
