@@ -376,19 +376,23 @@ def test_acl_user():
 
 
 class Sentinel(T.Redis):
-    """A redis-sentinel watching primary under master-name mcpd."""
+    """A redis-sentinel watching primary under master-name mcpd (down
+    after 1 s); quorum, and lines of its own (extra)."""
 
-    def __init__(self, primary):
+    def __init__(self, primary, quorum=1, extra=""):
         T.Redis.__init__(self, name="sentinel")
         self.primary = primary
+        self.quorum = quorum
+        self.extra = extra
 
     def start(self, timeout=10.0):
         conf = os.path.join(self.dir, "sentinel.conf")
         with open(conf, "w") as f:
             f.write("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\n"
-                    "sentinel monitor mcpd 127.0.0.1 %d 1\n"
-                    "sentinel down-after-milliseconds mcpd 1000\n" %
-                    (self.port, self.dir, self.logpath, self.primary.port))
+                    "sentinel monitor mcpd 127.0.0.1 %d %d\n"
+                    "sentinel down-after-milliseconds mcpd 1000\n%s" %
+                    (self.port, self.dir, self.logpath, self.primary.port,
+                     self.quorum, self.extra))
         exe = (T.shutil.which("redis-sentinel") or
                "/usr/bin/redis-sentinel")
         self.proc = T.subprocess.Popen(

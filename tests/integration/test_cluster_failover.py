@@ -272,29 +272,6 @@ def test_frozen_node():
         d.stop()
 
 
-class QSentinel(C.Sentinel):
-    """A redis-sentinel of a set of three: quorum 2, down after 1 s."""
-
-    def start(self, timeout=10.0):
-        conf = os.path.join(self.dir, "sentinel.conf")
-        with open(conf, "w") as f:
-            f.write("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\n"
-                    "sentinel monitor mcpd 127.0.0.1 %d 2\n"
-                    "sentinel down-after-milliseconds mcpd 1000\n"
-                    "sentinel failover-timeout mcpd 10000\n" %
-                    (self.port, self.dir, self.logpath, self.primary.port))
-        exe = (T.shutil.which("redis-sentinel") or
-               "/usr/bin/redis-sentinel")
-        self.proc = T.subprocess.Popen(
-            [exe, conf], stdin=T.subprocess.DEVNULL,
-            stdout=T.subprocess.DEVNULL, stderr=T.subprocess.DEVNULL,
-            start_new_session=True, close_fds=True)
-        T.wait_until(lambda: self._ping(), timeout,
-                     "redis-sentinel on port %d answering" % self.port,
-                     interval=0.05)
-        return self
-
-
 def role(r):
     try:
         return r.cmd("ROLE", timeout=0.5)[0]
@@ -310,7 +287,9 @@ def test_redis_primary_death():
                  args=["--replicaof", "127.0.0.1", str(r1.port)]).start()
     T.wait_until(lambda: "master_link_status:up" in r2.cmd(
         "INFO", "replication"), 10, "the replica in sync")
-    ss = [QSentinel(r1).start() for _ in range(3)]
+    ss = [C.Sentinel(r1, quorum=2,
+                     extra="sentinel failover-timeout mcpd 10000\n").start()
+          for _ in range(3)]
     T.wait_until(lambda: all(len(s.cmd("SENTINEL", "sentinels", "mcpd"))
                              == 2 and s.cmd("SENTINEL", "replicas", "mcpd")
                              for s in ss), 20, "the sentinels know it all")
@@ -372,27 +351,19 @@ def test_redis_primary_death():
         d.stop()
 
 
-def test_rolling_restart():
-    """Each node stopped (SIGTERM) and started again in turn, under load:
-    its sessions go on elsewhere, HAProxy refuses nothing."""
+def rolling_restart(keys, restart, what):
+    """Three nodes behind HAProxy under session pings and stateless
+    calls; restart(name, daemon, haproxy) each in turn; then nothing may
+    have failed and every session goes on."""
     r = T.Redis().start()
-    nodes, h = three_nodes(r)
+    nodes, h = three_nodes(r, keys=keys)
     sids = [C.initialize(h.port) for _ in range(24)]
     loads = [Load(h.port, sids), Load(h.port, [None])]
     T.wait_until(lambda: all(len(ld.since(0)) >= 20 for ld in loads), 20,
                  "the load running")
     t0 = time.monotonic()
     for n, d in sorted(nodes.items()):
-        # docs/CLUSTER.md, "Rolling restart": out of HAProxy's rotation
-        # first, then stopped; back in once it is ready
-        h.cli("set server mcpd/%s state maint" % n)
-        T.wait_until(lambda: h.servers()[n][0] == "MAINT", 5,
-                     "%s in maintenance" % n)
-        T.wait_until(lambda: h.current(n) == 0, 10,
-                     "%s's requests finished" % n)
-        check_eq(d.stop(), 0, "node %s stopped cleanly" % n)
-        d.start()
-        h.cli("set server mcpd/%s state ready" % n)
+        restart(n, d, h)
         T.wait_until(lambda: h.servers()[n] == ("UP", 100), 15,
                      "%s up again in haproxy" % n)
     took = time.monotonic() - t0
@@ -401,8 +372,8 @@ def test_rolling_restart():
         ld.stop()
     done = [e for ld in loads for e in ld.since(t0)]
     bad = [e for e in done if e[3] != 200]
-    info("rolling restart of 3 nodes in %.1f s: %d requests, %d not 200 "
-         "(%s)" % (took, len(done), len(bad),
+    info("rolling restart of 3 nodes, %s: %.1f s, %d requests, %d not 200 "
+         "(%s)" % (what, took, len(done), len(bad),
                    sorted(set(e[3] for e in bad))))
     check_eq([e for e in bad if e[3] == 404], [], "no session lost")
     check_eq(bad, [], "nothing refused")
@@ -412,18 +383,28 @@ def test_rolling_restart():
         d.stop()
 
 
+def test_rolling_restart():
+    """Each node put in maintenance in HAProxy, stopped and started again
+    in turn, under load: its sessions go on elsewhere, nothing refused."""
+    def restart(n, d, h):
+        # docs/CLUSTER.md, section 6: out of HAProxy's rotation first,
+        # then stopped; back in once it is ready
+        h.cli("set server mcpd/%s state maint" % n)
+        T.wait_until(lambda: h.servers()[n][0] == "MAINT", 5,
+                     "%s in maintenance" % n)
+        T.wait_until(lambda: h.current(n) == 0, 10,
+                     "%s's requests finished" % n)
+        check_eq(d.stop(), 0, "node %s stopped cleanly" % n)
+        d.start()
+        h.cli("set server mcpd/%s state ready" % n)
+    rolling_restart(None, restart, "maint first")
+
+
 def test_rolling_restart_delay():
     """The same with shutdown-delay and nothing done in HAProxy: SIGTERM
     alone; the node says it is going (/readyz 503, agent "drain", no
     keep-alive) and serves on until HAProxy has taken it out."""
-    r = T.Redis().start()
-    nodes, h = three_nodes(r, keys={"shutdown-delay": "3s"})
-    sids = [C.initialize(h.port) for _ in range(24)]
-    loads = [Load(h.port, sids), Load(h.port, [None])]
-    T.wait_until(lambda: all(len(ld.since(0)) >= 20 for ld in loads), 20,
-                 "the load running")
-    t0 = time.monotonic()
-    for n, d in sorted(nodes.items()):
+    def restart(n, d, h):
         d.signal(T.signal.SIGTERM)
         # meanwhile it says so (once the supervisor has the signal), and
         # serves on
@@ -436,20 +417,8 @@ def test_rolling_restart_delay():
         check_eq(d.wait_exit(20), 0, "%s stopped cleanly" % n)
         d.cleanup()
         d.start()
-        T.wait_until(lambda: h.servers()[n] == ("UP", 100), 15,
-                     "%s up again in haproxy" % n)
-    took = time.monotonic() - t0
-    time.sleep(1)
-    for ld in loads:
-        ld.stop()
-    done = [e for ld in loads for e in ld.since(t0)]
-    bad = [e for e in done if e[3] != 200]
-    info("rolling restart with shutdown-delay 3s, SIGTERM alone: %.1f s, "
-         "%d requests, %d not 200 (%s)" % (took, len(done), len(bad),
-                                           sorted(set(e[3] for e in bad))))
-    check_eq(bad, [], "nothing refused, no session lost")
-    for d in nodes.values():
-        d.stop()
+    rolling_restart({"shutdown-delay": "3s"}, restart,
+                    "shutdown-delay 3s, SIGTERM alone")
 
 
 if __name__ == "__main__":
