@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -881,6 +882,17 @@ endpoint_peer_back(uint32_t index)
 	}
 }
 
+/*
+ * The worker of index owner is away: its successor is expected.  (A
+ * worker a reload did away with is not coming back: 404.)
+ */
+static int
+owner_away(uint32_t owner)
+{
+	return (worker->w_child->c_nworkers == 0 ||
+	    owner < worker->w_child->c_nworkers) && peer_away(owner);
+}
+
 /* Give the connection and its request to the worker its route named. */
 void
 endpoint_handoff(struct conn *c)
@@ -896,7 +908,7 @@ endpoint_handoff_now(struct conn *c, int may)
 	struct handoff		 h;
 	struct mcp_route	 rt;
 	uint32_t		 owner = c->c_handoff - 1;
-	int			 fd, back;
+	int			 fd, back, rv, died = 0;
 
 	memset(&h, 0, sizeof(h));
 	h.h_kind = c->c_kind;
@@ -914,21 +926,46 @@ endpoint_handoff_now(struct conn *c, int may)
 	memset(&rt, 0, sizeof(rt));
 	rt.rt_task = c->c_handoff_task;
 	rt.rt_owner = owner;
-	/* a worker a reload did away with is not coming back: 404 */
-	rt.rt_away = !c->c_handoff_back && (worker->w_child->c_nworkers ==
-	    0 || owner < worker->w_child->c_nworkers) && peer_away(owner);
+	rt.rt_away = !c->c_handoff_back && owner_away(owner);
 	if (may && rt.rt_away && c->c_out == NULL && park(c, owner) == 0)
 		return;		/* c_handoff kept: tried again */
 	back = c->c_handoff_back;
 	c->c_handoff = 0;
 	c->c_handoff_task = 0;
 	c->c_handoff_back = 0;
-	if (c->c_out != NULL || (fd = dup(c->c_fd)) == -1 ||
-	    (back ? peer_handoff_back(fd, &h) :
-	    peer_handoff(owner, fd, &h)) == -1) {
-		/* the owner is gone, and what it kept with it */
-		rt.rt_verdict = MCP_ROUTE_GONE;
-		route_refused(c, NULL, &rt);
+	errno = 0;
+	if (c->c_out != NULL || (fd = dup(c->c_fd)) == -1)
+		rv = -1;
+	else if ((rv = back ? peer_handoff_back(fd, &h) :
+	    peer_handoff(owner, fd, &h)) == -1)
+		died = errno == EPIPE || errno == ECONNRESET;
+	if (rv == -1) {
+		/*
+		 * The owner died this moment: our write found it out before
+		 * our read of its channel did.  Its successor is coming, as
+		 * above -- not a 404 for a session that lives on in the
+		 * agent.  Else the owner is gone, and what it kept with it;
+		 * or it is there and its channel full: 503.
+		 */
+		if (died && !back && may && c->c_out == NULL) {
+			c->c_handoff = owner + 1;
+			c->c_handoff_task = rt.rt_task;
+			if (park(c, owner) == 0)
+				return;
+			c->c_handoff = 0;
+			c->c_handoff_task = 0;
+		}
+		if (died && !back)
+			rt.rt_away = 1;
+		if (c->c_out == NULL && !back && !rt.rt_away &&
+		    peer_there(owner))
+			reply_error(c, 503, MCP_SERVER_ERROR, "Service "
+			    "Unavailable: the worker that keeps it is busy; "
+			    "try again", "Retry-After: 1\r\n");
+		else {
+			rt.rt_verdict = MCP_ROUTE_GONE;
+			route_refused(c, NULL, &rt);
+		}
 		c->c_busy = 0;
 		request_done(c);
 		return;

@@ -167,6 +167,13 @@ peer_away(uint32_t i)
 	    (ev_now(peer_loop) - peer_lost[i]) * 1000 < PEER_AWAY_MS);
 }
 
+/* Worker i's channel is there (a send to it that failed: it was full). */
+int
+peer_there(uint32_t i)
+{
+	return i < WORKERS_MAX && peers[i] != NULL;
+}
+
 /* Started, and the records of our index adopted: read what peers sent. */
 void
 peer_start(void)

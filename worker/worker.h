@@ -127,6 +127,7 @@ void	peer_add(struct child *, uint32_t index, int inbound, uint32_t gen,
 int	peer_handoff(uint32_t owner, int fd, const struct handoff *);
 /* the channel to worker index closed lately: its successor is expected */
 int	peer_away(uint32_t index);
+int	peer_there(uint32_t index);
 int	peer_pending(void);
 /* an older process of our index, draining: unknown sessions go to it */
 int	peer_predecessor(void);

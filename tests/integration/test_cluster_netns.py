@@ -51,7 +51,7 @@ for verb, sid in plan:
                     r.getheader("Retry-After")])
         c.close()
     except OSError as e:
-        out.append([0, str(e)])
+        out.append([0, str(e), None])
 print(json.dumps(out))
 """
 

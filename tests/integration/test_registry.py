@@ -192,6 +192,95 @@ def test_kill_under_load():
     d.stop()
 
 
+class Pinned(object):
+    """A keep-alive connection with the session it initialized: kept by
+    the worker that holds the connection."""
+
+    def __init__(self, port):
+        import http.client
+        self.port = port
+        self.c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        st, h, _ = self.post(request("initialize", {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "pinned", "version": "1"}}))
+        check_eq(st, 200, "initialize on a kept connection")
+        self.sid = h["mcp-session-id"]
+        st, _, _ = self.post({"jsonrpc": "2.0",
+                              "method": "notifications/initialized"},
+                             self.sid)
+        check_eq(st, 202, "notifications/initialized")
+
+    def send(self, body, sid=None):
+        h = {"Content-Type": "application/json", "Accept":
+             "application/json, text/event-stream",
+             "Host": "127.0.0.1:%d" % self.port}
+        if sid:
+            h["Mcp-Session-Id"] = sid
+        self.c.request("POST", "/mcp", json.dumps(body), h)
+
+    def answer(self):
+        r = self.c.getresponse()
+        text = r.read().decode()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, text
+
+    def post(self, body, sid=None):
+        self.send(body, sid)
+        return self.answer()
+
+
+def pinned_on_each(d, workers=2):
+    """{worker index: a Pinned connection it holds}"""
+    def held():
+        return {w["index"]: w["connections"] for w in
+                T.Daemon.rows(d.status(), role="worker")}
+    out = {}
+    for _ in range(40):
+        before = held()
+        p = Pinned(d.http_port)
+        after = held()
+        grew = [i for i in after if after[i] > before.get(i, 0)]
+        check_eq(len(grew), 1, "one worker took the connection: %r -> %r"
+                 % (before, after))
+        if grew[0] in out:
+            p.c.close()
+            continue
+        out[grew[0]] = p
+        if len(out) == workers:
+            return out
+    check(False, "a connection on each worker in 40 tries: %r" % out)
+
+
+def test_handoff_to_the_dead():
+    """A worker hands a request over to the owner of its session, which
+    died a moment ago: the hand-over's write finds it out before the
+    read of its channel does (worker 1 stopped through the kill, the
+    request its first event when it wakes).  The request waits for the
+    successor and is answered, not 404 for a session the agent keeps."""
+    d = T.Daemon(keys={"workers": "2", "session-responses": "json",
+                       "initialize-rate": "0"})
+    d.start()
+    pins = pinned_on_each(d)
+    time.sleep(0.3)             # the records reach the agent
+    wp = d.worker_pids()
+    mark = d.log_mark()
+    os.kill(wp[1], signal.SIGSTOP)
+    try:
+        os.kill(wp[0], signal.SIGKILL)
+        d.wait_log(r"worker 0 \(pid \d+, generation \d+\) ready", 10,
+                   since=mark)
+        # on worker 1's connection, a request for worker 0's session
+        pins[1].send(request("ping", rid=4), pins[0].sid)
+        time.sleep(0.2)
+    finally:
+        os.kill(wp[1], signal.SIGCONT)
+    st, h, text = pins[1].answer()
+    info("worker 0's session asked through worker 1 as it woke: %d %s" %
+         (st, text[:120]))
+    check_eq(st, 200, "the request for the dead worker's session")
+    check('"result"' in text, "a result: %r" % text[:200])
+    d.stop()
+
+
 def test_gap():
     """Between a worker's death and its successor (held back here by the
     crash-loop throttle, 2 s), a request for one of its sessions that
@@ -664,7 +753,8 @@ def test_shed():
 
 
 if __name__ == "__main__":
-    T.main([test_worker_killed, test_kill_under_load, test_gap,
+    T.main([test_worker_killed, test_kill_under_load,
+            test_handoff_to_the_dead, test_gap,
             test_handoff_bounds,
             test_watchdog, test_agent_killed, test_agent_stuck,
             test_tasks,
