@@ -39,6 +39,8 @@ static void	apply(const struct rs_decision *, uint64_t);
 static uint32_t	shutdown_ms(const struct proc *);
 static void	signal_proc(struct proc *, int);
 
+static uint64_t	watchdog_last;	/* when the watchdog last looked */
+
 const char *
 pstate_name(enum pstate s)
 {
@@ -84,6 +86,7 @@ member_name(int i, char *buf, size_t len)
 static void
 watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
+	static uint64_t	 resumed;
 	struct proc	*p;
 	uint64_t	 now = now_ms(), beat;
 	uint32_t	 limit;
@@ -91,10 +94,26 @@ watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	if ((limit = sup->s_conf->c_watchdog_timeout_ms) == 0)
 		return;
+	/*
+	 * Our own loop did not turn for as long: we were stopped too (the
+	 * whole node frozen -- SIGSTOP, a paused machine), or stalled.  What
+	 * the children did meanwhile is not theirs to answer for: each has
+	 * watchdog-timeout from now to beat again.
+	 */
+	if (now - watchdog_last > limit) {
+		log_warnx("watchdog: the supervisor itself did not run for "
+		    "%llu.%03llu s; the children's heartbeats are judged "
+		    "from now", (unsigned long long)(now - watchdog_last) / 1000,
+		    (unsigned long long)(now - watchdog_last) % 1000);
+		resumed = now;
+	}
+	watchdog_last = now;
 	TAILQ_FOREACH(p, &sup->s_procs, p_entry) {
 		if (p->p_state != P_READY || p->p_pid <= 0)
 			continue;
 		beat = SB_GET(&sup->s_sb.sb_slots[p->p_slot], s_beat_ms);
+		if (beat != 0 && beat < resumed)
+			beat = resumed;
 		if (beat == 0 || now < beat || now - beat <= limit)
 			continue;
 		proc_name(p, name, sizeof(name));
@@ -112,6 +131,7 @@ void
 proc_init(void)
 {
 	TAILQ_INIT(&sup->s_procs);
+	watchdog_last = now_ms();
 	ev_timer_init(&sup->s_watchdog_to, watchdog_cb,
 	    WATCHDOG_BEAT_MS / 1000.0, WATCHDOG_BEAT_MS / 1000.0);
 	ev_timer_start(sup->s_loop, &sup->s_watchdog_to);

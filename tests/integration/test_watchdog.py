@@ -62,6 +62,40 @@ def test_turning_loops_are_left_alone():
         d.stop()
 
 
+def test_whole_node_frozen():
+    """Every process of the daemon stopped together (SIGSTOP of the node,
+    a paused machine) for longer than watchdog-timeout: woken, the
+    supervisor sees that it did not run either, and judges the children
+    from then on -- none is killed, and all serve.  A child stopped
+    alone afterwards is still killed."""
+    d = T.Daemon(keys={"workers": "2", "watchdog-timeout": "2s"})
+    d.start()
+    try:
+        pids = d.pids()
+        every = [p for p in pids.values() if p]
+        for p in every:
+            os.kill(p, signal.SIGSTOP)
+        time.sleep(2 * WATCHDOG_S + 1)
+        # the supervisor first: it looks while the children still sleep
+        os.kill(pids["supervisor"], signal.SIGCONT)
+        time.sleep(BEAT_S)
+        for p in every:
+            os.kill(p, signal.SIGCONT)
+        d.wait_log(r"watchdog: the supervisor itself did not run for "
+                   r"[\d.]+ s", timeout=5)
+        time.sleep(WATCHDOG_S + 2 * BEAT_S)
+        check_eq(d.log_lines(r"has not turned"), [], "no watchdog kill")
+        check_eq(d.pids(), pids, "the same processes")
+        seen = T.workers_answering(d.http_port, {0, 1}, timeout=10)
+        check(seen >= {0, 1}, "both workers answer: %r" % sorted(seen))
+        old = d.row(d.status(), "worker", 1)["pid"]
+        os.kill(old, signal.SIGSTOP)
+        d.wait_log(r"supervisor: worker 1 \(pid %d\): its event loop "
+                   r"has not turned" % old, timeout=15)
+    finally:
+        d.stop()
+
+
 def test_off():
     d = T.Daemon(keys={"workers": "1", "watchdog-timeout": "0s"})
     d.start()
@@ -78,4 +112,4 @@ def test_off():
 
 if __name__ == "__main__":
     T.main([test_stopped_worker_is_replaced, test_turning_loops_are_left_alone,
-            test_off])
+            test_whole_node_frozen, test_off])
