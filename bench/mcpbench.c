@@ -152,6 +152,8 @@ struct conn {
 	int		 no_more;	/* do not reconnect */
 	int		 srv_close;	/* the answer said Connection: close */
 	int		 renew;		/* -K: the next connection, a new session */
+	int		 lazy;		/* open loop: reopen when a send is due */
+	uint64_t	 lazy_at;	/* that send's intended time */
 	int		 wr_armed;	/* the watcher waits to write too */
 	uint64_t	 done;		/* requests answered on this one */
 	uint64_t	*backlog;	/* BACKLOG_MAX, made when first late */
@@ -775,6 +777,10 @@ conn_ready(struct conn *c)
 	}
 	if (c->o->rate == 0)
 		send_next(c, now_us());
+	else if (c->lazy_at != 0) {
+		send_next(c, c->lazy_at);
+		c->lazy_at = 0;
+	}
 	if (c->outlen > 0)
 		conn_write(c);
 }
@@ -813,10 +819,20 @@ timeout_cb(struct ev_loop *l, ev_timer *w, int revents)
 	conn_fail(c, E_TIMEOUT);
 }
 
+static void	conn_open(struct conn *);
+
 /* Open loop: a send of this connection intended at now. */
 static void
 tick(struct conn *c, uint64_t now)
 {
+	if (!c->connected && c->lazy && c->fd == -1 && rep.type != 2) {
+		c->lazy = 0;
+		c->lazy_at = now;	/* sent once it is connected */
+		ev_init(&c->to, timeout_cb);
+		c->to.data = c;
+		conn_open(c);
+		return;
+	}
 	if (!c->connected || (c->o->era == ERA_SESSION && c->phase < 2))
 		return;
 	if (!c->busy) {
@@ -860,8 +876,6 @@ pace_cb(struct ev_loop *l, ev_timer *w, int revents)
 	}
 }
 
-static void	conn_open(struct conn *);
-
 static void
 reopen_cb(struct ev_loop *l, ev_timer *w, int revents)
 {
@@ -894,6 +908,15 @@ conn_fail(struct conn *c, enum errkind why)
 		c->phase = 0;
 		c->sid[0] = '\0';
 	}
+	/*
+	 * Open loop: a connection lost with nothing to set up first (no
+	 * session to make) comes back when its next send is due, as a
+	 * client does -- not at once, to sit silent until then (a proxy's
+	 * timeout for a first request, HAProxy's 408, would end it).
+	 * Churn (-K) replaces it at once: that is what it measures.
+	 */
+	c->lazy = c->o->rate > 0 && !c->renew && why != E_REFUSED &&
+	    !c->no_more && (c->o->era != ERA_SESSION || c->phase == 2);
 	c->renew = 0;
 	c->srv_close = 0;
 	c->wr_armed = 0;
@@ -903,7 +926,7 @@ conn_fail(struct conn *c, enum errkind why)
 	 * A new connection in its place soon, while the run lasts (not when
 	 * the server refuses, nor when it has no sessions to give).
 	 */
-	if (rep.type != 2 && why != E_REFUSED && !c->no_more) {
+	if (rep.type != 2 && why != E_REFUSED && !c->no_more && !c->lazy) {
 		ev_timer_stop(loop, &c->to);
 		ev_timer_init(&c->to, reopen_cb, RECONNECT_S, 0.);
 		c->to.data = c;
