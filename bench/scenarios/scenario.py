@@ -300,3 +300,117 @@ class Redis(object):
         self.proc.kill()
         self.proc.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+HAPROXY_CFG = os.path.join(TOP, "etc", "haproxy", "mcpd.cfg")
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+class HAProxy(object):
+    """haproxy -db with the shipped etc/haproxy/mcpd.cfg, its listener,
+    stats socket and servers made the scenario's: servers is a list of
+    (node, port, admin port).  maxconn: two descriptors a connection,
+    within the 20,000 a process (at most 9,900).  source: the address its
+    connections to the nodes come from (many balancers: one each, so
+    that none runs short of ports to a node).  reuse: its http-reuse
+    (the shipped configuration leaves HAProxy's default, safe: idle
+    connections to a node are shared; never: each client connection has
+    its own to the node, as long as it lives)."""
+
+    def __init__(self, servers, maxconn, source=None, reuse=None,
+                 log=False):
+        self.dir = tempfile.mkdtemp(prefix="mcpd-scenario-haproxy-")
+        self.port = free_port()
+        self.servers = [s[0] for s in servers]
+        self.sock = os.path.join(self.dir, "stats.sock")
+        with open(HAPROXY_CFG) as f:
+            text = f.read()
+        text = re.sub(r"^\s*log /dev/log.*\n", "\tlog stdout format raw "
+                      "local0\n" if log else "", text, flags=re.M)
+        text = re.sub(r"maxconn \d+", "maxconn %d" % maxconn, text)
+        text = re.sub(r"stats socket \S+", "stats socket %s" % self.sock,
+                      text)
+        text = text.replace("bind :8080", "bind 127.0.0.1:%d" % self.port)
+        if source:
+            text = text.replace("defaults\n", "defaults\n\tsource %s\n" %
+                                source, 1)
+        text = re.sub(r"^\s*server .*\n", "", text, flags=re.M)
+        if reuse:
+            text += "\thttp-reuse %s\n" % reuse
+        text += "".join("\tserver %s 127.0.0.1:%d agent-port %d\n" % s
+                        for s in servers)
+        cfg = os.path.join(self.dir, "haproxy.cfg")
+        with open(cfg, "w") as f:
+            f.write(text)
+        # log: its request log (HAProxy's httplog) in haproxy.log
+        self.log = os.path.join(self.dir, "haproxy.log")
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [shutil.which("haproxy") or "/usr/sbin/haproxy", "-db", "-f",
+                 cfg], stdout=out if log else subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, start_new_session=True)
+        end = time.monotonic() + 15
+        while time.monotonic() < end:   # its first checks: servers up
+            if self.proc.poll() is not None:
+                sys.exit("haproxy exited with %d" % self.proc.returncode)
+            st = self.states()
+            if st and all(v == "UP" for v in st.values()):
+                return
+            time.sleep(0.1)
+        sys.exit("haproxy: its servers not up in 15 s")
+
+    def target(self):
+        return "127.0.0.1:%d" % self.port
+
+    def stat(self):
+        """the rows of its "show stat" as dicts, or None"""
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(3)
+                s.connect(self.sock)
+                s.sendall(b"show stat\n")
+                out = b""
+                while True:
+                    got = s.recv(65536)
+                    if not got:
+                        break
+                    out += got
+        except OSError:
+            return None
+        lines = out.decode(errors="replace").splitlines()
+        if not lines or not lines[0].startswith("# "):
+            return None
+        cols = lines[0][2:].split(",")
+        return [dict(zip(cols, line.split(","))) for line in lines[1:]]
+
+    def states(self):
+        """{server: "UP" | "DOWN" | ...}, or None"""
+        rows = self.stat()
+        if rows is None:
+            return None
+        return {f["svname"]: (f.get("status") or "?").split()[0]
+                for f in rows if f.get("pxname") == "mcpd" and
+                f.get("svname") in self.servers}
+
+    def current_clients(self):
+        """the client connections it holds now"""
+        for f in self.stat() or []:
+            if f.get("pxname") == "mcp" and f.get("svname") == "FRONTEND":
+                return int(f.get("scur") or 0)
+        return 0
+
+    def cpu_s(self):
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            fs = f.read().rsplit(")", 1)[1].split()
+        return (int(fs[11]) + int(fs[12])) / float(TICK)
+
+    def rss(self):
+        with open("/proc/%d/statm" % self.proc.pid) as f:
+            return int(f.read().split()[1]) * PAGE
+
+    def close(self, keep=False):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        if not keep:
+            shutil.rmtree(self.dir, ignore_errors=True)

@@ -922,11 +922,14 @@ class Listener(object):
         self.t = threading.Thread(target=self._run, daemon=True)
         self.t.start()
 
+    def _recv(self):
+        return self.s.recv(65536)
+
     def _run(self):
         buf = b""
         while True:
             try:
-                chunk = self.s.recv(65536)
+                chunk = self._recv()
             except OSError:
                 return
             if not chunk:

@@ -25,7 +25,11 @@ and one Redis, all on 127.0.0.1 with this test's own ports and files.
   maintenance in HAProxy first, once with shutdown-delay and SIGTERM
   alone.
 
-Each test prints its figures (recovery per session, failures)."""
+Each test prints its figures (recovery per session, failures).
+
+The long versions (make bench, or MCPD_CLUSTER_LONG=1): ten times the
+sessions, four load threads where there is one, the node frozen 30 s (the
+short one: 6 s), and each rolling restart done twice."""
 
 import os
 import re
@@ -39,6 +43,11 @@ from mcpdtest import check, check_eq, info  # noqa: E402
 import test_cluster as C  # noqa: E402
 
 RECOVERY_S = 5.0        # the promise: the next request within 5 s
+LONG = os.environ.get("MCPD_CLUSTER_LONG") == "1"
+SESSIONS = 240 if LONG else 24  # through HAProxy, spread over the nodes
+THREADS = 4 if LONG else 1      # of each load
+FROZEN_S = 30 if LONG else 6    # a node stopped this long
+ROUNDS = 2 if LONG else 1       # of each rolling restart
 
 
 class Load(object):
@@ -46,17 +55,18 @@ class Load(object):
     stateless tools/call), by a thread of its own; every answer kept as
     (start, end, sid, status)."""
 
-    def __init__(self, port, sids):
+    def __init__(self, port, sids, threads=THREADS):
         self.port = port
         self.sids = list(sids)
         self.log = []
         self.lock = threading.Lock()
         self.stopping = False
-        self.t = threading.Thread(target=self._run, daemon=True)
-        self.t.start()
+        self.ts = [threading.Thread(target=self._run, args=(k,), daemon=True)
+                   for k in range(threads)]
+        for t in self.ts:
+            t.start()
 
-    def _run(self):
-        i = 0
+    def _run(self, i):
         while not self.stopping:
             sid = self.sids[i % len(self.sids)]
             i += 1
@@ -73,7 +83,8 @@ class Load(object):
 
     def stop(self):
         self.stopping = True
-        self.t.join(15)
+        for t in self.ts:
+            t.join(15)
 
     def since(self, t):
         with self.lock:
@@ -84,17 +95,13 @@ class GetStream(C.Listener):
     """A session's GET stream (C.Listener) that also keeps the head of
     what came, to say what answered it."""
 
-    def _run(self):
-        self.raw = b""
-        real = self.s.recv
+    raw = b""
 
-        def recv(n):
-            got = real(n)
-            if len(self.raw) < 4096:
-                self.raw += got[:4096]
-            return got
-        self.s.recv = recv
-        C.Listener._run(self)
+    def _recv(self):
+        got = C.Listener._recv(self)
+        if len(self.raw) < 4096:
+            self.raw += got[:4096]
+        return got
 
 
 def three_nodes(r, keys=None):
@@ -106,7 +113,7 @@ def three_nodes(r, keys=None):
     return nodes, h
 
 
-def sessions_on(h, want, n=24):
+def sessions_on(h, want, n=SESSIONS):
     """n sessions through HAProxy; at least 3 of node want's."""
     sids = [C.initialize(h.port) for _ in range(n)]
     mine = [s for s in sids if s.startswith(want + ".")]
@@ -223,7 +230,7 @@ def test_frozen_node():
     r = T.Redis().start()
     nodes, h = three_nodes(r)
     a = nodes["a"]
-    sids, mine = sessions_on(h, "a", n=12)
+    sids, mine = sessions_on(h, "a", n=SESSIONS // 2)
     pids = [p for p in a.pids().values()]
     for p in pids:
         os.kill(p, T.signal.SIGSTOP)
@@ -241,8 +248,8 @@ def test_frozen_node():
         moved = {sid: C.rec_owner(r, sid) for sid in mine}
         check(all(o in ("b", "c") for o in moved.values()),
               "their records are b's and c's: %s" % moved)
-        # frozen for twice node-ttl in all
-        time.sleep(max(0, 6 - (time.monotonic() - t_stop)))
+        # frozen for twice node-ttl in all (long: 30 s)
+        time.sleep(max(0, FROZEN_S - (time.monotonic() - t_stop)))
     finally:
         for p in pids:
             os.kill(p, T.signal.SIGCONT)
@@ -298,7 +305,7 @@ def test_redis_primary_death():
     for d in (a, b):
         C.wait_cluster(d, lambda c: c["redis"]["up"], 10, "linked")
     own = C.initialize(a.http_port)
-    moving = [C.initialize(a.http_port) for _ in range(12)]
+    moving = [C.initialize(a.http_port) for _ in range(SESSIONS // 2)]
     T.wait_until(lambda: all(C.rec_owner(r2, x) == "a"
                              for x in moving + [own]), 5,
                  "the records replicated")
@@ -308,14 +315,15 @@ def test_redis_primary_death():
                  "the load running")
     t_kill = time.monotonic()
     r1.proc.kill()
-    # one session of a's taken to b every 0.25 s while it goes on
+    # one session of a's (long: ten) taken to b every 0.25 s while it
+    # goes on
     tried = []
     t_switch = t_followed = None
     while time.monotonic() - t_kill < 25:
         if t_switch is None and role(r2) == "master":
             t_switch = time.monotonic()
-        if moving:
-            sid = moving.pop(0)
+        for sid in moving[:SESSIONS // 24]:
+            moving.remove(sid)
             st, hd, _ = C.post(b.http_port, {"jsonrpc": "2.0", "id": 2,
                                              "method": "ping"}, sid=sid,
                                version="2025-06-18")
@@ -357,12 +365,12 @@ def rolling_restart(keys, restart, what):
     have failed and every session goes on."""
     r = T.Redis().start()
     nodes, h = three_nodes(r, keys=keys)
-    sids = [C.initialize(h.port) for _ in range(24)]
+    sids = [C.initialize(h.port) for _ in range(SESSIONS)]
     loads = [Load(h.port, sids), Load(h.port, [None])]
     T.wait_until(lambda: all(len(ld.since(0)) >= 20 for ld in loads), 20,
                  "the load running")
     t0 = time.monotonic()
-    for n, d in sorted(nodes.items()):
+    for n, d in sorted(nodes.items()) * ROUNDS:
         restart(n, d, h)
         T.wait_until(lambda: h.servers()[n] == ("UP", 100), 15,
                      "%s up again in haproxy" % n)
@@ -372,8 +380,8 @@ def rolling_restart(keys, restart, what):
         ld.stop()
     done = [e for ld in loads for e in ld.since(t0)]
     bad = [e for e in done if e[3] != 200]
-    info("rolling restart of 3 nodes, %s: %.1f s, %d requests, %d not 200 "
-         "(%s)" % (what, took, len(done), len(bad),
+    info("rolling restart of 3 nodes (%d rounds), %s: %.1f s, %d requests, "
+         "%d not 200 (%s)" % (ROUNDS, what, took, len(done), len(bad),
                    sorted(set(e[3] for e in bad))))
     check_eq([e for e in bad if e[3] == 404], [], "no session lost")
     check_eq(bad, [], "nothing refused")

@@ -8,7 +8,14 @@ sessions go on on the others, taken over from Redis with their ids; when
 it comes back it learns from Redis what was taken (no channel told it),
 drops those, and takes them back as HAProxy sends them to it: one owner
 and one copy each; a node cut from Redis by nft (packets dropped) weighs
-1 % in HAProxy until the partition heals."""
+1 % in HAProxy until the partition heals.
+
+The long version (make bench, or MCPD_CLUSTER_LONG=1) keeps node a cut
+off for 60 s instead of the moment its sessions move, with mcpbench in
+the client's namespace holding 2,000 connections in the session era (each
+keeping its session id across reconnects) at 500 requests a second
+through HAProxy from before the cut to after the heal: no session of it
+may be lost, and its failures are counted."""
 
 import json
 import os
@@ -25,6 +32,9 @@ import netns  # noqa: E402
 PLUGIN = os.environ.get("MCPD_PLUGIN", "")
 HAPROXY_CFG = os.path.join(T.SRCDIR, "etc", "haproxy", "mcpd.cfg")
 KEY = "1 " + "3c" * 32 + "\n"
+LONG = os.environ.get("MCPD_CLUSTER_LONG") == "1"
+PARTITION_S = 60            # long: node a cut off this long
+LOAD_CONNS, LOAD_RATE = 2000, 500
 
 # a client's requests, run in the client's namespace: JSON in, JSON out
 CLIENT = r"""
@@ -148,6 +158,8 @@ def start_nodes(net, hosts, tmp, names):
             'pidfile "%s"\ncontrol-socket "%s"\nworkers 2\n'
             'listen http %s port 8080 auth none\n'
             'listen admin %s port 8081\nallow-host "*"\nplugin "%s"\n'
+            # behind HAProxy, whose address every connection has
+            'initialize-rate 0\nmax-connections-per-address 0\n'
             'cluster {\n\tnode %s\n\tsentinel %s\n\tkey-file %s\n'
             '\tredis-timeout 500ms\n\tnode-ttl 3s\n}\n' %
             (d.pidfile, d.sock, h.addr, h.addr, PLUGIN, n,
@@ -162,6 +174,34 @@ def start_nodes(net, hosts, tmp, names):
 
 def cluster(d):
     return json.loads(d.ctl("cluster", "--json")[1])
+
+
+def load_start(net, hosts, tmp):
+    """mcpbench in the client's namespace through HAProxy, session era,
+    each connection keeping its session id: from now to past the heal"""
+    from test_mcpbench import MCPBENCH
+    secs = PARTITION_S + 40
+    return net.run(hosts["cli"], [
+        MCPBENCH, "-A", "-e", "session", "-k", "-c", str(LOAD_CONNS),
+        "-r", str(LOAD_RATE), "-w", "3", "-d", str(secs), "-T", "10", "-j",
+        os.path.join(tmp, "load.json"), "%s:8080" % hosts["hap"].addr],
+        stdout=T.subprocess.DEVNULL, stderr=T.subprocess.DEVNULL)
+
+
+def load_check(p, tmp):
+    check_eq(p.wait(PARTITION_S + 120), 0, "mcpbench (1: a load process "
+             "did not report)")
+    with open(os.path.join(tmp, "load.json")) as f:
+        j = json.load(f)
+    info("mcpbench through the partition and the heal: ok %d, errors %d "
+         "%r, http %r, sessions lost %d, reconnects %d, late %d, dropped "
+         "%d, p50 %s us, p99 %s us" % (
+             j["ok"], j["errors"], j["errors_by_kind"], j["http"],
+             j["sessions_lost"], j["reconnects"], j["late"], j["dropped"],
+             j["latency_us"]["p50"], j["latency_us"]["p99"]))
+    check_eq(j["sessions_lost"], 0, "no session of the load lost (404)")
+    check(j["ok"] > LOAD_RATE * PARTITION_S * 0.9, "the load ran: %d ok" %
+          j["ok"])
 
 
 def test_three_nodes_in_namespaces():
@@ -202,6 +242,8 @@ def test_three_nodes_in_namespaces():
     out = client(net, hosts["cli"], hosts["hap"],
                  [["ping", s] for s in sids] * 2)
     check_eq([st for st, _, _ in out], [200] * 18, "every session goes on")
+    if LONG:
+        load = load_start(net, hosts, tmp)
     # node a's interface goes down: haproxy takes it out; its sessions
     # are taken over by b and c from Redis, with their ids
     net.link(hosts["a"], False)
@@ -217,6 +259,8 @@ def test_three_nodes_in_namespaces():
                  interval=0.2)
     info("a's %d sessions served again %.1f s after its link went down" %
          (len(mine), time.monotonic() - t0))
+    if LONG:
+        time.sleep(max(0, t0 + PARTITION_S - time.monotonic()))
     for s in mine:
         owner = redis_cmd(net, hosts["cli"], hosts["r1"], "HGET",
                           "mcpd:rec:" + s, "owner")
@@ -250,6 +294,8 @@ def test_three_nodes_in_namespaces():
     check_eq(dropped, len(mine), "b and c dropped their copies")
     info("converged %.1f s after a's link came up" %
          (time.monotonic() - t0))
+    if LONG:
+        load_check(load, tmp)
     # b cut from Redis by nft (packets dropped: its commands time out):
     # it says so to HAProxy, which gives it 1 %; healed, 100 % again
     net.drop(hosts["b"], hosts["r1"])
