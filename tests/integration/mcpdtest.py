@@ -587,7 +587,8 @@ class Daemon(object):
             self.logf.close()
         self.logf = open(self.logpath, "ab")
         return subprocess.Popen(
-            self.prefix + [MCPD] + args + ["-c", self.conf],
+            self.prefix + [getattr(self, "binary", MCPD)] + args +
+            ["-c", self.conf],
             stdin=subprocess.DEVNULL,
             stdout=self.logf, stderr=self.logf, env=self.env, cwd=self.dir,
             start_new_session=True, close_fds=True)
