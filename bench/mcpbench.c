@@ -192,21 +192,46 @@ die(const char *fmt, ...)
 
 static const struct option longopts[] = {
 	{ "json", required_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
 };
+
+static const char usage_text[] =
+    "usage: mcpbench [-AIikS] [-c connections] [-d seconds] [-e era]\n"
+    "                [-H header] [-j | --json file] [-K requests]\n"
+    "                [-m mix]\n"
+    "                [-n requests]"
+    " [-P processes] [-p path] [-R ramp] [-r rate]\n"
+    "                [-T timeout] [-w warmup]\n"
+    "                host:port ...\n"
+    "       mcpbench -h | --help | -V | --version\n";
 
 static void
 usage(void)
 {
-	fprintf(stderr,
-	    "usage: mcpbench [-AIikS] [-c connections] [-d seconds] [-e era]\n"
-	    "                [-H header] [-j | --json file] [-K requests]\n"
-	    "                [-m mix]\n"
-	    "                [-n requests]"
-	    " [-P processes] [-p path] [-R ramp] [-r rate]\n"
-	    "                [-T timeout] [-w warmup]\n"
-	    "                host:port ...\n");
+	fputs(usage_text, stderr);
 	exit(2);
+}
+
+static void
+help(void)
+{
+	fputs(usage_text, stdout);
+	fputs("\n"
+	    "Load an MCP server over HTTP and report rate and latency.\n"
+	    "  -c N      connections (25)         -d S   seconds of load (10)\n"
+	    "  -e ERA    stateless or session      -m MIX requests, e.g. "
+	    "tools/call:echo:256B=80,tools/list=20\n"
+	    "  -r RATE   open loop, requests a second in all (0: closed "
+	    "loop)\n"
+	    "  -R RAMP   connections opened a second  -P N  load processes\n"
+	    "  -k        session era: a session outlives its connection\n"
+	    "  -K N      a new connection after N requests\n"
+	    "  -w S      warm-up seconds, not counted  -T S  answer timeout\n"
+	    "  -j FILE   the report as JSON\n"
+	    "See mcpbench(1) for every option.\n", stdout);
+	exit(0);
 }
 
 /* "tools/call:echo:256B=80,resources/read:test://x=15,tools/list=5" */
@@ -1193,10 +1218,15 @@ main(int argc, char **argv)
 	o.spread = 1;
 	snprintf(o.path, sizeof(o.path), "/mcp");
 	parse_mix(&o, "tools/list");
-	while ((ch = getopt_long(argc, argv, "Ac:d:e:H:IiK:kj:m:n:P:p:R:r:ST:w:",
-	    longopts, NULL)) !=
-	    -1) {
+	while ((ch = getopt_long(argc, argv,
+	    "Ac:d:e:H:hIiK:kj:m:n:P:p:R:r:ST:Vw:", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'h':
+			help();
+			break;
+		case 'V':
+			printf("mcpbench %s\n", PACKAGE_VERSION);
+			exit(0);
 		case 'A':
 			o.allow_remote = 1;
 			break;

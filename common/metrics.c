@@ -542,9 +542,12 @@ write_json(FILE *fp, const struct scoreboard *sb,
 {
 	unsigned		 i, k, first = 1;
 	size_t			 t;
-	fprintf(fp, "{\"alert_tier\":%llu,\"shedding\":%llu,",
+	/* as mcpctl status --json spells it */
+	fprintf(fp, "{\"alert\":{\"tier\":\"%s\",\"level\":%llu,"
+	    "\"shedding\":%s},",
+	    mx_tier_name(SB_HDR_GET(sb, SB_H_ALERT_TIER)),
 	    (unsigned long long)SB_HDR_GET(sb, SB_H_ALERT_TIER),
-	    (unsigned long long)SB_HDR_GET(sb, SB_H_SHEDDING));
+	    SB_HDR_GET(sb, SB_H_SHEDDING) ? "true" : "false");
 	fprintf(fp, "\"connections\":%llu,\"accepted\":%llu,\"restarts\":%llu,"
 	    "\"processes\":%llu,\"ready\":%llu", (unsigned long long)s->conns,
 	    (unsigned long long)s->accepted, (unsigned long long)s->restarts,

@@ -11,7 +11,9 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <getopt.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 #include <sodium.h>
 
 #include "conf.h"
+#include "metrics.h"
 #include "msg.h"
 #include "tokens.h"
 
@@ -41,17 +44,67 @@ struct row {
 	char		state[16];
 };
 
+static const char usage_text[] =
+    "usage: mcpctl [-c file | -s socket] status [--json]\n"
+    "       mcpctl [-c file | -s socket] stats [--json]\n"
+    "       mcpctl [-c file | -s socket] cluster [--json]\n"
+    "       mcpctl [-c file | -s socket] reload\n"
+    "       mcpctl [-c file | -s socket] stop\n"
+    "       mcpctl token new NAME [--scope SCOPE ...] [SCOPE ...]\n"
+    "       mcpctl -h | --help | -V | --version\n";
+
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr,
-	    "usage: mcpctl [-c file | -s socket] status [--json]\n"
-	    "       mcpctl [-c file | -s socket] stats [--json]\n"
-	    "       mcpctl [-c file | -s socket] cluster [--json]\n"
-	    "       mcpctl [-c file | -s socket] reload\n"
-	    "       mcpctl [-c file | -s socket] stop\n"
-	    "       mcpctl token new NAME [--scope SCOPE ...] [SCOPE ...]\n");
+	fputs(usage_text, stderr);
 	exit(CTL_EXIT_USAGE);
+}
+
+/* A usage error that names itself first. */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+usage_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mcpctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	usage();
+}
+
+static void __attribute__((noreturn))
+help(void)
+{
+	fputs(usage_text, stdout);
+	printf("\n"
+	    "Ask a running mcpd over its control socket.\n"
+	    "  -c file    the daemon's configuration, for its control-socket "
+	    "(default %s)\n"
+	    "  -s socket  the control socket itself\n"
+	    "  status     the daemon and each of its processes\n"
+	    "  stats      its figures, added up over its processes\n"
+	    "  cluster    this node's view of the cluster\n"
+	    "  reload     read the configuration again (as SIGHUP)\n"
+	    "  stop       stop the daemon (as SIGTERM)\n"
+	    "  token new  a new static bearer token and its hash line\n"
+	    "  --json     one JSON object instead of the table\n"
+	    "Exit status: 0 ok, 1 the request failed, 2 usage, 3 mcpd not "
+	    "reached.  See mcpctl(8).\n", MCPD_CONF_PATH);
+	exit(CTL_EXIT_OK);
+}
+
+/* "--json" or nothing after a command: 1, 0; anything else is an error. */
+static int
+json_arg(int argc, char *argv[])
+{
+	if (argc == 1)
+		return 0;
+	if (argc == 2 && strcmp(argv[1], "--json") == 0)
+		return 1;
+	usage_err("%s: unexpected argument \"%s\"", argv[0],
+	    strcmp(argv[1], "--json") == 0 ? argv[2] : argv[1]);
 }
 
 /*
@@ -107,12 +160,14 @@ token_new(int argc, char *argv[])
 	struct tokens ts;
 	size_t	used = 0;
 
-	if (argc < 3 || strcmp(argv[1], "new") != 0)
-		usage();
+	if (argc < 2)
+		usage_err("token: which? (token new NAME ...)");
+	if (strcmp(argv[1], "new") != 0)
+		usage_err("token: unknown subcommand \"%s\"", argv[1]);
 	scopes[0] = '\0';
-	if ((name = token_scopes(argc - 2, argv + 2, scopes, sizeof(scopes),
-	    &used)) == NULL)
-		usage();
+	if (argc < 3 || (name = token_scopes(argc - 2, argv + 2, scopes,
+	    sizeof(scopes), &used)) == NULL)
+		usage_err("token new: a NAME is needed (and --scope a SCOPE)");
 	if (sodium_init() == -1) {
 		fprintf(stderr, "mcpctl: libsodium does not start\n");
 		return CTL_EXIT_FAIL;
@@ -219,6 +274,18 @@ json_str(const char *s)
 	putchar('"');
 }
 
+/* The tier's number, as mcpd_alert_tier and stats --json give it. */
+static unsigned
+tier_level(const char *name)
+{
+	unsigned t;
+
+	for (t = 0; t < MX_TIERS; t++)
+		if (strcmp(name, mx_tier_name(t)) == 0)
+			return t;
+	return 0;
+}
+
 static void
 fmt_uptime(char *buf, size_t len, uint64_t ms)
 {
@@ -259,16 +326,29 @@ main(int argc, char *argv[])
 	uint64_t		 dpid = 0, dgen = 0, dup_ms = 0, dworkers = 0;
 	uint32_t		 type;
 	int			 ch, fd, json = 0, done = 0, status = -1, i, n;
+	int			 cflag = 0;
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
 	ssize_t			 len;
 
-	while ((ch = getopt(argc, argv, "+c:s:")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:hs:V", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			conffile = optarg;
+			cflag = 1;
 			break;
+		case 'h':
+			help();
 		case 's':
 			sock = optarg;
 			break;
+		case 'V':
+			printf("mcpctl %s\n", PACKAGE_VERSION);
+			return CTL_EXIT_OK;
 		default:
 			usage();
 		}
@@ -276,35 +356,33 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	if (argc < 1)
-		usage();
+		usage_err("no command");
 	cmd = argv[0];
 	if (strcmp(cmd, "token") == 0)
 		return token_new(argc, argv);
 	if (strcmp(cmd, "status") == 0) {
 		type = MSG_CTL_STATUS;
-		if (argc == 2 && strcmp(argv[1], "--json") == 0)
-			json = 1;
-		else if (argc != 1)
-			usage();
+		json = json_arg(argc, argv);
 	} else if (strcmp(cmd, "stats") == 0) {
 		type = MSG_CTL_STATS;
-		if (argc == 2 && strcmp(argv[1], "--json") == 0)
-			json = 1;
-		else if (argc != 1)
-			usage();
+		json = json_arg(argc, argv);
 	} else if (strcmp(cmd, "cluster") == 0) {
 		type = MSG_CTL_CLUSTER;
-		if (argc == 2 && strcmp(argv[1], "--json") == 0)
-			json = 1;
-		else if (argc != 1)
-			usage();
-	} else if (strcmp(cmd, "reload") == 0 && argc == 1)
-		type = MSG_CTL_RELOAD;
-	else if (strcmp(cmd, "stop") == 0 && argc == 1)
-		type = MSG_CTL_STOP;
-	else
-		usage();
+		json = json_arg(argc, argv);
+	} else if (strcmp(cmd, "reload") == 0 || strcmp(cmd, "stop") == 0) {
+		type = strcmp(cmd, "reload") == 0 ? MSG_CTL_RELOAD :
+		    MSG_CTL_STOP;
+		if (argc != 1)
+			usage_err("%s: unexpected argument \"%s\"", cmd,
+			    argv[1]);
+	} else
+		usage_err("unknown command \"%s\"", cmd);
 
+	/* a file named on the command line must be there */
+	if (sock == NULL && cflag && access(conffile, R_OK) == -1) {
+		fprintf(stderr, "mcpctl: %s: %s\n", conffile, strerror(errno));
+		return CTL_EXIT_USAGE;
+	}
 	if (sock == NULL) {
 		struct conf_errors	 errs;
 		struct conf		*c;
@@ -442,6 +520,7 @@ main(int argc, char *argv[])
 		json_str(dstate);
 		printf(",\"alert\":{\"tier\":");
 		json_str(atier);
+		printf(",\"level\":%u", tier_level(atier));
 		printf(",\"reason\":");
 		json_str(awhy);
 		printf(",\"shedding\":%s}", ashed ? "true" : "false");

@@ -31,12 +31,35 @@
 #define MCPD_CONF_PATH	"/etc/mcpd/mcpd.conf"
 #endif
 
+static const char usage_text[] =
+    "usage: mcpd [-dfnvV] [-c file]\n"
+    "       mcpd --stdio [-d] [-c file]\n"
+    "       mcpd -h | --help | -V | --version\n";
+
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: mcpd [-dfnvV] [-c file]\n"
-	    "       mcpd --stdio [-d] [-c file]\n");
+	fputs(usage_text, stderr);
 	exit(EXIT_STARTUP);
+}
+
+static void __attribute__((noreturn))
+help(void)
+{
+	fputs(usage_text, stdout);
+	printf("\n"
+	    "The Model Context Protocol server daemon.\n"
+	    "  -c file   the configuration (default %s)\n"
+	    "  -d        log debug messages too\n"
+	    "  -f        stay in the foreground, logging to the standard "
+	    "error\n"
+	    "  -n        check the configuration and exit (0: it is good)\n"
+	    "  -v        with -n, print the configuration as read\n"
+	    "  -V        print the version and exit\n"
+	    "  --stdio   serve one client on the standard input and output\n"
+	    "Signals: HUP reloads, TERM and INT stop.  See mcpd(8), "
+	    "mcpd.conf(5).\n", MCPD_CONF_PATH);
+	exit(0);
 }
 
 static void
@@ -144,12 +167,16 @@ main(int argc, char *argv[])
 	uint32_t		 index = 0, gen = 0;
 	static const struct option longopts[] = {
 		{ "stdio", no_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 
-	while ((ch = getopt_long(argc, argv, "c:dfnvVP:I:G:", longopts,
+	while ((ch = getopt_long(argc, argv, "c:dfhnvVP:I:G:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'h':
+			help();
 		case 'S':
 			stdio = 1;
 			break;
@@ -186,8 +213,11 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc) {
+		fprintf(stderr, "mcpd: unexpected argument \"%s\"\n",
+		    argv[optind]);
 		usage();
+	}
 
 	if (role != -1) {
 		proctitle_init(argc, argv);
