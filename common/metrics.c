@@ -416,6 +416,7 @@ slot_sums(const struct scoreboard *sb, struct sb_sums *s)
 	uint32_t		 i;
 
 	memset(s, 0, sizeof(*s));
+	s->accepted = SB_HDR_GET(sb, SB_H_ACCEPTED_GONE);
 	for (i = 1; i < SB_SLOTS; i++) {
 		p = &sb->sb_slots[i];
 		if (SB_GET(p, s_state) == SB_FREE)
@@ -494,7 +495,7 @@ write_prometheus(FILE *fp, const struct scoreboard *sb,
 	fprintf(fp, "# HELP mcpd_connections Client connections open.\n"
 	    "# TYPE mcpd_connections gauge\nmcpd_connections %llu\n"
 	    "# HELP mcpd_connections_accepted_total Client connections "
-	    "accepted by the processes running now.\n"
+	    "accepted since mcpd started.\n"
 	    "# TYPE mcpd_connections_accepted_total counter\n"
 	    "mcpd_connections_accepted_total %llu\n"
 	    "# HELP mcpd_restarts_total Restarts of the processes running "

@@ -123,6 +123,9 @@ sb_clear(struct scoreboard *sb, uint32_t slot)
 	struct sb_slot *s = &sb->sb_slots[slot];
 
 	mx_retire(sb, slot);
+	/* a counter never goes down: a dead process's accepts are kept */
+	SB_HDR_SET(sb, SB_H_ACCEPTED_GONE, SB_HDR_GET(sb,
+	    SB_H_ACCEPTED_GONE) + SB_GET(s, s_accepted));
 	SB_SET(s, s_state, SB_FREE);
 	SB_SET(s, s_pid, 0);
 	SB_SET(s, s_conns, 0);

@@ -76,6 +76,7 @@ struct sb_metrics *sb_metrics_of(const struct scoreboard *,
 #define SB_H_ALERT_TIER		0	/* 0 green .. 3 emergency */
 #define SB_H_SHEDDING		1	/* 1: refuse new work */
 #define SB_H_STOPPING		2	/* 1: a stop comes (shutdown-delay) */
+#define SB_H_ACCEPTED_GONE	3	/* s_accepted of slots cleared */
 #define SB_HDR_SET(sb, i, v) \
 	__atomic_store_n(&(sb)->sb_hdr->h_spare[i], (uint64_t)(v), \
 	    __ATOMIC_RELAXED)

@@ -182,6 +182,7 @@ def test_metrics():
         check(nsess > 0, "some sessions before the kill")
         check_eq(get(scrape(d), "mcpd_registry_records"), nsess,
                  "the registry keeps every session")
+        accepted = get(scrape(d), "mcpd_connections_accepted_total")
         st = d.status()
         for row in T.Daemon.rows(st, role="worker"):
             os.kill(row["pid"], signal.SIGKILL)
@@ -196,6 +197,11 @@ def test_metrics():
         T.wait_until(lambda: get(scrape(d), "mcpd_sessions") == nsess, 10,
                      "the sessions adopted by the new workers")
         check(get(s, "mcpd_restarts_total") >= 2, "restarts counted")
+        # a counter never goes down (it went from 18 to 12 once)
+        check(get(s, "mcpd_connections_accepted_total") > accepted,
+              "connections accepted, %d before the kill and %d after: the "
+              "dead workers' counts are kept" % (accepted, get(
+                  s, "mcpd_connections_accepted_total")))
 
         c = http.client.HTTPConnection("127.0.0.1", d.admin_port, timeout=5)
         c.request("GET", "/readyz")
