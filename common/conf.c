@@ -229,6 +229,7 @@ conf_defaults(struct conf *c)
 	c->c_nallow_origins = 0;
 	c->c_nplugins = 0;
 	c->c_session_responses = RESPONSES_SSE;
+	c->c_healthz = HEALTHZ_ADMIN;
 
 	c->c_tools = NULL;
 	c->c_ntools = 0;
@@ -239,6 +240,12 @@ conf_defaults(struct conf *c)
 	c->c_auths = NULL;
 	c->c_nauths = 0;
 	c->c_cluster = NULL;
+}
+
+const char *
+conf_healthz_name(enum healthz_details h)
+{
+	return h == HEALTHZ_ALL ? "all" : "admin";
 }
 
 const char *
@@ -808,6 +815,7 @@ conf_print(FILE *fp, const struct conf *c)
 	putc('\n', fp);
 	fprintf(fp, "session-responses %s\n",
 	    conf_session_responses_name(c->c_session_responses));
+	fprintf(fp, "healthz %s\n", conf_healthz_name(c->c_healthz));
 	for (i = 0; i < c->c_nallow_hosts && i < CONF_ALLOW_MAX; i++) {
 		fprintf(fp, "allow-host ");
 		print_string(fp, c->c_allow_hosts[i]);

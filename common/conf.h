@@ -261,6 +261,12 @@ enum session_responses {
 	RESPONSES_JSON		/* JSON unless messages precede the answer */
 };
 
+/* what /healthz tells: the worker's figures on which listeners */
+enum healthz_details {
+	HEALTHZ_ADMIN,		/* admin listeners; the others: "ok" only */
+	HEALTHZ_ALL		/* every listener (a private network) */
+};
+
 struct conf_tool {
 	char		*t_name;
 	char		*t_title;		/* NULL: none */
@@ -410,6 +416,7 @@ struct conf {
 	uint32_t		 c_nplugins;
 
 	enum session_responses	 c_session_responses;
+	enum healthz_details	 c_healthz;
 
 	/* allocated; conf_free() frees them (a struct copy shares them) */
 	struct conf_tool	*c_tools;
@@ -479,6 +486,7 @@ const char	*conf_restart_name(enum conf_restart);
 const char	*conf_listen_kind_name(enum listen_kind);
 const char	*conf_auto_shutdown_name(enum conf_auto_shutdown);
 const char	*conf_session_responses_name(enum session_responses);
+const char	*conf_healthz_name(enum healthz_details);
 /* "500ms", "10s", "2m", "1h": the largest unit that is exact. */
 const char	*conf_fmt_duration(char *, size_t, uint32_t ms);
 /* "512", "8K", "4M", "1G": the largest unit (1024) that is exact. */

@@ -121,6 +121,7 @@ enum key {
 	K_SESSION_START_TIMEOUT,
 	K_SSE_KEEPALIVE,
 	K_SESSION_RESPONSES,
+	K_HEALTHZ,
 	K_CACHE_TTL,
 	K_TASK_TTL,
 	K_MAX_PER_ADDRESS,
@@ -426,6 +427,7 @@ static const char *const key_names[K_MAX] = {
 	[K_REGISTRY_HANDOFF_QUEUE] =	"registry-handoff-queue",
 	[K_MEMORY_HARD] =		"memory-hard-limit",
 	[K_SESSION_RESPONSES] =		"session-responses",
+	[K_HEALTHZ] =			"healthz",
 	[K_USER] =			"user",
 	[K_GROUP] =			"group"
 };
@@ -443,6 +445,7 @@ static const char *const key_names[K_MAX] = {
 %token	AUTOSHUTDOWN LISTEN PORT WORKER AGENT RUNNER RESTART SHUTDOWNTIMEOUT
 %token	SIGNIFICANT PLUGIN MCPPATH SESSIONTIMEOUT MAXBODYSIZE MAXHEADERSIZE
 %token	HEADERTIMEOUT BODYTIMEOUT IDLETIMEOUT SSEKEEPALIVE ALLOWHOST
+%token	HEALTHZ
 %token	ALLOWORIGIN SESSIONRESPONSES TOOL RESOURCE PROMPT DESCRIPTION TITLE
 %token	INPUTSCHEMA COMMAND DIRECTORY ENV TIMEOUT MAXOUTPUT CONCURRENCY PATH
 %token	NAME MIMETYPE MAXSIZE ARGUMENT MESSAGE CACHETTL CACHESCOPE TASKTTL
@@ -810,6 +813,19 @@ main		: WORKERS STRING		{
 				ps.seen[K_SESSION_RESPONSES].w_ok = 1;
 			}
 		}
+		| HEALTHZ STRING		{
+			const char	*w[] = {
+				conf_healthz_name(HEALTHZ_ADMIN),
+				conf_healthz_name(HEALTHZ_ALL)
+			};
+			int		 i;
+
+			if (key_first(&ps.seen[K_HEALTHZ], "healthz") &&
+			    (i = get_choice("healthz", $2, w, 2)) != -1) {
+				ps.conf->c_healthz = (enum healthz_details)i;
+				ps.seen[K_HEALTHZ].w_ok = 1;
+			}
+		}
 		| ALLOWHOST STRING		{
 			add_allow(0, $2);
 		}
@@ -996,6 +1012,7 @@ static const struct keywords keywords[] = {
 	{ "fetch-timeout",	FETCHTIMEOUT },
 	{ "group",		GROUP },
 	{ "header-timeout",	HEADERTIMEOUT },
+	{ "healthz",		HEALTHZ },
 	{ "idle-timeout",	IDLETIMEOUT },
 	{ "include",		INCLUDE },
 	{ "initialize-rate",	INITIALIZERATE },

@@ -32,6 +32,11 @@ serve_metrics(struct conn *c)
 	free(text);
 }
 
+/*
+ * /healthz: this worker answers.  On a public listener that is all it
+ * says (healthz admin, the default); its figures and process ids only
+ * on admin listeners, or on every one with healthz all.
+ */
 static void
 serve_healthz(struct conn *c)
 {
@@ -39,6 +44,12 @@ serve_healthz(struct conn *c)
 	char		 body[256];
 	int		 n;
 
+	if (c->c_kind != LISTEN_ADMIN &&
+	    ch->c_conf->c_healthz != HEALTHZ_ALL) {
+		reply(c, 200, "application/json", NO_STORE,
+		    "{\"status\":\"ok\"}\n", 16);
+		return;
+	}
 	n = snprintf(body, sizeof(body),
 	    "{\"status\":\"ok\",\"pid\":%ld,\"worker\":%u,"
 	    "\"generation\":%u,\"connections\":%llu,\"sessions\":%u,"

@@ -518,7 +518,10 @@ class Daemon(object):
         self.logpath = os.path.join(self.dir, "mcpd.log")
         self.http_port = free_port()
         self.admin_port = free_port()
-        self.keys = {"workers": "2", "throttle-reset": "1s"}
+        # healthz all: the tests tell the workers apart by /healthz on
+        # the http port (test_cli.py checks the default, admin)
+        self.keys = {"workers": "2", "throttle-reset": "1s",
+                     "healthz": "all"}
         self.keys.update(keys or {})
         self.extra = extra
         self.env = dict(os.environ)

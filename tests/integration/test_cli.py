@@ -101,6 +101,23 @@ def test_alert_tier_spelled_once():
         d.stop()
 
 
+def test_public_healthz():
+    """The default (healthz admin): /healthz on the MCP port says it is
+    ok and nothing else -- no pid, no figures; on the admin port the
+    worker's figures."""
+    d = T.Daemon(keys={"healthz": None})
+    d.start()
+    try:
+        r = T.http_get(d.http_port, "/healthz")
+        check_eq((r.status, r.json()), (200, {"status": "ok"}),
+                 "/healthz on the http listener")
+        j = T.http_get(d.admin_port, "/healthz").json()
+        check(j["status"] == "ok" and j["pid"] in d.worker_pids().values(),
+              "/healthz on the admin listener: %r" % j)
+    finally:
+        d.stop()
+
+
 def test_ctl_completion():
     """etc/bash-completion/mcpctl, as bash runs it"""
     path = os.path.join(T.SRCDIR, "etc", "bash-completion", "mcpctl")
@@ -129,4 +146,4 @@ def test_ctl_completion():
 if __name__ == "__main__":
     T.main([test_help_and_version, test_usage_errors_name_the_mistake,
             test_ctl_missing_config_file, test_alert_tier_spelled_once,
-            test_ctl_completion])
+            test_public_healthz, test_ctl_completion])
