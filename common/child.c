@@ -179,7 +179,10 @@ on_scoreboard(int fd, uint64_t slot, uint64_t restarts)
 static void
 beat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
+	static unsigned beats;
+
 	SB_SET(self.c_slot, s_beat_ms, now_ms());
+	sb_usage(self.c_slot, beats++ % SB_FDS_BEATS == 0);
 }
 
 static void

@@ -430,6 +430,55 @@ slot_sums(const struct scoreboard *sb, struct sb_sums *s)
 	}
 }
 
+/*
+ * The version, the start, and the resident memory and descriptors of the
+ * processes by role, as each process last put them in its slot.
+ */
+static void
+write_process(FILE *fp, const struct scoreboard *sb)
+{
+	static const char *const roles[] = {
+		"supervisor", "agent", "runner", "worker"
+	};
+	uint64_t	 rss[4] = { 0 }, fds[4] = { 0 };
+	const struct sb_slot *p;
+	const char	*r;
+	uint32_t	 i;
+	unsigned	 k;
+
+	fprintf(fp, "# HELP mcpd_build_info The version of mcpd running.\n"
+	    "# TYPE mcpd_build_info gauge\nmcpd_build_info{version=\"%s\"} 1\n"
+	    "# HELP mcpd_start_time_seconds When the daemon started (its "
+	    "supervisor), seconds since the epoch.\n"
+	    "# TYPE mcpd_start_time_seconds gauge\n"
+	    "mcpd_start_time_seconds %.3f\n", PACKAGE_VERSION,
+	    SB_HDR_GET(sb, SB_H_START_WALL_MS) / 1000.0);
+	for (i = 0; i < SB_SLOTS; i++) {
+		p = &sb->sb_slots[i];
+		if (i != 0 && SB_GET(p, s_state) == SB_FREE)
+			continue;
+		r = i == 0 ? "supervisor" :
+		    role_name((enum proc_role)SB_GET(p, s_role));
+		for (k = 0; k < 4; k++)
+			if (strcmp(r, roles[k]) == 0)
+				break;
+		if (k == 4)
+			continue;
+		rss[k] += SB_GET(p, s_rss);
+		fds[k] += SB_GET(p, s_fds);
+	}
+	fprintf(fp, "# HELP mcpd_resident_memory_bytes Resident memory of the "
+	    "processes, by role.\n# TYPE mcpd_resident_memory_bytes gauge\n");
+	for (k = 0; k < 4; k++)
+		fprintf(fp, "mcpd_resident_memory_bytes{role=\"%s\"} %llu\n",
+		    roles[k], (unsigned long long)rss[k]);
+	fprintf(fp, "# HELP mcpd_open_fds Open file descriptors of the "
+	    "processes, by role.\n# TYPE mcpd_open_fds gauge\n");
+	for (k = 0; k < 4; k++)
+		fprintf(fp, "mcpd_open_fds{role=\"%s\"} %llu\n", roles[k],
+		    (unsigned long long)fds[k]);
+}
+
 static void
 write_prometheus(FILE *fp, const struct scoreboard *sb,
     const struct sb_metrics *m, const struct sb_sums *s,
@@ -508,6 +557,7 @@ write_prometheus(FILE *fp, const struct scoreboard *sb,
 	    (unsigned long long)s->conns, (unsigned long long)s->accepted,
 	    (unsigned long long)s->restarts, (unsigned long long)s->procs,
 	    (unsigned long long)s->ready);
+	write_process(fp, sb);
 	fprintf(fp, "# HELP mcpd_alert_tier The alert tier: 0 green, 1 yellow, "
 	    "2 red, 3 emergency.\n# TYPE mcpd_alert_tier gauge\n"
 	    "mcpd_alert_tier %llu\n"

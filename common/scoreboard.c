@@ -6,7 +6,9 @@
 
 #include <sys/mman.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -143,4 +145,28 @@ sb_worker_conns(const struct scoreboard *sb)
 		    SB_GET(&sb->sb_slots[i], s_role) == ROLE_WORKER)
 			n += SB_GET(&sb->sb_slots[i], s_conns);
 	return n;
+}
+
+void
+sb_usage(struct sb_slot *s, int fds)
+{
+	FILE			*f;
+	DIR			*d;
+	struct dirent		*e;
+	unsigned long		 size, res;
+	uint64_t		 n = 0;
+
+	if ((f = fopen("/proc/self/statm", "re")) != NULL) {
+		if (fscanf(f, "%lu %lu", &size, &res) == 2)
+			SB_SET(s, s_rss, (uint64_t)res *
+			    (uint64_t)sysconf(_SC_PAGESIZE));
+		fclose(f);
+	}
+	if (!fds || (d = opendir("/proc/self/fd")) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	SB_SET(s, s_fds, n > 0 ? n - 1 : 0);	/* less the one we read */
 }

@@ -17,7 +17,7 @@
 /* two generations of workers during a reload, plus agent, runner, us */
 #define SB_SLOTS		(2 * (WORKERS_MAX + 2) + 1)
 #define SB_MAGIC		0x6d637064736230ULL	/* "mcpdsb0" */
-#define SB_VERSION		9
+#define SB_VERSION		10
 
 enum sb_state {
 	SB_FREE,
@@ -37,7 +37,9 @@ struct sb_slot {
 	uint64_t	s_conns;	/* open client connections */
 	uint64_t	s_accepted;	/* connections accepted, total */
 	uint64_t	s_beat_ms;	/* CLOCK_MONOTONIC: its loop turned */
-	uint64_t	s_spare[6];	/* later issues: counters */
+	uint64_t	s_rss;		/* resident bytes (each beat) */
+	uint64_t	s_fds;		/* open descriptors (SB_FDS_BEATS) */
+	uint64_t	s_spare[4];	/* later issues: counters */
 } __attribute__((aligned(64)));
 
 struct sb_header {
@@ -77,6 +79,13 @@ struct sb_metrics *sb_metrics_of(const struct scoreboard *,
 #define SB_H_SHEDDING		1	/* 1: refuse new work */
 #define SB_H_STOPPING		2	/* 1: a stop comes (shutdown-delay) */
 #define SB_H_ACCEPTED_GONE	3	/* s_accepted of slots cleared */
+#define SB_H_START_WALL_MS	4	/* the supervisor's start, realtime */
+
+/* a process counts its descriptors every this many heartbeats */
+#define SB_FDS_BEATS		10
+/* a process's own figures in its slot: resident bytes, and (fds) its
+ * descriptors -- a readdir of /proc/self/fd, not at every beat */
+void	sb_usage(struct sb_slot *, int fds);
 #define SB_HDR_SET(sb, i, v) \
 	__atomic_store_n(&(sb)->sb_hdr->h_spare[i], (uint64_t)(v), \
 	    __ATOMIC_RELAXED)

@@ -87,6 +87,7 @@ static void
 watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	static uint64_t	 resumed;
+	static unsigned	 beats;
 	struct proc	*p;
 	uint64_t	 now = now_ms(), beat;
 	uint32_t	 limit;
@@ -108,6 +109,8 @@ watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		resumed = now;
 	}
 	watchdog_last = now;
+	/* our own figures, in slot 0 (mcpd_resident_memory_bytes, ...) */
+	sb_usage(&sup->s_sb.sb_slots[0], beats++ % SB_FDS_BEATS == 0);
 	TAILQ_FOREACH(p, &sup->s_procs, p_entry) {
 		if (p->p_state != P_READY || p->p_pid <= 0)
 			continue;

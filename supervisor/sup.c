@@ -482,6 +482,7 @@ sup_run(void)
 	sup->s_gen = 1;
 	sup->s_start_ms = now_ms();
 	sup->s_start_wall_ms = wall_ms();
+	SB_HDR_SET(&sup->s_sb, SB_H_START_WALL_MS, sup->s_start_wall_ms);
 	sup->s_state = SUP_STARTING;
 	proc_init();
 	/* start order: the agent first, since workers will depend on it */

@@ -9,7 +9,9 @@ import json
 import os
 import re
 import signal
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcpdtest as T  # noqa: E402
@@ -202,6 +204,22 @@ def test_metrics():
               "connections accepted, %d before the kill and %d after: the "
               "dead workers' counts are kept" % (accepted, get(
                   s, "mcpd_connections_accepted_total")))
+
+        # the version, the start, each role's memory and descriptors
+        s = scrape(d)
+        ver = subprocess.run([T.MCPD, "-V"], capture_output=True,
+                             text=True).stdout.split()[1]
+        check_eq(get(s, "mcpd_build_info", version=ver), 1,
+                 "mcpd_build_info{version=%s}" % ver)
+        started = get(s, "mcpd_start_time_seconds")
+        check(time.time() - 120 < started <= time.time(),
+              "mcpd_start_time_seconds %r" % started)
+        for role in ("supervisor", "agent", "runner", "worker"):
+            rss = get(s, "mcpd_resident_memory_bytes", role=role)
+            fds = get(s, "mcpd_open_fds", role=role)
+            check(1 << 20 < rss < 1 << 32 and 3 <= fds < 10000,
+                  "%s: %r bytes resident, %r descriptors" % (role, rss,
+                                                             fds))
 
         c = http.client.HTTPConnection("127.0.0.1", d.admin_port, timeout=5)
         c.request("GET", "/readyz")
