@@ -25,6 +25,7 @@ static char		 log_name[64] = "mcpd";
 static char		*log_file;
 static int		 log_fd = -1;
 static uid_t		 log_owner = (uid_t)-1;
+static int		 log_journal;	/* stderr is systemd's journal */
 
 /*
  * The file belongs to the user the children run as, or they could not
@@ -70,6 +71,27 @@ log_set_owner(uid_t uid)
 		own_file(log_fd);
 }
 
+/*
+ * Our standard error is the journal's stream when JOURNAL_STREAM names
+ * its device and inode (systemd.exec(5)): then each line starts with its
+ * priority, "<3>", and carries no time or pid of ours (sd-daemon(3)) --
+ * the journal adds its own.
+ */
+static int
+journal_stream(void)
+{
+	const char		*v = getenv("JOURNAL_STREAM");
+	struct stat		 st;
+	unsigned long long	 dev, ino;
+	char			 end;
+
+	if (v == NULL || sscanf(v, "%llu:%llu%c", &dev, &ino, &end) != 2 ||
+	    fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
 void
 log_init(enum log_dest dest, int debug, const char *file)
 {
@@ -85,6 +107,7 @@ log_init(enum log_dest dest, int debug, const char *file)
 	}
 	if (log_dest != LOG_TO_STDERR)
 		openlog("mcpd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	log_journal = journal_stream();
 	tzset();
 }
 
@@ -143,6 +166,12 @@ vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 		break;
 	case LOG_TO_STDERR:
 	case LOG_TO_FILE:
+		if (log_dest == LOG_TO_STDERR && log_journal) {
+			n = snprintf(line, sizeof(line), "<%d>%s: %s%s%s\n",
+			    LOG_PRI(pri), log_name, msg, suffix ? ": " : "",
+			    suffix ? suffix : "");
+			goto out;
+		}
 		clock_gettime(CLOCK_REALTIME, &ts);
 		localtime_r(&ts.tv_sec, &tm);
 		n = snprintf(line, sizeof(line),
@@ -150,6 +179,7 @@ vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, (long)getpid(),
 		    log_name, msg, suffix ? ": " : "", suffix ? suffix : "");
+	out:
 		if (n < 0)
 			break;
 		if ((size_t)n >= sizeof(line)) {

@@ -326,7 +326,42 @@ def test_notify_socket():
         ns.close()
 
 
+def test_journal_stream():
+    """Under systemd (JOURNAL_STREAM names the standard error's device
+    and inode) each line of every process starts with its priority and
+    carries no time or pid of ours; a JOURNAL_STREAM naming another file
+    changes nothing."""
+    d = T.Daemon()
+    open(d.logpath, "ab").close()
+    st = os.stat(d.logpath)
+    d.env["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
+    d.start()
+    try:
+        # a warning (the supervisor's) and infos of every role
+        d.ctl("reload")
+        d.signal(signal.SIGHUP)
+        time.sleep(0.5)
+    finally:
+        d.stop()
+    lines = [ln for ln in d.log().splitlines() if ln]
+    bad = [ln for ln in lines if not re.match(
+        r"^<[0-7]>(supervisor|agent|runner|worker \d+): ", ln)]
+    check_eq(bad, [], "every line '<N>role: message'")
+    check(any(ln.startswith("<6>supervisor: mcpd ") for ln in lines),
+          "the start as info (6): %r" % lines[:3])
+    check(any(ln.startswith("<6>worker 0: ") or ln.startswith(
+        "<6>supervisor: worker 0") for ln in lines), "the workers' lines")
+    # another file's device and inode: the usual lines
+    d2 = T.Daemon(env={"JOURNAL_STREAM": "%d:%d" % (st.st_dev,
+                                                     st.st_ino + 1)})
+    d2.start()
+    d2.stop()
+    first = d2.log().splitlines()[0]
+    check(re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} mcpd\[\d+\]: "
+                   r"supervisor: ", first), "a plain line: %r" % first)
+
+
 if __name__ == "__main__":
     T.main([test_every_child_ready, test_http, test_keepalive_and_pipelining,
             test_pidfile_and_socket, test_detach_and_log_file,
-            test_notify_socket])
+            test_notify_socket, test_journal_stream])
