@@ -55,6 +55,7 @@ struct chan {
 	chan_err_cb		 ch_err;
 	void			*ch_arg;
 	int			 ch_dead;
+	int			 ch_broken;	/* a write found the peer gone */
 	int			 ch_busy;	/* in a callback: free later */
 	int			 ch_freeme;
 	char			 ch_peer[48];
@@ -114,6 +115,12 @@ const char *
 chan_peer(const struct chan *ch)
 {
 	return ch->ch_peer;
+}
+
+int
+chan_broken(const struct chan *ch)
+{
+	return ch->ch_dead || ch->ch_broken;
 }
 
 int
@@ -262,6 +269,13 @@ put_frame(struct chan *ch, const char *buf, size_t len, int fd)
 			return 0;
 		}
 		if (rv == -1) {
+			/*
+			 * The peer is gone (EPIPE) and our read has not said
+			 * so yet: chan_broken() tells at once, the read's end
+			 * of the channel comes in the loop as usual.
+			 */
+			if (errno == EPIPE || errno == ECONNRESET)
+				ch->ch_broken = 1;
 			if (fd != -1)
 				close(fd);
 			return -1;

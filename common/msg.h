@@ -200,6 +200,8 @@ size_t		 chan_unread(const struct chan *);
 void		 chan_set_queue_max(struct chan *, size_t bytes);
 const char	*chan_peer(const struct chan *);
 int		 chan_fd(const struct chan *);
+/* the channel is dead, or a write to it found its peer gone */
+int		 chan_broken(const struct chan *);
 void		 chan_free(struct chan **);
 
 #endif

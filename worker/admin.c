@@ -46,8 +46,10 @@ serve_healthz(struct conn *c)
 
 	if (c->c_kind != LISTEN_ADMIN &&
 	    ch->c_conf->c_healthz != HEALTHZ_ALL) {
-		reply(c, 200, "application/json", NO_STORE,
-		    "{\"status\":\"ok\"}\n", 16);
+		static const char ok[] = "{\"status\":\"ok\"}\n";
+
+		reply(c, 200, "application/json", NO_STORE, ok,
+		    sizeof(ok) - 1);
 		return;
 	}
 	n = snprintf(body, sizeof(body),

@@ -16,7 +16,6 @@
 #include "config.h"
 
 #include <stdio.h>
-#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -908,7 +907,7 @@ endpoint_handoff_now(struct conn *c, int may)
 	struct handoff		 h;
 	struct mcp_route	 rt;
 	uint32_t		 owner = c->c_handoff - 1;
-	int			 fd, back, rv, died = 0;
+	int			 fd, back;
 
 	memset(&h, 0, sizeof(h));
 	h.h_kind = c->c_kind;
@@ -933,21 +932,18 @@ endpoint_handoff_now(struct conn *c, int may)
 	c->c_handoff = 0;
 	c->c_handoff_task = 0;
 	c->c_handoff_back = 0;
-	errno = 0;
-	if (c->c_out != NULL || (fd = dup(c->c_fd)) == -1)
-		rv = -1;
-	else if ((rv = back ? peer_handoff_back(fd, &h) :
-	    peer_handoff(owner, fd, &h)) == -1)
-		died = errno == EPIPE || errno == ECONNRESET;
-	if (rv == -1) {
+	if (c->c_out != NULL || (fd = dup(c->c_fd)) == -1 ||
+	    (back ? peer_handoff_back(fd, &h) :
+	    peer_handoff(owner, fd, &h)) == -1) {
 		/*
-		 * The owner died this moment: our write found it out before
-		 * our read of its channel did.  Its successor is coming, as
+		 * The owner died this moment (our write found it out: its
+		 * channel is broken, peer_away): its successor is coming, as
 		 * above -- not a 404 for a session that lives on in the
 		 * agent.  Else the owner is gone, and what it kept with it;
 		 * or it is there and its channel full: 503.
 		 */
-		if (died && !back && may && c->c_out == NULL) {
+		if (!back && !rt.rt_away && (rt.rt_away = owner_away(owner)) &&
+		    may && c->c_out == NULL) {
 			c->c_handoff = owner + 1;
 			c->c_handoff_task = rt.rt_task;
 			if (park(c, owner) == 0)
@@ -955,8 +951,6 @@ endpoint_handoff_now(struct conn *c, int may)
 			c->c_handoff = 0;
 			c->c_handoff_task = 0;
 		}
-		if (died && !back)
-			rt.rt_away = 1;
 		if (c->c_out == NULL && !back && !rt.rt_away &&
 		    peer_there(owner))
 			reply_error(c, 503, MCP_SERVER_ERROR, "Service "

@@ -158,20 +158,25 @@ peer_err(struct chan *ch, const char *reason, void *arg)
 int
 peer_away(uint32_t i)
 {
+	if (i >= WORKERS_MAX || peer_loop == NULL)
+		return 0;
+	/* died this moment: a write to it found out before our read */
+	if (peers[i] != NULL)
+		return chan_broken(peers[i]->p_chan);
 	/*
 	 * never wired yet: a worker of our generation that starts after us
 	 * (it adopts its slot first); or lost lately: its successor comes
 	 */
-	return i < WORKERS_MAX && peers[i] == NULL && peer_loop != NULL &&
-	    (peer_lost[i] == 0 ||
-	    (ev_now(peer_loop) - peer_lost[i]) * 1000 < PEER_AWAY_MS);
+	return peer_lost[i] == 0 ||
+	    (ev_now(peer_loop) - peer_lost[i]) * 1000 < PEER_AWAY_MS;
 }
 
-/* Worker i's channel is there (a send to it that failed: it was full). */
+/* Worker i's channel is there and whole (a send that failed: it was full). */
 int
 peer_there(uint32_t i)
 {
-	return i < WORKERS_MAX && peers[i] != NULL;
+	return i < WORKERS_MAX && peers[i] != NULL &&
+	    !chan_broken(peers[i]->p_chan);
 }
 
 /* Started, and the records of our index adopted: read what peers sent. */
